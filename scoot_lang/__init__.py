@@ -1,0 +1,1 @@
+"""The Scoot language: `architecture.sct` text to runtime objects and back."""

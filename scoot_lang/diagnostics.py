@@ -1,0 +1,127 @@
+"""Diagnostics, and the one table of their codes.
+
+A code is stable once published: tools and users match on it. `docs/diagnostics.md`
+lists every code of `CODES` (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from scoot_lang.source import Position, SourceFile, Span
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    title: str
+    severity: Severity = Severity.ERROR
+
+
+def _table(*codes: Code) -> dict[str, Code]:
+    return {code.code: code for code in codes}
+
+
+CODES = _table(
+    # reading and syntax
+    Code("SCT001", "syntax error"),
+    Code("SCT002", "unterminated string or comment, or a character that starts nothing"),
+    Code("SCT003", "invalid escape sequence in a string"),
+    Code("SCT004", "invalid interpolation in a string"),
+    Code("SCT005", "the file cannot be read"),
+    Code("SCT006", "no architecture found at the path"),
+    Code("SCT007", "invalid JSON"),
+    Code("SCT008", "unsupported JSON format version"),
+    # the application and names
+    Code("SCT101", "no application block"),
+    Code("SCT102", "more than one application block"),
+    Code("SCT103", "duplicate name"),
+    Code("SCT104", "a name that cannot be a repository or file name"),
+    Code("SCT105", "names that differ only in case"),
+    # kinds and configuration
+    Code("SCT201", "unknown object kind"),
+    Code("SCT202", "unknown configuration key"),
+    Code("SCT203", "missing required configuration key"),
+    Code("SCT204", "a value of the wrong type"),
+    # references
+    Code("SCT301", "reference to something that does not exist"),
+    Code("SCT302", "ambiguous reference"),
+    Code("SCT303", "reference to an output the kind does not have"),
+    Code("SCT304", "reference cycle"),
+    Code("SCT305", "a component or object where a value is needed"),
+    Code("SCT306", "a runtime reference where a compile-time value is needed"),
+    # functions
+    Code("SCT401", "unknown function"),
+    Code("SCT402", "wrong arguments to a function"),
+    Code("SCT403", "file() cannot read the file"),
+    # params
+    Code("SCT501", "unknown parameter type"),
+    Code("SCT502", "a parameter value of the wrong type"),
+    Code("SCT503", "a parameter with no value"),
+    Code("SCT504", "a value given for a parameter that is not declared"),
+    # hints
+    Code("SCT901", "unused let or param", Severity.WARNING),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None
+    severity: Severity = Severity.ERROR
+    related: tuple[tuple[Span, str], ...] = field(default=())
+
+    @property
+    def title(self) -> str:
+        return CODES[self.code].title
+
+
+def diagnostic(
+    code: str, message: str, span: Span | None, related: tuple[tuple[Span, str], ...] = ()
+) -> Diagnostic:
+    return Diagnostic(code, message, span, CODES[code].severity, related)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A diagnostic with its file positions resolved, ready to show."""
+
+    diagnostic: Diagnostic
+    start: Position | None
+    end: Position | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.diagnostic
+        data: dict[str, Any] = {
+            "code": d.code,
+            "severity": d.severity.value,
+            "message": d.message,
+            "file": d.span.file if d.span else None,
+        }
+        if self.start and self.end:
+            data["range"] = {
+                "start": {"line": self.start.line, "column": self.start.column},
+                "end": {"line": self.end.line, "column": self.end.column},
+            }
+        return data
+
+
+def locate(diag: Diagnostic, sources: dict[str, SourceFile]) -> Located:
+    source = sources.get(diag.span.file) if diag.span else None
+    if diag.span is None or source is None:
+        return Located(diag, None, None)
+    return Located(diag, source.position(diag.span.start), source.position(diag.span.end))
+
+
+def sort_key(diag: Diagnostic) -> tuple[str, int, int, str]:
+    if diag.span is None:
+        return ("", -1, -1, diag.code)
+    return (diag.span.file, diag.span.start, diag.span.end, diag.code)

@@ -1,0 +1,520 @@
+"""Text to syntax tree: the Lark LALR parser of `grammar/scoot.lark`.
+
+The tree is built while parsing (Lark's inline transformer), so no parse tree
+is made and walked again. The parser recovers from syntax errors by inserting
+the token it expected (`=`, `,`, a value, a closing bracket) or by dropping the
+token it could not use, so that one mistake does not hide the next.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from scoot_lang import syntax as s
+from scoot_lang.diagnostics import Diagnostic, diagnostic
+from scoot_lang.source import Span
+
+MAX_SYNTAX_ERRORS = 50
+
+
+def grammar_path(name: str = "scoot.lark") -> Path:
+    """The grammar file: packaged inside `scoot_lang`, or in the source tree's `grammar/`."""
+    packaged = resources.files("scoot_lang").joinpath(name)
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "grammar" / name
+
+
+# --- strings -----------------------------------------------------------------
+
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
+_ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
+
+
+def _dedent(body: str) -> tuple[str, list[tuple[int, int]]]:
+    """Dedent a `\"\"\"` string body; also return (new offset, old offset) line anchors.
+
+    A leading newline is dropped, the common indentation of the non-blank lines
+    is removed, and a last line of only blanks (the closing quotes' indent) is
+    emptied, so the string ends with the newline before it.
+    """
+    skip = 1 if body.startswith("\n") else 2 if body.startswith("\r\n") else 0
+    lines = body[skip:].split("\n")
+    if len(lines) > 1 and not lines[-1].strip():
+        lines[-1] = ""
+    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
+    indent = min(indents, default=0)
+    out: list[str] = []
+    anchors: list[tuple[int, int]] = []
+    new, old = 0, skip
+    for line in lines:
+        cut = min(indent, len(line) - len(line.lstrip(" \t")))
+        anchors.append((new, old + cut))
+        out.append(line[cut:])
+        new += len(line) - cut + 1
+        old += len(line) + 1
+    return "\n".join(out), anchors
+
+
+def _closing_brace(body: str, start: int) -> int:
+    """The index of the `}` closing an interpolation whose inside starts at `start`."""
+    i = start
+    while i < len(body):
+        c = body[i]
+        if c == "}":
+            return i
+        if c == '"':
+            i += 1
+            while i < len(body) and body[i] != '"':
+                i += 2 if body[i] == "\\" else 1
+        i += 1
+    return -1
+
+
+# --- building the tree -------------------------------------------------------
+
+
+class _Builder(Transformer):  # type: ignore[misc]
+    """Lark's inline transformer: each method builds one node from its children."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.file = ""
+        self.diagnostics: list[Diagnostic] = []
+        self.parse_expr: Callable[[str], Any] = lambda text: None
+        self.escapes = True
+
+    def _error(self, code: str, message: str, start: int, end: int) -> None:
+        self.diagnostics.append(diagnostic(code, message, Span(self.file, start, end)))
+
+    @staticmethod
+    def _ident(token: Token) -> s.Ident:
+        return s.Ident(token.value, token.start_pos, token.end_pos)
+
+    def start(self, children: list[s.Item]) -> list[s.Item]:
+        return children
+
+    def application(self, c: list[Any]) -> s.ApplicationBlock:
+        return s.ApplicationBlock(
+            self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+        )
+
+    def component(self, c: list[Any]) -> s.ComponentBlock:
+        return s.ComponentBlock(
+            self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+        )
+
+    def object(self, c: list[Any]) -> s.ObjectBlock:
+        return s.ObjectBlock(
+            self._ident(c[0]), self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+        )
+
+    def param(self, c: list[Any]) -> s.ParamDecl:
+        default = c[4] if len(c) > 4 else None
+        end = default.end if default is not None else c[2].end_pos
+        return s.ParamDecl(self._ident(c[1]), self._ident(c[2]), default, c[0].start_pos, end)
+
+    def let(self, c: list[Any]) -> s.LetDecl:
+        return s.LetDecl(self._ident(c[1]), c[3], c[0].start_pos, c[3].end)
+
+    def attribute(self, c: list[Any]) -> s.Attribute:
+        return s.Attribute(self._ident(c[0]), c[2], c[0].start_pos, c[2].end)
+
+    def string(self, c: list[Token]) -> s.StringLit:
+        token = c[0]
+        return self.make_string(token.value, token.start_pos, token.end_pos)
+
+    def number(self, c: list[Token]) -> s.NumberLit:
+        raw = c[0].value
+        value: int | float = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        return s.NumberLit(raw, value, c[0].start_pos, c[0].end_pos)
+
+    def true(self, c: list[Token]) -> s.BoolLit:
+        return s.BoolLit(True, c[0].start_pos, c[0].end_pos)
+
+    def false(self, c: list[Token]) -> s.BoolLit:
+        return s.BoolLit(False, c[0].start_pos, c[0].end_pos)
+
+    def null(self, c: list[Token]) -> s.NullLit | s.ErrorExpr:
+        token = c[0]
+        if not token.value:  # the stand-in value inserted by error recovery
+            return s.ErrorExpr(token.start_pos, token.end_pos)
+        return s.NullLit(token.start_pos, token.end_pos)
+
+    def list(self, c: list[Any]) -> s.ListExpr:
+        return s.ListExpr(c[1:-1], c[0].line != c[-1].line, c[0].start_pos, c[-1].end_pos)
+
+    def map(self, c: list[Any]) -> s.MapExpr:
+        return s.MapExpr(c[1:-1], c[0].line != c[-1].line, c[0].start_pos, c[-1].end_pos)
+
+    def entry(self, c: list[Any]) -> s.MapEntry:
+        key_token: Token = c[0]
+        quoted = key_token.type == "STRING"
+        if quoted:
+            key_string = self.make_string(key_token.value, key_token.start_pos, key_token.end_pos)
+            if not key_string.is_plain:
+                self._error(
+                    "SCT004",
+                    "a map key cannot hold an interpolation; write the key as plain text",
+                    key_token.start_pos,
+                    key_token.end_pos,
+                )
+            key = s.Ident(key_string.text, key_token.start_pos, key_token.end_pos)
+        else:
+            key = self._ident(key_token)
+        return s.MapEntry(key, c[2], quoted, key_token.start_pos, c[2].end)
+
+    def reference(self, c: list[Token]) -> s.Reference:
+        return s.Reference([self._ident(t) for t in c], c[0].start_pos, c[-1].end_pos)
+
+    def call(self, c: list[Any]) -> s.Call:
+        return s.Call(self._ident(c[0]), c[1:-1], c[0].start_pos, c[-1].end_pos)
+
+    # strings ---------------------------------------------------------------
+
+    def make_string(self, raw: str, start: int, end: int) -> s.StringLit:
+        if raw.startswith('"""'):
+            body, anchors = _dedent(raw[3:-3])
+            base = start + 3
+        else:
+            body, anchors = raw[1:-1], []
+            base = start + 1
+        if not _ESCAPE_OR_DOLLAR.search(body):
+            return s.StringLit(raw, [body] if body else [], start, end)
+        return s.StringLit(raw, self.decode(body, base, anchors), start, end)
+
+    def decode(self, body: str, base: int, anchors: list[tuple[int, int]]) -> list[str | s.Expr]:
+        """Split a string body into literal text and interpolated expressions."""
+
+        def at(index: int) -> int:
+            old = index
+            for new_start, old_start in anchors:
+                if new_start > index:
+                    break
+                old = old_start + index - new_start
+            return base + old
+
+        parts: list[str | s.Expr] = []
+        text: list[str] = []
+        i, n = 0, len(body)
+        while i < n:
+            c = body[i]
+            if c == "\\" and self.escapes:
+                i = self._escape(body, i, text, at)
+            elif c == "$" and body.startswith("$${", i):
+                text.append("${")
+                i += 3
+            elif c == "$" and body.startswith("${", i):
+                close = _closing_brace(body, i + 2)
+                if close < 0:
+                    self._error("SCT004", "`${` is not closed; close it with `}`", at(i), at(n))
+                    text.append(body[i:])
+                    break
+                if text:
+                    parts.append("".join(text))
+                    text = []
+                parts.append(self._interpolation(body[i + 2 : close], at(i), at(i + 2), at(close + 1)))
+                i = close + 1
+            else:
+                text.append(c)
+                i += 1
+        if text:
+            parts.append("".join(text))
+        return parts
+
+    def _escape(self, body: str, i: int, text: list[str], at: Callable[[int], int]) -> int:
+        nxt = body[i + 1 : i + 2]
+        if nxt in _SIMPLE_ESCAPES:
+            text.append(_SIMPLE_ESCAPES[nxt])
+            return i + 2
+        if nxt in ("u", "U"):
+            width = 4 if nxt == "u" else 8
+            digits = body[i + 2 : i + 2 + width]
+            if len(digits) == width and all(d in "0123456789abcdefABCDEF" for d in digits):
+                code = int(digits, 16)
+                if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                    text.append(chr(code))
+                    return i + 2 + width
+            self._error(
+                "SCT003",
+                f"`\\{nxt}` needs {width} hexadecimal digits naming a Unicode character",
+                at(i),
+                at(min(i + 2 + width, len(body))),
+            )
+            return i + 2
+        self._error(
+            "SCT003",
+            f"unknown escape `\\{nxt}`; use \\n \\t \\r \\\" \\\\ \\$ \\uXXXX, or write `\\\\` for a backslash",
+            at(i),
+            at(i + 2),
+        )
+        text.append(nxt)
+        return i + 2
+
+    def _interpolation(self, inner: str, start: int, inner_start: int, end: int) -> s.Expr:
+        if not inner.strip():
+            self._error("SCT004", "empty interpolation `${}`; put a value inside or remove it", start, end)
+            return s.ErrorExpr(start, end)
+        try:
+            expr = self.parse_expr(inner)
+        except UnexpectedInput as error:
+            self._error(
+                "SCT004",
+                f"`${{{inner.strip()}}}` is not a value: {_describe(error)}",
+                start,
+                end,
+            )
+            return s.ErrorExpr(start, end)
+        _shift(expr, inner_start)
+        return expr  # type: ignore[no-any-return]
+
+
+def _shift(node: Any, delta: int) -> None:
+    """Move a node parsed out of context (an interpolation) to its place in the file."""
+    if hasattr(node, "start") and node.start >= 0:
+        node.start += delta
+        node.end += delta
+    for child_name in getattr(node, "__slots__", ()):
+        child = getattr(node, child_name)
+        if isinstance(child, list):
+            for item in child:
+                if not isinstance(item, str):
+                    _shift(item, delta)
+        elif hasattr(child, "__slots__") and not isinstance(child, str):
+            _shift(child, delta)
+
+
+# --- recovery ----------------------------------------------------------------
+
+_DISPLAY = {
+    "EQUAL": "`=`",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LBRACKET": "`[`",
+    "RBRACKET": "`]`",
+    "RPAREN": "`)`",
+    "LPAR": "`(`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "DOT": "`.`",
+    "NAME": "a name",
+    "STRING": "a string",
+    "MSTRING": "a string",
+    "NUMBER": "a number",
+    "APPLICATION": "`application`",
+    "COMPONENT": "`component`",
+    "PARAM": "`param`",
+    "LET": "`let`",
+    "TRUE": "`true`",
+    "FALSE": "`false`",
+    "NULL": "`null`",
+    "$END": "the end of the file",
+}
+_VALUE_STARTS = {"STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME"}
+_CLOSERS = ("RBRACE", "RBRACKET", "RPAREN")
+_RESYNC = {"$END", "APPLICATION", "COMPONENT", "PARAM", "LET", *_CLOSERS}
+_GAP = re.compile(r"(?:\s+|(?://|#)[^\n]*|/\*[\s\S]*?\*/)*")
+
+
+def _expected(accepts: set[str]) -> str:
+    if _VALUE_STARTS <= accepts:
+        names = ["a value"] + sorted({_DISPLAY.get(a, a) for a in accepts - _VALUE_STARTS})
+    else:
+        names = sorted({_DISPLAY.get(a, f"`{a}`") for a in accepts})
+    if len(names) > 1:
+        return ", ".join(names[:-1]) + " or " + names[-1]
+    return names[0] if names else "nothing more"
+
+
+def _describe(error: UnexpectedInput) -> str:
+    if isinstance(error, UnexpectedToken):
+        found = "the end" if error.token.type == "$END" else f"`{error.token.value}`"
+        return f"unexpected {found}; expected {_expected(set(error.accepts or error.expected))}"
+    if isinstance(error, UnexpectedCharacters):
+        return f"unexpected character `{error.char}`"
+    return str(error)
+
+
+class _Recovery:
+    """Lark's `on_error` handler: report, then repair or skip, and go on."""
+
+    def __init__(self, builder: _Builder, text: str) -> None:
+        self.builder = builder
+        self.text = text
+        self.last_end = -1
+        self.count = 0
+
+    def _report(self, code: str, message: str, start: int, end: int) -> None:
+        # An error right after the last one is its consequence, not news.
+        if self.last_end >= 0 and _GAP.match(self.text, self.last_end).end() >= start:  # type: ignore[union-attr]
+            self.last_end = max(self.last_end, end)
+            return
+        self.count += 1
+        if self.count > MAX_SYNTAX_ERRORS:
+            raise _TooManyErrors
+        self.builder._error(code, message, start, end)
+        self.last_end = end
+
+    def __call__(self, error: UnexpectedInput) -> bool:
+        if isinstance(error, UnexpectedCharacters):
+            return self._characters(error)
+        if isinstance(error, UnexpectedToken):
+            return self._token(error)
+        return False
+
+    def _characters(self, error: UnexpectedCharacters) -> bool:
+        pos = error.pos_in_stream
+        char = self.text[pos]
+        state = error.interactive_parser.lexer_thread.state
+        if char == '"':
+            eol = self.text.find("\n", pos)
+            eol = len(self.text) if eol < 0 else eol
+            self._report(
+                "SCT002",
+                "this string is not closed: end it with `\"` on the same line, close any `${` "
+                "with `}`, or use `\"\"\"` for text over several lines",
+                pos,
+                eol,
+            )
+            state.line_ctr.feed(self.text[pos:eol])
+        elif self.text.startswith("/*", pos):
+            self._report("SCT002", "this comment is not closed; end it with `*/`", pos, pos + 2)
+            state.line_ctr.feed(self.text[pos:])
+        else:
+            self._report("SCT002", f"`{char}` cannot start anything here; remove it", pos, pos + 1)
+        return True
+
+    def _token(self, error: UnexpectedToken) -> bool:
+        token: Token = error.token
+        parser = error.interactive_parser
+        at_end = token.type == "$END"
+        start = len(self.text) if at_end else token.start_pos
+        end = len(self.text) if at_end else token.end_pos
+        found = "the end of the file" if at_end else f"`{token.value}`"
+        self._report("SCT001", f"unexpected {found}; expected {_expected(parser.accepts())}", start, end)
+        repaired = self._repair(parser.copy(), token)
+        if repaired is not None:
+            for filler in repaired:
+                parser.feed_token(filler)
+            if not at_end:
+                parser.feed_token(token)
+        return True
+
+    def _repair(self, parser: Any, token: Token) -> list[Token] | None:
+        """The tokens to insert before `token` so the parser can take it, if a few do."""
+        fillers: list[Token] = []
+        for _ in range(12):
+            accepts = parser.accepts()
+            if token.type in accepts:
+                return fillers
+            filler = self._filler(accepts, token)
+            if filler is None:
+                return None
+            parser.feed_token(filler)
+            fillers.append(filler)
+        return None
+
+    @staticmethod
+    def _filler(accepts: set[str], token: Token) -> Token | None:
+        def make(kind: str, value: str = "") -> Token:
+            return Token.new_borrow_pos(kind, value, token)
+
+        if "NULL" in accepts:
+            return make("NULL")  # an empty `null` becomes an ErrorExpr
+        if "EQUAL" in accepts:
+            return make("EQUAL", "=")
+        if "COMMA" in accepts and token.type not in _RESYNC:
+            return make("COMMA", ",")
+        if token.type in _RESYNC:
+            for closer in _CLOSERS:
+                if closer in accepts:
+                    return make(closer, "")
+        if "NAME" in accepts and token.type in _VALUE_STARTS | {"LBRACE"}:
+            return make("NAME")
+        return None
+
+
+class _TooManyErrors(Exception):
+    pass
+
+
+# --- the parser --------------------------------------------------------------
+
+_lock = threading.RLock()
+
+
+@cache
+def _parser() -> tuple[Lark, _Builder, list[s.Comment]]:
+    builder = _Builder()
+    comments: list[s.Comment] = []
+
+    def on_comment(token: Token) -> Token:
+        comments.append(s.Comment(token.value, token.start_pos, token.end_pos))
+        return token
+
+    lark = Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        # Not the contextual lexer: it would read a misplaced keyword as a name.
+        lexer="basic",
+        start=["start", "expr"],
+        transformer=builder,
+        lexer_callbacks={"LINE_COMMENT": on_comment, "BLOCK_COMMENT": on_comment},
+        maybe_placeholders=False,
+        cache=True,
+    )
+
+    def parse_expr(text: str) -> Any:
+        saved = comments[:]
+        try:
+            return lark.parse(text, start="expr")
+        finally:
+            comments[:] = saved
+
+    builder.parse_expr = parse_expr
+    return lark, builder, comments
+
+
+def parse(text: str, path: str = "architecture.sct") -> tuple[s.File, list[Diagnostic]]:
+    """Parse one file: its tree (partial where there were errors) and its syntax errors."""
+    lark, builder, comments = _parser()
+    with _lock:
+        builder.file = path
+        builder.diagnostics = []
+        builder.escapes = True
+        comments.clear()
+        items: list[s.Item]
+        try:
+            items = lark.parse(text, start="start")
+        except UnexpectedInput:
+            recovery = _Recovery(builder, text)
+            builder.diagnostics = []
+            comments.clear()
+            try:
+                items = lark.parse(text, start="start", on_error=recovery)
+            except (UnexpectedInput, _TooManyErrors):
+                items = []
+        file = s.File(path, items, sorted(comments, key=lambda c: c.start))
+        return file, builder.diagnostics
+
+
+def parse_string_body(body: str, path: str, base: int, escapes: bool) -> tuple[list[str | s.Expr], list[Diagnostic]]:
+    """Split text holding `${...}` interpolations (a JSON string's value) into parts."""
+    lark, builder, _ = _parser()
+    with _lock:
+        saved = (builder.file, builder.diagnostics, builder.escapes)
+        builder.file, builder.diagnostics, builder.escapes = path, [], escapes
+        try:
+            parts = builder.decode(body, base, [])
+            return parts, builder.diagnostics
+        finally:
+            builder.file, builder.diagnostics, builder.escapes = saved

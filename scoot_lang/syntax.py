@@ -1,0 +1,207 @@
+"""The syntax tree of `architecture.sct`: every node knows its source range.
+
+Nodes hold character offsets (`start`, `end`) into their file; the file itself
+is held once, by `File`. A node made by the decompiler has no source and
+offsets of -1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(slots=True)
+class Ident:
+    text: str
+    start: int = -1
+    end: int = -1
+
+    @property
+    def missing(self) -> bool:
+        """True for a name the parser made up while recovering from an error."""
+        return not self.text
+
+
+# --- expressions -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class StringLit:
+    """A string; `parts` alternate literal text and interpolated expressions."""
+
+    raw: str
+    parts: list[str | Expr]
+    start: int = -1
+    end: int = -1
+
+    @property
+    def is_plain(self) -> bool:
+        return all(isinstance(part, str) for part in self.parts)
+
+    @property
+    def text(self) -> str:
+        """The literal value of a string with no interpolation."""
+        return "".join(part for part in self.parts if isinstance(part, str))
+
+
+@dataclass(slots=True)
+class NumberLit:
+    raw: str
+    value: int | float
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class BoolLit:
+    value: bool
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class NullLit:
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class ListExpr:
+    items: list[Expr]
+    multiline: bool = False
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class MapEntry:
+    key: Ident
+    value: Expr
+    quoted: bool = False
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class MapExpr:
+    entries: list[MapEntry]
+    multiline: bool = False
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class Reference:
+    """`a.b.c`: resolved by the checker to a let, a param, an object or an output."""
+
+    parts: list[Ident]
+    start: int = -1
+    end: int = -1
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(part.text for part in self.parts)
+
+
+@dataclass(slots=True)
+class Call:
+    name: Ident
+    args: list[Expr]
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class ErrorExpr:
+    """Stands where the parser expected a value and found none."""
+
+    start: int = -1
+    end: int = -1
+
+
+Expr = Union[
+    StringLit, NumberLit, BoolLit, NullLit, ListExpr, MapExpr, Reference, Call, ErrorExpr
+]
+
+
+# --- declarations ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Attribute:
+    key: Ident
+    value: Expr
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class ObjectBlock:
+    kind: Ident
+    name: Ident
+    attributes: list[Attribute]
+    start: int = -1
+    end: int = -1
+    open_brace: int = -1
+
+
+@dataclass(slots=True)
+class ApplicationBlock:
+    name: Ident
+    attributes: list[Attribute]
+    start: int = -1
+    end: int = -1
+    open_brace: int = -1
+
+
+@dataclass(slots=True)
+class ComponentBlock:
+    name: Ident
+    members: list[Attribute | ObjectBlock]
+    start: int = -1
+    end: int = -1
+    open_brace: int = -1
+
+    @property
+    def attributes(self) -> list[Attribute]:
+        return [member for member in self.members if isinstance(member, Attribute)]
+
+    @property
+    def objects(self) -> list[ObjectBlock]:
+        return [member for member in self.members if isinstance(member, ObjectBlock)]
+
+
+@dataclass(slots=True)
+class ParamDecl:
+    name: Ident
+    type: Ident
+    default: Expr | None
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(slots=True)
+class LetDecl:
+    name: Ident
+    value: Expr
+    start: int = -1
+    end: int = -1
+
+
+Item = Union[ApplicationBlock, ComponentBlock, ParamDecl, LetDecl]
+Block = Union[ApplicationBlock, ComponentBlock, ObjectBlock]
+
+
+@dataclass(slots=True)
+class Comment:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class File:
+    path: str
+    items: list[Item]
+    comments: list[Comment] = field(default_factory=list)

@@ -1,0 +1,296 @@
+"""The runtime objects: the one source of truth for what an architecture is.
+
+The `.sct` language lowers to these models, the JSON form is their dump, the
+JSON Schema is generated from them, and editors take hover docs and completion
+items from their field descriptions. This module imports nothing else of Scoot.
+
+References to other objects stay symbolic: a string ``"${api.web.url}"``
+(component, object, output) or ``"${api.web}"`` (an object itself). A string
+that is exactly one reference stands for the referenced value, whatever its
+type, so typed fields accept such a string too (see `Ref`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+)
+
+FORMAT_VERSION = 1
+SCHEMA_URI = "https://scoot.dev/schema/architecture-v1.json"
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+REF_PATTERN = r"^\$\{[^{}]+\}$"
+OBJECT_REF_PATTERN = r"^\$\{[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*\}$"
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Ref = Annotated[
+    str,
+    StringConstraints(pattern=REF_PATTERN),
+    Field(description="A reference resolved at apply time, such as `${api.web.port}`."),
+]
+ObjectRef = Annotated[
+    str,
+    StringConstraints(pattern=OBJECT_REF_PATTERN),
+    Field(description="A reference to an object, such as `${api.web}`."),
+]
+EnvValue = str | int | float | bool
+
+_REF_IN_STRING = re.compile(r"(?<!\$)\$\{([^{}]+)\}")
+
+
+def references_in(value: Any) -> Iterator[str]:
+    """Yield the reference expressions (``api.web.url``) inside a dumped value."""
+    if isinstance(value, str):
+        for match in _REF_IN_STRING.finditer(value):
+            yield match.group(1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from references_in(item)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        # `.sct` is typed: "8080" is not a port, and 1 is not `true`.
+        strict=True,
+    )
+
+
+class Output(BaseModel):
+    """What an object kind exposes to references once it is applied."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["string", "number"]
+    description: str
+
+
+class SctObject(Model):
+    """Base of every object kind. Subclasses set `kind` and `outputs`."""
+
+    kind: str = Field(description="The object kind, such as `compute` or `storage`.")
+
+    kind_name: ClassVar[str] = ""
+    kind_description: ClassVar[str] = ""
+    outputs: ClassVar[dict[str, Output]] = {}
+
+    @model_serializer(mode="wrap")
+    def _always_kind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # `kind` is a default, yet the dump must name it to be read back.
+        return {"kind": self.kind, **handler(self)}
+
+
+class Compute(SctObject):
+    """A process that runs the component's source: one per replica."""
+
+    kind: Literal["compute"] = "compute"
+    command: list[str] | Ref = Field(
+        description=(
+            "The program and its arguments, as a list. It is never run through a shell "
+            "unless `shell = true`."
+        ),
+    )
+    shell: bool | Ref = Field(
+        default=False,
+        description="Run `command` through the system shell (a one-element list holding the script).",
+    )
+    port: Annotated[int, Field(ge=1, le=65535)] | Ref | None = Field(
+        default=None, description="The TCP port the process listens on."
+    )
+    replicas: Annotated[int, Field(ge=1, le=1000)] | Ref = Field(
+        default=1, description="How many copies of the process run."
+    )
+    env: dict[str, EnvValue | Ref] = Field(
+        default_factory=dict,
+        description="Environment variables given to the process; values may be references and secrets.",
+    )
+    health: str | list[str] | Ref | None = Field(
+        default=None,
+        description=(
+            "How to tell the process is healthy: an HTTP path such as `/healthz` (checked on "
+            "`port`), or a command as a list."
+        ),
+    )
+    workdir: str | None = Field(
+        default=None,
+        description="The folder to run in, relative to the component's source.",
+    )
+
+    kind_name: ClassVar[str] = "compute"
+    kind_description: ClassVar[str] = "A process (one per replica) running the component's source."
+    outputs: ClassVar[dict[str, Output]] = {
+        "url": Output(type="string", description="`http://host:port` of the running process."),
+        "host": Output(type="string", description="The host the process listens on."),
+        "port": Output(type="number", description="The port the process listens on."),
+    }
+
+    @field_validator("workdir")
+    @classmethod
+    def _workdir_inside(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", value)):
+            raise ValueError("workdir must be a relative path inside the component's source")
+        return value
+
+
+class Storage(SctObject):
+    """Somewhere to keep data: a SQLite database, a folder, or a driver's kind of store."""
+
+    kind: Literal["storage"] = "storage"
+    engine: str = Field(
+        description=(
+            "What kind of store: `sqlite` or `directory` on every driver; drivers add their own, "
+            "such as `bucket` or `table`."
+        ),
+        json_schema_extra={"examples": ["sqlite", "directory", "bucket", "table"]},
+    )
+    size: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="The capacity to provision, such as `10GB`.",
+    )
+
+    kind_name: ClassVar[str] = "storage"
+    kind_description: ClassVar[str] = "A store for data: a SQLite file, a folder, or a driver's store."
+    outputs: ClassVar[dict[str, Output]] = {
+        "path": Output(type="string", description="The file or folder holding the data (local stores)."),
+        "url": Output(type="string", description="The address of the store (remote stores)."),
+    }
+
+
+class Connection(SctObject):
+    """Makes the target's outputs reachable from the source."""
+
+    kind: Literal["connection"] = "connection"
+    from_: ObjectRef = Field(
+        alias="from",
+        description="The object that uses the target (it receives the target's outputs).",
+    )
+    to: ObjectRef = Field(description="The object being used.")
+
+    kind_name: ClassVar[str] = "connection"
+    kind_description: ClassVar[str] = (
+        "Makes the target's outputs reachable from the source (environment variables, permissions)."
+    )
+    outputs: ClassVar[dict[str, Output]] = {
+        "env": Output(type="string", description="The names of the environment variables it injected."),
+    }
+
+
+BUILTIN_KINDS: tuple[type[SctObject], ...] = (Compute, Storage, Connection)
+
+
+class KindRegistry:
+    """The object kinds a schema defines: the built-ins, and those plugins add."""
+
+    def __init__(self, kinds: tuple[type[SctObject], ...] = BUILTIN_KINDS) -> None:
+        self._kinds: dict[str, type[SctObject]] = {}
+        for kind in kinds:
+            self.register(kind)
+
+    def register(self, kind: type[SctObject]) -> None:
+        if not kind.kind_name:
+            raise ValueError(f"{kind.__name__} sets no kind_name")
+        self._kinds[kind.kind_name] = kind
+
+    def get(self, name: str) -> type[SctObject] | None:
+        return self._kinds.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
+
+    def __iter__(self) -> Iterator[type[SctObject]]:
+        return iter(self._kinds[name] for name in self.names())
+
+
+kinds = KindRegistry()
+
+
+def validate_object(data: Any) -> SctObject:
+    """Validate one object's dump against the model its `kind` names."""
+    if isinstance(data, SctObject):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError("an object must be a map with a `kind`")
+    kind_name = data.get("kind")
+    model = kinds.get(kind_name) if isinstance(kind_name, str) else None
+    if model is None:
+        raise ValueError(f"unknown object kind {kind_name!r}; known kinds: {', '.join(kinds.names())}")
+    return model.model_validate(data)
+
+
+class Application(Model):
+    """The application this architecture describes."""
+
+    name: Name = Field(description="The application's name; repositories are named after it.")
+    owner: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$",
+        description="The GitHub user or organisation that owns the application's repositories.",
+    )
+
+
+class Component(Model):
+    """A unit of source code with its own repository, holding objects."""
+
+    source: str | None = Field(
+        default=None,
+        description=(
+            "Where the component's source is: a folder relative to the architecture, or a git URL. "
+            "Default: the repository the naming scheme gives."
+        ),
+    )
+    objects: dict[Name, SerializeAsAny[SctObject]] = Field(
+        default_factory=dict, description="The component's objects, by name."
+    )
+
+    @field_validator("objects", mode="before")
+    @classmethod
+    def _objects_by_kind(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: validate_object(item) for name, item in value.items()}
+        return value
+
+
+class Architecture(Model):
+    """A whole architecture: the application and its components."""
+
+    schema_: str = Field(default=SCHEMA_URI, alias="$schema", description="The JSON Schema of this file.")
+    version: Literal[1] = Field(default=FORMAT_VERSION, description="The format version of this file.")
+    application: Application
+    components: dict[Name, Component] = Field(default_factory=dict, description="The components, by name.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical dump: aliases, no defaults, `$schema` and `version` always present."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        data["$schema"] = self.schema_
+        data["version"] = self.version
+        return data
+
+    def to_json(self) -> str:
+        """Deterministic JSON: sorted keys, two-space indent, a trailing newline."""
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> Architecture:
+        return cls.model_validate_json(text)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
