@@ -205,3 +205,5 @@ class File:
     path: str
     items: list[Item]
     comments: list[Comment] = field(default_factory=list)
+    # Read from the JSON form: references there are always fully qualified.
+    from_json: bool = False

@@ -1,0 +1,1068 @@
+"""Syntax trees to runtime objects: names, references, values and types.
+
+The checker binds every name of the unit, resolves references, folds `param`
+and `let` values, keeps runtime references symbolic, and validates each block
+against the pydantic model of its kind. What it learns goes into the semantic
+model and the source map; what is wrong goes into diagnostics, each once, with
+no cascade from a value that is already known to be wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from functools import cache
+from pathlib import Path
+from typing import Any, Union
+
+from pydantic import BaseModel, ValidationError
+
+from scoot_lang import syntax as s
+from scoot_lang.diagnostics import Diagnostic, diagnostic
+from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
+from scoot_lang.source import Span
+from scoot_runtime.objects import (
+    NAME_PATTERN,
+    OBJECT_REF_PATTERN,
+    REF_PATTERN,
+    Application,
+    Architecture,
+    Component,
+    SctObject,
+    kinds,
+)
+
+PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
+FUNCTIONS = ("secret", "file")
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(NAME_PATTERN)
+# Names a file may not have on Windows, whatever its extension.
+_DEVICE_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
+MAX_REPOSITORY_NAME = 100
+
+
+# --- values ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """A runtime reference: an object, or one of its outputs."""
+
+    component: str
+    object: str
+    output: str | None = None
+
+    def text(self) -> str:
+        tail = f".{self.output}" if self.output else ""
+        return f"${{{self.component}.{self.object}{tail}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentRef:
+    component: str
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    name: str
+
+    def text(self) -> str:
+        return f'${{secret("{self.name}")}}'
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A string holding runtime references or secrets among literal text."""
+
+    parts: tuple[str | ObjectRef | Secret, ...]
+
+
+class _Invalid:
+    """The value of an expression already reported as wrong: checks skip it."""
+
+
+INVALID = _Invalid()
+Value = Union[str, int, float, bool, None, list["Value"], dict[str, "Value"], ObjectRef, ComponentRef, Secret, Template, _Invalid]
+
+
+def _invalid(value: Value) -> bool:
+    if value is INVALID:
+        return True
+    if isinstance(value, list):
+        return any(_invalid(v) for v in value)
+    if isinstance(value, dict):
+        return any(_invalid(v) for v in value.values())
+    return False
+
+
+def _object_refs(value: Value) -> Iterator[ObjectRef]:
+    if isinstance(value, ObjectRef):
+        yield value
+    elif isinstance(value, Template):
+        yield from (p for p in value.parts if isinstance(p, ObjectRef))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _object_refs(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _object_refs(item)
+
+
+def lower(value: Value) -> Any:
+    """A checked value in the JSON form: references as `${...}`, a literal `${` as `$${`."""
+    if isinstance(value, str):
+        return value.replace("${", "$${") if "${" in value else value
+    if isinstance(value, ObjectRef | Secret):
+        return value.text()
+    if isinstance(value, Template):
+        return "".join(lower(p) if isinstance(p, str) else p.text() for p in value.parts)
+    if isinstance(value, list):
+        return [lower(v) for v in value]
+    if isinstance(value, dict):
+        return {k: lower(v) for k, v in value.items()}
+    return value
+
+
+def _describe_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str | Template):
+        return "a string"
+    if value is None:
+        return "`null`"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, ObjectRef):
+        return "an object" if value.output is None else "a reference"
+    if isinstance(value, Secret):
+        return "a secret"
+    return "a component"
+
+
+# --- schema descriptions (for messages) ----------------------------------------
+
+
+@cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema(by_alias=True)
+
+
+def _field_schema(model: type[BaseModel], key: str) -> dict[str, Any]:
+    schema = _schema(model)
+    prop: dict[str, Any] = schema.get("properties", {}).get(key, {})
+    return prop
+
+
+_PLURAL = {"a string": "strings", "a whole number": "whole numbers", "a number": "numbers", "`true` or `false`": "booleans"}
+
+
+def describe_schema(schema: dict[str, Any]) -> str:
+    """A short English description of what a JSON Schema accepts."""
+    if "anyOf" in schema:
+        options = [describe_schema(option) for option in schema["anyOf"] if option.get("type") != "null"]
+        return " or ".join(dict.fromkeys(options))
+    kind = schema.get("type")
+    pattern = schema.get("pattern")
+    if kind == "string":
+        if pattern == OBJECT_REF_PATTERN:
+            return "a reference to an object (such as `web` or `api.web`)"
+        if pattern == REF_PATTERN:
+            return "a reference"
+        return "a string"
+    if kind == "integer":
+        low, high = schema.get("minimum"), schema.get("maximum")
+        return f"a whole number from {low} to {high}" if low is not None and high is not None else "a whole number"
+    if kind == "number":
+        return "a number"
+    if kind == "boolean":
+        return "`true` or `false`"
+    if kind == "array":
+        item = describe_schema(schema.get("items", {}))
+        return f"a list of {_PLURAL.get(item, 'values')}"
+    if kind == "object":
+        item = describe_schema(schema.get("additionalProperties", {}) or {})
+        return f"a map of {_PLURAL.get(item, item if ' or ' in item else 'values')}"
+    return "a value"
+
+
+def _own_pattern(schema: dict[str, Any]) -> bool:
+    """Whether a field's strings must match a pattern of its own (not a reference's)."""
+    options = schema.get("anyOf", [schema])
+    return any(o.get("pattern") not in (None, REF_PATTERN, OBJECT_REF_PATTERN) for o in options)
+
+
+def _accepts_output(schema: dict[str, Any], output_type: str) -> bool:
+    """Whether a field takes a reference to an output of this type (besides a bare reference)."""
+    if "anyOf" in schema:
+        return any(_accepts_output(option, output_type) for option in schema["anyOf"])
+    kind = schema.get("type")
+    if output_type == "string":
+        return kind == "string" and schema.get("pattern") not in (REF_PATTERN, OBJECT_REF_PATTERN)
+    return kind in ("integer", "number") or "type" not in schema
+
+
+# --- the checker ---------------------------------------------------------------
+
+
+@dataclass
+class _ObjectInfo:
+    block: s.ObjectBlock
+    component: str
+    file: s.File
+    model: type[SctObject] | None
+
+
+@dataclass
+class _Context:
+    """Where an expression is evaluated."""
+
+    file: s.File
+    component: str | None = None
+    object: str | None = None
+    constant: bool = False  # a param default: no runtime values
+    allow_object: bool = False
+
+
+@dataclass
+class CheckResult:
+    architecture: Architecture | None
+    diagnostics: list[Diagnostic]
+    semantic: SemanticModel
+    source_map: SourceMap
+
+
+@dataclass
+class Checker:
+    files: list[s.File]
+    params: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    semantic: SemanticModel = field(default_factory=SemanticModel)
+    source_map: SourceMap = field(default_factory=SourceMap)
+
+    def __post_init__(self) -> None:
+        self.application: tuple[s.ApplicationBlock, s.File] | None = None
+        self.components: dict[str, tuple[s.ComponentBlock, s.File]] = {}
+        self.objects: dict[str, dict[str, _ObjectInfo]] = {}
+        self.decls: dict[str, tuple[s.ParamDecl | s.LetDecl, s.File]] = {}
+        self.values: dict[str, Value] = {}
+        self.evaluating: list[str] = []
+        self.used: set[str] = set()
+        self.deps: dict[tuple[str, str], dict[tuple[str, str], Span]] = {}
+
+    # diagnostics ---------------------------------------------------------------
+
+    def error(self, code: str, message: str, file: s.File, start: int, end: int) -> None:
+        self.diagnostics.append(diagnostic(code, message, Span(file.path, start, end)))
+
+    def span(self, file: s.File, node: Any) -> Span:
+        return Span(file.path, node.start, node.end)
+
+    # pass 1: declarations ------------------------------------------------------
+
+    def declare(self) -> None:
+        lower_names: dict[str, str] = {}
+        for file in self.files:
+            for item in file.items:
+                if isinstance(item, s.ApplicationBlock):
+                    self.declare_application(item, file)
+                elif isinstance(item, s.ComponentBlock):
+                    self.declare_component(item, file, lower_names)
+                elif not item.name.missing:
+                    self.declare_value(item, file)
+        if self.application is None:
+            first = self.files[0] if self.files else s.File("architecture.sct", [])
+            self.diagnostics.append(
+                diagnostic(
+                    "SCT101",
+                    'there is no `application` block; add one, such as `application shop { owner = "acme" }`',
+                    Span(first.path, 0, 0),
+                )
+            )
+
+    def declare_application(self, block: s.ApplicationBlock, file: s.File) -> None:
+        if self.application is not None:
+            first, first_file = self.application
+            self.diagnostics.append(
+                diagnostic(
+                    "SCT102",
+                    f"a second `application` block; the unit already has `{first.name.text}` — keep one",
+                    self.span(file, block.name),
+                    ((self.span(first_file, first.name), "the first application"),),
+                )
+            )
+            return
+        self.application = (block, file)
+        if not block.name.missing:
+            self.check_name(block.name, file, "application")
+        self.semantic.add(
+            Symbol(f"application:{block.name.text}", "application", block.name.text, self.span(file, block), self.span(file, block.name))
+        )
+        self.source_map.add(("application",), self.span(file, block))
+        self.source_map.add(("application", "name"), self.span(file, block.name))
+
+    def declare_component(self, block: s.ComponentBlock, file: s.File, lower_names: dict[str, str]) -> None:
+        name = block.name.text
+        if block.name.missing:
+            return
+        if name in self.components:
+            first, first_file = self.components[name]
+            self.diagnostics.append(
+                diagnostic(
+                    "SCT103",
+                    f"component `{name}` is declared twice; rename or merge one",
+                    self.span(file, block.name),
+                    ((self.span(first_file, first.name), "the first declaration"),),
+                )
+            )
+            return
+        self.check_name(block.name, file, "component")
+        if name.lower() in lower_names:
+            self.error(
+                "SCT105",
+                f"component `{name}` differs from `{lower_names[name.lower()]}` only in case; their "
+                "repositories and folders would collide on case-insensitive systems: rename one",
+                file,
+                block.name.start,
+                block.name.end,
+            )
+        lower_names[name.lower()] = name
+        self.components[name] = (block, file)
+        self.semantic.add(Symbol(f"component:{name}", "component", name, self.span(file, block), self.span(file, block.name)))
+        self.source_map.add(("components", name), self.span(file, block))
+        objects: dict[str, _ObjectInfo] = {}
+        lower_objects: dict[str, str] = {}
+        for obj in block.objects:
+            self.declare_object(obj, name, file, objects, lower_objects)
+        self.objects[name] = objects
+
+    def declare_object(
+        self,
+        obj: s.ObjectBlock,
+        component: str,
+        file: s.File,
+        objects: dict[str, _ObjectInfo],
+        lower_objects: dict[str, str],
+    ) -> None:
+        name = obj.name.text
+        if obj.name.missing:
+            return
+        if name in objects:
+            self.diagnostics.append(
+                diagnostic(
+                    "SCT103",
+                    f"component `{component}` already has an object `{name}`; rename one",
+                    self.span(file, obj.name),
+                    ((self.span(file, objects[name].block.name), "the first object"),),
+                )
+            )
+            return
+        self.check_name(obj.name, file, "object")
+        if name.lower() in lower_objects:
+            self.error(
+                "SCT105",
+                f"object `{name}` differs from `{lower_objects[name.lower()]}` only in case; their "
+                "files would collide on case-insensitive systems: rename one",
+                file,
+                obj.name.start,
+                obj.name.end,
+            )
+        lower_objects[name.lower()] = name
+        model = kinds.get(obj.kind.text)
+        if model is None and not obj.kind.missing:
+            hint = _did_you_mean(obj.kind.text, kinds.names())
+            self.error(
+                "SCT201",
+                f"unknown object kind `{obj.kind.text}`{hint}; the kinds are {_join(kinds.names())}",
+                file,
+                obj.kind.start,
+                obj.kind.end,
+            )
+        objects[name] = _ObjectInfo(obj, component, file, model)
+        path = ("components", component, "objects", name)
+        self.semantic.add(
+            Symbol(f"object:{component}.{name}", "object", name, self.span(file, obj), self.span(file, obj.name), component, obj.kind.text)
+        )
+        self.source_map.add(path, self.span(file, obj))
+        self.source_map.add((*path, "kind"), self.span(file, obj.kind))
+
+    def declare_value(self, decl: s.ParamDecl | s.LetDecl, file: s.File) -> None:
+        name = decl.name.text
+        what = "param" if isinstance(decl, s.ParamDecl) else "let"
+        if name in self.decls:
+            first, first_file = self.decls[name]
+            self.diagnostics.append(
+                diagnostic(
+                    "SCT103",
+                    f"`{name}` is already declared; rename one",
+                    self.span(file, decl.name),
+                    ((self.span(first_file, first.name), "the first declaration"),),
+                )
+            )
+            return
+        self.decls[name] = (decl, file)
+        self.semantic.add(Symbol(f"{what}:{name}", what, name, self.span(file, decl), self.span(file, decl.name)))
+
+    def check_name(self, ident: s.Ident, file: s.File, what: str) -> bool:
+        name = ident.text
+        problem = None
+        if not _NAME.match(name):
+            problem = "names start with a letter or `_` and hold only letters, digits, `_` and `-`"
+        elif name.lower() in _DEVICE_NAMES:
+            problem = f"`{name}` cannot be a file name on Windows"
+        elif len(name) > MAX_REPOSITORY_NAME:
+            problem = f"names are at most {MAX_REPOSITORY_NAME} characters (it names a repository)"
+        if problem:
+            self.error("SCT104", f"invalid {what} name `{name}`: {problem}; rename it", file, ident.start, ident.end)
+            return False
+        return True
+
+    # pass 2: values ------------------------------------------------------------
+
+    def value_of(self, name: str, use: s.Ident, file: s.File) -> Value:
+        """The folded value of a let or param, evaluating it on first use."""
+        self.used.add(name)
+        if name in self.values:
+            return self.values[name]
+        if name in self.evaluating:
+            cycle = " → ".join([*self.evaluating[self.evaluating.index(name) :], name])
+            self.error("SCT304", f"`{name}` depends on itself ({cycle}); break the cycle", file, use.start, use.end)
+            return INVALID
+        decl, decl_file = self.decls[name]
+        self.evaluating.append(name)
+        try:
+            value = self.evaluate_decl(decl, decl_file)
+        finally:
+            self.evaluating.pop()
+        self.values[name] = value
+        return value
+
+    def evaluate_decl(self, decl: s.ParamDecl | s.LetDecl, file: s.File) -> Value:
+        if isinstance(decl, s.LetDecl):
+            return self.eval(decl.value, _Context(file, allow_object=True))
+        kind = decl.type.text
+        if kind not in PARAM_TYPES:
+            if not decl.type.missing:
+                self.error(
+                    "SCT501",
+                    f"unknown parameter type `{kind}`{_did_you_mean(kind, PARAM_TYPES)}; use one of {_join(PARAM_TYPES)}",
+                    file,
+                    decl.type.start,
+                    decl.type.end,
+                )
+            return INVALID
+        name = decl.name.text
+        if name in self.params:
+            return self.param_from_text(decl, file, self.params[name])
+        if decl.default is None:
+            self.error(
+                "SCT503",
+                f"param `{name}` has no value: give it a default (`= ...`) or set it with `--param {name}=VALUE`",
+                file,
+                decl.name.start,
+                decl.name.end,
+            )
+            return INVALID
+        value = self.eval(decl.default, _Context(file, constant=True))
+        if not _invalid(value) and not _param_type_ok(kind, value):
+            self.error(
+                "SCT502",
+                f"the default of param `{name}` is {_describe_value(value)}, not a {kind}",
+                file,
+                decl.default.start,
+                decl.default.end,
+            )
+            return INVALID
+        return value
+
+    def param_from_text(self, decl: s.ParamDecl, file: s.File, text: str) -> Value:
+        kind, name = decl.type.text, decl.name.text
+        value: Any = text
+        try:
+            if kind == "number":
+                value = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+                if not math.isfinite(value):
+                    raise ValueError(text)
+            elif kind == "bool":
+                value = {"true": True, "false": False}[text]
+            elif kind in ("list", "map"):
+                value = json.loads(text)
+            elif kind == "any":
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    value = text
+        except (ValueError, KeyError):
+            value = INVALID
+        if value is INVALID or not _param_type_ok(kind, value):
+            self.error(
+                "SCT502",
+                f"--param {name}={text!r} is not a {kind}" + (" (write true or false)" if kind == "bool" else "")
+                + ("" if kind not in ("list", "map") else " (write it as JSON)"),
+                file,
+                decl.name.start,
+                decl.name.end,
+            )
+            return INVALID
+        return value  # type: ignore[no-any-return]
+
+    def eval(self, expr: s.Expr, ctx: _Context) -> Value:
+        if isinstance(expr, s.StringLit):
+            return self.eval_string(expr, ctx)
+        if isinstance(expr, s.NumberLit):
+            return expr.value
+        if isinstance(expr, s.BoolLit):
+            return expr.value
+        if isinstance(expr, s.NullLit):
+            return None
+        if isinstance(expr, s.Reference):
+            return self.eval_reference(expr, ctx)
+        if isinstance(expr, s.ListExpr):
+            inner = _Context(ctx.file, ctx.component, ctx.object, ctx.constant)
+            return [self.eval(item, inner) for item in expr.items]
+        if isinstance(expr, s.MapExpr):
+            return self.eval_map(expr, ctx)
+        if isinstance(expr, s.Call):
+            return self.eval_call(expr, ctx)
+        return INVALID
+
+    def eval_map(self, expr: s.MapExpr, ctx: _Context) -> Value:
+        inner = _Context(ctx.file, ctx.component, ctx.object, ctx.constant)
+        result: dict[str, Value] = {}
+        for entry in expr.entries:
+            key = entry.key.text
+            if key in result:
+                self.error("SCT103", f"key `{key}` is set twice in this map; remove one", ctx.file, entry.key.start, entry.key.end)
+                continue
+            result[key] = self.eval(entry.value, inner)
+        return result
+
+    def eval_string(self, expr: s.StringLit, ctx: _Context) -> Value:
+        if expr.is_plain:
+            return expr.text
+        if len(expr.parts) == 1 and ctx.file.from_json:
+            # In the JSON form a string that is one reference stands for its value.
+            return self.eval(expr.parts[0], ctx)  # type: ignore[arg-type]
+        parts: list[str | ObjectRef | Secret] = []
+        inner = _Context(ctx.file, ctx.component, ctx.object, ctx.constant)
+        for part in expr.parts:
+            if isinstance(part, str):
+                parts.append(part)
+                continue
+            value = self.eval(part, inner)
+            if value is INVALID:
+                return INVALID
+            if isinstance(value, ObjectRef) and value.output is not None or isinstance(value, Secret):
+                parts.append(value)
+            elif isinstance(value, Template):
+                parts.extend(value.parts)
+            elif isinstance(value, str | int | float | bool) and not isinstance(value, ObjectRef):
+                parts.append(_scalar_text(value))
+            else:
+                self.error(
+                    "SCT204",
+                    f"cannot put {_describe_value(value)} inside a string; interpolate a string, a number, "
+                    "a boolean or an output",
+                    ctx.file,
+                    part.start,
+                    part.end,
+                )
+                return INVALID
+        merged: list[str | ObjectRef | Secret] = []
+        for p in parts:
+            if isinstance(p, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += p
+            else:
+                merged.append(p)
+        if all(isinstance(p, str) for p in merged):
+            return "".join(merged)  # type: ignore[arg-type]
+        return Template(tuple(merged))
+
+    def eval_call(self, call: s.Call, ctx: _Context) -> Value:
+        name = call.name.text
+        if name not in FUNCTIONS:
+            self.error(
+                "SCT401",
+                f"unknown function `{name}`{_did_you_mean(name, FUNCTIONS)}; the functions are {_join(FUNCTIONS)}",
+                ctx.file,
+                call.name.start,
+                call.name.end,
+            )
+            return INVALID
+        args = [self.eval(arg, _Context(ctx.file, ctx.component, ctx.object, ctx.constant)) for arg in call.args]
+        if any(_invalid(a) for a in args):
+            return INVALID
+        if len(args) != 1 or not isinstance(args[0], str):
+            self.error("SCT402", f'`{name}` takes one string, such as {name}("{_EXAMPLE_ARG[name]}")', ctx.file, call.start, call.end)
+            return INVALID
+        arg = args[0]
+        if name == "secret":
+            if ctx.constant:
+                self.error("SCT306", "a secret is read at apply time; it cannot be a param's default", ctx.file, call.start, call.end)
+                return INVALID
+            if not SECRET_NAME.match(arg):
+                self.error(
+                    "SCT402",
+                    f"secret names are letters, digits and `_`, such as SHOP_TOKEN; `{arg}` is not one",
+                    ctx.file,
+                    call.args[0].start,
+                    call.args[0].end,
+                )
+                return INVALID
+            return Secret(arg)
+        return self.read_file(arg, call, ctx)
+
+    def read_file(self, relative: str, call: s.Call, ctx: _Context) -> Value:
+        base = Path(ctx.file.path).resolve().parent
+        target = (base / relative).resolve()
+        if Path(relative).is_absolute() or not target.is_relative_to(base):
+            self.error(
+                "SCT403",
+                f"file() reads files in the architecture's folder; `{relative}` is outside it",
+                ctx.file,
+                call.args[0].start,
+                call.args[0].end,
+            )
+            return INVALID
+        try:
+            return target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else "it is not UTF-8 text"
+            self.error("SCT403", f"cannot read `{relative}`: {reason}", ctx.file, call.args[0].start, call.args[0].end)
+            return INVALID
+
+    # references ------------------------------------------------------------------
+
+    def eval_reference(self, ref: s.Reference, ctx: _Context) -> Value:
+        parts = [p.text for p in ref.parts]
+        if any(not p for p in parts):
+            return INVALID
+        meanings, failures = self.resolve(ref, ctx)
+        part_spans = tuple(self.span(ctx.file, p) for p in ref.parts)
+        if len(meanings) != 1:
+            self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_spans, None))
+            if meanings:
+                described = " or ".join(label for label, _, _ in meanings)
+                self.error(
+                    "SCT302",
+                    f"`{ref.dotted}` is ambiguous here: it could be {described}; rename one of them",
+                    ctx.file,
+                    ref.start,
+                    ref.end,
+                )
+            else:
+                code, message, node = failures[0] if failures else ("SCT301", f"`{parts[0]}` is not defined", ref)
+                self.error(code, message, ctx.file, node.start, node.end)
+            return INVALID
+        _, target, value = meanings[0]
+        output = value.output if isinstance(value, ObjectRef) else None
+        self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_spans, target, output))
+        if ctx.constant and (any(True for _ in _object_refs(value)) or _has_secret(value)):
+            self.error("SCT306", f"`{ref.dotted}` is only known at apply time; a param's default must be a constant", ctx.file, ref.start, ref.end)
+            return INVALID
+        if isinstance(value, ComponentRef):
+            self.error(
+                "SCT305",
+                f"`{ref.dotted}` is a component, not a value; refer to one of its objects' outputs, such as `{ref.dotted}.OBJECT.url`",
+                ctx.file,
+                ref.start,
+                ref.end,
+            )
+            return INVALID
+        if not ctx.allow_object and any(r.output is None for r in _object_refs(value)):
+            self.error("SCT305", self.object_not_value(ref, value), ctx.file, ref.start, ref.end)
+            return INVALID
+        if ctx.object is not None and ctx.component is not None:
+            edges = self.deps.setdefault((ctx.component, ctx.object), {})
+            for r in _object_refs(value):
+                edges.setdefault((r.component, r.object), self.span(ctx.file, ref))
+        return value
+
+    def object_not_value(self, ref: s.Reference, value: Value) -> str:
+        target = next(r for r in _object_refs(value) if r.output is None)
+        info = self.objects[target.component][target.object]
+        outputs = list(info.model.outputs) if info.model else []
+        choices = ", ".join(f"`{ref.dotted}.{o}`" for o in outputs) or "its outputs"
+        return f"`{ref.dotted}` is an object, not a value; use one of its outputs: {choices}"
+
+    def resolve(self, ref: s.Reference, ctx: _Context) -> tuple[list[tuple[str, str, Value]], list[tuple[str, str, Any]]]:
+        """Every meaning of a reference that resolves, and why the others did not."""
+        parts = [p.text for p in ref.parts]
+        first = parts[0]
+        meanings: list[tuple[str, str, Value]] = []
+        failures: list[tuple[str, str, Any]] = []
+        if not ctx.file.from_json:
+            if first in self.decls:
+                value = self.value_of(first, ref.parts[0], ctx.file)
+                walked = self.walk_value(value, ref, failures)
+                kind = "param" if isinstance(self.decls[first][0], s.ParamDecl) else "let"
+                if walked is not None or value is INVALID:
+                    meanings.append((f"the {kind} `{first}`", f"{kind}:{first}", INVALID if walked is None else walked))
+            if ctx.component is not None and first in self.objects.get(ctx.component, {}):
+                self.resolve_object(ctx.component, ref.parts, 0, meanings, failures)
+        if first in self.objects:
+            if len(parts) == 1:
+                meanings.append((f"the component `{first}`", f"component:{first}", ComponentRef(first)))
+            elif parts[1] in self.objects[first]:
+                self.resolve_object(first, ref.parts, 1, meanings, failures)
+            else:
+                candidates = list(self.objects[first])
+                failures.append(
+                    ("SCT301", f"component `{first}` has no object `{parts[1]}`{_did_you_mean(parts[1], candidates)}", ref.parts[1])
+                )
+        if not meanings and not failures:
+            if ctx.file.from_json:
+                message = (
+                    f"`{ref.dotted}` does not name an object: references in the JSON form are "
+                    "fully qualified, `component.object` or `component.object.output`"
+                )
+            else:
+                candidates = [*self.decls, *self.objects, *self.objects.get(ctx.component or "", {})]
+                message = f"`{first}` is not defined{_did_you_mean(first, candidates)}"
+            failures.append(("SCT301", message, ref.parts[0]))
+        return meanings, failures
+
+    def resolve_object(
+        self,
+        component: str,
+        parts: list[s.Ident],
+        index: int,
+        meanings: list[tuple[str, str, Value]],
+        failures: list[tuple[str, str, Any]],
+    ) -> None:
+        """Resolve `parts[index:]` as an object of `component` and maybe one output."""
+        name = parts[index].text
+        info = self.objects[component][name]
+        target = f"object:{component}.{name}"
+        label = f"the object `{component}.{name}`"
+        rest = parts[index + 1 :]
+        if not rest:
+            meanings.append((label, target, ObjectRef(component, name)))
+            return
+        output = rest[0].text
+        outputs = info.model.outputs if info.model else {}
+        if info.model is None:
+            meanings.append((label, target, INVALID))  # its kind is unknown: already reported
+        elif len(rest) == 1 and output in outputs:
+            meanings.append((f"the output `{component}.{name}.{output}`", target, ObjectRef(component, name, output)))
+        elif output not in outputs:
+            failures.append(
+                (
+                    "SCT303",
+                    f"{info.block.kind.text} `{name}` has no output `{output}`{_did_you_mean(output, list(outputs))}; "
+                    f"its outputs are {_join(list(outputs))}",
+                    rest[0],
+                )
+            )
+        else:
+            failures.append(("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
+
+    def walk_value(self, value: Value, ref: s.Reference, failures: list[tuple[str, str, Any]]) -> Value | None:
+        """Follow `.key` parts into a let's map value."""
+        for part in ref.parts[1:]:
+            if value is INVALID:
+                return INVALID
+            if not isinstance(value, dict) or part.text not in value:
+                keys = list(value) if isinstance(value, dict) else []
+                hint = _did_you_mean(part.text, keys) if keys else f" ({_describe_value(value)} has no keys)"
+                failures.append(("SCT301", f"`{ref.parts[0].text}` has no key `{part.text}`{hint}", part))
+                return None
+            value = value[part.text]
+        return value
+
+    # pass 3: blocks --------------------------------------------------------------
+
+    def check_attributes(
+        self,
+        attributes: list[s.Attribute],
+        model: type[BaseModel],
+        ctx: _Context,
+        path: JsonPath,
+        allowed: set[str] | None = None,
+    ) -> tuple[dict[str, Value], set[str]]:
+        """Evaluate a block's attributes: the good values, and the keys already reported."""
+        result: dict[str, Value] = {}
+        broken: set[str] = set()
+        seen: dict[str, s.Attribute] = {}
+        for attr in attributes:
+            key = attr.key.text
+            if attr.key.missing:
+                continue
+            if key in seen:
+                self.diagnostics.append(
+                    diagnostic(
+                        "SCT103",
+                        f"`{key}` is set twice; remove one",
+                        self.span(ctx.file, attr.key),
+                        ((self.span(ctx.file, seen[key].key), "first set here"),),
+                    )
+                )
+                continue
+            seen[key] = attr
+            self.source_map.add((*path, key), self.span(ctx.file, attr))
+            self.map_entries(attr.value, (*path, key), ctx.file)
+            field_schema = _field_schema(model, key)
+            if allowed is not None and key not in allowed or not field_schema or key == "kind":
+                choices = sorted(allowed if allowed is not None else _schema(model).get("properties", {}))
+                choices = [c for c in choices if c != "kind"]
+                self.error(
+                    "SCT202",
+                    f"unknown key `{key}`{_did_you_mean(key, choices)}; the keys here are {_join(choices)}",
+                    ctx.file,
+                    attr.key.start,
+                    attr.key.end,
+                )
+                broken.add(key)
+                continue
+            wants_object = field_schema.get("pattern") == OBJECT_REF_PATTERN
+            value = self.eval(attr.value, _Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object))
+            if _invalid(value) or not self.output_type_ok(value, field_schema, key, attr, ctx):
+                broken.add(key)
+                continue
+            result[key] = value
+        return result, broken
+
+    def output_type_ok(self, value: Value, field_schema: dict[str, Any], key: str, attr: s.Attribute, ctx: _Context) -> bool:
+        """A reference to a string output cannot fill a number, and the other way round."""
+        if not isinstance(value, ObjectRef) or value.output is None:
+            return True
+        info = self.objects[value.component][value.object]
+        output = info.model.outputs[value.output] if info.model else None
+        if output is None or _accepts_output(field_schema, output.type):
+            return True
+        self.error(
+            "SCT204",
+            f"`{key}` must be {describe_schema(field_schema)}, but `{value.object}.{value.output}` is a {output.type}",
+            ctx.file,
+            attr.value.start,
+            attr.value.end,
+        )
+        return False
+
+    def map_entries(self, expr: s.Expr, path: JsonPath, file: s.File) -> None:
+        if isinstance(expr, s.MapExpr):
+            for entry in expr.entries:
+                self.source_map.add((*path, entry.key.text), self.span(file, entry))
+                self.map_entries(entry.value, (*path, entry.key.text), file)
+        elif isinstance(expr, s.ListExpr):
+            for index, item in enumerate(expr.items):
+                self.source_map.add((*path, str(index)), self.span(file, item))
+                self.map_entries(item, (*path, str(index)), file)
+
+    def validate(
+        self, model: type[BaseModel], data: dict[str, Any], broken: set[str], path: JsonPath, file: s.File, what: str
+    ) -> BaseModel | None:
+        try:
+            result = model.model_validate(data)
+            return None if broken else result
+        except ValidationError as error:
+            self.report_validation(error, model, data, broken, path, file, what)
+            return None
+
+    def report_validation(
+        self,
+        error: ValidationError,
+        model: type[BaseModel],
+        data: dict[str, Any],
+        broken: set[str],
+        path: JsonPath,
+        file: s.File,
+        what: str,
+    ) -> None:
+        seen: set[str] = set(broken)
+        for item in error.errors():
+            loc = [str(p) for p in item["loc"]]
+            key = loc[0] if loc else ""
+            if key in seen:
+                continue  # one message a key, even when a union failed each way
+            seen.add(key)
+            if item["type"] == "missing":
+                span = self.source_map.find(path)
+                description = _field_schema(model, key).get("description", "")
+                self.diagnostics.append(
+                    diagnostic(
+                        "SCT203",
+                        f"{what} needs `{key}`: {description} Add `{key} = ...`.",
+                        span and Span(span.file, span.start, _header_end(span, file)),
+                    )
+                )
+                continue
+            real = [p for p in loc if (*path, *loc[: loc.index(p) + 1]) in self.source_map.spans]
+            span = self.source_map.find((*path, *real)) if real else self.source_map.find(path)
+            if item["type"] == "value_error":
+                message = f"`{key}`: {str(item['msg']).removeprefix('Value error, ')}"
+            elif len(real) > 1:
+                message = f"`{'.'.join(real)}`: {item['msg'].lower()}"
+            else:
+                field_schema = _field_schema(model, key)
+                expected = describe_schema(field_schema)
+                message = f"`{key}` must be {expected}, not {_describe_value(data.get(key))}"
+                if item["type"] in ("greater_than_equal", "less_than_equal"):
+                    message = f"`{key}` must be {expected}; {data.get(key)!r} is not"
+                elif item["type"] == "string_pattern_mismatch" and _own_pattern(field_schema):
+                    message = f"`{key}` = {data.get(key)!r} is not valid: {field_schema.get('description', '')}"
+            self.diagnostics.append(diagnostic("SCT204", message, span))
+
+    # the whole unit ------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        self.declare()
+        for name in self.params:
+            if name not in self.decls or not isinstance(self.decls[name][0], s.ParamDecl):
+                candidates = [n for n, (d, _) in self.decls.items() if isinstance(d, s.ParamDecl)]
+                self.diagnostics.append(
+                    diagnostic(
+                        "SCT504",
+                        f"--param {name}: the architecture declares no param `{name}`{_did_you_mean(name, candidates)}",
+                        None,
+                    )
+                )
+        for name, (decl, file) in self.decls.items():
+            self.value_of(name, decl.name, file)
+            self.used.discard(name)
+        application = self.check_application()
+        components: dict[str, Component] = {}
+        for name, (block, file) in self.components.items():
+            component = self.check_component(name, block, file)
+            if component is not None:
+                components[name] = component
+        self.check_cycles()
+        for name, (decl, file) in self.decls.items():
+            if name not in self.used and not file.from_json:
+                what = "param" if isinstance(decl, s.ParamDecl) else "let"
+                self.error("SCT901", f"{what} `{name}` is never used; remove it or refer to it", file, decl.name.start, decl.name.end)
+        architecture = None
+        if application is not None and not any(d.severity.value == "error" for d in self.diagnostics):
+            architecture = Architecture.model_construct(application=application, components=components)
+        return CheckResult(architecture, self.diagnostics, self.semantic, self.source_map)
+
+    def check_application(self) -> Application | None:
+        if self.application is None:
+            return None
+        block, file = self.application
+        allowed = set(_schema(Application)["properties"]) - {"name"}
+        values, broken = self.check_attributes(block.attributes, Application, _Context(file), ("application",), allowed)
+        if block.name.missing:
+            return None
+        data = {key: lower(value) for key, value in values.items()}
+        data["name"] = block.name.text
+        result = self.validate(Application, data, broken, ("application",), file, f"application `{block.name.text}`")
+        return result if isinstance(result, Application) else None
+
+    def check_component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
+        path = ("components", name)
+        allowed = set(_schema(Component)["properties"]) - {"objects"}
+        values, broken = self.check_attributes(block.attributes, Component, _Context(file, name), path, allowed)
+        objects: dict[str, SctObject] = {}
+        for obj_name, info in self.objects[name].items():
+            checked = self.check_object(name, obj_name, info)
+            if checked is not None:
+                objects[obj_name] = checked
+        data = {key: lower(value) for key, value in values.items()}
+        result = self.validate(Component, data, broken, path, file, f"component `{name}`")
+        if not isinstance(result, Component):
+            return None
+        result.objects = objects
+        return result
+
+    def check_object(self, component: str, name: str, info: _ObjectInfo) -> SctObject | None:
+        if info.model is None:
+            return None
+        path = ("components", component, "objects", name)
+        ctx = _Context(info.file, component, name)
+        values, broken = self.check_attributes(info.block.attributes, info.model, ctx, path)
+        data = {key: lower(value) for key, value in values.items()}
+        data["kind"] = info.model.kind_name
+        result = self.validate(info.model, data, broken, path, info.file, f"{info.model.kind_name} `{name}`")
+        return result if isinstance(result, SctObject) else None
+
+    def check_cycles(self) -> None:
+        """Report each cycle of object references once: the runtime could not order it."""
+        state: dict[tuple[str, str], int] = {}
+        stack: list[tuple[str, str]] = []
+
+        def visit(node: tuple[str, str]) -> None:
+            state[node] = 1
+            stack.append(node)
+            for target, span in self.deps.get(node, {}).items():
+                if state.get(target) == 1:
+                    cycle = [*stack[stack.index(target) :], target]
+                    shown = " → ".join(f"{c}.{o}" for c, o in cycle)
+                    self.diagnostics.append(
+                        diagnostic(
+                            "SCT304",
+                            f"reference cycle {shown}: none of them can be created first; remove one of these references",
+                            span,
+                        )
+                    )
+                elif target not in state:
+                    visit(target)
+            stack.pop()
+            state[node] = 2
+
+        for node in sorted(self.deps):
+            if node not in state:
+                visit(node)
+
+
+_EXAMPLE_ARG = {"secret": "SHOP_TOKEN", "file": "config/app.txt"}
+
+
+def _has_secret(value: Value) -> bool:
+    if isinstance(value, Secret):
+        return True
+    if isinstance(value, Template):
+        return any(isinstance(p, Secret) for p in value.parts)
+    if isinstance(value, list):
+        return any(_has_secret(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_secret(v) for v in value.values())
+    return False
+
+
+def _header_end(span: Span, file: s.File) -> int:
+    """Point a block-level message at the block's first line, not all of it."""
+    return span.end if span.end - span.start < 80 else span.start + 1
+
+
+def _scalar_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _param_type_ok(kind: str, value: Value) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "map":
+        return isinstance(value, dict)
+    return True
+
+
+def _did_you_mean(name: str, candidates: list[str] | tuple[str, ...] | Any) -> str:
+    matches = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean `{matches[0]}`?)" if matches else ""
+
+
+def _join(names: list[str] | tuple[str, ...]) -> str:
+    shown = [f"`{n}`" for n in names]
+    if len(shown) <= 1:
+        return "".join(shown) or "none"
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def check(files: list[s.File], params: dict[str, str] | None = None) -> CheckResult:
+    return Checker(files, dict(params or {})).check()

@@ -1,0 +1,225 @@
+"""The JSON form to syntax tree, so that JSON input gets the same checks as `.sct`.
+
+The JSON is parsed with positions (Lark, `grammar/json.lark`) and turned into
+the nodes the `.sct` parser makes: `components.api.objects.web` becomes an
+object block, a string holding `${...}` becomes an interpolated string. The
+checker then cannot tell the two forms apart, except that JSON references are
+always fully qualified.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from scoot_lang import syntax as s
+from scoot_lang.diagnostics import Diagnostic, diagnostic
+from scoot_lang.parser import grammar_path, parse_string_body
+from scoot_lang.source import Span
+from scoot_runtime.objects import FORMAT_VERSION
+
+
+@cache
+def _json_parser() -> Lark:
+    return Lark(
+        grammar_path("json.lark").read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="basic",
+        maybe_placeholders=False,
+        cache=True,
+    )
+
+
+class _Reader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, code: str, message: str, start: int, end: int) -> None:
+        self.diagnostics.append(diagnostic(code, message, Span(self.path, start, end)))
+
+    # values ------------------------------------------------------------------
+
+    def expr(self, node: Tree | Token) -> s.Expr:
+        kind = node.data
+        if kind == "string":
+            return self.string(node.children[0])
+        token = node.children[0]
+        if kind == "number":
+            raw = token.value
+            value: int | float = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+            return s.NumberLit(raw, value, token.start_pos, token.end_pos)
+        if kind in ("true", "false"):
+            return s.BoolLit(kind == "true", token.start_pos, token.end_pos)
+        if kind == "null":
+            return s.NullLit(token.start_pos, token.end_pos)
+        first, last = node.children[0], node.children[-1]
+        multiline = first.line != last.line
+        if kind == "array":
+            return s.ListExpr([self.expr(c) for c in node.children[1:-1]], multiline, first.start_pos, last.end_pos)
+        entries = [self.entry(pair) for pair in node.children[1:-1]]
+        return s.MapExpr(entries, multiline, first.start_pos, last.end_pos)
+
+    def entry(self, pair: Tree) -> s.MapEntry:
+        key_token, value = pair.children
+        value_expr = self.expr(value)
+        key = s.Ident(json.loads(key_token.value), key_token.start_pos, key_token.end_pos)
+        return s.MapEntry(key, value_expr, True, key_token.start_pos, value_expr.end)
+
+    def string(self, token: Token) -> s.StringLit:
+        text: str = json.loads(token.value)
+        if "$" not in text:
+            return s.StringLit(token.value, [text] if text else [], token.start_pos, token.end_pos)
+        # Offsets inside the string are exact when it holds no escapes.
+        exact = "\\" not in token.value
+        base = token.start_pos + 1 if exact else token.start_pos
+        parts, errors = parse_string_body(text, self.path, base, escapes=False)
+        self.diagnostics.extend(errors)
+        if not exact:
+            for part in parts:
+                if not isinstance(part, str):
+                    _place(part, token.start_pos, token.end_pos)
+        return s.StringLit(token.value, parts, token.start_pos, token.end_pos)
+
+    # structure ---------------------------------------------------------------
+
+    def map_of(self, expr: s.Expr, what: str) -> list[s.MapEntry]:
+        if isinstance(expr, s.MapExpr):
+            self.unique(expr.entries, what)
+            return expr.entries
+        self.error("SCT204", f"{what} must be a JSON object", expr.start, expr.end)
+        return []
+
+    def unique(self, entries: list[s.MapEntry], what: str) -> None:
+        seen: set[str] = set()
+        for entry in entries:
+            if entry.key.text in seen:
+                self.error(
+                    "SCT103",
+                    f"`{entry.key.text}` appears twice in {what}; keep one",
+                    entry.key.start,
+                    entry.key.end,
+                )
+            seen.add(entry.key.text)
+
+    def file(self, root: s.Expr) -> s.File:
+        items: list[s.Item] = []
+        version_seen = False
+        for entry in self.map_of(root, "the architecture"):
+            key, value = entry.key.text, entry.value
+            if key == "version":
+                version_seen = True
+                if not (isinstance(value, s.NumberLit) and value.value == FORMAT_VERSION):
+                    self.error(
+                        "SCT008",
+                        f"this file is format version {_show(value)}; this Scoot reads version "
+                        f"{FORMAT_VERSION}: recompile it with this version of Scoot",
+                        value.start,
+                        value.end,
+                    )
+            elif key == "$schema":
+                if not isinstance(value, s.StringLit):
+                    self.error("SCT204", "`$schema` must be a string", value.start, value.end)
+            elif key == "application":
+                items.append(self.application(entry))
+            elif key == "components":
+                for component in self.map_of(value, "`components`"):
+                    items.append(self.component(component))
+            else:
+                self.error(
+                    "SCT202",
+                    f"unknown top-level key `{key}`; expected `$schema`, `version`, `application`, `components`",
+                    entry.key.start,
+                    entry.key.end,
+                )
+        if not version_seen and isinstance(root, s.MapExpr):
+            self.error("SCT008", f'add `"version": {FORMAT_VERSION}` to the JSON form', root.start, root.start + 1)
+        return s.File(self.path, items, [], from_json=True)
+
+    def application(self, entry: s.MapEntry) -> s.ApplicationBlock:
+        attributes: list[s.Attribute] = []
+        name = s.Ident("", entry.key.start, entry.key.end)
+        for field in self.map_of(entry.value, "`application`"):
+            if field.key.text == "name":
+                if isinstance(field.value, s.StringLit) and field.value.is_plain:
+                    name = s.Ident(field.value.text, field.value.start, field.value.end)
+                else:
+                    self.error("SCT204", "the application's `name` must be a string", field.value.start, field.value.end)
+            else:
+                attributes.append(_attribute(field))
+        if not name.text:
+            self.error("SCT203", "the application needs a `name`", entry.key.start, entry.key.end)
+        return s.ApplicationBlock(name, attributes, entry.start, entry.end)
+
+    def component(self, entry: s.MapEntry) -> s.ComponentBlock:
+        members: list[s.Attribute | s.ObjectBlock] = []
+        for field in self.map_of(entry.value, f"component `{entry.key.text}`"):
+            if field.key.text == "objects":
+                members.extend(self.object(o) for o in self.map_of(field.value, "`objects`"))
+            else:
+                members.append(_attribute(field))
+        return s.ComponentBlock(entry.key, members, entry.start, entry.end)
+
+    def object(self, entry: s.MapEntry) -> s.ObjectBlock:
+        attributes: list[s.Attribute] = []
+        kind = s.Ident("", entry.key.start, entry.key.end)
+        for field in self.map_of(entry.value, f"object `{entry.key.text}`"):
+            if field.key.text == "kind":
+                if isinstance(field.value, s.StringLit) and field.value.is_plain:
+                    kind = s.Ident(field.value.text, field.value.start, field.value.end)
+                else:
+                    self.error("SCT204", "`kind` must be a string", field.value.start, field.value.end)
+            else:
+                attributes.append(_attribute(field))
+        if not kind.text:
+            self.error(
+                "SCT203",
+                f"object `{entry.key.text}` needs a `kind` such as \"compute\"",
+                entry.key.start,
+                entry.key.end,
+            )
+        return s.ObjectBlock(kind, entry.key, attributes, entry.start, entry.end)
+
+
+def _attribute(entry: s.MapEntry) -> s.Attribute:
+    return s.Attribute(entry.key, entry.value, entry.start, entry.end)
+
+
+def _place(node: Any, start: int, end: int) -> None:
+    """Point a node (and its children) at the whole string it came from."""
+    if hasattr(node, "start"):
+        node.start, node.end = start, end
+    for name in getattr(node, "__slots__", ()):
+        child = getattr(node, name)
+        for item in child if isinstance(child, list) else [child]:
+            if hasattr(item, "__slots__") and not isinstance(item, str):
+                _place(item, start, end)
+
+
+def _show(expr: s.Expr) -> str:
+    if isinstance(expr, s.NumberLit):
+        return expr.raw
+    return "unknown"
+
+
+def read_json(text: str, path: str) -> tuple[s.File, list[Diagnostic]]:
+    """Read the JSON form into a syntax tree, with diagnostics for what does not fit."""
+    reader = _Reader(path)
+    try:
+        tree = _json_parser().parse(text)
+    except UnexpectedInput as error:
+        pos = error.pos_in_stream if error.pos_in_stream is not None else len(text)
+        if isinstance(error, UnexpectedToken) and error.token.type == "$END":
+            message = "the JSON ends too early; close every `{`, `[` and string"
+            pos = len(text)
+        elif isinstance(error, UnexpectedCharacters):
+            message = f"`{text[pos]}` is not valid JSON here"
+        else:
+            message = f"unexpected `{error.token}` in JSON" if isinstance(error, UnexpectedToken) else "invalid JSON"
+        reader.error("SCT007", message, pos, min(pos + 1, len(text)))
+        return s.File(path, [], [], from_json=True), reader.diagnostics
+    return reader.file(reader.expr(tree)), reader.diagnostics
