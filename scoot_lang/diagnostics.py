@@ -125,3 +125,32 @@ def sort_key(diag: Diagnostic) -> tuple[str, int, int, str]:
     if diag.span is None:
         return ("", -1, -1, diag.code)
     return (diag.span.file, diag.span.start, diag.span.end, diag.code)
+
+
+def render(located: Located, sources: dict[str, SourceFile], color: bool = False) -> str:
+    """`file:line:col: error SCT123: message`, then the source line with a caret under the span."""
+    d = located.diagnostic
+
+    def paint(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if color else text
+
+    severity = paint(d.severity.value, "1;31" if d.severity is Severity.ERROR else "1;33")
+    where = d.span.file if d.span else "scoot"
+    if located.start is not None:
+        where += f":{located.start.line}:{located.start.column}"
+    lines = [f"{paint(where, '1')}: {severity} {d.code}: {d.message}"]
+    source = sources.get(d.span.file) if d.span else None
+    if source is not None and located.start is not None and located.end is not None:
+        start, end = located.start, located.end
+        text = source.line_text(start.line)
+        last = end.column if end.line == start.line else len(text) + 1
+        width = max(1, last - start.column)
+        gutter = f"{start.line:>5} | "
+        lines.append(gutter + text.expandtabs(1))
+        lines.append(" " * (len(gutter) - 2) + "| " + " " * (start.column - 1) + paint("^" * width, "1;32"))
+    for span, note in d.related:
+        related_source = sources.get(span.file)
+        if related_source is not None:
+            pos = related_source.position(span.start)
+            lines.append(f"  note: {note} at {span.file}:{pos.line}:{pos.column}")
+    return "\n".join(lines)
