@@ -89,16 +89,6 @@ INVALID = _Invalid()
 Value = Union[str, int, float, bool, None, list["Value"], dict[str, "Value"], ObjectRef, ComponentRef, Secret, Template, _Invalid]
 
 
-def _invalid(value: Value) -> bool:
-    if value is INVALID:
-        return True
-    if isinstance(value, list):
-        return any(_invalid(v) for v in value)
-    if isinstance(value, dict):
-        return any(_invalid(v) for v in value.values())
-    return False
-
-
 def _object_refs(value: Value) -> Iterator[ObjectRef]:
     if isinstance(value, ObjectRef):
         yield value
@@ -220,7 +210,7 @@ class _ObjectInfo:
     model: type[SctObject] | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Context:
     """Where an expression is evaluated."""
 
@@ -229,6 +219,12 @@ class _Context:
     object: str | None = None
     constant: bool = False  # a param default: no runtime values
     allow_object: bool = False
+
+    def nested(self) -> _Context:
+        """The context of a value inside this one: only a key's own value may be an object."""
+        if not self.allow_object:
+            return self
+        return _Context(self.file, self.component, self.object, self.constant)
 
 
 @dataclass
@@ -471,7 +467,7 @@ class Checker:
             )
             return INVALID
         value = self.eval(decl.default, _Context(file, constant=True))
-        if not _invalid(value) and not _param_type_ok(kind, value):
+        if value is not INVALID and not _param_type_ok(kind, value):
             self.error(
                 "SCT502",
                 f"the default of param `{name}` is {_describe_value(value)}, not a {kind}",
@@ -525,8 +521,9 @@ class Checker:
         if isinstance(expr, s.Reference):
             return self.eval_reference(expr, ctx)
         if isinstance(expr, s.ListExpr):
-            inner = _Context(ctx.file, ctx.component, ctx.object, ctx.constant)
-            return [self.eval(item, inner) for item in expr.items]
+            inner = ctx.nested()
+            items = [self.eval(item, inner) for item in expr.items]
+            return INVALID if INVALID in items else items
         if isinstance(expr, s.MapExpr):
             return self.eval_map(expr, ctx)
         if isinstance(expr, s.Call):
@@ -534,7 +531,7 @@ class Checker:
         return INVALID
 
     def eval_map(self, expr: s.MapExpr, ctx: _Context) -> Value:
-        inner = _Context(ctx.file, ctx.component, ctx.object, ctx.constant)
+        inner = ctx.nested()
         result: dict[str, Value] = {}
         for entry in expr.entries:
             key = entry.key.text
@@ -542,7 +539,7 @@ class Checker:
                 self.error("SCT103", f"key `{key}` is set twice in this map; remove one", ctx.file, entry.key.start, entry.key.end)
                 continue
             result[key] = self.eval(entry.value, inner)
-        return result
+        return INVALID if INVALID in result.values() else result
 
     def eval_string(self, expr: s.StringLit, ctx: _Context) -> Value:
         if expr.is_plain:
@@ -551,7 +548,7 @@ class Checker:
             # In the JSON form a string that is one reference stands for its value.
             return self.eval(expr.parts[0], ctx)  # type: ignore[arg-type]
         parts: list[str | ObjectRef | Secret] = []
-        inner = _Context(ctx.file, ctx.component, ctx.object, ctx.constant)
+        inner = ctx.nested()
         for part in expr.parts:
             if isinstance(part, str):
                 parts.append(part)
@@ -596,8 +593,8 @@ class Checker:
                 call.name.end,
             )
             return INVALID
-        args = [self.eval(arg, _Context(ctx.file, ctx.component, ctx.object, ctx.constant)) for arg in call.args]
-        if any(_invalid(a) for a in args):
+        args = [self.eval(arg, ctx.nested()) for arg in call.args]
+        if INVALID in args:
             return INVALID
         if len(args) != 1 or not isinstance(args[0], str):
             self.error("SCT402", f'`{name}` takes one string, such as {name}("{_EXAMPLE_ARG[name]}")', ctx.file, call.start, call.end)
@@ -645,9 +642,9 @@ class Checker:
         if any(not p for p in parts):
             return INVALID
         meanings, failures = self.resolve(ref, ctx)
-        part_spans = tuple(self.span(ctx.file, p) for p in ref.parts)
+        part_starts = tuple(p.start for p in ref.parts)
         if len(meanings) != 1:
-            self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_spans, None))
+            self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_starts, None))
             if meanings:
                 described = " or ".join(label for label, _, _ in meanings)
                 self.error(
@@ -663,7 +660,7 @@ class Checker:
             return INVALID
         _, target, value = meanings[0]
         output = value.output if isinstance(value, ObjectRef) else None
-        self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_spans, target, output))
+        self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_starts, target, output))
         if ctx.constant and (any(True for _ in _object_refs(value)) or _has_secret(value)):
             self.error("SCT306", f"`{ref.dotted}` is only known at apply time; a param's default must be a constant", ctx.file, ref.start, ref.end)
             return INVALID
@@ -676,12 +673,18 @@ class Checker:
                 ref.end,
             )
             return INVALID
-        if not ctx.allow_object and any(r.output is None for r in _object_refs(value)):
+        if isinstance(value, ObjectRef):
+            refs: list[ObjectRef] = [value]
+        elif isinstance(value, str | int | float | bool) or value is None:
+            refs = []
+        else:
+            refs = list(_object_refs(value))
+        if not ctx.allow_object and any(r.output is None for r in refs):
             self.error("SCT305", self.object_not_value(ref, value), ctx.file, ref.start, ref.end)
             return INVALID
         if ctx.object is not None and ctx.component is not None:
             edges = self.deps.setdefault((ctx.component, ctx.object), {})
-            for r in _object_refs(value):
+            for r in refs:
                 edges.setdefault((r.component, r.object), self.span(ctx.file, ref))
         return value
 
@@ -806,8 +809,7 @@ class Checker:
                 )
                 continue
             seen[key] = attr
-            self.source_map.add((*path, key), self.span(ctx.file, attr))
-            self.map_entries(attr.value, (*path, key), ctx.file)
+            self.source_map.add((*path, key), self.span(ctx.file, attr), attr.value)
             field_schema = _field_schema(model, key)
             if allowed is not None and key not in allowed or not field_schema or key == "kind":
                 choices = sorted(allowed if allowed is not None else _schema(model).get("properties", {}))
@@ -823,7 +825,7 @@ class Checker:
                 continue
             wants_object = field_schema.get("pattern") == OBJECT_REF_PATTERN
             value = self.eval(attr.value, _Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object))
-            if _invalid(value) or not self.output_type_ok(value, field_schema, key, attr, ctx):
+            if value is INVALID or not self.output_type_ok(value, field_schema, key, attr, ctx):
                 broken.add(key)
                 continue
             result[key] = value
@@ -845,16 +847,6 @@ class Checker:
             attr.value.end,
         )
         return False
-
-    def map_entries(self, expr: s.Expr, path: JsonPath, file: s.File) -> None:
-        if isinstance(expr, s.MapExpr):
-            for entry in expr.entries:
-                self.source_map.add((*path, entry.key.text), self.span(file, entry))
-                self.map_entries(entry.value, (*path, entry.key.text), file)
-        elif isinstance(expr, s.ListExpr):
-            for index, item in enumerate(expr.items):
-                self.source_map.add((*path, str(index)), self.span(file, item))
-                self.map_entries(item, (*path, str(index)), file)
 
     def validate(
         self, model: type[BaseModel], data: dict[str, Any], broken: set[str], path: JsonPath, file: s.File, what: str
@@ -894,7 +886,7 @@ class Checker:
                     )
                 )
                 continue
-            real = [p for p in loc if (*path, *loc[: loc.index(p) + 1]) in self.source_map.spans]
+            real = [p for i, p in enumerate(loc) if self.source_map.get((*path, *loc[: i + 1])) is not None]
             span = self.source_map.find((*path, *real)) if real else self.source_map.find(path)
             if item["type"] == "value_error":
                 message = f"`{key}`: {str(item['msg']).removeprefix('Value error, ')}"

@@ -6,6 +6,7 @@ later tool needs comes back together, so that nothing parses twice.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,18 @@ def unit_files(path: Path) -> list[Path]:
 
 def compile_sources(texts: Mapping[str, str], params: Mapping[str, str] | None = None) -> Compilation:
     """Compile a unit given as `{path: text}`; a path ending in `.json` is the JSON form."""
+    # Compiling allocates many small objects and makes no reference cycles: the
+    # cycle collector would only walk them again and again (a third of the time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(texts, params)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compile(texts: Mapping[str, str], params: Mapping[str, str] | None) -> Compilation:
     sources = {path: SourceFile(path, text) for path, text in texts.items()}
     files: list[s.File] = []
     diagnostics: list[Diagnostic] = []

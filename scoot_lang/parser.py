@@ -36,6 +36,9 @@ def grammar_path(name: str = "scoot.lark") -> Path:
 
 # --- strings -----------------------------------------------------------------
 
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_SIMPLE_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_-]*)*\s*")
+_LITERAL_WORDS = {"true", "false", "null", "application", "component", "param", "let"}
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
 
@@ -261,6 +264,14 @@ class _Builder(Transformer):  # type: ignore[misc]
         return i + 2
 
     def _interpolation(self, inner: str, start: int, inner_start: int, end: int) -> s.Expr:
+        simple = _SIMPLE_REFERENCE.fullmatch(inner)
+        if simple and simple.group(1) not in _LITERAL_WORDS:
+            # Most interpolations are a plain `${name.name}`: no parser needed.
+            parts = [
+                s.Ident(m.group(), inner_start + m.start(), inner_start + m.end())
+                for m in _NAME_RE.finditer(inner)
+            ]
+            return s.Reference(parts, parts[0].start, parts[-1].end)
         if not inner.strip():
             self._error("SCT004", "empty interpolation `${}`; put a value inside or remove it", start, end)
             return s.ErrorExpr(start, end)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from scoot_lang import syntax as s
 from scoot_lang.source import Span
 
 SymbolKind = Literal["application", "component", "object", "param", "let"]
@@ -36,9 +37,14 @@ class ReferenceUse:
 
     span: Span
     parts: tuple[str, ...]
-    part_spans: tuple[Span, ...]
+    part_starts: tuple[int, ...]
     target: str | None
     output: str | None = None
+
+    def part_span(self, index: int) -> Span:
+        """The span of one name of the reference (`orders` in `api.orders.path`)."""
+        start = self.part_starts[index]
+        return Span(self.span.file, start, start + len(self.parts[index]))
 
 
 @dataclass
@@ -66,17 +72,51 @@ class SemanticModel:
 
 @dataclass
 class SourceMap:
-    """JSON path to the span that produced it: a block, an attribute, a map entry."""
+    """JSON path to the span that produced it: a block, an attribute, a map entry.
+
+    Blocks and attributes are recorded as they are checked; the entries of a
+    map or list value are found on demand by walking the attribute's value.
+    """
 
     spans: dict[JsonPath, Span] = field(default_factory=dict)
+    values: dict[JsonPath, tuple[str, s.Expr]] = field(default_factory=dict)
 
-    def add(self, path: JsonPath, span: Span) -> None:
-        self.spans.setdefault(path, span)
+    def add(self, path: JsonPath, span: Span, value: s.Expr | None = None) -> None:
+        if path not in self.spans:
+            self.spans[path] = span
+            if value is not None:
+                self.values[path] = (span.file, value)
+
+    def get(self, path: JsonPath) -> Span | None:
+        """The span of exactly this path, if the text has one."""
+        span = self.spans.get(path)
+        if span is not None:
+            return span
+        for end in range(len(path) - 1, 0, -1):
+            found = self.values.get(path[:end])
+            if found is not None:
+                return _descend(found[0], found[1], path[end:])
+        return None
 
     def find(self, path: JsonPath) -> Span | None:
         """The span of a path, or of its nearest ancestor that has one."""
         for end in range(len(path), 0, -1):
-            span = self.spans.get(path[:end])
+            span = self.get(path[:end])
             if span is not None:
                 return span
         return None
+
+
+def _descend(file: str, expr: s.Expr, rest: JsonPath) -> Span | None:
+    for key in rest:
+        if isinstance(expr, s.MapExpr):
+            entry = next((e for e in expr.entries if e.key.text == key), None)
+            if entry is None:
+                return None
+            node: s.MapEntry | s.Expr = entry
+            expr = entry.value
+        elif isinstance(expr, s.ListExpr) and key.isdigit() and int(key) < len(expr.items):
+            node = expr = expr.items[int(key)]
+        else:
+            return None
+    return Span(file, node.start, node.end) if rest else None

@@ -12,10 +12,11 @@ type, so typed fields accept such a string too (see `Ref`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
+
+import orjson
 
 from pydantic import (
     BaseModel,
@@ -293,4 +294,5 @@ class Architecture(Model):
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Deterministic JSON: sorted keys, two-space indent, UTF-8 text, a trailing newline."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
