@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cache
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ValidationError
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
+from scoot_lang.parser import KEYWORDS
 from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
 from scoot_lang.source import Span
+from scoot_runtime import template
 from scoot_runtime.objects import (
     NAME_PATTERN,
     OBJECT_REF_PATTERN,
@@ -86,7 +88,10 @@ class _Invalid:
 
 
 INVALID = _Invalid()
-Value = Union[str, int, float, bool, None, list["Value"], dict[str, "Value"], ObjectRef, ComponentRef, Secret, Template, _Invalid]
+Value: TypeAlias = (
+    str | int | float | bool | list["Value"] | dict[str, "Value"]
+    | ObjectRef | ComponentRef | Secret | Template | _Invalid | None
+)
 
 
 def _object_refs(value: Value) -> Iterator[ObjectRef]:
@@ -103,13 +108,17 @@ def _object_refs(value: Value) -> Iterator[ObjectRef]:
 
 
 def lower(value: Value) -> Any:
-    """A checked value in the JSON form: references as `${...}`, a literal `${` as `$${`."""
+    """A checked value in the JSON form: references as `${...}`, literal text escaped."""
     if isinstance(value, str):
-        return value.replace("${", "$${") if "${" in value else value
+        return template.escape(value)
     if isinstance(value, ObjectRef | Secret):
         return value.text()
     if isinstance(value, Template):
-        return "".join(lower(p) if isinstance(p, str) else p.text() for p in value.parts)
+        parts = value.parts
+        return "".join(
+            template.escape(p, before_interpolation=i + 1 < len(parts)) if isinstance(p, str) else p.text()
+            for i, p in enumerate(parts)
+        )
     if isinstance(value, list):
         return [lower(v) for v in value]
     if isinstance(value, dict):
@@ -391,7 +400,7 @@ class Checker:
 
     def declare_value(self, decl: s.ParamDecl | s.LetDecl, file: s.File) -> None:
         name = decl.name.text
-        what = "param" if isinstance(decl, s.ParamDecl) else "let"
+        what: Literal["param", "let"] = "param" if isinstance(decl, s.ParamDecl) else "let"
         if name in self.decls:
             first, first_file = self.decls[name]
             self.diagnostics.append(
@@ -411,6 +420,8 @@ class Checker:
         problem = None
         if not _NAME.match(name):
             problem = "names start with a letter or `_` and hold only letters, digits, `_` and `-`"
+        elif name in KEYWORDS:
+            problem = f"`{name}` is a keyword of the language"
         elif name.lower() in _DEVICE_NAMES:
             problem = f"`{name}` cannot be a file name on Windows"
         elif len(name) > MAX_REPOSITORY_NAME:
@@ -422,9 +433,10 @@ class Checker:
 
     # pass 2: values ------------------------------------------------------------
 
-    def value_of(self, name: str, use: s.Ident, file: s.File) -> Value:
-        """The folded value of a let or param, evaluating it on first use."""
-        self.used.add(name)
+    def value_of(self, name: str, use: s.Ident, file: s.File, mark: bool = True) -> Value:
+        """The folded value of a let or param, evaluating it on first use (`mark`: a use)."""
+        if mark:
+            self.used.add(name)
         if name in self.values:
             return self.values[name]
         if name in self.evaluating:
@@ -544,19 +556,30 @@ class Checker:
     def eval_string(self, expr: s.StringLit, ctx: _Context) -> Value:
         if expr.is_plain:
             return expr.text
-        if len(expr.parts) == 1 and ctx.file.from_json:
-            # In the JSON form a string that is one reference stands for its value.
-            return self.eval(expr.parts[0], ctx)  # type: ignore[arg-type]
+        if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):
+            # A string that is exactly one runtime reference stands for the referenced
+            # value, with its type (the JSON form cannot tell the two apart).
+            value = self.eval(expr.parts[0], ctx)
+            if ctx.file.from_json or isinstance(value, ObjectRef | Secret) or value is INVALID:
+                return value
+            return self.eval_string_parts([value], expr, ctx)
+        return self.eval_string_parts([None] * len(expr.parts), expr, ctx)
+
+    def eval_string_parts(self, known: list[Value], expr: s.StringLit, ctx: _Context) -> Value:
+        """Interpolate a string; `known` holds parts already evaluated (None: not yet)."""
         parts: list[str | ObjectRef | Secret] = []
         inner = ctx.nested()
-        for part in expr.parts:
+        values = [
+            part if isinstance(part, str) else self.eval(part, inner) if value is None else value
+            for part, value in zip(expr.parts, known, strict=True)
+        ]
+        if INVALID in values:  # each part was checked, and reported, on its own
+            return INVALID
+        for part, value in zip(expr.parts, values, strict=True):
             if isinstance(part, str):
                 parts.append(part)
                 continue
-            value = self.eval(part, inner)
-            if value is INVALID:
-                return INVALID
-            if isinstance(value, ObjectRef) and value.output is not None or isinstance(value, Secret):
+            if (isinstance(value, ObjectRef) and value.output is not None) or isinstance(value, Secret):
                 parts.append(value)
             elif isinstance(value, Template):
                 parts.extend(value.parts)
@@ -712,7 +735,9 @@ class Checker:
                 self.resolve_object(ctx.component, ref.parts, 0, meanings, failures)
         if first in self.objects:
             if len(parts) == 1:
-                meanings.append((f"the component `{first}`", f"component:{first}", ComponentRef(first)))
+                # A component is never a value: it is a meaning only when there is no other.
+                if not meanings:
+                    meanings.append((f"the component `{first}`", f"component:{first}", ComponentRef(first)))
             elif parts[1] in self.objects[first]:
                 self.resolve_object(first, ref.parts, 1, meanings, failures)
             else:
@@ -811,7 +836,7 @@ class Checker:
             seen[key] = attr
             self.source_map.add((*path, key), self.span(ctx.file, attr), attr.value)
             field_schema = _field_schema(model, key)
-            if allowed is not None and key not in allowed or not field_schema or key == "kind":
+            if (allowed is not None and key not in allowed) or not field_schema or key == "kind":
                 choices = sorted(allowed if allowed is not None else _schema(model).get("properties", {}))
                 choices = [c for c in choices if c != "kind"]
                 self.error(
@@ -917,8 +942,7 @@ class Checker:
                     )
                 )
         for name, (decl, file) in self.decls.items():
-            self.value_of(name, decl.name, file)
-            self.used.discard(name)
+            self.value_of(name, decl.name, file, mark=False)
         application = self.check_application()
         components: dict[str, Component] = {}
         for name, (block, file) in self.components.items():

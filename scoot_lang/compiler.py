@@ -74,19 +74,25 @@ def _compile(texts: Mapping[str, str], params: Mapping[str, str] | None) -> Comp
     sources = {path: SourceFile(path, text) for path, text in texts.items()}
     files: list[s.File] = []
     diagnostics: list[Diagnostic] = []
+    unreadable = False
     for path, text in texts.items():
+        tree: s.File | None
         if path.endswith(".json"):
             tree, errors = read_json(text, path)
         else:
             tree, errors = parse(text, path)
-        files.append(tree)
         diagnostics.extend(errors)
-    if len(files) > 1 and any(f.from_json for f in files):
+        if tree is None:
+            unreadable = True  # not JSON at all: checking nothing would only add noise
+        else:
+            files.append(tree)
+    if len(texts) > 1 and any(path.endswith(".json") for path in texts):
         diagnostics.append(
             diagnostic("SCT006", "a JSON architecture is a whole unit: compile it alone, not with other files", None)
         )
-    result = check(files, dict(params or {}))
-    diagnostics.extend(result.diagnostics)
+    result = check([] if unreadable else files, dict(params or {}))
+    if not unreadable:
+        diagnostics.extend(result.diagnostics)
     diagnostics = _unique(diagnostics)
     has_errors = any(d.severity is Severity.ERROR for d in diagnostics)
     return Compilation(

@@ -7,13 +7,13 @@ lists every code of `CODES` (a test keeps the two in step).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from scoot_lang.source import Position, SourceFile, Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 

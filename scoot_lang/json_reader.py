@@ -13,13 +13,14 @@ import json
 from functools import cache
 from typing import Any
 
-from lark import Lark, Token, Tree
+from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
-from scoot_lang.parser import grammar_path, parse_string_body
+from scoot_lang.parser import grammar_path, parse_expression
 from scoot_lang.source import Span
+from scoot_runtime import template
 from scoot_runtime.objects import FORMAT_VERSION
 
 
@@ -44,7 +45,7 @@ class _Reader:
 
     # values ------------------------------------------------------------------
 
-    def expr(self, node: Tree | Token) -> s.Expr:
+    def expr(self, node: Any) -> s.Expr:
         kind = node.data
         if kind == "string":
             return self.string(node.children[0])
@@ -64,47 +65,56 @@ class _Reader:
         entries = [self.entry(pair) for pair in node.children[1:-1]]
         return s.MapExpr(entries, multiline, first.start_pos, last.end_pos)
 
-    def entry(self, pair: Tree) -> s.MapEntry:
+    def entry(self, pair: Any) -> s.MapEntry:
         key_token, value = pair.children
         value_expr = self.expr(value)
         key = s.Ident(json.loads(key_token.value), key_token.start_pos, key_token.end_pos)
         return s.MapEntry(key, value_expr, True, key_token.start_pos, value_expr.end)
 
-    def string(self, token: Token) -> s.StringLit:
+    def string(self, token: Any) -> s.StringLit | s.ErrorExpr:
         text: str = json.loads(token.value)
         if "$" not in text:
             return s.StringLit(token.value, [text] if text else [], token.start_pos, token.end_pos)
-        # Offsets inside the string are exact when it holds no escapes.
+        try:
+            pieces = template.split(text)
+        except template.TemplateError as error:
+            self.error("SCT004", str(error), token.start_pos, token.end_pos)
+            return s.ErrorExpr(token.start_pos, token.end_pos)
+        # Offsets inside the string are exact when it holds no JSON escapes.
         exact = "\\" not in token.value
-        base = token.start_pos + 1 if exact else token.start_pos
-        parts, errors = parse_string_body(text, self.path, base, escapes=False)
-        self.diagnostics.extend(errors)
-        if not exact:
-            for part in parts:
-                if not isinstance(part, str):
-                    _place(part, token.start_pos, token.end_pos)
+        parts: list[str | s.Expr] = []
+        for piece in pieces:
+            if not piece.interpolation:
+                parts.append(piece.text)
+                continue
+            start = token.start_pos + 1 + piece.offset - 2 if exact else token.start_pos
+            end = start + len(piece.text) + 3 if exact else token.end_pos
+            expr, errors = parse_expression(piece.text, self.path, start, end)
+            self.diagnostics.extend(errors)
+            if not exact:
+                _place(expr, token.start_pos, token.end_pos)
+            parts.append(expr)
         return s.StringLit(token.value, parts, token.start_pos, token.end_pos)
 
     # structure ---------------------------------------------------------------
 
     def map_of(self, expr: s.Expr, what: str) -> list[s.MapEntry]:
-        if isinstance(expr, s.MapExpr):
-            self.unique(expr.entries, what)
-            return expr.entries
-        self.error("SCT204", f"{what} must be a JSON object", expr.start, expr.end)
-        return []
-
-    def unique(self, entries: list[s.MapEntry], what: str) -> None:
-        seen: set[str] = set()
-        for entry in entries:
-            if entry.key.text in seen:
+        """The entries of a JSON object; a key given twice is reported and its repeat dropped."""
+        if not isinstance(expr, s.MapExpr):
+            self.error("SCT204", f"{what} must be a JSON object", expr.start, expr.end)
+            return []
+        entries: dict[str, s.MapEntry] = {}
+        for entry in expr.entries:
+            if entry.key.text in entries:
                 self.error(
                     "SCT103",
                     f"`{entry.key.text}` appears twice in {what}; keep one",
                     entry.key.start,
                     entry.key.end,
                 )
-            seen.add(entry.key.text)
+            else:
+                entries[entry.key.text] = entry
+        return list(entries.values())
 
     def file(self, root: s.Expr) -> s.File:
         items: list[s.Item] = []
@@ -206,8 +216,8 @@ def _show(expr: s.Expr) -> str:
     return "unknown"
 
 
-def read_json(text: str, path: str) -> tuple[s.File, list[Diagnostic]]:
-    """Read the JSON form into a syntax tree, with diagnostics for what does not fit."""
+def read_json(text: str, path: str) -> tuple[s.File | None, list[Diagnostic]]:
+    """Read the JSON form into a syntax tree (None when it is not JSON at all), with diagnostics."""
     reader = _Reader(path)
     try:
         tree = _json_parser().parse(text)
@@ -221,5 +231,5 @@ def read_json(text: str, path: str) -> tuple[s.File, list[Diagnostic]]:
         else:
             message = f"unexpected `{error.token}` in JSON" if isinstance(error, UnexpectedToken) else "invalid JSON"
         reader.error("SCT007", message, pos, min(pos + 1, len(text)))
-        return s.File(path, [], [], from_json=True), reader.diagnostics
+        return None, reader.diagnostics
     return reader.file(reader.expr(tree)), reader.diagnostics

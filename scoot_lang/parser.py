@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from copy import copy
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -38,7 +39,8 @@ def grammar_path(name: str = "scoot.lark") -> Path:
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SIMPLE_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_-]*)*\s*")
-_LITERAL_WORDS = {"true", "false", "null", "application", "component", "param", "let"}
+# The grammar's keywords: never names (a test keeps this in step with the grammar).
+KEYWORDS = frozenset({"application", "component", "param", "let", "true", "false", "null"})
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
 
@@ -86,7 +88,7 @@ def _closing_brace(body: str, start: int) -> int:
 # --- building the tree -------------------------------------------------------
 
 
-class _Builder(Transformer):  # type: ignore[misc]
+class _Builder(Transformer[Any, Any]):
     """Lark's inline transformer: each method builds one node from its children."""
 
     def __init__(self) -> None:
@@ -94,13 +96,12 @@ class _Builder(Transformer):  # type: ignore[misc]
         self.file = ""
         self.diagnostics: list[Diagnostic] = []
         self.parse_expr: Callable[[str], Any] = lambda text: None
-        self.escapes = True
 
     def _error(self, code: str, message: str, start: int, end: int) -> None:
         self.diagnostics.append(diagnostic(code, message, Span(self.file, start, end)))
 
     @staticmethod
-    def _ident(token: Token) -> s.Ident:
+    def _ident(token: Any) -> s.Ident:
         return s.Ident(token.value, token.start_pos, token.end_pos)
 
     def start(self, children: list[s.Item]) -> list[s.Item]:
@@ -132,35 +133,35 @@ class _Builder(Transformer):  # type: ignore[misc]
     def attribute(self, c: list[Any]) -> s.Attribute:
         return s.Attribute(self._ident(c[0]), c[2], c[0].start_pos, c[2].end)
 
-    def string(self, c: list[Token]) -> s.StringLit:
+    def string(self, c: list[Any]) -> s.StringLit:
         token = c[0]
         return self.make_string(token.value, token.start_pos, token.end_pos)
 
-    def number(self, c: list[Token]) -> s.NumberLit:
+    def number(self, c: list[Any]) -> s.NumberLit:
         raw = c[0].value
         value: int | float = int(raw) if raw.lstrip("-").isdigit() else float(raw)
         return s.NumberLit(raw, value, c[0].start_pos, c[0].end_pos)
 
-    def true(self, c: list[Token]) -> s.BoolLit:
+    def true(self, c: list[Any]) -> s.BoolLit:
         return s.BoolLit(True, c[0].start_pos, c[0].end_pos)
 
-    def false(self, c: list[Token]) -> s.BoolLit:
+    def false(self, c: list[Any]) -> s.BoolLit:
         return s.BoolLit(False, c[0].start_pos, c[0].end_pos)
 
-    def null(self, c: list[Token]) -> s.NullLit | s.ErrorExpr:
+    def null(self, c: list[Any]) -> s.NullLit | s.ErrorExpr:
         token = c[0]
         if not token.value:  # the stand-in value inserted by error recovery
             return s.ErrorExpr(token.start_pos, token.end_pos)
         return s.NullLit(token.start_pos, token.end_pos)
 
-    def list(self, c: list[Any]) -> s.ListExpr:
+    def list_expr(self, c: list[Any]) -> s.ListExpr:
         return s.ListExpr(c[1:-1], c[0].line != c[-1].line, c[0].start_pos, c[-1].end_pos)
 
-    def map(self, c: list[Any]) -> s.MapExpr:
+    def map_expr(self, c: list[Any]) -> s.MapExpr:
         return s.MapExpr(c[1:-1], c[0].line != c[-1].line, c[0].start_pos, c[-1].end_pos)
 
     def entry(self, c: list[Any]) -> s.MapEntry:
-        key_token: Token = c[0]
+        key_token = c[0]
         quoted = key_token.type == "STRING"
         if quoted:
             key_string = self.make_string(key_token.value, key_token.start_pos, key_token.end_pos)
@@ -176,7 +177,7 @@ class _Builder(Transformer):  # type: ignore[misc]
             key = self._ident(key_token)
         return s.MapEntry(key, c[2], quoted, key_token.start_pos, c[2].end)
 
-    def reference(self, c: list[Token]) -> s.Reference:
+    def reference(self, c: list[Any]) -> s.Reference:
         return s.Reference([self._ident(t) for t in c], c[0].start_pos, c[-1].end_pos)
 
     def call(self, c: list[Any]) -> s.Call:
@@ -211,7 +212,7 @@ class _Builder(Transformer):  # type: ignore[misc]
         i, n = 0, len(body)
         while i < n:
             c = body[i]
-            if c == "\\" and self.escapes:
+            if c == "\\":
                 i = self._escape(body, i, text, at)
             elif c == "$" and body.startswith("$${", i):
                 text.append("${")
@@ -265,7 +266,7 @@ class _Builder(Transformer):  # type: ignore[misc]
 
     def _interpolation(self, inner: str, start: int, inner_start: int, end: int) -> s.Expr:
         simple = _SIMPLE_REFERENCE.fullmatch(inner)
-        if simple and simple.group(1) not in _LITERAL_WORDS:
+        if simple and simple.group(1) not in KEYWORDS:
             # Most interpolations are a plain `${name.name}`: no parser needed.
             parts = [
                 s.Ident(m.group(), inner_start + m.start(), inner_start + m.end())
@@ -337,8 +338,8 @@ _GAP = re.compile(r"(?:\s+|(?://|#)[^\n]*|/\*[\s\S]*?\*/)*")
 
 
 def _expected(accepts: set[str]) -> str:
-    if _VALUE_STARTS <= accepts:
-        names = ["a value"] + sorted({_DISPLAY.get(a, a) for a in accepts - _VALUE_STARTS})
+    if accepts >= _VALUE_STARTS:
+        names = ["a value", *sorted({_DISPLAY.get(a, a) for a in accepts - _VALUE_STARTS})]
     else:
         names = sorted({_DISPLAY.get(a, f"`{a}`") for a in accepts})
     if len(names) > 1:
@@ -382,7 +383,7 @@ class _Recovery:
             return self._token(error)
         return False
 
-    def _characters(self, error: UnexpectedCharacters) -> bool:
+    def _characters(self, error: Any) -> bool:
         pos = error.pos_in_stream
         char = self.text[pos]
         state = error.interactive_parser.lexer_thread.state
@@ -397,6 +398,10 @@ class _Recovery:
                 eol,
             )
             state.line_ctr.feed(self.text[pos:eol])
+            parser = error.interactive_parser
+            if "NULL" in parser.accepts():
+                # The broken string still stands where a value was expected.
+                parser.feed_token(Token("NULL", "", pos, error.line, error.column, end_pos=eol))
         elif self.text.startswith("/*", pos):
             self._report("SCT002", "this comment is not closed; end it with `*/`", pos, pos + 2)
             state.line_ctr.feed(self.text[pos:])
@@ -404,15 +409,15 @@ class _Recovery:
             self._report("SCT002", f"`{char}` cannot start anything here; remove it", pos, pos + 1)
         return True
 
-    def _token(self, error: UnexpectedToken) -> bool:
-        token: Token = error.token
+    def _token(self, error: Any) -> bool:
+        token = error.token
         parser = error.interactive_parser
         at_end = token.type == "$END"
         start = len(self.text) if at_end else token.start_pos
         end = len(self.text) if at_end else token.end_pos
         found = "the end of the file" if at_end else f"`{token.value}`"
         self._report("SCT001", f"unexpected {found}; expected {_expected(parser.accepts())}", start, end)
-        repaired = self._repair(parser.copy(), token)
+        repaired = self._repair(_dry_copy(parser), token)
         if repaired is not None:
             for filler in repaired:
                 parser.feed_token(filler)
@@ -454,8 +459,129 @@ class _Recovery:
         return None
 
 
+def _dry_copy(parser: Any) -> Any:
+    """A copy of an interactive parser that builds nothing: trying tokens has no side effects."""
+    trial = parser.copy(deepcopy_values=False)
+    conf = copy(trial.parser_state.parse_conf)
+    conf.callbacks = {}
+    trial.parser_state.parse_conf = conf
+    return trial
+
+
 class _TooManyErrors(Exception):
     pass
+
+
+# --- the fast path -------------------------------------------------------------
+
+
+class _Tok:
+    """A token of the fast path: what the tree builder reads of Lark's `Token`."""
+
+    __slots__ = ("end_pos", "line", "start_pos", "type", "value")
+
+    def __init__(self, kind: str, value: str, start: int, end: int, line: int) -> None:
+        self.type = kind
+        self.value = value
+        self.start_pos = start
+        self.end_pos = end
+        self.line = line
+
+
+class _NotClean(Exception):
+    """The fast path met something it does not handle: Lark's parser takes over."""
+
+
+class _FastPath:
+    """Lex with one regular expression and drive Lark's own LALR table and callbacks.
+
+    Lark's general machinery (line counting, lexer threads, interactive states)
+    costs more than the grammar needs. For text without errors this loop builds
+    the same tree from the same grammar; at the first error it gives up and the
+    caller parses again with Lark, which recovers and reports.
+    """
+
+    def __init__(self, lark: Lark, comments: list[s.Comment]) -> None:
+        from lark.lexer import PatternStr
+        from lark.parsers.lalr_analysis import Shift
+
+        name_re = re.compile(next(t.pattern.to_regexp() for t in lark.terminals if t.name == "NAME"))
+        self.keywords: dict[str, str] = {}
+        alternatives = []
+        terminals = sorted(
+            lark.terminals,
+            key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
+        )
+        for terminal in terminals:
+            if isinstance(terminal.pattern, PatternStr) and name_re.fullmatch(terminal.pattern.value):
+                self.keywords[terminal.pattern.value] = terminal.name
+            else:
+                alternatives.append(f"(?P<{terminal.name}>{terminal.pattern.to_regexp()})")
+        self.scanner = re.compile("|".join(alternatives))
+        self.ignore = frozenset(lark.lexer_conf.ignore)
+        self.comment_types = frozenset({"LINE_COMMENT", "BLOCK_COMMENT"})
+        parser = lark.parser.parser.parser
+        self.states = parser.parse_table.states
+        self.start_states = parser.parse_table.start_states
+        self.end_states = parser.parse_table.end_states
+        self.callbacks = parser.callbacks
+        self.shift = Shift
+        self.comments = comments
+
+    def tokens(self, text: str) -> list[_Tok]:
+        match = self.scanner.match
+        keywords, ignore, comments = self.keywords, self.ignore, self.comments
+        out: list[_Tok] = []
+        pos, line, end_of_text = 0, 1, len(text)
+        while pos < end_of_text:
+            found = match(text, pos)
+            if found is None:
+                raise _NotClean
+            kind = found.lastgroup
+            end = found.end()
+            if kind in ignore:
+                if kind in self.comment_types:
+                    comments.append(s.Comment(found.group(), pos, end))
+                line += text.count("\n", pos, end)
+            else:
+                value = found.group()
+                if kind == "NAME":
+                    kind = keywords.get(value, "NAME")
+                out.append(_Tok(kind, value, pos, end, line))  # type: ignore[arg-type]
+                if kind == "MSTRING":
+                    line += value.count("\n")
+            pos = end
+        return out
+
+    def parse(self, text: str, start: str) -> Any:
+        states, callbacks, shift = self.states, self.callbacks, self.shift
+        state_stack = [self.start_states[start]]
+        value_stack: list[Any] = []
+        tokens = self.tokens(text)
+        tokens.append(_Tok("$END", "", len(text), len(text), 0))
+        end_state = self.end_states[start]
+        for token in tokens:
+            kind = token.type
+            while True:
+                action, arg = states[state_stack[-1]].get(kind, (None, None))
+                if action is shift:
+                    state_stack.append(arg)
+                    value_stack.append(token)
+                    break
+                if action is None:
+                    raise _NotClean
+                size = len(arg.expansion)
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    children = []
+                value_stack.append(callbacks[arg](children))
+                state_stack.append(states[state_stack[-1]][arg.origin.name][1])
+                if kind == "$END" and state_stack[-1] == end_state:
+                    return value_stack[-1]
+        raise _NotClean
 
 
 # --- the parser --------------------------------------------------------------
@@ -464,11 +590,11 @@ _lock = threading.RLock()
 
 
 @cache
-def _parser() -> tuple[Lark, _Builder, list[s.Comment]]:
+def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
     builder = _Builder()
     comments: list[s.Comment] = []
 
-    def on_comment(token: Token) -> Token:
+    def on_comment(token: Any) -> Any:
         comments.append(s.Comment(token.value, token.start_pos, token.end_pos))
         return token
 
@@ -484,48 +610,52 @@ def _parser() -> tuple[Lark, _Builder, list[s.Comment]]:
         cache=True,
     )
 
+    fast = _FastPath(lark, comments)
+
     def parse_expr(text: str) -> Any:
         saved = comments[:]
         try:
-            return lark.parse(text, start="expr")
+            try:
+                return fast.parse(text, "expr")
+            except _NotClean:
+                return lark.parse(text, start="expr")  # raises, with what went wrong
         finally:
             comments[:] = saved
 
     builder.parse_expr = parse_expr
-    return lark, builder, comments
+    return lark, builder, comments, fast
 
 
 def parse(text: str, path: str = "architecture.sct") -> tuple[s.File, list[Diagnostic]]:
     """Parse one file: its tree (partial where there were errors) and its syntax errors."""
-    lark, builder, comments = _parser()
+    lark, builder, comments, fast = _parser()
     with _lock:
         builder.file = path
         builder.diagnostics = []
-        builder.escapes = True
         comments.clear()
         items: list[s.Item]
         try:
-            items = lark.parse(text, start="start")
-        except UnexpectedInput:
+            items = fast.parse(text, "start")
+        except _NotClean:
             recovery = _Recovery(builder, text)
             builder.diagnostics = []
             comments.clear()
             try:
-                items = lark.parse(text, start="start", on_error=recovery)
+                items = lark.parse(text, start="start", on_error=recovery)  # type: ignore[assignment]
             except (UnexpectedInput, _TooManyErrors):
                 items = []
         file = s.File(path, items, sorted(comments, key=lambda c: c.start))
         return file, builder.diagnostics
 
 
-def parse_string_body(body: str, path: str, base: int, escapes: bool) -> tuple[list[str | s.Expr], list[Diagnostic]]:
-    """Split text holding `${...}` interpolations (a JSON string's value) into parts."""
-    lark, builder, _ = _parser()
+def parse_expression(source: str, path: str, start: int, end: int) -> tuple[s.Expr, list[Diagnostic]]:
+    """Parse the inside of a `${...}` found at `[start, end)` of a file (a JSON string's)."""
+    _, builder, _, _ = _parser()
     with _lock:
-        saved = (builder.file, builder.diagnostics, builder.escapes)
-        builder.file, builder.diagnostics, builder.escapes = path, [], escapes
+        saved = (builder.file, builder.diagnostics)
+        builder.file, builder.diagnostics = path, []
         try:
-            parts = builder.decode(body, base, [])
-            return parts, builder.diagnostics
+            expr = builder._interpolation(source, start, start + 2, end)
+            return expr, builder.diagnostics
         finally:
-            builder.file, builder.diagnostics, builder.escapes = saved
+            builder.file, builder.diagnostics = saved

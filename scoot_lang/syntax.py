@@ -8,7 +8,6 @@ offsets of -1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(slots=True)
@@ -120,9 +119,7 @@ class ErrorExpr:
     end: int = -1
 
 
-Expr = Union[
-    StringLit, NumberLit, BoolLit, NullLit, ListExpr, MapExpr, Reference, Call, ErrorExpr
-]
+Expr = StringLit | NumberLit | BoolLit | NullLit | ListExpr | MapExpr | Reference | Call | ErrorExpr
 
 
 # --- declarations ----------------------------------------------------------
@@ -189,8 +186,8 @@ class LetDecl:
     end: int = -1
 
 
-Item = Union[ApplicationBlock, ComponentBlock, ParamDecl, LetDecl]
-Block = Union[ApplicationBlock, ComponentBlock, ObjectBlock]
+Item = ApplicationBlock | ComponentBlock | ParamDecl | LetDecl
+Block = ApplicationBlock | ComponentBlock | ObjectBlock
 
 
 @dataclass(slots=True)

@@ -50,6 +50,15 @@ def _show_diagnostics(
         click.echo(f"{errors} error{'s' if errors != 1 else ''}", err=True)
 
 
+def _write(path: str, text: str) -> None:
+    from scoot_runtime.files import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+
+
 def _compile(path: str, params: dict[str, str], output: str) -> Compilation:
     from scoot_lang import compile_path
 
@@ -81,9 +90,7 @@ def compile(path: str, out: str | None, params: tuple[str, ...], output: str) ->
         if output != "json":
             click.echo(text, nl=False)
     else:
-        from scoot_runtime.files import write_atomic
-
-        write_atomic(out, text)
+        _write(out, text)
 
 
 @cli.command()
@@ -109,6 +116,7 @@ def validate(path: str, params: tuple[str, ...], output: str) -> None:
 def fmt(path: str, check: bool, diff: bool, output: str) -> None:
     """Format .sct files in the canonical style (a file, or a folder's .sct files)."""
     from scoot_lang.compiler import SCT_SUFFIX
+    from scoot_lang.diagnostics import diagnostic
     from scoot_lang.format import format_text
     from scoot_lang.source import SourceFile
     from scoot_runtime.files import write_atomic
@@ -118,7 +126,15 @@ def fmt(path: str, check: bool, diff: bool, output: str) -> None:
     unformatted = False
     failed = False
     for file in files:
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.reason if isinstance(error, UnicodeDecodeError) else error.strerror
+            _show_diagnostics(
+                [diagnostic("SCT005", f"cannot read `{file}` as UTF-8 text: {reason}", None)], {}, output
+            )
+            failed = True
+            continue
         formatted, diagnostics = format_text(text, str(file))
         if formatted is None:
             _show_diagnostics(diagnostics, {str(file): SourceFile(str(file), text)}, output)
@@ -162,9 +178,7 @@ def decompile(file: str, out: str | None) -> None:
     if out is None or out == "-":
         click.echo(text, nl=False)
     else:
-        from scoot_runtime.files import write_atomic
-
-        write_atomic(out, text)
+        _write(out, text)
 
 
 @cli.command()

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
-
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +27,8 @@ from pydantic import (
     field_validator,
     model_serializer,
 )
+
+from scoot_runtime import template
 
 FORMAT_VERSION = 1
 SCHEMA_URI = "https://scoot.dev/schema/architecture-v1.json"
@@ -49,14 +50,12 @@ ObjectRef = Annotated[
 ]
 EnvValue = str | int | float | bool
 
-_REF_IN_STRING = re.compile(r"(?<!\$)\$\{([^{}]+)\}")
-
-
 def references_in(value: Any) -> Iterator[str]:
-    """Yield the reference expressions (``api.web.url``) inside a dumped value."""
+    """Yield the references (`api.web.url`) inside a dumped value, secrets aside."""
     if isinstance(value, str):
-        for match in _REF_IN_STRING.finditer(value):
-            yield match.group(1)
+        for part in template.split(value):
+            if part.interpolation and template.is_reference(part.text):
+                yield part.text.strip()
     elif isinstance(value, list):
         for item in value:
             yield from references_in(item)
@@ -273,7 +272,7 @@ class Architecture(Model):
     """A whole architecture: the application and its components."""
 
     schema_: str = Field(default=SCHEMA_URI, alias="$schema", description="The JSON Schema of this file.")
-    version: Literal[1] = Field(default=FORMAT_VERSION, description="The format version of this file.")
+    version: Literal[1] = Field(default=1, description="The format version of this file.")
     application: Application
     components: dict[Name, Component] = Field(default_factory=dict, description="The components, by name.")
 

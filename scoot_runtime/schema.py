@@ -22,10 +22,21 @@ def architecture_schema() -> dict[str, Any]:
         reference = f"#/$defs/{kind.__name__}"
         options.append({"$ref": reference})
         mapping[kind.kind_name] = reference
-    objects = definitions["Component"]["properties"]["objects"]
-    objects["additionalProperties"] = {
+    _names_as_keys(definitions["Component"]["properties"]["objects"])["additionalProperties"] = {
         "oneOf": options,
         "discriminator": {"propertyName": "kind", "mapping": mapping},
     }
+    _names_as_keys(schema["properties"]["components"])
     schema["required"] = sorted({"version", *schema.get("required", [])})
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_URI, **schema}
+
+
+def _names_as_keys(map_schema: dict[str, Any]) -> dict[str, Any]:
+    """A map keyed by names: every key must be a name, every value fits the one schema.
+
+    Pydantic writes `patternProperties`, which lets keys that are not names through.
+    """
+    ((pattern, value),) = map_schema.pop("patternProperties").items()
+    map_schema["propertyNames"] = {"pattern": pattern}
+    map_schema["additionalProperties"] = value
+    return map_schema

@@ -77,12 +77,17 @@ def index(db: sqlite3.Connection, note: sqlite3.Row) -> None:
     found = store.words(text_of(db, note))
     with transaction(db):
         db.execute("DELETE FROM words WHERE note_id = ?", (note["id"],))
-        db.executemany("INSERT INTO words (word, note_id) VALUES (?, ?)", [(w, note["id"]) for w in found])
+        db.executemany(
+            "INSERT INTO words (word, note_id) VALUES (?, ?)", [(w, note["id"]) for w in found]
+        )
         db.execute(
             "UPDATE notes SET indexed_revision = ?, claimed_until = NULL WHERE id = ?",
             (note["revision"], note["id"]),
         )
-    print(f"{REPLICA}: indexed note {note['id']} (revision {note['revision']}, {len(found)} words)", flush=True)
+    print(
+        f"{REPLICA}: indexed note {note['id']} (revision {note['revision']}, {len(found)} words)",
+        flush=True,
+    )
 
 
 def run_once() -> int:

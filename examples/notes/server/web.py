@@ -116,13 +116,15 @@ class Handler(BaseHTTPRequestHandler):
             case "GET", ["notes", note_id]:
                 self.send(HTTPStatus.OK, get_note(note_id))
             case "PUT", ["notes", note_id, "attachments", name]:
-                self.send(HTTPStatus.CREATED, put_attachment(note_id, name, self.body(MAX_ATTACHMENT)))
+                self.send(
+                    HTTPStatus.CREATED, put_attachment(note_id, name, self.body(MAX_ATTACHMENT))
+                )
             case "GET", ["notes", note_id, "attachments", name]:
                 self.send(HTTPStatus.OK, get_attachment(note_id, name), "application/octet-stream")
             case _:
                 raise ApiError(HTTPStatus.NOT_FOUND, f"no route for {method} {self.path}")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{REPLICA}: {self.address_string()} {format % args}\n")
 
 
@@ -147,7 +149,11 @@ def create_note(raw: bytes) -> dict[str, Any]:
         data = json.loads(raw or b"null")
     except ValueError:
         raise ApiError(HTTPStatus.BAD_REQUEST, "body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("title"), str) or not data["title"].strip():
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("title"), str)
+        or not data["title"].strip()
+    ):
         raise ApiError(HTTPStatus.BAD_REQUEST, 'send {"title": "...", "body": "..."}')
     body = data.get("body", "")
     if not isinstance(body, str):
@@ -182,7 +188,9 @@ def get_note(text: str) -> dict[str, Any]:
 def put_attachment(text: str, name: str, data: bytes) -> dict[str, Any]:
     note_id = note_id_of(text)
     if not store.safe_name(name):
-        raise ApiError(HTTPStatus.BAD_REQUEST, "name an attachment with letters, digits, `.`, `_` and `-`")
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, "name an attachment with letters, digits, `.`, `_` and `-`"
+        )
     get_note(text)  # 404 for a note that does not exist
     path = store.attachment_path(note_id, name)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -188,7 +188,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def require_admin(self) -> None:
         if not ADMIN_TOKEN:
-            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "admin endpoint disabled: no ADMIN_TOKEN")
+            raise ApiError(
+                HTTPStatus.SERVICE_UNAVAILABLE, "admin endpoint disabled: no ADMIN_TOKEN"
+            )
         given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), ADMIN_TOKEN.encode()):
             raise ApiError(HTTPStatus.UNAUTHORIZED, "send Authorization: Bearer <admin token>")
@@ -198,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
             rows = db.execute("SELECT status, COUNT(*) AS n FROM orders GROUP BY status").fetchall()
         return {"orders": {row["status"]: row["n"] for row in rows}}
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"api: {self.address_string()} {format % args}\n")
 
 

@@ -27,7 +27,9 @@ stopping = threading.Event()
 
 
 def call(method: str, path: str) -> Any:
-    request = urllib.request.Request(API_URL + path, method=method, headers={"Accept": "application/json"})
+    request = urllib.request.Request(
+        API_URL + path, method=method, headers={"Accept": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         return json.load(response)
 
@@ -39,7 +41,10 @@ def fulfil_pending() -> int:
         if stopping.is_set():
             break
         call("POST", f"/orders/{order['id']}/fulfil")
-        print(f"worker: fulfilled order {order['id']} ({order['quantity']} x {order['item']})", flush=True)
+        print(
+            f"worker: fulfilled order {order['id']} ({order['quantity']} x {order['item']})",
+            flush=True,
+        )
         done += 1
     return done
 
