@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ValidationError
 
@@ -50,8 +50,7 @@ MAX_REPOSITORY_NAME = 100
 # --- values ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
+class ObjectRef(NamedTuple):
     """A runtime reference: an object, or one of its outputs."""
 
     component: str
@@ -68,8 +67,7 @@ class ComponentRef:
     component: str
 
 
-@dataclass(frozen=True, slots=True)
-class Secret:
+class Secret(NamedTuple):
     name: str
 
     def text(self) -> str:
@@ -166,8 +164,14 @@ _PLURAL = {"a string": "strings", "a whole number": "whole numbers", "a number":
 def describe_schema(schema: dict[str, Any]) -> str:
     """A short English description of what a JSON Schema accepts."""
     if "anyOf" in schema:
-        options = [describe_schema(option) for option in schema["anyOf"] if option.get("type") != "null"]
-        return " or ".join(dict.fromkeys(options))
+        options = list(dict.fromkeys(describe_schema(o) for o in schema["anyOf"] if o.get("type") != "null"))
+        # A reference is a string, and a whole number a number: name only the wider.
+        if "a string" in options and "a reference" in options:
+            options.remove("a reference")
+        if "a number" in options:
+            options = [o for o in options if not o.startswith("a whole number")]
+        options = [o.replace("`true` or `false`", "`true`/`false`") if len(options) > 1 else o for o in options]
+        return ", ".join(options[:-1]) + " or " + options[-1] if len(options) > 1 else "".join(options)
     kind = schema.get("type")
     pattern = schema.get("pattern")
     if kind == "string":
@@ -190,6 +194,20 @@ def describe_schema(schema: dict[str, Any]) -> str:
         item = describe_schema(schema.get("additionalProperties", {}) or {})
         return f"a map of {_PLURAL.get(item, item if ' or ' in item else 'values')}"
     return "a value"
+
+
+def _sub_schema(schema: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """The schema of a value inside a field: `keys` are map keys or list indices."""
+    for key in keys:
+        options = schema.get("anyOf", [schema])
+        container = next((o for o in options if o.get("type") in ("object", "array")), None)
+        if container is None:
+            return {}
+        if container["type"] == "array":
+            schema = container.get("items", {})
+        else:
+            schema = container.get("properties", {}).get(key) or container.get("additionalProperties") or {}
+    return schema
 
 
 def _own_pattern(schema: dict[str, Any]) -> bool:
@@ -284,13 +302,11 @@ class Checker:
                     self.declare_value(item, file)
         if self.application is None:
             first = self.files[0] if self.files else s.File("architecture.sct", [])
-            self.diagnostics.append(
-                diagnostic(
-                    "SCT101",
-                    'there is no `application` block; add one, such as `application shop { owner = "acme" }`',
-                    Span(first.path, 0, 0),
-                )
-            )
+            if first.from_json:
+                message = 'there is no `application`; add one, such as `"application": {"name": "shop"}`'
+            else:
+                message = 'there is no `application` block; add one, such as `application shop { owner = "acme" }`'
+            self.diagnostics.append(diagnostic("SCT101", message, Span(first.path, 0, 0)))
 
     def declare_application(self, block: s.ApplicationBlock, file: s.File) -> None:
         if self.application is not None:
@@ -874,13 +890,14 @@ class Checker:
         return False
 
     def validate(
-        self, model: type[BaseModel], data: dict[str, Any], broken: set[str], path: JsonPath, file: s.File, what: str
+        self, model: type[BaseModel], data: dict[str, Any], broken: set[str], path: JsonPath, header: Span, what: str
     ) -> BaseModel | None:
+        """Validate a block's values against its model; `header` is where a missing key is reported."""
         try:
             result = model.model_validate(data)
             return None if broken else result
         except ValidationError as error:
-            self.report_validation(error, model, data, broken, path, file, what)
+            self.report_validation(error, model, data, broken, path, header, what)
             return None
 
     def report_validation(
@@ -890,41 +907,45 @@ class Checker:
         data: dict[str, Any],
         broken: set[str],
         path: JsonPath,
-        file: s.File,
+        header: Span,
         what: str,
     ) -> None:
         seen: set[str] = set(broken)
         for item in error.errors():
+            # Pydantic adds the name of each union member it tried: keep the keys the text has.
             loc = [str(p) for p in item["loc"]]
             key = loc[0] if loc else ""
             if key in seen:
                 continue  # one message a key, even when a union failed each way
             seen.add(key)
+            field_schema = _field_schema(model, key)
             if item["type"] == "missing":
-                span = self.source_map.find(path)
-                description = _field_schema(model, key).get("description", "")
+                description = field_schema.get("description", "")
                 self.diagnostics.append(
-                    diagnostic(
-                        "SCT203",
-                        f"{what} needs `{key}`: {description} Add `{key} = ...`.",
-                        span and Span(span.file, span.start, _header_end(span, file)),
-                    )
+                    diagnostic("SCT203", f"{what} needs `{key}`: {description} Add `{key} = ...`.", header)
                 )
                 continue
-            real = [p for i, p in enumerate(loc) if self.source_map.get((*path, *loc[: i + 1])) is not None]
-            span = self.source_map.find((*path, *real)) if real else self.source_map.find(path)
+            keys = [key]
+            value = data.get(key)
+            for part in loc[1:]:
+                if isinstance(value, dict) and part in value:
+                    value = value[part]
+                elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                    value = value[int(part)]
+                else:
+                    continue
+                keys.append(part)
+            span = self.source_map.value_span((*path, *keys)) or self.source_map.find(path)
+            shown = json.dumps(value, ensure_ascii=False)
+            expected = describe_schema(_sub_schema(field_schema, keys[1:]))
             if item["type"] == "value_error":
                 message = f"`{key}`: {str(item['msg']).removeprefix('Value error, ')}"
-            elif len(real) > 1:
-                message = f"`{'.'.join(real)}`: {item['msg'].lower()}"
+            elif item["type"] in ("greater_than_equal", "less_than_equal"):
+                message = f"`{'.'.join(keys)}` must be {expected}; {shown} is not"
+            elif item["type"] == "string_pattern_mismatch" and _own_pattern(field_schema):
+                message = f"`{key}` = {shown} is not valid: {field_schema.get('description', '')}"
             else:
-                field_schema = _field_schema(model, key)
-                expected = describe_schema(field_schema)
-                message = f"`{key}` must be {expected}, not {_describe_value(data.get(key))}"
-                if item["type"] in ("greater_than_equal", "less_than_equal"):
-                    message = f"`{key}` must be {expected}; {data.get(key)!r} is not"
-                elif item["type"] == "string_pattern_mismatch" and _own_pattern(field_schema):
-                    message = f"`{key}` = {data.get(key)!r} is not valid: {field_schema.get('description', '')}"
+                message = f"`{'.'.join(keys)}` must be {expected}, not {_describe_value(value)}"
             self.diagnostics.append(diagnostic("SCT204", message, span))
 
     # the whole unit ------------------------------------------------------------------
@@ -969,7 +990,9 @@ class Checker:
             return None
         data = {key: lower(value) for key, value in values.items()}
         data["name"] = block.name.text
-        result = self.validate(Application, data, broken, ("application",), file, f"application `{block.name.text}`")
+        result = self.validate(
+            Application, data, broken, ("application",), self.span(file, block.name), f"application `{block.name.text}`"
+        )
         return result if isinstance(result, Application) else None
 
     def check_component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
@@ -982,7 +1005,7 @@ class Checker:
             if checked is not None:
                 objects[obj_name] = checked
         data = {key: lower(value) for key, value in values.items()}
-        result = self.validate(Component, data, broken, path, file, f"component `{name}`")
+        result = self.validate(Component, data, broken, path, self.span(file, block.name), f"component `{name}`")
         if not isinstance(result, Component):
             return None
         result.objects = objects
@@ -996,7 +1019,8 @@ class Checker:
         values, broken = self.check_attributes(info.block.attributes, info.model, ctx, path)
         data = {key: lower(value) for key, value in values.items()}
         data["kind"] = info.model.kind_name
-        result = self.validate(info.model, data, broken, path, info.file, f"{info.model.kind_name} `{name}`")
+        header = Span(info.file.path, info.block.kind.start, info.block.name.end)
+        result = self.validate(info.model, data, broken, path, header, f"{info.model.kind_name} `{name}`")
         return result if isinstance(result, SctObject) else None
 
     def check_cycles(self) -> None:
@@ -1041,11 +1065,6 @@ def _has_secret(value: Value) -> bool:
     if isinstance(value, dict):
         return any(_has_secret(v) for v in value.values())
     return False
-
-
-def _header_end(span: Span, file: s.File) -> int:
-    """Point a block-level message at the block's first line, not all of it."""
-    return span.end if span.end - span.start < 80 else span.start + 1
 
 
 def _scalar_text(value: str | int | float | bool) -> str:

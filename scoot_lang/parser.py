@@ -512,49 +512,60 @@ class _FastPath:
             lark.terminals,
             key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
         )
+        self.comment_types = frozenset({"LINE_COMMENT", "BLOCK_COMMENT"})
+        blank = ""
         for terminal in terminals:
             if isinstance(terminal.pattern, PatternStr) and name_re.fullmatch(terminal.pattern.value):
                 self.keywords[terminal.pattern.value] = terminal.name
+            elif terminal.name in lark.lexer_conf.ignore and terminal.name not in self.comment_types:
+                blank = terminal.pattern.to_regexp()
             else:
                 alternatives.append(f"(?P<{terminal.name}>{terminal.pattern.to_regexp()})")
-        self.scanner = re.compile("|".join(alternatives))
-        self.ignore = frozenset(lark.lexer_conf.ignore)
-        self.comment_types = frozenset({"LINE_COMMENT", "BLOCK_COMMENT"})
+        # Blanks before a token are part of its match: one regex call a token.
+        self.scanner = re.compile(f"(?:{blank})?(?:{'|'.join(alternatives)})")
         parser = lark.parser.parser.parser
         self.states = parser.parse_table.states
         self.start_states = parser.parse_table.start_states
         self.end_states = parser.parse_table.end_states
-        self.callbacks = parser.callbacks
+        # Per rule: how many values it takes, what it reduces to, and its tree builder.
+        self.rules = {
+            rule: (len(rule.expansion), rule.origin.name, callback)
+            for rule, callback in parser.callbacks.items()
+        }
         self.shift = Shift
         self.comments = comments
 
     def tokens(self, text: str) -> list[_Tok]:
         match = self.scanner.match
-        keywords, ignore, comments = self.keywords, self.ignore, self.comments
+        keywords, comment_types, comments = self.keywords, self.comment_types, self.comments
         out: list[_Tok] = []
         pos, line, end_of_text = 0, 1, len(text)
         while pos < end_of_text:
             found = match(text, pos)
             if found is None:
+                if text[pos:].isspace():
+                    break
                 raise _NotClean
-            kind = found.lastgroup
+            kind: str = found.lastgroup  # type: ignore[assignment]
+            start = found.start(kind)
+            if start != pos:
+                line += text.count("\n", pos, start)
             end = found.end()
-            if kind in ignore:
-                if kind in self.comment_types:
-                    comments.append(s.Comment(found.group(), pos, end))
-                line += text.count("\n", pos, end)
+            value = found.group(kind)
+            if kind in comment_types:
+                comments.append(s.Comment(value, start, end))
+                line += value.count("\n")
             else:
-                value = found.group()
                 if kind == "NAME":
                     kind = keywords.get(value, "NAME")
-                out.append(_Tok(kind, value, pos, end, line))  # type: ignore[arg-type]
-                if kind == "MSTRING":
+                elif kind == "MSTRING":
                     line += value.count("\n")
+                out.append(_Tok(kind, value, start, end, line))
             pos = end
         return out
 
     def parse(self, text: str, start: str) -> Any:
-        states, callbacks, shift = self.states, self.callbacks, self.shift
+        states, shift, rules = self.states, self.shift, self.rules
         state_stack = [self.start_states[start]]
         value_stack: list[Any] = []
         tokens = self.tokens(text)
@@ -570,15 +581,15 @@ class _FastPath:
                     break
                 if action is None:
                     raise _NotClean
-                size = len(arg.expansion)
+                size, origin, callback = rules[arg]
                 if size:
                     children = value_stack[-size:]
                     del state_stack[-size:]
                     del value_stack[-size:]
                 else:
                     children = []
-                value_stack.append(callbacks[arg](children))
-                state_stack.append(states[state_stack[-1]][arg.origin.name][1])
+                value_stack.append(callback(children))
+                state_stack.append(states[state_stack[-1]][origin][1])
                 if kind == "$END" and state_stack[-1] == end_state:
                     return value_stack[-1]
         raise _NotClean

@@ -98,6 +98,17 @@ class SourceMap:
                 return _descend(found[0], found[1], path[end:])
         return None
 
+    def value_span(self, path: JsonPath) -> Span | None:
+        """The span of the value at a path (`8080` of `port = 8080`), if the text has one."""
+        found = self.values.get(path)
+        if found is not None:
+            return Span(found[0], found[1].start, found[1].end)
+        for end in range(len(path) - 1, 0, -1):
+            found = self.values.get(path[:end])
+            if found is not None:
+                return _descend(found[0], found[1], path[end:], value=True)
+        return None
+
     def find(self, path: JsonPath) -> Span | None:
         """The span of a path, or of its nearest ancestor that has one."""
         for end in range(len(path), 0, -1):
@@ -107,14 +118,15 @@ class SourceMap:
         return None
 
 
-def _descend(file: str, expr: s.Expr, rest: JsonPath) -> Span | None:
+def _descend(file: str, expr: s.Expr, rest: JsonPath, value: bool = False) -> Span | None:
+    """The span of the entry (or, with `value`, of the value) at `rest` inside an expression."""
     for key in rest:
         if isinstance(expr, s.MapExpr):
             entry = next((e for e in expr.entries if e.key.text == key), None)
             if entry is None:
                 return None
-            node: s.MapEntry | s.Expr = entry
             expr = entry.value
+            node: s.MapEntry | s.Expr = expr if value else entry
         elif isinstance(expr, s.ListExpr) and key.isdigit() and int(key) < len(expr.items):
             node = expr = expr.items[int(key)]
         else:

@@ -34,13 +34,15 @@ def _parse_params(values: Iterable[str]) -> dict[str, str]:
 
 
 def _show_diagnostics(
-    diagnostics: list[Diagnostic], sources: dict[str, Any], output: str
+    diagnostics: list[Diagnostic], sources: dict[str, Any], output: str, to_stdout: bool = False
 ) -> None:
+    """Print diagnostics on stderr (JSON on stdout where it is the command's whole output)."""
     from scoot_lang.diagnostics import locate, render
 
     located = [locate(d, sources) for d in diagnostics]
     if output == "json":
-        click.echo(json.dumps({"diagnostics": [item.to_dict() for item in located]}, indent=2, ensure_ascii=False))
+        report = {"diagnostics": [item.to_dict() for item in located]}
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False), err=not to_stdout)
         return
     color = sys.stderr.isatty()
     for item in located:
@@ -59,12 +61,14 @@ def _write(path: str, text: str) -> None:
         raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def _compile(path: str, params: dict[str, str], output: str) -> Compilation:
+def _compile(path: str, params: dict[str, str], output: str, report: bool = False) -> Compilation:
+    """Compile and show the diagnostics (a JSON report always, on stdout where it is the
+    command's output: `validate`)."""
     from scoot_lang import compile_path
 
     result = compile_path(path, params)
     if result.diagnostics or output == "json":
-        _show_diagnostics(result.diagnostics, result.sources, output)
+        _show_diagnostics(result.diagnostics, result.sources, output, to_stdout=report)
     return result
 
 
@@ -87,8 +91,7 @@ def compile(path: str, out: str | None, params: tuple[str, ...], output: str) ->
         sys.exit(1)
     text = result.architecture.to_json()
     if out is None or out == "-":
-        if output != "json":
-            click.echo(text, nl=False)
+        click.echo(text, nl=False)
     else:
         _write(out, text)
 
@@ -99,7 +102,7 @@ def compile(path: str, out: str | None, params: tuple[str, ...], output: str) ->
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
 def validate(path: str, params: tuple[str, ...], output: str) -> None:
     """Check PATH and report every problem, without writing anything."""
-    result = _compile(path, _parse_params(params), output)
+    result = _compile(path, _parse_params(params), output, report=True)
     if not result.ok or result.architecture is None:
         sys.exit(1)
     if output == "text":
@@ -149,8 +152,8 @@ def fmt(path: str, check: bool, diff: bool, output: str) -> None:
                     difflib.unified_diff(
                         text.splitlines(keepends=True),
                         formatted.splitlines(keepends=True),
-                        f"a/{file}",
-                        f"b/{file}",
+                        str(file) if file.is_absolute() else f"a/{file}",
+                        str(file) if file.is_absolute() else f"b/{file}",
                     )
                 ),
                 nl=False,

@@ -242,7 +242,10 @@ class Application(Model):
     owner: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$",
-        description="The GitHub user or organisation that owns the application's repositories.",
+        description=(
+            "The GitHub user or organisation that owns the application's repositories: "
+            "letters, digits and inner hyphens, at most 39 characters."
+        ),
     )
 
 

@@ -390,8 +390,8 @@ def test_compile_source_reports_with_positions() -> None:
     (located,) = result.located()
     assert located.diagnostic.code == "SCT204"
     assert located.diagnostic.span is not None and located.diagnostic.span.file == "shop.sct"
-    assert located.start is not None and (located.start.line, located.start.column) == (13, 5)
-    assert located.to_dict()["range"]["start"] == {"line": 13, "column": 5}
+    assert located.start is not None and (located.start.line, located.start.column) == (13, 15)  # the value
+    assert located.to_dict()["range"]["start"] == {"line": 13, "column": 15}
 
 
 def test_json_and_sct_together_are_refused() -> None:
