@@ -23,6 +23,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.source import Span
+from scoot_runtime import template
 
 MAX_SYNTAX_ERRORS = 50
 
@@ -68,21 +69,6 @@ def _dedent(body: str) -> tuple[str, list[tuple[int, int]]]:
         new += len(line) - cut + 1
         old += len(line) + 1
     return "\n".join(out), anchors
-
-
-def _closing_brace(body: str, start: int) -> int:
-    """The index of the `}` closing an interpolation whose inside starts at `start`."""
-    i = start
-    while i < len(body):
-        c = body[i]
-        if c == "}":
-            return i
-        if c == '"':
-            i += 1
-            while i < len(body) and body[i] != '"':
-                i += 2 if body[i] == "\\" else 1
-        i += 1
-    return -1
 
 
 # --- building the tree -------------------------------------------------------
@@ -218,7 +204,7 @@ class _Builder(Transformer[Any, Any]):
                 text.append("${")
                 i += 3
             elif c == "$" and body.startswith("${", i):
-                close = _closing_brace(body, i + 2)
+                close = template.closing_brace(body, i + 2)
                 if close < 0:
                     self._error("SCT004", "`${` is not closed; close it with `}`", at(i), at(n))
                     text.append(body[i:])

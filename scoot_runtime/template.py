@@ -36,7 +36,7 @@ def escape(text: str, before_interpolation: bool = False) -> str:
     return "".join(out)
 
 
-def _closing_brace(text: str, start: int) -> int:
+def closing_brace(text: str, start: int) -> int:
     """The `}` that closes an interpolation whose inside starts at `start`, or -1."""
     index = start
     while index < len(text):
@@ -75,7 +75,7 @@ def split(text: str) -> list[Part]:
             literal.append("$")
             index += 2
         elif char == "$" and text.startswith("${", index):
-            close = _closing_brace(text, index + 2)
+            close = closing_brace(text, index + 2)
             if close < 0:
                 raise TemplateError("`${` is not closed with `}` (write `$${` for a literal `${`)", index)
             if literal:
