@@ -52,6 +52,10 @@ def _show_diagnostics(
         click.echo(f"{errors} error{'s' if errors != 1 else ''}", err=True)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _write(path: str, text: str) -> None:
     from scoot_runtime.files import write_atomic
 
@@ -108,7 +112,7 @@ def validate(path: str, params: tuple[str, ...], output: str) -> None:
     if output == "text":
         components = result.architecture.components
         objects = sum(len(c.objects) for c in components.values())
-        click.echo(f"{path}: ok ({len(components)} components, {objects} objects)")
+        click.echo(f"{path}: ok ({_count(len(components), 'component')}, {_count(objects, 'object')})")
 
 
 @cli.command()
