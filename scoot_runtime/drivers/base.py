@@ -1,0 +1,160 @@
+"""The cloud-driver interface, shaped like a Pulumi provider.
+
+A driver turns objects into infrastructure. The runtime calls, per object:
+
+- `check`: is this configuration something the driver can provide? (plan time,
+  before anything is touched)
+- `diff`: what differs between what was applied and what is wanted, and does
+  the difference need a replacement?
+- `create`, `update`, `delete`: change the world, returning what was made;
+- `read`: what exists now, found by the recorded identity or, after a crash
+  left no record, by the object's deterministic name.
+
+Every method gets an `ObjectSpec` whose configuration has its references
+already resolved to values (and secrets to their values, in memory only).
+Drivers are plugins: a class registered under the entry-point group
+`scoot.cloud_drivers` (the built-in `local` is registered the same way).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where an object is in the architecture: `api.web`."""
+
+    component: str
+    object: str
+
+    def __str__(self) -> str:
+        return f"{self.component}.{self.object}"
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        component, _, name = text.partition(".")
+        return cls(component, name)
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """One object as the driver sees it: its configuration with every reference resolved."""
+
+    address: Address
+    kind: str
+    config: Mapping[str, Any]
+    # A digest per key of the resolved configuration (secrets keyed, never plain):
+    # what `diff` compares with the digests recorded at the last apply.
+    digests: Mapping[str, str] = field(default_factory=dict)
+    # The component's source folder (for compute), and the revision of it to run.
+    source: Path | None = None
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """A configuration the driver cannot provide: `key` names the key at fault, if one."""
+
+    message: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    changed: tuple[str, ...] = ()
+    # Keys whose change cannot be made in place: the object is deleted and created again.
+    replace: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.changed)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a create or update made: the driver's identity of it, and its outputs."""
+
+    identity: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What `read` found. `drift` lists what differs from the recorded state, if anything."""
+
+    identity: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    drift: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the state says was applied for an object."""
+
+    kind: str
+    config: Mapping[str, Any]  # as written (references and secrets symbolic)
+    digests: Mapping[str, str]  # per key, of the resolved configuration applied
+    identity: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class DriverContext:
+    """Where a driver works, for one target of one application."""
+
+    application: str
+    target: str
+    lineage: str
+    workspace: Path  # the `.scoots/` folder of the application
+    root: Path  # the application folder (where scoot.toml and the .sct files are)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CloudDriver(ABC):
+    """Base of every cloud driver."""
+
+    name: ClassVar[str] = ""
+    # The most operations the runtime may run on this driver at once (None: no limit).
+    parallelism: ClassVar[int | None] = None
+    # The object kinds, and for storage the engines, this driver provides.
+    kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
+
+    def __init__(self, context: DriverContext) -> None:
+        self.context = context
+
+    def check(self, spec: ObjectSpec) -> list[CheckFailure]:
+        """Problems with a configuration, before anything is touched (plan time)."""
+        if spec.kind not in self.kinds:
+            return [CheckFailure(f"the {self.name} driver has no `{spec.kind}` objects")]
+        return []
+
+    def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
+        """Which keys changed since the object was applied; by default every change is in place."""
+        keys = sorted(set(spec.digests) | set(recorded.digests))
+        changed = tuple(k for k in keys if spec.digests.get(k) != recorded.digests.get(k))
+        if spec.revision != recorded.revision:
+            changed = (*changed, "revision")
+        return DiffResult(changed)
+
+    @abstractmethod
+    async def create(self, spec: ObjectSpec) -> Created: ...
+
+    @abstractmethod
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        """What exists now (None: nothing). With no record, look it up by its deterministic name."""
+
+    @abstractmethod
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created: ...
+
+    @abstractmethod
+    async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
+        """Remove the object. Data (storage) is kept unless `delete_data`."""
+
+    async def close(self) -> None:
+        """Release what the driver holds (connections, clients) at the end of a run."""
