@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scoot_runtime.secrets import same_digest
+
 
 @dataclass(frozen=True)
 class Address:
@@ -137,7 +139,7 @@ class CloudDriver(ABC):
     def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
         """Which keys changed since the object was applied; by default every change is in place."""
         keys = sorted(set(spec.digests) | set(recorded.digests))
-        changed = tuple(k for k in keys if spec.digests.get(k) != recorded.digests.get(k))
+        changed = tuple(k for k in keys if not same_digest(recorded.digests.get(k), spec.digests.get(k)))
         if spec.revision != recorded.revision:
             changed = (*changed, "revision")
         return DiffResult(changed)
@@ -156,5 +158,5 @@ class CloudDriver(ABC):
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
         """Remove the object. Data (storage) is kept unless `delete_data`."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (optional: most drivers hold nothing)
         """Release what the driver holds (connections, clients) at the end of a run."""

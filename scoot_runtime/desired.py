@@ -1,0 +1,119 @@
+"""The desired state: the architecture's objects as the runtime applies them.
+
+From the runtime objects this builds, per object, its configuration in the JSON
+form (references symbolic), what it depends on, and where its source is. A
+connection's effect that is the same on every cloud is made explicit here: the
+source compute gets the target's outputs as environment variables
+(`ORDERS_PATH = ${api.orders.path}`), unless the user set that name already.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scoot_runtime import template
+from scoot_runtime.drivers.base import Address
+from scoot_runtime.objects import Architecture, Compute, Connection, kinds, references_in
+
+
+@dataclass
+class DesiredObject:
+    address: Address
+    kind: str
+    config: dict[str, Any]
+    depends_on: set[str] = field(default_factory=set)
+    source: Path | None = None
+    revision: str | None = None
+    # The environment names a connection injects into its source (connections only).
+    injected: tuple[str, ...] = ()
+
+
+class DesiredError(Exception):
+    pass
+
+
+def env_name(obj: str, output: str) -> str:
+    """`orders` and `path` give `ORDERS_PATH`."""
+    return f"{obj}_{output}".upper().replace("-", "_")
+
+
+def _object_ref(reference: str) -> str | None:
+    """The address an object reference (`${api.web}`) names, else None."""
+    parts = template.split(reference)
+    if len(parts) == 1 and parts[0].interpolation and parts[0].text.count(".") == 1:
+        return parts[0].text.strip()
+    return None
+
+
+def desired_objects(architecture: Architecture, root: Path) -> dict[str, DesiredObject]:
+    """Every object of the architecture, by address, with connections made explicit."""
+    result: dict[str, DesiredObject] = {}
+    for component_name, component in architecture.components.items():
+        source = (root / component.source).resolve() if component.source else None
+        for name, obj in component.objects.items():
+            address = Address(component_name, name)
+            config = obj.model_dump(mode="json", by_alias=True)
+            config.pop("kind", None)
+            result[str(address)] = DesiredObject(address, obj.kind, config, source=source)
+    for desired in list(result.values()):
+        if desired.kind == Connection.kind_name:
+            _connect(desired, result)
+    for desired in result.values():
+        desired.depends_on |= {ref.rsplit(".", 1)[0] if ref.count(".") == 2 else ref for ref in references_in(desired.config)}
+        desired.depends_on.discard(str(desired.address))
+        if desired.kind == Compute.kind_name:
+            if desired.source is None:
+                raise DesiredError(
+                    f"compute `{desired.address}` has no source to run: set `source = \"./folder\"` on component "
+                    f"`{desired.address.component}`"
+                )
+            if not desired.source.is_dir():
+                raise DesiredError(
+                    f"the source of component `{desired.address.component}`, {desired.source}, is not a folder"
+                )
+            desired.revision = folder_revision(desired.source)
+    return result
+
+
+def _connect(connection: DesiredObject, objects: dict[str, DesiredObject]) -> None:
+    source = _object_ref(str(connection.config.get("from", "")))
+    target = _object_ref(str(connection.config.get("to", "")))
+    if source is None or target is None or source not in objects or target not in objects:
+        return
+    to = objects[target]
+    model = kinds.get(to.kind)
+    origin = objects[source]
+    if model is None or origin.kind != Compute.kind_name:
+        return
+    env: dict[str, Any] = origin.config.setdefault("env", {})
+    injected = []
+    for output in model.outputs:
+        name = env_name(to.address.object, output)
+        if name not in env:
+            env[name] = f"${{{target}.{output}}}"
+            injected.append(name)
+    connection.injected = tuple(injected)
+
+
+_SKIPPED = {".git", ".scoots", "__pycache__", ".venv", "node_modules"}
+# Written by every apply: were it part of a revision, no apply would ever be the last.
+_GENERATED = {"scoot.lock"}
+
+
+def folder_revision(folder: Path) -> str:
+    """A digest of a folder's files (names, modes and contents): a new one is a new revision."""
+    digest = hashlib.sha256()
+    for directory, subdirectories, files in os.walk(folder):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED)
+        for name in sorted(set(files) - _GENERATED):
+            path = Path(directory) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()

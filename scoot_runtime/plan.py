@@ -1,0 +1,237 @@
+"""The plan: what an apply would do to each object, and why.
+
+Desired state (the architecture) is compared with the recorded state
+(`scoot.lock`), refreshed against what the driver observes: an object the
+driver no longer finds, or finds different (drift), is repaired; an interrupted
+run's pending operations are looked up by their deterministic names, and what
+is found is adopted. Every problem a driver can see in a configuration is
+reported here, before anything is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from scoot_runtime.desired import DesiredObject
+from scoot_runtime.drivers.base import Address, CloudDriver, ObjectSpec, Observed, Recorded
+from scoot_runtime.graph import topological
+from scoot_runtime.resolve import Known, ResolveError, Resolver
+from scoot_runtime.secrets import Secrets
+from scoot_runtime.state import ObjectState, TargetState
+
+_SECRET_NAME = re.compile(r'\$\{\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*\}')
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NOOP = "no-op"
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    kind: str
+    action: Action
+    keys: tuple[str, ...] = ()  # the keys that changed
+    replace: tuple[str, ...] = ()  # those that force a replacement
+    unknown: tuple[str, ...] = ()  # keys known only after apply
+    drift: tuple[str, ...] = ()  # what the driver observed differing from the record
+    found: bool = False  # adopted: made by an interrupted run, found by its name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "action": self.action.value,
+            "keys": list(self.keys),
+            "replace": list(self.replace),
+            "unknown": list(self.unknown),
+            "drift": list(self.drift),
+            "found": self.found,
+        }
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    address: str
+    message: str
+    key: str | None = None
+
+
+class PlanError(Exception):
+    """The plan cannot be made: nothing was touched."""
+
+    def __init__(self, problems: list[PlanProblem]) -> None:
+        super().__init__("; ".join(f"{p.address}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class Plan:
+    target: str
+    changes: list[Change]
+    destroy: bool = False
+    # What the refresh observed and adopted, for the reconciler to record.
+    observed: dict[str, Observed | None] = field(default_factory=dict)
+    adopted: dict[str, Observed] = field(default_factory=dict)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action is not Action.NOOP for c in self.changes) or bool(self.adopted)
+
+    def counts(self) -> dict[str, int]:
+        counts = {action.value: 0 for action in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "changes": [c.to_dict() for c in self.changes],
+            "summary": self.counts(),
+        }
+
+
+def recorded(state: ObjectState) -> Recorded:
+    return Recorded(state.kind, state.config, state.digests, state.identity, state.outputs, state.revision)
+
+
+def spec_of(desired: DesiredObject, config: Mapping[str, Any], digests: Mapping[str, str] | None = None) -> ObjectSpec:
+    if desired.injected:
+        config = {**config, "injected": list(desired.injected)}
+    return ObjectSpec(desired.address, desired.kind, config, digests or {}, desired.source, desired.revision)
+
+
+def recorded_spec(address: str, state: ObjectState) -> ObjectSpec:
+    return ObjectSpec(Address.parse(address), state.kind, state.config, state.digests, None, state.revision)
+
+
+def secret_names(config: Any) -> set[str]:
+    if isinstance(config, str):
+        return set(_SECRET_NAME.findall(config))
+    if isinstance(config, list):
+        return set().union(*(secret_names(v) for v in config)) if config else set()
+    if isinstance(config, dict):
+        return set().union(*(secret_names(v) for v in config.values())) if config else set()
+    return set()
+
+
+async def make_plan(
+    target: str,
+    desired: dict[str, DesiredObject],
+    state: TargetState,
+    driver: CloudDriver,
+    secrets: Secrets,
+    *,
+    destroy: bool = False,
+    refresh: bool = True,
+    parallelism: int = 64,
+) -> Plan:
+    wanted = {} if destroy else desired
+    _check(wanted, driver, secrets)
+    plan = Plan(target, [], destroy)
+    if refresh:
+        await _refresh(plan, wanted, state, driver, parallelism)
+
+    known: dict[str, Known | None] = {}
+    resolver = Resolver(known, secrets)
+    order = topological({a: d.depends_on for a, d in wanted.items()})
+    for address in order:
+        change, outputs_known = _decide(address, wanted[address], state, plan, driver, resolver)
+        plan.changes.append(change)
+        known[address] = outputs_known
+
+    dependents = {a: set(s.depends_on) for a, s in state.objects.items()}
+    gone = [a for a in state.objects if a not in wanted]
+    for address in reversed(topological({a: dependents[a] & set(gone) for a in gone})):
+        if refresh and address in plan.observed and plan.observed[address] is None:
+            continue  # already gone: the apply only forgets it
+        plan.changes.append(Change(address, state.objects[address].kind, Action.DELETE))
+    return plan
+
+
+def _check(wanted: dict[str, DesiredObject], driver: CloudDriver, secrets: Secrets) -> None:
+    problems: list[PlanProblem] = []
+    for address, desired in wanted.items():
+        for failure in driver.check(spec_of(desired, desired.config)):
+            problems.append(PlanProblem(address, failure.message, failure.key))
+    names: set[str] = set()
+    for desired in wanted.values():
+        names |= secret_names(desired.config)
+    for name in secrets.missing(names):
+        where = f" or add it to {secrets.file}" if secrets.file else ""
+        problems.append(PlanProblem("secrets", f"secret `{name}` is not set: export {name}{where}"))
+    if problems:
+        raise PlanError(problems)
+
+
+async def _refresh(
+    plan: Plan, wanted: dict[str, DesiredObject], state: TargetState, driver: CloudDriver, parallelism: int
+) -> None:
+    limit = asyncio.Semaphore(min(parallelism, driver.parallelism or parallelism))
+
+    async def read(address: str, spec: ObjectSpec, record: Recorded | None) -> None:
+        async with limit:
+            plan.observed[address] = await driver.read(spec, record)
+
+    reads = [read(a, recorded_spec(a, s), recorded(s)) for a, s in state.objects.items()]
+    # An interrupted run's operation: look for what it made by its deterministic name.
+    for address, pending in state.pending.items():
+        if address not in state.objects and address in wanted and pending.operation in ("create", "replace"):
+            reads.append(read(address, spec_of(wanted[address], wanted[address].config), None))
+    await asyncio.gather(*reads)
+    for address in state.pending:
+        found = plan.observed.get(address)
+        if address not in state.objects and found is not None:
+            plan.adopted[address] = found
+
+
+def _decide(
+    address: str,
+    desired: DesiredObject,
+    state: TargetState,
+    plan: Plan,
+    driver: CloudDriver,
+    resolver: Resolver,
+) -> tuple[Change, Known | None]:
+    """The change for one object, and what its dependants may assume of its outputs."""
+    record = state.objects.get(address)
+    adopted = plan.adopted.get(address)
+    if record is None and adopted is not None:
+        record = ObjectState(
+            kind=desired.kind, config=desired.config, identity=dict(adopted.identity), outputs=dict(adopted.outputs)
+        )
+    if record is None:
+        return Change(address, desired.kind, Action.CREATE), None
+    if address in plan.observed and plan.observed[address] is None:
+        return Change(address, desired.kind, Action.CREATE, drift=("not found",)), None
+    try:
+        resolved = resolver.resolve(desired.config)
+    except ResolveError as error:
+        raise PlanError([PlanProblem(address, str(error))]) from None
+    spec = spec_of(desired, resolved.config, resolved.digests)
+    diff = driver.diff(spec, recorded(record))
+    unknown = tuple(sorted(resolved.unknown))
+    keys = tuple(sorted(set(diff.changed) | set(unknown)))
+    observed = plan.observed.get(address)
+    drift = observed.drift if observed is not None else ()
+    found = address in plan.adopted
+    if found and not state.objects.get(address):
+        # What an interrupted run made was made from this configuration, as far as anyone knows.
+        keys = tuple(k for k in keys if k in unknown or k == "revision")
+    replace = tuple(k for k in diff.replace if k in keys)
+    outputs = Known(record.kind, record.identity, record.outputs)
+    if replace:
+        return Change(address, desired.kind, Action.REPLACE, keys, replace, unknown, drift, found), None
+    if keys or drift:
+        return Change(address, desired.kind, Action.UPDATE, keys, (), unknown, drift, found), outputs
+    return Change(address, desired.kind, Action.NOOP, found=found), outputs

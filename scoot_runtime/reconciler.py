@@ -1,0 +1,215 @@
+"""Apply a plan: driver operations run concurrently, in dependency order.
+
+Each object starts as soon as everything it depends on is done, under a bound
+on the operations in flight (`parallelism`, and the driver's own limit). Its
+configuration is resolved with the outputs its dependencies reported a moment
+ago; if those changed what it would be given, it is updated even where the
+plan expected nothing. Every operation is recorded before it starts and when it
+ends. A failure stops only what depends on the failed object; independent
+branches go on, and every failure is reported at the end. Deletions run first,
+dependants before what they depend on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from scoot_runtime.desired import DesiredObject
+from scoot_runtime.drivers.base import CloudDriver, Created
+from scoot_runtime.plan import Action, Change, Plan, recorded, recorded_spec, spec_of
+from scoot_runtime.resolve import Known, Resolver
+from scoot_runtime.secrets import Secrets
+from scoot_runtime.state import ObjectState, Operation, StateStore
+
+Status = Literal["started", "done", "failed", "skipped"]
+_OPERATIONS: dict[Action, Operation] = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update",
+    Action.REPLACE: "replace",
+    Action.DELETE: "delete",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    address: str
+    action: Action
+    status: Status
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class ApplyResult:
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+class Reconciler:
+    def __init__(
+        self,
+        plan: Plan,
+        desired: dict[str, DesiredObject],
+        store: StateStore,
+        driver: CloudDriver,
+        secrets: Secrets,
+        *,
+        parallelism: int = 64,
+        delete_data: bool = False,
+        on_event: Callable[[Event], None] = lambda event: None,
+    ) -> None:
+        self.plan = plan
+        self.desired = desired
+        self.store = store
+        self.state = store.state
+        self.driver = driver
+        self.secrets = secrets
+        self.delete_data = delete_data
+        self.on_event = on_event
+        self.limit = asyncio.Semaphore(max(1, min(parallelism, driver.parallelism or parallelism)))
+        self.result = ApplyResult()
+        self.finished: dict[str, asyncio.Event] = {}
+        self.known: dict[str, Known | None] = {}
+
+    async def run(self) -> ApplyResult:
+        changes = {c.address: c for c in self.plan.changes}
+        self.store.begin()
+        try:
+            self._adopt()
+            deletes = [c for c in self.plan.changes if c.action is Action.DELETE]
+            for change in deletes:
+                self.finished[change.address] = asyncio.Event()
+            await asyncio.gather(*(self._delete(c) for c in deletes))
+            self._forget_vanished()
+            for address in self.desired:
+                self.finished[address] = asyncio.Event()
+                record = self.state.objects.get(address)
+                self.known[address] = Known(record.kind, record.identity, record.outputs) if record else None
+            await asyncio.gather(*(self._apply(address, changes[address]) for address in self.desired))
+        finally:
+            self.store.commit()
+        return self.result
+
+    def _adopt(self) -> None:
+        """Record what an interrupted run made and the plan found, before anything else."""
+        for address, found in self.plan.adopted.items():
+            desired = self.desired.get(address)
+            kind = desired.kind if desired else self.state.pending[address].kind
+            self.store.result(
+                address,
+                ObjectState(kind=kind, config={}, identity=dict(found.identity), outputs=dict(found.outputs)),
+            )
+
+    def _forget_vanished(self) -> None:
+        """Objects no longer wanted that the refresh found gone: nothing to delete, only to forget."""
+        for address, observed in self.plan.observed.items():
+            if observed is None and address in self.state.objects and address not in self.desired:
+                self.store.result(address, None)
+
+    def _event(self, address: str, action: Action, status: Status, started: float, message: str = "") -> None:
+        seconds = time.monotonic() - started if status != "started" else 0.0
+        self.on_event(Event(address, action, status, seconds, self.secrets.redact(message)))
+
+    async def _delete(self, change: Change) -> None:
+        address = change.address
+        dependants = [a for a, s in self.state.objects.items() if address in s.depends_on and a in self.finished]
+        for dependant in dependants:
+            await self.finished[dependant].wait()
+        record = self.state.objects[address]
+        started = time.monotonic()
+        try:
+            async with self.limit:
+                self._event(address, Action.DELETE, "started", started)
+                self.store.intent(address, "delete", record.kind)
+                await self.driver.delete(recorded_spec(address, record), recorded(record), self.delete_data)
+            self.store.result(address, None)
+            self.result.done.append(address)
+            self._event(address, Action.DELETE, "done", started)
+        except Exception as error:
+            self.store.result(address, record)
+            self._fail(address, Action.DELETE, started, error)
+        finally:
+            self.finished[address].set()
+
+    async def _apply(self, address: str, change: Change) -> None:
+        desired = self.desired[address]
+        try:
+            for dependency in sorted(desired.depends_on):
+                if dependency in self.finished:
+                    await self.finished[dependency].wait()
+                    if dependency in self.result.failed or dependency in self.result.skipped:
+                        self.result.skipped[address] = f"not applied: `{dependency}` did not apply"
+                        self._event(address, change.action, "skipped", time.monotonic(), self.result.skipped[address])
+                        return
+            await self._converge(address, desired, change)
+        finally:
+            self.finished[address].set()
+
+    async def _converge(self, address: str, desired: DesiredObject, change: Change) -> None:
+        resolved = Resolver(self.known, self.secrets).resolve(desired.config)
+        spec = spec_of(desired, resolved.config, resolved.digests)
+        record = self.state.objects.get(address)
+        action = change.action
+        if address in self.plan.adopted and action is Action.NOOP and record is not None:
+            # Made by an interrupted run from this configuration: record it as applied.
+            self.store.result(address, self._state(desired, resolved.digests, record.identity, record.outputs))
+            return
+        if record is not None and action in (Action.NOOP, Action.UPDATE):
+            # Outputs it depends on may have changed since the plan: compare again.
+            diff = self.driver.diff(spec, recorded(record))
+            if any(key in diff.changed for key in diff.replace):
+                action = Action.REPLACE
+            elif diff.changed or change.drift:
+                action = Action.UPDATE
+            else:
+                return
+        if record is None:
+            action = Action.CREATE
+        started = time.monotonic()
+        operation: Operation = _OPERATIONS[action]
+        try:
+            async with self.limit:
+                self._event(address, action, "started", started)
+                self.store.intent(address, operation, desired.kind)
+                made: Created
+                if action is Action.UPDATE and record is not None:
+                    made = await self.driver.update(spec, recorded(record))
+                else:
+                    if action is Action.REPLACE and record is not None:
+                        await self.driver.delete(spec, recorded(record), self.delete_data)
+                        self.store.result(address, None)
+                        self.store.intent(address, "create", desired.kind)
+                    made = await self.driver.create(spec)
+        except Exception as error:
+            self.store.result(address, self.state.objects.get(address) if action is Action.UPDATE else None)
+            self._fail(address, action, started, error)
+            return
+        self.store.result(address, self._state(desired, resolved.digests, made.identity, made.outputs))
+        self.known[address] = Known(desired.kind, made.identity, made.outputs)
+        self.result.done.append(address)
+        self._event(address, action, "done", started)
+
+    def _state(self, desired: DesiredObject, digests: dict[str, str], identity: Any, outputs: Any) -> ObjectState:
+        return ObjectState(
+            kind=desired.kind,
+            config=desired.config,
+            digests=digests,
+            identity=dict(identity),
+            outputs=dict(outputs),
+            revision=desired.revision,
+            depends_on=sorted(desired.depends_on),
+        )
+
+    def _fail(self, address: str, action: Action, started: float, error: Exception) -> None:
+        message = self.secrets.redact(str(error) or type(error).__name__)
+        self.result.failed[address] = message
+        self._event(address, action, "failed", started, message)

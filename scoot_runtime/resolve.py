@@ -1,0 +1,136 @@
+"""Fill references and secrets into a configuration, just before a driver needs it.
+
+`"${api.orders.path}"` becomes the path the storage reported; a string that is
+exactly one reference becomes the referenced value with its type; `"${api.web}"`
+(an object) becomes what the driver may need of it (address, kind, identity,
+outputs); `${secret("NAME")}` becomes the secret's value, in memory only. A
+reference to an object whose outputs are not known yet (it is still to be
+created) resolves to `UNKNOWN`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from scoot_runtime import template
+from scoot_runtime.secrets import Secrets
+
+_SECRET = re.compile(r'\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*')
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "(known after apply)"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the runtime knows of an object another refers to."""
+
+    kind: str
+    identity: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+
+
+class ResolveError(Exception):
+    pass
+
+
+@dataclass
+class Resolved:
+    config: dict[str, Any]
+    digests: dict[str, str]
+    unknown: set[str] = field(default_factory=set)  # keys known only after apply
+    secrets: set[str] = field(default_factory=set)  # names of the secrets it holds
+
+
+class Resolver:
+    def __init__(self, known: Mapping[str, Known | None], secrets: Secrets) -> None:
+        # `known[address]` is None for an object whose outputs are not known yet.
+        self.known = known
+        self.secrets = secrets
+
+    def resolve(self, config: Mapping[str, Any]) -> Resolved:
+        result = Resolved({}, {})
+        for key, value in config.items():
+            found: set[str] = set()
+            resolved = self._value(value, found)
+            result.config[key] = resolved
+            result.secrets |= found
+            if _contains_unknown(resolved):
+                result.unknown.add(key)
+                continue
+            text = orjson.dumps(resolved, option=orjson.OPT_SORT_KEYS).decode()
+            result.digests[key] = self.secrets.digest(text) if found else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        return result
+
+    def _value(self, value: Any, found: set[str]) -> Any:
+        if isinstance(value, str):
+            return self._string(value, found)
+        if isinstance(value, list):
+            return [self._value(item, found) for item in value]
+        if isinstance(value, dict):
+            return {key: self._value(item, found) for key, item in value.items()}
+        return value
+
+    def _string(self, text: str, found: set[str]) -> Any:
+        if "$" not in text:
+            return text
+        parts = template.split(text)
+        if len(parts) == 1 and parts[0].interpolation:
+            return self._interpolation(parts[0].text, found)
+        out: list[str] = []
+        for part in parts:
+            if not part.interpolation:
+                out.append(part.text)
+                continue
+            value = self._interpolation(part.text, found)
+            if value is UNKNOWN:
+                return UNKNOWN
+            out.append(_text(value))
+        return "".join(out)
+
+    def _interpolation(self, source: str, found: set[str]) -> Any:
+        secret = _SECRET.fullmatch(source)
+        if secret:
+            found.add(secret.group(1))
+            return self.secrets.get(secret.group(1))
+        reference = source.strip()
+        address, output = (reference.rsplit(".", 1)) if reference.count(".") == 2 else (reference, "")
+        if address not in self.known:
+            raise ResolveError(f"`{reference}` refers to `{address}`, which is not in the architecture")
+        known = self.known[address]
+        if known is None:
+            return UNKNOWN
+        if not output:
+            return {"address": address, "kind": known.kind, "identity": dict(known.identity), "outputs": dict(known.outputs)}
+        if output not in known.outputs:
+            raise ResolveError(f"`{address}` has no output `{output}` (it has {', '.join(sorted(known.outputs)) or 'none'})")
+        return known.outputs[output]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def _contains_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, list):
+        return any(_contains_unknown(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_unknown(v) for v in value.values())
+    return False

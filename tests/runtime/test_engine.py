@@ -1,0 +1,278 @@
+"""The engine (desired state, plan, reconciler, state) with a small real driver.
+
+`FileDriver` keeps its "resources" in a JSON file, as a third party's driver
+for some simple service might: it is a real driver, not a stand-in, and lets
+these tests look at the world behind the driver's back (drift) and make it fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scoot_runtime.drivers.base import CloudDriver, Created, ObjectSpec, Observed, Recorded
+from scoot_runtime.engine import Runtime
+from scoot_runtime.objects import Application, Architecture, Component, Compute, Connection, Storage
+from scoot_runtime.plan import Action, PlanError
+from scoot_runtime.state import read_lock
+from scoot_runtime.workspace import load
+
+
+class FileDriver(CloudDriver):
+    """Resources as entries of `.scoots/world.json`, named `<lineage>/<address>`."""
+
+    name = "file"
+    calls: list[tuple[str, str]] = []
+    fail: set[str] = set()
+
+    @property
+    def world_file(self) -> Path:
+        return self.context.workspace / "world.json"
+
+    def world(self) -> dict[str, Any]:
+        if not self.world_file.exists():
+            return {}
+        data: dict[str, Any] = json.loads(self.world_file.read_text())
+        return data
+
+    def save(self, world: dict[str, Any]) -> None:
+        self.context.workspace.mkdir(parents=True, exist_ok=True)
+        self.world_file.write_text(json.dumps(world, sort_keys=True))
+
+    def key(self, spec: ObjectSpec) -> str:
+        return f"{self.context.lineage}/{spec.address}"
+
+    def outputs(self, spec: ObjectSpec) -> dict[str, Any]:
+        if spec.kind == "storage":
+            return {"path": f"/data/{spec.address}", "url": f"file:///data/{spec.address}"}
+        if spec.kind == "compute":
+            port = spec.config.get("port") or 80
+            return {"url": f"http://127.0.0.1:{port}", "host": "127.0.0.1", "port": port}
+        return {"env": ",".join(spec.config.get("injected", []))}
+
+    async def create(self, spec: ObjectSpec) -> Created:
+        FileDriver.calls.append(("create", str(spec.address)))
+        if str(spec.address) in FileDriver.fail:
+            raise RuntimeError(f"cannot create {spec.address}")
+        world = self.world()
+        world[self.key(spec)] = {"config": dict(spec.config), "outputs": self.outputs(spec)}
+        self.save(world)
+        return Created({"key": self.key(spec)}, self.outputs(spec))
+
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        entry = self.world().get(self.key(spec))
+        if entry is None:
+            return None
+        drift = ("tampered",) if entry.get("tampered") else ()
+        return Observed({"key": self.key(spec)}, entry["outputs"], drift)
+
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        FileDriver.calls.append(("update", str(spec.address)))
+        world = self.world()
+        world[self.key(spec)] = {"config": dict(spec.config), "outputs": self.outputs(spec)}
+        self.save(world)
+        return Created({"key": self.key(spec)}, self.outputs(spec))
+
+    async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
+        FileDriver.calls.append(("delete", str(spec.address)))
+        world = self.world()
+        world.pop(self.key(spec), None)
+        self.save(world)
+
+
+def shop(port: int = 8080, with_worker: bool = True) -> Architecture:
+    api = Component(
+        source=".",
+        objects={
+            "web": Compute(command=["serve"], port=port, env={"DB": "${api.orders.path}"}),
+            "orders": Storage(engine="sqlite"),
+            "web_orders": Connection.model_validate({"from": "${api.web}", "to": "${api.orders}"}),
+        },
+    )
+    components = {"api": api}
+    if with_worker:
+        components["worker"] = Component(
+            source=".", objects={"jobs": Compute(command=["work"], env={"API": "${api.web.url}"})}
+        )
+    return Architecture(application=Application(name="shop"), components=components)
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    FileDriver.calls = []
+    FileDriver.fail = set()
+
+
+def runtime(root: Path, architecture: Architecture | None) -> Runtime:
+    return Runtime.open(load(root), architecture, driver_class=FileDriver)
+
+
+def converge(root: Path, architecture: Architecture) -> tuple[Any, Any]:
+    rt = runtime(root, architecture)
+    plan = asyncio.run(rt.plan())
+    result = asyncio.run(rt.apply(plan))
+    return plan, result
+
+
+def actions(plan: Any) -> dict[str, str]:
+    return {c.address: c.action.value for c in plan.changes}
+
+
+def test_apply_then_nothing_to_do(tmp_path: Path) -> None:
+    plan, result = converge(tmp_path, shop())
+    assert set(actions(plan).values()) == {"create"}
+    assert result.ok and len(result.done) == 4
+    # Dependencies first: orders before web, web before jobs.
+    order = [address for _, address in FileDriver.calls]
+    assert order.index("api.orders") < order.index("api.web") < order.index("worker.jobs")
+    FileDriver.calls = []
+    plan, result = converge(tmp_path, shop())
+    assert not plan.has_changes
+    assert FileDriver.calls == []
+
+
+def test_outputs_flow_into_dependants_and_connections_inject_env(tmp_path: Path) -> None:
+    converge(tmp_path, shop())
+    world = json.loads((tmp_path / ".scoots" / "world.json").read_text())
+    (web,) = [v for k, v in world.items() if k.endswith("/api.web")]
+    assert web["config"]["env"]["DB"] == "/data/api.orders"
+    assert web["config"]["env"]["ORDERS_PATH"] == "/data/api.orders"  # injected by the connection
+    (jobs,) = [v for k, v in world.items() if k.endswith("/worker.jobs")]
+    assert jobs["config"]["env"]["API"] == "http://127.0.0.1:8080"
+
+
+def test_changing_one_attribute_touches_one_object(tmp_path: Path) -> None:
+    converge(tmp_path, shop())
+    FileDriver.calls = []
+    architecture = shop()
+    architecture.components["worker"].objects["jobs"].command = ["work", "--fast"]  # type: ignore[attr-defined]
+    plan, result = converge(tmp_path, architecture)
+    changed = {a: c for a, c in actions(plan).items() if c != "no-op"}
+    assert changed == {"worker.jobs": "update"}
+    assert [c.keys for c in plan.changes if c.address == "worker.jobs"] == [("command",)]
+    assert FileDriver.calls == [("update", "worker.jobs")]
+
+
+def test_an_upstream_output_change_reaches_its_dependants(tmp_path: Path) -> None:
+    converge(tmp_path, shop(port=8080))
+    FileDriver.calls = []
+    plan, result = converge(tmp_path, shop(port=9090))
+    assert result.ok
+    assert ("update", "api.web") in FileDriver.calls
+    assert ("update", "worker.jobs") in FileDriver.calls  # its API url changed
+    world = json.loads((tmp_path / ".scoots" / "world.json").read_text())
+    (jobs,) = [v for k, v in world.items() if k.endswith("/worker.jobs")]
+    assert jobs["config"]["env"]["API"] == "http://127.0.0.1:9090"
+
+
+def test_drift_is_reported_and_repaired(tmp_path: Path) -> None:
+    converge(tmp_path, shop())
+    world_file = tmp_path / ".scoots" / "world.json"
+    world = json.loads(world_file.read_text())
+    gone = next(k for k in world if k.endswith("/api.orders"))
+    del world[gone]
+    tampered = next(k for k in world if k.endswith("/worker.jobs"))
+    world[tampered]["tampered"] = True
+    world_file.write_text(json.dumps(world))
+    plan, result = converge(tmp_path, shop())
+    changes = {c.address: c for c in plan.changes}
+    assert changes["api.orders"].action is Action.CREATE and changes["api.orders"].drift == ("not found",)
+    assert changes["worker.jobs"].action is Action.UPDATE and changes["worker.jobs"].drift == ("tampered",)
+    assert result.ok
+    plan, _ = converge(tmp_path, shop())
+    assert not plan.has_changes
+
+
+def test_removed_objects_are_deleted_dependants_first(tmp_path: Path) -> None:
+    converge(tmp_path, shop())
+    FileDriver.calls = []
+    plan, result = converge(tmp_path, shop(with_worker=False))
+    assert actions(plan)["worker.jobs"] == "delete"
+    assert FileDriver.calls == [("delete", "worker.jobs")]
+    assert "worker.jobs" not in read_lock(tmp_path / "scoot.lock").targets["local"].objects
+
+
+def test_a_failure_stops_its_dependants_only(tmp_path: Path) -> None:
+    FileDriver.fail = {"api.orders"}
+    plan, result = converge(tmp_path, shop())
+    assert set(result.failed) == {"api.orders"}
+    assert "cannot create api.orders" in result.failed["api.orders"]
+    # web depends on orders (and jobs on web): skipped; the connection too.
+    assert set(result.skipped) == {"api.web", "api.web_orders", "worker.jobs"}
+    recorded = read_lock(tmp_path / "scoot.lock").targets["local"].objects
+    assert set(recorded) == set()
+    FileDriver.fail = set()
+    plan, result = converge(tmp_path, shop())
+    assert result.ok and len(result.done) == 4
+
+
+def test_destroy_removes_everything(tmp_path: Path) -> None:
+    converge(tmp_path, shop())
+    rt = runtime(tmp_path, shop())
+    plan = asyncio.run(rt.plan(destroy=True))
+    assert set(actions(plan).values()) == {"delete"}
+    deletes = [c.address for c in plan.changes]
+    assert deletes.index("worker.jobs") < deletes.index("api.web") < deletes.index("api.orders")
+    result = asyncio.run(rt.apply(plan))
+    assert result.ok
+    assert read_lock(tmp_path / "scoot.lock").targets["local"].objects == {}
+    assert json.loads((tmp_path / ".scoots" / "world.json").read_text()) == {}
+
+
+def test_an_interrupted_create_is_found_and_adopted(tmp_path: Path) -> None:
+    rt = runtime(tmp_path, shop())
+    plan = asyncio.run(rt.plan())
+    # A run that recorded its intent, made the resource, and died before the result.
+    rt.store.begin()
+    rt.store.intent("api.orders", "create", "storage")
+    spec = ObjectSpec(
+        address=next(d.address for a, d in rt.desired.items() if a == "api.orders"),
+        kind="storage",
+        config=rt.desired["api.orders"].config,
+    )
+    asyncio.run(rt.driver.create(spec))
+    rt.store.close()
+    FileDriver.calls = []
+    rt = runtime(tmp_path, shop())
+    assert "api.orders" in rt.store.state.pending
+    plan = asyncio.run(rt.plan())
+    orders = next(c for c in plan.changes if c.address == "api.orders")
+    assert orders.found and orders.action is Action.NOOP
+    result = asyncio.run(rt.apply(plan))
+    assert result.ok
+    assert ("create", "api.orders") not in FileDriver.calls  # found, not made twice
+    state = read_lock(tmp_path / "scoot.lock").targets["local"]
+    assert state.pending == {} and "api.orders" in state.objects
+    plan = asyncio.run(runtime(tmp_path, shop()).plan())
+    assert not plan.has_changes
+
+
+def test_a_missing_secret_is_a_plan_error_before_anything_is_touched(tmp_path: Path) -> None:
+    architecture = shop()
+    architecture.components["api"].objects["web"].env["TOKEN"] = '${secret("NO_SUCH_SECRET_X")}'  # type: ignore[attr-defined]
+    rt = Runtime.open(load(tmp_path), architecture, driver_class=FileDriver, environ={})
+    with pytest.raises(PlanError) as error:
+        asyncio.run(rt.plan())
+    assert "NO_SUCH_SECRET_X" in str(error.value)
+    assert FileDriver.calls == []
+
+
+def test_secrets_reach_the_driver_but_not_the_state(tmp_path: Path) -> None:
+    architecture = shop()
+    architecture.components["api"].objects["web"].env["TOKEN"] = '${secret("SHOP_TOKEN")}'  # type: ignore[attr-defined]
+    value = "s3cr3t-value-4242"
+    rt = Runtime.open(load(tmp_path), architecture, driver_class=FileDriver, environ={"SHOP_TOKEN": value})
+    result = asyncio.run(rt.apply(asyncio.run(rt.plan())))
+    assert result.ok
+    lock = (tmp_path / "scoot.lock").read_text()
+    assert value not in lock and 'secret(\\"SHOP_TOKEN\\")' in lock
+    # The world (the driver's side) got the value: that is the point of a secret.
+    assert value in (tmp_path / ".scoots" / "world.json").read_text()
+    # A changed secret is noticed (keyed digest), without writing the value anywhere.
+    rt = Runtime.open(load(tmp_path), architecture, driver_class=FileDriver, environ={"SHOP_TOKEN": "other"})
+    plan = asyncio.run(rt.plan())
+    assert actions(plan)["api.web"] == "update"
