@@ -18,9 +18,22 @@ driver looks for by its deterministic name.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scoot_runtime.files import write_atomic
+from scoot_runtime.objects import dumps
 
 STATE_VERSION = 1
 LOCK_FILE = "scoot.lock"
@@ -70,3 +83,419 @@ class LockFileModel(_Model):
     version: Literal[1] = 1
     targets: dict[str, TargetState] = Field(default_factory=dict)
     checksum: str = Field(default="", description="sha256 of the file's content without this field.")
+
+
+class StateError(Exception):
+    """The recorded state cannot be used as it is; the message says which file, what and what to do."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+# Target names become file names under `.scoots/`: nothing that could leave the folder.
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def check_target_name(target: str) -> str:
+    """Return `target` if it is usable as a file name, or raise ValueError."""
+    if not _TARGET_NAME.fullmatch(target):
+        raise ValueError(
+            f"invalid target name {target!r}: use letters, digits, `_`, `-` and `.`, "
+            "not starting with `.` or `-`"
+        )
+    return target
+
+
+def utc_now() -> str:
+    """The time now, ISO 8601 in UTC: `2026-01-31T12:00:00Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- scoot.lock ---------------------------------------------------------------------------------
+
+_RECOVER = (
+    "The file was not changed, and scoot will not overwrite it. Restore it from version "
+    "control (for example `git checkout -- {name}`) or from a backup, then run the command again."
+)
+
+
+def _damaged(path: Path, what: str) -> StateError:
+    return StateError(f"{path}: {what}. " + _RECOVER.format(name=path.name), path)
+
+
+def _checksum(data: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of `data` with its `checksum` emptied."""
+    canonical = dumps({**data, "checksum": ""})
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def render_lock(model: LockFileModel) -> str:
+    """The canonical text of `scoot.lock`: sorted keys, two-space indent, checksum filled in."""
+    data = model.model_dump(mode="json")
+    data["checksum"] = _checksum(data)
+    return dumps(data)
+
+
+def read_lock(path: Path) -> LockFileModel:
+    """Read and verify `scoot.lock`. A missing file is an empty state; a damaged one raises StateError."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return LockFileModel()
+    except OSError as error:
+        raise StateError(f"{path}: cannot be read ({error.strerror}).", path) from error
+    if raw.startswith(b"<<<<<<< ") or b"\n<<<<<<< " in raw:
+        raise _damaged(
+            path,
+            "it holds unresolved merge conflict markers (`<<<<<<<`). Take one side whole "
+            "(`git checkout --ours` or `--theirs`); a hand-merged state fails its checksum",
+        )
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise _damaged(path, f"it is not valid JSON ({error}); it may be truncated or damaged") from error
+    if not isinstance(data, dict):
+        raise _damaged(path, "it is not a JSON object")
+    version = data.get("version")
+    if version != STATE_VERSION:
+        raise StateError(
+            f"{path}: state format version {version!r} is not one this scoot reads "
+            f"(it reads version {STATE_VERSION}). If a newer scoot wrote it, upgrade scoot; "
+            "otherwise the file is damaged. " + _RECOVER.format(name=path.name),
+            path,
+        )
+    recorded = data.get("checksum")
+    if not isinstance(recorded, str) or not recorded:
+        raise _damaged(path, "it has no checksum")
+    if recorded != _checksum(data):
+        raise _damaged(
+            path,
+            "its checksum does not match its content: it was edited by hand, merged, or damaged",
+        )
+    try:
+        return LockFileModel.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()[:3]
+        )
+        raise _damaged(path, f"its content does not match the state schema ({problems})") from error
+
+
+def write_lock(path: Path, model: LockFileModel) -> None:
+    """Write `scoot.lock` canonically and atomically (temp file, fsync, rename).
+
+    This does not look at what the file held: callers read it first (`read_lock`), so a
+    damaged file is refused before it could be replaced.
+    """
+    write_atomic(path, render_lock(model))
+
+
+# -- The journal --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalHeader:
+    """The journal's first line: which state history its records belong to."""
+
+    lineage: str
+    cloud: str
+    started: str
+
+
+class Journal:
+    """The write-ahead log of one run on one target: `.scoots/journal/<target>.jsonl`.
+
+    One JSON line per record, appended with a single write and fsynced before the call
+    returns, so recording costs O(1) per record and a crash loses at most the line being
+    written. The first line is a header naming the lineage. Only lines ending in a newline
+    count; whatever follows the last newline is a torn write and is ignored.
+
+    Use it from one thread (the reconciler's event loop).
+    """
+
+    def __init__(self, workspace: Path, target: str) -> None:
+        self.path = workspace / "journal" / f"{check_target_name(target)}.jsonl"
+        self.bytes_written = 0
+        self._fd: int | None = None
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def open(self, lineage: str, cloud: str) -> None:
+        """Open for appending; a leftover journal is continued, never truncated to nothing.
+
+        A leftover journal's records are part of the state until the next commit, so they
+        are kept; only a torn tail is cut off, lest the next record be glued onto it.
+        """
+        if self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            data = os.pread(fd, os.fstat(fd).st_size, 0)
+            keep = data.rfind(b"\n") + 1
+            if keep != len(data):
+                os.ftruncate(fd, keep)
+            self._fd = fd
+            if keep == 0:
+                self._append({"type": "begin", "lineage": lineage, "cloud": cloud, "time": utc_now()})
+        except BaseException:
+            self._fd = None
+            os.close(fd)
+            raise
+        if created:
+            _fsync_directory(self.path.parent)
+
+    def intent(self, address: str, operation: Operation, kind: str, *, time: str | None = None) -> None:
+        """Record that `operation` on `address` is about to start."""
+        record = {"type": "intent", "address": address, "operation": operation, "kind": kind}
+        self._append({**record, "time": time or utc_now()})
+
+    def result(self, address: str, state: ObjectState | None) -> None:
+        """Record what `address` is now; None: it is gone (after a delete, or a failed create)."""
+        dumped = None if state is None else state.model_dump(mode="json")
+        self._append({"type": "result", "address": address, "state": dumped})
+
+    def close(self) -> None:
+        """Stop appending; the file stays, for the next run to recover from."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def remove(self) -> None:
+        """Delete the journal, once its records are in `scoot.lock`."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    def header(self) -> JournalHeader | None:
+        """The header of the journal on disk, if it has a complete one."""
+        for _, record in self._records(limit=1):
+            return JournalHeader(record["lineage"], record["cloud"], record["time"])
+        return None
+
+    def replay(self, target_state: TargetState) -> TargetState:
+        """`target_state` with the journal's records applied; `target_state` itself is not changed.
+
+        A result sets (or, with no state, removes) the object and clears its pending
+        operation; an intent with no later result becomes a pending operation. Replaying
+        a journal already compacted into `target_state` changes nothing, so a crash
+        between writing `scoot.lock` and removing the journal is harmless.
+        """
+        objects = dict(target_state.objects)
+        pending = dict(target_state.pending)
+        for number, record in self._records():
+            if record["type"] == "begin":
+                if record["lineage"] != target_state.lineage:
+                    raise StateError(
+                        f"{self.path}: this journal of an interrupted run belongs to state lineage "
+                        f"{record['lineage']}, but scoot.lock has {target_state.lineage} for this "
+                        f"target (line {number}). scoot.lock was replaced since the run. The journal "
+                        "was not changed: restore the scoot.lock of that run, or move the journal "
+                        "aside and run `scoot plan`, which finds what the run made by name.",
+                        self.path,
+                    )
+            elif record["type"] == "intent":
+                pending[record["address"]] = record["pending"]
+            else:
+                address = record["address"]
+                pending.pop(address, None)
+                if record["state"] is None:
+                    objects.pop(address, None)
+                else:
+                    objects[address] = record["state"]
+        return target_state.model_copy(update={"objects": objects, "pending": pending})
+
+    def _append(self, record: dict[str, Any]) -> None:
+        if self._fd is None:
+            raise RuntimeError("the journal is not open: call begin() first")
+        line = orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n"
+        view = memoryview(line)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        os.fsync(self._fd)
+        self.bytes_written += len(line)
+
+    def _records(self, limit: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The complete records, validated, with their line numbers."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        # The part after the last newline was being written when the run stopped.
+        lines = data.split(b"\n")[:-1]
+        if limit is not None:
+            lines = lines[:limit]
+        for index, line in enumerate(lines):
+            number = index + 1
+            try:
+                yield number, self._parse(line, first=number == 1)
+            except (orjson.JSONDecodeError, ValidationError, KeyError, TypeError, ValueError) as error:
+                raise StateError(
+                    f"{self.path}: line {number} of the journal of an interrupted run is damaged "
+                    f"({_describe(error)}). The journal was not changed. Move it aside and "
+                    "run `scoot plan`: the driver finds what the run made by name.",
+                    self.path,
+                ) from error
+
+    @staticmethod
+    def _parse(line: bytes, first: bool) -> dict[str, Any]:
+        record = orjson.loads(line)
+        if not isinstance(record, dict):
+            raise ValueError("a record must be a JSON object")
+        kind = record.get("type")
+        if first != (kind == "begin"):
+            raise ValueError("the journal must start with one `begin` record")
+        if kind == "begin":
+            if not all(isinstance(record[key], str) for key in ("lineage", "cloud", "time")):
+                raise ValueError("a `begin` record needs lineage, cloud and time")
+            return record
+        if not isinstance(record["address"], str):
+            raise ValueError("a record's address must be a string")
+        if kind == "intent":
+            operation = {"operation": record["operation"], "kind": record["kind"], "started": record["time"]}
+            return {**record, "pending": PendingOperation.model_validate(operation)}
+        if kind == "result":
+            state = record["state"]
+            return {**record, "state": None if state is None else ObjectState.model_validate(state)}
+        raise ValueError(f"unknown record type {kind!r}")
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"no {error} field"
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    return str(error)
+
+
+def _fsync_directory(folder: Path) -> None:
+    # A new or removed file is durable only once its folder's entry is.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- The store ----------------------------------------------------------------------------------
+
+
+class StateStore:
+    """The state of one target: `root/scoot.lock`, kept crash-safe by a journal during a run.
+
+    `load()` reads it (replaying a leftover journal: `recovered` tells); `begin()` starts a
+    run; `intent()` before each driver call and `result()` after it append to the journal
+    and update `state` in place (so readers holding `store.state` see the changes);
+    `commit()` writes `scoot.lock` once and removes the journal. Recording costs O(1) per
+    record, and the whole file is written once per run.
+    """
+
+    def __init__(self, root: Path, target: str, cloud: str) -> None:
+        self.root = root
+        self.target = check_target_name(target)
+        self.cloud = cloud
+        self.lock_path = root / LOCK_FILE
+        self.workspace = root / ".scoots"
+        self.journal = Journal(self.workspace, target)
+        self.recovered = False
+        self._state: TargetState | None = None
+
+    @property
+    def state(self) -> TargetState:
+        if self._state is None:
+            raise RuntimeError("the state is not loaded: call load() first")
+        return self._state
+
+    def load(self) -> TargetState:
+        """The target's recorded state, with a leftover journal (an interrupted run) replayed.
+
+        A target never applied gets a new state with a fresh lineage, or the lineage of the
+        interrupted first run, whose resources carry it. Nothing is written.
+        """
+        recorded = read_lock(self.lock_path).targets.get(self.target)
+        header = self.journal.header()
+        if recorded is None:
+            if header is not None:
+                recorded = TargetState(lineage=header.lineage, cloud=header.cloud)
+            else:
+                recorded = TargetState(lineage=str(uuid.uuid4()), cloud=self.cloud)
+        self.recovered = self.journal.exists()
+        self._state = self.journal.replay(recorded) if self.recovered else recorded
+        return self._state
+
+    def begin(self) -> None:
+        """Start recording a run (a leftover journal is continued: it is not in scoot.lock yet)."""
+        self.journal.open(self.state.lineage, self.state.cloud)
+
+    def intent(self, address: str, operation: Operation, kind: str) -> None:
+        """Record that a driver call on `address` starts; it is pending until its result."""
+        started = utc_now()
+        self.journal.intent(address, operation, kind, time=started)
+        self.state.pending[address] = PendingOperation(operation=operation, kind=kind, started=started)
+
+    def result(self, address: str, state: ObjectState | None) -> None:
+        """Record what `address` is after a driver call (None: gone), and clear its pending entry.
+
+        `state` is kept as given, not copied: do not change it afterwards.
+        """
+        self.journal.result(address, state)
+        self.state.pending.pop(address, None)
+        if state is None:
+            self.state.objects.pop(address, None)
+        else:
+            self.state.objects[address] = state
+
+    def commit(self) -> TargetState:
+        """Write the state into scoot.lock (serial + 1, other targets untouched); remove the journal."""
+        state = self.state
+        self.journal.close()
+        self._write(state)
+        state.serial += 1
+        self.journal.remove()
+        self.recovered = False
+        return state
+
+    def save(self, state: TargetState) -> TargetState:
+        """Make `state` this target's state and write it now (refresh, force operations).
+
+        `state.serial` must be the serial it was based on; a leftover journal is dropped,
+        as `state` is taken to include it (it came from `load()`).
+        """
+        self._state = state
+        return self.commit()
+
+    def close(self) -> None:
+        """Stop a run without committing: the journal stays for the next `load()` to recover."""
+        self.journal.close()
+
+    def _write(self, state: TargetState) -> None:
+        # Targets apply independently, each under its own apply lock, yet share this file:
+        # the read-modify-write is serialised so one target's commit cannot drop another's.
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        with open(self.workspace / "scoot.lock.mutex", "a+b") as mutex:
+            fcntl.flock(mutex.fileno(), fcntl.LOCK_EX)
+            lock = read_lock(self.lock_path)
+            current = lock.targets.get(self.target)
+            if current is not None and current.lineage != state.lineage:
+                raise StateError(
+                    f"{self.lock_path}: target `{self.target}` now has lineage {current.lineage}, "
+                    f"not {state.lineage} as when this run read it: the file was replaced meanwhile. "
+                    "It was not changed; the run's records stay in "
+                    f"{self.journal.path}. Restore the scoot.lock of this run and run the command again.",
+                    self.lock_path,
+                )
+            if current is not None and current.serial != state.serial:
+                raise StateError(
+                    f"{self.lock_path}: target `{self.target}` was written by another run "
+                    f"(serial {current.serial}, this run read {state.serial}). It was not changed; "
+                    "run the command again: it will recover this run's records from "
+                    f"{self.journal.path}.",
+                    self.lock_path,
+                )
+            written = state.model_copy(update={"serial": state.serial + 1})
+            targets = {**lock.targets, self.target: written}
+            write_lock(self.lock_path, LockFileModel(targets=targets))

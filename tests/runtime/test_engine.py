@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -26,8 +26,8 @@ class FileDriver(CloudDriver):
     """Resources as entries of `.scoots/world.json`, named `<lineage>/<address>`."""
 
     name = "file"
-    calls: list[tuple[str, str]] = []
-    fail: set[str] = set()
+    calls: ClassVar[list[tuple[str, str]]] = []
+    fail: ClassVar[set[str]] = set()
 
     @property
     def world_file(self) -> Path:
@@ -150,7 +150,7 @@ def test_changing_one_attribute_touches_one_object(tmp_path: Path) -> None:
     FileDriver.calls = []
     architecture = shop()
     architecture.components["worker"].objects["jobs"].command = ["work", "--fast"]  # type: ignore[attr-defined]
-    plan, result = converge(tmp_path, architecture)
+    plan, _ = converge(tmp_path, architecture)
     changed = {a: c for a, c in actions(plan).items() if c != "no-op"}
     assert changed == {"worker.jobs": "update"}
     assert [c.keys for c in plan.changes if c.address == "worker.jobs"] == [("command",)]
@@ -160,7 +160,7 @@ def test_changing_one_attribute_touches_one_object(tmp_path: Path) -> None:
 def test_an_upstream_output_change_reaches_its_dependants(tmp_path: Path) -> None:
     converge(tmp_path, shop(port=8080))
     FileDriver.calls = []
-    plan, result = converge(tmp_path, shop(port=9090))
+    _, result = converge(tmp_path, shop(port=9090))
     assert result.ok
     assert ("update", "api.web") in FileDriver.calls
     assert ("update", "worker.jobs") in FileDriver.calls  # its API url changed
@@ -190,7 +190,7 @@ def test_drift_is_reported_and_repaired(tmp_path: Path) -> None:
 def test_removed_objects_are_deleted_dependants_first(tmp_path: Path) -> None:
     converge(tmp_path, shop())
     FileDriver.calls = []
-    plan, result = converge(tmp_path, shop(with_worker=False))
+    plan, _ = converge(tmp_path, shop(with_worker=False))
     assert actions(plan)["worker.jobs"] == "delete"
     assert FileDriver.calls == [("delete", "worker.jobs")]
     assert "worker.jobs" not in read_lock(tmp_path / "scoot.lock").targets["local"].objects
@@ -198,7 +198,7 @@ def test_removed_objects_are_deleted_dependants_first(tmp_path: Path) -> None:
 
 def test_a_failure_stops_its_dependants_only(tmp_path: Path) -> None:
     FileDriver.fail = {"api.orders"}
-    plan, result = converge(tmp_path, shop())
+    _plan, result = converge(tmp_path, shop())
     assert set(result.failed) == {"api.orders"}
     assert "cannot create api.orders" in result.failed["api.orders"]
     # web depends on orders (and jobs on web): skipped; the connection too.
@@ -206,7 +206,7 @@ def test_a_failure_stops_its_dependants_only(tmp_path: Path) -> None:
     recorded = read_lock(tmp_path / "scoot.lock").targets["local"].objects
     assert set(recorded) == set()
     FileDriver.fail = set()
-    plan, result = converge(tmp_path, shop())
+    _, result = converge(tmp_path, shop())
     assert result.ok and len(result.done) == 4
 
 
