@@ -1,4 +1,4 @@
-"""Scoot's runtime: the architecture objects, and (later) state, plan and drivers."""
+"""Scoot's runtime: the architecture objects, their state, the plan, the reconciler and the drivers."""
 
 from scoot_runtime.objects import (
     Application,

@@ -17,7 +17,7 @@ from typing import Any
 
 from scoot_runtime import template
 from scoot_runtime.drivers.base import Address
-from scoot_runtime.objects import Architecture, Compute, Connection, kinds, references_in
+from scoot_runtime.objects import Architecture, Compute, Connection, references_in
 
 
 @dataclass
@@ -28,8 +28,10 @@ class DesiredObject:
     depends_on: set[str] = field(default_factory=set)
     source: Path | None = None
     revision: str | None = None
-    # The environment names a connection injects into its source (connections only).
-    injected: tuple[str, ...] = ()
+    # A compute: the objects whose outputs connections bring into its environment.
+    connected: tuple[str, ...] = ()
+    # A connection: its source's user-set environment, and its target (see `Resolver`).
+    connection: tuple[dict[str, Any], str] | None = None
 
 
 class DesiredError(Exception):
@@ -80,23 +82,21 @@ def desired_objects(architecture: Architecture, root: Path) -> dict[str, Desired
 
 
 def _connect(connection: DesiredObject, objects: dict[str, DesiredObject]) -> None:
+    """Bring the target's outputs into the source compute's environment, at apply time.
+
+    The names are `TARGET_OUTPUT` for each output the target reports (a storage has
+    a `path` or a `url`, depending on the driver), unless the user set that name.
+    """
     source = _object_ref(str(connection.config.get("from", "")))
     target = _object_ref(str(connection.config.get("to", "")))
     if source is None or target is None or source not in objects or target not in objects:
         return
-    to = objects[target]
-    model = kinds.get(to.kind)
     origin = objects[source]
-    if model is None or origin.kind != Compute.kind_name:
+    if origin.kind != Compute.kind_name:
         return
-    env: dict[str, Any] = origin.config.setdefault("env", {})
-    injected = []
-    for output in model.outputs:
-        name = env_name(to.address.object, output)
-        if name not in env:
-            env[name] = f"${{{target}.{output}}}"
-            injected.append(name)
-    connection.injected = tuple(injected)
+    origin.connected = (*origin.connected, target)
+    origin.depends_on.add(target)
+    connection.connection = (dict(origin.config.get("env") or {}), target)
 
 
 _SKIPPED = {".git", ".scoots", "__pycache__", ".venv", "node_modules"}

@@ -20,7 +20,7 @@ from typing import Any
 from scoot_runtime.desired import DesiredObject
 from scoot_runtime.drivers.base import Address, CloudDriver, ObjectSpec, Observed, Recorded
 from scoot_runtime.graph import topological
-from scoot_runtime.resolve import Known, ResolveError, Resolver
+from scoot_runtime.resolve import Known, Resolved, ResolveError, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, TargetState
 
@@ -106,9 +106,11 @@ def recorded(state: ObjectState) -> Recorded:
 
 
 def spec_of(desired: DesiredObject, config: Mapping[str, Any], digests: Mapping[str, str] | None = None) -> ObjectSpec:
-    if desired.injected:
-        config = {**config, "injected": list(desired.injected)}
     return ObjectSpec(desired.address, desired.kind, config, digests or {}, desired.source, desired.revision)
+
+
+def resolve(resolver: Resolver, desired: DesiredObject) -> Resolved:
+    return resolver.resolve(desired.config, desired.connected, desired.connection)
 
 
 def recorded_spec(address: str, state: ObjectState) -> ObjectSpec:
@@ -150,12 +152,15 @@ async def make_plan(
         plan.changes.append(change)
         known[address] = outputs_known
 
-    dependents = {a: set(s.depends_on) for a, s in state.objects.items()}
-    gone = [a for a in state.objects if a not in wanted]
-    for address in reversed(topological({a: dependents[a] & set(gone) for a in gone})):
+    # No longer wanted: what the state records, and what an interrupted run made.
+    kinds = {a: s.kind for a, s in state.objects.items()}
+    kinds.update({a: state.pending[a].kind for a in plan.adopted if a not in state.objects})
+    gone = {a for a in kinds if a not in wanted}
+    depends_on = {a: set(state.objects[a].depends_on) & gone if a in state.objects else set() for a in gone}
+    for address in reversed(topological(depends_on)):
         if refresh and address in plan.observed and plan.observed[address] is None:
             continue  # already gone: the apply only forgets it
-        plan.changes.append(Change(address, state.objects[address].kind, Action.DELETE))
+        plan.changes.append(Change(address, kinds[address], Action.DELETE, found=address in plan.adopted))
     return plan
 
 
@@ -186,8 +191,12 @@ async def _refresh(
     reads = [read(a, recorded_spec(a, s), recorded(s)) for a, s in state.objects.items()]
     # An interrupted run's operation: look for what it made by its deterministic name.
     for address, pending in state.pending.items():
-        if address not in state.objects and address in wanted and pending.operation in ("create", "replace"):
-            reads.append(read(address, spec_of(wanted[address], wanted[address].config), None))
+        if address not in state.objects and pending.operation in ("create", "replace"):
+            if address in wanted:
+                spec = spec_of(wanted[address], wanted[address].config)
+            else:
+                spec = ObjectSpec(Address.parse(address), pending.kind, {})
+            reads.append(read(address, spec, None))
     await asyncio.gather(*reads)
     for address in state.pending:
         found = plan.observed.get(address)
@@ -215,7 +224,7 @@ def _decide(
     if address in plan.observed and plan.observed[address] is None:
         return Change(address, desired.kind, Action.CREATE, drift=("not found",)), None
     try:
-        resolved = resolver.resolve(desired.config)
+        resolved = resolve(resolver, desired)
     except ResolveError as error:
         raise PlanError([PlanProblem(address, str(error))]) from None
     spec = spec_of(desired, resolved.config, resolved.digests)

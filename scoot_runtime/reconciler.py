@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from scoot_runtime.desired import DesiredObject
 from scoot_runtime.drivers.base import CloudDriver, Created
-from scoot_runtime.plan import Action, Change, Plan, recorded, recorded_spec, spec_of
+from scoot_runtime.plan import Action, Change, Plan, recorded, recorded_spec, resolve, spec_of
 from scoot_runtime.resolve import Known, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, Operation, StateStore
@@ -79,6 +79,7 @@ class Reconciler:
         self.result = ApplyResult()
         self.finished: dict[str, asyncio.Event] = {}
         self.known: dict[str, Known | None] = {}
+        self.dependants: dict[str, list[str]] = {}
 
     async def run(self) -> ApplyResult:
         changes = {c.address: c for c in self.plan.changes}
@@ -88,6 +89,9 @@ class Reconciler:
             deletes = [c for c in self.plan.changes if c.action is Action.DELETE]
             for change in deletes:
                 self.finished[change.address] = asyncio.Event()
+            for address, state in self.state.objects.items():
+                for dependency in state.depends_on:
+                    self.dependants.setdefault(dependency, []).append(address)
             await asyncio.gather(*(self._delete(c) for c in deletes))
             self._forget_vanished()
             for address in self.desired:
@@ -121,9 +125,9 @@ class Reconciler:
 
     async def _delete(self, change: Change) -> None:
         address = change.address
-        dependants = [a for a, s in self.state.objects.items() if address in s.depends_on and a in self.finished]
-        for dependant in dependants:
-            await self.finished[dependant].wait()
+        for dependant in self.dependants.get(address, ()):
+            if dependant in self.finished:
+                await self.finished[dependant].wait()
         record = self.state.objects[address]
         started = time.monotonic()
         try:
@@ -151,11 +155,18 @@ class Reconciler:
                         self._event(address, change.action, "skipped", time.monotonic(), self.result.skipped[address])
                         return
             await self._converge(address, desired, change)
+        except Exception as error:  # a bug of ours or a driver's: this object fails, the run goes on
+            self._fail(address, change.action, time.monotonic(), error)
         finally:
             self.finished[address].set()
 
     async def _converge(self, address: str, desired: DesiredObject, change: Change) -> None:
-        resolved = Resolver(self.known, self.secrets).resolve(desired.config)
+        started = time.monotonic()
+        try:
+            resolved = resolve(Resolver(self.known, self.secrets), desired)
+        except Exception as error:
+            self._fail(address, change.action, started, error)
+            return
         spec = spec_of(desired, resolved.config, resolved.digests)
         record = self.state.objects.get(address)
         action = change.action
@@ -174,7 +185,6 @@ class Reconciler:
                 return
         if record is None:
             action = Action.CREATE
-        started = time.monotonic()
         operation: Operation = _OPERATIONS[action]
         try:
             async with self.limit:

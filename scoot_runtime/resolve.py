@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from scoot_runtime import template
+from scoot_runtime.desired import env_name
 from scoot_runtime.secrets import Secrets
 
 _SECRET = re.compile(r'\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*')
@@ -59,19 +60,58 @@ class Resolver:
         self.known = known
         self.secrets = secrets
 
-    def resolve(self, config: Mapping[str, Any]) -> Resolved:
+    def resolve(
+        self,
+        config: Mapping[str, Any],
+        connected: tuple[str, ...] = (),
+        connection: tuple[Mapping[str, Any], str] | None = None,
+    ) -> Resolved:
+        """Resolve a configuration. `connected`: objects whose outputs a compute gets as
+        environment variables; `connection`: a connection's (source env, target), to
+        name what it injects."""
         result = Resolved({}, {})
+        holding_secrets: set[str] = set()
         for key, value in config.items():
             found: set[str] = set()
-            resolved = self._value(value, found)
-            result.config[key] = resolved
+            result.config[key] = self._value(value, found)
             result.secrets |= found
+            if found:
+                holding_secrets.add(key)
+        if connected:
+            env = result.config.setdefault("env", {})
+            for target in connected:
+                outputs = self._outputs(target)
+                if outputs is None:
+                    result.config["env"] = env = UNKNOWN
+                    break
+                for output, value in outputs.items():
+                    env.setdefault(env_name(target.split(".")[1], output), value)
+        if connection is not None:
+            source_env, target = connection
+            outputs = self._outputs(target)
+            result.config["injected"] = (
+                UNKNOWN
+                if outputs is None
+                else sorted(n for o in outputs if (n := env_name(target.split(".")[1], o)) not in source_env)
+            )
+        for key, resolved in result.config.items():
             if _contains_unknown(resolved):
                 result.unknown.add(key)
                 continue
             text = orjson.dumps(resolved, option=orjson.OPT_SORT_KEYS).decode()
-            result.digests[key] = self.secrets.digest(text) if found else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+            # A key holding a secret gets a keyed digest: a plain one would let anyone
+            # with the lock file confirm a guess at the secret.
+            if key in holding_secrets:
+                result.digests[key] = self.secrets.digest(text)
+            else:
+                result.digests[key] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
         return result
+
+    def _outputs(self, address: str) -> Mapping[str, Any] | None:
+        if address not in self.known:
+            raise ResolveError(f"`{address}` is not in the architecture")
+        known = self.known[address]
+        return None if known is None else known.outputs
 
     def _value(self, value: Any, found: set[str]) -> Any:
         if isinstance(value, str):

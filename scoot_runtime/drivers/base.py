@@ -10,8 +10,12 @@ A driver turns objects into infrastructure. The runtime calls, per object:
 - `read`: what exists now, found by the recorded identity or, after a crash
   left no record, by the object's deterministic name.
 
-Every method gets an `ObjectSpec` whose configuration has its references
-already resolved to values (and secrets to their values, in memory only).
+`create`, `update` and `diff` get an `ObjectSpec` whose configuration has its
+references resolved to values (and secrets to their values, in memory only).
+`check` runs at plan time, before those values exist: it gets the configuration
+as written, where a reference is a `"${component.object.output}"` string (the
+compiler has checked its type). `read` and `delete` get the configuration as it
+was recorded, and should rely on the recorded identity.
 Drivers are plugins: a class registered under the entry-point group
 `scoot.cloud_drivers` (the built-in `local` is registered the same way).
 """

@@ -48,7 +48,7 @@ class FileDriver(CloudDriver):
 
     def outputs(self, spec: ObjectSpec) -> dict[str, Any]:
         if spec.kind == "storage":
-            return {"path": f"/data/{spec.address}", "url": f"file:///data/{spec.address}"}
+            return {"path": f"/data/{spec.address}"}  # a local store has a path, not a url
         if spec.kind == "compute":
             port = spec.config.get("port") or 80
             return {"url": f"http://127.0.0.1:{port}", "host": "127.0.0.1", "port": port}
@@ -141,6 +141,9 @@ def test_outputs_flow_into_dependants_and_connections_inject_env(tmp_path: Path)
     (web,) = [v for k, v in world.items() if k.endswith("/api.web")]
     assert web["config"]["env"]["DB"] == "/data/api.orders"
     assert web["config"]["env"]["ORDERS_PATH"] == "/data/api.orders"  # injected by the connection
+    assert "ORDERS_URL" not in web["config"]["env"]  # only the outputs the target reports
+    (connection,) = [v for k, v in world.items() if k.endswith("/api.web_orders")]
+    assert connection["outputs"] == {"env": "ORDERS_PATH"}
     (jobs,) = [v for k, v in world.items() if k.endswith("/worker.jobs")]
     assert jobs["config"]["env"]["API"] == "http://127.0.0.1:8080"
 
@@ -276,3 +279,19 @@ def test_secrets_reach_the_driver_but_not_the_state(tmp_path: Path) -> None:
     rt = Runtime.open(load(tmp_path), architecture, driver_class=FileDriver, environ={"SHOP_TOKEN": "other"})
     plan = asyncio.run(rt.plan())
     assert actions(plan)["api.web"] == "update"
+
+
+def test_an_interrupted_create_no_longer_wanted_is_found_and_deleted(tmp_path: Path) -> None:
+    rt = runtime(tmp_path, shop())
+    rt.store.begin()
+    rt.store.intent("api.orders", "create", "storage")
+    spec = ObjectSpec(rt.desired["api.orders"].address, "storage", rt.desired["api.orders"].config)
+    asyncio.run(rt.driver.create(spec))
+    rt.store.close()
+    rt = runtime(tmp_path, shop())
+    plan = asyncio.run(rt.plan(destroy=True))
+    assert [(c.address, c.action, c.found) for c in plan.changes] == [("api.orders", Action.DELETE, True)]
+    assert asyncio.run(rt.apply(plan)).ok
+    state = read_lock(tmp_path / "scoot.lock").targets["local"]
+    assert state.pending == {} and state.objects == {}
+    assert json.loads((tmp_path / ".scoots" / "world.json").read_text()) == {}

@@ -1,0 +1,489 @@
+"""`compute` objects on this machine: one detached process per replica.
+
+Identity (what `scoot.lock` records): `{"processes": [{"replica": 0, "pid":
+1234, "start_time": 5678}, ...]}`. Outputs: `host`, and with a port `port` and
+`url`. Replica `i` listens on `port + i` (`PORT` says which); the outputs name
+replica 0's.
+
+The environment of a process holds secrets: it is built in memory, handed to
+the process, and never logged, recorded or put into a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from scoot_runtime import template
+from scoot_runtime.drivers.base import (
+    Address,
+    CheckFailure,
+    Created,
+    DriverContext,
+    ObjectSpec,
+    Observed,
+    Recorded,
+)
+from scoot_runtime.drivers.local import health, processes
+from scoot_runtime.drivers.local.processes import Proc, Running
+from scoot_runtime.drivers.local.workspace import LocalDriverError, log_path
+
+log = logging.getLogger(__name__)
+
+# The part of `scoot`'s own environment a process inherits; the rest (tokens,
+# cloud credentials, secrets exported for `secret()`) stays with `scoot`.
+INHERITED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR")
+SHELL = "/bin/sh"
+TAIL_LINES = 20
+TAIL_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Options:
+    """The target options the local driver reads (`[targets.NAME]` in scoot.toml)."""
+
+    health_timeout: float = 30.0  # seconds a process has to become healthy
+    grace_period: float = 10.0  # seconds between SIGTERM and SIGKILL when stopping
+    pass_env: tuple[str, ...] = ()  # more variables of scoot's environment to pass on
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> Options:
+        def seconds(key: str, default: float, minimum: float) -> float:
+            value = options.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+                raise LocalDriverError(f"option `{key}` must be a number of seconds ≥ {minimum:g}")
+            return float(value)
+
+        pass_env = options.get("pass_env", ())
+        if not isinstance(pass_env, list | tuple) or not all(isinstance(n, str) for n in pass_env):
+            raise LocalDriverError("option `pass_env` must be a list of environment variable names")
+        return cls(
+            health_timeout=seconds("health_timeout", cls.health_timeout, 0.1),
+            grace_period=seconds("grace_period", cls.grace_period, 0.0),
+            pass_env=tuple(pass_env),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A compute configuration, checked and typed."""
+
+    command: tuple[str, ...]
+    shell: bool
+    port: int | None
+    replicas: int
+    env: Mapping[str, str]
+    health: str | tuple[str, ...] | None
+    workdir: str | None
+
+    @property
+    def argv(self) -> list[str]:
+        # `shell = true`: the one element of `command` is a script for /bin/sh.
+        return [SHELL, "-c", self.command[0]] if self.shell else list(self.command)
+
+    def replica_port(self, replica: int) -> int | None:
+        return None if self.port is None else self.port + replica
+
+
+def is_reference(value: Any) -> bool:
+    """Whether a value is exactly one reference, filled in at apply time."""
+    if not isinstance(value, str) or "${" not in value:
+        return False
+    parts = template.split(value)
+    return len(parts) == 1 and parts[0].interpolation
+
+
+def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
+    """What is wrong with a compute configuration as written (messages never quote env values).
+
+    A value that is a reference (`"${api.db.port}"`) is only known at apply time:
+    the compiler checked its type, and it is not judged here.
+    """
+    config = {key: value for key, value in config.items() if not is_reference(value)}
+    failures: list[CheckFailure] = []
+    command, shell = config.get("command"), config.get("shell", False)
+    if not isinstance(shell, bool):
+        failures.append(CheckFailure("`shell` must be true or false", "shell"))
+    if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
+        failures.append(CheckFailure("`command` must be a non-empty list of strings", "command"))
+    elif shell is True and len(command) != 1:
+        failures.append(
+            CheckFailure(
+                "with `shell = true`, `command` holds one string: the shell script", "command"
+            )
+        )
+    replicas = config.get("replicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+        failures.append(CheckFailure("`replicas` must be a whole number ≥ 1", "replicas"))
+        replicas = 1
+    port = config.get("port")
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+    ):
+        failures.append(CheckFailure("`port` must be a whole number from 1 to 65535", "port"))
+    elif isinstance(port, int) and port + replicas - 1 > 65535:
+        failures.append(
+            CheckFailure(
+                f"replica i listens on port + i: {replicas} replicas do not fit above {port}",
+                "port",
+            )
+        )
+    env = config.get("env", {})
+    if not isinstance(env, Mapping):
+        failures.append(CheckFailure("`env` must be a map", "env"))
+    else:
+        for name, value in env.items():
+            if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+                failures.append(
+                    CheckFailure(f"`{name}` is not an environment variable name", "env")
+                )
+            elif name == processes.MARKER:
+                failures.append(CheckFailure(f"`{name}` is set by the local driver itself", "env"))
+            elif "\0" in env_text(value):
+                failures.append(CheckFailure(f"env `{name}` holds a NUL character", "env"))
+    check = config.get("health")
+    if isinstance(check, str):
+        if not check.startswith("/"):
+            failures.append(
+                CheckFailure(
+                    "`health` is an HTTP path starting with `/`, or a command as a list", "health"
+                )
+            )
+        elif port is None:
+            failures.append(
+                CheckFailure("an HTTP `health` path needs a `port` to be checked on", "health")
+            )
+    elif check is not None and not (
+        isinstance(check, list) and check and all(isinstance(a, str) for a in check)
+    ):
+        failures.append(
+            CheckFailure("`health` is an HTTP path, or a non-empty list of strings", "health")
+        )
+    workdir = config.get("workdir")
+    if workdir is not None and not isinstance(workdir, str):
+        failures.append(CheckFailure("`workdir` must be a relative path", "workdir"))
+    return failures
+
+
+def settings(spec: ObjectSpec) -> Settings:
+    failures = problems(spec.config)
+    if failures:
+        raise LocalDriverError(f"{spec.address}: " + "; ".join(f.message for f in failures))
+    config = spec.config
+    check = config.get("health")
+    return Settings(
+        command=tuple(config["command"]),
+        shell=bool(config.get("shell", False)),
+        port=config.get("port"),
+        replicas=int(config.get("replicas", 1)),
+        env={str(name): env_text(value) for name, value in config.get("env", {}).items()},
+        health=tuple(check) if isinstance(check, list) else check,
+        workdir=config.get("workdir"),
+    )
+
+
+def env_text(value: Any) -> str:
+    """An environment value as text: numbers as written, booleans `true`/`false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def outputs(port: int | None) -> dict[str, Any]:
+    if port is None:
+        return {"host": health.HOST}
+    return {"host": health.HOST, "port": port, "url": f"http://{health.HOST}:{port}"}
+
+
+def identity(running: Mapping[int, Proc]) -> dict[str, Any]:
+    return {
+        "processes": [
+            {"replica": replica, "pid": proc.pid, "start_time": proc.start_time}
+            for replica, proc in sorted(running.items())
+        ]
+    }
+
+
+def recorded_processes(identity: Mapping[str, Any]) -> dict[int, Proc]:
+    """The processes an identity records, by replica (entries of another shape are ignored)."""
+    found: dict[int, Proc] = {}
+    entries = identity.get("processes")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and all(
+            isinstance(entry.get(k), int) for k in ("replica", "pid", "start_time")
+        ):
+            found[entry["replica"]] = Proc(entry["pid"], entry["start_time"])
+    return found
+
+
+class ComputeObjects:
+    """Create, read, update and delete compute objects."""
+
+    def __init__(self, context: DriverContext, options: Options) -> None:
+        self.context = context
+        self.options = options
+
+    # --- the driver's operations ------------------------------------------------
+
+    async def create(self, spec: ObjectSpec) -> Created:
+        wanted = settings(spec)
+        cwd = self._cwd(spec, wanted)
+        # Whatever already runs under this object's name (a create interrupted by a
+        # crash) is replaced: creating twice converges on one set of processes.
+        await self._stop(spec.address, (), lambda _: True)
+        results = await asyncio.gather(
+            *(self._start(spec, wanted, cwd, replica) for replica in range(wanted.replicas)),
+            return_exceptions=True,
+        )
+        started = {i: r for i, r in enumerate(results) if isinstance(r, Proc)}
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            await self._stop(spec.address, started.values(), lambda _: True)
+            if all(isinstance(f, LocalDriverError) for f in failures):
+                raise LocalDriverError("\n".join(str(f) for f in failures))
+            raise failures[0]
+        return Created(identity(started), outputs(wanted.port))
+
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        """What runs: the recorded processes, or without a record those carrying the marker.
+
+        None when nothing runs under the object's name. With a record, a recorded
+        process that is gone (or a pid now used by another process) is drift, and
+        a process found by its marker in its place is adopted.
+        """
+        processes.reap()
+        running: dict[int, Proc] = {}
+        missing: dict[int, Proc] = {}
+        if recorded is not None:
+            for replica, proc in sorted(recorded_processes(recorded.identity).items()):
+                if processes.is_running(proc):
+                    running[replica] = proc
+                else:
+                    missing[replica] = proc
+            if running and not missing:
+                return Observed(identity(running), dict(recorded.outputs))
+        # Something is missing, or there is no record (a crash between starting the
+        # processes and recording them): look for them by name.
+        drift: list[str] = []
+        for found in await self._leaders(str(spec.address)):
+            number = found.replica
+            if number is None or number in running:
+                continue
+            running[number] = found.proc
+            if number in missing:
+                drift.append(
+                    f"replica {number} runs as pid {found.pid}, not the recorded pid {missing[number].pid}"
+                )
+            elif recorded is not None:
+                drift.append(
+                    f"replica {number} runs as pid {found.pid}, which the state does not record"
+                )
+        if not running:
+            return None
+        drift += [
+            f"replica {r} (pid {p.pid}) is not running"
+            for r, p in missing.items()
+            if r not in running
+        ]
+        if recorded is None:
+            # Found by name alone: say which of the wanted replicas are missing.
+            wanted = range(_replicas(spec.config))
+            drift += [f"replica {r} is not running" for r in wanted if r not in running]
+        observed = dict(recorded.outputs) if recorded is not None else outputs(_port(spec.config))
+        return Observed(identity(running), observed, tuple(drift))
+
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        """Replace the processes, one replica at a time: stop the old one, start the new one.
+
+        The old replica must stop first: the new one listens on the same port. If a
+        new replica fails its health check it is stopped and the error raised; the
+        replicas already replaced keep running with the new configuration, the rest
+        with the old, and the next apply finds them all by their marker.
+        """
+        wanted = settings(spec)
+        cwd = self._cwd(spec, wanted)
+        old = recorded_processes(recorded.identity)
+        started: dict[int, Proc] = {}
+        for replica in range(wanted.replicas):
+            previous = [old[replica]] if replica in old else []
+            await self._stop(spec.address, previous, _only(replica))
+            started[replica] = await self._start(spec, wanted, cwd, replica)
+        # Fewer replicas than before: stop the rest.
+        extra = [proc for replica, proc in old.items() if replica >= wanted.replicas]
+        await self._stop(spec.address, extra, lambda i: i >= wanted.replicas)
+        return Created(identity(started), outputs(wanted.port))
+
+    async def delete(self, spec: ObjectSpec, recorded: Recorded) -> None:
+        await self._stop(
+            spec.address, recorded_processes(recorded.identity).values(), lambda _: True
+        )
+
+    # --- helpers -----------------------------------------------------------------
+
+    def _cwd(self, spec: ObjectSpec, wanted: Settings) -> Path:
+        if spec.source is None:
+            raise LocalDriverError(f"{spec.address}: the component has no source folder to run in")
+        source = spec.source.resolve()
+        cwd = (source / wanted.workdir).resolve() if wanted.workdir else source
+        # Resolved, so that neither `..` nor a symbolic link leads out of the source.
+        if not cwd.is_relative_to(source):
+            raise LocalDriverError(
+                f"{spec.address}: workdir `{wanted.workdir}` leaves the component's source"
+            )
+        if not cwd.is_dir():
+            raise LocalDriverError(f"{spec.address}: {cwd} is not a folder")
+        return cwd
+
+    def _env(self, spec: ObjectSpec, wanted: Settings, replica: int) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k in INHERITED or k.startswith("LC_")}
+        env.update({k: os.environ[k] for k in self.options.pass_env if k in os.environ})
+        env.setdefault("PATH", os.defpath)
+        env.update(wanted.env)
+        port = wanted.replica_port(replica)
+        if port is not None:
+            # Set last: replica i listens on port + i whatever `env` says.
+            env["PORT"] = str(port)
+        env[processes.MARKER] = processes.marker(self.context.lineage, str(spec.address), replica)
+        return env
+
+    async def _start(self, spec: ObjectSpec, wanted: Settings, cwd: Path, replica: int) -> Proc:
+        """Start one replica and wait until it is healthy; on failure stop it and raise."""
+        name = f"{spec.address} replica {replica}"
+        port = wanted.replica_port(replica)
+        if port is not None and await _listening(port):
+            raise LocalDriverError(
+                f"{name}: port {port} is already in use by another process; stop it or choose another port"
+            )
+        log_file = log_path(self.context.workspace, spec.address, replica)
+        offset = _log_header(log_file, name)
+        env = self._env(spec, wanted, replica)
+        try:
+            child = processes.spawn(wanted.argv, cwd, env, log_file)
+        except OSError as error:
+            # The message names the program, never the environment.
+            raise LocalDriverError(
+                f"{name}: cannot start `{wanted.argv[0]}`: {error.strerror}"
+            ) from None
+        proc = processes.inspect(child.pid)
+        try:
+            if proc is None:  # ended already
+                raise health.Unhealthy(f"exited {health.exit_text(child.wait())} while starting")
+            await health.wait_healthy(
+                child,
+                health=wanted.health,
+                port=port,
+                cwd=cwd,
+                env=env,
+                timeout=self.options.health_timeout,
+            )
+        except (health.Unhealthy, asyncio.CancelledError) as error:
+            # Killed at once, with whatever it started (found by the marker).
+            await self._stop(spec.address, [proc.proc] if proc else [], _only(replica), grace=0)
+            processes.reap()
+            if isinstance(error, asyncio.CancelledError):
+                raise
+            expected = health.describe(wanted.health, port)
+            raise LocalDriverError(
+                f"{name} {error} (healthy means {expected}).\n"
+                f"Last lines of {self._shown(log_file)}:\n{_tail(log_file, offset)}"
+            ) from None
+        log.info("started %s as pid %d", name, proc.pid)
+        return proc.proc
+
+    async def _stop(
+        self,
+        address: Address,
+        recorded: Iterable[Proc],
+        replicas: Callable[[int], bool],
+        grace: float | None = None,
+    ) -> None:
+        """Stop the recorded processes still alive and every process whose marker names
+        this object and a replica `replicas` selects (SIGKILL after `grace` seconds,
+        by default the `grace_period` option)."""
+        found = await asyncio.to_thread(processes.scan, self.context.lineage, str(address))
+        targets = {p.pid: p for p in found if p.replica is not None and replicas(p.replica)}
+        for proc in recorded:
+            current = processes.inspect(proc.pid)
+            # Only the very process recorded: a pid reused by another is left alone.
+            if current is not None and current.start_time == proc.start_time:
+                targets.setdefault(current.pid, current)
+        await processes.terminate(
+            targets.values(), self.options.grace_period if grace is None else grace
+        )
+
+    async def _leaders(self, address: str) -> list[Running]:
+        """The processes started for this object (not their children), by their marker."""
+        found = await asyncio.to_thread(processes.scan, self.context.lineage, address)
+        # A child may have started a session of its own: it still has a parent that
+        # carries the marker (or, orphaned, it started after the replica did).
+        marked = {p.pid for p in found}
+        leaders = [p for p in found if p.leader and p.ppid not in marked]
+        return sorted(leaders, key=lambda p: (p.replica or 0, p.start_time, p.pid))
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.context.root.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def _only(replica: int) -> Callable[[int], bool]:
+    return lambda i: i == replica
+
+
+def _replicas(config: Mapping[str, Any]) -> int:
+    replicas = config.get("replicas", 1)
+    return replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
+
+
+def _port(config: Mapping[str, Any]) -> int | None:
+    port = config.get("port")
+    return port if isinstance(port, int) and not isinstance(port, bool) else None
+
+
+async def _listening(port: int) -> bool:
+    """Whether something accepts connections on the port already."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(health.HOST, port), 1.0)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+def _log_header(path: Path, name: str) -> int:
+    """Mark in the log where this start begins; the offset after the mark."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    # 0600: what an application prints may be private.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, f"--- scoot: starting {name} at {now} ---\n".encode())
+        return os.lseek(fd, 0, os.SEEK_END)
+    finally:
+        os.close(fd)
+
+
+def _tail(path: Path, offset: int) -> str:
+    """The last lines the process wrote (after `offset`), indented."""
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(offset, size - TAIL_BYTES))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return "    (no log)"
+    lines = text.splitlines()[-TAIL_LINES:]
+    return "\n".join(f"    {line}" for line in lines) if lines else "    (nothing)"

@@ -1,0 +1,117 @@
+"""The `local` cloud driver: everything runs on this machine.
+
+- compute: one detached process per replica (see `compute`);
+- storage: a SQLite file or a folder under `.scoots/data/` (see `storage`);
+- connection: nothing to make here; the runtime injects the target's outputs
+  into the source's environment, and the connection reports their names.
+
+Target options (`[targets.NAME]` in scoot.toml), all optional:
+`health_timeout` (seconds, default 30), `grace_period` (seconds between SIGTERM
+and SIGKILL, default 10), `pass_env` (names of scoot's own environment
+variables to pass on to every process, beyond PATH, HOME, LANG, LC_* and such).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from scoot_runtime.drivers.base import (
+    CheckFailure,
+    CloudDriver,
+    Created,
+    DiffResult,
+    DriverContext,
+    ObjectSpec,
+    Observed,
+    Recorded,
+)
+from scoot_runtime.drivers.local import compute, storage
+from scoot_runtime.drivers.local.workspace import LocalDriverError
+
+
+class LocalDriver(CloudDriver):
+    """Runs an architecture on this machine (Linux)."""
+
+    name: ClassVar[str] = "local"
+    parallelism: ClassVar[int | None] = None
+    kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
+    engines: ClassVar[tuple[str, ...]] = storage.ENGINES
+    option_names: ClassVar[frozenset[str]] = frozenset(
+        {"health_timeout", "grace_period", "pass_env"}
+    )
+
+    def __init__(self, context: DriverContext) -> None:
+        super().__init__(context)
+        self.options = compute.Options.parse(context.options)
+        self._compute = compute.ComputeObjects(context, self.options)
+        self._storage = storage.StorageObjects(context)
+
+    def check(self, spec: ObjectSpec) -> list[CheckFailure]:
+        failures = super().check(spec)
+        if spec.kind == "compute":
+            failures += compute.problems(spec.config)
+        elif spec.kind == "storage":
+            failures += storage.problems(spec.config)
+        return failures
+
+    def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
+        result = super().diff(spec, recorded)
+        if spec.kind == "storage" and "engine" in result.changed:
+            # A SQLite file does not become a folder: a new store is made (the old
+            # one's data is kept unless the user asks to delete it).
+            return DiffResult(result.changed, ("engine",))
+        return result
+
+    async def create(self, spec: ObjectSpec) -> Created:
+        if spec.kind == "compute":
+            return await self._compute.create(spec)
+        if spec.kind == "storage":
+            return await self._storage.create(spec)
+        return _connection(spec, self._kind(spec))
+
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        if spec.kind == "compute":
+            return await self._compute.read(spec, recorded)
+        if spec.kind == "storage":
+            return await self._storage.read(spec, recorded)
+        self._kind(spec)
+        # A connection is nothing on this machine: it exists as long as it is recorded.
+        if recorded is None:
+            return None
+        return Observed(dict(recorded.identity), dict(recorded.outputs))
+
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        if spec.kind == "compute":
+            return await self._compute.update(spec, recorded)
+        if spec.kind == "storage":
+            return await self._storage.update(spec, recorded)
+        return _connection(spec, self._kind(spec))
+
+    async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
+        if spec.kind == "compute":
+            await self._compute.delete(spec, recorded)
+        elif spec.kind == "storage":
+            await self._storage.delete(spec, recorded, delete_data)
+        else:
+            self._kind(spec)
+
+    def _kind(self, spec: ObjectSpec) -> str:
+        if spec.kind not in self.kinds:
+            raise LocalDriverError(f"{spec.address}: the local driver has no `{spec.kind}` objects")
+        return spec.kind
+
+
+def _connection(spec: ObjectSpec, _kind: str) -> Created:
+    """A connection's result: the names of the variables the runtime injected, if it says."""
+    return Created({}, {"env": ",".join(_names(spec.config.get("injected")))})
+
+
+def _names(injected: Any) -> list[str]:
+    if isinstance(injected, str):
+        return [n for n in injected.split(",") if n]
+    if isinstance(injected, Mapping):
+        return sorted(str(n) for n in injected)
+    if isinstance(injected, list | tuple):
+        return [str(n) for n in injected]
+    return []

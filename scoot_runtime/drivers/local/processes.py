@@ -1,0 +1,224 @@
+"""Processes on this machine: start them detached, recognise them again, stop them.
+
+A process is known by its pid *and* its start time (field 22 of
+`/proc/<pid>/stat`, in clock ticks since boot): pids are reused, the pair is
+not. Every process the driver starts also carries an environment variable,
+`SCOOT_OBJECT=<lineage>/<component>.<object>/<replica>`, which its children
+inherit; scanning `/proc/*/environ` for it finds what runs under an object's
+name even when no record says so (after a crash), and finds the children that
+left the process group before we stop them.
+
+Linux only: everything here reads `/proc`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from scoot_runtime.drivers.local.workspace import LocalDriverError
+
+MARKER = "SCOOT_OBJECT"
+
+log = logging.getLogger(__name__)
+
+# Every process this Python process started, until it is reaped. Holding the
+# Popen objects lets us reap a process we stopped (no zombie while `scoot` runs)
+# and keeps Python from warning, when a Popen is dropped, that its process "is
+# still running": it is meant to outlive us.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass(frozen=True)
+class Proc:
+    """A process as the state records it."""
+
+    pid: int
+    start_time: int
+
+
+@dataclass(frozen=True)
+class Running:
+    """A live process, as `/proc` shows it now."""
+
+    pid: int
+    start_time: int
+    ppid: int
+    pgid: int
+    session: int
+    # From its SCOOT_OBJECT marker, when it has one.
+    address: str | None = None
+    replica: int | None = None
+
+    @property
+    def leader(self) -> bool:
+        """Whether it leads its own session: the process we started, not one of its children."""
+        return self.session == self.pid
+
+    @property
+    def proc(self) -> Proc:
+        return Proc(self.pid, self.start_time)
+
+
+def marker(lineage: str, address: str, replica: int) -> str:
+    return f"{lineage}/{address}/{replica}"
+
+
+def inspect(pid: int) -> Running | None:
+    """The process `pid` if it is alive (a zombie is not), from `/proc/<pid>/stat`."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return None
+    # Field 2, the command name, is in parentheses and may itself hold spaces and
+    # parentheses: the fields we want come after the last ")". fields[0] is field 3.
+    fields = text[text.rindex(")") + 2 :].split()
+    state, start_time = fields[0], int(fields[19])
+    if state in ("Z", "X"):
+        return None
+    return Running(
+        pid, start_time, ppid=int(fields[1]), pgid=int(fields[2]), session=int(fields[3])
+    )
+
+
+def is_running(proc: Proc) -> bool:
+    """Whether this very process (same pid, same start time) is alive."""
+    found = inspect(proc.pid)
+    return found is not None and found.start_time == proc.start_time
+
+
+def scan(lineage: str, address: str | None = None) -> list[Running]:
+    """The live processes of this user whose marker names `lineage` (and `address`, if given).
+
+    Blocking (reads every `/proc/<pid>/environ` we may read): call it in a thread.
+    """
+    needle = f"{MARKER}={lineage}/".encode()
+    uid, me = os.getuid(), os.getpid()
+    found: list[Running] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            environ = Path(entry.path, "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        for variable in environ.split(b"\0"):
+            if not variable.startswith(needle):
+                continue
+            value = variable[len(MARKER) + 1 :].decode("utf-8", "replace")
+            # The lineage may hold "/", an address and a replica number do not.
+            parts = value.rsplit("/", 2)
+            if (
+                len(parts) == 3
+                and parts[0] == lineage
+                and (address is None or parts[1] == address)
+                and parts[2].isdigit()
+            ):
+                process = inspect(int(entry.name))
+                if process is not None:
+                    found.append(replace(process, address=parts[1], replica=int(parts[2])))
+            break
+    return found
+
+
+def spawn(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str], log_file: Path
+) -> subprocess.Popen[bytes]:
+    """Start `argv` detached (its own session), its output appended to `log_file`."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    # 0600: what an application prints may be private.
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        child = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=subprocess.STDOUT,
+            # Its own session and process group: it outlives `scoot`, a Ctrl-C
+            # in the terminal does not reach it, and stopping it signals the group.
+            start_new_session=True,
+        )
+    finally:
+        os.close(fd)
+    _children[child.pid] = child
+    return child
+
+
+def reap() -> None:
+    """Collect the exit status of the processes we started that have ended."""
+    for pid, child in list(_children.items()):
+        if child.poll() is not None:
+            del _children[pid]
+
+
+def _live(targets: Sequence[Running], groups: set[int]) -> list[Running]:
+    """What is still alive among `targets` and the members of `groups` (blocking: reads /proc)."""
+    alive = {p.pid: p for p in targets if is_running(p.proc)}
+    if groups:
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                process = inspect(int(entry.name))
+                if process is not None and process.pgid in groups:
+                    alive[process.pid] = process
+    return list(alive.values())
+
+
+def _signal(processes: Iterable[Running], groups: set[int], signum: signal.Signals) -> None:
+    """Send `signum` to each of `groups`, and to each process outside them."""
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signum)
+    for process in processes:
+        if process.pgid not in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signum)
+
+
+async def _wait_gone(targets: Sequence[Running], groups: set[int], seconds: float) -> list[Running]:
+    """Wait up to `seconds` for `targets` and their groups to end; what is still alive."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        reap()
+        alive = await asyncio.to_thread(_live, targets, groups)
+        if not alive or loop.time() >= deadline:
+            return alive
+        await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+
+
+async def terminate(processes: Iterable[Running], grace: float) -> None:
+    """SIGTERM each process (its whole group if it leads one), SIGKILL what is left after `grace`.
+
+    Every process given must have been verified as ours (its marker, or its
+    recorded pid and start time) by the caller a moment before. A group is
+    signalled only while it has a live member, and a group id is not reused
+    while it has one.
+    """
+    targets = [p for p in processes if is_running(p.proc)]
+    if not targets:
+        return
+    groups = {p.pgid for p in targets if p.leader}
+    remaining = targets
+    if grace > 0:
+        _signal(targets, groups, signal.SIGTERM)
+        remaining = await _wait_gone(targets, groups, grace)
+    if remaining:
+        log.info("%d process(es) still running after %g s: killing them", len(remaining), grace)
+        _signal(remaining, {p.pgid for p in remaining if p.pgid in groups}, signal.SIGKILL)
+        stuck = await _wait_gone(targets, groups, 5.0)
+        if stuck:
+            pids = ", ".join(str(p.pid) for p in stuck)
+            raise LocalDriverError(
+                f"process {pids} did not end after SIGKILL (stuck in the kernel?)"
+            )

@@ -1,0 +1,149 @@
+"""`storage` objects on this machine: a SQLite file or a folder under `.scoots/data/`.
+
+Identity: `{"engine": ..., "path": ...}`; outputs: `{"path": <absolute path>}`.
+The name is deterministic (`data/<component>/<object>.sqlite`, or
+`data/<component>/<object>/`), so a store is found again without a record, and
+one kept by a delete (data is kept unless `delete_data`) is taken up again by
+the next create.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from scoot_runtime.drivers.base import (
+    CheckFailure,
+    Created,
+    DriverContext,
+    ObjectSpec,
+    Observed,
+    Recorded,
+)
+from scoot_runtime.drivers.local.workspace import LocalDriverError, data_path
+
+ENGINES = ("sqlite", "directory")
+SQLITE_HEADER = b"SQLite format 3\0"
+# The files SQLite keeps beside a database while it is in use.
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
+    engine = config.get("engine")
+    if engine not in ENGINES:
+        provided = " and ".join(f"`{e}`" for e in ENGINES)
+        return [
+            CheckFailure(
+                f"the local driver provides the storage engines {provided}, not `{engine}`",
+                "engine",
+            )
+        ]
+    return []
+
+
+class StorageObjects:
+    def __init__(self, context: DriverContext) -> None:
+        self.context = context
+
+    def _path(self, spec: ObjectSpec) -> tuple[str, Path]:
+        failures = problems(spec.config)
+        if failures:
+            raise LocalDriverError(f"{spec.address}: {failures[0].message}")
+        engine = str(spec.config["engine"])
+        return engine, data_path(self.context.workspace, spec.address, engine)
+
+    def _recorded(self, spec: ObjectSpec, recorded: Recorded | None) -> tuple[str, Path]:
+        """Where the store is: of the recorded engine when there is a record, by its name.
+
+        The path is computed again rather than taken from the record, so that an
+        application folder moved elsewhere still finds its data.
+        """
+        engine = recorded.identity.get("engine") if recorded is not None else None
+        if engine in ENGINES:
+            return str(engine), data_path(self.context.workspace, spec.address, str(engine))
+        return self._path(spec)
+
+    async def create(self, spec: ObjectSpec) -> Created:
+        engine, path = self._path(spec)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            if engine == "directory":
+                path.mkdir()
+            else:
+                _create_sqlite(path)
+        # An existing store (kept by an earlier delete, or made before a crash) is
+        # taken up as it is: its data is the user's.
+        problem = _problem(engine, path)
+        if problem:
+            raise LocalDriverError(f"{spec.address}: {problem}")
+        return _created(engine, path)
+
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        engine, path = self._recorded(spec, recorded)
+        if not path.exists():
+            return None
+        created = _created(engine, path)
+        problem = _problem(engine, path)
+        return Observed(created.identity, created.outputs, (problem,) if problem else ())
+
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        # Nothing of a local store changes in place (`size` is no quota on a local
+        # disk; `engine` needs a replacement): make sure it is there.
+        return await self.create(spec)
+
+    async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
+        if not delete_data:
+            return  # the data stays where it is
+        engine, path = self._recorded(spec, recorded)
+        if engine == "directory":
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        else:
+            for file in (path, *(path.with_name(path.name + s) for s in SQLITE_SIDECARS)):
+                file.unlink(missing_ok=True)
+        # Leave no empty component folder behind.
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+
+
+def _created(engine: str, path: Path) -> Created:
+    absolute = str(path.absolute())
+    return Created({"engine": engine, "path": absolute}, {"path": absolute})
+
+
+def _problem(engine: str, path: Path) -> str | None:
+    """What is wrong with the store found at `path`, if anything."""
+    if engine == "directory":
+        return None if path.is_dir() else f"{path} is not a folder"
+    if not path.is_file():
+        return f"{path} is not a file"
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    # An empty file is a valid empty database to SQLite.
+    if header and header != SQLITE_HEADER:
+        return f"{path} is not a SQLite database"
+    return None
+
+
+def _create_sqlite(path: Path) -> None:
+    """A valid empty database, written beside and renamed into place: all or nothing."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        connection = sqlite3.connect(temporary)
+        try:
+            connection.execute("VACUUM")  # writes the header: a database, not an empty file
+        finally:
+            connection.close()
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,125 @@
+"""The driver conformance suite (`scoot_runtime.testing`), run against the local driver.
+
+Real processes: a small HTTP server (http.server) on a free port, a pair of
+sleeping replicas; SQLite and directory storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from scoot_runtime.drivers.base import Address, Created, ObjectSpec
+from scoot_runtime.drivers.local import LocalDriver
+from scoot_runtime.drivers.local import processes as local_processes
+from scoot_runtime.testing import DriverConformance, Sample, context_for
+
+SERVER = """
+import http.server, os
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = os.environ.get("GREETING", "").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+SLEEPER = "import time; time.sleep(600)"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class TestLocalConformance(DriverConformance):
+    lineage: str | None = None
+
+    def make_driver(self, root: Path) -> LocalDriver:
+        driver = LocalDriver(context_for(root, grace_period=2))
+        self.lineage = driver.context.lineage
+        return driver
+
+    def samples(self, root: Path) -> Sequence[Sample]:
+        source = root / "src"
+        source.mkdir(exist_ok=True)
+        return [
+            Sample(
+                Address("api", "web"),
+                "compute",
+                {
+                    "command": [sys.executable, "-c", SERVER],
+                    "port": free_port(),
+                    "health": "/",
+                    "env": {"GREETING": "hi"},
+                },
+                source=source,
+                update={"env": {"GREETING": "bonjour"}},
+            ),
+            Sample(
+                Address("api", "workers"),
+                "compute",
+                {"command": [sys.executable, "-c", SLEEPER], "replicas": 2},
+                source=source,
+                update={"replicas": 3},
+            ),
+            Sample(
+                Address("api", "orders"),
+                "storage",
+                {"engine": "sqlite"},
+                update={"size": "1GB"},
+                replace={"engine": "directory"},
+            ),
+            Sample(
+                Address("api", "files"),
+                "storage",
+                {"engine": "directory"},
+                replace={"engine": "sqlite"},
+            ),
+        ]
+
+    async def break_out_of_band(self, spec: ObjectSpec, created: Created) -> None:
+        if spec.kind == "compute":
+            killed = [
+                local_processes.Proc(p["pid"], p["start_time"])
+                for p in created.identity["processes"]
+            ]
+            for proc in killed:
+                os.kill(proc.pid, signal.SIGKILL)
+            # A signal is delivered, not waited for: return once they are gone.
+            while any(local_processes.is_running(proc) for proc in killed):
+                local_processes.reap()
+                await asyncio.sleep(0.01)
+            return
+        path = Path(created.identity["path"])
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+    @pytest.mark.slow  # three replicas restarted one by one, each settling for 0.5 s
+    def test_update_in_place(self, tmp_path: Path) -> None:
+        super().test_update_in_place(tmp_path)
+
+    @pytest.fixture(autouse=True)
+    def _no_process_left(self) -> Iterator[None]:
+        yield
+        if self.lineage is None:
+            return
+        # Kill whatever a failed test left, then fail if there was anything.
+        left = local_processes.scan(self.lineage)
+        asyncio.run(local_processes.terminate(left, grace=0))
+        assert not left, f"processes left running: {[p.pid for p in left]}"

@@ -1,0 +1,511 @@
+"""The local driver's specifics, on real processes and files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from scoot_runtime import drivers
+from scoot_runtime.drivers.base import Address, Created, ObjectSpec, Recorded
+from scoot_runtime.drivers.local import LocalDriver, LocalDriverError
+from scoot_runtime.drivers.local import processes as local_processes
+from scoot_runtime.drivers.local.processes import Proc
+from scoot_runtime.drivers.local.workspace import inside
+from scoot_runtime.testing import context_for, make_spec, record
+
+T = TypeVar("T")
+
+SERVER = """
+import http.server, os
+http.server.ThreadingHTTPServer(
+    ("127.0.0.1", int(os.environ["PORT"])), http.server.SimpleHTTPRequestHandler
+).serve_forever()
+"""
+SECRET = "s3cret-value-that-must-not-leak"
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(predicate: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    """Alive in /proc: there and not a zombie."""
+    local_processes.reap()
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def pids(created: Created) -> list[int]:
+    return [p["pid"] for p in created.identity["processes"]]
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> Iterator[LocalDriver]:
+    local = LocalDriver(context_for(tmp_path, grace_period=2, health_timeout=10))
+    yield local
+    # Whatever a test started, even one that failed, ends here; then fail if anything was left.
+    left = local_processes.scan(local.context.lineage)
+    run(local_processes.terminate(left, grace=0))
+    assert not left, f"processes left running: {[p.pid for p in left]}"
+
+
+def compute(source: Path, name: str = "web", **config: Any) -> ObjectSpec:
+    return make_spec(Address("api", name), "compute", config, source)
+
+
+def storage(engine: str, name: str = "orders") -> ObjectSpec:
+    return make_spec(Address("api", name), "storage", {"engine": engine})
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+# --- registration and options ----------------------------------------------------
+
+
+def test_registered_under_its_entry_point() -> None:
+    assert drivers.load("local") is LocalDriver
+    assert LocalDriver.name == "local" and LocalDriver.parallelism is None
+
+
+def test_bad_options_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(LocalDriverError, match="health_timeout"):
+        LocalDriver(context_for(tmp_path, health_timeout="soon"))
+    with pytest.raises(LocalDriverError, match="pass_env"):
+        LocalDriver(context_for(tmp_path, pass_env="HOME"))
+
+
+def test_paths_stay_inside_the_workspace(tmp_path: Path) -> None:
+    assert inside(tmp_path, "logs", "a.log") == tmp_path.resolve() / "logs" / "a.log"
+    for names in (("..", "x"), ("/etc/passwd",), ("data", "..", "..", "x"), ()):
+        with pytest.raises(LocalDriverError):
+            inside(tmp_path, *names)
+
+
+# --- check and diff --------------------------------------------------------------------
+
+
+def test_check_names_the_engines_it_provides(driver: LocalDriver) -> None:
+    [failure] = driver.check(storage("bucket"))
+    assert failure.key == "engine"
+    assert "`sqlite` and `directory`" in failure.message and "bucket" in failure.message
+    assert driver.check(storage("sqlite")) == driver.check(storage("directory")) == []
+
+
+def test_check_compute(driver: LocalDriver, source: Path) -> None:
+    assert driver.check(compute(source, command=["x"], port=80, health="/", env={"A": 1})) == []
+    keys = {
+        f.key
+        for spec in (
+            compute(source, command=[]),
+            compute(source, command=["a", "b"], shell=True),
+            compute(source, command=["x"], health="/healthz"),  # a path needs a port
+            compute(source, command=["x"], health="healthz"),
+            compute(source, command=["x"], port=65535, replicas=2),
+            compute(source, command=["x"], env={"SCOOT_OBJECT": "x"}),
+        )
+        for f in driver.check(spec)
+    }
+    assert keys == {"command", "health", "port", "env"}
+    [failure] = driver.check(make_spec(Address("a", "b"), "queue", {}))
+    assert "queue" in failure.message
+
+
+def test_a_new_engine_needs_a_replacement(driver: LocalDriver) -> None:
+    old = storage("sqlite")
+    recorded = record(old, Created({}, {}))
+    assert driver.diff(storage("directory"), recorded).replace == ("engine",)
+    resized = make_spec(old.address, "storage", {"engine": "sqlite", "size": "1GB"})
+    result = driver.diff(resized, recorded)
+    assert result.changed == ("size",) and result.replace == ()
+
+
+# --- compute -------------------------------------------------------------------------
+
+
+def test_argv_is_never_run_through_a_shell(driver: LocalDriver, source: Path) -> None:
+    hostile = ["; touch pwned", "$(touch pwned2)", "`touch pwned3`", "&& touch pwned4", "a b", "*"]
+    code = "import json, sys, time; open('args.json', 'w').write(json.dumps(sys.argv[1:])); time.sleep(600)"
+    spec = compute(source, command=[*python(code), *hostile])
+    created = run(driver.create(spec))
+    try:
+        wait_for(lambda: (source / "args.json").exists() and (source / "args.json").read_text())
+        assert json.loads((source / "args.json").read_text()) == hostile
+        assert not list(source.glob("pwned*")) and not list(Path.cwd().glob("pwned*"))
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+
+
+def test_shell_true_runs_the_script_with_sh(driver: LocalDriver, source: Path) -> None:
+    spec = compute(source, command=["echo $((1 + 2)) > out.txt; exec sleep 600"], shell=True)
+    created = run(driver.create(spec))
+    try:
+        wait_for(lambda: (source / "out.txt").exists())
+        assert (source / "out.txt").read_text() == "3\n"
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+
+
+def test_env_reaches_the_process_and_scoot_env_does_not(
+    driver: LocalDriver, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCOOT_TEST_PRIVATE", "not for the process")
+    port = free_port()
+    code = "import json, os, time; open('env.json', 'w').write(json.dumps(dict(os.environ))); time.sleep(600)"
+    env = {"TOKEN": SECRET, "COUNT": 3, "RATIO": 0.5, "ON": True, "OFF": False, "PORT": 1}
+    spec = compute(source, command=python(code), env=env, port=port, health=["true"])
+    created = run(driver.create(spec))
+    try:
+        wait_for(lambda: (source / "env.json").exists() and (source / "env.json").read_text())
+        seen = json.loads((source / "env.json").read_text())
+        assert {k: seen[k] for k in ("TOKEN", "COUNT", "RATIO", "ON", "OFF")} == {
+            "TOKEN": SECRET,
+            "COUNT": "3",
+            "RATIO": "0.5",
+            "ON": "true",
+            "OFF": "false",
+        }
+        assert seen["PORT"] == str(port)  # the port wins over an env PORT
+        assert seen["SCOOT_OBJECT"] == f"{driver.context.lineage}/api.web/0"
+        assert "SCOOT_TEST_PRIVATE" not in seen and seen["PATH"]
+        assert created.outputs == {
+            "host": "127.0.0.1",
+            "port": port,
+            "url": f"http://127.0.0.1:{port}",
+        }
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+    # The secret is in the process's environment only: in no log, no state.
+    for file in driver.context.workspace.rglob("*"):
+        if file.is_file():
+            assert SECRET not in file.read_text(errors="replace")
+    assert SECRET not in json.dumps(created.identity) + json.dumps(created.outputs)
+
+
+def test_pass_env_option_passes_named_variables(
+    tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCOOT_TEST_SHARED", "shared")
+    local = LocalDriver(context_for(tmp_path, pass_env=["SCOOT_TEST_SHARED"]))
+    code = "import os, time; open('v', 'w').write(os.environ['SCOOT_TEST_SHARED']); time.sleep(600)"
+    spec = compute(source, command=python(code))
+    created = run(local.create(spec))
+    try:
+        wait_for(lambda: (source / "v").exists() and (source / "v").read_text() == "shared")
+    finally:
+        run(local.delete(spec, record(spec, created)))
+
+
+def test_output_goes_to_a_private_log(driver: LocalDriver, source: Path) -> None:
+    spec = compute(
+        source, command=python("import time; print('hello log', flush=True); time.sleep(600)")
+    )
+    created = run(driver.create(spec))
+    log = driver.context.workspace / "logs" / "api.web.0.log"
+    try:
+        wait_for(lambda: "hello log" in log.read_text())
+        assert log.stat().st_mode & 0o777 == 0o600
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+
+
+def test_a_process_outlives_its_starter_in_its_own_session(
+    driver: LocalDriver, source: Path
+) -> None:
+    spec = compute(source, command=python("import time; time.sleep(600)"))
+    created = run(driver.create(spec))
+    try:
+        [pid] = pids(created)
+        found = local_processes.inspect(pid)
+        assert found is not None and found.leader and found.pgid == pid
+        assert Path(f"/proc/{pid}/cwd").resolve() == source.resolve()
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+
+
+def test_workdir_may_not_leave_the_source(
+    driver: LocalDriver, source: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (source / "link").symlink_to(outside)
+    spec = compute(source, command=["true"], workdir="link")
+    with pytest.raises(LocalDriverError, match="leaves the component's source"):
+        run(driver.create(spec))
+
+
+def test_workdir_inside_the_source(driver: LocalDriver, source: Path) -> None:
+    (source / "sub").mkdir()
+    spec = compute(source, command=python("import time; time.sleep(600)"), workdir="sub")
+    created = run(driver.create(spec))
+    try:
+        assert Path(f"/proc/{pids(created)[0]}/cwd").resolve() == (source / "sub").resolve()
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+
+
+def test_killed_out_of_band_is_drift(driver: LocalDriver, source: Path) -> None:
+    spec = compute(source, command=python("import time; time.sleep(600)"), replicas=2)
+    created = run(driver.create(spec))
+    recorded = record(spec, created)
+    try:
+        first, second = pids(created)
+        os.kill(second, signal.SIGKILL)
+        wait_for(lambda: not alive(second))
+        observed = run(driver.read(spec, recorded))
+        assert observed is not None
+        assert observed.drift == (f"replica 1 (pid {second}) is not running",)
+        assert pids(Created(observed.identity, {})) == [first]
+        # Nothing runs at all: the object is gone.
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: not alive(first))
+        assert run(driver.read(spec, recorded)) is None
+    finally:
+        run(driver.delete(spec, recorded))
+
+
+def test_delete_leaves_no_process(tmp_path: Path, source: Path) -> None:
+    """Children in the group, a grandchild that left it, a leader that ignores SIGTERM: all end."""
+    local = LocalDriver(context_for(tmp_path, grace_period=0.5))
+    code = (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "subprocess.Popen(['sleep', '600'])\n"
+        "subprocess.Popen(['sleep', '601'], start_new_session=True)\n"
+        "open('ready', 'w').close()\n"
+        "time.sleep(600)\n"
+    )
+    spec = compute(source, command=python(code), replicas=2)
+    created = run(local.create(spec))
+    wait_for(lambda: (source / "ready").exists())
+    family = local_processes.scan(local.context.lineage, "api.web")
+    assert len(family) == 6  # two replicas, each with two children carrying the marker
+    # The child that started a session of its own is not taken for a replica.
+    found = run(local.read(spec, None))
+    assert found is not None and found.identity == created.identity and not found.drift
+    started = time.monotonic()
+    run(local.delete(spec, record(spec, created)))
+    assert time.monotonic() - started < 5
+    assert not [p.pid for p in family if alive(p.pid)]
+    assert local_processes.scan(local.context.lineage) == []
+
+
+def test_update_replaces_replicas_one_by_one(driver: LocalDriver, source: Path) -> None:
+    port = free_port()
+    spec = compute(source, command=python(SERVER), port=port, replicas=2, env={"V": 1})
+    created = run(driver.create(spec))
+    changed = compute(source, command=python(SERVER), port=port, replicas=2, env={"V": 2})
+    updated = run(driver.update(changed, record(spec, created)))
+    try:
+        assert set(pids(updated)).isdisjoint(pids(created))
+        assert not any(alive(pid) for pid in pids(created))
+        assert all(alive(pid) for pid in pids(updated))
+        # Each replica listens on its own port: port + replica.
+        for replica in (0, 1):
+            socket.create_connection(("127.0.0.1", port + replica), timeout=2).close()
+    finally:
+        run(driver.delete(changed, record(changed, updated)))
+
+
+def test_a_second_create_takes_over_by_name(driver: LocalDriver, source: Path) -> None:
+    """A create repeated after a crash (no record of the first) leaves one set of processes."""
+    spec = compute(source, command=python("import time; time.sleep(600)"))
+    first = run(driver.create(spec))
+    second = run(driver.create(spec))
+    try:
+        assert not alive(pids(first)[0]) and alive(pids(second)[0])
+    finally:
+        run(driver.delete(spec, record(spec, second)))
+
+
+def test_health_timeout_kills_the_process_and_shows_its_log(tmp_path: Path, source: Path) -> None:
+    local = LocalDriver(context_for(tmp_path, health_timeout=1))
+    code = "import time; print('booting, but never listening', flush=True); time.sleep(600)"
+    spec = compute(
+        source, command=python(code), port=free_port(), health="/healthz", env={"TOKEN": SECRET}
+    )
+    with pytest.raises(LocalDriverError) as failure:
+        run(local.create(spec))
+    message = str(failure.value)
+    assert "not healthy within 1 s" in message and "GET /healthz" in message
+    assert "booting, but never listening" in message and "api.web.0.log" in message
+    assert SECRET not in message
+    assert local_processes.scan(local.context.lineage) == []
+
+
+def test_a_process_that_exits_early_fails_with_its_log(driver: LocalDriver, source: Path) -> None:
+    spec = compute(
+        source,
+        command=python("import sys; print('bad configuration'); sys.exit(3)"),
+        port=free_port(),
+    )
+    with pytest.raises(LocalDriverError) as failure:
+        run(driver.create(spec))
+    assert "exited with code 3" in str(failure.value) and "bad configuration" in str(failure.value)
+
+
+def test_a_missing_program_is_a_clear_error(driver: LocalDriver, source: Path) -> None:
+    with pytest.raises(LocalDriverError, match="cannot start `no-such-program-here`"):
+        run(driver.create(compute(source, command=["no-such-program-here"])))
+
+
+def test_health_command(driver: LocalDriver, source: Path) -> None:
+    port = free_port()
+    probe = python(
+        "import os, socket; socket.create_connection(('127.0.0.1', int(os.environ['PORT'])), 1)"
+    )
+    spec = compute(source, command=python(SERVER), port=port, health=probe)
+    created = run(driver.create(spec))
+    run(driver.delete(spec, record(spec, created)))
+
+
+def test_a_port_already_taken_is_refused(driver: LocalDriver, source: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LocalDriverError, match=f"port {port} is already in use"):
+            run(driver.create(compute(source, command=python(SERVER), port=port)))
+
+
+def test_a_reused_pid_is_not_ours(driver: LocalDriver, source: Path) -> None:
+    """A record with a live pid but another start time: not running, and never signalled."""
+    stranger = subprocess.Popen(["sleep", "600"])
+    try:
+        found = local_processes.inspect(stranger.pid)
+        assert found is not None
+        fake = Recorded(
+            "compute",
+            {},
+            {},
+            {
+                "processes": [
+                    {"replica": 0, "pid": stranger.pid, "start_time": found.start_time - 1}
+                ]
+            },
+            {},
+        )
+        spec = compute(source, command=["sleep", "600"])
+        assert run(driver.read(spec, fake)) is None
+        run(driver.delete(spec, fake))
+        assert stranger.poll() is None and local_processes.is_running(
+            Proc(stranger.pid, found.start_time)
+        )
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_read_adopts_a_process_the_record_does_not_know(driver: LocalDriver, source: Path) -> None:
+    spec = compute(source, command=python("import time; time.sleep(600)"))
+    created = run(driver.create(spec))
+    [pid] = pids(created)
+    stale = Recorded(
+        "compute", {}, {}, {"processes": [{"replica": 0, "pid": pid, "start_time": 1}]}, {}
+    )
+    try:
+        observed = run(driver.read(spec, stale))
+        assert observed is not None and observed.identity == created.identity
+        assert observed.drift == (f"replica 0 runs as pid {pid}, not the recorded pid {pid}",)
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+
+
+# --- storage --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "directory"])
+def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: str) -> None:
+    spec = storage(engine)
+    created = run(driver.create(spec))
+    path = Path(created.outputs["path"])
+    assert path.is_absolute() and path.is_relative_to(driver.context.workspace / "data" / "api")
+    if engine == "sqlite":
+        assert path.name == "orders.sqlite" and path.read_bytes().startswith(b"SQLite format 3\0")
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE orders (id INTEGER)")
+            db.execute("INSERT INTO orders VALUES (7)")
+        db.close()
+    else:
+        assert path.is_dir() and path.name == "orders"
+        (path / "kept.txt").write_text("data")
+    recorded = record(spec, created)
+
+    run(driver.delete(spec, recorded))
+    assert path.exists()
+    # Created again, it takes up the data that was kept.
+    again = run(driver.create(spec))
+    assert again.identity == created.identity
+    if engine == "sqlite":
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT id FROM orders").fetchall() == [(7,)]
+        db.close()
+    else:
+        assert (path / "kept.txt").read_text() == "data"
+
+    run(driver.delete(spec, recorded, delete_data=True))
+    assert not path.exists()
+    assert run(driver.read(spec, None)) is None
+
+
+def test_storage_that_is_not_what_it_should_be_is_drift(driver: LocalDriver) -> None:
+    spec = storage("sqlite")
+    created = run(driver.create(spec))
+    path = Path(created.outputs["path"])
+    path.write_bytes(b"not a database at all")
+    observed = run(driver.read(spec, record(spec, created)))
+    assert observed is not None and observed.drift == (f"{path} is not a SQLite database",)
+    run(driver.delete(spec, record(spec, created), delete_data=True))
+
+
+# --- connection -------------------------------------------------------------------------
+
+
+def test_connection_reports_the_names_injected(driver: LocalDriver) -> None:
+    spec = make_spec(
+        Address("api", "web_orders"),
+        "connection",
+        {"from": "${api.web}", "to": "${api.orders}", "injected": ["ORDERS_PATH", "ORDERS_URL"]},
+    )
+    created = run(driver.create(spec))
+    assert created == Created({}, {"env": "ORDERS_PATH,ORDERS_URL"})
+    assert run(driver.read(spec, record(spec, created))) is not None
+    assert run(driver.read(spec, None)) is None
+    run(driver.delete(spec, record(spec, created)))
