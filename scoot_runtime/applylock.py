@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from scoot_runtime.errors import ScootError
 from scoot_runtime.objects import dumps
 from scoot_runtime.state import check_target_name, utc_now
 
@@ -42,7 +43,7 @@ class LockHolder:
         return f"pid {self.pid} on host {self.host} since {self.since}, running `{self.command}`"
 
 
-class LockHeld(Exception):
+class LockHeld(ScootError):
     """Another run holds the target's apply lock."""
 
     def __init__(self, target: str, holder: LockHolder | None) -> None:

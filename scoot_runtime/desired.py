@@ -34,10 +34,6 @@ class DesiredObject:
     connection: tuple[dict[str, Any], str] | None = None
 
 
-class DesiredError(Exception):
-    pass
-
-
 def env_name(obj: str, output: str) -> str:
     """`orders` and `path` give `ORDERS_PATH`."""
     return f"{obj}_{output}".upper().replace("-", "_")
@@ -67,18 +63,21 @@ def desired_objects(architecture: Architecture, root: Path) -> dict[str, Desired
     for desired in result.values():
         desired.depends_on |= {ref.rsplit(".", 1)[0] if ref.count(".") == 2 else ref for ref in references_in(desired.config)}
         desired.depends_on.discard(str(desired.address))
-        if desired.kind == Compute.kind_name:
-            if desired.source is None:
-                raise DesiredError(
-                    f"compute `{desired.address}` has no source to run: set `source = \"./folder\"` on component "
-                    f"`{desired.address.component}`"
-                )
-            if not desired.source.is_dir():
-                raise DesiredError(
-                    f"the source of component `{desired.address.component}`, {desired.source}, is not a folder"
-                )
+        if desired.kind == Compute.kind_name and desired.source is not None and desired.source.is_dir():
             desired.revision = folder_revision(desired.source)
     return result
+
+
+def source_problem(desired: DesiredObject) -> str | None:
+    """Why a compute cannot run, if its source is missing (a plan-time error)."""
+    if desired.kind != Compute.kind_name:
+        return None
+    component = desired.address.component
+    if desired.source is None:
+        return f"compute `{desired.address}` has no source to run: set `source = \"./folder\"` on component `{component}`"
+    if not desired.source.is_dir():
+        return f"the source of component `{component}`, {desired.source}, is not a folder"
+    return None
 
 
 def _connect(connection: DesiredObject, objects: dict[str, DesiredObject]) -> None:

@@ -100,6 +100,10 @@ class Runtime:
         finally:
             await self.driver.close()
 
+    async def close(self) -> None:
+        """Release the driver (apply does it itself)."""
+        await self.driver.close()
+
     @property
     def root(self) -> Path:
         return self.workspace.root

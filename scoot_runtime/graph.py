@@ -5,10 +5,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Set
 
+from scoot_runtime.errors import ScootError
 
-class CycleError(Exception):
+
+class CycleError(ScootError):
     def __init__(self, cycle: list[str]) -> None:
-        super().__init__("dependency cycle: " + " → ".join(cycle))
+        super().__init__(
+            "dependency cycle: " + " → ".join(cycle) + "; the objects depend on one another in a ring: break it"
+        )
         self.cycle = cycle
 
 

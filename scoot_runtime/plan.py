@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from scoot_runtime.desired import DesiredObject
+from scoot_runtime.desired import DesiredObject, source_problem
 from scoot_runtime.drivers.base import Address, CloudDriver, ObjectSpec, Observed, Recorded
-from scoot_runtime.graph import topological
+from scoot_runtime.errors import ScootError
+from scoot_runtime.graph import CycleError, topological
 from scoot_runtime.resolve import Known, Resolved, ResolveError, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, TargetState
@@ -66,7 +67,7 @@ class PlanProblem:
     key: str | None = None
 
 
-class PlanError(Exception):
+class PlanError(ScootError):
     """The plan cannot be made: nothing was touched."""
 
     def __init__(self, problems: list[PlanProblem]) -> None:
@@ -146,7 +147,10 @@ async def make_plan(
 
     known: dict[str, Known | None] = {}
     resolver = Resolver(known, secrets)
-    order = topological({a: d.depends_on for a, d in wanted.items()})
+    try:
+        order = topological({a: d.depends_on for a, d in wanted.items()})
+    except CycleError as error:
+        raise PlanError([PlanProblem(error.cycle[0], f"{error}: remove one of these references")]) from None
     for address in order:
         change, outputs_known = _decide(address, wanted[address], state, plan, driver, resolver)
         plan.changes.append(change)
@@ -167,6 +171,9 @@ async def make_plan(
 def _check(wanted: dict[str, DesiredObject], driver: CloudDriver, secrets: Secrets) -> None:
     problems: list[PlanProblem] = []
     for address, desired in wanted.items():
+        problem = source_problem(desired)
+        if problem:
+            problems.append(PlanProblem(address, problem, "source"))
         for failure in driver.check(spec_of(desired, desired.config)):
             problems.append(PlanProblem(address, failure.message, failure.key))
     names: set[str] = set()

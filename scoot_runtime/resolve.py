@@ -20,6 +20,7 @@ import orjson
 
 from scoot_runtime import template
 from scoot_runtime.desired import env_name
+from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import Secrets
 
 _SECRET = re.compile(r'\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*')
@@ -42,7 +43,7 @@ class Known:
     outputs: Mapping[str, Any]
 
 
-class ResolveError(Exception):
+class ResolveError(ScootError):
     pass
 
 

@@ -17,10 +17,12 @@ import secrets as random
 from collections.abc import Mapping
 from pathlib import Path
 
+from scoot_runtime.errors import ScootError
+
 KEY_FILE = "secret.key"
 
 
-class SecretError(Exception):
+class SecretError(ScootError):
     pass
 
 

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scoot_runtime.errors import ScootError
 from scoot_runtime.files import write_atomic
 from scoot_runtime.objects import dumps
 
@@ -85,7 +86,7 @@ class LockFileModel(_Model):
     checksum: str = Field(default="", description="sha256 of the file's content without this field.")
 
 
-class StateError(Exception):
+class StateError(ScootError):
     """The recorded state cannot be used as it is; the message says which file, what and what to do."""
 
     def __init__(self, message: str, path: Path | None = None) -> None:

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scoot_runtime.errors import ScootError
+
 SETTINGS_FILE = "scoot.toml"
 WORKSPACE = ".scoots"
 DEFAULT_TARGET = "local"
 
 
-class SettingsError(Exception):
+class SettingsError(ScootError):
     pass
 
 

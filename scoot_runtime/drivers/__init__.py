@@ -12,14 +12,17 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from scoot_runtime.drivers.base import CloudDriver
+from scoot_runtime.errors import ScootError
 
 GROUP = "scoot.cloud_drivers"
 
 
-class UnknownDriver(LookupError):
+class UnknownDriver(ScootError, LookupError):
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(
-            f"no cloud driver `{name}` is installed; the installed ones are {', '.join(known) or 'none'}"
+            f"no cloud driver `{name}` is installed; the installed ones are {', '.join(known) or 'none'}. "
+            f"Install the package that provides it (drivers register under the entry-point group "
+            f"`{GROUP}`), or change the target's `cloud` in scoot.toml"
         )
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from scoot_runtime.drivers.base import Address
+from scoot_runtime.errors import ScootError
 
 
-class LocalDriverError(RuntimeError):
+class LocalDriverError(ScootError, RuntimeError):
     """An operation of the local driver failed; the message says what to do about it."""
 
 

@@ -1,0 +1,215 @@
+"""`scoot init`: the files of a new application that runs as it is.
+
+    scoot.toml         the settings, every table explained, all but `[architecture]` commented out
+    architecture.sct   one component `app`: a web server, a SQLite database, a connection
+    app/server.py      the web server (standard library only)
+    .gitignore         `.scoots/` (fetched sources, logs, run files: never checked in)
+
+Nothing is overwritten unless asked (`force`); even then a `.gitignore` that
+exists is only given the `.scoots/` line it lacks, never replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from scoot_runtime.errors import ScootError
+from scoot_runtime.files import write_atomic
+from scoot_runtime.objects import NAME_PATTERN
+
+GITIGNORE = ".gitignore"
+IGNORED = ".scoots/"
+DEFAULT_PORT = 8080
+
+SETTINGS = """\
+# Scoot settings of this application. Only [architecture] is needed; the other
+# tables are here, commented out, to show what can be set.
+
+[architecture]
+path = "."                            # the .sct files: this folder (or one file, or a JSON file)
+
+# [params]                            # values of the architecture's params;
+# port = 9000                         # `--param port=9000` overrides them for one run
+
+# [secrets]                           # secret("NAME") is read from the environment, then from
+# file = "~/.config/scoot/{name}.env"  # this file of NAME=value lines, kept outside the repository
+
+# [targets.staging]                   # where to apply; `local` (this machine) needs no table
+# cloud = "local"                     # the cloud driver; the other keys are the driver's options
+"""
+
+ARCHITECTURE = """\
+// {name}: the starter application of `scoot init`.
+//
+//   scoot plan             what `apply` would change
+//   scoot apply            run it, then open http://127.0.0.1:{port}
+//   scoot status           what runs, and where
+//   scoot logs app.web     what the server printed (-f to follow)
+//   scoot destroy          stop it (the database file is kept)
+
+application {name} {{
+  // owner = "your-github-user-or-org"
+}}
+
+// Set it in scoot.toml's [params], or for one run: scoot apply --param port=9000
+param port: number = {port}
+
+component app {{
+  source = "./app"
+
+  compute web {{
+    command = ["python3", "-u", "server.py"]
+    port    = port
+    health  = "/healthz"
+    env = {{
+      PORT = port
+    }}
+  }}
+
+  storage data {{
+    engine = "sqlite"
+  }}
+
+  // Gives `web` the database's location as environment variables (DATA_PATH).
+  connection web_data {{ from = web, to = data }}
+}}
+"""
+
+SERVER = '''\
+"""The web server of {name}: standard library only.
+
+Scoot runs it with the environment `architecture.sct` gives it:
+
+    PORT       the port to listen on
+    DATA_PATH  the SQLite database of the `data` storage (from the `web_data` connection)
+
+    GET /         a greeting, and how many visits the database has counted
+    GET /healthz  200 while the server answers (Scoot checks it)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import sys
+from contextlib import closing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = int(os.environ.get("PORT", "{port}"))
+DATA_PATH = os.environ.get("DATA_PATH", "data.sqlite")
+
+
+def count_visit() -> int:
+    with closing(sqlite3.connect(DATA_PATH, timeout=10)) as db, db:
+        db.execute("CREATE TABLE IF NOT EXISTS visits (at TEXT DEFAULT CURRENT_TIMESTAMP)")
+        db.execute("INSERT INTO visits DEFAULT VALUES")
+        return int(db.execute("SELECT count(*) FROM visits").fetchone()[0])
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/healthz":
+            self.reply(200, "ok\\n")
+        elif self.path == "/":
+            self.reply(200, f"Hello from {name}! Visit number {{count_visit()}}.\\n")
+        else:
+            self.reply(404, "not found\\n")
+
+    def reply(self, status: int, text: str) -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        print(f"{{self.address_string()}} {{format % args}}", flush=True)
+
+
+def main() -> None:
+    server = ThreadingHTTPServer((HOST, PORT), Handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"{name} listening on http://{{HOST}}:{{PORT}}, data in {{DATA_PATH}}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+class InitError(ScootError):
+    """`scoot init` cannot go on; the message says why and what to do. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    how: str  # "created", "overwritten", "updated"
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name an application, or None (the compiler checks the rest)."""
+    if not re.match(NAME_PATTERN, name):
+        return "a name starts with a letter or `_` and holds only letters, digits, `_` and `-`"
+    return None
+
+
+def suggest(name: str) -> str:
+    """A valid name close to `name`: `My App!` → `my-app`."""
+    text = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-").lower()
+    if not text or not re.match(r"[A-Za-z_]", text):
+        text = "app-" + text if text else "app"
+    return text
+
+
+def starter_files(name: str, port: int = DEFAULT_PORT) -> dict[str, str]:
+    """The files of a new application, by path relative to its folder."""
+    return {
+        "scoot.toml": SETTINGS.format(name=name),
+        "architecture.sct": ARCHITECTURE.format(name=name, port=port),
+        "app/server.py": SERVER.format(name=name, port=port),
+        GITIGNORE: IGNORED + "\n",
+    }
+
+
+def existing(root: Path, files: dict[str, str]) -> list[str]:
+    return [relative for relative in files if (root / relative).exists()]
+
+
+def write(root: Path, files: dict[str, str], force: bool = False) -> list[Written]:
+    """Write the files under `root`; refuse (writing nothing) if one exists, unless `force`."""
+    present = existing(root, files)
+    if present and not force:
+        raise InitError(
+            f"{root} already has {', '.join(present)}; nothing was written. "
+            "Run `scoot init --force` to overwrite them (a .gitignore is only given the "
+            f"`{IGNORED}` line), or choose an empty folder: `scoot init DIR`."
+        )
+    for relative in files:
+        if (root / relative).is_dir():
+            raise InitError(f"{root / relative} is a folder, where `scoot init` writes a file; move it away")
+    written: list[Written] = []
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if relative == GITIGNORE and path.exists():
+            current = path.read_text(encoding="utf-8")
+            lines = {line.strip() for line in current.splitlines()}
+            if IGNORED in lines or IGNORED.rstrip("/") in lines:
+                continue
+            write_atomic(path, current + ("" if current.endswith("\n") or not current else "\n") + text)
+            written.append(Written(path, "updated"))
+            continue
+        how = "overwritten" if path.exists() else "created"
+        write_atomic(path, text)
+        written.append(Written(path, how))
+    return written
