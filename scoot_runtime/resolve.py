@@ -2,8 +2,7 @@
 
 `"${api.orders.path}"` becomes the path the storage reported; a string that is
 exactly one reference becomes the referenced value with its type; `"${api.web}"`
-(an object) becomes what the driver may need of it (address, kind, identity,
-outputs); `${secret("NAME")}` becomes the secret's value, in memory only. A
+(an object) becomes what the driver may need of it (address, kind, outputs); `${secret("NAME")}` becomes the secret's value, in memory only. A
 reference to an object whose outputs are not known yet (it is still to be
 created) resolves to `UNKNOWN`.
 """
@@ -153,7 +152,8 @@ class Resolver:
         if known is None:
             return UNKNOWN
         if not output:
-            return {"address": address, "kind": known.kind, "identity": dict(known.identity), "outputs": dict(known.outputs)}
+            # Outputs, not identity: a restarted process is the same object to what refers to it.
+            return {"address": address, "kind": known.kind, "outputs": dict(known.outputs)}
         if output not in known.outputs:
             raise ResolveError(f"`{address}` has no output `{output}` (it has {', '.join(sorted(known.outputs)) or 'none'})")
         return known.outputs[output]
