@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 
 from scoot_runtime import drivers
@@ -23,7 +24,7 @@ from scoot_runtime.plan import Plan, make_plan
 from scoot_runtime.reconciler import ApplyResult, Event, Reconciler
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import StateStore
-from scoot_runtime.workspace import Target, Workspace
+from scoot_runtime.workspace import SettingsError, Target, Workspace
 
 DEFAULT_PARALLELISM = 64
 
@@ -54,6 +55,14 @@ class Runtime:
         application = architecture.application.name if architecture else workspace.root.name
         desired = desired_objects(architecture, workspace.architecture_root) if architecture else {}
         driver_type = driver_class or drivers.load(chosen.cloud)
+        unknown = sorted(set(chosen.options) - driver_type.option_names)
+        if unknown:
+            hint = get_close_matches(unknown[0], sorted(driver_type.option_names), n=1)
+            raise SettingsError(
+                f"[targets.{chosen.name}] in scoot.toml sets `{unknown[0]}`, which the {chosen.cloud} driver "
+                f"does not take" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+                + f"; its options are {', '.join(sorted(driver_type.option_names)) or 'none'}"
+            )
         context = DriverContext(
             application=application,
             target=chosen.name,

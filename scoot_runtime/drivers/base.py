@@ -130,6 +130,8 @@ class CloudDriver(ABC):
     parallelism: ClassVar[int | None] = None
     # The object kinds, and for storage the engines, this driver provides.
     kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
+    # The options a target may set for this driver in scoot.toml; others are refused.
+    option_names: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, context: DriverContext) -> None:
         self.context = context

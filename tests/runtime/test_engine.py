@@ -295,3 +295,12 @@ def test_an_interrupted_create_no_longer_wanted_is_found_and_deleted(tmp_path: P
     state = read_lock(tmp_path / "scoot.lock").targets["local"]
     assert state.pending == {} and state.objects == {}
     assert json.loads((tmp_path / ".scoots" / "world.json").read_text()) == {}
+
+
+def test_an_option_the_driver_does_not_take_is_refused(tmp_path: Path) -> None:
+    from scoot_runtime.workspace import SettingsError
+
+    (tmp_path / "scoot.toml").write_text('[targets.local]\ncloud = "local"\nhealth_timout = 5\n')
+    with pytest.raises(SettingsError) as error:
+        Runtime.open(load(tmp_path), shop())
+    assert "`health_timout`" in str(error.value) and "did you mean `health_timeout`?" in str(error.value)
