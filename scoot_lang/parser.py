@@ -474,6 +474,9 @@ class _Tok:
         self.line = line
 
 
+_POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "COLON": ":", "DOT": ".", "LPAR": "("}
+
+
 class _NotClean(Exception):
     """The fast path met something it does not handle: Lark's parser takes over."""
 
@@ -507,6 +510,8 @@ class _FastPath:
                 blank = terminal.pattern.to_regexp()
             else:
                 alternatives.append(f"(?P<{terminal.name}>{terminal.pattern.to_regexp()})")
+        # Punctuation whose position no node keeps: one token object serves them all.
+        self.shared = {kind: _Tok(kind, value, -1, -1, 0) for kind, value in _POSITIONLESS.items()}
         # Blanks before a token are part of its match: one regex call a token.
         self.scanner = re.compile(f"(?:{blank})?(?:{'|'.join(alternatives)})")
         parser = lark.parser.parser.parser
@@ -524,6 +529,7 @@ class _FastPath:
     def tokens(self, text: str) -> list[_Tok]:
         match = self.scanner.match
         keywords, comment_types, comments = self.keywords, self.comment_types, self.comments
+        shared = self.shared
         out: list[_Tok] = []
         pos, line, end_of_text = 0, 1, len(text)
         while pos < end_of_text:
@@ -541,6 +547,8 @@ class _FastPath:
             if kind in comment_types:
                 comments.append(s.Comment(value, start, end))
                 line += value.count("\n")
+            elif kind in shared:
+                out.append(shared[kind])
             else:
                 if kind == "NAME":
                     kind = keywords.get(value, "NAME")

@@ -9,7 +9,7 @@ these instead of walking the syntax tree or parsing again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from scoot_lang import syntax as s
 from scoot_lang.source import Span
@@ -18,8 +18,7 @@ SymbolKind = Literal["application", "component", "object", "param", "let"]
 JsonPath = tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Symbol:
+class Symbol(NamedTuple):
     """A declaration. `id` is unique: `component:api`, `object:api.web`, `let:greeting`."""
 
     id: str
@@ -31,8 +30,7 @@ class Symbol:
     object_kind: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReferenceUse:
+class ReferenceUse(NamedTuple):
     """A reference in the text and what it resolved to (`target` None when it did not)."""
 
     span: Span
