@@ -82,6 +82,7 @@ class _Builder(Transformer[Any, Any]):
         self.file = ""
         self.diagnostics: list[Diagnostic] = []
         self.parse_expr: Callable[[str], Any] = lambda text: None
+        self.text = ""  # the text being parsed
 
     def _error(self, code: str, message: str, start: int, end: int) -> None:
         self.diagnostics.append(diagnostic(code, message, Span(self.file, start, end)))
@@ -141,10 +142,14 @@ class _Builder(Transformer[Any, Any]):
         return s.NullLit(token.start_pos, token.end_pos)
 
     def list_expr(self, c: list[Any]) -> s.ListExpr:
-        return s.ListExpr(c[1:-1], c[0].line != c[-1].line, c[0].start_pos, c[-1].end_pos)
+        return s.ListExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
 
     def map_expr(self, c: list[Any]) -> s.MapExpr:
-        return s.MapExpr(c[1:-1], c[0].line != c[-1].line, c[0].start_pos, c[-1].end_pos)
+        return s.MapExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+
+    def _spans_lines(self, opening: Any, closing: Any) -> bool:
+        """Whether a list or map was written over several lines (the formatter keeps that)."""
+        return self.text.find("\n", opening.start_pos, closing.end_pos) >= 0
 
     def entry(self, c: list[Any]) -> s.MapEntry:
         key_token = c[0]
@@ -464,14 +469,13 @@ class _TooManyErrors(Exception):
 class _Tok:
     """A token of the fast path: what the tree builder reads of Lark's `Token`."""
 
-    __slots__ = ("end_pos", "line", "start_pos", "type", "value")
+    __slots__ = ("end_pos", "start_pos", "type", "value")
 
-    def __init__(self, kind: str, value: str, start: int, end: int, line: int) -> None:
+    def __init__(self, kind: str, value: str, start: int, end: int) -> None:
         self.type = kind
         self.value = value
         self.start_pos = start
         self.end_pos = end
-        self.line = line
 
 
 _POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "COLON": ":", "DOT": ".", "LPAR": "("}
@@ -511,7 +515,7 @@ class _FastPath:
             else:
                 alternatives.append(f"(?P<{terminal.name}>{terminal.pattern.to_regexp()})")
         # Punctuation whose position no node keeps: one token object serves them all.
-        self.shared = {kind: _Tok(kind, value, -1, -1, 0) for kind, value in _POSITIONLESS.items()}
+        self.shared = {kind: _Tok(kind, value, -1, -1) for kind, value in _POSITIONLESS.items()}
         # Blanks before a token are part of its match: one regex call a token.
         self.scanner = re.compile(f"(?:{blank})?(?:{'|'.join(alternatives)})")
         parser = lark.parser.parser.parser
@@ -528,10 +532,10 @@ class _FastPath:
 
     def tokens(self, text: str) -> list[_Tok]:
         match = self.scanner.match
-        keywords, comment_types, comments = self.keywords, self.comment_types, self.comments
-        shared = self.shared
+        keywords, comment_types, comments, shared = self.keywords, self.comment_types, self.comments, self.shared
         out: list[_Tok] = []
-        pos, line, end_of_text = 0, 1, len(text)
+        append = out.append
+        pos, end_of_text = 0, len(text)
         while pos < end_of_text:
             found = match(text, pos)
             if found is None:
@@ -539,23 +543,16 @@ class _FastPath:
                     break
                 raise _NotClean
             kind: str = found.lastgroup  # type: ignore[assignment]
-            start = found.start(kind)
-            if start != pos:
-                line += text.count("\n", pos, start)
-            end = found.end()
-            value = found.group(kind)
-            if kind in comment_types:
-                comments.append(s.Comment(value, start, end))
-                line += value.count("\n")
-            elif kind in shared:
-                out.append(shared[kind])
+            start, pos = found.span(kind)
+            if kind in shared:
+                append(shared[kind])
+            elif kind in comment_types:
+                comments.append(s.Comment(text[start:pos], start, pos))
             else:
+                value = text[start:pos]
                 if kind == "NAME":
                     kind = keywords.get(value, "NAME")
-                elif kind == "MSTRING":
-                    line += value.count("\n")
-                out.append(_Tok(kind, value, start, end, line))
-            pos = end
+                append(_Tok(kind, value, start, pos))
         return out
 
     def parse(self, text: str, start: str) -> Any:
@@ -563,7 +560,7 @@ class _FastPath:
         state_stack = [self.start_states[start]]
         value_stack: list[Any] = []
         tokens = self.tokens(text)
-        tokens.append(_Tok("$END", "", len(text), len(text), 0))
+        tokens.append(_Tok("$END", "", len(text), len(text)))
         end_state = self.end_states[start]
         for token in tokens:
             kind = token.type
@@ -618,7 +615,8 @@ def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
     fast = _FastPath(lark, comments)
 
     def parse_expr(text: str) -> Any:
-        saved = comments[:]
+        saved, saved_text = comments[:], builder.text
+        builder.text = text
         try:
             try:
                 return fast.parse(text, "expr")
@@ -626,6 +624,7 @@ def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
                 return lark.parse(text, start="expr")  # raises, with what went wrong
         finally:
             comments[:] = saved
+            builder.text = saved_text
 
     builder.parse_expr = parse_expr
     return lark, builder, comments, fast
@@ -637,6 +636,7 @@ def parse(text: str, path: str = "architecture.sct") -> tuple[s.File, list[Diagn
     with _lock:
         builder.file = path
         builder.diagnostics = []
+        builder.text = text
         comments.clear()
         items: list[s.Item]
         try:
@@ -657,10 +657,10 @@ def parse_expression(source: str, path: str, start: int, end: int) -> tuple[s.Ex
     """Parse the inside of a `${...}` found at `[start, end)` of a file (a JSON string's)."""
     _, builder, _, _ = _parser()
     with _lock:
-        saved = (builder.file, builder.diagnostics)
-        builder.file, builder.diagnostics = path, []
+        saved = (builder.file, builder.diagnostics, builder.text)
+        builder.file, builder.diagnostics, builder.text = path, [], source
         try:
             expr = builder._interpolation(source, start, start + 2, end)
             return expr, builder.diagnostics
         finally:
-            builder.file, builder.diagnostics = saved
+            builder.file, builder.diagnostics, builder.text = saved
