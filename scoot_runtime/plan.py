@@ -84,9 +84,15 @@ class Plan:
     observed: dict[str, Observed | None] = field(default_factory=dict)
     adopted: dict[str, Observed] = field(default_factory=dict)
 
+    # Records to drop: objects no longer wanted that the driver no longer finds.
+    forget: list[str] = field(default_factory=list)
+    # An interrupted run's operations to close: what they left is recorded or adopted.
+    settle: list[str] = field(default_factory=list)
+
     @property
     def has_changes(self) -> bool:
-        return any(c.action is not Action.NOOP for c in self.changes) or bool(self.adopted)
+        changes = any(c.action is not Action.NOOP for c in self.changes)
+        return changes or bool(self.adopted or self.forget or self.settle)
 
     def counts(self) -> dict[str, int]:
         counts = {action.value: 0 for action in Action}
@@ -163,8 +169,10 @@ async def make_plan(
     depends_on = {a: set(state.objects[a].depends_on) & gone if a in state.objects else set() for a in gone}
     for address in reversed(topological(depends_on)):
         if refresh and address in plan.observed and plan.observed[address] is None:
-            continue  # already gone: the apply only forgets it
+            plan.forget.append(address)  # already gone: the apply only forgets it
+            continue
         plan.changes.append(Change(address, kinds[address], Action.DELETE, found=address in plan.adopted))
+    plan.settle = sorted(a for a in state.pending if a not in plan.adopted)
     return plan
 
 
@@ -223,8 +231,14 @@ def _decide(
     record = state.objects.get(address)
     adopted = plan.adopted.get(address)
     if record is None and adopted is not None:
+        # Made by an interrupted run from the configuration and source wanted now, as far
+        # as anyone can know: recorded as such, not made again.
         record = ObjectState(
-            kind=desired.kind, config=desired.config, identity=dict(adopted.identity), outputs=dict(adopted.outputs)
+            kind=desired.kind,
+            config=desired.config,
+            identity=dict(adopted.identity),
+            outputs=dict(adopted.outputs),
+            revision=desired.revision,
         )
     if record is None:
         return Change(address, desired.kind, Action.CREATE), None

@@ -114,10 +114,12 @@ class Reconciler:
             )
 
     def _forget_vanished(self) -> None:
-        """Objects no longer wanted that the refresh found gone: nothing to delete, only to forget."""
-        for address, observed in self.plan.observed.items():
-            if observed is None and address in self.state.objects and address not in self.desired:
-                self.store.result(address, None)
+        """Drop the records of what is gone and no longer wanted, and close an interrupted
+        run's operations (what they left is recorded, adopted, or was nothing)."""
+        for address in self.plan.forget:
+            self.store.result(address, None)
+        for address in self.plan.settle:
+            self.store.result(address, self.state.objects.get(address))
 
     def _event(self, address: str, action: Action, status: Status, started: float, message: str = "") -> None:
         seconds = time.monotonic() - started if status != "started" else 0.0
@@ -128,6 +130,12 @@ class Reconciler:
         for dependant in self.dependants.get(address, ()):
             if dependant in self.finished:
                 await self.finished[dependant].wait()
+                if dependant in self.result.failed or dependant in self.result.skipped:
+                    # What still exists may still need it.
+                    self.result.skipped[address] = f"not deleted: `{dependant}` was not deleted"
+                    self._event(address, Action.DELETE, "skipped", time.monotonic(), self.result.skipped[address])
+                    self.finished[address].set()
+                    return
         record = self.state.objects[address]
         started = time.monotonic()
         try:

@@ -69,43 +69,54 @@ class Resolver:
         """Resolve a configuration. `connected`: objects whose outputs a compute gets as
         environment variables; `connection`: a connection's (source env, target), to
         name what it injects."""
-        result = Resolved({}, {})
-        holding_secrets: set[str] = set()
+        holding: dict[str, set[str]] = {}
+        values = self._build(config, connected, connection, holding, mask=False)
+        result = Resolved(values, {}, secrets=set().union(*holding.values()) if holding else set())
+        masked = self._build(config, connected, connection, {}, mask=True) if holding else values
+        for key, resolved in values.items():
+            if _contains_unknown(resolved):
+                result.unknown.add(key)
+                continue
+            # The secrets aside, a plain digest; the secrets in a keyed one, so that the
+            # lock file cannot confirm a guess at them (see `Secrets.digest`).
+            digest = "sha256:" + hashlib.sha256(_canonical(masked[key]).encode()).hexdigest()
+            if key in holding:
+                digest += "+" + self.secrets.digest(_canonical(resolved))
+            result.digests[key] = digest
+        return result
+
+    def _build(
+        self,
+        config: Mapping[str, Any],
+        connected: tuple[str, ...],
+        connection: tuple[Mapping[str, Any], str] | None,
+        holding: dict[str, set[str]],
+        mask: bool,
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
         for key, value in config.items():
             found: set[str] = set()
-            result.config[key] = self._value(value, found)
-            result.secrets |= found
+            values[key] = self._value(value, found, mask)
             if found:
-                holding_secrets.add(key)
+                holding[key] = found
         if connected:
-            env = result.config.setdefault("env", {})
+            env = values.setdefault("env", {})
             for target in connected:
                 outputs = self._outputs(target)
                 if outputs is None:
-                    result.config["env"] = env = UNKNOWN
+                    values["env"] = env = UNKNOWN
                     break
                 for output, value in outputs.items():
                     env.setdefault(env_name(target.split(".")[1], output), value)
         if connection is not None:
             source_env, target = connection
             outputs = self._outputs(target)
-            result.config["injected"] = (
+            values["injected"] = (
                 UNKNOWN
                 if outputs is None
                 else sorted(n for o in outputs if (n := env_name(target.split(".")[1], o)) not in source_env)
             )
-        for key, resolved in result.config.items():
-            if _contains_unknown(resolved):
-                result.unknown.add(key)
-                continue
-            text = orjson.dumps(resolved, option=orjson.OPT_SORT_KEYS).decode()
-            # A key holding a secret gets a keyed digest: a plain one would let anyone
-            # with the lock file confirm a guess at the secret.
-            if key in holding_secrets:
-                result.digests[key] = self.secrets.digest(text)
-            else:
-                result.digests[key] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-        return result
+        return values
 
     def _outputs(self, address: str) -> Mapping[str, Any] | None:
         if address not in self.known:
@@ -113,37 +124,37 @@ class Resolver:
         known = self.known[address]
         return None if known is None else known.outputs
 
-    def _value(self, value: Any, found: set[str]) -> Any:
+    def _value(self, value: Any, found: set[str], mask: bool) -> Any:
         if isinstance(value, str):
-            return self._string(value, found)
+            return self._string(value, found, mask)
         if isinstance(value, list):
-            return [self._value(item, found) for item in value]
+            return [self._value(item, found, mask) for item in value]
         if isinstance(value, dict):
-            return {key: self._value(item, found) for key, item in value.items()}
+            return {key: self._value(item, found, mask) for key, item in value.items()}
         return value
 
-    def _string(self, text: str, found: set[str]) -> Any:
+    def _string(self, text: str, found: set[str], mask: bool) -> Any:
         if "$" not in text:
             return text
         parts = template.split(text)
         if len(parts) == 1 and parts[0].interpolation:
-            return self._interpolation(parts[0].text, found)
+            return self._interpolation(parts[0].text, found, mask)
         out: list[str] = []
         for part in parts:
             if not part.interpolation:
                 out.append(part.text)
                 continue
-            value = self._interpolation(part.text, found)
+            value = self._interpolation(part.text, found, mask)
             if value is UNKNOWN:
                 return UNKNOWN
             out.append(_text(value))
         return "".join(out)
 
-    def _interpolation(self, source: str, found: set[str]) -> Any:
+    def _interpolation(self, source: str, found: set[str], mask: bool) -> Any:
         secret = _SECRET.fullmatch(source)
         if secret:
             found.add(secret.group(1))
-            return self.secrets.get(secret.group(1))
+            return f"\0secret:{secret.group(1)}\0" if mask else self.secrets.get(secret.group(1))
         reference = source.strip()
         address, output = (reference.rsplit(".", 1)) if reference.count(".") == 2 else (reference, "")
         if address not in self.known:
@@ -157,6 +168,10 @@ class Resolver:
         if output not in known.outputs:
             raise ResolveError(f"`{address}` has no output `{output}` (it has {', '.join(sorted(known.outputs)) or 'none'})")
         return known.outputs[output]
+
+
+def _canonical(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _text(value: Any) -> str:

@@ -110,14 +110,21 @@ HMAC_PREFIX = "hmac-sha256:"
 def same_digest(recorded: str | None, wanted: str | None) -> bool:
     """Whether two digests say the value is unchanged.
 
-    Keyed digests made with another key (another machine, a fresh clone) cannot be
-    compared; the value is taken as unchanged rather than reapplied for nothing.
+    A value holding secrets has two digests joined by `+`: a plain one of the value
+    with its secrets masked, and a keyed one of the secrets' values. Keyed digests
+    made with another key (another machine, a fresh clone) cannot be compared: that
+    part is taken as unchanged, rather than reapplied for nothing, while a change to
+    anything else in the value is still seen.
     """
     if recorded == wanted:
         return True
-    if recorded and wanted and recorded.startswith(HMAC_PREFIX) and wanted.startswith(HMAC_PREFIX):
-        return recorded.split(":")[1] != wanted.split(":")[1]
-    return False
+    if not recorded or not wanted:
+        return False
+    old_plain, _, old_keyed = recorded.partition("+")
+    new_plain, _, new_keyed = wanted.partition("+")
+    if old_plain != new_plain or bool(old_keyed) != bool(new_keyed):
+        return False
+    return old_keyed.split(":")[1] != new_keyed.split(":")[1]  # another key: cannot tell
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from scoot_runtime.errors import ScootError
 SETTINGS_FILE = "scoot.toml"
 WORKSPACE = ".scoots"
 DEFAULT_TARGET = "local"
+_TARGET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 class SettingsError(ScootError):
@@ -91,6 +93,10 @@ def load(root: Path) -> Workspace:
         secrets_file = (root / secrets_file).resolve()
     targets = {DEFAULT_TARGET: Target(DEFAULT_TARGET, "local")}
     for name, table in _table(data, "targets", path).items():
+        if not _TARGET_NAME.fullmatch(name):
+            raise SettingsError(
+                f"{path}: target name `{name}` is also a file name under .scoots/: use letters, digits, `_`, `-`, `.`"
+            )
         if not isinstance(table, dict) or not isinstance(table.get("cloud", "local"), str):
             raise SettingsError(f"{path}: [targets.{name}] must be a table with `cloud = \"DRIVER\"`")
         options = {k: v for k, v in table.items() if k != "cloud"}

@@ -304,3 +304,51 @@ def test_an_option_the_driver_does_not_take_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as error:
         Runtime.open(load(tmp_path), shop())
     assert "`health_timout`" in str(error.value) and "did you mean `health_timeout`?" in str(error.value)
+
+
+def test_on_another_machine_a_plain_change_beside_a_secret_is_still_seen(tmp_path: Path) -> None:
+    def with_token(greeting: str) -> Architecture:
+        architecture = shop()
+        env = architecture.components["api"].objects["web"].env  # type: ignore[attr-defined]
+        env.update({"TOKEN": '${secret("SHOP_TOKEN")}', "GREETING": greeting})
+        return architecture
+
+    environ = {"SHOP_TOKEN": "one"}
+    rt = Runtime.open(load(tmp_path), with_token("hi"), driver_class=FileDriver, environ=environ)
+    assert asyncio.run(rt.apply(asyncio.run(rt.plan()))).ok
+    (tmp_path / ".scoots" / "secret.key").unlink()  # a fresh clone: another digest key
+    rt = Runtime.open(load(tmp_path), with_token("hi"), driver_class=FileDriver, environ=environ)
+    assert not asyncio.run(rt.plan()).has_changes  # the secret cannot be compared: unchanged
+    rt = Runtime.open(load(tmp_path), with_token("hello"), driver_class=FileDriver, environ=environ)
+    plan = asyncio.run(rt.plan())
+    assert actions(plan)["api.web"] == "update"  # the greeting beside it did change
+
+
+def test_an_interrupted_run_that_left_nothing_is_settled_and_forgotten(tmp_path: Path) -> None:
+    converge(tmp_path, shop())
+    rt = runtime(tmp_path, shop())
+    rt.store.begin()
+    rt.store.intent("api.gone", "create", "storage")  # never made
+    rt.store.intent("api.orders", "update", "storage")  # made no difference
+    rt.store.close()
+    rt = runtime(tmp_path, shop())
+    assert set(rt.store.state.pending) == {"api.gone", "api.orders"}
+    plan = asyncio.run(rt.plan())
+    assert plan.has_changes and plan.settle == ["api.gone", "api.orders"]
+    assert asyncio.run(rt.apply(plan)).ok
+    state = read_lock(tmp_path / "scoot.lock").targets["local"]
+    assert state.pending == {} and "api.orders" in state.objects and "api.gone" not in state.objects
+    assert not asyncio.run(runtime(tmp_path, shop()).plan()).has_changes
+
+
+def test_a_removed_object_already_gone_is_forgotten(tmp_path: Path) -> None:
+    converge(tmp_path, shop())
+    world_file = tmp_path / ".scoots" / "world.json"
+    world = json.loads(world_file.read_text())
+    world = {k: v for k, v in world.items() if not k.endswith("/worker.jobs")}
+    world_file.write_text(json.dumps(world))
+    FileDriver.calls = []
+    plan, result = converge(tmp_path, shop(with_worker=False))
+    assert plan.forget == ["worker.jobs"] and plan.has_changes and result.ok
+    assert FileDriver.calls == []
+    assert "worker.jobs" not in read_lock(tmp_path / "scoot.lock").targets["local"].objects

@@ -1,0 +1,47 @@
+"""The `scoot` command line. With the language server, the one place that ties the
+compiler (`scoot_lang`) to the runtime.
+
+Exit codes: 0 ok, 1 an error (diagnostics, changes found by `fmt --check`, a plan that
+cannot be made, a failed or refused apply), 2 usage (and `plan --detailed-exitcode`: changes).
+Heavy modules are imported inside the commands so that start-up stays quick.
+
+The commands live in the modules of this package, which are registered here:
+`language` (compile, validate, fmt, decompile, schema), `application` (init, and what the
+runtime commands share: loading the application, opening its runtime, errors),
+`converge` (plan, apply, destroy) and `observe` (refresh, status, logs, graph,
+force-unlock); `output` holds what they print alike. Names with a leading underscore are
+private to this package.
+"""
+
+from __future__ import annotations
+
+import click
+
+from scoot_runtime.cli import application, converge, language, observe
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="scoot")
+def cli() -> None:
+    """Scoot: architecture as code. Describe an application in architecture.sct,
+    compile it, and converge what runs."""
+
+
+cli.add_command(language.compile)
+cli.add_command(language.validate)
+cli.add_command(language.fmt)
+cli.add_command(language.decompile)
+cli.add_command(language.schema)
+cli.add_command(application.init)
+cli.add_command(converge.plan)
+cli.add_command(converge.apply)
+cli.add_command(converge.destroy)
+cli.add_command(observe.refresh)
+cli.add_command(observe.status)
+cli.add_command(observe.logs)
+cli.add_command(observe.graph)
+cli.add_command(observe.force_unlock)
+
+
+def main() -> None:
+    cli(prog_name="scoot")

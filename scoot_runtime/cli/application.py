@@ -1,0 +1,194 @@
+"""The application folder: `init` starts one; the runtime commands load it (scoot.toml,
+the target, the compiled architecture) and open its runtime.
+
+Exit codes as in the package: 0 ok, 1 an error (diagnostics, a plan that cannot be made, a
+failed apply, a refused one), 2 usage; `plan --detailed-exitcode` exits 2 when there are
+changes. Errors are one paragraph on stderr saying what to do (`_errors`, with the secrets a
+command handed out redacted); a traceback only with SCOOT_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+import click
+
+from scoot_runtime.cli.language import _parse_params
+from scoot_runtime.cli.output import _show_diagnostics, _shown_path
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from scoot_lang.compiler import Compilation
+    from scoot_runtime.engine import Runtime
+    from scoot_runtime.workspace import Target, Workspace
+
+
+class _Redactor:
+    """Secret values a command has handed out, kept off every message it prints."""
+
+    def __init__(self) -> None:
+        self.functions: list[Callable[[str], str]] = []
+
+    def __call__(self, text: str) -> str:
+        for function in self.functions:
+            text = function(text)
+        return text
+
+
+_redact = _Redactor()
+
+
+def _explain(error: BaseException) -> str:
+    from scoot_runtime.errors import ScootError
+
+    if isinstance(error, ScootError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        return f"cannot use{where}: {error.strerror or error}"
+    return (
+        f"internal error ({type(error).__name__}: {error}). This is a bug in scoot: please report it "
+        "with the command you ran. Set SCOOT_DEBUG=1 to see where it happened."
+    )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn every error into a one-paragraph message and exit 1 (no traceback)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo(
+                "\nInterrupted. What was done is recorded; run the command again to carry on.", err=True
+            )
+            sys.exit(1)
+        except Exception as error:
+            if os.environ.get("SCOOT_DEBUG"):
+                raise
+            raise click.ClickException(_redact(_explain(error))) from None
+        finally:
+            _redact.functions.clear()
+
+    return wrapper
+
+
+def _application_options(function: Callable[P, R]) -> Callable[P, R]:
+    """PATH (the application folder), --target and --param."""
+    function = click.option(
+        "--param", "params", multiple=True, metavar="NAME=VALUE",
+        help="Set a param (repeatable); overrides scoot.toml's [params].",
+    )(function)
+    function = click.option(
+        "--target", "target", metavar="NAME", default=None,
+        help="The target to work on (a [targets.NAME] table of scoot.toml). Default: local.",
+    )(function)
+    return click.argument("path", default=".", type=click.Path(file_okay=True))(function)
+
+
+@dataclass
+class _Application:
+    workspace: Workspace
+    target: Target
+    compilation: Compilation
+
+
+def _load_application(path: str, target: str | None, params: tuple[str, ...]) -> _Application:
+    """Read scoot.toml, pick the target, compile the architecture; exit 1 on diagnostics."""
+    from scoot_lang import compile_path
+    from scoot_runtime import workspace
+
+    root = Path(path)
+    if not root.exists():
+        raise click.ClickException(
+            f"{path} does not exist; give the application folder (where scoot.toml and "
+            "architecture.sct are), or run `scoot init` to make one"
+        )
+    if not root.is_dir():
+        raise click.ClickException(
+            f"{path} is a file; give the application folder that holds it (`{root.parent}`): "
+            "scoot.toml there says where the architecture is"
+        )
+    loaded = workspace.load(root)
+    chosen = loaded.target(target)
+    merged = {**loaded.params, **_parse_params(params)}
+    result = compile_path(_shown_path(loaded.architecture), merged)
+    if result.diagnostics:
+        _show_diagnostics(result.diagnostics, result.sources, "text")
+    if not result.ok or result.architecture is None:
+        sys.exit(1)
+    return _Application(loaded, chosen, result)
+
+
+def _open_runtime(application: _Application) -> Runtime:
+    from scoot_runtime.engine import Runtime
+
+    runtime = Runtime.open(application.workspace, application.compilation.architecture, application.target.name)
+    _redact.functions.append(runtime.secrets.redact)
+    return runtime
+
+
+def _close(runner: asyncio.Runner, runtime: Runtime) -> None:
+    """Let the driver go (plan leaves it open; apply closes it itself)."""
+    # Best effort: the command's outcome is already decided.
+    with contextlib.suppress(Exception):
+        runner.run(runtime.driver.close())
+
+
+@click.command(short_help="Start an application: scoot.toml, architecture.sct, app/.")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--name", help="The application's name. Default: the folder's name.")
+@click.option("--force", is_flag=True, help="Overwrite files that exist (a .gitignore only gets the .scoots/ line).")
+@_errors
+def init(directory: str, name: str | None, force: bool) -> None:
+    """Start an application in DIRECTORY (default: here): scoot.toml, architecture.sct, a
+    small web server in app/ and a .gitignore. Nothing is overwritten without --force."""
+    from scoot_lang import compile_source
+    from scoot_lang.parser import KEYWORDS
+    from scoot_runtime import init as starter
+
+    root = Path(directory)
+    chosen = name or root.resolve().name
+    problem = starter.name_problem(chosen)
+    if problem is None and chosen in KEYWORDS:
+        problem = f"`{chosen}` is a keyword of the language"
+    files = starter.starter_files(chosen) if problem is None else {}
+    if problem is None:
+        checked = compile_source(files["architecture.sct"], "architecture.sct")
+        if checked.errors:
+            problem = checked.errors[0].message
+    if problem is not None:
+        how = "give another name with `--name`" if name else "rename the folder, or give a name with `--name`"
+        suggestion = starter.suggest(chosen)
+        if suggestion == chosen or suggestion in KEYWORDS:
+            suggestion = f"{suggestion}-app"
+        raise click.ClickException(
+            f"`{chosen}` cannot be the application's name ({problem}). Nothing was written: {how}, "
+            f"for example `scoot init {directory} --name {suggestion}`"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    written = starter.write(root, files, force)
+    click.echo(f"Scoot application `{chosen}` in {_shown_path(root)}:")
+    for item in written:
+        click.echo(f"  {item.how:<11} {item.path.relative_to(root)}")
+    click.echo("")
+    click.echo("Next:")
+    if _shown_path(root) != ".":
+        click.echo(f"  cd {_shown_path(root)}")
+    click.echo("  scoot plan     # what apply would do")
+    click.echo("  scoot apply    # run it, then open the URL it prints")

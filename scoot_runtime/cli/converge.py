@@ -1,0 +1,289 @@
+"""The commands that converge a target: plan, apply and destroy."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from scoot_runtime.cli.application import (
+    _application_options,
+    _close,
+    _errors,
+    _load_application,
+    _open_runtime,
+    _redact,
+)
+from scoot_runtime.cli.output import _color, _count
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from scoot_lang.compiler import Compilation
+    from scoot_runtime.engine import Runtime
+    from scoot_runtime.plan import Plan, PlanError
+    from scoot_runtime.render import PlanView
+
+
+def _plan_view(runtime: Runtime, compilation: Compilation, delete_data: bool = False) -> PlanView:
+    from scoot_runtime.render import Locator, PlanView
+
+    return PlanView(
+        locator=Locator(compilation.source_map, compilation.sources),
+        wanted={address: desired.config for address, desired in runtime.desired.items()},
+        recorded=dict(runtime.store.state.objects),
+        revisions={address: desired.revision for address, desired in runtime.desired.items()},
+        delete_data=delete_data,
+    )
+
+
+def _plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> NoReturn:
+    """Print every problem of a plan that cannot be made, with its object and line; exit 1."""
+    from scoot_runtime.render import Locator
+
+    locator = Locator(compilation.source_map, compilation.sources)
+    problems = []
+    for problem in error.problems:
+        where = None
+        if "." in problem.address:
+            where = locator.key(problem.address, problem.key) if problem.key else locator.object(problem.address)
+        problems.append((problem, where))
+    if as_json:
+        report = [
+            {
+                "address": p.address,
+                "key": p.key,
+                "message": _redact(p.message),
+                "location": where.to_dict() if where else None,
+            }
+            for p, where in problems
+        ]
+        click.echo(json.dumps({"problems": report}, indent=2, ensure_ascii=False))
+    count = len(problems)
+    click.echo(f"Error: the plan cannot be made ({_count(count, 'problem')}); nothing was touched:", err=True)
+    for problem, where in problems:
+        subject = problem.address + (f" ({problem.key})" if problem.key else "")
+        at = f" [{where}]" if where else ""
+        click.echo(f"  {subject}{at}: {_redact(problem.message)}", err=True)
+    sys.exit(1)
+
+
+def _make_plan(
+    runner: asyncio.Runner,
+    runtime: Runtime,
+    compilation: Compilation,
+    *,
+    destroy: bool = False,
+    refresh: bool = True,
+    parallelism: int | None = None,
+    as_json: bool = False,
+) -> Plan:
+    from scoot_runtime.engine import DEFAULT_PARALLELISM
+    from scoot_runtime.plan import PlanError
+
+    try:
+        return runner.run(
+            runtime.plan(destroy=destroy, refresh=refresh, parallelism=parallelism or DEFAULT_PARALLELISM)
+        )
+    except PlanError as error:
+        _plan_failed(error, compilation, as_json)
+
+
+@click.command(short_help="Show what apply would change, and the .sct line why.")
+@_application_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when there is nothing to change, 2 when there is, 1 on error."
+)
+@click.option("--destroy", is_flag=True, help="Plan the destruction of every recorded object.")
+@click.option("--refresh/--no-refresh", default=True, show_default=True, help="Read what the driver observes first.")
+@click.option("--delete-data", is_flag=True, help="Plan as `destroy --delete-data` would (storage data deleted).")
+@_errors
+def plan(
+    path: str,
+    target: str | None,
+    params: tuple[str, ...],
+    as_json: bool,
+    detailed_exitcode: bool,
+    destroy: bool,
+    refresh: bool,
+    delete_data: bool,
+) -> None:
+    """Show what `apply` would change, object by object, and the .sct line behind each change."""
+    import asyncio
+
+    from scoot_runtime.render import plan_json, render_plan
+
+    application = _load_application(path, target, params)
+    runtime = _open_runtime(application)
+    with asyncio.Runner() as runner:
+        try:
+            made = _make_plan(
+                runner, runtime, application.compilation, destroy=destroy, refresh=refresh, as_json=as_json
+            )
+        finally:
+            _close(runner, runtime)
+    view = _plan_view(runtime, application.compilation, delete_data)
+    if as_json:
+        click.echo(json.dumps(plan_json(made, view), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_plan(made, view, _color()), color=_color())
+    if detailed_exitcode and made.has_changes:
+        sys.exit(2)
+
+
+def _converge(
+    path: str,
+    target: str | None,
+    params: tuple[str, ...],
+    *,
+    destroy: bool,
+    yes: bool,
+    parallelism: int | None,
+    delete_data: bool,
+    refresh: bool,
+) -> None:
+    """apply and destroy: lock, plan, show, confirm, apply while printing events, report."""
+    import asyncio
+
+    from scoot_runtime.applylock import ApplyLock, LockHeld
+    from scoot_runtime.engine import DEFAULT_PARALLELISM
+    from scoot_runtime.render import (
+        apply_summary,
+        event_line,
+        failure_lines,
+        output_lines,
+        render_plan,
+    )
+
+    application = _load_application(path, target, params)
+    lock = ApplyLock(application.workspace.state_dir, application.target.name)
+    try:
+        lock.acquire()
+    except LockHeld as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        if lock.stale_holder is not None:
+            click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)
+        runtime = _open_runtime(application)
+        color = _color()
+        with asyncio.Runner() as runner:
+            applying = False
+            try:
+                if runtime.store.recovered:
+                    click.echo("An interrupted run was found; what it did is taken into account.", err=True)
+                made = _make_plan(
+                    runner, runtime, application.compilation, destroy=destroy, refresh=refresh,
+                    parallelism=parallelism,
+                )
+                view = _plan_view(runtime, application.compilation, delete_data)
+                if destroy and not runtime.store.state.objects and not made.has_changes:
+                    click.echo(f"Nothing to destroy: target `{made.target}` has no recorded objects.")
+                    return
+                click.echo(render_plan(made, view, color), color=color)
+                if not made.has_changes:
+                    click.echo("Nothing to do.")
+                    return
+                verb = "Destroy" if destroy else "Apply"
+                if not yes:
+                    if not sys.stdin.isatty():
+                        raise click.ClickException(
+                            f"not {'destroying' if destroy else 'applying'}: there is no terminal to ask for "
+                            f"confirmation. Pass --yes to {verb.lower()} these changes without asking"
+                        )
+                    if not click.confirm(f"\n{verb} these changes?", default=False):
+                        click.echo(f"{verb} cancelled; nothing was changed.")
+                        sys.exit(1)
+                kept = {
+                    address: state.outputs.get("path") or state.outputs.get("url")
+                    for address, state in runtime.store.state.objects.items()
+                    if state.kind == "storage"
+                }
+                click.echo("")
+                started = time.monotonic()
+                applying = True
+                result = runner.run(
+                    runtime.apply(
+                        made,
+                        parallelism=parallelism or DEFAULT_PARALLELISM,
+                        delete_data=delete_data,
+                        on_event=lambda event: click.echo(event_line(event, color), color=color),
+                    )
+                )
+            finally:
+                if not applying:
+                    _close(runner, runtime)
+        seconds = time.monotonic() - started
+        click.echo("")
+        click.echo(apply_summary(result, seconds, destroy))
+        deleted_storage = [
+            a for a in result.done
+            if a in kept and any(c.address == a and c.action.value in ("delete", "replace") for c in made.changes)
+        ]
+        if deleted_storage and not delete_data:
+            click.echo("Storage data was kept (pass --delete-data to delete it):")
+            for address in sorted(deleted_storage):
+                click.echo(f"  {address}  {kept[address] or ''}".rstrip())
+        elif deleted_storage:
+            click.echo(f"Storage data deleted: {', '.join(sorted(deleted_storage))}.")
+        outputs = output_lines(runtime.store.state.objects) if not destroy else []
+        if outputs:
+            click.echo("")
+            click.echo("Outputs:")
+            for line in outputs:
+                click.echo(line)
+        if not result.ok:
+            click.echo("", err=True)
+            click.echo(f"Error: {_count(len(result.failed), 'object')} failed:", err=True)
+            for line in failure_lines(result):
+                click.echo(line, err=True)
+            sys.exit(1)
+    finally:
+        lock.release()
+
+
+@click.command(short_help="Make what runs match the architecture.")
+@_application_options
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
+@click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
+@click.option("--delete-data", is_flag=True, help="When storage is replaced or deleted, delete its data too.")
+@click.option("--refresh/--no-refresh", default=True, show_default=True, help="Read what the driver observes first.")
+@_errors
+def apply(
+    path: str,
+    target: str | None,
+    params: tuple[str, ...],
+    yes: bool,
+    parallelism: int | None,
+    delete_data: bool,
+    refresh: bool,
+) -> None:
+    """Make what runs match the architecture: plan, confirm, converge."""
+    _converge(
+        path, target, params, destroy=False, yes=yes, parallelism=parallelism, delete_data=delete_data,
+        refresh=refresh,
+    )
+
+
+@click.command(short_help="Remove every object of the target (data is kept).")
+@_application_options
+@click.option("-y", "--yes", is_flag=True, help="Destroy without asking.")
+@click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
+@click.option("--delete-data", is_flag=True, help="Delete storage data too (it is kept otherwise).")
+@_errors
+def destroy(
+    path: str,
+    target: str | None,
+    params: tuple[str, ...],
+    yes: bool,
+    parallelism: int | None,
+    delete_data: bool,
+) -> None:
+    """Remove every object recorded for the target. Storage data is kept unless --delete-data."""
+    _converge(
+        path, target, params, destroy=True, yes=yes, parallelism=parallelism, delete_data=delete_data,
+        refresh=True,
+    )

@@ -1,0 +1,163 @@
+"""The language commands: compile, validate, fmt, decompile and schema; and the parsing
+of --param, which the runtime commands share."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from scoot_runtime.cli.output import _count, _show_diagnostics
+
+if TYPE_CHECKING:
+    from scoot_lang.compiler import Compilation
+
+OUTPUT_FORMATS = click.Choice(["text", "json"])
+
+
+def _parse_params(values: Iterable[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        params[name] = value
+    return params
+
+
+def _write(path: str, text: str) -> None:
+    from scoot_runtime.files import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _compile(path: str, params: dict[str, str], output: str, report: bool = False) -> Compilation:
+    """Compile and show the diagnostics (a JSON report always, on stdout where it is the
+    command's output: `validate`)."""
+    from scoot_lang import compile_path
+
+    result = compile_path(path, params)
+    if result.diagnostics or output == "json":
+        _show_diagnostics(result.diagnostics, result.sources, output, to_stdout=report)
+    return result
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path())
+@click.option("-o", "--output-file", "out", type=click.Path(dir_okay=False), help="Write the JSON here instead of printing it.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a param (repeatable).")
+@click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
+def compile(path: str, out: str | None, params: tuple[str, ...], output: str) -> None:
+    """Compile PATH (an .sct file, a folder of them, or a JSON file) to the JSON form."""
+    result = _compile(path, _parse_params(params), output)
+    if not result.ok or result.architecture is None:
+        sys.exit(1)
+    text = result.architecture.to_json()
+    if out is None or out == "-":
+        click.echo(text, nl=False)
+    else:
+        _write(out, text)
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path())
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a param (repeatable).")
+@click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
+def validate(path: str, params: tuple[str, ...], output: str) -> None:
+    """Check PATH and report every problem, without writing anything."""
+    result = _compile(path, _parse_params(params), output, report=True)
+    if not result.ok or result.architecture is None:
+        sys.exit(1)
+    if output == "text":
+        components = result.architecture.components
+        objects = sum(len(c.objects) for c in components.values())
+        click.echo(f"{path}: ok ({_count(len(components), 'component')}, {_count(objects, 'object')})")
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(exists=True))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
+@click.option("--diff", is_flag=True, help="Change nothing; print what formatting would change.")
+@click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
+def fmt(path: str, check: bool, diff: bool, output: str) -> None:
+    """Format .sct files in the canonical style (a file, or a folder's .sct files)."""
+    from scoot_lang.compiler import SCT_SUFFIX
+    from scoot_lang.diagnostics import diagnostic
+    from scoot_lang.format import format_text
+    from scoot_lang.source import SourceFile
+    from scoot_runtime.files import write_atomic
+
+    root = Path(path)
+    files = sorted(p for p in root.iterdir() if p.suffix == SCT_SUFFIX) if root.is_dir() else [root]
+    unformatted = False
+    failed = False
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.reason if isinstance(error, UnicodeDecodeError) else error.strerror
+            _show_diagnostics(
+                [diagnostic("SCT005", f"cannot read `{file}` as UTF-8 text: {reason}", None)], {}, output
+            )
+            failed = True
+            continue
+        formatted, diagnostics = format_text(text, str(file))
+        if formatted is None:
+            _show_diagnostics(diagnostics, {str(file): SourceFile(str(file), text)}, output)
+            failed = True
+            continue
+        if formatted == text:
+            continue
+        unformatted = True
+        if diff:
+            click.echo(
+                "".join(
+                    difflib.unified_diff(
+                        text.splitlines(keepends=True),
+                        formatted.splitlines(keepends=True),
+                        str(file) if file.is_absolute() else f"a/{file}",
+                        str(file) if file.is_absolute() else f"b/{file}",
+                    )
+                ),
+                nl=False,
+            )
+        elif check:
+            click.echo(str(file))
+        else:
+            write_atomic(file, formatted)
+            click.echo(str(file))
+    if failed or (unformatted and check):
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output-file", "out", type=click.Path(dir_okay=False), help="Write the .sct here instead of printing it.")
+def decompile(file: str, out: str | None) -> None:
+    """Turn the JSON form back into .sct text."""
+    from scoot_lang.decompile import decompile as to_sct
+
+    result = _compile(file, {}, "text")
+    if not result.ok or result.architecture is None:
+        sys.exit(1)
+    text = to_sct(result.architecture)
+    if out is None or out == "-":
+        click.echo(text, nl=False)
+    else:
+        _write(out, text)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of the JSON form."""
+    from scoot_runtime.objects import dumps
+    from scoot_runtime.schema import architecture_schema
+
+    click.echo(dumps(architecture_schema()), nl=False)

@@ -1,0 +1,371 @@
+"""The commands that look at a target without converging it: refresh, status, logs and
+graph; and force-unlock, for the apply lock a dead run left."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from scoot_runtime.cli.application import (
+    _Application,
+    _application_options,
+    _close,
+    _errors,
+    _load_application,
+    _open_runtime,
+    _redact,
+)
+from scoot_runtime.cli.output import _color, _count, _shown_path
+
+if TYPE_CHECKING:
+    from scoot_runtime.engine import Runtime
+
+
+async def _read_recorded(runtime: Runtime, addresses: list[str]) -> dict[str, Any]:
+    """Read each recorded object through the driver: an Observed, None (gone), or an error's text."""
+    import asyncio
+
+    from scoot_runtime.plan import recorded, recorded_spec
+
+    objects = runtime.store.state.objects
+    limit = asyncio.Semaphore(runtime.driver.parallelism or 64)
+    found: dict[str, Any] = {}
+
+    async def read(address: str) -> None:
+        async with limit:
+            try:
+                found[address] = await runtime.driver.read(
+                    recorded_spec(address, objects[address]), recorded(objects[address])
+                )
+            except Exception as error:
+                found[address] = _redact(str(error) or type(error).__name__)
+
+    await asyncio.gather(*(read(address) for address in addresses))
+    return found
+
+
+@click.command(short_help="Record what the driver observes of each object.")
+@_application_options
+@_errors
+def refresh(path: str, target: str | None, params: tuple[str, ...]) -> None:
+    """Read every recorded object through its driver and record what it observes."""
+    import asyncio
+
+    from scoot_runtime.applylock import ApplyLock, LockHeld
+
+    application = _load_application(path, target, params)
+    lock = ApplyLock(application.workspace.state_dir, application.target.name)
+    try:
+        lock.acquire()
+    except LockHeld as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        if lock.stale_holder is not None:
+            click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)
+        runtime = _open_runtime(application)
+        state = runtime.store.state
+        addresses = sorted(state.objects)
+        if not addresses:
+            click.echo(f"Target `{application.target.name}` has no recorded objects: nothing to refresh.")
+            return
+        with asyncio.Runner() as runner:
+            try:
+                observed = runner.run(_read_recorded(runtime, addresses))
+            finally:
+                _close(runner, runtime)
+        objects = dict(state.objects)
+        changed: list[str] = []
+        failed: list[str] = []
+        for address in addresses:
+            seen = observed[address]
+            record = objects[address]
+            if isinstance(seen, str):
+                failed.append(address)
+                click.echo(f"  ? {address}: could not be read: {seen}")
+            elif seen is None:
+                del objects[address]
+                changed.append(address)
+                click.echo(f"  - {address}: gone; no longer recorded (`scoot apply` creates it again)")
+            else:
+                outputs, identity = dict(seen.outputs), dict(seen.identity)
+                if outputs != record.outputs or identity != record.identity:
+                    objects[address] = record.model_copy(update={"outputs": outputs, "identity": identity})
+                    changed.append(address)
+                    click.echo(f"  ~ {address}: recorded what the driver observes now")
+                if seen.drift:
+                    click.echo(f"  ! {address}: drifted: {'; '.join(seen.drift)} (`scoot apply` repairs it)")
+                elif address not in changed:
+                    click.echo(f"    {address}: as recorded")
+        if state.pending:
+            click.echo(
+                f"{_count(len(state.pending), 'operation')} of an interrupted run still pending: "
+                "`scoot plan` looks for what they made."
+            )
+        if changed:
+            runtime.store.save(state.model_copy(update={"objects": objects}))
+            click.echo(f"Refreshed: {_count(len(changed), 'object')} recorded anew in scoot.lock.")
+        else:
+            click.echo("Nothing to record: the driver observes what scoot.lock records.")
+        if failed:
+            raise click.ClickException(f"{_count(len(failed), 'object')} could not be read: {', '.join(failed)}")
+    finally:
+        lock.release()
+
+
+@click.command(short_help="List the recorded objects, and whether they still run.")
+@_application_options
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@_errors
+def status(path: str, target: str | None, params: tuple[str, ...], as_json: bool) -> None:
+    """The objects recorded for the target, their outputs and revision, and whether they still run."""
+    import asyncio
+
+    from scoot_runtime.render import status_rows, status_table
+
+    application = _load_application(path, target, params)
+    runtime = _open_runtime(application)
+    state = runtime.store.state
+    addresses = sorted(state.objects)
+    with asyncio.Runner() as runner:
+        try:
+            observed = runner.run(_read_recorded(runtime, addresses)) if addresses else {}
+        finally:
+            _close(runner, runtime)
+    rows = status_rows(state.objects, observed)
+    if as_json:
+        report = {
+            "target": application.target.name,
+            "cloud": application.target.cloud,
+            "serial": state.serial,
+            "objects": [
+                {
+                    "address": row.address,
+                    "kind": row.kind,
+                    "observed": row.observed,
+                    "revision": state.objects[row.address].revision,
+                    "outputs": state.objects[row.address].outputs,
+                }
+                for row in rows
+            ],
+            "pending": {address: op.model_dump() for address, op in sorted(state.pending.items())},
+        }
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    name = application.target.name
+    if not rows:
+        click.echo(f"Target `{name}` (cloud `{application.target.cloud}`) has no recorded objects: run `scoot apply`.")
+    else:
+        click.echo(
+            f"Target `{name}` (cloud `{application.target.cloud}`), "
+            f"state serial {state.serial}, {_count(len(rows), 'object')}:"
+        )
+        click.echo("")
+        click.echo(status_table(rows, _color()), color=_color())
+    if state.pending:
+        click.echo("")
+        click.echo("Interrupted operations (the next `scoot apply` finds what they made):")
+        for address, operation in sorted(state.pending.items()):
+            click.echo(f"  {address}: {operation.operation} started {operation.started}")
+
+
+_NAME_PAIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_-]*)$")
+
+
+def _log_files(application: _Application, address: str, replica: int | None) -> list[tuple[int, Path]]:
+    from scoot_runtime.drivers.base import Address
+    from scoot_runtime.drivers.local.workspace import log_path
+
+    parsed = Address.parse(address)
+    folder = application.workspace.state_dir / "logs"
+    if replica is not None:
+        return [(replica, log_path(application.workspace.state_dir, parsed, replica))]
+    found = []
+    prefix = f"{address}."
+    if folder.is_dir():
+        for file in folder.iterdir():
+            middle = file.name[len(prefix) : -len(".log")] if file.name.startswith(prefix) else ""
+            if file.name.endswith(".log") and middle.isdigit():
+                found.append((int(middle), log_path(application.workspace.state_dir, parsed, int(middle))))
+    return sorted(found)
+
+
+def _follow(files: list[tuple[int, Path]], follow: bool) -> None:
+    """Print the logs' lines (prefixed by replica when several); with `follow`, wait for more."""
+    prefixed = len(files) > 1
+    handles: dict[int, tuple[Any, int]] = {}  # replica -> (file, inode)
+    pending: dict[int, bytes] = {replica: b"" for replica, _ in files}
+
+    def emit(replica: int, data: bytes, final: bool) -> None:
+        buffer = pending[replica] + data
+        *lines, rest = buffer.split(b"\n")
+        if final and rest:
+            lines.append(rest)
+            rest = b""
+        pending[replica] = rest
+        for line in lines:
+            text = line.decode("utf-8", "replace")
+            click.echo(f"[{replica}] {text}" if prefixed else text)
+
+    def poll(final: bool) -> bool:
+        grew = False
+        for replica, path in files:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            handle = handles.get(replica)
+            if handle is None or handle[1] != stat.st_ino:
+                if handle is not None:
+                    emit(replica, handle[0].read(), True)
+                    handle[0].close()
+                handle = (open(path, "rb"), stat.st_ino)  # noqa: SIM115 (kept open to follow)
+                handles[replica] = handle
+            elif stat.st_size < handle[0].tell():
+                handle[0].seek(0)  # truncated: start again
+            data = handle[0].read()
+            if data:
+                grew = True
+                emit(replica, data, final)
+        return grew
+
+    try:
+        poll(final=not follow)
+        while follow:
+            if not poll(final=False):
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for handle, _ in handles.values():
+            handle.close()
+
+
+@click.command(short_help="Print (or follow) what a compute object wrote.")
+@click.argument("object_address", metavar="OBJECT")
+@_application_options
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@click.option("--replica", type=click.IntRange(0), default=None, help="Only this replica (default: every one).")
+@_errors
+def logs(
+    object_address: str,
+    path: str,
+    target: str | None,
+    params: tuple[str, ...],
+    follow: bool,
+    replica: int | None,
+) -> None:
+    """Print what compute OBJECT (`component.object`) wrote, from .scoots/logs/."""
+    if not _NAME_PAIR.match(object_address):
+        raise click.BadParameter(
+            f"{object_address!r} is not `component.object` (two names, such as `app.web`; never a path)",
+            param_hint="OBJECT",
+        )
+    application = _load_application(path, target, params)
+    architecture = application.compilation.architecture
+    assert architecture is not None
+    component_name, _, object_name = object_address.partition(".")
+    component = architecture.components.get(component_name)
+    obj = component.objects.get(object_name) if component is not None else None
+    if obj is None:
+        computes = sorted(
+            f"{c}.{o}" for c, comp in architecture.components.items() for o, item in comp.objects.items()
+            if item.kind == "compute"
+        )
+        raise click.ClickException(
+            f"there is no object `{object_address}` in the architecture; the compute objects are: "
+            f"{', '.join(computes) or 'none'}"
+        )
+    if obj.kind != "compute":
+        raise click.ClickException(f"`{object_address}` is a {obj.kind}; only compute objects write logs")
+    files = _log_files(application, object_address, replica)
+    if not files or (not follow and not any(p.exists() for _, p in files)):
+        expected = files[0][1] if files else application.workspace.state_dir / "logs" / f"{object_address}.0.log"
+        raise click.ClickException(
+            f"no logs of `{object_address}` yet ({_shown_path(expected)} does not exist): "
+            "run `scoot apply` to start it"
+        )
+    _follow(files, follow)
+
+
+@click.command(short_help="Draw the architecture (Graphviz DOT or Mermaid).")
+@_application_options
+@click.option(
+    "--format", "output", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True,
+    help="Graphviz DOT, or a Mermaid flowchart.",
+)
+@_errors
+def graph(path: str, target: str | None, params: tuple[str, ...], output: str) -> None:
+    """Draw the architecture: components as clusters, objects as nodes, references and
+    connections (dashed) as edges, coloured by what `apply` would do once something is applied."""
+    import asyncio
+
+    from scoot_runtime.graph import CycleError
+    from scoot_runtime.plan import PlanError
+    from scoot_runtime.render import graph_model, to_dot, to_mermaid
+
+    application = _load_application(path, target, params)
+    runtime = _open_runtime(application)
+    made = None
+    if runtime.store.state.objects:
+        with asyncio.Runner() as runner:
+            try:
+                made = runner.run(runtime.plan(refresh=False))
+            except (PlanError, CycleError) as error:
+                click.echo(f"warning: drawn without plan colours: {_redact(str(error))}", err=True)
+            finally:
+                _close(runner, runtime)
+    nodes, edges = graph_model(runtime.desired, made)
+    if output == "dot":
+        click.echo(to_dot(runtime.application, nodes, edges), nl=False)
+    else:
+        click.echo(to_mermaid(nodes, edges), nl=False)
+
+
+@click.command("force-unlock", short_help="Remove a target's apply lock left by a dead run.")
+@click.argument("target_name", metavar="TARGET")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@_errors
+def force_unlock(target_name: str, path: str) -> None:
+    """Remove TARGET's apply lock, for when its holder is gone and the lock stayed."""
+    import socket
+
+    from scoot_runtime import applylock, workspace
+    from scoot_runtime.state import check_target_name
+
+    try:
+        check_target_name(target_name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="TARGET") from None
+    loaded = workspace.load(Path(path))
+    lock_file = applylock.lock_path(loaded.state_dir, target_name)
+    existed = lock_file.exists()
+    holder = applylock.force_unlock(loaded.state_dir, target_name)
+    if holder is None:
+        if existed:
+            click.echo(f"Removed the apply lock of target `{target_name}`; no run was named in it.")
+        else:
+            click.echo(f"Target `{target_name}` has no apply lock; nothing to do.")
+        return
+    click.echo(f"Removed the apply lock of target `{target_name}`, held by {holder.describe()}.")
+    if holder.host == socket.gethostname() and _alive(holder.pid):
+        click.echo(
+            f"warning: pid {holder.pid} still runs on this host; if it is that scoot run, it goes on "
+            "unaware, and a new run could overlap it",
+            err=True,
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
