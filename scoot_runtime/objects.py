@@ -255,8 +255,8 @@ class Component(Model):
     source: str | None = Field(
         default=None,
         description=(
-            "Where the component's source is: a folder relative to the architecture, or a git URL. "
-            "Default: the repository the naming scheme gives."
+            "Where the component's source is: a folder, relative to the architecture's folder. "
+            "A component with compute objects needs one."
         ),
     )
     objects: dict[Name, SerializeAsAny[SctObject]] = Field(

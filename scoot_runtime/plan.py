@@ -105,6 +105,8 @@ class Plan:
             "target": self.target,
             "changes": [c.to_dict() for c in self.changes],
             "summary": self.counts(),
+            "forget": list(self.forget),
+            "settle": list(self.settle),
         }
 
 
@@ -172,7 +174,8 @@ async def make_plan(
             plan.forget.append(address)  # already gone: the apply only forgets it
             continue
         plan.changes.append(Change(address, kinds[address], Action.DELETE, found=address in plan.adopted))
-    plan.settle = sorted(a for a in state.pending if a not in plan.adopted)
+    if refresh:  # only what was looked for can be settled
+        plan.settle = sorted(a for a in state.pending if a not in plan.adopted)
     return plan
 
 
@@ -199,9 +202,14 @@ async def _refresh(
 ) -> None:
     limit = asyncio.Semaphore(min(parallelism, driver.parallelism or parallelism))
 
+    problems: list[PlanProblem] = []
+
     async def read(address: str, spec: ObjectSpec, record: Recorded | None) -> None:
         async with limit:
-            plan.observed[address] = await driver.read(spec, record)
+            try:
+                plan.observed[address] = await driver.read(spec, record)
+            except Exception as error:  # the driver could not look: no plan can be made on a guess
+                problems.append(PlanProblem(address, f"the {driver.name} driver could not read it: {error}"))
 
     reads = [read(a, recorded_spec(a, s), recorded(s)) for a, s in state.objects.items()]
     # An interrupted run's operation: look for what it made by its deterministic name.
@@ -213,6 +221,8 @@ async def _refresh(
                 spec = ObjectSpec(Address.parse(address), pending.kind, {})
             reads.append(read(address, spec, None))
     await asyncio.gather(*reads)
+    if problems:
+        raise PlanError(sorted(problems, key=lambda p: p.address))
     for address in state.pending:
         found = plan.observed.get(address)
         if address not in state.objects and found is not None:

@@ -383,6 +383,10 @@ def plan_summary(plan: Plan) -> str:
     )
     if plan.adopted:
         text += f" {len(plan.adopted)} found after an interrupted run to record."
+    if plan.forget:
+        text += f" {len(plan.forget)} gone and no longer wanted to forget ({', '.join(plan.forget)})."
+    if plan.settle:
+        text += f" {len(plan.settle)} interrupted operation(s) to close ({', '.join(plan.settle)})."
     return text
 
 

@@ -119,7 +119,7 @@ def make_spec(
 ) -> ObjectSpec:
     """An `ObjectSpec` with a digest per key, as the runtime makes (here unkeyed: tests only)."""
     digests = {
-        key: hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        key: "sha256:" + hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
         for key, value in config.items()
     }
     return ObjectSpec(address, kind, dict(config), digests, source, revision)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import click
 
-from scoot_runtime.cli import application, converge, language, observe
+from scoot_runtime.cli import application, converge, language, lsp, observe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +41,7 @@ cli.add_command(observe.status)
 cli.add_command(observe.logs)
 cli.add_command(observe.graph)
 cli.add_command(observe.force_unlock)
+cli.add_command(lsp.lsp)
 
 
 def main() -> None:

@@ -509,3 +509,17 @@ def test_connection_reports_the_names_injected(driver: LocalDriver) -> None:
     assert run(driver.read(spec, record(spec, created))) is not None
     assert run(driver.read(spec, None)) is None
     run(driver.delete(spec, record(spec, created)))
+
+
+def test_an_interrupted_store_no_longer_wanted_is_found_without_its_configuration(tmp_path: Path) -> None:
+    from scoot_runtime.drivers.base import Address, ObjectSpec
+    from scoot_runtime.drivers.local import LocalDriver
+    from scoot_runtime.testing import context_for
+
+    driver = LocalDriver(context_for(tmp_path))
+    made = ObjectSpec(Address("app", "files"), "storage", {"engine": "directory"})
+    asyncio.run(driver.create(made))
+    bare = ObjectSpec(Address("app", "files"), "storage", {})
+    found = asyncio.run(driver.read(bare, None))
+    assert found is not None and found.identity["engine"] == "directory"
+    assert asyncio.run(driver.read(ObjectSpec(Address("app", "other"), "storage", {}), None)) is None

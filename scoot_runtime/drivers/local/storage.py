@@ -67,6 +67,14 @@ class StorageObjects:
         engine = recorded.identity.get("engine") if recorded is not None else None
         if engine in ENGINES:
             return str(engine), data_path(self.context.workspace, spec.address, str(engine))
+        if recorded is None and "engine" not in spec.config:
+            # An interrupted create of a store no longer wanted: no configuration says
+            # which engine, so look for either.
+            for candidate in ENGINES:
+                path = data_path(self.context.workspace, spec.address, candidate)
+                if path.exists():
+                    return candidate, path
+            return ENGINES[0], data_path(self.context.workspace, spec.address, ENGINES[0])
         return self._path(spec)
 
     async def create(self, spec: ObjectSpec) -> Created:

@@ -1,0 +1,1 @@
+"""The Scoot language server (`scoot lsp`): pygls over the compiler's `Compilation`."""

@@ -1,0 +1,85 @@
+"""Hover: a key's or kind's description and type, what a reference points at, and for an
+object, what `scoot.lock` records of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from scoot_lang import syntax as s
+from scoot_lsp import model, schema
+from scoot_lsp.navigation import Hit, hit_at
+from scoot_lsp.workspace import Snapshot
+
+# Given an address (`api.web`), what each target of scoot.lock records of it.
+Recorded = Callable[[str], dict[str, dict[str, Any]]]
+
+
+def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None = None) -> lsp.Hover | None:
+    file = model.tree(snapshot.compilation, path)
+    index = snapshot.index(path)
+    hit = hit_at(snapshot, path, offset)
+    if hit is not None:
+        return _markdown(_symbol_text(hit, recorded), index.range(hit.span.start, hit.span.end))
+    where = model.place(file, offset)
+    obj = where.object
+    if obj is not None and obj.kind.start <= offset <= obj.kind.end:
+        kind_text = schema.kind_markdown(obj.kind.text)
+        if kind_text:
+            return _markdown(kind_text, index.range(obj.kind.start, obj.kind.end))
+    attr = where.attribute
+    if attr is not None and attr.key.start <= offset <= attr.key.end:
+        owner = schema.model_of(where.block)
+        k = schema.key(owner, attr.key.text) if owner else None
+        if k is not None:
+            what = where.object.kind.text if where.object else "application" if isinstance(where.block, s.ApplicationBlock) else "component"
+            return _markdown(schema.key_markdown(k, what), index.range(attr.key.start, attr.key.end))
+    return None
+
+
+def _markdown(text: str, rng: lsp.Range) -> lsp.Hover:
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=rng)
+
+
+def _symbol_text(hit: Hit, recorded: Recorded | None) -> str:
+    sym = hit.symbol
+    if hit.output is not None:
+        output = schema.outputs(sym.object_kind).get(hit.output)
+        head = f"**{sym.component}.{sym.name}.{hit.output}** — output of {sym.object_kind} `{sym.component}.{sym.name}`"
+        lines = [head]
+        if output is not None:
+            lines += ["", f"{output.type}: {output.description}", "", "Known at apply time."]
+        return "\n".join(lines)
+    if sym.kind == "object":
+        lines = [f"**{sym.component}.{sym.name}** — {sym.object_kind} object in component `{sym.component}`"]
+        kind_text = schema.kind(sym.object_kind or "")
+        if kind_text is not None:
+            lines += ["", kind_text.kind_description]
+            if kind_text.outputs:
+                lines += ["", "Outputs: " + ", ".join(f"`{n}`" for n in kind_text.outputs)]
+        if recorded is not None:
+            lines += _recorded_text(recorded(f"{sym.component}.{sym.name}"))
+        return "\n".join(lines)
+    if sym.kind == "component":
+        return f"**{sym.name}** — component"
+    if sym.kind == "application":
+        return f"**{sym.name}** — the application"
+    return f"**{sym.name}** — {sym.kind}"
+
+
+def _recorded_text(states: dict[str, dict[str, Any]]) -> list[str]:
+    if not states:
+        return ["", "Not recorded in `scoot.lock`: `scoot apply` would create it."]
+    lines: list[str] = []
+    for target, state in sorted(states.items()):
+        lines += ["", f"**Recorded in `scoot.lock`** (target `{target}`)"]
+        for label, key in (("identity", "identity"), ("outputs", "outputs"), ("last applied", "config")):
+            value = state.get(key)
+            if value:
+                lines += [f"- {label}: `{json.dumps(value, sort_keys=True, ensure_ascii=False)}`"]
+        if state.get("revision"):
+            lines += [f"- source revision: `{state['revision']}`"]
+    return lines

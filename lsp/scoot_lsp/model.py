@@ -1,0 +1,174 @@
+"""Questions about a compilation the features share: which tree, which block, which key.
+
+Everything here reads the compiler's results (syntax trees with offsets, the
+semantic model); nothing parses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from scoot_lang import syntax as s
+from scoot_lang.compiler import Compilation
+
+
+def tree(compilation: Compilation, path: str) -> s.File | None:
+    for file in compilation.files:
+        if file.path == path:
+            return file
+    return None
+
+
+@dataclass
+class Place:
+    """Where an offset is in a file's tree, outermost first."""
+
+    item: s.Item | None = None  # the top-level declaration
+    object: s.ObjectBlock | None = None
+    attribute: s.Attribute | None = None  # the attribute of a block the offset is in
+    map_keys: tuple[str, ...] = ()  # inside the attribute's value: the map keys on the way
+
+    @property
+    def block(self) -> s.Block | None:
+        """The innermost block whose braces hold the offset."""
+        if self.object is not None:
+            return self.object
+        if isinstance(self.item, s.ApplicationBlock | s.ComponentBlock):
+            return self.item
+        return None
+
+    @property
+    def component(self) -> str | None:
+        return self.item.name.text if isinstance(self.item, s.ComponentBlock) else None
+
+
+def _inside(node: s.Item | s.ObjectBlock | s.Attribute | s.MapEntry, offset: int) -> bool:
+    return node.start <= offset <= node.end
+
+
+def _in_body(block: s.Block, offset: int) -> bool:
+    """Within the braces of a block (after `{`, before or at `}`)."""
+    return block.open_brace >= 0 and block.open_brace < offset < block.end
+
+
+def place(file: s.File | None, offset: int) -> Place:
+    result = Place()
+    if file is None:
+        return result
+    for item in file.items:
+        if not _inside(item, offset):
+            continue
+        result.item = item
+        if isinstance(item, s.ParamDecl | s.LetDecl):
+            return result
+        if not _in_body(item, offset):
+            return result
+        members: list[s.Attribute | s.ObjectBlock] = list(item.members) if isinstance(item, s.ComponentBlock) else list(item.attributes)
+        for member in members:
+            if isinstance(member, s.ObjectBlock) and _inside(member, offset):
+                if not _in_body(member, offset):
+                    result.object = member  # on its header
+                    return result
+                result.object = member
+                for attr in member.attributes:
+                    if _inside(attr, offset):
+                        result.attribute = attr
+                        result.map_keys = _map_keys(attr.value, offset)
+                return result
+            if isinstance(member, s.Attribute) and _inside(member, offset):
+                result.attribute = member
+                result.map_keys = _map_keys(member.value, offset)
+        return result
+    return result
+
+
+def _map_keys(expr: s.Expr, offset: int) -> tuple[str, ...]:
+    keys: list[str] = []
+    while isinstance(expr, s.MapExpr):
+        entry = next((e for e in expr.entries if e.start <= offset <= e.end), None)
+        if entry is None:
+            break
+        keys.append(entry.key.text)
+        expr = entry.value
+    return tuple(keys)
+
+
+def walk_expr(expr: s.Expr) -> Iterator[s.Expr]:
+    """An expression and every expression inside it (interpolations included)."""
+    stack: list[s.Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, s.ListExpr):
+            stack.extend(node.items)
+        elif isinstance(node, s.MapExpr):
+            stack.extend(entry.value for entry in node.entries)
+        elif isinstance(node, s.Call):
+            stack.extend(node.args)
+        elif isinstance(node, s.StringLit):
+            stack.extend(part for part in node.parts if not isinstance(part, str))
+
+
+def blocks(file: s.File) -> Iterator[s.Block]:
+    for item in file.items:
+        if isinstance(item, s.ApplicationBlock):
+            yield item
+        elif isinstance(item, s.ComponentBlock):
+            yield item
+            yield from item.objects
+
+
+def attributes(file: s.File) -> Iterator[s.Attribute]:
+    for item in file.items:
+        if isinstance(item, s.ApplicationBlock):
+            yield from item.attributes
+        elif isinstance(item, s.ComponentBlock):
+            for member in item.members:
+                if isinstance(member, s.Attribute):
+                    yield member
+                else:
+                    yield from member.attributes
+
+
+def expressions(file: s.File) -> Iterator[s.Expr]:
+    """The top-level value of every attribute, let and param default."""
+    for item in file.items:
+        if isinstance(item, s.LetDecl):
+            yield item.value
+        elif isinstance(item, s.ParamDecl) and item.default is not None:
+            yield item.default
+    for attr in attributes(file):
+        yield attr.value
+
+
+def map_offset(old: str, new: str, offset: int) -> int:
+    """An offset of `new` as an offset of `old`, the text before an edit.
+
+    Outside the edited region the texts agree; inside it, the start of the edit.
+    Found with binary searches on slices (compared in C): fast on large texts.
+    """
+    if old is new or old == new:
+        return min(offset, len(old))
+    shortest = min(len(old), len(new))
+    low, high = 0, shortest
+    while low < high:  # the longest common prefix
+        mid = (low + high + 1) // 2
+        if old[:mid] == new[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    prefix = low
+    low, high = 0, shortest - prefix
+    while low < high:  # the longest common suffix not overlapping the prefix
+        mid = (low + high + 1) // 2
+        if old[len(old) - mid :] == new[len(new) - mid :]:
+            low = mid
+        else:
+            high = mid - 1
+    suffix = low
+    if offset <= prefix:
+        return offset
+    if offset >= len(new) - suffix:
+        return offset - (len(new) - len(old))
+    return prefix

@@ -1,0 +1,214 @@
+"""Definition, references, rename and symbols: answered from the semantic model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lsprotocol import types as lsp
+
+from scoot_lang.parser import KEYWORDS
+from scoot_lang.semantic import ReferenceUse, SemanticModel, Symbol
+from scoot_lang.source import Span
+from scoot_lsp.workspace import Snapshot, uri_of
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+class RenameError(Exception):
+    """A rename that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What the name under the cursor stands for."""
+
+    symbol: Symbol
+    span: Span  # the name under the cursor
+    output: str | None = None  # the cursor is on an output (`url` of `api.web.url`)
+    reference: ReferenceUse | None = None
+
+
+def names_component(ref: ReferenceUse, component: str, obj: str) -> bool:
+    """Whether a reference to `component.obj` spells the component out (`api.web.url`)."""
+    return len(ref.parts) >= 2 and ref.parts[0] == component and ref.parts[1] == obj
+
+
+def part_meaning(ref: ReferenceUse, index: int, semantic: SemanticModel) -> tuple[str | None, str | None]:
+    """The symbol id (and output) a part of a resolved reference names."""
+    target = ref.target
+    if target is None:
+        return None, None
+    symbol = semantic.symbols.get(target)
+    if symbol is None:
+        return None, None
+    if symbol.kind == "object" and symbol.component is not None:
+        first = 1 if names_component(ref, symbol.component, symbol.name) else 0
+        if index < first:
+            return f"component:{symbol.component}", None
+        if index == first:
+            return target, None
+        if index == first + 1 and ref.output is not None:
+            return target, ref.output
+        return target, None
+    return (target if index == 0 else None), None
+
+
+def hit_at(snapshot: Snapshot, path: str, offset: int) -> Hit | None:
+    semantic = snapshot.compilation.semantic
+    for symbol in semantic.symbols.values():
+        span = symbol.name_span
+        if span.file == path and span.start <= offset <= span.end:
+            return Hit(symbol, span)
+    for ref in semantic.references:
+        if ref.span.file != path or not ref.span.start <= offset <= ref.span.end:
+            continue
+        for index in range(len(ref.parts)):
+            span = ref.part_span(index)
+            if span.start <= offset <= span.end:
+                symbol_id, output = part_meaning(ref, index, semantic)
+                named = semantic.symbols.get(symbol_id) if symbol_id else None
+                if named is not None:
+                    return Hit(named, span, output, ref)
+    return None
+
+
+def location(snapshot: Snapshot, span: Span) -> lsp.Location:
+    return lsp.Location(uri=uri_of(span.file), range=snapshot.index(span.file).range(span.start, span.end))
+
+
+def definition(snapshot: Snapshot, path: str, offset: int) -> list[lsp.Location]:
+    hit = hit_at(snapshot, path, offset)
+    if hit is None:
+        return []
+    return [location(snapshot, hit.symbol.name_span)]
+
+
+def uses(semantic: SemanticModel, symbol: Symbol) -> list[Span]:
+    """Every span of text that names `symbol` in a reference."""
+    spans: list[Span] = []
+    for ref in semantic.references:
+        if ref.target is None:
+            continue
+        for index in range(len(ref.parts)):
+            if ref.parts[index] != symbol.name:
+                continue
+            symbol_id, output = part_meaning(ref, index, semantic)
+            if symbol_id == symbol.id and output is None:
+                spans.append(ref.part_span(index))
+                break
+    return spans
+
+
+def references(snapshot: Snapshot, path: str, offset: int, include_declaration: bool) -> list[lsp.Location]:
+    hit = hit_at(snapshot, path, offset)
+    if hit is None:
+        return []
+    spans = uses(snapshot.compilation.semantic, hit.symbol)
+    if include_declaration:
+        spans.insert(0, hit.symbol.name_span)
+    return [location(snapshot, span) for span in spans]
+
+
+def prepare_rename(snapshot: Snapshot, path: str, offset: int) -> lsp.PrepareRenamePlaceholder:
+    hit = hit_at(snapshot, path, offset)
+    if hit is None or hit.output is not None:
+        raise RenameError("this is not the name of a component, object, param or let")
+    if hit.symbol.kind == "application":
+        raise RenameError("the application's name names its repositories: change it by hand if you mean to")
+    rng = snapshot.index(path).range(hit.span.start, hit.span.end)
+    return lsp.PrepareRenamePlaceholder(range=rng, placeholder=hit.symbol.name)
+
+
+def _new_id(symbol: Symbol, new_name: str) -> str:
+    if symbol.kind == "object":
+        return f"object:{symbol.component}.{new_name}"
+    return f"{symbol.kind}:{new_name}"
+
+
+def rename(snapshot: Snapshot, path: str, offset: int, new_name: str) -> lsp.WorkspaceEdit:
+    prepare_rename(snapshot, path, offset)
+    hit = hit_at(snapshot, path, offset)
+    assert hit is not None
+    symbol = hit.symbol
+    if not NAME.fullmatch(new_name) or new_name in KEYWORDS:
+        raise RenameError(f"`{new_name}` is not a name: use letters, digits, `_` and `-`, not a keyword")
+    semantic = snapshot.compilation.semantic
+    if new_name != symbol.name and _new_id(symbol, new_name) in semantic.symbols:
+        raise RenameError(f"there is already a {symbol.kind} named `{new_name}`")
+    if symbol.kind in ("param", "let") and any(
+        sym.kind in ("param", "let") and sym.name == new_name for sym in semantic.symbols.values()
+    ):
+        raise RenameError(f"there is already a param or let named `{new_name}`")
+    edits: dict[str, list[lsp.TextEdit]] = {}
+    for span in [symbol.name_span, *uses(semantic, symbol)]:
+        edit = lsp.TextEdit(range=snapshot.index(span.file).range(span.start, span.end), new_text=new_name)
+        edits.setdefault(uri_of(span.file), []).append(edit)
+    return lsp.WorkspaceEdit(changes=edits)
+
+
+# --- symbols -----------------------------------------------------------------------
+
+_KINDS = {
+    "application": lsp.SymbolKind.Module,
+    "component": lsp.SymbolKind.Namespace,
+    "object": lsp.SymbolKind.Object,
+    "param": lsp.SymbolKind.Variable,
+    "let": lsp.SymbolKind.Constant,
+}
+
+
+def document_symbols(snapshot: Snapshot, path: str) -> list[lsp.DocumentSymbol]:
+    """The outline: the application, params, lets, and components with their objects."""
+    index = snapshot.index(path)
+    top: list[lsp.DocumentSymbol] = []
+    by_component: dict[str, lsp.DocumentSymbol] = {}
+    symbols = [sym for sym in snapshot.compilation.semantic.symbols.values() if sym.span.file == path]
+    for sym in sorted(symbols, key=lambda sym: sym.span.start):
+        node = lsp.DocumentSymbol(
+            name=sym.name,
+            detail=sym.object_kind or sym.kind,
+            kind=_KINDS[sym.kind],
+            range=index.range(sym.span.start, max(sym.span.end, sym.name_span.end)),
+            selection_range=index.range(sym.name_span.start, sym.name_span.end),
+            children=[] if sym.kind == "component" else None,
+        )
+        if sym.kind == "component":
+            by_component[sym.name] = node
+            top.append(node)
+        elif sym.kind == "object" and sym.component in by_component:
+            children = by_component[sym.component].children
+            assert isinstance(children, list)
+            children.append(node)
+        else:
+            top.append(node)
+    return top
+
+
+def workspace_symbols(snapshots: list[Snapshot], query: str) -> list[lsp.WorkspaceSymbol]:
+    wanted = query.lower()
+    result: list[lsp.WorkspaceSymbol] = []
+    for snapshot in snapshots:
+        for sym in snapshot.compilation.semantic.symbols.values():
+            qualified = f"{sym.component}.{sym.name}" if sym.component else sym.name
+            if wanted and not _fuzzy(wanted, qualified.lower()):
+                continue
+            result.append(
+                lsp.WorkspaceSymbol(
+                    name=qualified,
+                    kind=_KINDS[sym.kind],
+                    location=location(snapshot, sym.name_span),
+                    container_name=sym.component or None,
+                )
+            )
+    return result
+
+
+def _fuzzy(query: str, name: str) -> bool:
+    """The query's characters appear in the name in order."""
+    position = 0
+    for ch in query:
+        position = name.find(ch, position) + 1
+        if position == 0:
+            return False
+    return True

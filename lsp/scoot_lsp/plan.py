@@ -1,0 +1,119 @@
+"""The plan in the editor: what `scoot apply` would do to each object, against `scoot.lock`.
+
+The runtime's own planner is run on the last good compilation, without a
+refresh (the drivers are not asked what runs: that is `scoot plan`'s job), so
+the lens says what the recorded state and the text say. Settings come from the
+`scoot.toml` of the application folder, and the default target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from scoot_lang.compiler import Compilation
+from scoot_lsp.workspace import Snapshot
+from scoot_runtime import workspace as settings
+from scoot_runtime.state import LOCK_FILE, StateError, read_lock
+
+_VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "no-op": "unchanged"}
+
+
+def application_root(folder: Path) -> Path | None:
+    """The application folder whose architecture is `folder`: it, or a parent with a `scoot.toml`."""
+    for candidate in [folder, *folder.parents][:4]:
+        if (candidate / settings.SETTINGS_FILE).is_file() or (candidate / LOCK_FILE).is_file():
+            try:
+                loaded = settings.load(candidate)
+            except Exception:
+                return None
+            if loaded.architecture == folder.resolve() or loaded.architecture.parent == folder.resolve():
+                return candidate
+    return None
+
+
+def params_for(folder: Path) -> dict[str, str]:
+    root = application_root(folder)
+    return dict(settings.load(root).params) if root is not None else {}
+
+
+def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:
+    """What each target of `scoot.lock` records of an object (nothing when there is no lock)."""
+    root = application_root(folder) or folder
+    try:
+        lock = read_lock(root / LOCK_FILE)
+    except StateError:
+        return {}
+    return {
+        target: state.objects[address].model_dump(mode="json")
+        for target, state in lock.targets.items()
+        if address in state.objects
+    }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    changes: dict[str, str]  # address: what apply would do, in words
+    problem: str | None = None
+
+
+def plan_outcome(compilation: Compilation, folder: Path) -> Outcome:
+    """Run the runtime's planner (no refresh) for the default target."""
+    from scoot_runtime.engine import Runtime
+    from scoot_runtime.plan import PlanError
+
+    if compilation.architecture is None:
+        return Outcome({}, "fix the errors to see the plan")
+    root = application_root(folder) or folder
+    try:
+        loaded = settings.load(root)
+        runtime = Runtime.open(loaded, compilation.architecture, None)
+    except Exception as error:
+        return Outcome({}, str(error))
+
+    async def run() -> Any:
+        try:
+            return await runtime.plan(refresh=False)
+        finally:
+            await runtime.close()
+
+    try:
+        plan = asyncio.run(run())
+    except PlanError as error:
+        return Outcome({}, "; ".join(f"{p.address}: {p.message}" for p in error.problems))
+    except Exception as error:
+        return Outcome({}, str(error))
+    changes = {}
+    for change in plan.changes:
+        words = _VERB.get(change.action.value, change.action.value)
+        if change.keys:
+            words += " (" + ", ".join(change.keys) + ")"
+        changes[change.address] = words
+    return Outcome(changes)
+
+
+def lenses(snapshot: Snapshot, path: str, outcome: Outcome) -> list[lsp.CodeLens]:
+    index = snapshot.index(path)
+    result = []
+    if outcome.problem is not None:
+        first = next(
+            (sym for sym in snapshot.compilation.semantic.symbols.values() if sym.name_span.file == path), None
+        )
+        if first is not None:
+            rng = index.range(first.name_span.start, first.name_span.end)
+            result.append(lsp.CodeLens(range=rng, command=lsp.Command(title=f"plan: {outcome.problem}", command="")))
+        return result
+    for sym in snapshot.compilation.semantic.symbols.values():
+        if sym.kind != "object" or sym.name_span.file != path:
+            continue
+        address = f"{sym.component}.{sym.name}"
+        words = outcome.changes.get(address)
+        if words is None:
+            continue
+        rng = index.range(sym.span.start, sym.name_span.end)
+        result.append(lsp.CodeLens(range=rng, command=lsp.Command(title=f"plan: {words}", command="")))
+    return result

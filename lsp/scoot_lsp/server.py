@@ -1,0 +1,318 @@
+"""The Scoot language server: pygls handlers over the compiler's results.
+
+Compiling happens off the event loop (one worker thread), a short while after
+the last change (the debounce); a compilation whose unit changed again
+meanwhile is kept as the latest model but its diagnostics are not published.
+Completion and hover answer from the last model at once; the features that
+edit or navigate (definition, rename, formatting...) wait for a model of the
+current text. A handler that fails returns an LSP error; the server goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+
+from scoot_lsp import actions, completion, diagnostics, hover, model, navigation, plan, tokens
+from scoot_lsp.positions import UTF16
+from scoot_lsp.workspace import Document, Snapshot, Unit, Workspace, path_of, uri_of
+
+__version__ = "0.1.0"
+DEFAULT_DEBOUNCE = 0.015  # seconds after the last change before compiling
+log = logging.getLogger("scoot_lsp")
+
+
+class RequestFailed(JsonRpcException):
+    CODE = -32803  # LSP RequestFailed
+    MESSAGE = "request failed"
+
+
+class ScootLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("scoot-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.scoot = Workspace(params_for=plan.params_for)
+        self.debounce = DEFAULT_DEBOUNCE
+        self.lens_cache: dict[tuple[str, int], plan.Outcome] = {}
+
+    # --- documents and units ---------------------------------------------------------
+
+    def document(self, uri: str) -> Document:
+        """An open document, or a file read from disk for a request on an unopened one."""
+        document = self.scoot.document(uri)
+        if document is not None:
+            return document
+        text = self.scoot.text_of(path_of(uri))
+        if text is None:
+            raise RequestFailed(f"{uri} is neither open nor readable")
+        return Document(uri, path_of(uri), text, None, self.scoot.encoding)
+
+    def schedule(self, unit: Unit) -> None:
+        unit.generation += 1
+        unit.pending = asyncio.ensure_future(self._compile_later(unit, unit.generation))
+
+    async def _compile_later(self, unit: Unit, generation: int) -> None:
+        try:
+            if self.debounce > 0:
+                await asyncio.sleep(self.debounce)
+            if unit.generation != generation:
+                return  # superseded before it started
+            snapshot = await self.scoot.compile(unit)
+            if unit.generation != generation:
+                return  # superseded while compiling: keep the model, drop the diagnostics
+            self.publish(unit, snapshot)
+            self._refresh_lenses()
+        except Exception:
+            log.exception("compiling %s failed", unit.key)
+
+    def publish(self, unit: Unit, snapshot: Snapshot) -> None:
+        fallback = next((d.path for d in self.scoot.documents.values() if self.scoot.unit_of(d.uri) is unit), None)
+        found = diagnostics.by_file(snapshot, fallback)
+        for path in unit.published - set(found):
+            found[path] = []  # a file that left the unit
+        for path, items in found.items():
+            document = self.scoot.document(uri_of(path))
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(
+                    uri=uri_of(path), diagnostics=items, version=document.version if document else None
+                )
+            )
+        unit.published = {path for path, items in found.items() if items}
+
+    def _refresh_lenses(self) -> None:
+        capabilities = self.client_capabilities.workspace
+        if capabilities and capabilities.code_lens and capabilities.code_lens.refresh_support:
+            with contextlib.suppress(Exception):
+                self.workspace_code_lens_refresh(None)
+
+    async def fresh(self, uri: str) -> tuple[Snapshot, str, Document]:
+        """A model of the document's current text (compiled now if the last one is stale)."""
+        document = self.document(uri)
+        unit = self.scoot.unit_of(uri)
+        if self.scoot.document(uri) is None and unit.latest is None:
+            unit.generation += 1
+        snapshot = await self.scoot.current(unit)
+        return snapshot, document.path, document
+
+    async def last_model(self, uri: str) -> tuple[Snapshot, str, Document, Unit]:
+        """The last model of the document's unit, without waiting for a newer one."""
+        document = self.document(uri)
+        unit = self.scoot.unit_of(uri)
+        snapshot = unit.model
+        if snapshot is None or document.path not in snapshot.texts:
+            snapshot = (await self.fresh(uri))[0]
+        return snapshot, document.path, document, unit
+
+
+server = ScootLanguageServer()
+
+
+# --- lifecycle and synchronisation ------------------------------------------------------
+
+
+@server.feature(lsp.INITIALIZED)
+def initialized(ls: ScootLanguageServer, params: lsp.InitializedParams) -> None:
+    encoding = ls.workspace.position_encoding
+    ls.scoot.encoding = str(encoding.value if isinstance(encoding, lsp.PositionEncodingKind) else encoding or UTF16)
+
+
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: ScootLanguageServer, params: lsp.InitializeParams) -> None:
+    options = params.initialization_options
+    if isinstance(options, dict) and isinstance(options.get("debounce"), int | float):
+        ls.debounce = float(options["debounce"])
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: ScootLanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    ls.scoot.open(item.uri, item.text, item.version)
+    ls.schedule(ls.scoot.unit_of(item.uri))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: ScootLanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    ls.scoot.change(params.text_document.uri, list(params.content_changes), params.text_document.version)
+    ls.schedule(ls.scoot.unit_of(params.text_document.uri))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
+def did_save(ls: ScootLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    ls.lens_cache.clear()  # a save may follow an apply: scoot.lock may have changed
+    ls.schedule(ls.scoot.unit_of(params.text_document.uri))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: ScootLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    ls.scoot.close(params.text_document.uri)
+    ls.schedule(ls.scoot.unit_of(params.text_document.uri))
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched(ls: ScootLanguageServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    ls.lens_cache.clear()
+    folders = {str(Path(path_of(change.uri)).parent) for change in params.changes}
+    for unit in ls.scoot.all_units():
+        if unit.key in folders:
+            ls.schedule(unit)
+
+
+# --- diagnostics by pull ----------------------------------------------------------------
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+    lsp.DiagnosticOptions(identifier="scoot", inter_file_dependencies=True, workspace_diagnostics=False),
+)
+async def pull_diagnostics(ls: ScootLanguageServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    found = diagnostics.by_file(snapshot, path)
+    related: dict[str, Any] = {
+        uri_of(other): lsp.FullDocumentDiagnosticReport(items=items) for other, items in found.items() if other != path
+    }
+    return lsp.RelatedFullDocumentDiagnosticReport(items=found.get(path, []), related_documents=related or None)
+
+
+# --- completion and hover: the last model -----------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", '"', " "]))
+async def complete(ls: ScootLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    snapshot, path, document, _ = await ls.last_model(params.text_document.uri)
+    index = document.index
+    offset = index.offset(params.position)
+    line_prefix = document.text[index.line_start(params.position.line) : offset]
+    model_offset = model.map_offset(snapshot.texts.get(path, ""), document.text, offset)
+    return completion.complete(snapshot, path, model_offset, line_prefix)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+async def on_hover(ls: ScootLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    snapshot, path, document, unit = await ls.last_model(params.text_document.uri)
+    offset = model.map_offset(snapshot.texts.get(path, ""), document.text, document.index.offset(params.position))
+    folder = unit.folder
+    recorded = (lambda address: plan.recorded(folder, address)) if folder is not None else None
+    result = hover.hover(snapshot, path, offset, recorded)
+    if result is not None and snapshot.texts.get(path) is not document.text and snapshot.texts.get(path) != document.text:
+        result.range = None  # the model's range may not match the text any more
+    return result
+
+
+# --- navigation and edits: a model of the current text ---------------------------------
+
+
+async def _at(ls: ScootLanguageServer, uri: str, position: lsp.Position) -> tuple[Snapshot, str, int]:
+    snapshot, path, _ = await ls.fresh(uri)
+    return snapshot, path, snapshot.index(path).offset(position)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+async def definition(ls: ScootLanguageServer, params: lsp.DefinitionParams) -> list[lsp.Location]:
+    snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
+    return navigation.definition(snapshot, path, offset)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+async def references(ls: ScootLanguageServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
+    snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
+    return navigation.references(snapshot, path, offset, params.context.include_declaration)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+async def prepare_rename(ls: ScootLanguageServer, params: lsp.PrepareRenameParams) -> lsp.PrepareRenamePlaceholder | None:
+    snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
+    try:
+        return navigation.prepare_rename(snapshot, path, offset)
+    except navigation.RenameError as error:
+        raise RequestFailed(str(error)) from None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_RENAME)
+async def rename(ls: ScootLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit:
+    snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
+    try:
+        return navigation.rename(snapshot, path, offset, params.new_name)
+    except navigation.RenameError as error:
+        raise RequestFailed(str(error)) from None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+async def document_symbols(ls: ScootLanguageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    return navigation.document_symbols(snapshot, path)
+
+
+@server.feature(lsp.WORKSPACE_SYMBOL)
+async def workspace_symbols(ls: ScootLanguageServer, params: lsp.WorkspaceSymbolParams) -> list[lsp.WorkspaceSymbol]:
+    snapshots = [await ls.scoot.current(unit) for unit in ls.scoot.all_units()]
+    return navigation.workspace_symbols(snapshots, params.query)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+def formatting(ls: ScootLanguageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
+    document = ls.document(params.text_document.uri)
+    index = document.index
+    whole = index.range(0, len(document.text))
+    return actions.format_document(document.text, document.path, whole)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, tokens.LEGEND)
+async def semantic_tokens(ls: ScootLanguageServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
+    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    return tokens.semantic_tokens(snapshot, path)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+async def folding(ls: ScootLanguageServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
+    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    return tokens.folding_ranges(snapshot, path)
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix])
+)
+async def code_action(ls: ScootLanguageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    index = snapshot.index(path)
+    return actions.code_actions(snapshot, path, index.offset(params.range.start), index.offset(params.range.end))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+async def code_lens(ls: ScootLanguageServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    unit = ls.scoot.unit_of(params.text_document.uri)
+    if unit.folder is None:
+        return []
+    key = (unit.key, snapshot.generation)
+    outcome = ls.lens_cache.get(key)
+    if outcome is None:
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(None, plan.plan_outcome, snapshot.compilation, unit.folder)
+        ls.lens_cache = {k: v for k, v in ls.lens_cache.items() if k[0] != unit.key}
+        ls.lens_cache[key] = outcome
+    return plan.lenses(snapshot, path, outcome)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="scoot lsp", description="The Scoot language server.")
+    parser.add_argument("--tcp", action="store_true", help="Listen on TCP instead of stdio (for debugging).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2087)
+    args = parser.parse_args(argv)
+    run(tcp=args.tcp, host=args.host, port=args.port)
+
+
+def run(tcp: bool = False, host: str = "127.0.0.1", port: int = 2087) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    if tcp:
+        server.start_tcp(host, port)
+    else:
+        server.start_io()

@@ -1,0 +1,238 @@
+"""Open documents, compilation units, and the last compilation of each.
+
+A document belongs to the unit of its folder: every `.sct` file there (the
+compiler's `unit_files`), with open buffers taking the place of the files on
+disk. A document that is not a file (`untitled:`) is a unit of its own.
+
+Every change bumps its unit's generation. A compilation is made for one
+generation; when it comes back and a newer change has arrived meanwhile, it is
+kept as the latest model (it is still better than the one before) but its
+diagnostics are not published: that work was superseded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.uris import from_fs_path, to_fs_path
+
+from scoot_lang.compiler import SCT_SUFFIX, Compilation, compile_sources
+from scoot_lsp.positions import UTF16, LineIndex
+
+SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
+
+
+@dataclass
+class Document:
+    uri: str
+    path: str  # the compiler's name for it: a filesystem path, or the URI itself
+    text: str
+    version: int | None = None
+    encoding: str = UTF16
+    _index: LineIndex | None = field(default=None, repr=False)
+
+    @property
+    def index(self) -> LineIndex:
+        if self._index is None or self._index.text is not self.text:
+            self._index = LineIndex(self.text, self.encoding)
+        return self._index
+
+    def apply(self, change: lsp.TextDocumentContentChangeEvent) -> None:
+        if isinstance(change, lsp.TextDocumentContentChangePartial):
+            index = self.index
+            start = index.offset(change.range.start)
+            end = max(index.offset(change.range.end), start)
+            self.text = self.text[:start] + change.text + self.text[end:]
+        else:
+            self.text = change.text
+
+
+@dataclass
+class Snapshot:
+    """One compilation of a unit, with the texts it was made from."""
+
+    generation: int
+    compilation: Compilation
+    texts: dict[str, str]
+    encoding: str = UTF16
+    _indexes: dict[str, LineIndex] = field(default_factory=dict, repr=False)
+
+    def index(self, path: str) -> LineIndex:
+        index = self._indexes.get(path)
+        if index is None:
+            index = self._indexes[path] = LineIndex(self.texts.get(path, ""), self.encoding)
+        return index
+
+    @property
+    def syntax_ok(self) -> bool:
+        return not any(d.code in SYNTAX_CODES for d in self.compilation.diagnostics)
+
+
+@dataclass
+class Unit:
+    key: str  # the folder, or the URI of a document that is not a file
+    folder: Path | None
+    generation: int = 0
+    latest: Snapshot | None = None
+    good: Snapshot | None = None  # the last one without syntax errors
+    published: set[str] = field(default_factory=set)  # paths that were sent diagnostics
+    pending: asyncio.Task[Any] | None = None
+
+    def keep(self, snapshot: Snapshot) -> None:
+        if self.latest is None or snapshot.generation >= self.latest.generation:
+            self.latest = snapshot
+        if snapshot.syntax_ok and (self.good is None or snapshot.generation >= self.good.generation):
+            self.good = snapshot
+
+    @property
+    def model(self) -> Snapshot | None:
+        """The model for answers: the latest, or the last good one if the latest cannot parse."""
+        if self.latest is not None and self.latest.syntax_ok:
+            return self.latest
+        return self.good or self.latest
+
+
+def path_of(uri: str) -> str:
+    """The compiler's name for a document: its filesystem path, or the URI."""
+    if uri.startswith("file:"):
+        path = to_fs_path(uri)
+        if path:
+            return os.path.normpath(path)
+    return uri
+
+
+def uri_of(path: str) -> str:
+    if "://" in path or path.startswith("untitled:"):
+        return path
+    return from_fs_path(path) or path
+
+
+class Workspace:
+    """The documents the client has open and the units they belong to."""
+
+    def __init__(self, params_for: Callable[[Path], dict[str, str]] | None = None) -> None:
+        self.documents: dict[str, Document] = {}  # by URI
+        self.units: dict[str, Unit] = {}
+        self.encoding = UTF16
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoot-compile")
+        self._params_for = params_for or (lambda folder: {})
+        self._disk: dict[str, tuple[float, int, str]] = {}
+
+    # documents ------------------------------------------------------------------
+
+    def open(self, uri: str, text: str, version: int | None) -> Document:
+        document = Document(uri, path_of(uri), text, version, self.encoding)
+        self.documents[uri] = document
+        return document
+
+    def change(self, uri: str, changes: list[lsp.TextDocumentContentChangeEvent], version: int | None) -> Document:
+        document = self.documents.get(uri)
+        if document is None:
+            document = self.open(uri, "", version)
+        for change in changes:
+            document.apply(change)
+        document.version = version
+        return document
+
+    def close(self, uri: str) -> Document | None:
+        return self.documents.pop(uri, None)
+
+    def document(self, uri: str) -> Document | None:
+        return self.documents.get(uri)
+
+    def text_of(self, path: str) -> str | None:
+        """A file's text: the open buffer, else the file on disk."""
+        for document in self.documents.values():
+            if document.path == path:
+                return document.text
+        return self._read(path)
+
+    # units ----------------------------------------------------------------------
+
+    def unit_of(self, uri: str) -> Unit:
+        path = path_of(uri)
+        if path == uri:  # not a file
+            key, folder = uri, None
+        else:
+            folder = Path(path).parent
+            key = str(folder)
+        unit = self.units.get(key)
+        if unit is None:
+            unit = self.units[key] = Unit(key, folder)
+        return unit
+
+    def all_units(self) -> Iterator[Unit]:
+        return iter(list(self.units.values()))
+
+    def texts(self, unit: Unit) -> dict[str, str]:
+        """The unit's files by path: open buffers over the `.sct` files on disk."""
+        if unit.folder is None:
+            document = self.documents.get(unit.key)
+            return {unit.key: document.text} if document else {}
+        texts: dict[str, str] = {}
+        with contextlib.suppress(OSError):
+            for entry in sorted(os.scandir(unit.folder), key=lambda e: e.name):
+                if entry.name.endswith(SCT_SUFFIX) and entry.is_file():
+                    text = self._read(os.path.normpath(entry.path))
+                    if text is not None:
+                        texts[os.path.normpath(entry.path)] = text
+        for document in self.documents.values():
+            if document.path.endswith(SCT_SUFFIX) and Path(document.path).parent == unit.folder:
+                texts[document.path] = document.text
+        return dict(sorted(texts.items()))
+
+    def _read(self, path: str) -> str | None:
+        try:
+            stat = os.stat(path)
+            cached = self._disk.get(path)
+            if cached and cached[0] == stat.st_mtime and cached[1] == stat.st_size:
+                return cached[2]
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        self._disk[path] = (stat.st_mtime, stat.st_size, text)
+        return text
+
+    def params(self, unit: Unit) -> dict[str, str]:
+        if unit.folder is None:
+            return {}
+        try:
+            return self._params_for(unit.folder)
+        except Exception:
+            return {}
+
+    # compiling ------------------------------------------------------------------
+
+    def compile_now(self, unit: Unit) -> Snapshot:
+        """Compile the unit's current texts on this thread (tests, benchmarks)."""
+        generation = unit.generation
+        texts = self.texts(unit)
+        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit)), texts, self.encoding)
+        unit.keep(snapshot)
+        return snapshot
+
+    async def compile(self, unit: Unit) -> Snapshot:
+        """Compile the unit's current texts off the event loop, and keep the result."""
+        generation = unit.generation
+        texts = self.texts(unit)
+        params = self.params(unit)
+        loop = asyncio.get_running_loop()
+        compilation = await loop.run_in_executor(self.executor, compile_sources, texts, params)
+        snapshot = Snapshot(generation, compilation, texts, self.encoding)
+        unit.keep(snapshot)
+        return snapshot
+
+    async def current(self, unit: Unit) -> Snapshot:
+        """A compilation of the unit as it is now (compiling it if needed)."""
+        latest = unit.latest
+        if latest is not None and latest.generation == unit.generation:
+            return latest
+        return await self.compile(unit)
