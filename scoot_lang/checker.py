@@ -229,6 +229,24 @@ def _accepts_output(schema: dict[str, Any], output_type: str) -> bool:
 # --- the checker ---------------------------------------------------------------
 
 
+class _Meaning(NamedTuple):
+    """One thing a reference may mean: described, its symbol, its value, and what each part names."""
+
+    label: str
+    target: str
+    value: Value
+    parts: tuple[str | None, ...]
+
+
+class _Failure(NamedTuple):
+    """Why one meaning of a reference did not resolve."""
+
+    code: str
+    message: str
+    node: Any
+    suggestion: str | None = None
+
+
 @dataclass
 class _ObjectInfo:
     block: s.ObjectBlock
@@ -282,8 +300,10 @@ class Checker:
 
     # diagnostics ---------------------------------------------------------------
 
-    def error(self, code: str, message: str, file: s.File, start: int, end: int) -> None:
-        self.diagnostics.append(diagnostic(code, message, Span(file.path, start, end)))
+    def error(
+        self, code: str, message: str, file: s.File, start: int, end: int, suggestion: str | None = None
+    ) -> None:
+        self.diagnostics.append(diagnostic(code, message, Span(file.path, start, end), suggestion=suggestion))
 
     def span(self, file: s.File, node: Any) -> Span:
         return Span(file.path, node.start, node.end)
@@ -398,13 +418,14 @@ class Checker:
         lower_objects[name.lower()] = name
         model = kinds.get(obj.kind.text)
         if model is None and not obj.kind.missing:
-            hint = _did_you_mean(obj.kind.text, kinds.names())
+            match = _closest(obj.kind.text, kinds.names())
             self.error(
                 "SCT201",
-                f"unknown object kind `{obj.kind.text}`{hint}; the kinds are {_join(kinds.names())}",
+                f"unknown object kind `{obj.kind.text}`{_did_you_mean(match)}; the kinds are {_join(kinds.names())}",
                 file,
                 obj.kind.start,
                 obj.kind.end,
+                match,
             )
         objects[name] = _ObjectInfo(obj, component, file, model)
         path = ("components", component, "objects", name)
@@ -474,12 +495,14 @@ class Checker:
         kind = decl.type.text
         if kind not in PARAM_TYPES:
             if not decl.type.missing:
+                match = _closest(kind, PARAM_TYPES)
                 self.error(
                     "SCT501",
-                    f"unknown parameter type `{kind}`{_did_you_mean(kind, PARAM_TYPES)}; use one of {_join(PARAM_TYPES)}",
+                    f"unknown parameter type `{kind}`{_did_you_mean(match)}; use one of {_join(PARAM_TYPES)}",
                     file,
                     decl.type.start,
                     decl.type.end,
+                    match,
                 )
             return INVALID
         name = decl.name.text
@@ -624,12 +647,14 @@ class Checker:
     def eval_call(self, call: s.Call, ctx: _Context) -> Value:
         name = call.name.text
         if name not in FUNCTIONS:
+            match = _closest(name, FUNCTIONS)
             self.error(
                 "SCT401",
-                f"unknown function `{name}`{_did_you_mean(name, FUNCTIONS)}; the functions are {_join(FUNCTIONS)}",
+                f"unknown function `{name}`{_did_you_mean(match)}; the functions are {_join(FUNCTIONS)}",
                 ctx.file,
                 call.name.start,
                 call.name.end,
+                match,
             )
             return INVALID
         args = [self.eval(arg, ctx.nested()) for arg in call.args]
@@ -685,7 +710,7 @@ class Checker:
         if len(meanings) != 1:
             self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_starts, None))
             if meanings:
-                described = " or ".join(label for label, _, _ in meanings)
+                described = " or ".join(meaning.label for meaning in meanings)
                 self.error(
                     "SCT302",
                     f"`{ref.dotted}` is ambiguous here: it could be {described}; rename one of them",
@@ -694,12 +719,15 @@ class Checker:
                     ref.end,
                 )
             else:
-                code, message, node = failures[0] if failures else ("SCT301", f"`{parts[0]}` is not defined", ref)
-                self.error(code, message, ctx.file, node.start, node.end)
+                failure = failures[0] if failures else _Failure("SCT301", f"`{parts[0]}` is not defined", ref)
+                self.error(failure.code, failure.message, ctx.file, failure.node.start, failure.node.end, failure.suggestion)
             return INVALID
-        _, target, value = meanings[0]
+        meaning = meanings[0]
+        target, value = meaning.target, meaning.value
         output = value.output if isinstance(value, ObjectRef) else None
-        self.semantic.references.append(ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_starts, target, output))
+        self.semantic.references.append(
+            ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_starts, target, output, meaning.parts)
+        )
         if ctx.constant and (any(True for _ in _object_refs(value)) or _has_secret(value)):
             self.error("SCT306", f"`{ref.dotted}` is only known at apply time; a param's default must be a constant", ctx.file, ref.start, ref.end)
             return INVALID
@@ -734,34 +762,41 @@ class Checker:
         choices = ", ".join(f"`{ref.dotted}.{o}`" for o in outputs) or "its outputs"
         return f"`{ref.dotted}` is an object, not a value; use one of its outputs: {choices}"
 
-    def resolve(self, ref: s.Reference, ctx: _Context) -> tuple[list[tuple[str, str, Value]], list[tuple[str, str, Any]]]:
+    def resolve(self, ref: s.Reference, ctx: _Context) -> tuple[list[_Meaning], list[_Failure]]:
         """Every meaning of a reference that resolves, and why the others did not."""
         parts = [p.text for p in ref.parts]
         first = parts[0]
-        meanings: list[tuple[str, str, Value]] = []
-        failures: list[tuple[str, str, Any]] = []
+        meanings: list[_Meaning] = []
+        failures: list[_Failure] = []
         if not ctx.file.from_json:
             if first in self.decls:
                 value = self.value_of(first, ref.parts[0], ctx.file)
                 walked = self.walk_value(value, ref, failures)
                 kind = "param" if isinstance(self.decls[first][0], s.ParamDecl) else "let"
                 if walked is not None or value is INVALID:
-                    meanings.append((f"the {kind} `{first}`", f"{kind}:{first}", INVALID if walked is None else walked))
+                    targets = (f"{kind}:{first}",) + (None,) * (len(parts) - 1)  # map keys are no symbols
+                    meanings.append(
+                        _Meaning(f"the {kind} `{first}`", f"{kind}:{first}", INVALID if walked is None else walked, targets)
+                    )
             if ctx.component is not None and first in self.objects.get(ctx.component, {}):
                 self.resolve_object(ctx.component, ref.parts, 0, meanings, failures)
         if first in self.objects:
             if len(parts) == 1:
                 # A component is never a value: it is a meaning only when there is no other.
                 if not meanings:
-                    meanings.append((f"the component `{first}`", f"component:{first}", ComponentRef(first)))
+                    meanings.append(
+                        _Meaning(f"the component `{first}`", f"component:{first}", ComponentRef(first), (f"component:{first}",))
+                    )
             elif parts[1] in self.objects[first]:
                 self.resolve_object(first, ref.parts, 1, meanings, failures)
             else:
                 candidates = list(self.objects[first])
+                match = _closest(parts[1], candidates)
                 failures.append(
-                    ("SCT301", f"component `{first}` has no object `{parts[1]}`{_did_you_mean(parts[1], candidates)}", ref.parts[1])
+                    _Failure("SCT301", f"component `{first}` has no object `{parts[1]}`{_did_you_mean(match)}", ref.parts[1], match)
                 )
         if not meanings and not failures:
+            match = None
             if ctx.file.from_json:
                 message = (
                     f"`{ref.dotted}` does not name an object: references in the JSON form are "
@@ -769,8 +804,9 @@ class Checker:
                 )
             else:
                 candidates = [*self.decls, *self.objects, *self.objects.get(ctx.component or "", {})]
-                message = f"`{first}` is not defined{_did_you_mean(first, candidates)}"
-            failures.append(("SCT301", message, ref.parts[0]))
+                match = _closest(first, candidates)
+                message = f"`{first}` is not defined{_did_you_mean(match)}"
+            failures.append(_Failure("SCT301", message, ref.parts[0], match))
         return meanings, failures
 
     def resolve_object(
@@ -778,8 +814,8 @@ class Checker:
         component: str,
         parts: list[s.Ident],
         index: int,
-        meanings: list[tuple[str, str, Value]],
-        failures: list[tuple[str, str, Any]],
+        meanings: list[_Meaning],
+        failures: list[_Failure],
     ) -> None:
         """Resolve `parts[index:]` as an object of `component` and maybe one output."""
         name = parts[index].text
@@ -787,36 +823,44 @@ class Checker:
         target = f"object:{component}.{name}"
         label = f"the object `{component}.{name}`"
         rest = parts[index + 1 :]
+        # What each name of the reference names: the component (if spelled), the object,
+        # and an output (no symbol: `output` says which).
+        targets = (f"component:{component}",) * index + (target,) + (None,) * len(rest)
         if not rest:
-            meanings.append((label, target, ObjectRef(component, name)))
+            meanings.append(_Meaning(label, target, ObjectRef(component, name), targets))
             return
         output = rest[0].text
         outputs = info.model.outputs if info.model else {}
         if info.model is None:
-            meanings.append((label, target, INVALID))  # its kind is unknown: already reported
+            meanings.append(_Meaning(label, target, INVALID, targets))  # its kind is unknown: already reported
         elif len(rest) == 1 and output in outputs:
-            meanings.append((f"the output `{component}.{name}.{output}`", target, ObjectRef(component, name, output)))
+            meanings.append(
+                _Meaning(f"the output `{component}.{name}.{output}`", target, ObjectRef(component, name, output), targets)
+            )
         elif output not in outputs:
+            match = _closest(output, list(outputs))
             failures.append(
-                (
+                _Failure(
                     "SCT303",
-                    f"{info.block.kind.text} `{name}` has no output `{output}`{_did_you_mean(output, list(outputs))}; "
+                    f"{info.block.kind.text} `{name}` has no output `{output}`{_did_you_mean(match)}; "
                     f"its outputs are {_join(list(outputs))}",
                     rest[0],
+                    match,
                 )
             )
         else:
-            failures.append(("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
+            failures.append(_Failure("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
 
-    def walk_value(self, value: Value, ref: s.Reference, failures: list[tuple[str, str, Any]]) -> Value | None:
+    def walk_value(self, value: Value, ref: s.Reference, failures: list[_Failure]) -> Value | None:
         """Follow `.key` parts into a let's map value."""
         for part in ref.parts[1:]:
             if value is INVALID:
                 return INVALID
             if not isinstance(value, dict) or part.text not in value:
                 keys = list(value) if isinstance(value, dict) else []
-                hint = _did_you_mean(part.text, keys) if keys else f" ({_describe_value(value)} has no keys)"
-                failures.append(("SCT301", f"`{ref.parts[0].text}` has no key `{part.text}`{hint}", part))
+                match = _closest(part.text, keys) if keys else None
+                hint = _did_you_mean(match) if keys else f" ({_describe_value(value)} has no keys)"
+                failures.append(_Failure("SCT301", f"`{ref.parts[0].text}` has no key `{part.text}`{hint}", part, match))
                 return None
             value = value[part.text]
         return value
@@ -855,12 +899,14 @@ class Checker:
             if (allowed is not None and key not in allowed) or not field_schema or key == "kind":
                 choices = sorted(allowed if allowed is not None else _schema(model).get("properties", {}))
                 choices = [c for c in choices if c != "kind"]
+                match = _closest(key, choices)
                 self.error(
                     "SCT202",
-                    f"unknown key `{key}`{_did_you_mean(key, choices)}; the keys here are {_join(choices)}",
+                    f"unknown key `{key}`{_did_you_mean(match)}; the keys here are {_join(choices)}",
                     ctx.file,
                     attr.key.start,
                     attr.key.end,
+                    match,
                 )
                 broken.add(key)
                 continue
@@ -922,7 +968,7 @@ class Checker:
             if item["type"] == "missing":
                 description = field_schema.get("description", "")
                 self.diagnostics.append(
-                    diagnostic("SCT203", f"{what} needs `{key}`: {description} Add `{key} = ...`.", header)
+                    diagnostic("SCT203", f"{what} needs `{key}`: {description} Add `{key} = ...`.", header, suggestion=key)
                 )
                 continue
             keys = [key]
@@ -958,7 +1004,7 @@ class Checker:
                 self.diagnostics.append(
                     diagnostic(
                         "SCT504",
-                        f"--param {name}: the architecture declares no param `{name}`{_did_you_mean(name, candidates)}",
+                        f"--param {name}: the architecture declares no param `{name}`{_did_you_mean(_closest(name, candidates))}",
                         None,
                     )
                 )
@@ -1087,9 +1133,13 @@ def _param_type_ok(kind: str, value: Value) -> bool:
     return True
 
 
-def _did_you_mean(name: str, candidates: list[str] | tuple[str, ...] | Any) -> str:
+def _closest(name: str, candidates: list[str] | tuple[str, ...] | Any) -> str | None:
     matches = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean `{matches[0]}`?)" if matches else ""
+    return matches[0] if matches else None
+
+
+def _did_you_mean(match: str | None) -> str:
+    return f" (did you mean `{match}`?)" if match else ""
 
 
 def _join(names: list[str] | tuple[str, ...]) -> str:

@@ -78,6 +78,9 @@ class Diagnostic:
     span: Span | None
     severity: Severity = Severity.ERROR
     related: tuple[tuple[Span, str], ...] = field(default=())
+    # What the message proposes, for tools that fix it: the name to put in place of
+    # the span ("did you mean"), or for SCT203 the key to add.
+    suggestion: str | None = None
 
     @property
     def title(self) -> str:
@@ -85,9 +88,13 @@ class Diagnostic:
 
 
 def diagnostic(
-    code: str, message: str, span: Span | None, related: tuple[tuple[Span, str], ...] = ()
+    code: str,
+    message: str,
+    span: Span | None,
+    related: tuple[tuple[Span, str], ...] = (),
+    suggestion: str | None = None,
 ) -> Diagnostic:
-    return Diagnostic(code, message, span, CODES[code].severity, related)
+    return Diagnostic(code, message, span, CODES[code].severity, related, suggestion)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,8 @@ class Located:
             "message": d.message,
             "file": d.span.file if d.span else None,
         }
+        if d.suggestion is not None:
+            data["suggestion"] = d.suggestion
         if self.start and self.end:
             data["range"] = {
                 "start": {"line": self.start.line, "column": self.start.column},

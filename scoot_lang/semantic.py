@@ -38,6 +38,9 @@ class ReferenceUse(NamedTuple):
     part_starts: tuple[int, ...]
     target: str | None
     output: str | None = None
+    # Per part, the symbol it names (`component:api`, `object:api.web`), None for an
+    # output or a map key: so a tool knows `api` in `api.web.url` is the component.
+    part_targets: tuple[str | None, ...] = ()
 
     def part_span(self, index: int) -> Span:
         """The span of one name of the reference (`orders` in `api.orders.path`)."""
@@ -64,6 +67,10 @@ class SemanticModel:
                 return symbol
         for ref in self.references:
             if ref.target and ref.span.file == file and ref.span.start <= offset <= ref.span.end:
+                for index, target in enumerate(ref.part_targets):
+                    span = ref.part_span(index)
+                    if span.start <= offset <= span.end:
+                        return self.symbols.get(target) if target else self.symbols.get(ref.target)
                 return self.symbols.get(ref.target)
         return None
 

@@ -412,3 +412,43 @@ def test_secrets_are_never_values() -> None:
     result = compile_source(SHOP)
     assert result.architecture is not None
     assert '${secret(\\"SHOP_TOKEN\\")}' in result.architecture.to_json()
+
+
+def test_diagnostics_carry_their_suggestion_for_tools() -> None:
+    text = (
+        'application shop {}\n'
+        'component api {\n'
+        '  compute web { comand = ["x"], port = 8080 }\n'
+        '  storage db {}\n'
+        '  computer other {}\n'
+        '  connection c { from = web, to = dbb }\n'
+        '}\n'
+    )
+    result = compile_source(text)
+    found = {(d.code, d.suggestion) for d in result.diagnostics}
+    assert ("SCT202", "command") in found  # did you mean
+    assert ("SCT203", "engine") in found  # the key to add
+    assert ("SCT201", "compute") in found
+    assert ("SCT301", "db") in found
+    (located,) = [item for item in result.located() if item.diagnostic.code == "SCT202"]
+    assert located.to_dict()["suggestion"] == "command"
+
+
+def test_each_name_of_a_reference_knows_what_it_names() -> None:
+    text = (
+        "application shop {}\n"
+        "component api {\n"
+        '  compute api { command = ["x"], port = 8080 }\n'
+        "}\n"
+        "component worker {\n"
+        '  compute jobs { command = ["y"], env = { A = api.api.url } }\n'
+        "}\n"
+    )
+    result = compile_source(text)
+    assert result.ok, result.diagnostics
+    (ref,) = result.semantic.references
+    assert ref.part_targets == ("component:api", "object:api.api", None)
+    assert ref.output == "url"
+    first, second = ref.part_span(0), ref.part_span(1)
+    assert result.semantic.symbol_at(first.file, first.start).id == "component:api"  # type: ignore[union-attr]
+    assert result.semantic.symbol_at(second.file, second.start).id == "object:api.api"  # type: ignore[union-attr]

@@ -13,9 +13,6 @@ from scoot_lsp import model, schema
 from scoot_lsp.diagnostics import to_lsp
 from scoot_lsp.workspace import Snapshot, uri_of
 
-_DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
-_NEEDS = re.compile(r"needs `([^`]+)`")
-
 
 def code_actions(snapshot: Snapshot, path: str, start: int, end: int) -> list[lsp.CodeAction]:
     """Fixes for the unit's diagnostics of this file that touch `[start, end]`."""
@@ -49,12 +46,13 @@ def _fix(snapshot: Snapshot, path: str, diag: Diagnostic) -> lsp.CodeAction | No
     assert diag.span is not None
     span = diag.span
     text = snapshot.texts.get(path, "")
-    if (match := _DID_YOU_MEAN.search(diag.message)) is not None:
+    if diag.code == "SCT203" and diag.suggestion is not None:
+        return _add_key(snapshot, path, diag, diag.suggestion)
+    if diag.suggestion is not None:
         wrong = text[span.start : span.end]
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", wrong):
-            return _action(f"Change `{wrong}` to `{match.group(1)}`", diag, snapshot, _edit(snapshot, path, span.start, span.end, match.group(1)))
-    if diag.code == "SCT203" and (match := _NEEDS.search(diag.message)) is not None:
-        return _add_key(snapshot, path, diag, match.group(1))
+            edit = _edit(snapshot, path, span.start, span.end, diag.suggestion)
+            return _action(f"Change `{wrong}` to `{diag.suggestion}`", diag, snapshot, edit)
     if diag.code == "SCT103":
         return _remove_duplicate(snapshot, path, diag)
     return None

@@ -29,29 +29,14 @@ class Hit:
     reference: ReferenceUse | None = None
 
 
-def names_component(ref: ReferenceUse, component: str, obj: str) -> bool:
-    """Whether a reference to `component.obj` spells the component out (`api.web.url`)."""
-    return len(ref.parts) >= 2 and ref.parts[0] == component and ref.parts[1] == obj
-
-
-def part_meaning(ref: ReferenceUse, index: int, semantic: SemanticModel) -> tuple[str | None, str | None]:
-    """The symbol id (and output) a part of a resolved reference names."""
-    target = ref.target
-    if target is None:
+def part_meaning(ref: ReferenceUse, index: int) -> tuple[str | None, str | None]:
+    """The symbol id (and output) a part of a resolved reference names, as the checker resolved it."""
+    if ref.target is None or index >= len(ref.part_targets):
         return None, None
-    symbol = semantic.symbols.get(target)
-    if symbol is None:
-        return None, None
-    if symbol.kind == "object" and symbol.component is not None:
-        first = 1 if names_component(ref, symbol.component, symbol.name) else 0
-        if index < first:
-            return f"component:{symbol.component}", None
-        if index == first:
-            return target, None
-        if index == first + 1 and ref.output is not None:
-            return target, ref.output
-        return target, None
-    return (target if index == 0 else None), None
+    symbol_id = ref.part_targets[index]
+    if symbol_id is None and ref.output is not None and index == len(ref.parts) - 1:
+        return ref.target, ref.output
+    return symbol_id, None
 
 
 def hit_at(snapshot: Snapshot, path: str, offset: int) -> Hit | None:
@@ -66,7 +51,7 @@ def hit_at(snapshot: Snapshot, path: str, offset: int) -> Hit | None:
         for index in range(len(ref.parts)):
             span = ref.part_span(index)
             if span.start <= offset <= span.end:
-                symbol_id, output = part_meaning(ref, index, semantic)
+                symbol_id, output = part_meaning(ref, index)
                 named = semantic.symbols.get(symbol_id) if symbol_id else None
                 if named is not None:
                     return Hit(named, span, output, ref)
@@ -93,7 +78,7 @@ def uses(semantic: SemanticModel, symbol: Symbol) -> list[Span]:
         for index in range(len(ref.parts)):
             if ref.parts[index] != symbol.name:
                 continue
-            symbol_id, output = part_meaning(ref, index, semantic)
+            symbol_id, output = part_meaning(ref, index)
             if symbol_id == symbol.id and output is None:
                 spans.append(ref.part_span(index))
                 break

@@ -63,7 +63,7 @@ def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], snap
         for index, name in enumerate(expr.parts):
             kind, modifiers = "variable", 0
             if ref is not None:
-                symbol_id, output = part_meaning(ref, index, semantic)
+                symbol_id, output = part_meaning(ref, index)
                 symbol = semantic.symbols.get(symbol_id) if symbol_id else None
                 if output is not None or (symbol is None and index > 0):
                     kind = "property"
