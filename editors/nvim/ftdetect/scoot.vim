@@ -1,0 +1,2 @@
+" Scoot architecture files.
+autocmd BufRead,BufNewFile *.sct setfiletype scoot
