@@ -132,6 +132,16 @@ class ApplyLock:
         self.release()
 
 
+def running_holder(workspace: Path, target: str) -> LockHolder | None:
+    """Who is applying `target` now, if anyone: read only, so a reader never gets in
+    the way of an apply starting (a released lock file is empty; a crashed holder is dead)."""
+    try:
+        holder = _parse_holder(lock_path(workspace, target).read_bytes())
+    except OSError:
+        return None
+    return holder if holder is not None and not _surely_dead(holder) else None
+
+
 def force_unlock(workspace: Path, target: str) -> LockHolder | None:
     """Remove the lock file of `target`; returns who it named, if anyone.
 

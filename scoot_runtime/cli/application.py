@@ -140,7 +140,21 @@ def _open_runtime(application: _Application) -> Runtime:
 
     runtime = Runtime.open(application.workspace, application.compilation.architecture, application.target.name)
     _redact.functions.append(runtime.secrets.redact)
+    _warn_if_applying(runtime)
     return runtime
+
+
+def _warn_if_applying(runtime: Runtime) -> None:
+    """A reader (plan, status...) running beside an apply sees its work half done: say so."""
+    from scoot_runtime.applylock import running_holder
+
+    holder = running_holder(runtime.workspace.state_dir, runtime.target.name)
+    if holder is not None and holder.pid != os.getpid():
+        click.echo(
+            f"Note: target `{runtime.target.name}` is being applied now ({holder.describe()}); "
+            "its operations in flight show as interrupted, and this may change when it ends.",
+            err=True,
+        )
 
 
 def _close(runner: asyncio.Runner, runtime: Runtime) -> None:

@@ -108,3 +108,20 @@ def test_force_unlock(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     assert force_unlock(tmp_path, "local") is None
     with ApplyLock(tmp_path, "local") as lock:  # a fresh file, no stale holder
         assert lock.stale_holder is None
+
+
+def test_a_reader_sees_who_is_applying_without_taking_the_lock(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    from scoot_runtime.applylock import running_holder
+
+    found = running_holder(tmp_path, "local")
+    assert found is not None and found.pid == holder.pid
+    # Looking did not get in the way: the holder still holds it.
+    assert python(TRY, tmp_path, stdout=subprocess.PIPE).wait() == 3
+    holder.kill()
+    holder.wait()
+    assert running_holder(tmp_path, "local") is None  # a dead holder applies nothing
+    with ApplyLock(tmp_path, "local"):
+        pass
+    assert running_holder(tmp_path, "local") is None  # released: the file is empty
