@@ -185,6 +185,16 @@ def _check(wanted: dict[str, DesiredObject], driver: CloudDriver, secrets: Secre
         problem = source_problem(desired)
         if problem:
             problems.append(PlanProblem(address, problem, "source"))
+        named = [target.split(".")[1] for target in desired.connected]
+        for name in sorted({n for n in named if named.count(n) > 1}):
+            targets = " and ".join(t for t in desired.connected if t.endswith(f".{name}"))
+            problems.append(
+                PlanProblem(
+                    address,
+                    f"connections to {targets} would both set `{name.upper()}_…`: set those names yourself in `env`",
+                    "env",
+                )
+            )
         for failure in driver.check(spec_of(desired, desired.config)):
             problems.append(PlanProblem(address, failure.message, failure.key))
     names: set[str] = set()

@@ -352,3 +352,17 @@ def test_a_removed_object_already_gone_is_forgotten(tmp_path: Path) -> None:
     assert plan.forget == ["worker.jobs"] and plan.has_changes and result.ok
     assert FileDriver.calls == []
     assert "worker.jobs" not in read_lock(tmp_path / "scoot.lock").targets["local"].objects
+
+
+def test_two_connections_that_would_inject_the_same_names_are_a_plan_error(tmp_path: Path) -> None:
+    architecture = shop()
+    architecture.components["worker"].objects["orders"] = Storage(engine="sqlite")
+    architecture.components["worker"].objects["a"] = Connection.model_validate(
+        {"from": "${worker.jobs}", "to": "${worker.orders}"}
+    )
+    architecture.components["worker"].objects["b"] = Connection.model_validate(
+        {"from": "${worker.jobs}", "to": "${api.orders}"}
+    )
+    with pytest.raises(PlanError) as error:
+        asyncio.run(runtime(tmp_path, architecture).plan())
+    assert "ORDERS_" in str(error.value) and "api.orders" in str(error.value)
