@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -558,7 +558,7 @@ class Checker:
                 decl.name.end,
             )
             return INVALID
-        return value  # type: ignore[no-any-return]
+        return cast(Value, value)
 
     def eval(self, expr: s.Expr, ctx: _Context) -> Value:
         if isinstance(expr, s.StringLit):
@@ -640,8 +640,11 @@ class Checker:
                 merged[-1] += p
             else:
                 merged.append(p)
-        if all(isinstance(p, str) for p in merged):
-            return "".join(merged)  # type: ignore[arg-type]
+        # Adjacent texts are merged: all text means one piece (or none).
+        if not merged:
+            return ""
+        if len(merged) == 1 and isinstance(merged[0], str):
+            return merged[0]
         return Template(tuple(merged))
 
     def eval_call(self, call: s.Call, ctx: _Context) -> Value:

@@ -358,7 +358,8 @@ class _Recovery:
 
     def _report(self, code: str, message: str, start: int, end: int) -> None:
         # An error right after the last one is its consequence, not news.
-        if self.last_end >= 0 and _GAP.match(self.text, self.last_end).end() >= start:  # type: ignore[union-attr]
+        gap = _GAP.match(self.text, self.last_end) if self.last_end >= 0 else None
+        if gap is not None and gap.end() >= start:
             self.last_end = max(self.last_end, end)
             return
         self.count += 1
@@ -542,7 +543,7 @@ class _FastPath:
                 if text[pos:].isspace():
                     break
                 raise _NotClean
-            kind: str = found.lastgroup  # type: ignore[assignment]
+            kind = str(found.lastgroup)  # every alternative is a named group
             start, pos = found.span(kind)
             if kind in shared:
                 append(shared[kind])

@@ -85,7 +85,8 @@ def _add_key(snapshot: Snapshot, path: str, diag: Diagnostic, key: str) -> lsp.C
         return None
     text = snapshot.texts[path]
     line_start = text.rfind("\n", 0, block.start) + 1
-    indent = re.match(r"[ \t]*", text[line_start:]).group(0)  # type: ignore[union-attr]
+    line = text[line_start : block.start]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
     inner = indent + "  "
     at = block.open_brace + 1
     edit = _edit(snapshot, path, at, at, f"\n{inner}{key} = {_placeholder(block, key)}")
