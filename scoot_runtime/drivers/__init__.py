@@ -9,34 +9,17 @@ same way a third party registers one in theirs:
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
+from scoot_runtime import plugins
 from scoot_runtime.drivers.base import CloudDriver
-from scoot_runtime.errors import ScootError
 
 GROUP = "scoot.cloud_drivers"
 
 
-class UnknownDriver(ScootError, LookupError):
-    def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(
-            f"no cloud driver `{name}` is installed; the installed ones are {', '.join(known) or 'none'}. "
-            f"Install the package that provides it (drivers register under the entry-point group "
-            f"`{GROUP}`), or change the target's `cloud` in scoot.toml"
-        )
-
-
 def available() -> dict[str, str]:
     """The installed cloud drivers: name → `module:Class`."""
-    return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+    return plugins.available(GROUP)
 
 
 def load(name: str) -> type[CloudDriver]:
     """The driver class registered under `name`."""
-    for ep in entry_points(group=GROUP):
-        if ep.name == name:
-            driver = ep.load()
-            if not (isinstance(driver, type) and issubclass(driver, CloudDriver)):
-                raise TypeError(f"entry point {ep.value} for driver `{name}` is not a CloudDriver")
-            return driver
-    raise UnknownDriver(name, sorted(available()))
+    return plugins.load(GROUP, name, CloudDriver, "cloud driver", "the target's `cloud` in scoot.toml")

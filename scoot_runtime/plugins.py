@@ -1,0 +1,42 @@
+"""Plugins found through entry points: cloud drivers and repository drivers.
+
+Scoot's own are registered in its `pyproject.toml` the same way a third party
+registers one in theirs:
+
+    [project.entry-points."scoot.cloud_drivers"]
+    mycloud = "mypackage.driver:MyCloudDriver"
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import TypeVar
+
+from scoot_runtime.errors import ScootError
+
+T = TypeVar("T")
+
+
+class UnknownDriver(ScootError, LookupError):
+    def __init__(self, what: str, group: str, name: str, known: list[str], where: str) -> None:
+        super().__init__(
+            f"no {what} `{name}` is installed; the installed ones are {', '.join(known) or 'none'}. "
+            f"Install the package that provides it (they register under the entry-point group "
+            f"`{group}`), or change {where}"
+        )
+
+
+def available(group: str) -> dict[str, str]:
+    """The plugins installed in `group`: name → `module:Class`."""
+    return {ep.name: ep.value for ep in entry_points(group=group)}
+
+
+def load(group: str, name: str, base: type[T], what: str, where: str) -> type[T]:
+    """The class registered under `name` in `group`, which must be a `base`."""
+    for ep in entry_points(group=group):
+        if ep.name == name:
+            plugin = ep.load()
+            if not (isinstance(plugin, type) and issubclass(plugin, base)):
+                raise TypeError(f"entry point {ep.value} for {what} `{name}` is not a {base.__name__}")
+            return plugin
+    raise UnknownDriver(what, group, name, sorted(available(group)), where)

@@ -1,0 +1,109 @@
+"""The repository-driver interface: where components' sources come from.
+
+Each component has its own repository, and the architecture has one too. A
+repository driver finds them (by the naming scheme, or by the name a component
+gives), creates the missing ones, reports the newest revision of each, and
+fetches a revision into `.scoots/repos/`, where compute objects run it.
+
+    {owner}/{application}-{component}    a component's repository
+    {owner}/{application}                the architecture's repository
+    {application}/architecture           ... when the application is its own organisation
+    {application}/{component}            ... and `drop_prefix = true`
+
+Drivers are plugins: a class registered under the entry-point group
+`scoot.repository_drivers` (the built-in `path`, `git` and `github` are
+registered the same way). Every method is synchronous: the runtime calls them
+from worker threads, so a driver may block on its network or its `git`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from scoot_runtime.errors import ScootError
+
+
+class RepositoryError(ScootError):
+    """A repository that cannot be found, created or fetched: the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Repository:
+    """One repository, as its driver names it.
+
+    `name` is what the driver understands: `owner/name` for a hosting service, a
+    folder for `path`, a remote URL for `git`. `ref` is a branch, tag or commit
+    to follow instead of the default branch (the `#ref` of a source URL).
+    """
+
+    driver: str
+    name: str
+    ref: str | None = None
+
+    def __str__(self) -> str:
+        return self.name + (f"#{self.ref}" if self.ref else "")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A revision of a repository, on disk: run it from `path`."""
+
+    repository: Repository
+    revision: str  # a commit, or `sha256:…` for a folder's contents
+    path: Path
+
+
+@dataclass(frozen=True)
+class RepositoryContext:
+    """Where a repository driver works, for one application."""
+
+    application: str
+    owner: str | None  # the application's `owner`
+    root: Path  # the architecture's folder: relative folders are relative to it
+    workspace: Path  # the `.scoots/` folder; fetched revisions go under `repos/`
+    options: Mapping[str, Any] = field(default_factory=dict)  # the [repositories] table
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+class RepositoryDriver(ABC):
+    """Base of every repository driver."""
+
+    name: ClassVar[str] = ""
+    # The options the [repositories] table of scoot.toml may set for this driver.
+    option_names: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, context: RepositoryContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    def repository(self, name: str, ref: str | None = None) -> Repository:
+        """The repository `owner/name` (as a component's `repository` gives it, or the scheme makes it).
+
+        Raise `RepositoryError` for a name that could not be a repository name,
+        before any call leaves the machine.
+        """
+
+    @abstractmethod
+    def exists(self, repository: Repository) -> bool: ...
+
+    def create(self, repository: Repository, *, private: bool = True) -> None:
+        """Make a missing repository; drivers that cannot say so."""
+        raise RepositoryError(f"the {self.name} repository driver cannot create repositories: create {repository} yourself")
+
+    @abstractmethod
+    def latest(self, repository: Repository) -> str:
+        """The newest revision of the repository (of its `ref`, or its default branch)."""
+
+    @abstractmethod
+    def fetch(self, repository: Repository, revision: str | None = None) -> Fetched:
+        """Put a revision (default: the newest) under `.scoots/repos/` and say where it is.
+
+        Fetching a revision that is already there does nothing and is fast.
+        """
+
+    def close(self) -> None:  # noqa: B027 (optional: most drivers hold nothing)
+        """Release what the driver holds (sessions, clients)."""
