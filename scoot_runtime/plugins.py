@@ -10,11 +10,9 @@ registers one in theirs:
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import TypeVar
+from typing import Any
 
 from scoot_runtime.errors import ScootError
-
-T = TypeVar("T")
 
 
 class UnknownDriver(ScootError, LookupError):
@@ -31,7 +29,7 @@ def available(group: str) -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
-def load(group: str, name: str, base: type[T], what: str, where: str) -> type[T]:
+def load(group: str, name: str, base: type, what: str, where: str) -> type[Any]:
     """The class registered under `name` in `group`, which must be a `base`."""
     for ep in entry_points(group=group):
         if ep.name == name:
