@@ -74,18 +74,21 @@ def test_icon_is_a_png() -> None:
 
 
 def test_schema_is_scoot_schema() -> None:
-    """The committed schema is `scoot schema`'s output: regenerate it with
-    `scoot schema > editors/vscode/schemas/architecture.schema.json`."""
+    """Both copies the extension ships are `scoot schema`'s output: the file `jsonValidation`
+    applies, and the content `json.schemas` gives the schema's address (for files whose
+    `$schema` names it). Regenerate both with `python editors/vscode/tools/sync_schema.py`."""
     done = subprocess.run(
         [sys.executable, "-m", "scoot_runtime.cli", "schema"],
         capture_output=True,
         text=True,
         check=True,
     )
+    hint = "regenerate the extension's schema with `python editors/vscode/tools/sync_schema.py`"
     committed = (VSCODE / "schemas" / "architecture.schema.json").read_text(encoding="utf-8")
-    assert committed == done.stdout, (
-        "regenerate editors/vscode/schemas/architecture.schema.json with `scoot schema`"
-    )
+    assert committed == done.stdout, hint
+    generated = json.loads(done.stdout)
+    (mapping,) = manifest()["contributes"]["configurationDefaults"]["json.schemas"]
+    assert mapping == {"url": generated["$id"], "schema": generated}, hint
 
 
 def test_grammar_cases(vscode: Path) -> None:
