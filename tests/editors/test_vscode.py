@@ -166,6 +166,15 @@ def test_client_type_checks(vscode: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_client_restart_policy(vscode: Path, tmp_path: Path) -> None:
+    """The client's restart budget (src/restarts.ts), compiled by tsc and run by Node's test runner."""
+    done = run([tool(vscode, "tsc"), "-p", ".", "--outDir", str(tmp_path)], vscode, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run(["node", "--test", str(tmp_path / "test" / "restarts.test.js")], vscode, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "# pass 3" in done.stdout and "# fail 0" in done.stdout, done.stdout
+
+
 def test_vsix_packages(vscode: Path, tmp_path: Path) -> None:
     vsix = tmp_path / "scoot.vsix"
     done = run(
@@ -190,6 +199,6 @@ def test_vsix_packages(vscode: Path, tmp_path: Path) -> None:
         "extension/node_modules/vscode-languageclient/package.json",
     ]:
         assert name in names, name
-    assert not any(name.startswith(("extension/src/", "extension/tests/")) for name in names)
+    assert not any(name.startswith(("extension/src/", "extension/tests/", "extension/out/test/")) for name in names)
     assert not any(name.startswith("extension/node_modules/typescript/") for name in names)
     assert packaged["main"] == "./out/extension.js"

@@ -15,6 +15,8 @@ import {
   TransportKind,
 } from "vscode-languageclient/node";
 
+import { RestartBudget } from "./restarts";
+
 /** How many unexpected exits within `RESTART_WINDOW_MS` are restarted before giving up. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 3 * 60 * 1000;
@@ -42,7 +44,7 @@ export function serverSettings(): ServerSettings {
  * output channel and stops (with a message that names the command) after repeated crashes.
  */
 export class RestartingErrorHandler implements ErrorHandler {
-  private exits: number[] = [];
+  private readonly budget = new RestartBudget(MAX_RESTARTS, RESTART_WINDOW_MS);
 
   constructor(
     private readonly describe: () => string,
@@ -59,22 +61,20 @@ export class RestartingErrorHandler implements ErrorHandler {
   }
 
   closed(): CloseHandlerResult {
-    const now = Date.now();
-    this.exits = this.exits.filter((at) => now - at < RESTART_WINDOW_MS);
-    this.exits.push(now);
-    if (this.exits.length > MAX_RESTARTS) {
+    const { restart, count } = this.budget.exited();
+    if (!restart) {
       const message =
-        `The Scoot language server (${this.describe()}) stopped ${this.exits.length} times in ` +
+        `The Scoot language server (${this.describe()}) stopped ${count} times in ` +
         `${RESTART_WINDOW_MS / 60000} minutes; it will not be restarted. Check the 'Scoot' output, ` +
         `fix scoot.server.command, then run 'Scoot: Restart the language server'.`;
       return { action: CloseAction.DoNotRestart, message };
     }
-    this.log(`Scoot language server stopped; restarting (${this.exits.length}/${MAX_RESTARTS}).`);
+    this.log(`Scoot language server stopped; restarting (${count}/${MAX_RESTARTS}).`);
     return { action: CloseAction.Restart, handled: true };
   }
 
   reset(): void {
-    this.exits = [];
+    this.budget.reset();
   }
 }
 
