@@ -1,7 +1,9 @@
 """The desired state: the architecture's objects as the runtime applies them.
 
-From the runtime objects this builds, per object, its configuration in the JSON
-form (references symbolic), what it depends on, and where its source is. A
+From the runtime objects and the fetched sources (`scoot_runtime.sources`) this
+builds, per object, its configuration in the JSON form (references symbolic),
+what it depends on, and for a compute the fetched source it runs and that
+source's revision (a new revision is a change to apply). A
 connection's effect that is the same on every cloud is made explicit here: the
 source compute gets the target's outputs as environment variables
 (`ORDERS_PATH = ${api.orders.path}`), unless the user set that name already.
@@ -9,8 +11,7 @@ source compute gets the target's outputs as environment variables
 
 from __future__ import annotations
 
-import hashlib
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from scoot_runtime import template
 from scoot_runtime.drivers.base import Address
 from scoot_runtime.objects import Architecture, Compute, Connection, references_in
+from scoot_runtime.sources import Source
 
 
 @dataclass
@@ -28,6 +30,8 @@ class DesiredObject:
     depends_on: set[str] = field(default_factory=set)
     source: Path | None = None
     revision: str | None = None
+    # A compute whose source could not be fetched: why (a plan-time problem).
+    source_error: str | None = None
     # A compute: the objects whose outputs connections bring into its environment.
     connected: tuple[str, ...] = ()
     # A connection: its source's user-set environment, and its target (see `Resolver`).
@@ -47,24 +51,32 @@ def _object_ref(reference: str) -> str | None:
     return None
 
 
-def desired_objects(architecture: Architecture, root: Path) -> dict[str, DesiredObject]:
-    """Every object of the architecture, by address, with connections made explicit."""
+def desired_objects(architecture: Architecture, sources: Mapping[str, Source]) -> dict[str, DesiredObject]:
+    """Every object of the architecture, by address, with connections made explicit.
+
+    `sources` holds the fetched source of each component with compute objects;
+    a compute of a component missing from it has no source (status, destroy).
+    """
     result: dict[str, DesiredObject] = {}
     for component_name, component in architecture.components.items():
-        source = (root / component.source).resolve() if component.source else None
+        fetched = sources.get(component_name)
         for name, obj in component.objects.items():
             address = Address(component_name, name)
             config = obj.model_dump(mode="json", by_alias=True)
             config.pop("kind", None)
-            result[str(address)] = DesiredObject(address, obj.kind, config, source=source)
+            desired = DesiredObject(address, obj.kind, config)
+            if obj.kind == Compute.kind_name and fetched is not None:
+                if fetched.fetched is not None:
+                    desired.source, desired.revision = fetched.fetched.path, fetched.fetched.revision
+                else:
+                    desired.source_error = fetched.problem
+            result[str(address)] = desired
     for desired in list(result.values()):
         if desired.kind == Connection.kind_name:
             _connect(desired, result)
     for desired in result.values():
         desired.depends_on |= {ref.rsplit(".", 1)[0] if ref.count(".") == 2 else ref for ref in references_in(desired.config)}
         desired.depends_on.discard(str(desired.address))
-        if desired.kind == Compute.kind_name and desired.source is not None and desired.source.is_dir():
-            desired.revision = folder_revision(desired.source)
     return result
 
 
@@ -73,6 +85,8 @@ def source_problem(desired: DesiredObject) -> str | None:
     if desired.kind != Compute.kind_name:
         return None
     component = desired.address.component
+    if desired.source_error is not None:
+        return desired.source_error
     if desired.source is None:
         return f"compute `{desired.address}` has no source to run: set `source = \"./folder\"` on component `{component}`"
     if not desired.source.is_dir():
@@ -96,23 +110,3 @@ def _connect(connection: DesiredObject, objects: dict[str, DesiredObject]) -> No
     origin.connected = (*origin.connected, target)
     origin.depends_on.add(target)
     connection.connection = (dict(origin.config.get("env") or {}), target)
-
-
-_SKIPPED = {".git", ".scoots", "__pycache__", ".venv", "node_modules"}
-# Written by every apply: were it part of a revision, no apply would ever be the last.
-_GENERATED = {"scoot.lock"}
-
-
-def folder_revision(folder: Path) -> str:
-    """A digest of a folder's files (names, modes and contents): a new one is a new revision."""
-    digest = hashlib.sha256()
-    for directory, subdirectories, files in os.walk(folder):
-        subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED)
-        for name in sorted(set(files) - _GENERATED):
-            path = Path(directory) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            digest.update(str(path.relative_to(folder)).encode() + b"\0")
-            digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
-    return "sha256:" + digest.hexdigest()

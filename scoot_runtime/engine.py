@@ -1,29 +1,32 @@
 """The runtime's front door: one application folder, one target.
 
-    runtime = Runtime.open(root, architecture, "local")
+    runtime = Runtime.open(workspace, architecture, "local", revisions={"api": "v1.2"})
     plan = await runtime.plan()
     result = await runtime.apply(plan)
 
 The caller (the CLI) compiles the architecture and holds the apply lock; this
-module ties the workspace, the state, the secrets and the target's driver to
-the planner and the reconciler.
+module ties the workspace, the components' sources (fetched when the runtime
+opens: a blocking call, so async code runs it in a thread), the state, the
+secrets and the target's driver to the planner and the reconciler.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
 
-from scoot_runtime import drivers
+from scoot_runtime import applylock, drivers
 from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
 from scoot_runtime.objects import Architecture
 from scoot_runtime.plan import Plan, make_plan
 from scoot_runtime.reconciler import ApplyResult, Event, Reconciler
 from scoot_runtime.secrets import Secrets
-from scoot_runtime.state import StateStore
+from scoot_runtime.sources import Source, Sources
+from scoot_runtime.state import LOCK_FILE, StateStore, read_lock
 from scoot_runtime.workspace import SettingsError, Target, Workspace
 
 DEFAULT_PARALLELISM = 64
@@ -38,6 +41,9 @@ class Runtime:
     store: StateStore
     secrets: Secrets
     driver: CloudDriver
+    # Each component with compute objects: its fetched source, or why it could not be fetched.
+    sources: dict[str, Source] = field(default_factory=dict)
+    repositories: Sources | None = None
 
     @classmethod
     def open(
@@ -47,13 +53,27 @@ class Runtime:
         target: str | None = None,
         environ: Mapping[str, str] | None = None,
         driver_class: type[CloudDriver] | None = None,
+        *,
+        revisions: Mapping[str, str] | None = None,
+        fetch: bool = True,
     ) -> Runtime:
-        """`architecture` None: only what the state records (destroy, status, logs)."""
+        """`architecture` None: only what the state records (destroy, status, logs).
+
+        With `fetch`, the sources of the components with compute objects are
+        fetched now, each at `revisions[component]` (a branch, tag or commit) when
+        pinned, else the newest. `fetch=False` touches no repository (status,
+        destroy): its compute objects have no source, so it cannot apply them.
+        """
         chosen = workspace.target(target)
         store = StateStore(workspace.root, chosen.name, chosen.cloud)
         state = store.load()
         application = architecture.application.name if architecture else workspace.root.name
-        desired = desired_objects(architecture, workspace.architecture_root) if architecture else {}
+        repositories: Sources | None = None
+        sources: dict[str, Source] = {}
+        if architecture is not None and fetch:
+            repositories = Sources(workspace, chosen, architecture, environ)
+            sources = repositories.fetch(revisions)
+        desired = desired_objects(architecture, sources) if architecture else {}
         driver_type = driver_class or drivers.load(chosen.cloud)
         unknown = sorted(set(chosen.options) - driver_type.option_names)
         if unknown:
@@ -72,7 +92,9 @@ class Runtime:
             options=dict(chosen.options),
         )
         secrets = Secrets(workspace.state_dir, workspace.root, workspace.secrets_file, environ)
-        return cls(workspace, chosen, application, desired, store, secrets, driver_type(context))
+        return cls(
+            workspace, chosen, application, desired, store, secrets, driver_type(context), sources, repositories
+        )
 
     async def plan(self, *, destroy: bool = False, refresh: bool = True, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
         return await make_plan(
@@ -108,10 +130,34 @@ class Runtime:
             return await reconciler.run()
         finally:
             await self.driver.close()
+            self._prune()
 
     async def close(self) -> None:
-        """Release the driver (apply does it itself)."""
+        """Release the drivers (apply does it itself)."""
         await self.driver.close()
+        if self.repositories is not None:
+            self.repositories.close()
+
+    def _prune(self) -> None:
+        """Remove the fetched revisions nothing uses any more, then let the repository drivers go.
+
+        Kept: every revision scoot.lock records for any target (a process may run
+        it) and those this run fetched. Skipped while another target's apply runs:
+        it may be about to start what it has just fetched.
+        """
+        if self.repositories is None:
+            return
+        try:
+            # Best effort: a folder left behind costs disk, never correctness.
+            with contextlib.suppress(Exception):
+                lock = read_lock(self.workspace.root / LOCK_FILE)
+                others = (set(lock.targets) | set(self.workspace.targets)) - {self.target.name}
+                if not any(applylock.running_holder(self.workspace.state_dir, name) for name in others):
+                    keep = {o.revision for t in lock.targets.values() for o in t.objects.values() if o.revision}
+                    keep |= {s.fetched.revision for s in self.sources.values() if s.fetched is not None}
+                    self.repositories.prune(keep)
+        finally:
+            self.repositories.close()
 
     @property
     def root(self) -> Path:

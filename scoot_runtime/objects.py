@@ -2,7 +2,9 @@
 
 The `.sct` language lowers to these models, the JSON form is their dump, the
 JSON Schema is generated from them, and editors take hover docs and completion
-items from their field descriptions. This module imports nothing else of Scoot.
+items from their field descriptions. This module imports nothing else of Scoot but
+the template syntax and the rules of repository names and sources (themselves
+importing nothing but the errors).
 
 References to other objects stay symbolic: a string ``"${api.web.url}"``
 (component, object, output) or ``"${api.web}"`` (an object itself). A string
@@ -24,11 +26,14 @@ from pydantic import (
     SerializeAsAny,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_serializer,
 )
 
 from scoot_runtime import template
+from scoot_runtime.repositories import locations, naming
+from scoot_runtime.repositories.base import RepositoryError
 
 FORMAT_VERSION = 1
 SCHEMA_URI = "https://scoot.dev/schema/architecture-v1.json"
@@ -155,8 +160,9 @@ class Storage(SctObject):
     kind: Literal["storage"] = "storage"
     engine: str = Field(
         description=(
-            "What kind of store: `sqlite` or `directory` on every driver; drivers add their own, "
-            "such as `bucket` or `table`."
+            "What kind of store. `local` provides `sqlite`, `directory`, `bucket` (a folder) and "
+            "`table` (a SQLite file); `aws` provides `bucket` (S3) and `table` (DynamoDB). "
+            "A driver refuses, at plan time, an engine it does not provide."
         ),
         json_schema_extra={"examples": ["sqlite", "directory", "bucket", "table"]},
     )
@@ -255,13 +261,52 @@ class Component(Model):
     source: str | None = Field(
         default=None,
         description=(
-            "Where the component's source is: a folder, relative to the architecture's folder. "
-            "A component with compute objects needs one."
+            "Where the component's source is, when not in the repository the naming scheme gives "
+            "(`{owner}/{application}-{component}`): a folder relative to the architecture's folder "
+            "(`./api`, run in place), or a git URL (`https://`, `ssh://`, `git://`, `file://` or "
+            "`git@host:path`) with an optional `#branch`, `#tag` or `#commit` (default: the "
+            "default branch). Compute objects run in the fetched source."
         ),
+        json_schema_extra={"examples": ["./api", "https://github.com/acme/shop-api.git#main"]},
+    )
+    repository: str | None = Field(
+        default=None,
+        description=(
+            "The repository holding the component's source, as `owner/name`, found through the "
+            "target's repository driver ([repositories] in scoot.toml), instead of the name the "
+            "scheme gives. Not together with `source`."
+        ),
+        json_schema_extra={"examples": ["acme/shop-api"]},
     )
     objects: dict[Name, SerializeAsAny[SctObject]] = Field(
         default_factory=dict, description="The component's objects, by name."
     )
+
+    @field_validator("source")
+    @classmethod
+    def _source_readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                locations.parse(value)
+            except RepositoryError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("repository")
+    @classmethod
+    def _repository_named(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if info.data.get("source") is not None:
+            raise ValueError(
+                "set `source` or `repository`, not both: `source` is a folder or git URL, "
+                "`repository` an `owner/name` of the target's repository driver"
+            )
+        try:
+            naming.split(value)
+        except RepositoryError as error:
+            raise ValueError(str(error)) from None
+        return value
 
     @field_validator("objects", mode="before")
     @classmethod

@@ -69,7 +69,9 @@ class _Span(Protocol):
 
 
 class _SourceMap(Protocol):
-    def find(self, path: tuple[str, ...]) -> Any: ...
+    def find(self, path: tuple[str, ...]) -> Any: ...  # the path's span, or its nearest ancestor's
+
+    def get(self, path: tuple[str, ...]) -> Any: ...  # the path's span only
 
 
 class _Source(Protocol):
@@ -83,10 +85,10 @@ class Locator:
         self.source_map = source_map
         self.sources = sources
 
-    def _at(self, path: tuple[str, ...]) -> Location | None:
+    def _at(self, path: tuple[str, ...], exact: bool = False) -> Location | None:
         if self.source_map is None:
             return None
-        span = self.source_map.find(path)
+        span = self.source_map.get(path) if exact else self.source_map.find(path)
         if span is None or span.file not in self.sources:
             return None
         position = self.sources[span.file].position(span.start)
@@ -99,11 +101,16 @@ class Locator:
     def key(self, address: str, key: str, *entry: str) -> Location | None:
         """The key's attribute (or its map entry), else the object's block.
 
-        A new source revision points at the component's `source`.
+        A new source revision, or a source that cannot be fetched, points at the
+        component's `source` (or `repository`) attribute.
         """
         component, _, name = address.partition(".")
-        if key == "revision":
-            return self._at(("components", component, "source")) or self.object(address)
+        if key in ("revision", "source"):
+            return (
+                self._at(("components", component, "source"), exact=True)
+                or self._at(("components", component, "repository"), exact=True)
+                or self.object(address)
+            )
         if key == "injected":
             return self.object(address)
         return self._at(("components", component, "objects", name, key, *entry))
@@ -418,6 +425,12 @@ def plan_json(plan: Plan, view: PlanView) -> dict[str, Any]:
             found = view.locator.key(change.address, key)
             keys[key] = found.to_dict() if found else None
         entry["key_locations"] = keys
+        if "revision" in change.keys:  # whole revisions, for tools (the text shows them short)
+            record = view.recorded.get(change.address)
+            entry["revision"] = {
+                "before": record.revision if record else None,
+                "after": view.revisions.get(change.address),
+            }
     return data
 
 

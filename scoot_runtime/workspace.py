@@ -9,9 +9,19 @@
     [secrets]
     file = "~/.config/scoot/shop.env" # NAME=value lines, outside the repository
 
+    [repositories]                    # where components' sources are (see docs/runtime.md)
+    driver = "git"                    # path (the default), git, github, or a plugin's
+    owner = "acme"                    # default: the application's `owner`
+    organisation = false              # the application is its own organisation
+    drop_prefix = false               # ... and its components' repositories drop `{application}-`
+    base_url = "git@github.com:"      # the rest are the repository driver's options
+
     [targets.staging]                 # `local` needs no table
     cloud = "aws"
-    region = "eu-west-1"              # the rest are the driver's options
+    region = "eu-west-1"              # the rest are the cloud driver's options
+
+    [targets.staging.repositories]    # this target's repositories, over [repositories]
+    driver = "github"
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from scoot_runtime.errors import ScootError
+from scoot_runtime.repositories import naming
+from scoot_runtime.repositories.base import RepositoryError
 
 SETTINGS_FILE = "scoot.toml"
 WORKSPACE = ".scoots"
@@ -35,11 +47,45 @@ class SettingsError(ScootError):
     pass
 
 
+# The keys of a [repositories] table that are Scoot's; the others are the driver's options.
+REPOSITORY_KEYS = frozenset({"driver", "owner", "organisation", "drop_prefix"})
+DEFAULT_REPOSITORY_DRIVER = "path"
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """A [repositories] table: the repository driver, the naming scheme's choices, the driver's options."""
+
+    driver: str = DEFAULT_REPOSITORY_DRIVER
+    owner: str | None = None  # None: the application's `owner`
+    organisation: bool = False
+    drop_prefix: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def over(self, table: dict[str, Any], where: str) -> RepositorySettings:
+        """These settings with a target's table over them.
+
+        The target's keys win; another `driver` takes none of these driver options
+        (they were written for the other driver), only the scheme's choices.
+        """
+        merged = {
+            "driver": self.driver,
+            "organisation": self.organisation,
+            "drop_prefix": self.drop_prefix,
+            **({"owner": self.owner} if self.owner is not None else {}),
+            **(self.options if table.get("driver", self.driver) == self.driver else {}),
+            **table,
+        }
+        return repository_settings(merged, where)
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
     cloud: str
     options: dict[str, Any] = field(default_factory=dict)
+    # Its [targets.NAME.repositories] table, as written (None: the [repositories] table alone).
+    repositories: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +95,14 @@ class Workspace:
     params: dict[str, str]
     secrets_file: Path | None
     targets: dict[str, Target]
+    repositories: RepositorySettings = field(default_factory=RepositorySettings)
+
+    def repositories_for(self, target: Target) -> RepositorySettings:
+        """The repository settings a target works with: [repositories], under its own table."""
+        if target.repositories is None:
+            return self.repositories
+        where = f"{self.root / SETTINGS_FILE}: [targets.{target.name}.repositories]"
+        return self.repositories.over(target.repositories, where)
 
     @property
     def state_dir(self) -> Path:
@@ -80,10 +134,11 @@ def load(root: Path) -> Workspace:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError(f"{path}: {error}") from None
-    unknown = set(data) - {"architecture", "params", "secrets", "targets"}
+    unknown = set(data) - {"architecture", "params", "repositories", "secrets", "targets"}
     if unknown:
         raise SettingsError(
-            f"{path}: unknown table `{sorted(unknown)[0]}`; the tables are architecture, params, secrets, targets"
+            f"{path}: unknown table `{sorted(unknown)[0]}`; the tables are architecture, params, "
+            "repositories, secrets, targets"
         )
     architecture = _table(data, "architecture", path)
     params = {str(k): _param_text(v) for k, v in _table(data, "params", path).items()}
@@ -99,15 +154,47 @@ def load(root: Path) -> Workspace:
             )
         if not isinstance(table, dict) or not isinstance(table.get("cloud", "local"), str):
             raise SettingsError(f"{path}: [targets.{name}] must be a table with `cloud = \"DRIVER\"`")
-        options = {k: v for k, v in table.items() if k != "cloud"}
-        targets[name] = Target(name, str(table.get("cloud", "local")), options)
+        options = {k: v for k, v in table.items() if k not in ("cloud", "repositories")}
+        own = table.get("repositories")
+        if own is not None and not isinstance(own, dict):
+            raise SettingsError(f"{path}: `repositories` of [targets.{name}] must be a table ([targets.{name}.repositories])")
+        targets[name] = Target(name, str(table.get("cloud", "local")), options, own)
     return Workspace(
         root=root,
         architecture=(root / str(architecture.get("path", "."))).resolve(),
         params=params,
         secrets_file=secrets_file,
         targets=targets,
+        repositories=repository_settings(_table(data, "repositories", path), f"{path}: [repositories]"),
     )
+
+
+def repository_settings(table: dict[str, Any], where: str) -> RepositorySettings:
+    """A [repositories] table, its own keys checked (the driver checks its options)."""
+    driver = table.get("driver", DEFAULT_REPOSITORY_DRIVER)
+    if not isinstance(driver, str) or not _TARGET_NAME.fullmatch(driver):
+        raise SettingsError(f"{where}: `driver` must be the name of a repository driver, such as \"git\"")
+    owner = table.get("owner")
+    if owner is not None and not (isinstance(owner, str) and _is_owner(owner)):
+        raise SettingsError(
+            f"{where}: `owner` must be a user or organisation name (letters, digits and inner hyphens)"
+        )
+    flags = {}
+    for key in ("organisation", "drop_prefix"):
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            raise SettingsError(f"{where}: `{key}` must be true or false")
+        flags[key] = value
+    options = {k: v for k, v in table.items() if k not in REPOSITORY_KEYS}
+    return RepositorySettings(driver, owner, flags["organisation"], flags["drop_prefix"], options)
+
+
+def _is_owner(owner: str) -> bool:
+    try:
+        naming.split(f"{owner}/name")
+    except RepositoryError:
+        return False
+    return True
 
 
 def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

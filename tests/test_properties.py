@@ -42,6 +42,18 @@ raw_texts = st.text(
 # Literal text as the JSON form holds it (a `$` before `{` or `$` doubled).
 texts = raw_texts.map(template.escape)
 env_keys = st.from_regex(r"[A-Z_][A-Z0-9_]{0,8}", fullmatch=True)
+# A component's source: a relative folder, or a git URL with an optional `#ref`.
+sources = st.one_of(
+    st.from_regex(r"(\./|\.\./)?[a-z0-9_-]{1,8}(/[a-z0-9_.-]{1,8}){0,2}", fullmatch=True),
+    st.builds(
+        lambda base, ref: base + ref,
+        st.sampled_from(["https://example.com/acme/api.git", "git@example.com:acme/api.git", "file:///srv/git/a.git"]),
+        st.sampled_from(["", "#main", "#v1.2", "#3f2a9c1"]),
+    ),
+)
+repositories = st.from_regex(r"[a-z0-9]{1,8}/[a-z0-9._-]{1,12}", fullmatch=True).filter(
+    lambda n: n.split("/")[1] not in (".", "..")
+)
 
 
 @st.composite
@@ -87,7 +99,12 @@ def architectures(draw: st.DrawFn) -> Architecture:
                     {"kind": "connection", "from": f"${{{component}.{source}}}", "to": f"${{{component}.{target}}}"}
                 )
             made.append(name)
-        components[component] = Component(source=draw(st.none() | texts), objects=objects)
+        where = draw(st.sampled_from(["source", "repository", None]))
+        components[component] = Component(
+            source=draw(sources) if where == "source" else None,
+            repository=draw(repositories) if where == "repository" else None,
+            objects=objects,
+        )
     owner = draw(st.none() | st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True))
     return Architecture(application=Application(name=draw(names), owner=owner), components=components)
 

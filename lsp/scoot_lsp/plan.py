@@ -4,6 +4,10 @@ The runtime's own planner is run on the last good compilation, without a
 refresh (the drivers are not asked what runs: that is `scoot plan`'s job), so
 the lens says what the recorded state and the text say. Settings come from the
 `scoot.toml` of the application folder, and the default target.
+
+Sources that live elsewhere (git, a hosting service) are pinned to the revision
+`scoot.lock` records, so an edit never waits on a network: a new commit shows in
+`scoot plan`, not here. Folders are read as they are, as `scoot plan` reads them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from lsprotocol import types as lsp
 from scoot_lang.compiler import Compilation
 from scoot_lsp.workspace import Snapshot
 from scoot_runtime import workspace as settings
-from scoot_runtime.state import LOCK_FILE, StateError, read_lock
+from scoot_runtime.objects import Architecture
+from scoot_runtime.sources import Sources, computing
+from scoot_runtime.state import LOCK_FILE, StateError, StateStore, read_lock
 
 _VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "no-op": "unchanged"}
 
@@ -55,6 +61,20 @@ def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def recorded_revisions(loaded: settings.Workspace, architecture: Architecture) -> dict[str, str]:
+    """The revision `scoot.lock` records for each component whose source is not a folder here."""
+    target = loaded.target(None)
+    with Sources(loaded, target, architecture) as sources:
+        running = set(computing(architecture))
+        elsewhere = {name for name, located in sources.located.items() if located.driver != "path" and name in running}
+    state = StateStore(loaded.root, target.name, target.cloud).load()
+    return {
+        address.split(".", 1)[0]: obj.revision
+        for address, obj in state.objects.items()
+        if obj.revision and address.split(".", 1)[0] in elsewhere
+    }
+
+
 @dataclass(frozen=True)
 class Outcome:
     changes: dict[str, str]  # address: what apply would do, in words
@@ -71,7 +91,9 @@ def plan_outcome(compilation: Compilation, folder: Path) -> Outcome:
     root = application_root(folder) or folder
     try:
         loaded = settings.load(root)
-        runtime = Runtime.open(loaded, compilation.architecture, None)
+        runtime = Runtime.open(
+            loaded, compilation.architecture, None, revisions=recorded_revisions(loaded, compilation.architecture)
+        )
     except Exception as error:
         return Outcome({}, str(error))
 

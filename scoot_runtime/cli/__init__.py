@@ -8,8 +8,9 @@ Heavy modules are imported inside the commands so that start-up stays quick.
 The commands live in the modules of this package, which are registered here:
 `language` (compile, validate, fmt, decompile, schema), `application` (init, and what the
 runtime commands share: loading the application, opening its runtime, errors),
-`converge` (plan, apply, destroy) and `observe` (refresh, status, logs, graph,
-force-unlock); `output` holds what they print alike. Names with a leading underscore are
+`converge` (plan, apply, destroy), `observe` (refresh, status, logs, graph,
+force-unlock), `repos` (the components' repositories) and `watch` (apply again when
+a source changes); `output` holds what they print alike. Names with a leading underscore are
 private to this package.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import click
 
-from scoot_runtime.cli import application, converge, language, lsp, observe
+from scoot_runtime.cli import application, converge, language, lsp, observe, repos, watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +42,8 @@ cli.add_command(observe.status)
 cli.add_command(observe.logs)
 cli.add_command(observe.graph)
 cli.add_command(observe.force_unlock)
+cli.add_command(repos.repos)
+cli.add_command(watch.watch)
 cli.add_command(lsp.lsp)
 
 

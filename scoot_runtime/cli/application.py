@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from scoot_lang.compiler import Compilation
     from scoot_runtime.engine import Runtime
+    from scoot_runtime.repositories.base import Fetched
     from scoot_runtime.workspace import Target, Workspace
 
 
@@ -88,6 +89,35 @@ def _errors(function: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _from_option(function: Callable[P, R]) -> Callable[P, R]:
+    """--from: the architecture from its repository (every command that compiles it)."""
+    return click.option(
+        "--from", "from_repo", metavar="REPO", default=None,
+        help="Take the architecture from its repository (a git URL, a folder such as ./shop, or owner/name "
+        "of the repository driver) instead of PATH; scoot.toml and scoot.lock stay PATH's.",
+    )(function)
+
+
+def _source_options(function: Callable[P, R]) -> Callable[P, R]:
+    """--revision and --from: which revisions of the sources, and of the architecture."""
+    function = _from_option(function)
+    return click.option(
+        "--revision", "revisions", multiple=True, metavar="COMPONENT=REV",
+        help="Run this branch, tag or commit of a component's source instead of the newest (repeatable).",
+    )(function)
+
+
+def _pins(revisions: tuple[str, ...]) -> dict[str, str]:
+    """`--revision` options as component → revision; a malformed one is a usage error."""
+    from scoot_runtime.errors import ScootError
+    from scoot_runtime.sources import parse_pins
+
+    try:
+        return parse_pins(revisions)
+    except ScootError as error:
+        raise click.BadParameter(str(error), param_hint="--revision") from None
+
+
 def _application_options(function: Callable[P, R]) -> Callable[P, R]:
     """PATH (the application folder), --target and --param."""
     function = click.option(
@@ -106,10 +136,18 @@ class _Application:
     workspace: Workspace
     target: Target
     compilation: Compilation
+    # `--from`: the architecture's repository and the revision of it compiled.
+    origin: Fetched | None = None
 
 
-def _load_application(path: str, target: str | None, params: tuple[str, ...]) -> _Application:
-    """Read scoot.toml, pick the target, compile the architecture; exit 1 on diagnostics."""
+def _load_application(
+    path: str, target: str | None, params: tuple[str, ...], from_repo: str | None = None
+) -> _Application:
+    """Read scoot.toml, pick the target, compile the architecture; exit 1 on diagnostics.
+
+    With `from_repo` (`--from`), the architecture comes from its repository, fetched
+    under `.scoots/repos/`; scoot.toml, scoot.lock and `.scoots/` stay PATH's.
+    """
     from scoot_lang import compile_path
     from scoot_runtime import workspace
 
@@ -126,19 +164,54 @@ def _load_application(path: str, target: str | None, params: tuple[str, ...]) ->
         )
     loaded = workspace.load(root)
     chosen = loaded.target(target)
+    origin = None
+    if from_repo is not None:
+        loaded, origin = _fetch_architecture(loaded, chosen, from_repo)
     merged = {**loaded.params, **_parse_params(params)}
     result = compile_path(_shown_path(loaded.architecture), merged)
     if result.diagnostics:
         _show_diagnostics(result.diagnostics, result.sources, "text")
     if not result.ok or result.architecture is None:
         sys.exit(1)
-    return _Application(loaded, chosen, result)
+    return _Application(loaded, chosen, result, origin)
 
 
-def _open_runtime(application: _Application) -> Runtime:
+def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str) -> tuple[Workspace, Fetched]:
+    """The workspace with its architecture taken from `from_repo`, and what was fetched.
+
+    The fetched repository's own scoot.toml, if any, says only where the
+    architecture is in it (`[architecture] path`); every other setting is the
+    application folder's.
+    """
+    import dataclasses
+
+    from scoot_runtime import workspace
+    from scoot_runtime.sources import fetch_architecture
+
+    fetched = fetch_architecture(loaded, chosen, from_repo)
+    inside = workspace.load(fetched.path).architecture
+    if not inside.is_relative_to(fetched.path.resolve()):
+        raise click.ClickException(
+            f"--from {from_repo}: its scoot.toml puts the architecture outside the repository ({inside})"
+        )
+    revision = fetched.revision.removeprefix("sha256:")[:12]
+    click.echo(f"Architecture from {from_repo} at revision {revision} ({_shown_path(fetched.path)}).", err=True)
+    return dataclasses.replace(loaded, architecture=inside), fetched
+
+
+def _open_runtime(
+    application: _Application, revisions: dict[str, str] | None = None, fetch: bool = True
+) -> Runtime:
+    """The runtime of the application's target; `fetch` the components' sources (at `revisions`)."""
     from scoot_runtime.engine import Runtime
 
-    runtime = Runtime.open(application.workspace, application.compilation.architecture, application.target.name)
+    runtime = Runtime.open(
+        application.workspace,
+        application.compilation.architecture,
+        application.target.name,
+        revisions=revisions,
+        fetch=fetch,
+    )
     _redact.functions.append(runtime.secrets.redact)
     _warn_if_applying(runtime)
     return runtime
@@ -158,10 +231,10 @@ def _warn_if_applying(runtime: Runtime) -> None:
 
 
 def _close(runner: asyncio.Runner, runtime: Runtime) -> None:
-    """Let the driver go (plan leaves it open; apply closes it itself)."""
+    """Let the drivers go (plan leaves them open; apply closes them itself)."""
     # Best effort: the command's outcome is already decided.
     with contextlib.suppress(Exception):
-        runner.run(runtime.driver.close())
+        runner.run(runtime.close())
 
 
 @click.command(short_help="Start an application: scoot.toml, architecture.sct, app/.")

@@ -13,9 +13,12 @@ from scoot_runtime.cli.application import (
     _application_options,
     _close,
     _errors,
+    _from_option,
     _load_application,
     _open_runtime,
+    _pins,
     _redact,
+    _source_options,
 )
 from scoot_runtime.cli.output import _color, _count
 
@@ -94,6 +97,7 @@ def _make_plan(
 
 @click.command(short_help="Show what apply would change, and the .sct line why.")
 @_application_options
+@_source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when there is nothing to change, 2 when there is, 1 on error."
@@ -106,19 +110,26 @@ def plan(
     path: str,
     target: str | None,
     params: tuple[str, ...],
+    revisions: tuple[str, ...],
+    from_repo: str | None,
     as_json: bool,
     detailed_exitcode: bool,
     destroy: bool,
     refresh: bool,
     delete_data: bool,
 ) -> None:
-    """Show what `apply` would change, object by object, and the .sct line behind each change."""
+    """Show what `apply` would change, object by object, and the .sct line behind each change.
+
+    The components' sources are fetched first (their newest revision, or the one
+    `--revision` pins): a new revision shows as an update of the compute objects
+    that run it."""
     import asyncio
 
     from scoot_runtime.render import plan_json, render_plan
 
-    application = _load_application(path, target, params)
-    runtime = _open_runtime(application)
+    pins = _pins(revisions)
+    application = _load_application(path, target, params, from_repo)
+    runtime = _open_runtime(application, pins, fetch=not destroy)
     with asyncio.Runner() as runner:
         try:
             made = _make_plan(
@@ -145,6 +156,8 @@ def _converge(
     parallelism: int | None,
     delete_data: bool,
     refresh: bool,
+    revisions: tuple[str, ...] = (),
+    from_repo: str | None = None,
 ) -> None:
     """apply and destroy: lock, plan, show, confirm, apply while printing events, report."""
     import asyncio
@@ -159,7 +172,8 @@ def _converge(
         render_plan,
     )
 
-    application = _load_application(path, target, params)
+    pins = _pins(revisions)
+    application = _load_application(path, target, params, from_repo)
     lock = ApplyLock(application.workspace.state_dir, application.target.name)
     try:
         lock.acquire()
@@ -168,7 +182,7 @@ def _converge(
     try:
         if lock.stale_holder is not None:
             click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)
-        runtime = _open_runtime(application)
+        runtime = _open_runtime(application, pins, fetch=not destroy)
         color = _color()
         with asyncio.Runner() as runner:
             applying = False
@@ -247,6 +261,7 @@ def _converge(
 
 @click.command(short_help="Make what runs match the architecture.")
 @_application_options
+@_source_options
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="When storage is replaced or deleted, delete its data too.")
@@ -256,20 +271,26 @@ def apply(
     path: str,
     target: str | None,
     params: tuple[str, ...],
+    revisions: tuple[str, ...],
+    from_repo: str | None,
     yes: bool,
     parallelism: int | None,
     delete_data: bool,
     refresh: bool,
 ) -> None:
-    """Make what runs match the architecture: plan, confirm, converge."""
+    """Make what runs match the architecture: fetch the sources, plan, confirm, converge.
+
+    A compute object runs in its component's fetched source; scoot.lock records
+    the revision each one ran."""
     _converge(
         path, target, params, destroy=False, yes=yes, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh,
+        refresh=refresh, revisions=revisions, from_repo=from_repo,
     )
 
 
 @click.command(short_help="Remove every object of the target (data is kept).")
 @_application_options
+@_from_option
 @click.option("-y", "--yes", is_flag=True, help="Destroy without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="Delete storage data too (it is kept otherwise).")
@@ -278,6 +299,7 @@ def destroy(
     path: str,
     target: str | None,
     params: tuple[str, ...],
+    from_repo: str | None,
     yes: bool,
     parallelism: int | None,
     delete_data: bool,
@@ -285,5 +307,5 @@ def destroy(
     """Remove every object recorded for the target. Storage data is kept unless --delete-data."""
     _converge(
         path, target, params, destroy=True, yes=yes, parallelism=parallelism, delete_data=delete_data,
-        refresh=True,
+        refresh=True, from_repo=from_repo,
     )

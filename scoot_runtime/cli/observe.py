@@ -17,6 +17,7 @@ from scoot_runtime.cli.application import (
     _application_options,
     _close,
     _errors,
+    _from_option,
     _load_application,
     _open_runtime,
     _redact,
@@ -52,14 +53,15 @@ async def _read_recorded(runtime: Runtime, addresses: list[str]) -> dict[str, An
 
 @click.command(short_help="Record what the driver observes of each object.")
 @_application_options
+@_from_option
 @_errors
-def refresh(path: str, target: str | None, params: tuple[str, ...]) -> None:
+def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
     """Read every recorded object through its driver and record what it observes."""
     import asyncio
 
     from scoot_runtime.applylock import ApplyLock, LockHeld
 
-    application = _load_application(path, target, params)
+    application = _load_application(path, target, params, from_repo)
     lock = ApplyLock(application.workspace.state_dir, application.target.name)
     try:
         lock.acquire()
@@ -68,7 +70,7 @@ def refresh(path: str, target: str | None, params: tuple[str, ...]) -> None:
     try:
         if lock.stale_holder is not None:
             click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)
-        runtime = _open_runtime(application)
+        runtime = _open_runtime(application, fetch=False)
         state = runtime.store.state
         addresses = sorted(state.objects)
         if not addresses:
@@ -120,16 +122,17 @@ def refresh(path: str, target: str | None, params: tuple[str, ...]) -> None:
 
 @click.command(short_help="List the recorded objects, and whether they still run.")
 @_application_options
+@_from_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @_errors
-def status(path: str, target: str | None, params: tuple[str, ...], as_json: bool) -> None:
+def status(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, as_json: bool) -> None:
     """The objects recorded for the target, their outputs and revision, and whether they still run."""
     import asyncio
 
     from scoot_runtime.render import status_rows, status_table
 
-    application = _load_application(path, target, params)
-    runtime = _open_runtime(application)
+    application = _load_application(path, target, params, from_repo)
+    runtime = _open_runtime(application, fetch=False)
     state = runtime.store.state
     addresses = sorted(state.objects)
     with asyncio.Runner() as runner:
@@ -249,6 +252,7 @@ def _follow(files: list[tuple[int, Path]], follow: bool) -> None:
 @click.command(short_help="Print (or follow) what a compute object wrote.")
 @click.argument("object_address", metavar="OBJECT")
 @_application_options
+@_from_option
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @click.option("--replica", type=click.IntRange(0), default=None, help="Only this replica (default: every one).")
 @_errors
@@ -257,6 +261,7 @@ def logs(
     path: str,
     target: str | None,
     params: tuple[str, ...],
+    from_repo: str | None,
     follow: bool,
     replica: int | None,
 ) -> None:
@@ -266,7 +271,7 @@ def logs(
             f"{object_address!r} is not `component.object` (two names, such as `app.web`; never a path)",
             param_hint="OBJECT",
         )
-    application = _load_application(path, target, params)
+    application = _load_application(path, target, params, from_repo)
     architecture = application.compilation.architecture
     assert architecture is not None
     component_name, _, object_name = object_address.partition(".")
@@ -295,12 +300,13 @@ def logs(
 
 @click.command(short_help="Draw the architecture (Graphviz DOT or Mermaid).")
 @_application_options
+@_from_option
 @click.option(
     "--format", "output", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True,
     help="Graphviz DOT, or a Mermaid flowchart.",
 )
 @_errors
-def graph(path: str, target: str | None, params: tuple[str, ...], output: str) -> None:
+def graph(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, output: str) -> None:
     """Draw the architecture: components as clusters, objects as nodes, references and
     connections (dashed) as edges, coloured by what `apply` would do once something is applied."""
     import asyncio
@@ -309,7 +315,7 @@ def graph(path: str, target: str | None, params: tuple[str, ...], output: str) -
     from scoot_runtime.plan import PlanError
     from scoot_runtime.render import graph_model, to_dot, to_mermaid
 
-    application = _load_application(path, target, params)
+    application = _load_application(path, target, params, from_repo)
     runtime = _open_runtime(application)
     made = None
     if runtime.store.state.objects:

@@ -19,7 +19,7 @@ from worker threads, so a driver may block on its network or its `git`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -103,6 +103,14 @@ class RepositoryDriver(ABC):
         """Put a revision (default: the newest) under `.scoots/repos/` and say where it is.
 
         Fetching a revision that is already there does nothing and is fast.
+        """
+
+    def prune(self, repository: Repository, keep: Collection[str]) -> None:  # noqa: B027 (optional)
+        """Remove what `fetch` put under `.scoots/repos/` for revisions not in `keep`.
+
+        Called after an apply, with the revisions `scoot.lock` records and the run
+        used: a process may still run in any of those. Drivers that fetch in place
+        (`path`) keep nothing and do nothing.
         """
 
     def close(self) -> None:  # noqa: B027 (optional: most drivers hold nothing)

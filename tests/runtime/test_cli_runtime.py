@@ -332,7 +332,7 @@ def test_plan_problems_name_their_object(app: Path) -> None:
     assert result.exit_code == 1
     assert "the plan cannot be made" in result.output and "TINY_TOKEN" in result.output
     assert "Traceback" not in result.output
-    (app / "architecture.sct").write_text(text.replace('engine = "sqlite"', 'engine = "bucket"'))
+    (app / "architecture.sct").write_text(text.replace('engine = "sqlite"', 'engine = "queue"'))
     result = scoot("plan", "--json", str(app), env={"TINY_TOKEN": "set"})
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]

@@ -89,6 +89,20 @@ class TestLocalConformance(DriverConformance):
                 {"engine": "directory"},
                 replace={"engine": "sqlite"},
             ),
+            # The local stand-ins of a cloud's stores: a folder and a SQLite file.
+            Sample(
+                Address("api", "pictures"),
+                "storage",
+                {"engine": "bucket"},
+                update={"size": "1GB"},
+                replace={"engine": "table"},
+            ),
+            Sample(
+                Address("api", "products"),
+                "storage",
+                {"engine": "table"},
+                replace={"engine": "bucket"},
+            ),
         ]
 
     async def break_out_of_band(self, spec: ObjectSpec, created: Created) -> None:

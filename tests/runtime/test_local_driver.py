@@ -123,10 +123,11 @@ def test_paths_stay_inside_the_workspace(tmp_path: Path) -> None:
 
 
 def test_check_names_the_engines_it_provides(driver: LocalDriver) -> None:
-    [failure] = driver.check(storage("bucket"))
+    [failure] = driver.check(storage("queue"))
     assert failure.key == "engine"
-    assert "`sqlite` and `directory`" in failure.message and "bucket" in failure.message
-    assert driver.check(storage("sqlite")) == driver.check(storage("directory")) == []
+    assert "`sqlite`, `directory`, `bucket` and `table`, not `queue`" in failure.message
+    for engine in ("sqlite", "directory", "bucket", "table"):
+        assert driver.check(storage(engine)) == []
 
 
 def test_check_compute(driver: LocalDriver, source: Path) -> None:
@@ -483,6 +484,20 @@ def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: 
     run(driver.delete(spec, recorded, delete_data=True))
     assert not path.exists()
     assert run(driver.read(spec, None)) is None
+
+
+def test_a_clouds_stores_have_local_stand_ins_that_report_a_url(driver: LocalDriver) -> None:
+    bucket = run(driver.create(storage("bucket", "pictures")))
+    table = run(driver.create(storage("table", "products")))
+    pictures, products = Path(bucket.outputs["path"]), Path(table.outputs["path"])
+    assert pictures.is_dir() and pictures.name == "pictures.bucket"
+    assert bucket.outputs["url"] == pictures.as_uri()
+    assert products.read_bytes().startswith(b"SQLite format 3\0")
+    assert products.name == "products.table.sqlite"
+    assert table.outputs["url"] == f"sqlite://{products}"
+    run(driver.delete(storage("bucket", "pictures"), record(storage("bucket", "pictures"), bucket), delete_data=True))
+    run(driver.delete(storage("table", "products"), record(storage("table", "products"), table), delete_data=True))
+    assert not pictures.exists() and not products.exists()
 
 
 def test_storage_that_is_not_what_it_should_be_is_drift(driver: LocalDriver) -> None:

@@ -5,6 +5,11 @@ The name is deterministic (`data/<component>/<object>.sqlite`, or
 `data/<component>/<object>/`), so a store is found again without a record, and
 one kept by a delete (data is kept unless `delete_data`) is taken up again by
 the next create.
+
+The engines a cloud provides have a local stand-in, so that one architecture
+applies on both: `bucket` is a folder (`<object>.bucket/`) and `table` a SQLite
+file (`<object>.table.sqlite`); both also report a `url` (`file:///…`,
+`sqlite:///…`), as a cloud's store reports its URL (`s3://…`, `dynamodb://…`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from scoot_runtime.drivers.base import (
     CheckFailure,
@@ -28,7 +34,9 @@ from scoot_runtime.drivers.base import (
 )
 from scoot_runtime.drivers.local.workspace import LocalDriverError, data_path
 
-ENGINES = ("sqlite", "directory")
+ENGINES = ("sqlite", "directory", "bucket", "table")
+# The engines kept as a folder; the others are SQLite files.
+FOLDERS = ("directory", "bucket")
 SQLITE_HEADER = b"SQLite format 3\0"
 # The files SQLite keeps beside a database while it is in use.
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
@@ -37,7 +45,7 @@ SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
     engine = config.get("engine")
     if engine not in ENGINES:
-        provided = " and ".join(f"`{e}`" for e in ENGINES)
+        provided = ", ".join(f"`{e}`" for e in ENGINES[:-1]) + f" and `{ENGINES[-1]}`"
         return [
             CheckFailure(
                 f"the local driver provides the storage engines {provided}, not `{engine}`",
@@ -81,7 +89,7 @@ class StorageObjects:
         engine, path = self._path(spec)
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            if engine == "directory":
+            if engine in FOLDERS:
                 path.mkdir()
             else:
                 _create_sqlite(path)
@@ -109,7 +117,7 @@ class StorageObjects:
         if not delete_data:
             return  # the data stays where it is
         engine, path = self._recorded(spec, recorded)
-        if engine == "directory":
+        if engine in FOLDERS:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
@@ -124,12 +132,17 @@ class StorageObjects:
 
 def _created(engine: str, path: Path) -> Created:
     absolute = str(path.absolute())
-    return Created({"engine": engine, "path": absolute}, {"path": absolute})
+    outputs = {"path": absolute}
+    if engine == "bucket":
+        outputs["url"] = path.absolute().as_uri()
+    elif engine == "table":
+        outputs["url"] = "sqlite://" + quote(absolute)
+    return Created({"engine": engine, "path": absolute}, outputs)
 
 
 def _problem(engine: str, path: Path) -> str | None:
     """What is wrong with the store found at `path`, if anything."""
-    if engine == "directory":
+    if engine in FOLDERS:
         return None if path.is_dir() else f"{path} is not a folder"
     if not path.is_file():
         return f"{path} is not a file"

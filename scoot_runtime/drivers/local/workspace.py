@@ -32,7 +32,11 @@ def log_path(workspace: Path, address: Address, replica: int) -> Path:
     return inside(workspace, "logs", f"{address.component}.{address.object}.{replica}.log")
 
 
+# The file or folder name of each storage engine's store, after the object's name.
+_DATA_SUFFIXES = {"sqlite": ".sqlite", "directory": "", "bucket": ".bucket", "table": ".table.sqlite"}
+
+
 def data_path(workspace: Path, address: Address, engine: str) -> Path:
-    """`.scoots/data/<component>/<object>.sqlite` for SQLite, `.../<object>/` for a folder."""
-    name = f"{address.object}.sqlite" if engine == "sqlite" else address.object
-    return inside(workspace, "data", address.component, name)
+    """`.scoots/data/<component>/<object>.sqlite` for SQLite, `.../<object>/` for a folder,
+    `<object>.bucket/` for a bucket (a folder), `<object>.table.sqlite` for a table."""
+    return inside(workspace, "data", address.component, address.object + _DATA_SUFFIXES.get(engine, ""))

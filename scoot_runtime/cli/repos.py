@@ -1,0 +1,174 @@
+"""`scoot repos`: each component's repository, whether it exists, its newest revision;
+`scoot repos create`: make the missing ones through their drivers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from scoot_runtime.cli.application import (
+    _application_options,
+    _errors,
+    _from_option,
+    _load_application,
+    _redact,
+)
+from scoot_runtime.cli.output import _color, _count
+
+if TYPE_CHECKING:
+    from scoot_runtime.sources import Sources
+
+
+class _ListByDefault(click.Group):
+    """`scoot repos [PATH]` lists; `scoot repos create [PATH]` creates."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+@dataclass(frozen=True)
+class _Row:
+    component: str
+    repository: str
+    driver: str
+    exists: bool | None  # None: could not tell
+    latest: str | None
+    problem: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "repository": self.repository,
+            "driver": self.driver,
+            "exists": self.exists,
+            "latest": self.latest,
+            "problem": self.problem,
+        }
+
+
+@click.group(cls=_ListByDefault, short_help="List the components' repositories; create the missing ones.")
+def repos() -> None:
+    """The repository of each component with code (compute objects, or a `source` or
+    `repository`): where it is (by `source`, `repository`, or the naming scheme through the
+    repository driver of scoot.toml's [repositories]), whether it exists, and its newest
+    revision. `scoot repos create` makes the missing ones."""
+
+
+def _open(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> Sources:
+    from scoot_runtime.sources import Sources
+
+    application = _load_application(path, target, params, from_repo)
+    assert application.compilation.architecture is not None
+    return Sources(application.workspace, application.target, application.compilation.architecture)
+
+
+def _rows(sources: Sources) -> list[_Row]:
+    """Ask every driver, concurrently: does it exist, and what is its newest revision."""
+    from scoot_runtime.render import short_revision
+
+    exists = sources.exists()
+    present = [c for c, found in exists.items() if found is True]
+    latest = sources.latest(present) if present else {}
+    rows = []
+    for component in exists:
+        located = sources.located[component]
+        found = exists.get(component)
+        newest = latest.get(component)
+        problem = None
+        for answer in (found, newest):
+            if isinstance(answer, Exception):
+                problem = _redact(str(answer))
+                break
+        rows.append(
+            _Row(
+                component,
+                str(located.repository) if located.repository else "-",
+                located.driver,
+                found if isinstance(found, bool) else None,
+                short_revision(newest) if isinstance(newest, str) else None,
+                problem,
+            )
+        )
+    return rows
+
+
+def _table(rows: list[_Row], color: bool) -> str:
+    header = ("COMPONENT", "REPOSITORY", "DRIVER", "EXISTS", "LATEST")
+    cells = [
+        (r.component, r.repository, r.driver, {True: "yes", False: "no", None: "?"}[r.exists], r.latest or "-")
+        for r in rows
+    ]
+    table = [header, *cells]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = []
+    for number, row in enumerate(table):
+        shown = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        if color and number == 0:
+            shown = [click.style(cell, bold=True) for cell in shown]
+        elif color:
+            shown[3] = click.style(shown[3], fg={"yes": "green", "no": "red"}.get(row[3], "yellow"))
+        lines.append("  ".join(shown).rstrip())
+    return "\n".join(lines)
+
+
+@repos.command("list", short_help="List the components' repositories (the default).")
+@_application_options
+@_from_option
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@_errors
+def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, as_json: bool) -> None:
+    """Each component's repository, its driver, whether it exists, and its newest revision."""
+    with _open(path, target, params, from_repo) as sources:
+        rows = _rows(sources)
+    if as_json:
+        click.echo(json.dumps({"repositories": [r.to_dict() for r in rows]}, indent=2, ensure_ascii=False))
+        return
+    click.echo(_table(rows, _color()), color=_color())
+    problems = [r for r in rows if r.problem]
+    missing = [r for r in rows if r.exists is False]
+    if problems:
+        click.echo("")
+        for row in problems:
+            click.echo(f"{row.component}: {row.problem}")
+    if missing:
+        click.echo("")
+        click.echo(f"{_count(len(missing), 'repository')} missing: `scoot repos create` makes them, or set `source`.")
+
+
+@repos.command(short_help="Create the components' repositories that do not exist.")
+@_application_options
+@_from_option
+@_errors
+def create(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
+    """Create each component's repository that does not exist yet, through its driver
+    (private where the host has the notion). Drivers that cannot create say so."""
+    failed: list[str] = []
+    made = 0
+    with _open(path, target, params, from_repo) as sources:
+        for component, found in sources.exists().items():
+            located = sources.located[component]
+            if found is True:
+                continue
+            if isinstance(found, Exception):
+                failed.append(f"{component}: {_redact(str(found))}")
+                continue
+            try:
+                sources.create(component)
+            except Exception as error:
+                failed.append(f"{component}: {_redact(str(error))}")
+                continue
+            made += 1
+            click.echo(f"  + {component}: created {located.repository} ({located.driver})")
+    if made == 0 and not failed:
+        click.echo("Every component's repository exists: nothing to create.")
+    elif made:
+        click.echo(f"Created {_count(made, 'repository')}.")
+    if failed:
+        for line in failed:
+            click.echo(f"Error: {line}", err=True)
+        raise click.ClickException(f"{_count(len(failed), 'repository')} could not be created")

@@ -1,0 +1,156 @@
+"""The application's artifact bucket: the components' sources, as the instances fetch them.
+
+One bucket per state (`scoot-artifacts-<digest>`), tagged like
+everything else. A compute's source is archived (tar.gz, deterministic: sorted,
+no timestamps or owners, so one revision is always the same bytes) and uploaded
+as `<component>/<object>/<revision>.tar.gz`; a roll leaves only the current
+archive of an object, a delete none, and the bucket itself goes with the last
+archive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
+from scoot_runtime.drivers.aws.naming import Names, tag_list, tag_map
+from scoot_runtime.drivers.aws.session import Aws
+from scoot_runtime.drivers.aws.storage import empty_bucket
+from scoot_runtime.drivers.base import Address
+
+# As a revision is computed (desired.folder_revision): what is not part of a source.
+SKIPPED = frozenset({".git", ".scoots", "__pycache__", ".venv", "node_modules"})
+GENERATED = frozenset({"scoot.lock"})
+
+
+def archive(folder: Path) -> bytes:
+    """The folder's files as a deterministic tar.gz."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped, tarfile.open(
+        fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT
+    ) as tar:
+        for directory, subdirectories, files in os.walk(folder):
+            subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED)
+            for name in sorted(set(files) - GENERATED):
+                path = Path(directory) / name
+                if path.is_symlink() or not path.is_file():
+                    continue
+                data = path.read_bytes()
+                info = tarfile.TarInfo(str(path.relative_to(folder)))
+                info.size = len(data)
+                info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+                info.mtime = 0
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+class Artifacts:
+    def __init__(self, aws: Aws, names: Names) -> None:
+        self.aws = aws
+        self.names = names
+        self.bucket = names.artifacts_bucket()
+        # Uploads and the removal of the (then empty) bucket must not interleave.
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def prefix(address: Address) -> str:
+        return f"{address.component}/{address.object}/"
+
+    async def upload(self, address: Address, source: Path, revision: str | None) -> str:
+        """Upload the source (unless that revision is there already); its key."""
+        if not source.is_dir():
+            raise AwsDriverError(f"{address}: the source {source} is not a folder")
+        data = await asyncio.to_thread(archive, source)
+        digest = (revision or "").removeprefix("sha256:")[:16] or hashlib.sha256(data).hexdigest()[:16]
+        key = f"{self.prefix(address)}{digest}.tar.gz"
+        async with self._lock:
+            await self._ensure_bucket()
+            if await self.aws.maybe("s3", "head_object", Bucket=self.bucket, Key=key) is None:
+                await self.aws.call(
+                    "s3",
+                    "put_object",
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType="application/gzip",
+                    ServerSideEncryption="AES256",
+                )
+        return key
+
+    async def exists(self, key: str) -> bool:
+        return await self.aws.maybe("s3", "head_object", Bucket=self.bucket, Key=key) is not None
+
+    async def remove(self, address: Address, keep: str | None = None) -> None:
+        """Delete the object's archives but `keep`; the bucket too once nothing is left in it."""
+        async with self._lock:
+            if await self.aws.maybe("s3", "head_bucket", Bucket=self.bucket) is None:
+                return
+            if keep is None:
+                await empty_bucket(self.aws, self.bucket, self.prefix(address))
+            else:
+                found = await self.aws.call("s3", "list_objects_v2", Bucket=self.bucket, Prefix=self.prefix(address))
+                old = [{"Key": o["Key"]} for o in found.get("Contents", ()) if o["Key"] != keep]
+                if old:
+                    await self.aws.call("s3", "delete_objects", Bucket=self.bucket, Delete={"Objects": old, "Quiet": True})
+            left = await self.aws.call("s3", "list_objects_v2", Bucket=self.bucket, MaxKeys=1)
+            if not left.get("Contents") and await self._ours():
+                await self.aws.maybe("s3", "delete_bucket", Bucket=self.bucket)
+
+    async def _ours(self) -> bool:
+        try:
+            found = await self.aws.call("s3", "get_bucket_tagging", Bucket=self.bucket)
+        except AwsDriverError as error:
+            if error_code(error) == "NoSuchTagSet":
+                return False
+            raise
+        return self.names.owns(tag_map(found.get("TagSet")))
+
+    async def _ensure_bucket(self) -> None:
+        arguments: dict[str, Any] = {"Bucket": self.bucket}
+        if self.aws.region != "us-east-1":
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": self.aws.region}
+        if await self.aws.maybe("s3", "head_bucket", Bucket=self.bucket) is None:
+            try:
+                await self.aws.call("s3", "create_bucket", **arguments)
+            except AwsDriverError as error:
+                if error_code(error) == "BucketAlreadyExists":
+                    raise AwsDriverError(
+                        f"the artifact bucket name {self.bucket} is taken by another AWS account"
+                    ) from None
+                if error_code(error) != "BucketAlreadyOwnedByYou":
+                    raise
+        else:
+            try:
+                tags = tag_map((await self.aws.call("s3", "get_bucket_tagging", Bucket=self.bucket)).get("TagSet"))
+            except AwsDriverError as error:
+                if error_code(error) != "NoSuchTagSet":
+                    raise
+                tags = {}
+            if tags and not self.names.owns(tags):
+                raise AwsDriverError(
+                    f"the artifact bucket {self.bucket} exists and was not made by this scoot state; "
+                    "scoot does not touch it"
+                )
+            if tags:
+                return
+        await self.aws.call(
+            "s3",
+            "put_public_access_block",
+            Bucket=self.bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        await self.aws.call(
+            "s3", "put_bucket_tagging", Bucket=self.bucket, Tagging={"TagSet": tag_list(self.names.tags())}
+        )

@@ -1,0 +1,396 @@
+"""`compute` objects: EC2 instances, one per replica, running the component's source.
+
+Per compute the driver makes:
+
+- an IAM role and instance profile (see `iam`), which connections add policies to;
+- a security group opening `port` (TCP) to the target's `ingress_cidr`;
+- an SSM SecureString parameter with the command and the environment (see `launch`);
+- the source archive in the application's artifact bucket (see `artifacts`);
+- `replicas` instances, each booting with user data that fetches the archive and
+  starts the command under systemd.
+
+Identity: `{"instances": [ids, by replica], "security_group", "role"}`; outputs:
+`host` (replica 0's public address, else its private one), and with a `port`,
+`port` and `url` (`http://host:port`).
+
+Instances carry a `scoot:generation` tag: a digest of what they run (the
+configuration's digests but `replicas` and `health`, the source revision, the
+image, the instance type, the subnet). An update keeps the instances of the
+current generation and launches only the replicas missing (a change of
+`replicas`, or a replica terminated behind scoot's back, touches nothing else);
+any other change rolls them: the new instances are launched and running before
+the old ones are terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scoot_runtime.drivers.aws.artifacts import Artifacts
+from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
+from scoot_runtime.drivers.aws.iam import Roles, launch_statements
+from scoot_runtime.drivers.aws.launch import launch_spec, user_data
+from scoot_runtime.drivers.aws.naming import APPLICATION_TAG, REPLICA_TAG, Names, tag_list, tag_map
+from scoot_runtime.drivers.aws.network import Network
+from scoot_runtime.drivers.aws.options import DEFAULT_AMI_PARAMETER, AwsOptions
+from scoot_runtime.drivers.aws.session import Aws
+from scoot_runtime.drivers.base import (
+    Address,
+    CheckFailure,
+    Created,
+    ObjectSpec,
+    Observed,
+    Recorded,
+)
+from scoot_runtime.drivers.local.compute import problems as compute_problems
+
+GENERATION_TAG = "scoot:generation"
+PORT_TAG = "scoot:port"
+ARTIFACT_TAG = "scoot:artifact"
+LIVE_STATES = ("pending", "running")
+# Everything but `terminated`: what a delete must terminate and wait for.
+NOT_GONE = ("pending", "running", "stopping", "stopped", "shutting-down")
+# What does not change what an instance runs.
+_NOT_IN_GENERATION = frozenset({"replicas", "health"})
+
+
+# Rules of the local driver that do not hold here: its own marker variable, and replica i
+# listening on port + i (every replica is its own instance, all on `port`).
+_LOCAL_ONLY = ("set by the local driver itself", "replica i listens on port + i")
+
+
+def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
+    """The rules for a compute configuration, the local driver's but those that are its own."""
+    return [f for f in compute_problems(config) if not any(text in f.message for text in _LOCAL_ONLY)]
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    replica: int
+    state: str
+    host: str | None
+    generation: str
+    port: int | None
+    artifact: str | None
+
+    @classmethod
+    def of(cls, found: Mapping[str, Any]) -> Instance:
+        tags = tag_map(found.get("Tags"))
+        port = tags.get(PORT_TAG)
+        replica = tags.get(REPLICA_TAG, "0")
+        return cls(
+            id=str(found["InstanceId"]),
+            replica=int(replica) if replica.isdigit() else 0,
+            state=str(found.get("State", {}).get("Name", "")),
+            host=found.get("PublicIpAddress") or found.get("PrivateIpAddress"),
+            generation=tags.get(GENERATION_TAG, ""),
+            port=int(port) if port and port.isdigit() else None,
+            artifact=tags.get(ARTIFACT_TAG),
+        )
+
+
+def _ordered(instances: Sequence[Instance]) -> list[Instance]:
+    return sorted(instances, key=lambda i: (i.replica, i.id))
+
+
+class ComputeObjects:
+    def __init__(self, aws: Aws, names: Names, options: AwsOptions, artifacts: Artifacts, roles: Roles) -> None:
+        self.aws = aws
+        self.names = names
+        self.options = options
+        self.artifacts = artifacts
+        self.roles = roles
+        self.network = Network(aws, names, options)
+        self._ami: str | None = options.ami
+
+    # --- the operations --------------------------------------------------------------
+
+    async def create(self, spec: ObjectSpec) -> Created:
+        return await self._converge(spec)
+
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        return await self._converge(spec)
+
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        address = spec.address
+        instances, group, role, parameter = await asyncio.gather(
+            self._instances(address, LIVE_STATES),
+            self.network.find_group(address),
+            self.roles.exists(address),
+            self._parameter_exists(address),
+        )
+        if not instances and group is None and not role and not parameter:
+            return None
+        instances = _ordered(instances)
+        group_id = str(group["GroupId"]) if group is not None else None
+        drift: list[str] = []
+        if recorded is not None:
+            found = {i.id for i in instances}
+            for replica, instance_id in enumerate(recorded.identity.get("instances") or ()):
+                if instance_id not in found:
+                    drift.append(f"instance {instance_id} (replica {replica}) is not running")
+            if recorded.identity.get("security_group") not in (None, group_id):
+                drift.append(f"security group {recorded.identity.get('security_group')} is gone")
+        if not instances:
+            drift.append("no instance is running")
+        if group is None:
+            drift.append("its security group is gone")
+        if not role:
+            drift.append("its IAM role is gone")
+        if not parameter:
+            drift.append("its launch parameter is gone")
+        generations = {i.generation for i in instances}
+        if len(generations) > 1:
+            drift.append("instances of different generations run (an interrupted roll)")
+        artifact = instances[0].artifact if instances else None
+        if artifact and not await self.artifacts.exists(artifact):
+            drift.append(f"its source archive {artifact} is gone")
+        port = instances[0].port if instances else None
+        return Observed(
+            self._identity(instances, group_id, self.names.role(address) if role else None),
+            self._outputs(instances, port),
+            tuple(drift),
+        )
+
+    async def delete(self, spec: ObjectSpec, recorded: Recorded) -> None:
+        address = spec.address
+        instances = await self._instances(address, NOT_GONE)
+        await self._terminate([i.id for i in instances], address)
+        group = await self.network.find_group(address)
+        if group is not None:
+            await self._delete_group(str(group["GroupId"]), address)
+        await self.roles.delete(address)
+        await self.aws.maybe("ssm", "delete_parameter", Name=self.names.parameter(address))
+        await self.artifacts.remove(address)
+
+    async def logs(self, recorded: Recorded) -> dict[str, str]:
+        """The console output of each recorded instance (boot, then the command's output)."""
+        result: dict[str, str] = {}
+        for instance in recorded.identity.get("instances") or ():
+            found = await self.aws.maybe("ec2", "get_console_output", InstanceId=str(instance), Latest=True)
+            text = (found or {}).get("Output") or ""
+            try:
+                result[str(instance)] = base64.b64decode(text, validate=True).decode("utf-8", "replace")
+            except binascii.Error:
+                result[str(instance)] = str(text)
+        return result
+
+    # --- converging ------------------------------------------------------------------
+
+    async def _converge(self, spec: ObjectSpec) -> Created:
+        address, config = spec.address, spec.config
+        failures = problems(config)
+        if failures:
+            raise AwsDriverError(f"{address}: " + "; ".join(f.message for f in failures))
+        if spec.source is None:
+            raise AwsDriverError(f"{address}: a compute needs its component's source to run")
+        port = config.get("port") if isinstance(config.get("port"), int) else None
+        replicas = int(config.get("replicas", 1))
+        generation = self._generation(spec)
+        parameter = self.names.parameter(address)
+        launch = launch_statements(self.artifacts.bucket, Artifacts.prefix(address), self.aws.region, parameter)
+        role, group_id, key, ami, _ = await asyncio.gather(
+            self.roles.ensure(address, launch),
+            self.network.ensure_group(address, port),
+            self.artifacts.upload(address, spec.source, spec.revision),
+            self._image(),
+            self._put_parameter(address, launch_spec(config)),
+        )
+        existing = _ordered(await self._instances(address, LIVE_STATES))
+        kept: dict[int, Instance] = {}
+        for instance in existing:
+            if instance.generation == generation and instance.replica < replicas:
+                kept.setdefault(instance.replica, instance)
+        missing = [r for r in range(replicas) if r not in kept]
+        launched = await asyncio.gather(
+            *(self._launch(address, r, role, group_id, ami, key, generation, port) for r in missing)
+        )
+        current = await self._wait_running([*(i.id for i in kept.values()), *launched], address)
+        keep = {i.id for i in current}
+        await self._terminate([i.id for i in existing if i.id not in keep], address, wait=False)
+        await self.artifacts.remove(address, keep=key)
+        return Created(self._identity(current, group_id, role), self._outputs(current, port))
+
+    def _generation(self, spec: ObjectSpec) -> str:
+        parts = {k: v for k, v in sorted(spec.digests.items()) if k not in _NOT_IN_GENERATION}
+        what = [
+            repr(sorted(parts.items())),
+            spec.revision or "",
+            self.options.ami or DEFAULT_AMI_PARAMETER,
+            self.options.instance_type,
+            self.options.subnet_id or "",
+            self.options.key_name or "",
+        ]
+        return hashlib.sha256("\0".join(what).encode()).hexdigest()[:16]
+
+    async def _image(self) -> str:
+        if self._ami is None:
+            found = await self.aws.call("ssm", "get_parameter", Name=DEFAULT_AMI_PARAMETER)
+            self._ami = str(found["Parameter"]["Value"])
+        return self._ami
+
+    async def _put_parameter(self, address: Address, value: str) -> None:
+        name = self.names.parameter(address)
+        await self.aws.call(
+            "ssm",
+            "put_parameter",
+            Name=name,
+            Value=value,
+            Type="SecureString",
+            Overwrite=True,
+            Tier="Intelligent-Tiering",
+            Description=f"scoot: command and environment of compute {address}",
+        )
+        await self.aws.call(
+            "ssm", "add_tags_to_resource", ResourceType="Parameter", ResourceId=name, Tags=tag_list(self.names.tags(address))
+        )
+
+    async def _parameter_exists(self, address: Address) -> bool:
+        found = await self.aws.maybe("ssm", "get_parameter", Name=self.names.parameter(address))
+        return found is not None
+
+    async def _launch(
+        self,
+        address: Address,
+        replica: int,
+        role: str,
+        group_id: str,
+        ami: str,
+        key: str,
+        generation: str,
+        port: int | None,
+    ) -> str:
+        name = f"{self.names.role(address)}-{replica}"
+        tags = self.names.tags(
+            address, Name=name, **{REPLICA_TAG: str(replica), GENERATION_TAG: generation, ARTIFACT_TAG: key}
+        )
+        if port is not None:
+            tags[PORT_TAG] = str(port)
+        arguments: dict[str, Any] = {
+            "ImageId": ami,
+            "InstanceType": self.options.instance_type,
+            "MinCount": 1,
+            "MaxCount": 1,
+            "UserData": user_data(
+                address=str(address),
+                region=self.aws.region,
+                bucket=self.artifacts.bucket,
+                key=key,
+                parameter=self.names.parameter(address),
+                replica=replica,
+            ),
+            "IamInstanceProfile": {"Name": role},
+            "SecurityGroupIds": [group_id],
+            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": tag_list(tags)},
+                {"ResourceType": "volume", "Tags": tag_list(self.names.tags(address, Name=name))},
+            ],
+        }
+        if self.options.subnet_id:
+            arguments["SubnetId"] = self.options.subnet_id
+        if self.options.key_name:
+            arguments["KeyName"] = self.options.key_name
+        # A new instance profile takes a few seconds to be usable by EC2.
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                found = await self.aws.call("ec2", "run_instances", **arguments)
+                return str(found["Instances"][0]["InstanceId"])
+            except AwsDriverError as error:
+                retry = error_code(error) == "InvalidParameterValue" and "profile" in str(error).lower()
+                if not retry or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(3)
+
+    # --- instances -------------------------------------------------------------------
+
+    async def _instances(self, address: Address, states: Sequence[str]) -> list[Instance]:
+        tags = {k: v for k, v in self.names.tags(address).items() if k != APPLICATION_TAG}
+        filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
+        filters.append({"Name": "instance-state-name", "Values": list(states)})
+        result: list[Instance] = []
+        token: str | None = None
+        while True:
+            page = await self.aws.call(
+                "ec2", "describe_instances", Filters=filters, **({"NextToken": token} if token else {})
+            )
+            for reservation in page.get("Reservations", ()):
+                for found in reservation.get("Instances", ()):
+                    if self.names.owns(tag_map(found.get("Tags")), address):
+                        result.append(Instance.of(found))
+            token = page.get("NextToken")
+            if not token:
+                return result
+
+    async def _describe(self, ids: Sequence[str]) -> list[Instance]:
+        if not ids:
+            return []
+        found = await self.aws.call("ec2", "describe_instances", InstanceIds=list(ids))
+        return [Instance.of(i) for r in found.get("Reservations", ()) for i in r.get("Instances", ())]
+
+    async def _wait_running(self, ids: Sequence[str], address: Address) -> list[Instance]:
+        deadline = time.monotonic() + self.options.boot_timeout
+        while True:
+            instances = await self._describe(ids)
+            failed = [i for i in instances if i.state not in LIVE_STATES]
+            if failed:
+                raise AwsDriverError(
+                    f"{address}: instance {failed[0].id} (replica {failed[0].replica}) is "
+                    f"{failed[0].state} instead of running; see its console output in the EC2 console"
+                )
+            if len(instances) == len(ids) and all(i.state == "running" for i in instances):
+                return _ordered(instances)
+            if time.monotonic() > deadline:
+                raise AwsDriverError(
+                    f"{address}: instances not running after {self.options.boot_timeout:g} s "
+                    "(the target's `boot_timeout`)"
+                )
+            await asyncio.sleep(2)
+
+    async def _terminate(self, ids: Sequence[str], address: Address, wait: bool = True) -> None:
+        if not ids:
+            return
+        await self.aws.call("ec2", "terminate_instances", InstanceIds=list(ids))
+        if not wait:
+            return
+        deadline = time.monotonic() + max(self.options.boot_timeout, 60)
+        while any(i.state != "terminated" for i in await self._describe(ids)):
+            if time.monotonic() > deadline:
+                raise AwsDriverError(f"{address}: instances still not terminated; run the command again")
+            await asyncio.sleep(2)
+
+    async def _delete_group(self, group_id: str, address: Address) -> None:
+        # A group stays in use for a while after its instances terminate.
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                await self.aws.maybe("ec2", "delete_security_group", GroupId=group_id)
+                return
+            except AwsDriverError as error:
+                if error_code(error) != "DependencyViolation" or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(5)
+
+    # --- results ---------------------------------------------------------------------
+
+    @staticmethod
+    def _identity(instances: Sequence[Instance], group_id: str | None, role: str | None) -> dict[str, Any]:
+        return {"instances": [i.id for i in instances], "security_group": group_id, "role": role}
+
+    @staticmethod
+    def _outputs(instances: Sequence[Instance], port: int | None) -> dict[str, Any]:
+        host = instances[0].host if instances else None
+        if host is None:
+            return {}
+        if port is None:
+            return {"host": host}
+        return {"host": host, "port": port, "url": f"http://{host}:{port}"}

@@ -1,0 +1,126 @@
+"""The `aws` cloud driver: an architecture on Amazon Web Services, through boto3.
+
+- compute: EC2 instances, one per replica (see `compute`);
+- storage: `engine = "bucket"` an S3 bucket, `engine = "table"` a DynamoDB table
+  (see `storage`); any other engine is refused at plan time;
+- connection: an IAM policy on the source compute's role granting access to the
+  target (see `connection`); the runtime injects the target's outputs.
+
+Every resource has a deterministic name and the scoot tags (see `naming`), so a
+crashed run's resources are found again, and nothing else is ever touched.
+Target options: see `options`. The guide is docs/drivers/aws.md.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from scoot_runtime.drivers.aws import compute, connection, storage
+from scoot_runtime.drivers.aws.artifacts import Artifacts
+from scoot_runtime.drivers.aws.errors import AwsDriverError
+from scoot_runtime.drivers.aws.iam import Roles
+from scoot_runtime.drivers.aws.naming import Names
+from scoot_runtime.drivers.aws.options import OPTION_NAMES, AwsOptions
+from scoot_runtime.drivers.aws.session import Aws
+from scoot_runtime.drivers.base import (
+    CheckFailure,
+    CloudDriver,
+    Created,
+    DiffResult,
+    DriverContext,
+    ObjectSpec,
+    Observed,
+    Recorded,
+)
+
+# Keys of a storage that cannot change in place: a bucket does not become a table.
+_STORAGE_REPLACE = frozenset({"engine"})
+
+
+class AwsDriver(CloudDriver):
+    """Runs an architecture on AWS: EC2, S3, DynamoDB, IAM."""
+
+    name: ClassVar[str] = "aws"
+    # AWS's API rate limits are per account and region; throttled calls are retried
+    # with backoff (botocore's adaptive mode), and this keeps the bursts modest.
+    parallelism: ClassVar[int | None] = 16
+    kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
+    engines: ClassVar[tuple[str, ...]] = storage.ENGINES
+    option_names: ClassVar[frozenset[str]] = OPTION_NAMES
+
+    def __init__(self, context: DriverContext) -> None:
+        super().__init__(context)
+        self.options = AwsOptions.parse(context.options)
+        self.aws = Aws(self.options, pool_size=(self.parallelism or 16) * 2)
+        names = Names(context.application, context.lineage)
+        self.names = names
+        roles = Roles(self.aws, names)
+        self.artifacts = Artifacts(self.aws, names)
+        self._compute = compute.ComputeObjects(self.aws, names, self.options, self.artifacts, roles)
+        self._storage = storage.StorageObjects(self.aws, names)
+        self._connection = connection.ConnectionObjects(self.aws, names, roles)
+
+    def check(self, spec: ObjectSpec) -> list[CheckFailure]:
+        failures = super().check(spec)
+        if spec.kind == "compute":
+            failures += compute.problems(spec.config)
+        elif spec.kind == "storage":
+            failures += storage.problems(spec.config)
+        return failures
+
+    def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
+        result = super().diff(spec, recorded)
+        if spec.kind == "storage":
+            return DiffResult(result.changed, tuple(k for k in result.changed if k in _STORAGE_REPLACE))
+        return result
+
+    async def create(self, spec: ObjectSpec) -> Created:
+        if spec.kind == "compute":
+            return await self._compute.create(spec)
+        if spec.kind == "storage":
+            return await self._storage.create(spec)
+        self._kind(spec)
+        return await self._connection.create(spec)
+
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        if spec.kind == "compute":
+            return await self._compute.read(spec, recorded)
+        if spec.kind == "storage":
+            return await self._storage.read(spec, recorded)
+        self._kind(spec)
+        return await self._connection.read(spec, recorded)
+
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        if spec.kind == "compute":
+            return await self._compute.update(spec, recorded)
+        if spec.kind == "storage":
+            return await self._storage.update(spec, recorded)
+        self._kind(spec)
+        return await self._connection.update(spec, recorded)
+
+    async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
+        if spec.kind == "compute":
+            await self._compute.delete(spec, recorded)
+        elif spec.kind == "storage":
+            await self._storage.delete(spec, recorded, delete_data)
+        else:
+            self._kind(spec)
+            await self._connection.delete(spec, recorded)
+
+    async def logs(self, spec: ObjectSpec, recorded: Recorded) -> dict[str, str]:
+        """What a compute's instances printed (EC2 console output), by instance id.
+
+        Not part of the `CloudDriver` interface yet (`scoot logs` reads local files):
+        a hook for when it grows one.
+        """
+        if spec.kind != "compute":
+            raise AwsDriverError(f"{spec.address}: only compute objects have logs")
+        return await self._compute.logs(recorded)
+
+    async def close(self) -> None:
+        self.aws.close()
+
+    def _kind(self, spec: ObjectSpec) -> str:
+        if spec.kind not in self.kinds:
+            raise AwsDriverError(f"{spec.address}: the aws driver has no `{spec.kind}` objects")
+        return spec.kind

@@ -1,0 +1,274 @@
+"""`storage` objects: `engine = "bucket"` is an S3 bucket, `engine = "table"` a DynamoDB table.
+
+Identity: `{"engine", "name"}`; outputs: `{"url"}`, `s3://<bucket>` or
+`dynamodb://<table>` (the name is the URL's netloc; the region is the target's,
+and instances get it as AWS_REGION). A table has one string partition key, `id`,
+and is billed per request. `size` is no quota on either: it is accepted and
+changes nothing.
+
+Data is kept unless `delete_data`: deleting a store leaves it (and its tags) in
+place, and the next create of the same object takes it up again, data and all.
+With `delete_data` a bucket is emptied (every version) and deleted, a table deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
+from scoot_runtime.drivers.aws.naming import Names, tag_list, tag_map
+from scoot_runtime.drivers.aws.session import Aws
+from scoot_runtime.drivers.base import (
+    Address,
+    CheckFailure,
+    Created,
+    ObjectSpec,
+    Observed,
+    Recorded,
+)
+
+ENGINES = ("bucket", "table")
+TABLE_KEY = "id"
+_TABLE_WAIT = 300.0
+
+
+def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
+    engine = config.get("engine")
+    if isinstance(engine, str) and engine.startswith("${"):
+        return []  # a reference: checked again once resolved
+    if engine not in ENGINES:
+        return [
+            CheckFailure(
+                "the aws driver provides the storage engines `bucket` (S3) and `table` "
+                f"(DynamoDB), not `{engine}`",
+                "engine",
+            )
+        ]
+    return []
+
+
+def bucket_url(name: str) -> str:
+    return f"s3://{name}"
+
+
+def table_url(name: str) -> str:
+    return f"dynamodb://{name}"
+
+
+class StorageObjects:
+    def __init__(self, aws: Aws, names: Names) -> None:
+        self.aws = aws
+        self.names = names
+
+    # --- the operations --------------------------------------------------------------
+
+    async def create(self, spec: ObjectSpec) -> Created:
+        engine = self._engine(spec)
+        if engine == "bucket":
+            name = self.names.bucket(spec.address)
+            await self._ensure_bucket(name, spec.address)
+            return Created({"engine": engine, "name": name}, {"url": bucket_url(name)})
+        name = self.names.table(spec.address)
+        await self._ensure_table(name, spec.address)
+        return Created({"engine": engine, "name": name}, {"url": table_url(name)})
+
+    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        # Nothing of a store changes in place (`size` is no quota here; `engine` is a
+        # replacement): make sure it is there, tagged, and configured.
+        return await self.create(spec)
+
+    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        for engine in self._candidates(spec, recorded):
+            if engine == "bucket":
+                name = self.names.bucket(spec.address)
+                tags = await self._bucket_tags(name)
+                url = bucket_url(name)
+            else:
+                name = self.names.table(spec.address)
+                tags = await self._table_tags(name)
+                url = table_url(name)
+            if tags is None:
+                continue
+            if not self.names.owns(tags, spec.address):
+                if recorded is None:
+                    continue  # someone else's: not what a crashed run of ours made
+                drift: tuple[str, ...] = (f"the {engine} {name} has lost its scoot tags",)
+            else:
+                drift = ()
+            return Observed({"engine": engine, "name": name}, {"url": url}, drift)
+        return None
+
+    async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
+        engine = recorded.identity.get("engine")
+        if engine == "bucket":
+            await self._delete_bucket(self.names.bucket(spec.address), spec.address, delete_data)
+        elif engine == "table":
+            await self._delete_table(self.names.table(spec.address), spec.address, delete_data)
+        else:
+            for candidate in ENGINES:  # an interrupted create recorded no engine
+                fake = Recorded("storage", {}, {}, {"engine": candidate}, {})
+                await self.delete(spec, fake, delete_data)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _engine(self, spec: ObjectSpec) -> str:
+        failures = problems(spec.config)
+        engine = spec.config.get("engine")
+        if failures or not isinstance(engine, str):
+            raise AwsDriverError(f"{spec.address}: {failures[0].message if failures else 'no engine'}")
+        return engine
+
+    def _candidates(self, spec: ObjectSpec, recorded: Recorded | None) -> tuple[str, ...]:
+        engine = recorded.identity.get("engine") if recorded is not None else spec.config.get("engine")
+        return (str(engine),) if engine in ENGINES else ENGINES
+
+    def _refuse(self, what: str, address: Address) -> AwsDriverError:
+        return AwsDriverError(
+            f"{address}: {what} already exists and was not made by this scoot state (its "
+            f"scoot:lineage tag is not {self.names.lineage}); scoot does not touch it. "
+            "Remove or rename it, or use another target"
+        )
+
+    # S3
+
+    async def _bucket_tags(self, name: str) -> dict[str, str] | None:
+        """The bucket's tags, {} for none, None when there is no such bucket."""
+        if await self.aws.maybe("s3", "head_bucket", Bucket=name) is None:
+            return None
+        try:
+            found = await self.aws.call("s3", "get_bucket_tagging", Bucket=name)
+        except AwsDriverError as error:
+            if error_code(error) == "NoSuchTagSet":
+                return {}
+            if error_code(error) == "NoSuchBucket":
+                return None
+            raise
+        return tag_map(found.get("TagSet"))
+
+    async def _ensure_bucket(self, name: str, address: Address) -> None:
+        tags = await self._bucket_tags(name)
+        if tags is None:
+            arguments: dict[str, Any] = {"Bucket": name}
+            if self.aws.region != "us-east-1":
+                arguments["CreateBucketConfiguration"] = {"LocationConstraint": self.aws.region}
+            try:
+                await self.aws.call("s3", "create_bucket", **arguments)
+            except AwsDriverError as error:
+                if error_code(error) == "BucketAlreadyExists":
+                    raise AwsDriverError(
+                        f"{address}: the S3 bucket name {name} is taken by another AWS account"
+                    ) from None
+                if error_code(error) != "BucketAlreadyOwnedByYou":
+                    raise
+            tags = {}
+        # Untagged: ours, made by a create interrupted before tagging (the name holds a
+        # digest of this state's lineage). Tagged for another state: not ours.
+        if tags and not self.names.owns(tags, address):
+            raise self._refuse(f"the S3 bucket {name}", address)
+        await self.aws.call(
+            "s3",
+            "put_public_access_block",
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        await self.aws.call(
+            "s3", "put_bucket_tagging", Bucket=name, Tagging={"TagSet": tag_list(self.names.tags(address))}
+        )
+
+    async def _delete_bucket(self, name: str, address: Address, delete_data: bool) -> None:
+        tags = await self._bucket_tags(name)
+        if tags is None:
+            return
+        if not self.names.owns(tags, address):
+            raise self._refuse(f"the S3 bucket {name}", address)
+        if not delete_data:
+            return  # the data stays, and the bucket with it
+        await empty_bucket(self.aws, name)
+        await self.aws.maybe("s3", "delete_bucket", Bucket=name)  # gone already: fine
+
+    # DynamoDB
+
+    async def _describe_table(self, name: str) -> dict[str, Any] | None:
+        found = await self.aws.maybe("dynamodb", "describe_table", TableName=name)
+        table: dict[str, Any] | None = found["Table"] if found else None
+        if table is None or table.get("TableStatus") == "DELETING":
+            return None
+        return table
+
+    async def _table_tags(self, name: str) -> dict[str, str] | None:
+        table = await self._describe_table(name)
+        if table is None:
+            return None
+        found = await self.aws.maybe("dynamodb", "list_tags_of_resource", ResourceArn=table["TableArn"])
+        return tag_map(found.get("Tags") if found else None)
+
+    async def _ensure_table(self, name: str, address: Address) -> None:
+        table = await self._describe_table(name)
+        if table is None:
+            try:
+                await self.aws.call(
+                    "dynamodb",
+                    "create_table",
+                    TableName=name,
+                    AttributeDefinitions=[{"AttributeName": TABLE_KEY, "AttributeType": "S"}],
+                    KeySchema=[{"AttributeName": TABLE_KEY, "KeyType": "HASH"}],
+                    BillingMode="PAY_PER_REQUEST",
+                    Tags=tag_list(self.names.tags(address)),
+                )
+            except AwsDriverError as error:
+                if error_code(error) != "ResourceInUseException":
+                    raise
+            table = await self._wait_table(name, address)
+        tags = await self._table_tags(name) or {}
+        if tags and not self.names.owns(tags, address):
+            raise self._refuse(f"the DynamoDB table {name}", address)
+        if tags != {**tags, **self.names.tags(address)}:
+            await self.aws.call(
+                "dynamodb", "tag_resource", ResourceArn=table["TableArn"], Tags=tag_list(self.names.tags(address))
+            )
+        if table.get("TableStatus") != "ACTIVE":
+            await self._wait_table(name, address)
+
+    async def _wait_table(self, name: str, address: Address) -> dict[str, Any]:
+        deadline = time.monotonic() + _TABLE_WAIT
+        while True:
+            table = await self._describe_table(name)
+            if table is not None and table.get("TableStatus") == "ACTIVE":
+                return table
+            if time.monotonic() > deadline:
+                raise AwsDriverError(f"{address}: the DynamoDB table {name} is not active after {_TABLE_WAIT:g} s")
+            await asyncio.sleep(1)
+
+    async def _delete_table(self, name: str, address: Address, delete_data: bool) -> None:
+        tags = await self._table_tags(name)
+        if tags is None:
+            return
+        if not self.names.owns(tags, address):
+            raise self._refuse(f"the DynamoDB table {name}", address)
+        if not delete_data:
+            return  # the data stays, and the table with it
+        await self.aws.maybe("dynamodb", "delete_table", TableName=name)
+
+
+async def empty_bucket(aws: Aws, name: str, prefix: str = "") -> None:
+    """Delete every object (and every version of it) in a bucket, or under `prefix`."""
+    while True:
+        found = await aws.call("s3", "list_object_versions", Bucket=name, Prefix=prefix)
+        keys = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in (*found.get("Versions", ()), *found.get("DeleteMarkers", ()))
+        ]
+        if not keys:
+            return
+        for start in range(0, len(keys), 1000):
+            await aws.call(
+                "s3", "delete_objects", Bucket=name, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
+            )

@@ -1,0 +1,332 @@
+"""The `git` repository driver: any git remote, through the `git` program.
+
+    file:///srv/git/acme/shop-api.git   /srv/git/acme/shop-api.git   ../repos/shop-api.git
+    https://host/acme/shop-api.git      ssh://git@host/acme/shop-api.git   git@host:acme/shop-api.git
+    git://host/acme/shop-api.git
+
+A revision is a full commit id. Each remote has one cache under
+`.scoots/repos/<safe name>/cache.git`, filled by shallow fetches of the one
+commit wanted; each revision is checked out into its own folder beside it,
+`.scoots/repos/<safe name>/<commit>/`, where compute objects run. A new revision
+gets a new folder, so a process still running the old one is untouched until it
+is replaced; `prune` removes the folders nothing uses any more.
+
+`git` runs with an argument list (never a shell), no terminal (a prompt for a
+password fails instead of hanging), `GIT_TERMINAL_PROMPT=0`, and only the
+transports below: credentials come from the user's own git setup (credential
+helpers, ssh agent), never from Scoot. With `base_url`, a repository named
+`owner/name` (by the scheme or by `repository =`) is `<base_url>owner/name.git`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from scoot_runtime.repositories import locations, naming
+from scoot_runtime.repositories.base import Fetched, Repository, RepositoryDriver, RepositoryError
+
+REPOS = "repos"
+CACHE = "cache.git"
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_SHORT = re.compile(r"[0-9a-fA-F]{4,63}")
+_CREDENTIALS = re.compile(r"(?<=://)([^/@\s:]*):[^/@\s]*@")
+_MISSING = (
+    "repository not found",
+    "does not appear to be a git repository",
+    "not exported",
+    "not found",
+    "no such file or directory",
+    "no such repository",
+)
+_AUTH = ("could not read username", "could not read password", "authentication failed", "permission denied", "terminal prompts disabled")
+FETCH_SECONDS = 600
+ASK_SECONDS = 120
+# A half-made checkout older than this was left by a crash.
+_STALE_SECONDS = 3600
+
+
+def shown(url: str) -> str:
+    """A URL fit for a message: a password written into it is masked."""
+    return _CREDENTIALS.sub(r"\1:***@", url)
+
+
+def safe_name(url: str) -> str:
+    """The folder under `.scoots/repos/` for a remote: readable, unique, never a path."""
+    readable = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", _CREDENTIALS.sub("", url))
+    readable = re.sub(r"\.git$", "", readable.rstrip("/"))
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", readable).strip("-.")[-60:].lstrip("-.")
+    return f"{readable or 'repo'}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
+
+
+class GitDriver(RepositoryDriver):
+    """Any git remote, fetched shallowly into `.scoots/repos/`."""
+
+    name: ClassVar[str] = "git"
+    option_names: ClassVar[frozenset[str]] = frozenset({"base_url"})
+
+    # --- naming ------------------------------------------------------------------------------
+
+    def repository(self, name: str, ref: str | None = None) -> Repository:
+        owner, repo = naming.split(name)
+        base = self.context.options.get("base_url")
+        if not isinstance(base, str) or not base:
+            raise RepositoryError(
+                f"the git driver cannot find `{name}`: set `base_url` in [repositories] of scoot.toml "
+                "(such as \"https://github.com/\" or \"git@github.com:\"), so that `owner/name` is "
+                "`<base_url>owner/name.git`; or give the component a `source` URL"
+            )
+        return self.remote(self._base(base) + f"{owner}/{repo}.git", ref)
+
+    def remote(self, url: str, ref: str | None = None) -> Repository:
+        """A component's `source` URL (its `#ref` apart)."""
+        if url.startswith("-"):
+            raise RepositoryError(f"`{url}` is not a git remote")
+        return Repository(self.name, url, ref)
+
+    def _base(self, base: str) -> str:
+        """`base_url` as a URL prefix; a plain folder is relative to the architecture's folder."""
+        if locations.is_git_url(base + "x/y"):
+            return base if base.endswith(("/", ":")) else base + "/"
+        return str((self.context.root / base).resolve()) + "/"
+
+    # --- what is there -----------------------------------------------------------------------
+
+    def exists(self, repository: Repository) -> bool:
+        local = self._local(repository.name)
+        if local is not None:
+            return local.is_dir()
+        try:
+            self._git(["ls-remote", repository.name, "HEAD"], timeout=ASK_SECONDS, about=repository)
+        except _Missing:
+            return False
+        return True
+
+    def create(self, repository: Repository, *, private: bool = True) -> None:
+        """A bare repository, for remotes on this machine; others are made on their host."""
+        local = self._local(repository.name)
+        if local is None:
+            raise RepositoryError(
+                f"the git driver cannot create {shown(repository.name)}: it only makes repositories on this "
+                "machine. Create it on its host (or use the github driver, which can)"
+            )
+        local.parent.mkdir(parents=True, exist_ok=True)
+        self._git(["init", "--quiet", "--bare", str(local)], timeout=ASK_SECONDS, about=repository)
+
+    def latest(self, repository: Repository) -> str:
+        ref = repository.ref
+        if ref is not None and _COMMIT.fullmatch(ref):
+            return ref
+        patterns = ["HEAD"] if ref is None else [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/tags/{ref}^{{}}", ref]
+        output = self._git(["ls-remote", repository.name, *patterns], timeout=ASK_SECONDS, about=repository)
+        found: dict[str, str] = {}
+        for line in output.splitlines():
+            commit, _, name = line.partition("\t")
+            found.setdefault(name, commit)
+        for name in (f"refs/tags/{ref}^{{}}", f"refs/heads/{ref}", f"refs/tags/{ref}", ref) if ref else ("HEAD",):
+            if name in found:
+                return found[name]
+        if ref is not None and _SHORT.fullmatch(ref):
+            return self.fetch(repository).revision
+        if ref is None:
+            raise RepositoryError(f"{shown(repository.name)} has no commits yet: push one, then run the command again")
+        raise RepositoryError(
+            f"{shown(repository.name)} has no branch or tag `{ref}`: push it, or change the `#{ref}` of the source"
+        )
+
+    # --- fetching ----------------------------------------------------------------------------
+
+    def fetch(self, repository: Repository, revision: str | None = None) -> Fetched:
+        """The wanted revision (a pin, else the `#ref`, else the default branch), checked out."""
+        wanted = revision or repository.ref
+        folder = self.context.workspace / REPOS / safe_name(repository.name)
+        if wanted is not None and _COMMIT.fullmatch(wanted) and (folder / wanted).is_dir():
+            return Fetched(repository, wanted, folder / wanted)  # already there: no network
+        folder.mkdir(parents=True, exist_ok=True)
+        with _locked(folder):
+            cache = self._cache(folder, repository)
+            commit = self._fetch_commit(cache, repository, wanted)
+            checkout = folder / commit
+            if not checkout.is_dir():
+                self._checkout(cache, commit, checkout, repository)
+        return Fetched(repository, commit, checkout)
+
+    def prune(self, repository: Repository, keep: Collection[str]) -> None:
+        """Remove the checkouts of revisions not in `keep` (and what crashes left half made)."""
+        folder = self.context.workspace / REPOS / safe_name(repository.name)
+        if not folder.is_dir():
+            return
+        with _locked(folder):
+            for child in folder.iterdir():
+                unused = _COMMIT.fullmatch(child.name) is not None and child.name not in keep
+                stale = child.name.startswith(".checkout-") and time.time() - child.stat().st_mtime > _STALE_SECONDS
+                if unused or stale:
+                    shutil.rmtree(child, ignore_errors=True)
+
+    def _cache(self, folder: Path, repository: Repository) -> Path:
+        cache = folder / CACHE
+        if not (cache / "HEAD").exists():
+            self._git(["init", "--quiet", "--bare", str(cache)], timeout=ASK_SECONDS, about=repository)
+        # Set each time: the cache is named after the URL, yet the URL is the source of truth.
+        self._git(["config", "remote.origin.url", repository.name], cache=cache, timeout=ASK_SECONDS, about=repository)
+        return cache
+
+    def _fetch_commit(self, cache: Path, repository: Repository, wanted: str | None) -> str:
+        """Fetch one commit (shallow) and return its full id."""
+        try:
+            self._git(
+                ["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", wanted or "HEAD"],
+                cache=cache, timeout=FETCH_SECONDS, about=repository,
+            )
+        except _Missing:
+            raise
+        except RepositoryError:
+            if wanted is None:
+                raise
+            if _SHORT.fullmatch(wanted) or _COMMIT.fullmatch(wanted):
+                # A short commit id (servers hand out whole ids only), or a whole one an older
+                # server will not give by its id: fetch the history and look.
+                return self._find_short(cache, repository, wanted)
+            raise self._unknown(repository, wanted) from None
+        commit = self._git(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], cache=cache, about=repository).strip()
+        if wanted is not None and _COMMIT.fullmatch(wanted) and commit != wanted:
+            raise self._unknown(repository, wanted)
+        return commit
+
+    def _find_short(self, cache: Path, repository: Repository, short: str) -> str:
+        unshallow = ["--unshallow"] if (cache / "shallow").exists() else []
+        self._git(
+            ["fetch", "--quiet", *unshallow, "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"],
+            cache=cache, timeout=FETCH_SECONDS, about=repository,
+        )
+        try:
+            commit = self._git(
+                ["rev-parse", "--verify", "--quiet", f"{short}^{{commit}}"], cache=cache, about=repository
+            ).strip()
+        except RepositoryError:
+            raise self._unknown(repository, short) from None
+        if not commit.startswith(short.lower()):  # `short` named a branch or tag after all
+            raise self._unknown(repository, short)
+        return commit
+
+    def _unknown(self, repository: Repository, wanted: str) -> RepositoryError:
+        return RepositoryError(
+            f"{shown(repository.name)} has no branch, tag or commit `{wanted}`: check the `--revision` "
+            "or the source's `#…` (a commit may be given whole, or by at least 4 leading digits)"
+        )
+
+    def _checkout(self, cache: Path, commit: str, checkout: Path, repository: Repository) -> None:
+        """Write the commit's files into `checkout`, whole or not at all."""
+        temporary = Path(tempfile.mkdtemp(prefix=".checkout-", dir=checkout.parent))
+        index = temporary.with_name(temporary.name + ".index")
+        try:
+            files = temporary / "files"
+            files.mkdir()  # a commit with no files is an empty folder
+            # A private index: the cache's own is never touched, so checkouts never collide.
+            environ = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(files)}
+            self._git(["read-tree", commit], cache=cache, extra=environ, about=repository)
+            self._git(["checkout-index", "--all", "--force"], cache=cache, extra=environ, about=repository)
+            os.replace(files, checkout)
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+            index.unlink(missing_ok=True)
+
+    # --- running git -------------------------------------------------------------------------
+
+    def _local(self, url: str) -> Path | None:
+        """The folder of a remote on this machine (`file://` or a plain path), else None."""
+        if url.startswith("file://"):
+            return Path(url.removeprefix("file://"))
+        if locations.is_git_url(url):
+            return None
+        return (self.context.root / url).resolve()
+
+    def _git(
+        self,
+        arguments: Sequence[str],
+        *,
+        about: Repository,
+        cache: Path | None = None,
+        timeout: float = ASK_SECONDS,
+        extra: dict[str, str] | None = None,
+    ) -> str:
+        environ = {**os.environ, **self.context.environ, **(extra or {})}
+        environ.update(
+            GIT_TERMINAL_PROMPT="0",
+            # Only the transports Scoot knows to be safe: never `ext::`, which runs commands.
+            GIT_ALLOW_PROTOCOL=":".join(locations.GIT_SCHEMES),
+            LC_ALL="C",  # messages in English, to tell a missing repository from the rest
+        )
+        command = ["git", *(["--git-dir", str(cache)] if cache else []), *arguments]
+        try:
+            done = subprocess.run(
+                command,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                # No terminal: ssh cannot ask for a password or a host key; it fails instead.
+                start_new_session=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise RepositoryError(
+                "the git repository driver needs the `git` program, which is not installed or not on PATH: "
+                "install git (https://git-scm.com/downloads)"
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise RepositoryError(
+                f"`git {arguments[0]}` of {shown(about.name)} took more than {timeout:g} seconds: check the "
+                "network and the URL, then run the command again"
+            ) from None
+        if done.returncode != 0:
+            raise self._failure(arguments[0], about, done.stderr)
+        return done.stdout
+
+    def _failure(self, verb: str, repository: Repository, stderr: str) -> RepositoryError:
+        said = " ".join(line.strip() for line in stderr.splitlines() if line.strip())
+        # git may echo a password written into the URL anywhere (`user:secret@host`): mask each.
+        for match in _CREDENTIALS.finditer(repository.name):
+            secret = match.group(0)[len(match.group(1)) + 1 : -1]
+            if secret:
+                said = said.replace(secret, "***")
+        said = shown(said)
+        lowered = said.lower()
+        where = shown(repository.name)
+        if any(text in lowered for text in _AUTH):
+            return RepositoryError(
+                f"git could not get into {where} ({said}): the credentials come from your git setup; "
+                "check that `git ls-remote` of it works in a terminal (credential helper, ssh agent)"
+            )
+        if verb in ("ls-remote", "fetch") and any(text in lowered for text in _MISSING):
+            return _Missing(
+                f"there is no repository {where} ({said}): create it (`scoot repos create` makes "
+                "those on this machine; others on their host)"
+            )
+        return RepositoryError(f"`git {verb}` of {where} failed: {said or 'no message'}")
+
+
+class _Missing(RepositoryError):
+    """The remote says there is no such repository."""
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One fetch of a repository at a time, across threads and processes (watch beside apply)."""
+    with open(folder / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

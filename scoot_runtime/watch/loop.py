@@ -1,0 +1,180 @@
+"""The watch loop: look at the sources when it is time or when told to, apply what changed.
+
+    loop = WatchLoop(look, apply, say, complain, interval=60, coalescer=Coalescer(settle=2))
+    with loop.signals():
+        loop.run()
+
+`look()` returns, per component, its newest revision and the revisions its compute
+objects ran as scoot.lock records them; `apply(changes)` runs one apply and says how it
+went; `say` and `complain` print a line (complaints on stderr). Everything runs on the
+calling thread (the main one): others only add reasons to the coalescer (the webhook
+receiver), so applies never overlap, and changes that arrive during one are looked at
+once, after it. A look follows each apply after the settle time; then one every interval.
+
+Signals: while waiting or looking, SIGINT or SIGTERM stops the loop (a second one
+interrupts a look that hangs). While applying, both interrupt the apply as Ctrl-C
+interrupts `scoot apply` (cancelled safely, what was done recorded) and the loop ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
+from types import FrameType
+
+from scoot_runtime.render import short_revision
+from scoot_runtime.watch.coalesce import Coalescer
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a look found: per component, its newest revision and what its computes ran."""
+
+    latest: Mapping[str, str]
+    # Per component, the revision each of its compute objects ran (None: never applied).
+    recorded: Mapping[str, Collection[str | None]]
+
+
+@dataclass(frozen=True)
+class Change:
+    component: str
+    recorded: str | None  # what most of its compute objects ran
+    latest: str
+
+    def describe(self) -> str:
+        return f"{self.component}: new revision {short_revision(self.recorded)} → {short_revision(self.latest)}"
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    FAILED = "failed"
+    BUSY = "busy"  # another run holds the apply lock: look again later
+
+
+def changes(snapshot: Snapshot) -> list[Change]:
+    """The components whose newest revision is not what every one of their computes ran."""
+    found = []
+    for component, latest in sorted(snapshot.latest.items()):
+        ran = list(snapshot.recorded.get(component, ()))
+        if not ran or all(revision == latest for revision in ran):
+            continue  # up to date, or no compute runs this source
+        others = Counter(revision for revision in ran if revision != latest)
+        found.append(Change(component, others.most_common(1)[0][0], latest))
+    return found
+
+
+class WatchLoop:
+    def __init__(
+        self,
+        look: Callable[[], Snapshot],
+        apply: Callable[[list[Change]], Outcome],
+        say: Callable[[str], None],
+        complain: Callable[[str], None],
+        *,
+        interval: float,
+        coalescer: Coalescer,
+    ) -> None:
+        self.look = look
+        self.apply = apply
+        self.say = say
+        self.complain = complain
+        self.interval = interval
+        self.coalescer = coalescer
+        # Per component, the newest revision an apply was run for: not tried again until
+        # it changes (an apply that failed is retried on the next change, not every poll).
+        self.attempted: dict[str, str] = {}
+        self.applies = 0
+        self._applying = False
+        self._handling = False  # signals() is in effect
+        self._signals = 0
+
+    def run(self) -> None:
+        """Look now, then at every interval and whenever the coalescer has a batch; until stopped."""
+        applied = self.check("start")
+        while not self.coalescer.stopped:
+            # After an apply, look again soon: what was pushed while it ran is applied next.
+            next_look = time.monotonic() + (min(self.coalescer.settle, self.interval) if applied else self.interval)
+            reasons = self.coalescer.wait(max(0.0, next_look - time.monotonic()))
+            if self.coalescer.stopped:
+                break
+            applied = self.check(", ".join(reasons) if reasons else "poll")
+
+    def check(self, why: str) -> bool:
+        """Look at the sources; apply once if any component's revision changed (True if so)."""
+        try:
+            snapshot = self.look()
+        except Exception as error:
+            if not self.coalescer.stopped:
+                self.complain(f"cannot look at the sources ({why}): {error}; looking again in {self.interval:g}s")
+            return False
+        found = changes(snapshot)
+        fresh = [c for c in found if self.attempted.get(c.component) != c.latest]
+        if not fresh or self.coalescer.stopped:
+            return False
+        for change in fresh:
+            self.say(change.describe())
+        names = ", ".join(c.component for c in fresh)
+        self.say(f"applying ({names})")
+        self._applying = True
+        try:
+            with self._apply_signals() if self._handling else contextlib.nullcontext():
+                outcome = self.apply(fresh)
+        finally:
+            self._applying = False
+        if outcome is Outcome.BUSY:
+            self.complain(f"not applied now: another run holds the apply lock; looking again in {self.interval:g}s")
+            return False
+        self.applies += 1
+        for change in fresh:
+            self.attempted[change.component] = change.latest
+        if outcome is Outcome.APPLIED:
+            self.say(f"applied ({names})")
+        else:
+            tried = ", ".join(f"{c.component} {short_revision(c.latest)}" for c in fresh)
+            self.complain(
+                f"apply failed ({tried}); watching goes on: the next change is applied, "
+                "and this revision is not tried again until then"
+            )
+        return True
+
+    @contextlib.contextmanager
+    def signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM stop the loop (see the module's text); restored on exit."""
+        previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+        for number in previous:
+            signal.signal(number, self._on_signal)
+        self._handling = True
+        try:
+            yield
+        finally:
+            self._handling = False
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    @contextlib.contextmanager
+    def _apply_signals(self) -> Iterator[None]:
+        """Around an apply: Ctrl-C goes to the apply's own handler (asyncio's, which cancels
+        it safely), as in `scoot apply`; SIGTERM is passed on to it."""
+        mine = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, mine)
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        # Runs on the main thread between two bytecodes: only sets flags and notifies.
+        self._signals += 1
+        self.coalescer.stop()
+        if self._applying:
+            handler = signal.getsignal(signal.SIGINT)
+            if callable(handler) and handler != self._on_signal:
+                handler(signal.SIGINT, frame)
+            return
+        if self._signals > 1:
+            raise KeyboardInterrupt

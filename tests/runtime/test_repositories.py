@@ -1,0 +1,324 @@
+"""Where components' sources come from: the `source` and `repository` attributes, the
+[repositories] settings, the `path` driver, the runtime's resolution of each component
+to a repository, `--revision` pins, `scoot repos` and `--from` with folders.
+
+Real files, real drivers; the git driver's own tests are in test_git_sources.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from scoot_lang import compile_source
+from scoot_runtime.cli import cli
+from scoot_runtime.errors import ScootError
+from scoot_runtime.objects import Application, Architecture, Component, Compute, Storage
+from scoot_runtime.repositories.base import RepositoryContext, RepositoryError
+from scoot_runtime.repositories.locations import Location, parse
+from scoot_runtime.repositories.path import PathDriver, folder_revision
+from scoot_runtime.sources import Sources, parse_pins
+from scoot_runtime.workspace import SettingsError, load
+
+
+def scoot(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+# -- `source` and `repository` ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("./api", Location("folder", "./api")),
+        ("../shop-api", Location("folder", "../shop-api")),
+        ("api/src", Location("folder", "api/src")),
+        ("https://github.com/acme/api.git", Location("git", "https://github.com/acme/api.git")),
+        ("https://github.com/acme/api.git#v1.2", Location("git", "https://github.com/acme/api.git", "v1.2")),
+        ("ssh://git@host:2222/acme/api.git#main", Location("git", "ssh://git@host:2222/acme/api.git", "main")),
+        ("git@github.com:acme/api.git#3f2a9c1", Location("git", "git@github.com:acme/api.git", "3f2a9c1")),
+        ("file:///srv/git/api.git#feature/x", Location("git", "file:///srv/git/api.git", "feature/x")),
+        ("git://127.0.0.1:9418/api.git", Location("git", "git://127.0.0.1:9418/api.git")),
+    ],
+)
+def test_sources_that_are_read(source: str, expected: Location) -> None:
+    assert parse(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("/srv/api", "is not relative"),
+        ("~/api", "is not relative"),
+        ("C:\\api", "is not relative"),
+        ("./api#main", "has no branches"),
+        ("ftp://host/api.git", "not a git transport"),
+        ("ext::sh -c touch% /tmp/pwned", "neither a folder nor a git URL"),
+        ("https://host/api.git#-upload-pack=x", "not a branch, tag or commit"),
+        ("https://host/api.git#a..b", "not a branch, tag or commit"),
+        ("https://", "names no repository"),
+        ("", "a source is a folder"),
+        (" ./api", "no surrounding spaces"),
+    ],
+)
+def test_sources_that_are_refused(source: str, says: str) -> None:
+    with pytest.raises(RepositoryError, match=says):
+        parse(source)
+
+
+def test_the_checker_reports_source_and_repository_on_their_values() -> None:
+    text = """\
+application shop { owner = "acme" }
+component api {
+  source = "./api"
+  repository = "acme/api"
+}
+component worker {
+  repository = "acme/../etc"
+}
+component web {
+  source = "/srv/web"
+}
+"""
+    result = compile_source(text, "architecture.sct")
+    found = {(d.code, text[d.span.start : d.span.end]): d.message for d in result.errors if d.span}
+    assert set(found) == {("SCT204", '"acme/api"'), ("SCT204", '"acme/../etc"'), ("SCT204", '"/srv/web"')}
+    assert "not both" in found[("SCT204", '"acme/api"')]
+    assert "is not a repository name" in found[("SCT204", '"acme/../etc"')]
+    assert "is not relative" in found[("SCT204", '"/srv/web"')]
+
+    ok = compile_source('application shop {}\ncomponent api { repository = "acme/shop-api" }\n')
+    assert ok.errors == [] and ok.architecture is not None
+    assert ok.architecture.to_dict()["components"]["api"] == {"repository": "acme/shop-api"}
+
+
+def test_the_schema_describes_source_and_repository() -> None:
+    properties = Component.model_json_schema()["properties"]
+    assert "git URL" in properties["source"]["description"]
+    assert "owner/name" in properties["repository"]["description"]
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+def test_repositories_settings_and_a_target_over_them(tmp_path: Path) -> None:
+    (tmp_path / "scoot.toml").write_text(
+        """\
+[repositories]
+driver = "git"
+owner = "acme"
+base_url = "https://git.example.com/"
+
+[targets.prod]
+cloud = "local"
+[targets.prod.repositories]
+organisation = true
+
+[targets.other]
+cloud = "local"
+[targets.other.repositories]
+driver = "path"
+base = "../checkouts"
+""",
+        encoding="utf-8",
+    )
+    loaded = load(tmp_path)
+    base = loaded.repositories_for(loaded.target("local"))
+    assert (base.driver, base.owner, base.organisation, base.options) == (
+        "git", "acme", False, {"base_url": "https://git.example.com/"}
+    )
+    prod = loaded.repositories_for(loaded.target("prod"))
+    assert (prod.driver, prod.organisation, prod.options) == ("git", True, {"base_url": "https://git.example.com/"})
+    other = loaded.repositories_for(loaded.target("other"))
+    # Another driver takes none of the other's options; the scheme's choices carry over.
+    assert (other.driver, other.owner, other.options) == ("path", "acme", {"base": "../checkouts"})
+    assert loaded.target("prod").options == {}
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ('driver = 3', "`driver` must be"),
+        ('owner = "-bad"', "`owner` must be"),
+        ('organisation = "yes"', "`organisation` must be true or false"),
+    ],
+)
+def test_bad_repositories_settings(tmp_path: Path, table: str, says: str) -> None:
+    (tmp_path / "scoot.toml").write_text(f"[repositories]\n{table}\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=says):
+        load(tmp_path)
+
+
+def test_an_option_the_repository_driver_does_not_take_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "scoot.toml").write_text('[repositories]\ndriver = "git"\nbase_ur = "x"\n', encoding="utf-8")
+    loaded = load(tmp_path)
+    with pytest.raises(SettingsError, match=r"`base_ur`.*did you mean `base_url`\?"):
+        Sources(loaded, loaded.target(None), architecture())
+
+
+# -- the path driver ----------------------------------------------------------------------------
+
+
+def test_the_path_driver(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    path = PathDriver(RepositoryContext("shop", "acme", root, root / ".scoots"))
+    scheme = path.repository("acme/shop-api")
+    assert Path(scheme.name) == tmp_path / "shop-api"  # beside the architecture's folder
+    assert not path.exists(scheme)
+    with pytest.raises(RepositoryError, match=r"does not exist.*scoot repos create"):
+        path.fetch(scheme)
+    path.create(scheme)
+    (tmp_path / "shop-api" / "main.py").write_text("print(1)\n", encoding="utf-8")
+    fetched = path.fetch(scheme)
+    assert fetched.path == tmp_path / "shop-api" and fetched.revision == folder_revision(tmp_path / "shop-api")
+    assert path.fetch(scheme, fetched.revision.removeprefix("sha256:")[:10]).revision == fetched.revision
+    with pytest.raises(RepositoryError, match="cannot be pinned"):
+        path.fetch(scheme, "abcdef1")
+    with pytest.raises(RepositoryError, match="not a repository name"):
+        path.repository("../etc")
+    based = PathDriver(RepositoryContext("shop", "acme", root, root / ".scoots", {"base": "repos"}))
+    assert Path(based.repository("acme/x").name) == root / "repos" / "x"
+
+
+# -- resolving components -----------------------------------------------------------------------
+
+
+def architecture(owner: str | None = "acme", **components: Component) -> Architecture:
+    web = Compute(command=["true"])
+    defaults = {
+        "api": Component(source="./api", objects={"web": web}),
+        "worker": Component(objects={"jobs": web}),
+        "shared": Component(repository="acme/shared-lib", objects={"web": web}),
+        "data": Component(objects={"db": Storage(engine="sqlite")}),
+    }
+    return Architecture(application=Application(name="shop", owner=owner), components={**defaults, **components})
+
+
+def test_each_component_is_located(tmp_path: Path) -> None:
+    loaded = load(tmp_path)
+    with Sources(loaded, loaded.target(None), architecture()) as sources:
+        located = {name: (item.driver, item.origin, item.repository.name if item.repository else None)
+                   for name, item in sources.located.items()}
+    assert located == {
+        "api": ("path", "source", "./api"),
+        "data": ("path", "scheme", str(tmp_path.parent / "shop-data")),
+        "shared": ("path", "repository", str(tmp_path.parent / "shared-lib")),
+        "worker": ("path", "scheme", str(tmp_path.parent / "shop-worker")),
+    }
+
+
+def test_the_scheme_for_an_organisation_and_without_an_owner(tmp_path: Path) -> None:
+    (tmp_path / "scoot.toml").write_text("[repositories]\norganisation = true\ndrop_prefix = true\n", encoding="utf-8")
+    loaded = load(tmp_path)
+    with Sources(loaded, loaded.target(None), architecture(owner=None)) as sources:
+        assert Path(sources.located["worker"].repository.name).name == "worker"  # type: ignore[union-attr]
+    (tmp_path / "plain").mkdir()
+    plain = load(tmp_path / "plain")
+    with Sources(plain, plain.target(None), architecture(owner=None)) as sources:
+        problem = sources.located["worker"].problem
+        assert problem is not None and "without an owner" in problem and "`source`" in problem
+        assert sources.fetch()["worker"].problem == problem
+
+
+def test_fetching_keeps_each_problem_with_its_component(tmp_path: Path) -> None:
+    (tmp_path / "api").mkdir()
+    loaded = load(tmp_path)
+    with Sources(loaded, loaded.target(None), architecture()) as sources:
+        fetched = sources.fetch()
+    assert sorted(fetched) == ["api", "shared", "worker"]  # `data` runs nothing
+    with Sources(loaded, loaded.target(None), architecture()) as sources:
+        assert sorted(sources.exists()) == ["api", "shared", "worker"]  # `data` has no code
+    assert fetched["api"].fetched is not None and fetched["api"].fetched.path == tmp_path / "api"
+    worker = fetched["worker"].problem
+    assert worker is not None and "shop-worker" in worker and "naming scheme" in worker
+    assert "scoot repos create" in worker and "`source`" in worker
+
+
+def test_pins(tmp_path: Path) -> None:
+    assert parse_pins(["api=v1", "worker=3f2a9c1"]) == {"api": "v1", "worker": "3f2a9c1"}
+    for bad, says in [("api", "COMPONENT=REVISION"), ("api=-x", "not a branch"), ("=v1", "COMPONENT=REVISION")]:
+        with pytest.raises(ScootError, match=says):
+            parse_pins([bad])
+    with pytest.raises(ScootError, match="given twice"):
+        parse_pins(["api=a", "api=b"])
+    loaded = load(tmp_path)
+    with Sources(loaded, loaded.target(None), architecture()) as sources:
+        with pytest.raises(ScootError, match=r"no component `apx` \(did you mean `api`\?\)"):
+            sources.fetch({"apx": "v1"})
+        with pytest.raises(ScootError, match="`data` has no compute objects"):
+            sources.fetch({"data": "v1"})
+
+
+# -- the commands -------------------------------------------------------------------------------
+
+APP = """\
+application shop {{
+  owner = "acme"
+}}
+
+component api {{
+  {where}
+  compute web {{
+    command = [{python}, "-c", "pass"]
+  }}
+}}
+"""
+
+
+def app(folder: Path, where: str) -> Path:
+    folder.mkdir(parents=True)
+    text = APP.format(where=where, python=json.dumps(sys.executable))
+    (folder / "architecture.sct").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_missing_repository_is_a_plan_error_naming_it(tmp_path: Path) -> None:
+    root = app(tmp_path / "shop", "")
+    result = scoot("plan", str(root))
+    assert result.exit_code == 1
+    assert "api.web (source)" in result.output and "shop-api" in result.output
+    assert "scoot repos create" in result.output
+
+
+def test_repos_lists_and_creates(tmp_path: Path) -> None:
+    root = app(tmp_path / "shop", "")
+    listed = scoot("repos", str(root))
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines()[0].split() == ["COMPONENT", "REPOSITORY", "DRIVER", "EXISTS", "LATEST"]
+    assert "no" in listed.output.splitlines()[1] and "1 repository missing" in listed.output
+
+    created = scoot("repos", "create", str(root))
+    assert created.exit_code == 0, created.output
+    assert (tmp_path / "shop-api").is_dir()
+    assert "created" in created.output
+    assert "nothing to create" in scoot("repos", "create", str(root)).output
+
+    rows = json.loads(scoot("repos", "list", "--json", str(root)).output)["repositories"]
+    assert [(r["component"], r["driver"], r["exists"]) for r in rows] == [("api", "path", True)]
+    assert rows[0]["latest"] == folder_revision(tmp_path / "shop-api").removeprefix("sha256:")[:12]
+
+
+def test_a_bad_revision_option_is_a_usage_error(tmp_path: Path) -> None:
+    root = app(tmp_path / "shop", 'source = "./api"')
+    (root / "api").mkdir()
+    result = scoot("plan", "--revision", "apx=v1", str(root))
+    assert result.exit_code == 1 and "did you mean `api`?" in result.output
+    assert scoot("plan", "--revision", "api", str(root)).exit_code == 2
+
+
+def test_plan_from_a_folder(tmp_path: Path) -> None:
+    architecture = app(tmp_path / "architecture", 'source = "./api"')
+    (architecture / "api").mkdir()
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    result = scoot("plan", "--from", str(architecture), str(deploy))
+    assert result.exit_code == 0, result.output
+    assert "+ api.web (compute) will be created" in result.output
+    ambiguous = scoot("plan", "--from", "nobody", str(deploy))
+    assert ambiguous.exit_code == 1 and "give a git URL, a folder" in ambiguous.output

@@ -1,0 +1,488 @@
+"""`scoot watch` as a real process, on real git repositories and real compute processes.
+
+A component's source is a bare repository on this machine (`file://`); commits are pushed
+to it from a working clone. `scoot watch` runs in a new interpreter with a short interval;
+its output lines are read as they come. An apply is counted by the `applying (…)` lines and
+by scoot.lock's serial, and the compute process is asked which version it serves. Every
+test stops the watcher, then destroys what it applied and kills what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from scoot_runtime.watch.webhook import signature
+from tests.runtime.test_cli_runtime import (
+    ROOT,
+    free_port,
+    kill_leftovers,
+    lock_file,
+    recorded,
+    recorded_processes,
+    scoot,
+    wait_until_gone,
+)
+from tests.runtime.test_git_sources import Remote
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
+
+SECRET = "watch-secret-4b1d0e9f"
+
+SERVER = """\
+import os, signal, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+VERSION = "{version}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = (VERSION + "\\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+BROKEN = "raise SystemExit(3)\n"
+
+ARCHITECTURE = """\
+application tiny {
+  owner = "acme"
+}
+
+param port: number = 8080
+
+component app {
+  source = SOURCE
+
+  compute web {
+    command = [PYTHON, "-u", "server.py"]
+    port    = port
+    health  = "/"
+    env = {
+      PORT = port
+    }
+  }
+}
+"""
+
+
+# -- git --------------------------------------------------------------------------------------
+
+
+def make_remote(folder: Path) -> Remote:
+    """The component's repository by the naming scheme's name, `acme/tiny-app`."""
+    bare = folder / "acme" / "tiny-app.git"
+    bare.parent.mkdir(parents=True)
+    return Remote(bare, folder / "work")
+
+
+def release(remote: Remote, version: str) -> str:
+    """Push a server answering `version`; the new commit."""
+    return remote.commit({"server.py": SERVER.format(version=version)}, f"version {version}")
+
+
+# -- the watcher ------------------------------------------------------------------------------
+
+
+@dataclass
+class Watcher:
+    """`scoot watch` in a new interpreter; its lines, as they come."""
+
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read(self) -> None:
+        def pump(stream: object, into: list[str]) -> None:
+            for line in stream:  # type: ignore[attr-defined]
+                with self.lock:
+                    into.append(line.rstrip("\n"))
+
+        for stream, into in ((self.process.stdout, self.lines), (self.process.stderr, self.errors)):
+            threading.Thread(target=pump, args=(stream, into), daemon=True).start()
+
+    def output(self) -> str:
+        with self.lock:
+            return "\n".join(self.lines) + "\n--- stderr ---\n" + "\n".join(self.errors)
+
+    def count(self, pattern: str, stream: str = "out") -> int:
+        with self.lock:
+            lines = list(self.lines if stream == "out" else self.errors)
+        return sum(1 for line in lines if re.search(pattern, line))
+
+    def wait_for(self, pattern: str, count: int = 1, stream: str = "out", seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while self.count(pattern, stream) < count:
+            if self.process.poll() is not None:
+                time.sleep(0.2)  # the last lines
+                raise AssertionError(f"scoot watch exited ({self.process.returncode}):\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {count} × {pattern!r} within {seconds}s:\n{self.output()}")
+            time.sleep(0.05)
+
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(how)
+        try:
+            return self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+            raise AssertionError(f"scoot watch did not stop on {how.name}:\n{self.output()}") from None
+
+
+@dataclass
+class App:
+    folder: Path
+    remote: Remote
+    port: int
+    watchers: list[Watcher] = field(default_factory=list)
+
+    def watch(self, *args: str, env: dict[str, str] | None = None) -> Watcher:
+        environment = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scoot_runtime.cli", "watch", str(self.folder), "--interval", "0.5", *args],
+            cwd=self.folder,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a Ctrl-C in the terminal running the tests is not its
+        )
+        watcher = Watcher(process)
+        watcher.read()
+        self.watchers.append(watcher)
+        return watcher
+
+    def serves(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=5) as response:
+            text: str = response.read().decode().strip()
+            return text
+
+    def serial(self) -> int:
+        serial: int = lock_file(self.folder)["targets"]["local"]["serial"]
+        return serial
+
+    def revision(self) -> str | None:
+        revision: str | None = recorded(self.folder).get("app.web", {}).get("revision")
+        return revision
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    remote = make_remote(tmp_path / "remotes")
+    release(remote, "v1")
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    port = free_port()
+    (folder / "architecture.sct").write_text(
+        ARCHITECTURE.replace("SOURCE", json.dumps(remote.bare.as_uri())).replace("PYTHON", json.dumps(sys.executable)),
+        encoding="utf-8",
+    )
+    (folder / "scoot.toml").write_text(
+        f'[architecture]\npath = "."\n\n[params]\nport = {port}\n\n[targets.local]\nhealth_timeout = 5\n',
+        encoding="utf-8",
+    )
+    made = App(folder, remote, port)
+    pids: list[tuple[int, int | None]] = []
+    try:
+        yield made
+    finally:
+        for watcher in made.watchers:
+            if watcher.process.poll() is None:
+                watcher.process.kill()
+                watcher.process.wait(10)
+        pids = recorded_processes(folder)
+        scoot("destroy", "--yes", str(folder))
+        wait_until_gone(pids, 5)
+        kill_leftovers(folder, pids)
+
+
+# -- polling ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_new_commit_is_applied_once(app: App) -> None:
+    watcher = app.watch()
+    # Never applied: the first look applies what the repository holds.
+    watcher.wait_for(r"^\d\d:\d\d:\d\d applied \(app\)$")
+    assert app.serves() == "v1"
+    first = app.serial()
+    assert watcher.count(r"Watching 1 component of `tiny` \(target local\)") == 1
+    assert watcher.count(r"app: .*tiny-app\.git \(git driver, from its `source`\)") == 1
+
+    commit = release(app.remote, "v2")
+    watcher.wait_for(r"applied \(app\)$", count=2)
+    assert app.serves() == "v2"
+    assert app.revision() == commit
+    assert watcher.count(rf"app: new revision \w+ → {commit[:12]}$") == 1
+    time.sleep(2)  # four more looks: nothing more to apply
+    assert watcher.count(r"applying \(app\)") == 2
+    assert app.serial() == first + 1
+
+    assert watcher.stop() == 0
+    assert watcher.count(r"Stopped watching \(2 applies run\)\.") == 1
+    assert "Traceback" not in watcher.output()
+
+
+@pytest.mark.slow
+def test_a_burst_of_commits_is_one_apply(app: App) -> None:
+    watcher = app.watch("--interval", "8", "--settle", "0.5")
+    watcher.wait_for(r"applied \(app\)$")
+    time.sleep(2.5)  # the look that follows an apply is done: the next is some seconds away
+    for number in range(2, 6):
+        last = release(app.remote, f"v{number}")
+    watcher.wait_for(r"applied \(app\)$", count=2, seconds=30)
+    assert app.serves() == "v5"
+    assert app.revision() == last
+    time.sleep(4)
+    assert watcher.count(r"applying \(app\)") == 2
+    assert watcher.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_failed_apply_is_reported_and_the_next_change_applies(app: App) -> None:
+    watcher = app.watch()
+    watcher.wait_for(r"applied \(app\)$")
+    app.remote.commit({"server.py": BROKEN}, "broken")
+    watcher.wait_for(r"apply failed \(app [0-9a-f]{12}\); watching goes on", stream="err")
+    assert watcher.count(r"app\.web: ", stream="err") >= 1  # what failed, from the apply
+    time.sleep(1.5)  # more looks: the broken revision is not tried again
+    assert watcher.count(r"applying \(app\)") == 2
+    fixed = release(app.remote, "v3")
+    watcher.wait_for(r"applied \(app\)$", count=2)
+    assert app.serves() == "v3"
+    assert app.revision() == fixed
+    assert watcher.count(r"applying \(app\)") == 3
+    assert watcher.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_commit_during_an_apply_is_applied_after_it(app: App) -> None:
+    (app.folder / "scoot.toml").write_text(
+        (app.folder / "scoot.toml").read_text().replace("health_timeout = 5", "health_timeout = 20")
+    )
+    slow = SERVER.format(version="slow").replace("import os, signal, sys", "import os, signal, sys, time\ntime.sleep(3)")
+    app.remote.commit({"server.py": slow}, "slow to start")
+    watcher = app.watch()
+    watcher.wait_for(r"applying \(app\)")
+    time.sleep(0.5)
+    commit = release(app.remote, "v2")  # while the first apply waits for the slow server
+    watcher.wait_for(r"applied \(app\)$", count=2, seconds=60)
+    assert app.serves() == "v2" and app.revision() == commit
+    time.sleep(1.5)
+    assert watcher.count(r"applying \(app\)") == 2
+    assert watcher.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_folder_source_is_watched_too(app: App) -> None:
+    folder = app.folder / "web"
+    folder.mkdir()
+    (folder / "server.py").write_text(SERVER.format(version="f1"), encoding="utf-8")
+    sct = app.folder / "architecture.sct"
+    sct.write_text(re.sub(r'source = ".*"', 'source = "./web"', sct.read_text()), encoding="utf-8")
+    watcher = app.watch()
+    watcher.wait_for(r"applied \(app\)$")
+    assert watcher.count(r"app: \./web \(path driver, from its `source`\)") == 1
+    assert app.serves() == "f1"
+    (folder / "server.py").write_text(SERVER.format(version="f2"), encoding="utf-8")
+    watcher.wait_for(r"applied \(app\)$", count=2)
+    assert app.serves() == "f2"
+    assert (app.revision() or "").startswith("sha256:")
+    time.sleep(1.5)
+    assert watcher.count(r"applying \(app\)") == 2
+    assert watcher.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_broken_architecture_or_a_missing_repository_is_said_once_and_watching_goes_on(app: App) -> None:
+    watcher = app.watch()
+    watcher.wait_for(r"applied \(app\)$")
+    sct = app.folder / "architecture.sct"
+    good = sct.read_text()
+    sct.write_text(good.replace("compute web {", "compute web {\n    colour = 3"))
+    watcher.wait_for(r"cannot look at the sources \(poll\): the architecture has errors", stream="err")
+    time.sleep(1.5)  # three more looks, said once
+    assert watcher.count(r"cannot look at the sources", stream="err") == 1
+    assert watcher.count(r"colour", stream="err") >= 1  # the diagnostic itself
+    sct.write_text(good)
+    watcher.wait_for(r"The architecture compiles again\.$")
+
+    moved = app.remote.bare.with_name("elsewhere.git")
+    app.remote.bare.rename(moved)
+    watcher.wait_for(r"app: cannot tell its newest revision: ", stream="err")
+    time.sleep(1.5)
+    assert watcher.count(r"app: cannot tell its newest revision", stream="err") == 1
+    moved.rename(app.remote.bare)
+    watcher.wait_for(r"app: its newest revision is known again\.$")
+
+    release(app.remote, "v2")
+    watcher.wait_for(r"applied \(app\)$", count=2)
+    assert app.serves() == "v2"
+    assert watcher.stop() == 0
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def push(url: str, *, secret: str | None = SECRET, delivery: str | None = None, body: bytes | None = None) -> int:
+    payload = body or json.dumps(
+        {"ref": "refs/heads/main", "repository": {"full_name": "acme/tiny-app", "clone_url": "x"}}
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+    }
+    if secret is not None:
+        headers["X-Hub-Signature-256"] = signature(secret.encode(), payload)
+    return post(url, payload, headers)
+
+
+def webhook_url(watcher: Watcher) -> str:
+    watcher.wait_for(r"Listening for GitHub push webhooks on ")
+    with watcher.lock:
+        line = next(line for line in watcher.lines if "Listening for GitHub push webhooks" in line)
+    found = re.search(r"on (http://\S+) ", line)
+    assert found, line
+    return found.group(1)
+
+
+@pytest.mark.slow
+def test_webhooks_trigger_one_apply_and_bad_ones_none(app: App) -> None:
+    # A long interval: only webhooks make it look again.
+    watcher = app.watch(
+        "--interval", "600", "--settle", "0.5", "--webhook", "--listen", "127.0.0.1:0",
+        env={"SCOOT_WEBHOOK_SECRET": SECRET},
+    )
+    url = webhook_url(watcher)
+    watcher.wait_for(r"applied \(app\)$")
+    time.sleep(3)  # the look that follows an apply (after the settle time) is done
+    commit = release(app.remote, "v2")
+
+    # Refused, each of them: no look, no apply.
+    assert push(url, secret=None) == 401
+    assert push(url, secret="not the secret") == 401
+    assert push(url, body=b'{"pad": "' + b"x" * (2 << 20) + b'"}') == 413
+    time.sleep(1.5)
+    assert watcher.count(r"applying \(app\)") == 1
+    assert app.serves() == "v1"
+
+    # A signed push: one apply. Its replay: refused.
+    assert push(url, delivery="delivery-1") == 202
+    watcher.wait_for(r"applied \(app\)$", count=2)
+    assert app.serves() == "v2" and app.revision() == commit
+    time.sleep(3)  # the look that follows the apply is done
+
+    # A replay, with something new to apply: refused, nothing applied.
+    release(app.remote, "v3")
+    assert push(url, delivery="delivery-1") == 409
+    time.sleep(1.5)
+    assert watcher.count(r"applying \(app\)") == 2
+    assert app.serves() == "v2"
+
+    # A burst of pushes within the settle window: one apply.
+    for number in range(4, 6):
+        last = release(app.remote, f"v{number}")
+    for _ in range(3):
+        assert push(url) == 202
+    watcher.wait_for(r"applied \(app\)$", count=3)
+    assert app.serves() == "v5" and app.revision() == last
+    time.sleep(1.5)
+    assert watcher.count(r"applying \(app\)") == 3
+
+    pids = [pid for pid, _ in recorded_processes(app.folder)]
+    assert pids
+    assert watcher.stop() == 0
+    text = watcher.output()
+    assert SECRET not in text
+    for pid in pids:  # not in the environment of what it started
+        assert SECRET.encode() not in Path(f"/proc/{pid}/environ").read_bytes()
+    for file in app.folder.rglob("*"):  # nor in any file it wrote
+        if file.is_file():
+            assert SECRET.encode() not in file.read_bytes(), file
+    assert watcher.count(r"webhook: 401 ") == 2 and watcher.count(r"webhook: 413 ") == 1
+    assert watcher.count(r"webhook: 409 ") == 1
+    # The server is gone with the process.
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url, timeout=2)
+
+
+def test_webhook_needs_a_secret(app: App) -> None:
+    watcher = app.watch("--webhook", env={"SCOOT_WEBHOOK_SECRET": ""})
+    assert watcher.process.wait(60) == 2
+    time.sleep(0.2)
+    assert "SCOOT_WEBHOOK_SECRET" in watcher.output()
+    assert "applying" not in watcher.output()
+
+
+# -- stopping ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_idle_stops_cleanly(app: App) -> None:
+    watcher = app.watch("--webhook", "--listen", "127.0.0.1:0", env={"SCOOT_WEBHOOK_SECRET": SECRET})
+    webhook_url(watcher)
+    watcher.wait_for(r"applied \(app\)$")
+    assert watcher.stop(signal.SIGINT) == 0
+    assert watcher.count(r"Stopped watching \(1 apply run\)\.") == 1
+    assert app.serves() == "v1"  # what runs keeps running
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_an_apply_cancels_it_safely(app: App, how: signal.Signals) -> None:
+    (app.folder / "scoot.toml").write_text(
+        (app.folder / "scoot.toml").read_text().replace("health_timeout = 5", "health_timeout = 30")
+    )
+    app.remote.commit({"server.py": "import time\ntime.sleep(60)\n"}, "hangs")
+    watcher = app.watch()
+    watcher.wait_for(r"app\.web: create started")
+    started = time.monotonic()
+    assert watcher.stop(how) == 1
+    assert time.monotonic() - started < 20
+    assert watcher.count(r"Interrupted", stream="err") == 1
+    # The next run finds a readable state and converges.
+    release(app.remote, "v2")
+    again = app.watch()
+    again.wait_for(r"applied \(app\)$")
+    assert app.serves() == "v2"
+    assert again.stop() == 0

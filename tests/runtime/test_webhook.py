@@ -1,0 +1,443 @@
+"""The webhook receiver of `scoot watch`, in this process, over real HTTP: what it accepts,
+what it refuses and with which status, and that the secret is in nothing it says.
+Also the coalescer and the change detection of the watch loop, on their own."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from scoot_runtime.repositories.base import Repository
+from scoot_runtime.sources import Located
+from scoot_runtime.watch.coalesce import Coalescer
+from scoot_runtime.watch.loop import Change, Outcome, Snapshot, WatchLoop, changes
+from scoot_runtime.watch.poll import pushed
+from scoot_runtime.watch.webhook import Deliveries, Push, WebhookServer, signature, verify
+
+SECRET = b"s3cret-never-shown-0123456789"
+
+
+class Received:
+    def __init__(self) -> None:
+        self.pushes: list[Push] = []
+        self.lines: list[str] = []
+        self.lock = threading.Lock()
+
+    def on_push(self, push: Push) -> bool:
+        with self.lock:
+            self.pushes.append(push)
+        return push.full_name == "acme/tiny-app"
+
+    def log(self, line: str) -> None:
+        with self.lock:
+            self.lines.append(line)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[WebhookServer, Received]]:
+    received = Received()
+    receiver = WebhookServer(
+        ("127.0.0.1", 0), SECRET, received.on_push, received.log, max_body=4096, timeout=1.0
+    )
+    receiver.start()
+    try:
+        yield receiver, received
+    finally:
+        receiver.stop()
+
+
+def push_body(full_name: str = "acme/tiny-app", after: str = "0" * 40) -> bytes:
+    return json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "after": after,
+            "repository": {
+                "full_name": full_name,
+                "clone_url": f"https://github.com/{full_name}.git",
+                "ssh_url": f"git@github.com:{full_name}.git",
+            },
+        }
+    ).encode()
+
+
+def send(
+    receiver: WebhookServer,
+    body: bytes,
+    *,
+    event: str = "push",
+    delivery: str | None = None,
+    sign: bytes | None = SECRET,
+    method: str = "POST",
+    path: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    connection = http.client.HTTPConnection("127.0.0.1", receiver.server_port, timeout=5)
+    all_headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+    }
+    if sign is not None:
+        all_headers["X-Hub-Signature-256"] = signature(sign, body)
+    all_headers.update(headers or {})
+    try:
+        connection.request(method, path or receiver.path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        text = response.read()
+        return response.status, (json.loads(text) if text else {})
+    finally:
+        connection.close()
+
+
+# -- the signature ----------------------------------------------------------------------------
+
+
+def test_signature_is_githubs() -> None:
+    # The example of GitHub's documentation ("Validating webhook deliveries").
+    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert signature(b"It's a Secret to Everybody", b"Hello, World!") == expected
+    assert verify(b"It's a Secret to Everybody", b"Hello, World!", expected)
+    assert verify(b"It's a Secret to Everybody", b"Hello, World!", expected + " ")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "sha256=",
+        "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18",
+        "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17x",
+        "sha256=\u00e9\u00e9",
+    ],
+)
+def test_a_wrong_signature_is_refused(header: str | None) -> None:
+    assert not verify(b"It's a Secret to Everybody", b"Hello, World!", header)
+
+
+def test_no_secret_verifies_nothing() -> None:
+    assert not verify(b"", b"body", signature(b"", b"body"))
+    with pytest.raises(ValueError):
+        WebhookServer(("127.0.0.1", 0), b"", lambda push: True, lambda line: None)
+
+
+def test_deliveries_are_remembered_within_a_bound() -> None:
+    seen = Deliveries(capacity=3)
+    assert all(seen.first_time(d) for d in "abc")
+    assert not seen.first_time("a")
+    assert seen.first_time("d")  # `b` is forgotten: the oldest
+    assert len(seen) == 3
+    assert seen.first_time("b")
+
+
+# -- the server -------------------------------------------------------------------------------
+
+
+def test_a_signed_push_of_a_watched_repository_is_accepted(server: tuple[WebhookServer, Received]) -> None:
+    receiver, received = server
+    status, answer = send(receiver, push_body(after="a" * 40), delivery="d-1")
+    assert status == 202, answer
+    assert "acme/tiny-app" in answer["message"]
+    [push] = received.pushes
+    assert push == Push(
+        "d-1",
+        "acme/tiny-app",
+        frozenset({"https://github.com/acme/tiny-app.git", "git@github.com:acme/tiny-app.git"}),
+        "refs/heads/main",
+        "a" * 40,
+    )
+
+
+def test_other_repositories_and_events_are_ignored(server: tuple[WebhookServer, Received]) -> None:
+    receiver, received = server
+    status, answer = send(receiver, push_body("acme/other"))
+    assert status == 200 and "not a watched repository" in answer["message"]
+    status, answer = send(receiver, b'{"zen": "Design for failure."}', event="ping")
+    assert (status, answer["message"]) == (200, "pong")
+    status, answer = send(receiver, b'{"action": "opened"}', event="issues")
+    assert status == 200 and "ignored" in answer["message"]
+    assert [p.full_name for p in received.pushes] == ["acme/other"]
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"sign": None}, 401),
+        ({"sign": b"another secret"}, 401),
+        ({"headers": {"X-Hub-Signature-256": "sha256=" + "0" * 64}}, 401),
+        ({"method": "GET"}, 405),
+        ({"method": "PUT"}, 405),
+        ({"path": "/elsewhere"}, 404),
+        ({"headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 415),
+        ({"headers": {"X-GitHub-Delivery": ""}}, 400),
+    ],
+)
+def test_refused(server: tuple[WebhookServer, Received], change: dict[str, Any], status: int) -> None:
+    receiver, received = server
+    got, answer = send(receiver, push_body(), **change)
+    assert got == status, answer
+    assert received.pushes == []
+
+
+def test_a_signed_body_that_is_not_json_is_refused(server: tuple[WebhookServer, Received]) -> None:
+    receiver, received = server
+    assert send(receiver, b"payload=%7B%7D")[0] == 400
+    assert send(receiver, b"[1, 2]")[0] == 400
+    assert send(receiver, b'{"repository": "acme/tiny-app"}')[0] == 400
+    assert received.pushes == []
+
+
+def test_a_replayed_delivery_is_refused(server: tuple[WebhookServer, Received]) -> None:
+    receiver, received = server
+    assert send(receiver, push_body(), delivery="same")[0] == 202
+    status, answer = send(receiver, push_body(), delivery="same")
+    assert status == 409 and "replay" in answer["message"]
+    assert len(received.pushes) == 1
+    # An unsigned request cannot use up a delivery id: the signed one is still taken.
+    assert send(receiver, push_body(), delivery="fresh", sign=None)[0] == 401
+    assert send(receiver, push_body(), delivery="fresh")[0] == 202
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(server: tuple[WebhookServer, Received]) -> None:
+    receiver, received = server
+    # Only the headers are sent: the answer comes from Content-Length alone.
+    with socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5) as raw:
+        raw.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000000\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: big\r\n"
+            b"X-Hub-Signature-256: sha256=00\r\n\r\n"
+        )
+        answer = raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.0 413"), answer
+    body = push_body() + b" " * 5000
+    assert send(receiver, body)[0] == 413
+    assert received.pushes == []
+
+
+def test_no_length_or_a_short_body_is_refused(server: tuple[WebhookServer, Received]) -> None:
+    receiver, _ = server
+    with socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5) as raw:
+        raw.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"X-Hub-Signature-256: sha256=00\r\n\r\n0\r\n\r\n"
+        )
+        assert raw.recv(4096).startswith(b"HTTP/1.0 411")
+    with socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5) as raw:
+        raw.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 50\r\nX-Hub-Signature-256: sha256=00\r\n\r\n{"
+        )
+        started = time.monotonic()
+        assert raw.recv(4096).startswith(b"HTTP/1.0 408")  # after the 1 s timeout
+        assert time.monotonic() - started < 4
+
+
+def test_the_secret_is_in_no_answer_or_log_line(server: tuple[WebhookServer, Received]) -> None:
+    receiver, received = server
+    for change in ({}, {"sign": None}, {"sign": b"wrong"}, {"method": "GET"}, {"event": "ping"}):
+        send(receiver, push_body(), **change)
+    assert len(received.lines) == 5
+    text = "\n".join(received.lines)
+    assert SECRET.decode() not in text
+    assert signature(SECRET, push_body()).removeprefix("sha256=") not in text
+
+
+def test_stop_ends_every_thread(server: tuple[WebhookServer, Received]) -> None:
+    receiver, _ = server
+    before = threading.active_count()
+    # A slow sender holds a request thread: stop waits for it (bounded by the timeout).
+    slow = socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5)
+    slow.sendall(b"POST /webhook HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n")
+    time.sleep(0.2)
+    receiver.stop()
+    slow.close()
+    assert threading.active_count() < before
+    assert not any(t.name == "scoot-webhook" for t in threading.enumerate())
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", receiver.server_port), timeout=1)
+
+
+# -- the coalescer ----------------------------------------------------------------------------
+
+
+def test_a_burst_is_one_batch() -> None:
+    coalescer = Coalescer(settle=0.3)
+
+    def burst() -> None:
+        for number in range(5):
+            coalescer.add(f"push {number % 3}")
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=burst)
+    started = time.monotonic()
+    thread.start()
+    batch = coalescer.wait(timeout=5)
+    thread.join()
+    assert batch == ["push 0", "push 1", "push 2"]
+    assert time.monotonic() - started >= 0.5  # the last push + the settle window
+    assert coalescer.wait(timeout=0.1) == []
+
+
+def test_a_steady_stream_cannot_put_a_batch_off_for_ever() -> None:
+    coalescer = Coalescer(settle=0.2, limit=0.5)
+    stop = threading.Event()
+
+    def stream() -> None:
+        while not stop.is_set():
+            coalescer.add("push")
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=stream)
+    started = time.monotonic()
+    thread.start()
+    try:
+        assert coalescer.wait(timeout=5) == ["push"]
+        assert time.monotonic() - started < 1.5
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_stop_wakes_a_waiter() -> None:
+    coalescer = Coalescer(settle=0.1)
+    threading.Timer(0.2, coalescer.stop).start()
+    started = time.monotonic()
+    assert coalescer.wait() == []
+    assert time.monotonic() - started < 2
+    coalescer.add("late")
+    assert coalescer.wait() == [] and coalescer.stopped
+
+
+# -- the loop ---------------------------------------------------------------------------------
+
+
+def test_changes_compare_every_compute_of_a_component() -> None:
+    found = changes(
+        Snapshot(
+            latest={"api": "b", "web": "x", "jobs": "n", "docs": "d"},
+            recorded={"api": ["a", "a", "b"], "web": ["x"], "jobs": [None], "docs": []},
+        )
+    )
+    assert found == [Change("api", "a", "b"), Change("jobs", None, "n")]
+    assert found[0].describe() == "api: new revision a → b"
+
+
+def test_the_loop_applies_once_per_change_and_goes_on_after_a_failure() -> None:
+    state = {"latest": "r1", "ran": "r0"}
+    applied: list[list[Change]] = []
+    said: list[str] = []
+    outcomes = [Outcome.FAILED, Outcome.APPLIED]
+    coalescer = Coalescer(settle=0.05)
+
+    def look() -> Snapshot:
+        return Snapshot({"api": state["latest"]}, {"api": [state["ran"]]})
+
+    def apply(found: list[Change]) -> Outcome:
+        applied.append(found)
+        outcome = outcomes.pop(0)
+        if outcome is Outcome.APPLIED:
+            state["ran"] = state["latest"]
+        return outcome
+
+    loop = WatchLoop(look, apply, said.append, said.append, interval=0.05, coalescer=coalescer)
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    try:
+        time.sleep(0.4)  # several polls: the failed revision is not tried again
+        assert [[c.latest for c in batch] for batch in applied] == [["r1"]]
+        state["latest"] = "r2"
+        coalescer.add("push")
+        deadline = time.monotonic() + 5
+        while len(applied) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+    finally:
+        coalescer.stop()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert [[c.latest for c in batch] for batch in applied] == [["r1"], ["r2"]]
+    assert loop.applies == 2
+    assert any(line.startswith("apply failed (api r1)") for line in said)
+    assert said[-1] == "applied (api)"
+
+
+def test_a_push_is_matched_to_the_components_of_its_repository() -> None:
+    def located(component: str, driver: str, name: str) -> Located:
+        return Located(component, driver, Repository(driver, name), "source")
+
+    watched = {
+        "api": located("api", "github", "Acme/Shop-API"),
+        "web": located("web", "git", "git@github.com:acme/shop-web.git"),
+        "jobs": located("jobs", "git", "ssh://git@github.com:22/acme/shop-web"),
+        "docs": located("docs", "git", "file:///srv/git/acme/shop-docs.git"),
+        "local": located("local", "path", "../acme/shop-api"),
+        "none": Located("none", "github", None, "scheme", "no owner"),
+    }
+
+    def push(full_name: str, *urls: str) -> Push:
+        return Push("d", full_name, frozenset(urls), "refs/heads/main", None)
+
+    assert pushed(push("acme/shop-api"), watched) == ["api"]
+    assert pushed(push("acme/shop-web", "https://github.com/acme/shop-web.git"), watched) == ["jobs", "web"]
+    assert pushed(push("mirror/x", "https://github.com/acme/shop-web"), watched) == ["jobs", "web"]
+    assert pushed(push("acme/shop-docs"), watched) == ["docs"]
+    assert pushed(push("acme/shop"), watched) == []
+    assert pushed(push("other/shop-api", "https://github.com/other/shop-api.git"), watched) == []
+
+
+def test_an_unsigned_request_is_refused_before_its_body_is_read(
+    server: tuple[WebhookServer, Received],
+) -> None:
+    receiver, _ = server
+    with socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5) as raw:
+        raw.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n"
+        )
+        started = time.monotonic()
+        assert raw.recv(4096).startswith(b"HTTP/1.0 401")
+        assert time.monotonic() - started < 0.5  # not after the read timeout
+
+
+def test_too_many_requests_at_once_are_refused() -> None:
+    received = Received()
+    receiver = WebhookServer(("127.0.0.1", 0), SECRET, received.on_push, received.log, max_requests=2, timeout=2.0)
+    receiver.start()
+    held = []
+    try:
+        for _ in range(2):  # two slow senders hold both slots
+            slow = socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5)
+            slow.sendall(b"POST /webhook HTTP/1.1\r\n")
+            held.append(slow)
+        time.sleep(0.2)
+        status, _ = send(receiver, push_body())
+        assert status == 503
+    finally:
+        for slow in held:
+            slow.close()
+        receiver.stop()
+    assert received.pushes == []
+
+
+def test_a_failing_receiver_answers_500_and_keeps_serving() -> None:
+    lines: list[str] = []
+
+    def broken(push: Push) -> bool:
+        raise RuntimeError("boom")
+
+    receiver = WebhookServer(("127.0.0.1", 0), SECRET, broken, lines.append)
+    receiver.start()
+    try:
+        assert send(receiver, push_body())[0] == 500
+        assert send(receiver, b"{}", event="ping")[0] == 200
+    finally:
+        receiver.stop()
+    assert any("RuntimeError: boom" in line for line in lines)
