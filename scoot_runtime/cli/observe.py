@@ -3,10 +3,10 @@ graph; and force-unlock, for the apply lock a dead run left."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,8 @@ from scoot_runtime.cli.application import (
     _open_runtime,
     _redact,
 )
-from scoot_runtime.cli.output import _color, _count, _shown_path
+from scoot_runtime.cli.output import _color, _count
+from scoot_runtime.drivers.base import Address
 
 if TYPE_CHECKING:
     from scoot_runtime.engine import Runtime
@@ -180,75 +181,6 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
 _NAME_PAIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 
 
-def _log_files(application: _Application, address: str, replica: int | None) -> list[tuple[int, Path]]:
-    from scoot_runtime.drivers.base import Address
-    from scoot_runtime.drivers.local.workspace import log_path
-
-    parsed = Address.parse(address)
-    folder = application.workspace.state_dir / "logs"
-    if replica is not None:
-        return [(replica, log_path(application.workspace.state_dir, parsed, replica))]
-    found = []
-    prefix = f"{address}."
-    if folder.is_dir():
-        for file in folder.iterdir():
-            middle = file.name[len(prefix) : -len(".log")] if file.name.startswith(prefix) else ""
-            if file.name.endswith(".log") and middle.isdigit():
-                found.append((int(middle), log_path(application.workspace.state_dir, parsed, int(middle))))
-    return sorted(found)
-
-
-def _follow(files: list[tuple[int, Path]], follow: bool) -> None:
-    """Print the logs' lines (prefixed by replica when several); with `follow`, wait for more."""
-    prefixed = len(files) > 1
-    handles: dict[int, tuple[Any, int]] = {}  # replica -> (file, inode)
-    pending: dict[int, bytes] = {replica: b"" for replica, _ in files}
-
-    def emit(replica: int, data: bytes, final: bool) -> None:
-        buffer = pending[replica] + data
-        *lines, rest = buffer.split(b"\n")
-        if final and rest:
-            lines.append(rest)
-            rest = b""
-        pending[replica] = rest
-        for line in lines:
-            text = line.decode("utf-8", "replace")
-            click.echo(f"[{replica}] {text}" if prefixed else text)
-
-    def poll(final: bool) -> bool:
-        grew = False
-        for replica, path in files:
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue
-            handle = handles.get(replica)
-            if handle is None or handle[1] != stat.st_ino:
-                if handle is not None:
-                    emit(replica, handle[0].read(), True)
-                    handle[0].close()
-                handle = (open(path, "rb"), stat.st_ino)  # noqa: SIM115 (kept open to follow)
-                handles[replica] = handle
-            elif stat.st_size < handle[0].tell():
-                handle[0].seek(0)  # truncated: start again
-            data = handle[0].read()
-            if data:
-                grew = True
-                emit(replica, data, final)
-        return grew
-
-    try:
-        poll(final=not follow)
-        while follow:
-            if not poll(final=False):
-                time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for handle, _ in handles.values():
-            handle.close()
-
-
 @click.command(short_help="Print (or follow) what a compute object wrote.")
 @click.argument("object_address", metavar="OBJECT")
 @_application_options
@@ -265,7 +197,8 @@ def logs(
     follow: bool,
     replica: int | None,
 ) -> None:
-    """Print what compute OBJECT (`component.object`) wrote, from .scoots/logs/."""
+    """Print what compute OBJECT (`component.object`) wrote: on `local`, its log files in
+    .scoots/logs/; on other clouds, what the driver reads (on `aws`, the instances' consoles)."""
     if not _NAME_PAIR.match(object_address):
         raise click.BadParameter(
             f"{object_address!r} is not `component.object` (two names, such as `app.web`; never a path)",
@@ -288,14 +221,30 @@ def logs(
         )
     if obj.kind != "compute":
         raise click.ClickException(f"`{object_address}` is a {obj.kind}; only compute objects write logs")
-    files = _log_files(application, object_address, replica)
-    if not files or (not follow and not any(p.exists() for _, p in files)):
-        expected = files[0][1] if files else application.workspace.state_dir / "logs" / f"{object_address}.0.log"
-        raise click.ClickException(
-            f"no logs of `{object_address}` yet ({_shown_path(expected)} does not exist): "
-            "run `scoot apply` to start it"
-        )
-    _follow(files, follow)
+    _print_logs(application, Address(component_name, object_name), obj, replica, follow)
+
+
+def _print_logs(application: _Application, address: Address, obj: Any, replica: int | None, follow: bool) -> None:
+    """Print the driver's log lines, each prefixed by its process when there can be several."""
+    import asyncio
+
+    from scoot_runtime.plan import recorded
+
+    runtime = _open_runtime(application, fetch=False)
+    state = runtime.store.state.objects.get(str(address))
+    prefixed = replica is None and obj.replicas != 1
+
+    async def show() -> None:
+        try:
+            async for line in runtime.driver.logs(
+                address, recorded(state) if state else None, replica=replica, follow=follow
+            ):
+                click.echo(f"[{line.source}] {_redact(line.text)}" if prefixed else _redact(line.text))
+        finally:
+            await runtime.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(show())
 
 
 @click.command(short_help="Draw the architecture (Graphviz DOT or Mermaid).")

@@ -23,11 +23,12 @@ Drivers are plugins: a class registered under the entry-point group
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import same_digest
 
 
@@ -111,6 +112,14 @@ class Recorded:
 
 
 @dataclass(frozen=True)
+class LogLine:
+    """One line a compute printed; `source` says which of its processes (a replica, an instance)."""
+
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
 class DriverContext:
     """Where a driver works, for one target of one application."""
 
@@ -163,6 +172,16 @@ class CloudDriver(ABC):
     @abstractmethod
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
         """Remove the object. Data (storage) is kept unless `delete_data`."""
+
+    def logs(
+        self, address: Address, recorded: Recorded | None, *, replica: int | None = None, follow: bool = False
+    ) -> AsyncIterator[LogLine]:
+        """What a compute's processes printed, oldest line first (`scoot logs`).
+
+        `replica` keeps one process's lines; with `follow`, wait for more lines
+        until cancelled. The default: this driver keeps no logs Scoot can read.
+        """
+        raise ScootError(f"the {self.name} driver keeps no logs that Scoot can read")
 
     async def close(self) -> None:  # noqa: B027 (optional: most drivers hold nothing)
         """Release what the driver holds (connections, clients) at the end of a run."""

@@ -158,6 +158,15 @@ def test_the_catalog_plans_applies_and_destroys_on_aws(app: Path, moto_server: M
     # stores products in the DynamoDB table and pictures in the S3 bucket.
     run_like_an_instance(app, launch["env"], moto_server, bucket)
 
+    # `scoot logs`: the instance's console, as EC2 gives it.
+    # (The API documents it base64-encoded; botocore hands over moto's as text.)
+    expected = moto_server.client("ec2").get_console_output(InstanceId=instance)["Output"].splitlines()
+    logs = scoot("logs", "--target", "aws", "api.web", str(app))
+    assert logs.exit_code == 0 and expected and logs.output.splitlines() == expected, logs.output
+    assert scoot("logs", "--target", "aws", "api.web", "--replica", "1", str(app)).output == ""
+    storage_logs = scoot("logs", "--target", "aws", "api.pictures", str(app))
+    assert storage_logs.exit_code == 1 and "only compute objects write logs" in storage_logs.output
+
     # Idempotence: nothing to do.
     again = scoot("apply", "--target", "aws", "--yes", str(app))
     assert again.exit_code == 0 and "No changes" in again.output, again.output

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +18,20 @@ from scoot_runtime.repositories.github import GitHubDriver
 
 @pytest.fixture(scope="session")
 def description() -> Description:
-    """GitHub's REST API description, loaded once (from `npm ci --prefix tests/github`)."""
+    """GitHub's REST API description, loaded once: the pinned npm package, installed if missing."""
     if not DESCRIPTION.is_file():
-        pytest.fail(
-            f"GitHub's REST API description is missing ({DESCRIPTION}): install it with "
-            "`npm ci --prefix tests/github` (.ci/run does), Node.js 20 and npm are needed"
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("the github driver's tests need Node.js 20 and npm, to install GitHub's REST description")
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=Path(__file__).parent,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
+        assert done.returncode == 0, f"npm ci in tests/github failed:\n{done.stdout}\n{done.stderr}"
     return Description.load()
 
 

@@ -13,6 +13,8 @@ Target options: see `options`. The guide is docs/drivers/aws.md.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import ClassVar
 
 from scoot_runtime.drivers.aws import compute, connection, storage
@@ -23,16 +25,20 @@ from scoot_runtime.drivers.aws.naming import Names
 from scoot_runtime.drivers.aws.options import OPTION_NAMES, AwsOptions
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import (
+    Address,
     CheckFailure,
     CloudDriver,
     Created,
     DiffResult,
     DriverContext,
+    LogLine,
     ObjectSpec,
     Observed,
     Recorded,
 )
 
+# How often `scoot logs -f` asks EC2 for the consoles again.
+FOLLOW_SECONDS = 5.0
 # Keys of a storage that cannot change in place: a bucket does not become a table.
 _STORAGE_REPLACE = frozenset({"engine"})
 
@@ -107,15 +113,31 @@ class AwsDriver(CloudDriver):
             self._kind(spec)
             await self._connection.delete(spec, recorded)
 
-    async def logs(self, spec: ObjectSpec, recorded: Recorded) -> dict[str, str]:
-        """What a compute's instances printed (EC2 console output), by instance id.
+    async def logs(
+        self, address: Address, recorded: Recorded | None, *, replica: int | None = None, follow: bool = False
+    ) -> AsyncIterator[LogLine]:
+        """What a compute's instances printed: their EC2 console output, by instance id.
 
-        Not part of the `CloudDriver` interface yet (`scoot logs` reads local files):
-        a hook for when it grows one.
+        EC2 keeps the newest 64 KiB of each console, refreshed every few minutes;
+        `follow` asks again every `FOLLOW_SECONDS` and prints the lines that are new.
         """
-        if spec.kind != "compute":
-            raise AwsDriverError(f"{spec.address}: only compute objects have logs")
-        return await self._compute.logs(recorded)
+        if recorded is None:
+            raise AwsDriverError(f"`{address}` is not applied on this target: run `scoot apply` first")
+        if recorded.kind != "compute":
+            raise AwsDriverError(f"`{address}` is a {recorded.kind}; only compute objects write logs")
+        printed: dict[str, int] = {}
+        while True:
+            consoles = await self._compute.logs(recorded)
+            for number, (instance, text) in enumerate(consoles.items()):
+                if replica is not None and number != replica:
+                    continue
+                lines = text.splitlines()
+                for line in lines[printed.get(instance, 0) :]:
+                    yield LogLine(instance, line)
+                printed[instance] = len(lines)
+            if not follow:
+                return
+            await asyncio.sleep(FOLLOW_SECONDS)
 
     async def close(self) -> None:
         self.aws.close()

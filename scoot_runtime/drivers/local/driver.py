@@ -13,20 +13,23 @@ variables to pass on to every process, beyond PATH, HOME, LANG, LC_* and such).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from scoot_runtime.drivers.base import (
+    Address,
     CheckFailure,
     CloudDriver,
     Created,
     DiffResult,
     DriverContext,
+    LogLine,
     ObjectSpec,
     Observed,
     Recorded,
 )
 from scoot_runtime.drivers.local import compute, storage
+from scoot_runtime.drivers.local.logs import read_logs
 from scoot_runtime.drivers.local.workspace import LocalDriverError
 
 
@@ -95,6 +98,12 @@ class LocalDriver(CloudDriver):
             await self._storage.delete(spec, recorded, delete_data)
         else:
             self._kind(spec)
+
+    def logs(
+        self, address: Address, recorded: Recorded | None, *, replica: int | None = None, follow: bool = False
+    ) -> AsyncIterator[LogLine]:
+        """The processes' log files, kept after they stop (read even with nothing recorded)."""
+        return read_logs(self.context.workspace, address, replica, follow)
 
     def _kind(self, spec: ObjectSpec) -> str:
         if spec.kind not in self.kinds:
