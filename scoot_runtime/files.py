@@ -1,10 +1,28 @@
-"""Writing files so that a crash leaves the old file or the new one, never half of one."""
+"""Files: written so that a crash leaves the old file or the new one, never half of one;
+and the files that make up a source folder."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+# Not part of a source: tools' caches and Scoot's own workspace.
+_SKIPPED = frozenset({".git", ".scoots", "__pycache__", ".venv", "node_modules"})
+# Written by every apply: were it part of a revision, no apply would ever be the last.
+_GENERATED = frozenset({"scoot.lock"})
+
+
+def source_files(folder: Path) -> Iterator[Path]:
+    """The regular files of a source folder, in a stable order: what a revision digests
+    (the `path` driver) and what is shipped (the `aws` driver's archives)."""
+    for directory, subdirectories, files in os.walk(folder):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED)
+        for name in sorted(set(files) - _GENERATED):
+            path = Path(directory) / name
+            if not path.is_symlink() and path.is_file():
+                yield path
 
 
 def write_atomic(path: str | Path, text: str) -> None:

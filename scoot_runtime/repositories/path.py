@@ -13,30 +13,21 @@ digest of its files, so any edit is a new revision to apply.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import ClassVar
 
+from scoot_runtime.files import source_files
 from scoot_runtime.repositories import naming
 from scoot_runtime.repositories.base import Fetched, Repository, RepositoryDriver, RepositoryError
-
-_SKIPPED = {".git", ".scoots", "__pycache__", ".venv", "node_modules"}
-# Written by every apply: were it part of a revision, no apply would ever be the last.
-_GENERATED = {"scoot.lock"}
 
 
 def folder_revision(folder: Path) -> str:
     """A digest of a folder's files (names, modes and contents): a new one is a new revision."""
     digest = hashlib.sha256()
-    for directory, subdirectories, files in os.walk(folder):
-        subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED)
-        for name in sorted(set(files) - _GENERATED):
-            path = Path(directory) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            digest.update(str(path.relative_to(folder)).encode() + b"\0")
-            digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
+    for path in source_files(folder):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
     return "sha256:" + digest.hexdigest()
 
 

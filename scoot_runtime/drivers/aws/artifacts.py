@@ -14,20 +14,15 @@ import asyncio
 import gzip
 import hashlib
 import io
-import os
 import tarfile
 from pathlib import Path
-from typing import Any
 
 from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
 from scoot_runtime.drivers.aws.naming import Names, tag_list, tag_map
 from scoot_runtime.drivers.aws.session import Aws
-from scoot_runtime.drivers.aws.storage import empty_bucket
+from scoot_runtime.drivers.aws.storage import create_bucket, empty_bucket
 from scoot_runtime.drivers.base import Address
-
-# As a revision is computed (desired.folder_revision): what is not part of a source.
-SKIPPED = frozenset({".git", ".scoots", "__pycache__", ".venv", "node_modules"})
-GENERATED = frozenset({"scoot.lock"})
+from scoot_runtime.files import source_files
 
 
 def archive(folder: Path) -> bytes:
@@ -36,18 +31,13 @@ def archive(folder: Path) -> bytes:
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped, tarfile.open(
         fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT
     ) as tar:
-        for directory, subdirectories, files in os.walk(folder):
-            subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED)
-            for name in sorted(set(files) - GENERATED):
-                path = Path(directory) / name
-                if path.is_symlink() or not path.is_file():
-                    continue
-                data = path.read_bytes()
-                info = tarfile.TarInfo(str(path.relative_to(folder)))
-                info.size = len(data)
-                info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-                info.mtime = 0
-                tar.addfile(info, io.BytesIO(data))
+        for path in source_files(folder):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(str(path.relative_to(folder)))
+            info.size = len(data)
+            info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -113,19 +103,8 @@ class Artifacts:
         return self.names.owns(tag_map(found.get("TagSet")))
 
     async def _ensure_bucket(self) -> None:
-        arguments: dict[str, Any] = {"Bucket": self.bucket}
-        if self.aws.region != "us-east-1":
-            arguments["CreateBucketConfiguration"] = {"LocationConstraint": self.aws.region}
         if await self.aws.maybe("s3", "head_bucket", Bucket=self.bucket) is None:
-            try:
-                await self.aws.call("s3", "create_bucket", **arguments)
-            except AwsDriverError as error:
-                if error_code(error) == "BucketAlreadyExists":
-                    raise AwsDriverError(
-                        f"the artifact bucket name {self.bucket} is taken by another AWS account"
-                    ) from None
-                if error_code(error) != "BucketAlreadyOwnedByYou":
-                    raise
+            await create_bucket(self.aws, self.bucket, "the artifact bucket")
         else:
             try:
                 tags = tag_map((await self.aws.call("s3", "get_bucket_tagging", Bucket=self.bucket)).get("TagSet"))

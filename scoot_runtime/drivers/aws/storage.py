@@ -151,18 +151,7 @@ class StorageObjects:
     async def _ensure_bucket(self, name: str, address: Address) -> None:
         tags = await self._bucket_tags(name)
         if tags is None:
-            arguments: dict[str, Any] = {"Bucket": name}
-            if self.aws.region != "us-east-1":
-                arguments["CreateBucketConfiguration"] = {"LocationConstraint": self.aws.region}
-            try:
-                await self.aws.call("s3", "create_bucket", **arguments)
-            except AwsDriverError as error:
-                if error_code(error) == "BucketAlreadyExists":
-                    raise AwsDriverError(
-                        f"{address}: the S3 bucket name {name} is taken by another AWS account"
-                    ) from None
-                if error_code(error) != "BucketAlreadyOwnedByYou":
-                    raise
+            await create_bucket(self.aws, name, str(address))
             tags = {}
         # Untagged: ours, made by a create interrupted before tagging (the name holds a
         # digest of this state's lineage). Tagged for another state: not ours.
@@ -256,6 +245,20 @@ class StorageObjects:
         if not delete_data:
             return  # the data stays, and the table with it
         await self.aws.maybe("dynamodb", "delete_table", TableName=name)
+
+
+async def create_bucket(aws: Aws, name: str, whose: str) -> None:
+    """Make bucket `name` in the session's region (one this account made already will do)."""
+    arguments: dict[str, Any] = {"Bucket": name}
+    if aws.region != "us-east-1":  # S3's one region that takes no location
+        arguments["CreateBucketConfiguration"] = {"LocationConstraint": aws.region}
+    try:
+        await aws.call("s3", "create_bucket", **arguments)
+    except AwsDriverError as error:
+        if error_code(error) == "BucketAlreadyExists":
+            raise AwsDriverError(f"{whose}: the S3 bucket name {name} is taken by another AWS account") from None
+        if error_code(error) != "BucketAlreadyOwnedByYou":
+            raise
 
 
 async def empty_bucket(aws: Aws, name: str, prefix: str = "") -> None:
