@@ -53,6 +53,51 @@ async def test_plan_lens_against_scoot_lock(client: LanguageClient, tmp_path: Pa
     assert list(shown.values()) == ["plan: fix the errors to see the plan"]
 
 
+@pytest.mark.asyncio
+async def test_plan_lens_never_waits_on_a_remote(client: LanguageClient, tmp_path: Path) -> None:
+    """A git source is planned at the revision scoot.lock records, from the checkout on disk:
+    a new commit upstream is `scoot plan`'s news, and an unreachable remote does not matter."""
+    import shutil
+    import subprocess
+    import sys
+
+    from scoot_lang.compiler import compile_source
+    from scoot_runtime.resolve import Resolver
+    from scoot_runtime.secrets import Secrets
+    from scoot_runtime.state import LockFileModel, ObjectState, TargetState, write_lock
+    from tests.runtime.test_git_sources import Remote
+
+    remote = Remote(tmp_path / "web.git", tmp_path / "web-work")
+    first = remote.commit({"server.py": "print('v1')\n"})
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "scoot.toml").write_text("", encoding="utf-8")
+    text = (
+        'application demo { owner = "acme" }\n'
+        f'component web {{\n  source = "{(tmp_path / "web.git").as_uri()}"\n'
+        '  compute api { command = ["python3", "server.py"] }\n}\n'
+    )
+    (app / "architecture.sct").write_text(text, encoding="utf-8")
+    planned = subprocess.run(  # fetches the first commit
+        [sys.executable, "-m", "scoot_runtime.cli", "plan", str(app)], capture_output=True, text=True
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    architecture = compile_source(text).architecture
+    assert architecture is not None
+    config = architecture.components["web"].objects["api"].model_dump(mode="json", by_alias=True)
+    config.pop("kind")
+    resolved = Resolver({}, Secrets(app / ".scoots", app)).resolve(config)
+    recorded = ObjectState(kind="compute", config=config, digests=resolved.digests, revision=first)
+    write_lock(app / "scoot.lock", LockFileModel(targets={"local": TargetState(lineage="l-1", cloud="local", objects={"web.api": recorded})}))
+    remote.commit({"server.py": "print('v2')\n"})
+    shutil.rmtree(tmp_path / "web.git")  # the remote is gone
+
+    doc = open_file(client, app / "architecture.sct", text)
+    await until(lambda: doc in client.diagnostics)
+    shown = await lenses(client, doc)
+    assert shown[find(text, "compute api").line] == "plan: unchanged"
+
+
 def test_scoot_lsp_command_help() -> None:
     from scoot_runtime.cli.lsp import lsp as command
 
