@@ -21,7 +21,7 @@ from scoot_runtime.repositories.base import RepositoryError
 GIT_SCHEMES = ("file", "git", "http", "https", "ssh")
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)", re.DOTALL)
 # `user@host:path`, what git calls the scp-like syntax of ssh.
-_SCP = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)[^\s]+")
+_SCP = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*@[A-Za-z0-9.-]+:(?!//)[^\s]+")
 # A branch, tag or commit, as `git check-ref-format` would take it, and never an option (`-x`).
 _REF = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/+-]{1,200}(?<![./])")
 
