@@ -22,6 +22,11 @@
 
     [targets.staging.repositories]    # this target's repositories, over [repositories]
     driver = "github"
+
+    [watch]                           # `scoot watch`'s defaults (its options win)
+    interval = 30                     # seconds between two looks at the repositories
+    webhook = true                    # also take GitHub push webhooks
+    listen = "127.0.0.1:8787"
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +86,18 @@ class RepositorySettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    """A [watch] table: `scoot watch`'s defaults, which its command-line options override."""
+
+    interval: float = 60.0
+    settle: float = 2.0
+    webhook: bool = False
+    listen: str = "127.0.0.1:8787"
+    webhook_path: str = "/webhook"
+    webhook_secret_env: str = "SCOOT_WEBHOOK_SECRET"
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     cloud: str
@@ -96,6 +114,7 @@ class Workspace:
     secrets_file: Path | None
     targets: dict[str, Target]
     repositories: RepositorySettings = field(default_factory=RepositorySettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
     def repositories_for(self, target: Target) -> RepositorySettings:
         """The repository settings a target works with: [repositories], under its own table."""
@@ -134,11 +153,11 @@ def load(root: Path) -> Workspace:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError(f"{path}: {error}") from None
-    unknown = set(data) - {"architecture", "params", "repositories", "secrets", "targets"}
+    unknown = set(data) - {"architecture", "params", "repositories", "secrets", "targets", "watch"}
     if unknown:
         raise SettingsError(
             f"{path}: unknown table `{sorted(unknown)[0]}`; the tables are architecture, params, "
-            "repositories, secrets, targets"
+            "repositories, secrets, targets, watch"
         )
     architecture = _table(data, "architecture", path)
     params = {str(k): _param_text(v) for k, v in _table(data, "params", path).items()}
@@ -166,7 +185,39 @@ def load(root: Path) -> Workspace:
         secrets_file=secrets_file,
         targets=targets,
         repositories=repository_settings(_table(data, "repositories", path), f"{path}: [repositories]"),
+        watch=watch_settings(_table(data, "watch", path), f"{path}: [watch]"),
     )
+
+
+def watch_settings(table: dict[str, Any], where: str) -> WatchSettings:
+    """A [watch] table, each key of the type its option takes."""
+    defaults = WatchSettings()
+    kinds: dict[str, tuple[type, ...]] = {
+        "interval": (int, float),
+        "settle": (int, float),
+        "webhook": (bool,),
+        "listen": (str,),
+        "webhook_path": (str,),
+        "webhook_secret_env": (str,),
+    }
+    unknown = sorted(set(table) - set(kinds))
+    if unknown:
+        hint = get_close_matches(unknown[0], sorted(kinds), n=1)
+        raise SettingsError(
+            f"{where}: unknown key `{unknown[0]}`" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+            + f"; the keys are {', '.join(sorted(kinds))}"
+        )
+    for key, value in table.items():
+        wanted = kinds[key]
+        if not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool)):
+            shown = "a number of seconds" if float in wanted else "true or false" if bool in wanted else "a string"
+            raise SettingsError(f"{where}: `{key}` must be {shown}")
+    for key in ("interval", "settle"):
+        if key in table and table[key] < (0.1 if key == "interval" else 0):
+            raise SettingsError(f"{where}: `{key}` must be at least {0.1 if key == 'interval' else 0} seconds")
+    values = {**defaults.__dict__, **table}
+    values["interval"], values["settle"] = float(values["interval"]), float(values["settle"])
+    return WatchSettings(**values)
 
 
 def repository_settings(table: dict[str, Any], where: str) -> RepositorySettings:

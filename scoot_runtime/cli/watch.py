@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from scoot_runtime.watch.loop import Change, Outcome, Snapshot
     from scoot_runtime.watch.webhook import Push, WebhookServer
 
-DEFAULT_LISTEN = "127.0.0.1:8787"
-DEFAULT_SECRET_ENV = "SCOOT_WEBHOOK_SECRET"
 
 
 class _Output:
@@ -216,23 +214,31 @@ def _serving(server: WebhookServer | None) -> Iterator[None]:
     help="Keep a component at this branch, tag or commit: it is not watched (repeatable).",
 )
 @click.option(
-    "--interval", metavar="SECONDS", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-    help="Seconds between two looks at the repositories.",
+    "--interval", metavar="SECONDS", type=click.FloatRange(min=0.1), default=None,
+    help="Seconds between two looks at the repositories (default: [watch] interval, else 60).",
 )
 @click.option(
-    "--settle", metavar="SECONDS", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
-    help="After a push, seconds to wait for more: changes that arrive together are applied once.",
+    "--settle", metavar="SECONDS", type=click.FloatRange(min=0.0), default=None,
+    help="After a push, seconds to wait for more: changes that arrive together are applied once "
+    "(default: [watch] settle, else 2).",
 )
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="As for apply (default 64).")
-@click.option("--webhook", is_flag=True, help="Also listen for GitHub push webhooks (signed; see --listen).")
 @click.option(
-    "--listen", metavar="HOST:PORT", default=DEFAULT_LISTEN, show_default=True,
-    help="Where --webhook listens; port 0 picks a free one.",
+    "--webhook/--no-webhook", default=None,
+    help="Also listen for GitHub push webhooks (signed; see --listen). Default: [watch] webhook, else no.",
 )
-@click.option("--webhook-path", metavar="PATH", default="/webhook", show_default=True, help="The webhook's URL path.")
 @click.option(
-    "--webhook-secret-env", metavar="NAME", default=DEFAULT_SECRET_ENV, show_default=True,
-    help="The environment variable holding the webhook's secret (required with --webhook).",
+    "--listen", metavar="HOST:PORT", default=None,
+    help="Where --webhook listens; port 0 picks a free one (default: [watch] listen, else 127.0.0.1:8787).",
+)
+@click.option(
+    "--webhook-path", metavar="PATH", default=None,
+    help="The webhook's URL path (default: [watch] webhook_path, else /webhook).",
+)
+@click.option(
+    "--webhook-secret-env", metavar="NAME", default=None,
+    help="The environment variable holding the webhook's secret, required with --webhook "
+    "(default: [watch] webhook_secret_env, else SCOOT_WEBHOOK_SECRET).",
 )
 @_errors
 def watch(
@@ -240,13 +246,13 @@ def watch(
     target: str | None,
     params: tuple[str, ...],
     revisions: tuple[str, ...],
-    interval: float,
-    settle: float,
+    interval: float | None,
+    settle: float | None,
     parallelism: int | None,
-    webhook: bool,
-    listen: str,
-    webhook_path: str,
-    webhook_secret_env: str,
+    webhook: bool | None,
+    listen: str | None,
+    webhook_path: str | None,
+    webhook_secret_env: str | None,
 ) -> None:
     """Watch the components' sources and apply whenever one changes, until Ctrl-C or SIGTERM.
 
@@ -265,6 +271,14 @@ def watch(
     from scoot_runtime.watch.webhook import WebhookServer
 
     pins = _pins(revisions)
+    application = _load_application(path, target, params)
+    settings = application.workspace.watch
+    interval = settings.interval if interval is None else interval
+    settle = settings.settle if settle is None else settle
+    webhook = settings.webhook if webhook is None else webhook
+    listen = listen or settings.listen
+    webhook_path = webhook_path or settings.webhook_path
+    webhook_secret_env = webhook_secret_env or settings.webhook_secret_env
     secret: bytes | None = None
     address: tuple[str, int] | None = None
     if webhook:
@@ -282,7 +296,6 @@ def watch(
         # Nothing started from here on (git, the compute processes) needs to inherit it.
         os.environ.pop(webhook_secret_env, None)
     output = _Output()
-    application = _load_application(path, target, params)
     state = _Watch(application, (path, target, params), pins, parallelism, output)
     components = sorted(state.located)
     name = application.compilation.architecture.application.name if application.compilation.architecture else "?"

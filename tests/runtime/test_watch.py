@@ -454,6 +454,33 @@ def test_webhook_needs_a_secret(app: App) -> None:
     assert "applying" not in watcher.output()
 
 
+def test_watch_settings_come_from_scoot_toml(app: App) -> None:
+    """`[watch] webhook = true` is as `--webhook` (so it wants its secret); `--no-webhook` wins."""
+    settings = app.folder / "scoot.toml"
+    settings.write_text(settings.read_text() + '\n[watch]\nwebhook = true\nwebhook_secret_env = "SHOP_HOOK"\n')
+    watcher = app.watch(env={"SHOP_HOOK": ""})
+    assert watcher.process.wait(60) == 2
+    time.sleep(0.2)
+    assert "SHOP_HOOK" in watcher.output() and "applying" not in watcher.output()
+
+
+def test_watch_settings_are_checked(tmp_path: Path) -> None:
+    from scoot_runtime.workspace import SettingsError, WatchSettings, load
+
+    (tmp_path / "scoot.toml").write_text("[watch]\ninterval = 5\nlisten = \"127.0.0.1:9000\"\n")
+    assert load(tmp_path).watch == WatchSettings(interval=5.0, listen="127.0.0.1:9000")
+    assert load(tmp_path / "nowhere").watch == WatchSettings()
+    for table, says in [
+        ("intervall = 5", "did you mean `interval`"),
+        ('interval = "5"', "`interval` must be a number of seconds"),
+        ("interval = 0", "at least 0.1"),
+        ("webhook = 1", "`webhook` must be true or false"),
+    ]:
+        (tmp_path / "scoot.toml").write_text(f"[watch]\n{table}\n")
+        with pytest.raises(SettingsError, match=re.escape(says)):
+            load(tmp_path)
+
+
 # -- stopping ---------------------------------------------------------------------------------
 
 
