@@ -36,8 +36,16 @@ path = "."                            # the .sct files: this folder (or one file
 # [secrets]                           # secret("NAME") is read from the environment, then from
 # file = "~/.config/scoot/{name}.env"  # this file of NAME=value lines, kept outside the repository
 
+# [repositories]                      # where components without `source` find their code:
+# driver = "github"                   # path (the default), git or github; by the naming scheme
+# owner = "acme"                      # {{owner}}/{name}-{{component}} (default: the application's owner)
+
 # [targets.staging]                   # where to apply; `local` (this machine) needs no table
-# cloud = "local"                     # the cloud driver; the other keys are the driver's options
+# cloud = "aws"                       # the cloud driver; the other keys are the driver's options
+# region = "eu-west-1"
+
+# [watch]                             # `scoot watch`: apply again when a repository changes
+# interval = 60                       # seconds between two looks
 """
 
 ARCHITECTURE = """\

@@ -222,7 +222,7 @@ def test_init_writes_an_application_that_validates(tmp_path: Path) -> None:
     assert scoot("fmt", "--check", str(folder)).exit_code == 0
     # scoot.toml shows every table, all but [architecture] commented out.
     settings = (folder / "scoot.toml").read_text()
-    for table in ("[architecture]", "# [params]", "# [secrets]", "# [targets."):
+    for table in ("[architecture]", "# [params]", "# [secrets]", "# [repositories]", "# [targets.", "# [watch]"):
         assert table in settings
     from scoot_runtime import workspace
 
