@@ -141,12 +141,20 @@ class _Application:
 
 
 def _load_application(
-    path: str, target: str | None, params: tuple[str, ...], from_repo: str | None = None
+    path: str,
+    target: str | None,
+    params: tuple[str, ...],
+    from_repo: str | None = None,
+    *,
+    by_state: str | None = None,
 ) -> _Application:
     """Read scoot.toml, pick the target, compile the architecture; exit 1 on diagnostics.
 
     With `from_repo` (`--from`), the architecture comes from its repository, fetched
     under `.scoots/repos/`; scoot.toml, scoot.lock and `.scoots/` stay PATH's.
+    Commands that can go by scoot.lock alone (destroy, status, refresh) name
+    themselves in `by_state`: an architecture with errors then leaves the
+    application without one, after saying so, instead of stopping them.
     """
     from scoot_lang import compile_path
     from scoot_runtime import workspace
@@ -172,7 +180,9 @@ def _load_application(
     if result.diagnostics:
         _show_diagnostics(result.diagnostics, result.sources, "text")
     if not result.ok or result.architecture is None:
-        sys.exit(1)
+        if by_state is None:
+            sys.exit(1)
+        click.echo(f"The architecture has errors (above); {by_state} goes by what scoot.lock records.", err=True)
     return _Application(loaded, chosen, result, origin)
 
 

@@ -128,7 +128,7 @@ def plan(
     from scoot_runtime.render import plan_json, render_plan
 
     pins = _pins(revisions)
-    application = _load_application(path, target, params, from_repo)
+    application = _load_application(path, target, params, from_repo, by_state="plan --destroy" if destroy else None)
     runtime = _open_runtime(application, pins, fetch=not destroy)
     with asyncio.Runner() as runner:
         try:
@@ -173,7 +173,7 @@ def _converge(
     )
 
     pins = _pins(revisions)
-    application = _load_application(path, target, params, from_repo)
+    application = _load_application(path, target, params, from_repo, by_state="destroy" if destroy else None)
     lock = ApplyLock(application.workspace.state_dir, application.target.name)
     try:
         lock.acquire()

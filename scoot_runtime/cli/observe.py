@@ -62,7 +62,7 @@ def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: s
 
     from scoot_runtime.applylock import ApplyLock, LockHeld
 
-    application = _load_application(path, target, params, from_repo)
+    application = _load_application(path, target, params, from_repo, by_state="refresh")
     lock = ApplyLock(application.workspace.state_dir, application.target.name)
     try:
         lock.acquire()
@@ -132,7 +132,7 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
 
     from scoot_runtime.render import status_rows, status_table
 
-    application = _load_application(path, target, params, from_repo)
+    application = _load_application(path, target, params, from_repo, by_state="status")
     runtime = _open_runtime(application, fetch=False)
     state = runtime.store.state
     addresses = sorted(state.objects)

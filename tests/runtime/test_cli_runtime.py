@@ -431,6 +431,20 @@ def test_changing_one_attribute_changes_one_object(applied: Path) -> None:
 
 
 @pytest.mark.slow
+def test_status_and_destroy_go_by_the_lock_when_the_architecture_is_broken(applied: Path) -> None:
+    """A broken `.sct` (a merge gone wrong) must not keep anyone from seeing or removing what runs."""
+    pids = recorded_processes(applied)
+    (applied / "architecture.sct").write_text("application app {\n  owner = \n")
+    assert scoot("plan", str(applied)).exit_code == 1  # what needs the architecture still stops
+    status = scoot("status", str(applied))
+    assert status.exit_code == 0, status.output
+    assert "goes by what scoot.lock records" in status.output and "app.web" in status.output
+    destroyed = scoot("destroy", "--yes", str(applied))
+    assert destroyed.exit_code == 0, destroyed.output
+    assert "- app.web (compute) will be deleted" in destroyed.output
+    assert wait_until_gone(pids) == [] and recorded(applied) == {}
+
+
 def test_destroy_stops_every_process_and_keeps_the_data(app: Path) -> None:
     pids: list[tuple[int, int | None]] = []
     try:
