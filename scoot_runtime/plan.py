@@ -21,7 +21,7 @@ from scoot_runtime.desired import DesiredObject, source_problem
 from scoot_runtime.drivers.base import Address, CloudDriver, ObjectSpec, Observed, Recorded
 from scoot_runtime.errors import ScootError
 from scoot_runtime.graph import CycleError, topological
-from scoot_runtime.resolve import Known, Resolved, ResolveError, Resolver
+from scoot_runtime.resolve import UNKNOWN, Known, Resolved, ResolveError, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, TargetState
 
@@ -279,7 +279,11 @@ def _decide(
         # What an interrupted run made was made from this configuration, as far as anyone knows.
         keys = tuple(k for k in keys if k in unknown or k == "revision")
     replace = tuple(k for k in diff.replace if k in keys)
-    outputs = Known(record.kind, record.identity, record.outputs)
+    outputs = Known(
+        record.kind,
+        record.identity,
+        {name: UNKNOWN if name in diff.outputs and keys else value for name, value in record.outputs.items()},
+    )
     if replace:
         return Change(address, desired.kind, Action.REPLACE, keys, replace, unknown, drift, found), None
     if keys or drift:

@@ -76,6 +76,9 @@ class DiffResult:
     changed: tuple[str, ...] = ()
     # Keys whose change cannot be made in place: the object is deleted and created again.
     replace: tuple[str, ...] = ()
+    # Outputs an in-place update may change (a new port, a new address): the plan shows
+    # the dependants that use them as "known after apply". A replacement changes them all.
+    outputs: tuple[str, ...] = ()
 
     @property
     def changes(self) -> bool:

@@ -14,7 +14,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from scoot_runtime.drivers.base import CloudDriver, Created, ObjectSpec, Observed, Recorded
+from scoot_runtime.drivers.base import (
+    CloudDriver,
+    Created,
+    DiffResult,
+    ObjectSpec,
+    Observed,
+    Recorded,
+)
 from scoot_runtime.engine import Runtime
 from scoot_runtime.objects import Application, Architecture, Component, Compute, Connection, Storage
 from scoot_runtime.plan import Action, PlanError
@@ -45,6 +52,12 @@ class FileDriver(CloudDriver):
 
     def key(self, spec: ObjectSpec) -> str:
         return f"{self.context.lineage}/{spec.address}"
+
+    def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
+        result = super().diff(spec, recorded)
+        if "port" in result.changed:
+            return DiffResult(result.changed, outputs=("port", "url"))
+        return result
 
     def outputs(self, spec: ObjectSpec) -> dict[str, Any]:
         if spec.kind == "storage":
@@ -163,8 +176,11 @@ def test_changing_one_attribute_touches_one_object(tmp_path: Path) -> None:
 def test_an_upstream_output_change_reaches_its_dependants(tmp_path: Path) -> None:
     converge(tmp_path, shop(port=8080))
     FileDriver.calls = []
-    _, result = converge(tmp_path, shop(port=9090))
+    plan, result = converge(tmp_path, shop(port=9090))
     assert result.ok
+    # The plan says so beforehand: the driver's diff names the outputs a new port changes.
+    changes = {c.address: c for c in plan.changes}
+    assert changes["worker.jobs"].action.value == "update" and changes["worker.jobs"].unknown == ("env",)
     assert ("update", "api.web") in FileDriver.calls
     assert ("update", "worker.jobs") in FileDriver.calls  # its API url changed
     world = json.loads((tmp_path / ".scoots" / "world.json").read_text())

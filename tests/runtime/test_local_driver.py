@@ -130,6 +130,17 @@ def test_check_names_the_engines_it_provides(driver: LocalDriver) -> None:
         assert driver.check(storage(engine)) == []
 
 
+def test_diff_says_which_outputs_an_update_changes(driver: LocalDriver) -> None:
+    """A new port moves `url` and `port` (the plan shows their users as known after apply)."""
+    web = Address("api", "web")
+    before = make_spec(web, "compute", {"command": ["serve"], "port": 8080, "replicas": 1})
+    applied = record(before, Created({}, {"url": "http://127.0.0.1:8080", "port": 8080}))
+    moved = make_spec(web, "compute", {"command": ["serve"], "port": 9090, "replicas": 1})
+    assert driver.diff(moved, applied).outputs == ("port", "url")
+    scaled = make_spec(web, "compute", {"command": ["serve"], "port": 8080, "replicas": 2})
+    assert driver.diff(scaled, applied).changed == ("replicas",) and driver.diff(scaled, applied).outputs == ()
+
+
 def test_check_compute(driver: LocalDriver, source: Path) -> None:
     assert driver.check(compute(source, command=["x"], port=80, health="/", env={"A": 1})) == []
     keys = {

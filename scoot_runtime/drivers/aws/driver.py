@@ -78,6 +78,9 @@ class AwsDriver(CloudDriver):
         result = super().diff(spec, recorded)
         if spec.kind == "storage":
             return DiffResult(result.changed, tuple(k for k in result.changed if k in _STORAGE_REPLACE))
+        if spec.kind == "compute" and set(result.changed) - {"replicas"}:
+            # A roll: new instances, new addresses (only a change of `replicas` keeps replica 0).
+            return DiffResult(result.changed, outputs=("host", "port", "url"))
         return result
 
     async def create(self, spec: ObjectSpec) -> Created:

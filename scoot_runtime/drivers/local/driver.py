@@ -64,6 +64,9 @@ class LocalDriver(CloudDriver):
             # A SQLite file does not become a folder: a new store is made (the old
             # one's data is kept unless the user asks to delete it).
             return DiffResult(result.changed, ("engine",))
+        if spec.kind == "compute" and "port" in result.changed:
+            # Replica 0 listens on the new port: its `url` and `port` change with it.
+            return DiffResult(result.changed, outputs=("port", "url"))
         return result
 
     async def create(self, spec: ObjectSpec) -> Created:
