@@ -150,8 +150,18 @@ class GitDriver(RepositoryDriver):
         """The wanted revision (a pin, else the `#ref`, else the default branch), checked out."""
         wanted = revision or repository.ref
         folder = self.context.workspace / REPOS / safe_name(repository.name)
-        if wanted is not None and _COMMIT.fullmatch(wanted) and (folder / wanted).is_dir():
-            return Fetched(repository, wanted, folder / wanted)  # already there: no network
+        known = wanted
+        if wanted is None or not (_COMMIT.fullmatch(wanted) or _SHORT.fullmatch(wanted)):
+            # A branch, a tag or the default branch: ask which commit it is (one ls-remote).
+            # A shallow fetch would send the whole tree again even when it is here already.
+            try:
+                known = self.latest(Repository(repository.driver, repository.name, wanted))
+            except _Missing:
+                raise
+            except RepositoryError:
+                known = None  # the fetch below says what is wrong, as it says it for a pin
+        if known is not None and _COMMIT.fullmatch(known) and (folder / known).is_dir():
+            return Fetched(repository, known, folder / known)  # already there: no fetch
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder):
             cache = self._cache(folder, repository)

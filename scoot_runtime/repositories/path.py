@@ -13,6 +13,7 @@ digest of its files, so any edit is a new revision to apply.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,10 +25,12 @@ from scoot_runtime.repositories.base import Fetched, Repository, RepositoryDrive
 def folder_revision(folder: Path) -> str:
     """A digest of a folder's files (names, modes and contents): a new one is a new revision."""
     digest = hashlib.sha256()
-    for path in source_files(folder):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for name, path in source_files(folder):
+        with open(path, "rb") as handle:
+            digest.update(name.encode() + b"\0")
+            digest.update(oct(os.fstat(handle.fileno()).st_mode & 0o111).encode() + b"\0")
+            digest.update(handle.read())
+            digest.update(b"\0")
     return "sha256:" + digest.hexdigest()
 
 

@@ -14,6 +14,7 @@ import asyncio
 import gzip
 import hashlib
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -31,11 +32,13 @@ def archive(folder: Path) -> bytes:
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped, tarfile.open(
         fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT
     ) as tar:
-        for path in source_files(folder):
-            data = path.read_bytes()
-            info = tarfile.TarInfo(str(path.relative_to(folder)))
+        for name, path in source_files(folder):
+            with open(path, "rb") as handle:
+                data = handle.read()
+                executable = os.fstat(handle.fileno()).st_mode & 0o111
+            info = tarfile.TarInfo(name)
             info.size = len(data)
-            info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            info.mode = 0o755 if executable else 0o644
             info.mtime = 0
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
