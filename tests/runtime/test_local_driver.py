@@ -23,6 +23,7 @@ from scoot_runtime.drivers.local import LocalDriver, LocalDriverError
 from scoot_runtime.drivers.local import processes as local_processes
 from scoot_runtime.drivers.local.processes import Proc
 from scoot_runtime.drivers.local.workspace import inside
+from scoot_runtime.plugins import MissingDependency
 from scoot_runtime.testing import context_for, make_spec, record
 
 T = TypeVar("T")
@@ -103,6 +104,21 @@ def python(code: str) -> list[str]:
 def test_registered_under_its_entry_point() -> None:
     assert drivers.load("local") is LocalDriver
     assert LocalDriver.name == "local" and LocalDriver.parallelism is None
+
+
+def test_a_driver_whose_dependency_is_missing_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin registered by an installed distribution, its own import failing (as `aws`
+    without boto3): a message naming the module, not an internal error."""
+    info = tmp_path / "cloudy-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cloudy\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[scoot.cloud_drivers]\ncloudy = cloudy_driver:Driver\n")
+    (tmp_path / "cloudy_driver.py").write_text("import cloudy_sdk_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(MissingDependency, match=r"`cloudy` needs the Python module `cloudy_sdk_not_installed`.*install what cloudy needs"):
+        drivers.load("cloudy")
 
 
 def test_bad_options_are_refused(tmp_path: Path) -> None:
