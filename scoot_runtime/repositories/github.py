@@ -588,6 +588,33 @@ class _NoAuth(AuthBase):
         return request
 
 
+class _HideLinkTokens(logging.Filter):
+    """GitHub's archive links carry a short-lived token in their query, and the HTTP
+    libraries log each request line and redirect at DEBUG: the token is masked there."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s'\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = self._masked(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._masked(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: self._masked(arg) for key, arg in record.args.items()}
+        return True
+
+    def _masked(self, value: Any) -> Any:
+        """A value holding a link token, as its text with the token masked (headers are dicts)."""
+        if isinstance(value, str | dict | list | tuple) and "token=" in str(value):
+            return self._TOKEN.sub(r"\1***", str(value))
+        return value
+
+
+_LINK_TOKENS = _HideLinkTokens()
+for _logger in ("urllib3.connectionpool", "github.Requester"):
+    logging.getLogger(_logger).addFilter(_LINK_TOKENS)
+
+
 def _download(url: str, into: IO[bytes]) -> None:
     """The archive at GitHub's temporary link, without the token (the link is its own credential)."""
     if urlsplit(url).scheme not in {"http", "https"}:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -294,6 +295,22 @@ def test_prune_keeps_what_runs_and_removes_the_rest(
     driver.prune(repository, {web, third})
     assert sorted(p.name for p in folder.iterdir()) == sorted([web, third, in_progress.name])
     driver.prune(driver.repository("alice/never-fetched"), set())  # nothing there: nothing to do
+
+
+def test_the_archive_links_token_is_masked_in_the_http_libraries_logs(
+    github: FakeGitHub, driver: GitHubDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitHub's archive link carries its own short-lived token; urllib3 and PyGithub log
+    links at DEBUG: the logs show `token=***`."""
+    github.add_repo("alice/shop-web")
+    github.commit("alice/shop-web", {"main.py": "print('hi')\n"})
+    caplog.set_level(logging.DEBUG)
+    driver.fetch(driver.repository("alice/shop-web"))
+    tokens = set(github._codeload_tokens)
+    assert tokens, "the server handed out an archive link"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "token=***" in logged
+    assert not [token for token in tokens if token in logged]
 
 
 def test_fetches_of_one_commit_at_once_make_one_folder(
