@@ -279,10 +279,11 @@ def _decide(
         # What an interrupted run made was made from this configuration, as far as anyone knows.
         keys = tuple(k for k in keys if k in unknown or k == "revision")
     replace = tuple(k for k in diff.replace if k in keys)
+    # What dependants may assume: the recorded outputs, but for those this change may move
+    # (the driver says which an update moves; repairing drift may move any).
+    moving = set(record.outputs) if drift else set(diff.outputs) if keys else set()
     outputs = Known(
-        record.kind,
-        record.identity,
-        {name: UNKNOWN if name in diff.outputs and keys else value for name, value in record.outputs.items()},
+        record.kind, record.identity, {name: UNKNOWN if name in moving else value for name, value in record.outputs.items()}
     )
     if replace:
         return Change(address, desired.kind, Action.REPLACE, keys, replace, unknown, drift, found), None

@@ -208,7 +208,11 @@ class Reconciler:
                         self.store.intent(address, "create", desired.kind)
                     made = await self.driver.create(spec)
         except Exception as error:
-            self.store.result(address, self.state.objects.get(address) if action is Action.UPDATE else None)
+            if action is Action.UPDATE:
+                self.store.result(address, self.state.objects.get(address))
+            # A create that failed may have made part of the object (a role, a security
+            # group): its intent stays pending, so the next plan, or destroy, looks for it
+            # by its deterministic name, as after a crash, and takes up or removes what is there.
             self._fail(address, action, started, error)
             return
         self.store.result(address, self._state(desired, resolved.digests, made.identity, made.outputs))

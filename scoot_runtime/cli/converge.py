@@ -146,6 +146,12 @@ def plan(
         sys.exit(2)
 
 
+class ApplyLockBusy(click.ClickException):
+    """Another run holds the target's apply lock. A ClickException, so `apply` and
+    `destroy` say it as ever; a class of its own, so `scoot watch` can tell it from a
+    failed apply (it looks again later, rather than give the revision up)."""
+
+
 def _converge(
     path: str,
     target: str | None,
@@ -178,7 +184,7 @@ def _converge(
     try:
         lock.acquire()
     except LockHeld as error:
-        raise click.ClickException(str(error)) from None
+        raise ApplyLockBusy(str(error)) from None
     try:
         if lock.stale_holder is not None:
             click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)

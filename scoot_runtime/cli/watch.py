@@ -28,7 +28,7 @@ from scoot_runtime.cli.application import (
     _pins,
     _redact,
 )
-from scoot_runtime.cli.converge import _converge
+from scoot_runtime.cli.converge import ApplyLockBusy, _converge
 from scoot_runtime.cli.output import _count
 
 if TYPE_CHECKING:
@@ -162,6 +162,8 @@ class _Watch:
         from scoot_runtime.repositories.path import PathDriver
         from scoot_runtime.watch.loop import Outcome
 
+        # A quick check, to skip compiling and fetching while another run applies; not
+        # the only one: another run can take the lock between it and _converge's.
         holder = running_holder(self.state_dir, self.target_name)
         if holder is not None and holder.pid != os.getpid():
             return Outcome.BUSY
@@ -180,6 +182,10 @@ class _Watch:
             )
         except SystemExit as exit:
             return Outcome.APPLIED if exit.code in (0, None) else Outcome.FAILED
+        except ApplyLockBusy:
+            # Lost the race for the lock (see above): nothing was tried, so the revision is
+            # not given up on; the loop says so and looks again at the next interval.
+            return Outcome.BUSY
         except click.ClickException as error:
             self.output.complain(f"Error: {error.format_message()}")
             return Outcome.FAILED

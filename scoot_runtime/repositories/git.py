@@ -26,12 +26,14 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import unquote, urlsplit
 
 from scoot_runtime.repositories import locations, naming
 from scoot_runtime.repositories.base import Fetched, Repository, RepositoryDriver, RepositoryError
@@ -92,6 +94,7 @@ class GitDriver(RepositoryDriver):
         """A component's `source` URL (its `#ref` apart)."""
         if url.startswith("-"):
             raise RepositoryError(f"`{url}` is not a git remote")
+        locations.check_no_credentials(url)
         return Repository(self.name, url, ref)
 
     def _base(self, base: str) -> str:
@@ -121,7 +124,7 @@ class GitDriver(RepositoryDriver):
                 "machine. Create it on its host (or use the github driver, which can)"
             )
         local.parent.mkdir(parents=True, exist_ok=True)
-        self._git(["init", "--quiet", "--bare", str(local)], timeout=ASK_SECONDS, about=repository)
+        self._git(["init", "--quiet", "--bare", "--", str(local)], timeout=ASK_SECONDS, about=repository)
 
     def latest(self, repository: Repository) -> str:
         ref = repository.ref
@@ -180,13 +183,15 @@ class GitDriver(RepositoryDriver):
             for child in folder.iterdir():
                 unused = _COMMIT.fullmatch(child.name) is not None and child.name not in keep
                 stale = child.name.startswith(".checkout-") and time.time() - child.stat().st_mtime > _STALE_SECONDS
-                if unused or stale:
+                if (unused or stale) and child.is_dir():
                     shutil.rmtree(child, ignore_errors=True)
+                elif stale:
+                    child.unlink(missing_ok=True)  # a crashed checkout's private index
 
     def _cache(self, folder: Path, repository: Repository) -> Path:
         cache = folder / CACHE
         if not (cache / "HEAD").exists():
-            self._git(["init", "--quiet", "--bare", str(cache)], timeout=ASK_SECONDS, about=repository)
+            self._git(["init", "--quiet", "--bare", "--", str(cache)], timeout=ASK_SECONDS, about=repository)
         # Set each time: the cache is named after the URL, yet the URL is the source of truth.
         self._git(["config", "remote.origin.url", repository.name], cache=cache, timeout=ASK_SECONDS, about=repository)
         return cache
@@ -256,7 +261,15 @@ class GitDriver(RepositoryDriver):
     def _local(self, url: str) -> Path | None:
         """The folder of a remote on this machine (`file://` or a plain path), else None."""
         if url.startswith("file://"):
-            return Path(url.removeprefix("file://"))
+            parts = urlsplit(url)
+            path = Path(unquote(parts.path))
+            # `file:///abs/path` only: a host, a relative path or a segment that reads as an
+            # option (`file://--template=…`) is not a folder Scoot makes or reads.
+            if parts.netloc not in ("", "localhost") or not path.is_absolute() or any(p.startswith("-") for p in path.parts):
+                raise RepositoryError(
+                    f"`{url}` is not a repository on this machine: write `file:///absolute/path/to/repo.git`"
+                )
+            return path
         if locations.is_git_url(url):
             return None
         return (self.context.root / url).resolve()
@@ -279,30 +292,40 @@ class GitDriver(RepositoryDriver):
         )
         command = ["git", *(["--git-dir", str(cache)] if cache else []), *arguments]
         try:
-            done = subprocess.run(
+            process = subprocess.Popen(
                 command,
                 env=environ,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=timeout,
                 # No terminal: ssh cannot ask for a password or a host key; it fails instead.
+                # Its own process group, too: a timeout ends git's helpers (ssh, remote-https) with it.
                 start_new_session=True,
-                check=False,
             )
         except FileNotFoundError:
             raise RepositoryError(
                 "the git repository driver needs the `git` program, which is not installed or not on PATH: "
                 "install git (https://git-scm.com/downloads)"
             ) from None
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             raise RepositoryError(
                 f"`git {arguments[0]}` of {shown(about.name)} took more than {timeout:g} seconds: check the "
                 "network and the URL, then run the command again"
             ) from None
-        if done.returncode != 0:
-            raise self._failure(arguments[0], about, done.stderr)
-        return done.stdout
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        if process.returncode != 0:
+            raise self._failure(arguments[0], about, stderr)
+        return stdout
 
     def _failure(self, verb: str, repository: Repository, stderr: str) -> RepositoryError:
         said = " ".join(line.strip() for line in stderr.splitlines() if line.strip())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from scoot_runtime.repositories.base import RepositoryError
 
@@ -58,6 +59,7 @@ def parse(source: str) -> Location:
             )
         if url is not None and not url["rest"].partition("#")[0].strip("/"):
             raise RepositoryError(f"`{source}` names no repository: write the whole URL, such as `https://host/owner/name.git`")
+        check_no_credentials(where)
         if hashed:
             check_ref(ref, f"`#{ref}`")
         return Location("git", where, ref if hashed else None)
@@ -75,6 +77,23 @@ def parse(source: str) -> Location:
     if "::" in source:
         raise RepositoryError(f"`{source}` is neither a folder nor a git URL Scoot uses")
     return Location("folder", source)
+
+
+def check_no_credentials(url: str) -> None:
+    """Refuse a URL that holds a credential: they come from the user's git setup, never from
+    a file that is committed, printed in plans and named in folder names.
+
+    `ssh://git@host/…` names a user and no secret; on http(s) any user part may be a token.
+    """
+    parts = urlsplit(url) if _URL.fullmatch(url) else None
+    password = parts is not None and parts.password is not None
+    token = parts is not None and parts.scheme.lower() in ("http", "https") and parts.username is not None
+    if password or token:
+        raise RepositoryError(
+            "a source URL holds no credentials (they would be committed with the architecture and shown in "
+            "plans): remove the `…@` part, and let git find them in your setup (a credential helper, "
+            "`gh auth setup-git`, an ssh agent)"
+        )
 
 
 def check_ref(ref: str, what: str) -> str:

@@ -27,7 +27,7 @@ def folder_revision(folder: Path) -> str:
     digest = hashlib.sha256()
     for name, path in source_files(folder):
         with open(path, "rb") as handle:
-            digest.update(name.encode() + b"\0")
+            digest.update(os.fsencode(name) + b"\0")  # as the file system spells it, UTF-8 or not
             digest.update(oct(os.fstat(handle.fileno()).st_mode & 0o111).encode() + b"\0")
             digest.update(handle.read())
             digest.update(b"\0")

@@ -11,10 +11,20 @@ What is refused, before anything is believed:
     404  another path                       405  another method
     411  no Content-Length (or chunked)     413  a body over the limit (read from
     415  not JSON                                Content-Length, before reading)
-    401  unsigned, or a signature that      408  a body slower than the timeout
-         does not match (constant time)     409  a delivery id seen before (the newest
-    400  no delivery id, a body that is          `remembered` ids are kept)
-         not a JSON object                  503  too many requests at once
+    401  unsigned, or a signature that      408  a request (its request line, headers
+         does not match (constant time)          and body) not all in within `timeout`
+    400  no delivery id, a body that is     409  a delivery id, or a signed body, seen
+         not a JSON object                       before (the newest `remembered` kept)
+                                            503  too many requests at once
+
+The replay check covers the body too: `X-GitHub-Delivery` is not signed, so a captured
+body and signature could otherwise be sent again under a new id. Two genuine pushes never
+have the same body (a push's payload carries its `pushed_at` time).
+
+A request has `timeout` seconds in all to arrive, however it trickles in (not per read:
+a sender dribbling a byte a second would hold its slot for ever), so slow senders can
+hold the `max_requests` slots for that long at most; `stop()` shuts the connections
+still open, so it never waits on a sender.
 
 A signed `ping` is answered 200; a signed `push` is handed to `on_push`, which says
 whether the repository is one being watched (202) or not (200, ignored); other events
@@ -24,8 +34,10 @@ log line or response.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import io
 import json
 import socket
 import socketserver
@@ -43,6 +55,8 @@ DEFAULT_PATH = "/webhook"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _PREFIX = "sha256="
 _LINGER_SECONDS = 2.0
+_ANSWER_SECONDS = 2.0  # to write an answer (a few hundred bytes: the socket buffer takes them)
+_STOP_SECONDS = 5.0  # stop() waits this long at most for the request threads to end
 _MAX_DELIVERY = 100  # GitHub's ids are GUIDs (36 characters)
 
 
@@ -61,7 +75,8 @@ def verify(secret: bytes, body: bytes, header: str | None) -> bool:
 
 
 class Deliveries:
-    """The delivery ids seen, the newest `capacity` of them, so that a replay is refused.
+    """The delivery ids (or body digests) seen, the newest `capacity` of them, so that a
+    replay is refused.
 
     Memory stays bounded; an id older than the newest `capacity` would be taken again,
     which costs one more check, never a wrong apply (a check is idempotent).
@@ -124,15 +139,19 @@ def parse_push(delivery: str, payload: dict[str, Any]) -> Push | None:
 
 class WebhookServer(ThreadingHTTPServer):
     """The receiver. `start()` serves on a thread of its own; `stop()` ends it and every
-    request thread (each bounded by `timeout`), so nothing is left behind.
+    request thread (their connections shut, so at once), so nothing is left behind.
 
     `on_push(push)` runs on a request thread: it must be quick and thread-safe, and
     returns whether the push is for a watched repository. `log(line)` gets one line per
     request, with nothing a sender chose but a verified repository name.
     """
 
-    daemon_threads = False
-    block_on_close = True  # server_close() joins the request threads
+    # stop() joins the request threads itself, with a bound, after shutting their
+    # connections (ThreadingMixIn's join has none: a thread stuck in a sender's read would
+    # hang it). Daemon threads, so that one still stuck after the bound cannot keep the
+    # process alive.
+    daemon_threads = True
+    block_on_close = False
 
     def __init__(
         self,
@@ -158,8 +177,13 @@ class WebhookServer(ThreadingHTTPServer):
         self.max_body = max_body
         self.request_timeout = timeout
         self.deliveries = Deliveries(remembered)
+        self.bodies = Deliveries(remembered)  # SHA-256 digests of the signed bodies taken
         self._slots = threading.BoundedSemaphore(max_requests)
         self._thread: threading.Thread | None = None
+        # The connections being handled; a condition, for stop() to wait until none is.
+        self._open: set[socket.socket] = set()
+        self._open_changed = threading.Condition()
+        self.stopping = False
 
     @property
     def url(self) -> str:
@@ -181,11 +205,22 @@ class WebhookServer(ThreadingHTTPServer):
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving, wait for the requests in progress, close the socket."""
+        """Stop serving, end the requests in progress, close the socket; promptly.
+
+        Accepting stops first (shutdown() returns once serve_forever has, so no connection
+        is added after); then every open connection is shut down, which wakes a thread
+        blocked reading a (slow) sender at once: it sees the end of the request and ends.
+        """
         if self._thread is not None:
             self.shutdown()
             self._thread.join()
             self._thread = None
+        with self._open_changed:
+            self.stopping = True
+            for connection in self._open:
+                with contextlib.suppress(OSError):  # already closed by its sender
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._open_changed.wait_for(lambda: not self._open, timeout=_STOP_SECONDS)
         self.server_close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -193,17 +228,27 @@ class WebhookServer(ThreadingHTTPServer):
             _refuse_busy(request)
             self.shutdown_request(request)
             return
+        # Registered here, on the serving thread, before its thread starts: once
+        # shutdown() has returned, every connection in progress is in the set.
+        with self._open_changed:
+            self._open.add(request)
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._forget(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._forget(request)
+
+    def _forget(self, request: socket.socket) -> None:
+        with self._open_changed:
+            self._open.discard(request)
+            self._open_changed.notify_all()
+        self._slots.release()
 
 
 def _refuse_busy(request: socket.socket) -> None:
@@ -244,6 +289,37 @@ class _Refused(Exception):
         self.message = message
 
 
+class _Late(Exception):
+    """The request's deadline passed before all of it arrived.
+
+    Not a TimeoutError on purpose: BaseHTTPRequestHandler.handle_one_request catches
+    those and closes without an answer; this one reaches our handler, which answers 408.
+    """
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection read against one deadline for the whole request: each read waits
+    only for the time that is left, so a sender trickling bytes cannot stretch it."""
+
+    def __init__(self, connection: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Late
+        self._connection.settimeout(remaining)
+        try:
+            return self._connection.recv_into(buffer)
+        except TimeoutError:
+            raise _Late from None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: WebhookServer
     server_version = "scoot-watch"
@@ -253,7 +329,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.connection.settimeout(self.server.request_timeout)
+        # One deadline for all of the request, from the moment it is accepted: the request
+        # line, the headers (both read by http.server) and the body all come through it.
+        self.rfile.close()
+        self.rfile = io.BufferedReader(
+            _DeadlineReader(self.connection, time.monotonic() + self.server.request_timeout)
+        )
+
+    def handle_one_request(self) -> None:
+        # What _answer needs, should the deadline pass before the request line is parsed.
+        self.command, self.requestline, self.request_version = "", "", "HTTP/1.0"
+        try:
+            super().handle_one_request()
+        except _Late:
+            self._answer(HTTPStatus.REQUEST_TIMEOUT, "the request did not arrive in time", linger=False)
 
     def do_POST(self) -> None:
         try:
@@ -280,6 +369,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Refused(HTTPStatus.BAD_REQUEST, "no X-GitHub-Delivery header, or not an id (a GUID)")
         if not self.server.deliveries.first_time(delivery):
             raise _Refused(HTTPStatus.CONFLICT, "this delivery was received before (a replay)")
+        # The delivery id is not signed: a captured body and signature sent again under a
+        # new id is a replay too. The body is (its signature was just checked).
+        if not self.server.bodies.first_time(hashlib.sha256(body).hexdigest()):
+            raise _Refused(HTTPStatus.CONFLICT, "this body was received before (a replay under a new id)")
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -335,16 +428,20 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Refused(HTTPStatus.BAD_REQUEST, "the body is shorter than its Content-Length")
                 chunks.append(chunk)
                 left -= len(chunk)
-        except TimeoutError:
-            raise _Refused(HTTPStatus.REQUEST_TIMEOUT, "the body did not arrive in time") from None
+        except _Late:
+            raise _Refused(HTTPStatus.REQUEST_TIMEOUT, "the request did not arrive in time") from None
         return b"".join(chunks)
 
-    def _answer(self, status: HTTPStatus, message: str, allow: bool = False) -> None:
+    def _answer(self, status: HTTPStatus, message: str, allow: bool = False, linger: bool = True) -> None:
         # The request is not read to its end when refused early: close the connection.
         self.close_connection = True
+        if self.server.stopping:
+            return  # stop() shut the connection (what was read was cut short): no one to answer
         self.server.log(f"webhook: {status.value} {status.phrase} from {self.client_address[0]}: {message}")
         body = json.dumps({"message": message}).encode() + b"\n"
         try:
+            # The reads left the socket with what remained of the deadline (maybe nothing).
+            self.connection.settimeout(_ANSWER_SECONDS)
             self.send_response(status)
             if allow:
                 self.send_header("Allow", "POST")
@@ -355,7 +452,8 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(body)
             self.wfile.flush()
-            if not self._body_read:
+            # A sender too slow for the deadline is not waited for any longer.
+            if linger and not self._body_read:
                 self._linger()
         except OSError:
             pass  # the sender went away: nothing to tell it

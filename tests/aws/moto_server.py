@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,13 +129,22 @@ class Proxy(http.server.ThreadingHTTPServer):
 
     - `throttled`: the first N requests are answered `503 SlowDown` (S3's throttling);
     - `hang_on`: a request whose body holds these bytes is forwarded, then its answer
-      held back until `release()` (the call happened; the caller never hears of it).
+      held back until `release()` (the call happened; the caller never hears of it);
+    - `rewrite`: `rewrite(request body, answer body)` is the answer body the caller gets
+      (what AWS answers and moto does not, such as a console that changes).
     """
 
     daemon_threads = True
 
-    def __init__(self, upstream: str, throttled: int = 0, hang_on: bytes | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        throttled: int = 0,
+        hang_on: bytes | None = None,
+        rewrite: Callable[[bytes, bytes], bytes] | None = None,
+    ) -> None:
         self.upstream, self.throttled, self.hang_on, self.seen = upstream, throttled, hang_on, 0
+        self.rewrite = rewrite
         self.hung = threading.Event()
         self._released = threading.Event()
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
@@ -177,6 +187,8 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
                 answer = (response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as error:
             answer = (error.code, dict(error.headers), error.read())
+        if self.server.rewrite is not None:
+            answer = (answer[0], answer[1], self.server.rewrite(body, answer[2]))
         if self.server.hang_on is not None and self.server.hang_on in body:
             self.server.hung.set()
             self.server._released.wait(120)

@@ -355,3 +355,252 @@ def test_a_connection_grants_the_compute_role_access_and_edits_are_drift(
         await driver.delete(files, record(files, made_files), delete_data=True)
 
     run(scenario())
+
+
+# -- target options, the security group, what rolls ------------------------------------------
+
+
+def instance_types(moto: Moto, ids: list[str]) -> list[str]:
+    found = moto.client("ec2").describe_instances(InstanceIds=ids)["Reservations"]
+    return [i["InstanceType"] for r in found for i in r["Instances"]]
+
+
+def ingress(moto: Moto, group: str) -> list[tuple[int, list[str]]]:
+    [found] = moto.client("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"]
+    return [(p["FromPort"], [r["CidrIp"] for r in p.get("IpRanges", ())]) for p in found["IpPermissions"]]
+
+
+def test_a_changed_instance_type_is_planned_by_name_and_rolls(
+    tmp_path: Path, driver: AwsDriver, source: Path, moto_server: Moto
+) -> None:
+    spec = compute(source)
+    larger = AwsDriver(dataclasses.replace(driver.context, options={**driver.context.options, "instance_type": "t3.large"}))
+
+    async def scenario() -> None:
+        created = await driver.create(spec)
+        assert instance_types(moto_server, created.identity["instances"]) == ["t3.micro"]
+        diff = larger.diff(spec, record(spec, created))
+        assert diff.changed == ("instance_type",) and diff.replace == ()
+        assert diff.outputs == ("host", "url")  # new instances; the port stays
+        rolled = await larger.update(spec, record(spec, created))
+        assert not set(rolled.identity["instances"]) & set(created.identity["instances"])
+        assert instance_types(moto_server, rolled.identity["instances"]) == ["t3.large"]
+        assert larger.diff(spec, record(spec, rolled)).changed == ()
+        observed = await larger.read(spec, record(spec, rolled))
+        assert observed is not None and observed.drift == ()
+        await larger.delete(spec, record(spec, rolled))
+
+    try:
+        run(scenario())
+    finally:
+        run(larger.close())
+
+
+def test_a_record_without_the_options_reads_a_changed_instance_type_as_drift(
+    tmp_path: Path, driver: AwsDriver, source: Path
+) -> None:
+    """State applied before the options were recorded: `read` compares with the target's."""
+    spec = compute(source)
+    larger = AwsDriver(dataclasses.replace(driver.context, options={**driver.context.options, "instance_type": "t3.large"}))
+
+    async def scenario() -> None:
+        created = await driver.create(spec)
+        old = Created({k: v for k, v in created.identity.items() if k != "options"}, created.outputs)
+        observed = await larger.read(spec, record(spec, old))
+        assert observed is not None
+        [instance] = created.identity["instances"]
+        assert observed.drift == (f"instance {instance} (replica 0) is a t3.micro, not a t3.large",)
+        rolled = await larger.update(spec, record(spec, old))
+        assert instance not in rolled.identity["instances"]
+        await larger.delete(spec, record(spec, rolled))
+
+    try:
+        run(scenario())
+    finally:
+        run(larger.close())
+
+
+def test_a_changed_ingress_cidr_is_planned_by_name_and_replaces_the_rule_without_a_roll(
+    tmp_path: Path, driver: AwsDriver, source: Path, moto_server: Moto
+) -> None:
+    spec = compute(source)
+    narrow = AwsDriver(
+        dataclasses.replace(driver.context, options={**driver.context.options, "ingress_cidr": "203.0.113.0/24"})
+    )
+
+    async def scenario() -> None:
+        created = await driver.create(spec)
+        group = created.identity["security_group"]
+        assert ingress(moto_server, group) == [(8080, ["0.0.0.0/0"])]
+        diff = narrow.diff(spec, record(spec, created))
+        assert diff.changed == ("ingress_cidr",) and diff.replace == () and diff.outputs == ()
+        updated = await narrow.update(spec, record(spec, created))
+        assert updated.identity["instances"] == created.identity["instances"]
+        assert updated.outputs == created.outputs
+        assert ingress(moto_server, group) == [(8080, ["203.0.113.0/24"])]
+        observed = await narrow.read(spec, record(spec, updated))
+        assert observed is not None and observed.drift == ()
+        await narrow.delete(spec, record(spec, updated))
+
+    try:
+        run(scenario())
+    finally:
+        run(narrow.close())
+
+
+def test_a_rule_edited_by_hand_on_the_security_group_is_drift_and_repaired(
+    driver: AwsDriver, source: Path, moto_server: Moto
+) -> None:
+    async def scenario() -> None:
+        spec = compute(source)
+        created = await driver.create(spec)
+        group = created.identity["security_group"]
+        ec2 = moto_server.client("ec2")
+        await asyncio.to_thread(
+            ec2.authorize_security_group_ingress,
+            GroupId=group,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
+        observed = await driver.read(spec, record(spec, created))
+        assert observed is not None
+        assert observed.drift == (
+            f"its security group {group} lets in tcp 22 from 0.0.0.0/0; tcp 8080 from 0.0.0.0/0, "
+            "not tcp 8080 from 0.0.0.0/0",
+        )
+        repaired = await driver.update(spec, record(spec, created))
+        assert repaired.identity["instances"] == created.identity["instances"]
+        assert ingress(moto_server, group) == [(8080, ["0.0.0.0/0"])]
+        again = await driver.read(spec, record(spec, repaired))
+        assert again is not None and again.drift == ()
+        await driver.delete(spec, record(spec, repaired))
+
+    run(scenario())
+
+
+def test_an_instance_type_changed_by_hand_is_drift_and_the_instance_replaced(
+    driver: AwsDriver, source: Path, moto_server: Moto
+) -> None:
+    async def scenario() -> None:
+        spec = compute(source)
+        created = await driver.create(spec)
+        [instance] = created.identity["instances"]
+        ec2 = moto_server.client("ec2")
+        await asyncio.to_thread(
+            ec2.modify_instance_attribute, InstanceId=instance, InstanceType={"Value": "m5.xlarge"}
+        )
+        observed = await driver.read(spec, record(spec, created))
+        assert observed is not None
+        assert observed.drift == (f"instance {instance} (replica 0) is a m5.xlarge, not a t3.micro",)
+        repaired = await driver.update(spec, record(spec, created))
+        assert instance not in repaired.identity["instances"]
+        assert instance_types(moto_server, repaired.identity["instances"]) == ["t3.micro"]
+        await driver.delete(spec, record(spec, repaired))
+
+    run(scenario())
+
+
+def test_only_a_change_that_rolls_the_instances_changes_their_outputs(driver: AwsDriver, source: Path) -> None:
+    applied = compute(source, replicas=2, health="/healthz")
+    options = {"instance_type": "t3.micro", "ami": None, "subnet_id": None, "key_name": None, "ingress_cidr": "0.0.0.0/0"}
+    made = Created(
+        {"instances": ["i-1", "i-2"], "security_group": "sg-1", "role": "r", "options": options},
+        {"host": "10.0.0.1", "port": 8080, "url": "http://10.0.0.1:8080"},
+    )
+    recorded = record(applied, made)
+    assert driver.diff(applied, recorded).changed == ()
+    health = driver.diff(compute(source, replicas=2, health="/ready"), recorded)
+    assert health.changed == ("health",) and health.outputs == ()
+    replicas = driver.diff(compute(source, replicas=3, health="/healthz"), recorded)
+    assert replicas.changed == ("replicas",) and replicas.outputs == ()
+    env = driver.diff(compute(source, replicas=2, health="/healthz", env={"A": "1"}), recorded)
+    assert env.changed == ("env",) and env.outputs == ("host", "url")
+    port = driver.diff(compute(source, replicas=2, health="/healthz", port=9090), recorded)
+    assert port.changed == ("port",) and port.outputs == ("host", "port", "url")
+
+
+# -- storage and artifacts after a crash --------------------------------------------------------
+
+
+def test_a_bucket_left_untagged_by_a_crash_is_adopted_tagged_and_deleted(
+    driver: AwsDriver, moto_server: Moto
+) -> None:
+    """A kill between CreateBucket and tagging: the bucket has this state's name, no tags."""
+    spec = make_spec(FILES, "storage", {"engine": "bucket"})
+    name = driver.names.bucket(FILES)
+    s3 = moto_server.client("s3")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+    found = run(driver.read(spec, None))
+    assert found is not None and found.identity == {"engine": "bucket", "name": name}
+    assert found.drift == (f"the bucket {name} is not tagged yet (its create was interrupted)",)
+    # Still untagged, deleting it (with its data) is allowed: it is ours.
+    run(driver.delete(spec, record(spec, Created(found.identity, found.outputs)), delete_data=True))
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    created = run(driver.create(spec))  # the next apply takes it up and tags it
+    observed = run(driver.read(spec, None))
+    assert observed is not None and observed.drift == () and observed.identity == created.identity
+    run(driver.delete(spec, record(spec, created), delete_data=True))
+
+
+def test_an_artifact_bucket_left_untagged_by_a_crash_is_deleted_with_the_last_archive(
+    driver: AwsDriver, moto_server: Moto
+) -> None:
+    s3 = moto_server.client("s3")
+    bucket = driver.artifacts.bucket
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    run(driver.artifacts.remove(WEB))
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+def test_logs_follow_a_console_window_that_slides_and_say_when_lines_were_missed(
+    tmp_path: Path, driver: AwsDriver, source: Path, moto_server: Moto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EC2 keeps a console's newest 64 KiB: once full, each refresh drops old lines. moto's
+    console never changes, so a proxy answers GetConsoleOutput with these windows in turn."""
+    windows = [range(0, 5), range(3, 8), range(6, 11), range(6, 11), range(20, 24)]
+    served: list[int] = []
+
+    def console(request: bytes, answer: bytes) -> bytes:
+        if b"Action=GetConsoleOutput" not in request:
+            return answer
+        lines = windows[min(len(served), len(windows) - 1)]
+        served.append(1)
+        text = base64.b64encode("".join(f"line {i}\n" for i in lines).encode()).decode()
+        return re.sub(rb"<output>[^<]*</output>", f"<output>{text}</output>".encode(), answer)
+
+    monkeypatch.setattr("scoot_runtime.drivers.aws.driver.FOLLOW_SECONDS", 0.01)
+    proxy = Proxy(moto_server.endpoint_url, rewrite=console)
+    proxy.start()
+    options = {**driver.context.options, "endpoint_url": proxy.url}
+    following = AwsDriver(dataclasses.replace(driver.context, options=options))
+    spec = compute(source)
+
+    async def scenario() -> list[str]:
+        created = await driver.create(spec)
+        printed: list[str] = []
+        try:
+            lines = following.logs(WEB, record(spec, created), follow=True)
+            async for line in lines:
+                assert line.source == created.identity["instances"][0]
+                printed.append(line.text)
+                if printed[-1] == "line 23":
+                    break
+            await lines.aclose()  # type: ignore[attr-defined]
+        finally:
+            await driver.delete(spec, record(spec, created))
+        return printed
+
+    try:
+        printed = asyncio.run(asyncio.wait_for(scenario(), 30))
+    finally:
+        run(following.close())
+        proxy.stop()
+    skipped = "[scoot: EC2 dropped console output here before it could be read; lines are missing. "
+    assert printed[:11] == [f"line {i}" for i in range(11)]
+    assert printed[11].startswith(skipped)
+    assert printed[12:] == [f"line {i}" for i in range(20, 24)]

@@ -279,3 +279,86 @@ def test_the_same_architecture_runs_on_the_local_target(app: Path) -> None:
     finally:
         destroyed = scoot("destroy", "--yes", "--delete-data", "--param", param, str(app))
         assert destroyed.exit_code == 0, destroyed.output
+
+
+@pytest.mark.slow
+def test_a_changed_target_option_is_planned_by_name_and_applied(app: Path, moto_server: Moto) -> None:
+    assert scoot("apply", "--target", "aws", "--yes", str(app)).exit_code == 0
+    before = objects(app)["api.web"]["identity"]
+    settings = (app / "scoot.toml").read_text(encoding="utf-8")
+    (app / "scoot.toml").write_text(
+        settings + 'instance_type = "t3.large"\ningress_cidr = "203.0.113.0/24"\n', encoding="utf-8"
+    )
+
+    planned = scoot("plan", "--target", "aws", str(app))
+    assert planned.exit_code == 0, planned.output
+    assert "api.web (compute) will be updated in place" in planned.output, planned.output
+    assert "~ instance_type changed" in planned.output and "~ ingress_cidr changed" in planned.output
+    # New instances, a new address: the connections from web get it.
+    assert "api.web_pictures (connection) will be updated in place" in planned.output
+    assert "Plan: 0 to create, 3 to update, 0 to replace, 0 to delete." in planned.output, planned.output
+
+    applied = scoot("apply", "--target", "aws", "--yes", str(app))
+    assert applied.exit_code == 0, applied.output
+    after = objects(app)["api.web"]["identity"]
+    assert not set(after["instances"]) & set(before["instances"])  # rolled onto t3.large
+    ec2 = moto_server.client("ec2")
+    found = ec2.describe_instances(InstanceIds=after["instances"])["Reservations"]
+    assert [i["InstanceType"] for r in found for i in r["Instances"]] == ["t3.large"]
+    [group] = ec2.describe_security_groups(GroupIds=[after["security_group"]])["SecurityGroups"]
+    assert [(p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in group["IpPermissions"]] == [(8080, "203.0.113.0/24")]
+    assert scoot("plan", "--target", "aws", str(app)).output.startswith("No changes")
+
+    # A rule added by hand is drift, and the next apply takes it away.
+    ec2.authorize_security_group_ingress(
+        GroupId=after["security_group"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    drifted = scoot("plan", "--target", "aws", str(app))
+    assert "api.web (compute) has drifted: it will be repaired" in drifted.output, drifted.output
+    assert "lets in tcp 22 from 0.0.0.0/0" in drifted.output
+    assert scoot("apply", "--target", "aws", "--yes", str(app)).exit_code == 0
+    [group] = ec2.describe_security_groups(GroupIds=[after["security_group"]])["SecurityGroups"]
+    assert [(p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in group["IpPermissions"]] == [(8080, "203.0.113.0/24")]
+    assert objects(app)["api.web"]["identity"]["instances"] == after["instances"]  # no roll for that
+
+
+CRASH_AFTER_CREATE_BUCKET = """
+import os, sys
+from scoot_runtime.cli import cli
+from scoot_runtime.drivers.aws import session
+
+call = session.Aws.call
+
+async def crashing(self, service, operation, **arguments):
+    if operation == "put_public_access_block" and "pictures" in arguments.get("Bucket", ""):
+        os._exit(9)  # like kill -9: S3 made the bucket, scoot has not tagged it
+    return await call(self, service, operation, **arguments)
+
+session.Aws.call = crashing
+cli(["apply", "--target", "aws", "--yes", sys.argv[1]])
+"""
+
+
+@pytest.mark.slow
+def test_a_crash_before_a_bucket_is_tagged_leaks_nothing(app: Path, moto_server: Moto) -> None:
+    environment = {**os.environ, "CATALOG_ADMIN_TOKEN": SECRET}
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_CREATE_BUCKET, str(app)], env=environment, capture_output=True, timeout=120
+    )
+    assert crashed.returncode == 9, crashed.stderr.decode()
+    s3 = moto_server.client("s3")
+    pictures = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("scoot-api-pictures-")]
+    assert len(pictures) == 1
+    [bucket] = pictures
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchTagSet"):
+        s3.get_bucket_tagging(Bucket=bucket)
+
+    planned = scoot("plan", "--target", "aws", str(app))
+    assert planned.exit_code == 0, planned.output
+    assert f"the bucket {bucket} is not tagged yet (its create was interrupted)" in planned.output, planned.output
+    # Destroyed before any apply finished: the untagged bucket is found, and deleted with the data.
+    destroyed = scoot("destroy", "--target", "aws", "--yes", "--delete-data", str(app))
+    assert destroyed.exit_code == 0, destroyed.output
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert leftovers(moto_server, lock(app)["lineage"]) == []

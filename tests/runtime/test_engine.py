@@ -35,6 +35,8 @@ class FileDriver(CloudDriver):
     name = "file"
     calls: ClassVar[list[tuple[str, str]]] = []
     fail: ClassVar[set[str]] = set()
+    # Creates that make the resource, then fail (a cloud call that timed out half way).
+    half: ClassVar[set[str]] = set()
 
     @property
     def world_file(self) -> Path:
@@ -74,6 +76,8 @@ class FileDriver(CloudDriver):
         world = self.world()
         world[self.key(spec)] = {"config": dict(spec.config), "outputs": self.outputs(spec)}
         self.save(world)
+        if str(spec.address) in FileDriver.half:
+            raise RuntimeError(f"lost the answer of creating {spec.address}")
         return Created({"key": self.key(spec)}, self.outputs(spec))
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
@@ -118,6 +122,7 @@ def shop(port: int = 8080, with_worker: bool = True) -> Architecture:
 def _reset() -> None:
     FileDriver.calls = []
     FileDriver.fail = set()
+    FileDriver.half = set()
 
 
 def runtime(root: Path, architecture: Architecture | None) -> Runtime:
@@ -206,6 +211,19 @@ def test_drift_is_reported_and_repaired(tmp_path: Path) -> None:
     assert not plan.has_changes
 
 
+def test_repairing_drift_shows_its_users_as_known_after_apply(tmp_path: Path) -> None:
+    """A repaired object may come back with other outputs (a lost instance, a new address)."""
+    converge(tmp_path, shop())
+    world_file = tmp_path / ".scoots" / "world.json"
+    world = json.loads(world_file.read_text())
+    world[next(k for k in world if k.endswith("/api.web"))]["tampered"] = True
+    world_file.write_text(json.dumps(world))
+    plan = asyncio.run(runtime(tmp_path, shop()).plan())
+    changes = {c.address: c for c in plan.changes}
+    assert changes["api.web"].drift == ("tampered",)
+    assert changes["worker.jobs"].action is Action.UPDATE and changes["worker.jobs"].unknown == ("env",)
+
+
 def test_removed_objects_are_deleted_dependants_first(tmp_path: Path) -> None:
     converge(tmp_path, shop())
     FileDriver.calls = []
@@ -227,6 +245,28 @@ def test_a_failure_stops_its_dependants_only(tmp_path: Path) -> None:
     FileDriver.fail = set()
     _, result = converge(tmp_path, shop())
     assert result.ok and len(result.done) == 4
+
+
+def test_what_a_failed_create_made_is_found_by_the_next_plan_and_by_destroy(tmp_path: Path) -> None:
+    """A create that failed half way leaves its intent pending: nothing it made is orphaned."""
+    FileDriver.half = {"api.orders"}
+    _, result = converge(tmp_path, shop())
+    assert set(result.failed) == {"api.orders"}
+    assert set(read_lock(tmp_path / "scoot.lock").targets["local"].pending) == {"api.orders"}
+    FileDriver.half = set()
+    # destroy looks for it by name and removes it, though nothing was ever recorded.
+    rt = runtime(tmp_path, shop())
+    plan = asyncio.run(rt.plan(destroy=True))
+    assert "api.orders" in plan.adopted
+    assert asyncio.run(rt.apply(plan)).ok
+    assert json.loads((tmp_path / ".scoots" / "world.json").read_text()) == {}
+    # And a plan takes it up instead of making it twice.
+    FileDriver.half = {"api.orders"}
+    converge(tmp_path, shop())
+    FileDriver.half, FileDriver.calls = set(), []
+    plan, result = converge(tmp_path, shop())
+    assert "api.orders" in plan.adopted and result.ok
+    assert ("create", "api.orders") not in FileDriver.calls
 
 
 def test_destroy_removes_everything(tmp_path: Path) -> None:

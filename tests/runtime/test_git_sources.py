@@ -25,6 +25,7 @@ from click.testing import CliRunner, Result
 from scoot_runtime.cli import cli
 from scoot_runtime.repositories.base import RepositoryContext, RepositoryError
 from scoot_runtime.repositories.git import GitDriver, safe_name
+from scoot_runtime.repositories.locations import parse
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
 
@@ -216,12 +217,50 @@ def test_a_missing_git_program_is_an_error_saying_so(tmp_path: Path, monkeypatch
         named.remote("--upload-pack=touch /tmp/pwned")
 
 
-def test_passwords_in_urls_stay_out_of_messages(tmp_path: Path, served: Path, daemon: str) -> None:
-    git_driver = driver(tmp_path / "app")
-    repository = git_driver.remote(daemon.replace("git://", "git://user:hunter2@") + "acme/none.git")
-    with pytest.raises(RepositoryError) as error:
-        git_driver.fetch(repository)
+@pytest.mark.parametrize(
+    "url",
+    ["git://user:hunter2@127.0.0.1:9/acme/api.git", "https://ghp_hunter2@github.com/acme/api.git", "https://hunter2@h/x.git"],
+)
+def test_credentials_in_urls_are_refused_and_never_repeated(tmp_path: Path, url: str) -> None:
+    """Credentials come from the user's git setup: a URL holding one (a password, or a token
+    where http(s) puts a user) is refused before git runs, and the message does not repeat it."""
+    with pytest.raises(RepositoryError, match="holds no credentials") as error:
+        driver(tmp_path / "app").remote(url)
     assert "hunter2" not in str(error.value)
+    with pytest.raises(RepositoryError, match="holds no credentials"):
+        parse(url + "#main")
+    assert driver(tmp_path / "app").remote("ssh://git@127.0.0.1/acme/api.git").name.startswith("ssh://git@")
+
+
+def test_a_file_url_is_an_absolute_folder_and_never_an_option(tmp_path: Path) -> None:
+    git_driver = driver(tmp_path / "app")
+    for url in ["file://--template=/tmp/x", "file://relative/repo.git", "file://host/srv/repo.git", "file:///srv/-x/repo.git"]:
+        with pytest.raises(RepositoryError, match="is not a repository on this machine"):
+            git_driver.exists(git_driver.remote(url))
+    assert not (tmp_path / "app" / "--template=").exists()
+
+
+def test_a_git_timeout_leaves_no_process_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote that accepts and never answers: git's helpers end with it."""
+    import socket
+    import threading
+
+    from scoot_runtime.repositories import git as git_module
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    monkeypatch.setattr(git_module, "ASK_SECONDS", 1.0)
+    git_driver = driver(tmp_path / "app")
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/acme/api.git"
+    with pytest.raises(RepositoryError, match="took more than 1 seconds"):
+        git_driver.latest(git_driver.remote(url))
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", f"127.0.0.1:{listener.getsockname()[1]}"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", left.stdout
+    listener.close()
 
 
 # -- the whole system ---------------------------------------------------------------------------

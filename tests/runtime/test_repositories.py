@@ -8,6 +8,7 @@ Real files, real drivers; the git driver's own tests are in test_git_sources.py.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -322,3 +323,14 @@ def test_plan_from_a_folder(tmp_path: Path) -> None:
     assert "+ api.web (compute) will be created" in result.output
     ambiguous = scoot("plan", "--from", "nobody", str(deploy))
     assert ambiguous.exit_code == 1 and "give a git URL, a folder" in ambiguous.output
+
+
+def test_a_file_name_that_is_not_utf8_is_part_of_a_folders_revision(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "plain.txt").write_text("a")
+    before = folder_revision(folder)
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"latin-1 named")
+    after = folder_revision(folder)
+    assert after.startswith("sha256:") and after != before

@@ -350,6 +350,36 @@ def test_a_broken_architecture_or_a_missing_repository_is_said_once_and_watching
     assert watcher.stop() == 0
 
 
+@pytest.mark.slow
+def test_losing_the_race_for_the_apply_lock_is_waiting_not_failing(
+    app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another apply takes the lock between watching's quick check and the apply's own:
+    that revision is looked at again at the next look, not counted as a failed apply."""
+    from scoot_runtime.applylock import ApplyLock
+    from scoot_runtime.cli.application import _load_application
+    from scoot_runtime.cli.watch import _Output, _Watch
+    from scoot_runtime.watch.coalesce import Coalescer
+    from scoot_runtime.watch.loop import WatchLoop
+
+    path = str(app.folder)
+    state = _Watch(_load_application(path, None, ()), (path, None, ()), {}, None, _Output())
+    loop = WatchLoop(state.look, state.apply, state.output.say, state.output.complain, interval=1, coalescer=Coalescer(0))
+    # The quick check saw no holder; the other run took the lock just after it.
+    monkeypatch.setattr("scoot_runtime.applylock.running_holder", lambda *args: None)
+    other = ApplyLock(state.state_dir, state.target_name, command="scoot apply")
+    other.acquire()
+    try:
+        assert not loop.check("poll")
+    finally:
+        other.release()
+    assert loop.attempted == {} and loop.applies == 0
+    assert "another run holds the apply lock" in capsys.readouterr().err
+    # The lock is free again: the next look applies the revision.
+    assert loop.check("poll")
+    assert app.serves() == "v1" and loop.applies == 1
+
+
 # -- webhooks ---------------------------------------------------------------------------------
 
 
@@ -364,8 +394,13 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 def push(url: str, *, secret: str | None = SECRET, delivery: str | None = None, body: bytes | None = None) -> int:
+    # Each body is new, as GitHub's are (an identical signed body is refused as a replay).
     payload = body or json.dumps(
-        {"ref": "refs/heads/main", "repository": {"full_name": "acme/tiny-app", "clone_url": "x"}}
+        {
+            "ref": "refs/heads/main",
+            "after": uuid.uuid4().hex,
+            "repository": {"full_name": "acme/tiny-app", "clone_url": "x"},
+        }
     ).encode()
     headers = {
         "Content-Type": "application/json",

@@ -203,8 +203,28 @@ def test_a_replayed_delivery_is_refused(server: tuple[WebhookServer, Received]) 
     assert status == 409 and "replay" in answer["message"]
     assert len(received.pushes) == 1
     # An unsigned request cannot use up a delivery id: the signed one is still taken.
-    assert send(receiver, push_body(), delivery="fresh", sign=None)[0] == 401
-    assert send(receiver, push_body(), delivery="fresh")[0] == 202
+    assert send(receiver, push_body(after="b" * 40), delivery="fresh", sign=None)[0] == 401
+    assert send(receiver, push_body(after="b" * 40), delivery="fresh")[0] == 202
+
+
+def test_a_replayed_body_under_a_new_delivery_id_is_refused() -> None:
+    # The delivery id is not signed: a captured body and signature sent again under
+    # another id is a replay all the same.
+    received = Received()
+    receiver = WebhookServer(("127.0.0.1", 0), SECRET, received.on_push, received.log, remembered=2)
+    receiver.start()
+    try:
+        assert send(receiver, push_body(after="a" * 40), delivery="original")[0] == 202
+        for attacker in ("attacker-1", "attacker-2"):
+            status, answer = send(receiver, push_body(after="a" * 40), delivery=attacker)
+            assert status == 409 and "replay" in answer["message"], answer
+        assert len(received.pushes) == 1
+        # Another body is another push; memory is bounded (the newest `remembered` bodies).
+        assert send(receiver, push_body(after="b" * 40))[0] == 202
+        assert send(receiver, push_body(after="c" * 40))[0] == 202
+        assert len(receiver.bodies) == 2
+    finally:
+        receiver.stop()
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(server: tuple[WebhookServer, Received]) -> None:
@@ -425,6 +445,101 @@ def test_too_many_requests_at_once_are_refused() -> None:
             slow.close()
         receiver.stop()
     assert received.pushes == []
+
+
+class Dribbler:
+    """A sender that sends `head`, then one byte every `every` seconds, for ever, until
+    it is answered (what it got is kept) or its connection is closed."""
+
+    def __init__(self, port: int, head: bytes, every: float = 0.2) -> None:
+        self.answer = b""
+        self.connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.connection.sendall(head)
+        self.every = every
+        self.thread = threading.Thread(target=self._dribble, daemon=True)
+        self.thread.start()
+
+    def _dribble(self) -> None:
+        self.connection.settimeout(self.every)
+        try:
+            while True:
+                try:
+                    self.answer = self.connection.recv(4096)
+                    return  # answered (or closed: b"")
+                except TimeoutError:
+                    self.connection.send(b"a")  # each byte well within any read timeout
+        except OSError:
+            return
+
+    def close(self) -> None:
+        self.connection.close()
+        self.thread.join(5)
+
+
+# What slow senders send before they trickle: headers that never end; headers that pass
+# every check made before the body is read, then a body that never ends.
+SLOW_HEADERS = b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-Pad: "
+SLOW_BODY = (
+    b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"X-Hub-Signature-256: sha256=00\r\nContent-Length: 4000\r\n\r\n"
+)
+
+
+def test_slow_senders_hold_the_server_no_longer_than_the_timeout() -> None:
+    """The timeout is for all of a request, not for each read: two senders trickling a
+    byte every 0.2 s (the headers, the body) hold the two slots 1 s, not for ever."""
+    received = Received()
+    receiver = WebhookServer(("127.0.0.1", 0), SECRET, received.on_push, received.log, timeout=1.0, max_requests=2)
+    receiver.start()
+    slow = [Dribbler(receiver.server_port, head) for head in (SLOW_HEADERS, SLOW_BODY)]
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert send(receiver, push_body())[0] == 503  # both slots are held
+        while (status := send(receiver, push_body())[0]) == 503 and time.monotonic() - started < 6:
+            time.sleep(0.1)
+        assert status == 202
+        assert time.monotonic() - started < 2.5  # the 1 s timeout, and some leeway
+        for sender in slow:
+            sender.thread.join(5)
+            assert sender.answer.startswith(b"HTTP/1.0 408"), sender.answer
+    finally:
+        for sender in slow:
+            sender.close()
+        receiver.stop()
+    assert [p.full_name for p in received.pushes] == ["acme/tiny-app"]
+    assert sum("408 Request Timeout" in line for line in received.lines) == 2
+
+
+def test_stop_does_not_wait_for_slow_senders() -> None:
+    """`scoot watch` stops the server on Ctrl-C: senders still sending (within a long
+    timeout) must not hold it up; their connections are shut."""
+    received = Received()
+    receiver = WebhookServer(("127.0.0.1", 0), SECRET, received.on_push, received.log, timeout=60.0)
+    receiver.start()
+    slow = [Dribbler(receiver.server_port, head) for head in (SLOW_HEADERS, SLOW_BODY)]
+    silent = socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5)  # sends nothing at all
+    stopping = threading.Thread(target=receiver.stop, daemon=True)
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        stopping.start()
+        stopping.join(10)
+        assert not stopping.is_alive(), "stop() is waiting for the slow senders"
+        assert time.monotonic() - started < 3
+        assert not any(t.name == "scoot-webhook" for t in threading.enumerate())
+        # Their connections were closed under them, without an answer or a log line.
+        assert silent.recv(4096) == b""
+        for sender in slow:
+            sender.thread.join(5)
+            assert sender.answer == b""
+        assert received.lines == []
+    finally:
+        silent.close()
+        for sender in slow:
+            sender.close()
+        if stopping.is_alive():  # before the fix: let the server go as the senders go
+            stopping.join(10)
 
 
 def test_a_failing_receiver_answers_500_and_keeps_serving() -> None:

@@ -97,13 +97,16 @@ class Artifacts:
                 await self.aws.maybe("s3", "delete_bucket", Bucket=self.bucket)
 
     async def _ours(self) -> bool:
+        """Whether the bucket is this state's: tagged so, or untagged (made by an upload of
+        ours interrupted before it tagged it: the name holds this state's lineage)."""
         try:
             found = await self.aws.call("s3", "get_bucket_tagging", Bucket=self.bucket)
         except AwsDriverError as error:
             if error_code(error) == "NoSuchTagSet":
-                return False
+                return True
             raise
-        return self.names.owns(tag_map(found.get("TagSet")))
+        tags = tag_map(found.get("TagSet"))
+        return not tags or self.names.owns(tags)
 
     async def _ensure_bucket(self) -> None:
         if await self.aws.maybe("s3", "head_bucket", Bucket=self.bucket) is None:

@@ -9,17 +9,22 @@ Per compute the driver makes:
 - `replicas` instances, each booting with user data that fetches the archive and
   starts the command under systemd.
 
-Identity: `{"instances": [ids, by replica], "security_group", "role"}`; outputs:
-`host` (replica 0's public address, else its private one), and with a `port`,
-`port` and `url` (`http://host:port`).
+Identity: `{"instances": [ids, by replica], "security_group", "role", "options"}`,
+`options` being the target options the compute was applied with (`TARGET_OPTIONS`):
+`diff` names the ones changed since (`instance_type`, `ingress_cidr`, ...), and
+`read` reports as drift instances or a security group that no longer match them.
+Outputs: `host` (replica 0's public address, else its private one), and with a
+`port`, `port` and `url` (`http://host:port`).
 
 Instances carry a `scoot:generation` tag: a digest of what they run (the
 configuration's digests but `replicas` and `health`, the source revision, the
-image, the instance type, the subnet). An update keeps the instances of the
-current generation and launches only the replicas missing (a change of
-`replicas`, or a replica terminated behind scoot's back, touches nothing else);
-any other change rolls them: the new instances are launched and running before
-the old ones are terminated.
+image, the instance type, the subnet, the key pair). An update keeps the
+instances of the current generation (that still are what the options say) and
+launches only the replicas missing (a change of `replicas`, or a replica
+terminated behind scoot's back, touches nothing else); any other change rolls
+them: the new instances are launched and running before the old ones are
+terminated. A change of `ingress_cidr` (or `health`) rolls nothing: the security
+group's rule is replaced in place.
 """
 
 from __future__ import annotations
@@ -38,7 +43,12 @@ from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
 from scoot_runtime.drivers.aws.iam import Roles, launch_statements
 from scoot_runtime.drivers.aws.launch import launch_spec, user_data
 from scoot_runtime.drivers.aws.naming import APPLICATION_TAG, REPLICA_TAG, Names, tag_list, tag_map
-from scoot_runtime.drivers.aws.network import Network
+from scoot_runtime.drivers.aws.network import (
+    Network,
+    describe_ingress,
+    same_ingress,
+    wanted_ingress,
+)
 from scoot_runtime.drivers.aws.options import DEFAULT_AMI_PARAMETER, AwsOptions
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import (
@@ -59,6 +69,26 @@ LIVE_STATES = ("pending", "running")
 NOT_GONE = ("pending", "running", "stopping", "stopped", "shutting-down")
 # What does not change what an instance runs.
 _NOT_IN_GENERATION = frozenset({"replicas", "health"})
+# The target options a compute's identity records, and those of them that make new
+# instances (in the generation); `ingress_cidr` only changes the security group.
+TARGET_OPTIONS = ("instance_type", "ami", "subnet_id", "key_name", "ingress_cidr")
+ROLLING_OPTIONS = frozenset({"instance_type", "ami", "subnet_id", "key_name"})
+# The configuration keys a change of which keeps the instances (and so the outputs).
+NOT_ROLLING = _NOT_IN_GENERATION | (frozenset(TARGET_OPTIONS) - ROLLING_OPTIONS)
+
+
+def target_options(options: AwsOptions) -> dict[str, str | None]:
+    """The target options a compute is made with, as its identity records them."""
+    return {name: getattr(options, name) for name in TARGET_OPTIONS}
+
+
+def recorded_options(recorded: Recorded | None) -> dict[str, str | None] | None:
+    """The target options recorded in a compute's identity; None for a record made before
+    they were recorded (or no record)."""
+    found = recorded.identity.get("options") if recorded is not None else None
+    if not isinstance(found, Mapping):
+        return None
+    return {name: None if found.get(name) is None else str(found.get(name)) for name in TARGET_OPTIONS}
 
 
 # Rules of the local driver that do not hold here: its own marker variable, and replica i
@@ -80,6 +110,10 @@ class Instance:
     generation: str
     port: int | None
     artifact: str | None
+    instance_type: str | None = None
+    image: str | None = None
+    subnet: str | None = None
+    key_name: str | None = None
 
     @classmethod
     def of(cls, found: Mapping[str, Any]) -> Instance:
@@ -94,11 +128,41 @@ class Instance:
             generation=tags.get(GENERATION_TAG, ""),
             port=int(port) if port and port.isdigit() else None,
             artifact=tags.get(ARTIFACT_TAG),
+            instance_type=found.get("InstanceType"),
+            image=found.get("ImageId"),
+            subnet=found.get("SubnetId"),
+            key_name=found.get("KeyName") or None,
         )
+
+    def differences(self, options: Mapping[str, str | None]) -> list[str]:
+        """How the instance differs from what the target options make (none: [])."""
+        found: list[str] = []
+        if self.instance_type is not None and self.instance_type != options.get("instance_type"):
+            found.append(f"is a {self.instance_type}, not a {options.get('instance_type')}")
+        # With no `ami`, the latest Amazon Linux: an instance of an older one is no difference.
+        if options.get("ami") is not None and self.image != options.get("ami"):
+            found.append(f"runs the image {self.image}, not {options.get('ami')}")
+        if options.get("subnet_id") is not None and self.subnet != options.get("subnet_id"):
+            found.append(f"is in the subnet {self.subnet}, not {options.get('subnet_id')}")
+        if self.key_name != options.get("key_name"):
+            found.append(f"has the key pair {self.key_name or '(none)'}, not {options.get('key_name') or '(none)'}")
+        return found
 
 
 def _ordered(instances: Sequence[Instance]) -> list[Instance]:
     return sorted(instances, key=lambda i: (i.replica, i.id))
+
+
+def _port(configured: Any, recorded: Recorded | None, instances: Sequence[Instance]) -> int | None:
+    """The port a compute was applied with: as configured, else (a reference) as recorded."""
+    if isinstance(configured, int) and not isinstance(configured, bool):
+        return configured
+    if configured is None:
+        return None
+    port = recorded.outputs.get("port") if recorded is not None else None
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    return instances[0].port if instances else None
 
 
 class ComputeObjects:
@@ -131,6 +195,10 @@ class ComputeObjects:
             return None
         instances = _ordered(instances)
         group_id = str(group["GroupId"]) if group is not None else None
+        # What the instances and the group should be: as recorded (a change of the target's
+        # options since is `diff`'s to report), or as the target says for a record made
+        # before the options were recorded, or none.
+        options = recorded_options(recorded) or target_options(self.options)
         drift: list[str] = []
         if recorded is not None:
             found = {i.id for i in instances}
@@ -150,12 +218,23 @@ class ComputeObjects:
         generations = {i.generation for i in instances}
         if len(generations) > 1:
             drift.append("instances of different generations run (an interrupted roll)")
+        for instance in instances:
+            drift += [f"instance {instance.id} (replica {instance.replica}) {d}" for d in instance.differences(options)]
+        if group is not None:
+            port = _port(spec.config.get("port"), recorded, instances)
+            wanted = wanted_ingress(port, str(options["ingress_cidr"] or self.options.ingress_cidr))
+            current = list(group.get("IpPermissions", ()))
+            if not same_ingress(current, wanted):
+                drift.append(
+                    f"its security group {group_id} lets in {describe_ingress(current)}, "
+                    f"not {describe_ingress(wanted)}"
+                )
         artifact = instances[0].artifact if instances else None
         if artifact and not await self.artifacts.exists(artifact):
             drift.append(f"its source archive {artifact} is gone")
         port = instances[0].port if instances else None
         return Observed(
-            self._identity(instances, group_id, self.names.role(address) if role else None),
+            self._identity(instances, group_id, self.names.role(address) if role else None, options),
             self._outputs(instances, port),
             tuple(drift),
         )
@@ -204,10 +283,13 @@ class ComputeObjects:
             self._image(),
             self._put_parameter(address, launch_spec(config)),
         )
+        options = target_options(self.options)
         existing = _ordered(await self._instances(address, LIVE_STATES))
         kept: dict[int, Instance] = {}
         for instance in existing:
-            if instance.generation == generation and instance.replica < replicas:
+            # An instance changed behind scoot's back (another type, say) is replaced too.
+            same = instance.generation == generation and not instance.differences(options)
+            if same and instance.replica < replicas:
                 kept.setdefault(instance.replica, instance)
         missing = [r for r in range(replicas) if r not in kept]
         launched = await asyncio.gather(
@@ -217,7 +299,7 @@ class ComputeObjects:
         keep = {i.id for i in current}
         await self._terminate([i.id for i in existing if i.id not in keep], address, wait=False)
         await self.artifacts.remove(address, keep=key)
-        return Created(self._identity(current, group_id, role), self._outputs(current, port))
+        return Created(self._identity(current, group_id, role, options), self._outputs(current, port))
 
     def _generation(self, spec: ObjectSpec) -> str:
         parts = {k: v for k, v in sorted(spec.digests.items()) if k not in _NOT_IN_GENERATION}
@@ -383,8 +465,15 @@ class ComputeObjects:
     # --- results ---------------------------------------------------------------------
 
     @staticmethod
-    def _identity(instances: Sequence[Instance], group_id: str | None, role: str | None) -> dict[str, Any]:
-        return {"instances": [i.id for i in instances], "security_group": group_id, "role": role}
+    def _identity(
+        instances: Sequence[Instance], group_id: str | None, role: str | None, options: Mapping[str, str | None]
+    ) -> dict[str, Any]:
+        return {
+            "instances": [i.id for i in instances],
+            "security_group": group_id,
+            "role": role,
+            "options": dict(options),
+        }
 
     @staticmethod
     def _outputs(instances: Sequence[Instance], port: int | None) -> dict[str, Any]:

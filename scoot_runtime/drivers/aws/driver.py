@@ -43,6 +43,23 @@ FOLLOW_SECONDS = 5.0
 _STORAGE_REPLACE = frozenset({"engine"})
 
 
+SKIPPED_NOTE = (
+    "[scoot: EC2 dropped console output here before it could be read; lines are missing. "
+    "The console keeps only its newest 64 KiB]"
+)
+
+
+def new_lines(before: list[str], now: list[str]) -> tuple[list[str], bool]:
+    """The lines of the console window `now` that follow the window `before`, and whether
+    lines were lost in between (the window slid past all of `before`).
+
+    The windows overlap where the longest tail of `before` is the head of `now`."""
+    for size in range(min(len(before), len(now)), 0, -1):
+        if before[-size] == now[0] and before[-size:] == now[:size]:
+            return now[size:], False
+    return now, True
+
+
 class AwsDriver(CloudDriver):
     """Runs an architecture on AWS: EC2, S3, DynamoDB, IAM."""
 
@@ -75,13 +92,25 @@ class AwsDriver(CloudDriver):
         return failures
 
     def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
+        """The configuration's changed keys, and for a compute the target options changed
+        since it was applied, by name (`instance_type`, `ingress_cidr`, ...)."""
         result = super().diff(spec, recorded)
         if spec.kind == "storage":
             return DiffResult(result.changed, tuple(k for k in result.changed if k in _STORAGE_REPLACE))
-        if spec.kind == "compute" and set(result.changed) - {"replicas"}:
-            # A roll: new instances, new addresses (only a change of `replicas` keeps replica 0).
-            return DiffResult(result.changed, outputs=("host", "port", "url"))
-        return result
+        if spec.kind != "compute":
+            return result
+        applied = compute.recorded_options(recorded)
+        wanted = compute.target_options(self.options)
+        # A record made before the options were recorded: `read` compares them instead.
+        options = [k for k in compute.TARGET_OPTIONS if applied is not None and applied[k] != wanted[k]]
+        changed = (*result.changed, *(k for k in options if k not in result.changed))
+        if not set(changed) - compute.NOT_ROLLING:
+            # `replicas` keeps replica 0 (whose address is `host`); `health` and
+            # `ingress_cidr` change no instance.
+            return DiffResult(changed)
+        # A roll: new instances, so a new `host` (and `url`); `port` only if it changed.
+        outputs = ("host", "port", "url") if "port" in changed else ("host", "url")
+        return DiffResult(changed, outputs=outputs)
 
     async def create(self, spec: ObjectSpec) -> Created:
         if spec.kind == "compute":
@@ -122,22 +151,33 @@ class AwsDriver(CloudDriver):
         """What a compute's instances printed: their EC2 console output, by instance id.
 
         EC2 keeps the newest 64 KiB of each console, refreshed every few minutes;
-        `follow` asks again every `FOLLOW_SECONDS` and prints the lines that are new.
+        `follow` asks again every `FOLLOW_SECONDS` and prints the lines that are new:
+        those after where the last window printed ends. Once the console is full the
+        window slides (old lines drop off the front); when it slid past everything
+        printed before, a note says lines were missed, and the whole window follows.
         """
         if recorded is None:
             raise AwsDriverError(f"`{address}` is not applied on this target: run `scoot apply` first")
         if recorded.kind != "compute":
             raise AwsDriverError(f"`{address}` is a {recorded.kind}; only compute objects write logs")
-        printed: dict[str, int] = {}
+        printed: dict[str, list[str]] = {}  # per instance, the last window printed
         while True:
             consoles = await self._compute.logs(recorded)
             for number, (instance, text) in enumerate(consoles.items()):
                 if replica is not None and number != replica:
                     continue
                 lines = text.splitlines()
-                for line in lines[printed.get(instance, 0) :]:
+                before = printed.get(instance)
+                if before is None or not lines:
+                    new, gap = lines, False
+                else:
+                    new, gap = new_lines(before, lines)
+                if gap:
+                    yield LogLine(instance, SKIPPED_NOTE)
+                for line in new:
                     yield LogLine(instance, line)
-                printed[instance] = len(lines)
+                if lines:
+                    printed[instance] = lines
             if not follow:
                 return
             await asyncio.sleep(FOLLOW_SECONDS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
@@ -11,7 +13,7 @@ from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import Address
 
 
-def _rule(permission: dict[str, Any]) -> tuple[Any, ...]:
+def _rule(permission: Mapping[str, Any]) -> tuple[Any, ...]:
     return (
         permission.get("IpProtocol"),
         permission.get("FromPort"),
@@ -20,6 +22,34 @@ def _rule(permission: dict[str, Any]) -> tuple[Any, ...]:
         tuple(sorted(r["CidrIpv6"] for r in permission.get("Ipv6Ranges", ()))),
         tuple(sorted(str(g.get("GroupId")) for g in permission.get("UserIdGroupPairs", ()))),
     )
+
+
+def wanted_ingress(port: int | None, cidr: str) -> list[dict[str, Any]]:
+    """The ingress a compute's group should have: `port` (TCP) from `cidr`, or nothing."""
+    if port is None:
+        return []
+    rule: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
+    if ipaddress.ip_network(cidr).version == 6:
+        rule["Ipv6Ranges"] = [{"CidrIpv6": cidr}]
+    else:
+        rule["IpRanges"] = [{"CidrIp": cidr}]
+    return [rule]
+
+
+def same_ingress(current: Iterable[Mapping[str, Any]], wanted: Iterable[Mapping[str, Any]]) -> bool:
+    return sorted(map(_rule, current), key=repr) == sorted(map(_rule, wanted), key=repr)
+
+
+def describe_ingress(permissions: Iterable[Mapping[str, Any]]) -> str:
+    """`tcp 8080 from 0.0.0.0/0`, `; `-separated, or `nothing`: what a group lets in."""
+    described = []
+    for protocol, low, high, v4, v6, groups in sorted(map(_rule, permissions), key=repr):
+        what = "all traffic" if protocol in ("-1", None) else str(protocol)
+        if protocol not in ("-1", None) and low is not None:
+            what += f" {low}" if low == high else f" {low}-{high}"
+        sources = ", ".join((*v4, *v6, *groups)) or "nowhere"
+        described.append(f"{what} from {sources}")
+    return "; ".join(described) or "nothing"
 
 
 class Network:
@@ -84,13 +114,9 @@ class Network:
                 raise
             group = {"GroupId": made["GroupId"], "IpPermissions": []}
         group_id = str(group["GroupId"])
-        wanted = (
-            [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": self.options.ingress_cidr}]}]
-            if port is not None
-            else []
-        )
+        wanted = wanted_ingress(port, self.options.ingress_cidr)
         current = list(group.get("IpPermissions", ()))
-        if sorted(map(_rule, current)) != sorted(map(_rule, wanted)):
+        if not same_ingress(current, wanted):
             if current:
                 await self.aws.call("ec2", "revoke_security_group_ingress", GroupId=group_id, IpPermissions=current)
             if wanted:

@@ -92,12 +92,16 @@ class StorageObjects:
                 url = table_url(name)
             if tags is None:
                 continue
-            if not self.names.owns(tags, spec.address):
-                if recorded is None:
-                    continue  # someone else's: not what a crashed run of ours made
-                drift: tuple[str, ...] = (f"the {engine} {name} has lost its scoot tags",)
+            if self.names.owns(tags, spec.address):
+                drift: tuple[str, ...] = ()
+            elif recorded is not None:
+                drift = (f"the {engine} {name} has lost its scoot tags",)
+            elif not tags:
+                # Untagged, by the name that holds this state's lineage: made by a create of
+                # ours interrupted before it tagged it. Adopted; the apply tags it.
+                drift = (f"the {engine} {name} is not tagged yet (its create was interrupted)",)
             else:
-                drift = ()
+                continue  # someone else's: not what a crashed run of ours made
             return Observed({"engine": engine, "name": name}, {"url": url}, drift)
         return None
 
@@ -176,7 +180,7 @@ class StorageObjects:
         tags = await self._bucket_tags(name)
         if tags is None:
             return
-        if not self.names.owns(tags, address):
+        if tags and not self.names.owns(tags, address):  # untagged: ours (see `_ensure_bucket`)
             raise self._refuse(f"the S3 bucket {name}", address)
         if not delete_data:
             return  # the data stays, and the bucket with it
@@ -240,7 +244,7 @@ class StorageObjects:
         tags = await self._table_tags(name)
         if tags is None:
             return
-        if not self.names.owns(tags, address):
+        if tags and not self.names.owns(tags, address):  # untagged: ours (see `_ensure_table`)
             raise self._refuse(f"the DynamoDB table {name}", address)
         if not delete_data:
             return  # the data stays, and the table with it

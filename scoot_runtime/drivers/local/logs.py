@@ -48,20 +48,22 @@ class _Tail:
             stat = self.path.stat()
         except FileNotFoundError:
             return []
-        data = b""
+        lines: list[str] = []
         if self.handle is None or self.inode != stat.st_ino:
             if self.handle is not None:
-                data = self.handle.read()
+                lines += self._split(self.handle.read(), final=True)  # the replaced file ends here
                 self.handle.close()
             self.handle, self.inode = open(self.path, "rb"), stat.st_ino  # noqa: SIM115 (kept open to follow)
         elif stat.st_size < self.handle.tell():
             self.handle.seek(0)
-        data += self.handle.read()
-        *lines, self.pending = (self.pending + data).split(b"\n")
+        return lines + self._split(self.handle.read(), final)
+
+    def _split(self, data: bytes, final: bool) -> list[str]:
+        *whole, self.pending = (self.pending + data).split(b"\n")
         if final and self.pending:
-            lines.append(self.pending)
+            whole.append(self.pending)
             self.pending = b""
-        return [line.decode("utf-8", "replace") for line in lines]
+        return [line.decode("utf-8", "replace") for line in whole]
 
     def close(self) -> None:
         if self.handle is not None:
@@ -69,16 +71,20 @@ class _Tail:
 
 
 async def read_logs(workspace: Path, address: Address, replica: int | None, follow: bool) -> AsyncIterator[LogLine]:
+    """Each replica's lines; with `follow`, wait for more, and for replicas that start later."""
     files = log_files(workspace, address, replica)
-    if not files or (not follow and not any(path.exists() for _, path in files)):
+    if not follow and not any(path.exists() for _, path in files):
         expected = files[0][1] if files else log_path(workspace, address, 0)
         shown = expected.relative_to(workspace.parent)  # the application folder's `.scoots/`
         raise LocalDriverError(f"no logs of `{address}` yet ({shown} does not exist): run `scoot apply` to start it")
-    tails = [_Tail(number, path) for number, path in files]
+    tails = {number: _Tail(number, path) for number, path in files}
     try:
         while True:
+            if follow and replica is None:
+                for number, path in log_files(workspace, address, None):
+                    tails.setdefault(number, _Tail(number, path))
             grew = False
-            for tail in tails:
+            for _, tail in sorted(tails.items()):
                 for text in tail.lines(final=not follow):
                     grew = True
                     yield LogLine(str(tail.replica), text)
@@ -87,5 +93,5 @@ async def read_logs(workspace: Path, address: Address, replica: int | None, foll
             if not grew:
                 await asyncio.sleep(POLL_SECONDS)
     finally:
-        for tail in tails:
+        for tail in tails.values():
             tail.close()
