@@ -55,6 +55,11 @@ def run(coroutine: Any) -> Any:
 # -- plan time ------------------------------------------------------------------------------
 
 
+def with_options(driver: AwsDriver, **options: Any) -> AwsDriver:
+    """Another driver on the same state, its target's options changed."""
+    return AwsDriver(dataclasses.replace(driver.context, options={**driver.context.options, **options}))
+
+
 def test_the_driver_is_registered_under_aws() -> None:
     assert drivers.load("aws") is AwsDriver
     assert AwsDriver.parallelism is not None and AwsDriver.option_names >= {"region", "endpoint_url"}
@@ -374,7 +379,7 @@ def test_a_changed_instance_type_is_planned_by_name_and_rolls(
     tmp_path: Path, driver: AwsDriver, source: Path, moto_server: Moto
 ) -> None:
     spec = compute(source)
-    larger = AwsDriver(dataclasses.replace(driver.context, options={**driver.context.options, "instance_type": "t3.large"}))
+    larger = with_options(driver, instance_type="t3.large")
 
     async def scenario() -> None:
         created = await driver.create(spec)
@@ -401,7 +406,7 @@ def test_a_record_without_the_options_reads_a_changed_instance_type_as_drift(
 ) -> None:
     """State applied before the options were recorded: `read` compares with the target's."""
     spec = compute(source)
-    larger = AwsDriver(dataclasses.replace(driver.context, options={**driver.context.options, "instance_type": "t3.large"}))
+    larger = with_options(driver, instance_type="t3.large")
 
     async def scenario() -> None:
         created = await driver.create(spec)
@@ -424,9 +429,7 @@ def test_a_changed_ingress_cidr_is_planned_by_name_and_replaces_the_rule_without
     tmp_path: Path, driver: AwsDriver, source: Path, moto_server: Moto
 ) -> None:
     spec = compute(source)
-    narrow = AwsDriver(
-        dataclasses.replace(driver.context, options={**driver.context.options, "ingress_cidr": "203.0.113.0/24"})
-    )
+    narrow = with_options(driver, ingress_cidr="203.0.113.0/24")
 
     async def scenario() -> None:
         created = await driver.create(spec)
@@ -576,8 +579,7 @@ def test_logs_follow_a_console_window_that_slides_and_say_when_lines_were_missed
     monkeypatch.setattr("scoot_runtime.drivers.aws.driver.FOLLOW_SECONDS", 0.01)
     proxy = Proxy(moto_server.endpoint_url, rewrite=console)
     proxy.start()
-    options = {**driver.context.options, "endpoint_url": proxy.url}
-    following = AwsDriver(dataclasses.replace(driver.context, options=options))
+    following = with_options(driver, endpoint_url=proxy.url)
     spec = compute(source)
 
     async def scenario() -> list[str]:
