@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from click.testing import CliRunner, Result
 from moto_server import REGION, Moto, Proxy, leftovers
 
 from scoot_runtime.cli import cli
+from tests.ports import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog"
 SECRET = "catalog-admin-token-5f0c2d9a"
@@ -95,13 +95,6 @@ def run_like_an_instance(app: Path, env: Mapping[str, str], moto: Moto, bucket: 
         server.terminate()
         server.wait(timeout=10)
     assert moto.client("s3").get_object(Bucket=bucket, Key="lamp")["Body"].read() == b"\x89PNG"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def objects(app: Path) -> Mapping[str, Any]:

@@ -31,6 +31,7 @@ from click.testing import CliRunner, Result
 from scoot_runtime.applylock import ApplyLock
 from scoot_runtime.cli import cli
 from scoot_runtime.init import starter_files
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCATION = re.compile(r"architecture\.sct:(\d+)")
@@ -63,13 +64,6 @@ component app {
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def scoot(*args: str, env: Mapping[str, str | None] | None = None) -> Result:

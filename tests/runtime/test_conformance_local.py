@@ -10,7 +10,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from scoot_runtime.drivers.base import Address, Created, ObjectSpec
 from scoot_runtime.drivers.local import LocalDriver
 from scoot_runtime.drivers.local import processes as local_processes
 from scoot_runtime.testing import DriverConformance, Sample, context_for
+from tests.ports import free_port
 
 SERVER = """
 import http.server, os
@@ -36,13 +36,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 """
 SLEEPER = "import time; time.sleep(600)"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class TestLocalConformance(DriverConformance):

@@ -26,6 +26,7 @@ from scoot_runtime.cli import cli
 from scoot_runtime.repositories.base import RepositoryContext, RepositoryError
 from scoot_runtime.repositories.git import GitDriver, safe_name
 from scoot_runtime.repositories.locations import parse
+from tests.ports import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
 
@@ -77,13 +78,6 @@ class Remote:
         git("commit", "--quiet", "-m", message, cwd=self.work)
         git("push", "--quiet", "origin", "HEAD:main", cwd=self.work)
         return git("rev-parse", "HEAD", cwd=self.work)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from scoot_runtime.drivers.local.processes import Proc
 from scoot_runtime.drivers.local.workspace import inside
 from scoot_runtime.plugins import MissingDependency
 from scoot_runtime.testing import context_for, make_spec, record
+from tests.ports import free_port
 
 T = TypeVar("T")
 
@@ -39,13 +40,6 @@ SECRET = "s3cret-value-that-must-not-leak"
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(predicate: Any, seconds: float = 5.0) -> None:
@@ -356,7 +350,7 @@ def test_delete_leaves_no_process(tmp_path: Path, source: Path) -> None:
 
 
 def test_update_replaces_replicas_one_by_one(driver: LocalDriver, source: Path) -> None:
-    port = free_port()
+    port = free_port(2)
     spec = compute(source, command=python(SERVER), port=port, replicas=2, env={"V": 1})
     created = run(driver.create(spec))
     changed = compute(source, command=python(SERVER), port=port, replicas=2, env={"V": 2})
