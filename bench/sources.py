@@ -37,6 +37,7 @@ or Scoot's. It is a report, not a test: it exits 0 whether the targets are met o
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import hashlib
 import os
@@ -56,8 +57,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scoot_runtime.repositories.base import Repository, RepositoryContext  # noqa: E402
-from scoot_runtime.repositories.git import CACHE, REPOS, GitDriver, safe_name  # noqa: E402
+from scoot_runtime.repositories.base import (  # noqa: E402
+    REPOS,
+    Repository,
+    RepositoryContext,
+)
+from scoot_runtime.repositories.git import CACHE, GitDriver, safe_name  # noqa: E402
 from scoot_runtime.repositories.path import folder_revision  # noqa: E402
 
 TARGET_COLD = 1.5  # GitDriver.fetch into a fresh workspace / git clone --depth 1: at most this
@@ -207,7 +212,7 @@ def breakdown(
     calls = 0
     for run in range(runs):
         driver = make(run)
-        totals.append(time_once(lambda d=driver: call(d)))  # type: ignore[misc]
+        totals.append(time_once(functools.partial(call, driver)))
         summed: dict[str, float] = {}
         for verb, seconds in driver.spent:
             summed[verb] = summed.get(verb, 0.0) + seconds

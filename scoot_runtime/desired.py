@@ -88,7 +88,7 @@ def source_problem(desired: DesiredObject) -> str | None:
     if desired.source_error is not None:
         return desired.source_error
     if desired.source is None:
-        return f"compute `{desired.address}` has no source to run: set `source = \"./folder\"` on component `{component}`"
+        return f"compute `{desired.address}` has no source to run: the sources of component `{component}` were not fetched"
     if not desired.source.is_dir():
         return f"the source of component `{component}`, {desired.source}, is not a folder"
     return None

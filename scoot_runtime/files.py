@@ -14,7 +14,7 @@ _SKIPPED = frozenset({".git", ".scoots", "__pycache__", ".venv", "node_modules"}
 _GENERATED = frozenset({"scoot.lock"})
 
 
-def source_files(folder: Path) -> Iterator[tuple[str, Path]]:
+def source_files(folder: Path) -> Iterator[tuple[str, str]]:
     """The regular files of a source folder, as (name relative to it, path), in a stable
     order: what a revision digests (the `path` driver) and what is shipped (`aws` archives).
 
@@ -28,7 +28,7 @@ def source_files(folder: Path) -> Iterator[tuple[str, Path]]:
             listed = sorted(entries, key=lambda entry: entry.name)
         for entry in listed:
             if entry.is_file(follow_symlinks=False) and entry.name not in _GENERATED:
-                yield prefix + entry.name, Path(entry.path)
+                yield prefix + entry.name, entry.path
         subfolders = [e for e in listed if e.is_dir(follow_symlinks=False) and e.name not in _SKIPPED]
         pending.extend((prefix + entry.name + "/", entry.path) for entry in reversed(subfolders))
 

@@ -217,37 +217,27 @@ class Sources:
         wanted = sorted(components) if components is not None else computing(self.architecture)
         pins = dict(pins or {})
         self._check_pins(pins, wanted)
+        fetched = self._ask(wanted, lambda driver, repository, pin: driver.fetch(repository, pin), pins)
         result: dict[str, Source] = {}
-        jobs: dict[tuple[str, Repository, str | None], list[str]] = {}
-        for component in wanted:
+        for component, outcome in fetched.items():
             located = self.located[component]
-            if located.repository is None:
+            if isinstance(outcome, Fetched):
+                result[component] = Source(located, outcome)
+            elif located.repository is None:  # never asked: it says itself why
                 result[component] = Source(located, problem=located.problem)
             else:
-                jobs.setdefault((located.driver, located.repository, pins.get(component)), []).append(component)
-
-        def one(job: tuple[str, Repository, str | None]) -> Fetched:
-            driver, repository, revision = job
-            return self.driver(driver).fetch(repository, revision)
-
-        for job, outcome in self._each(list(jobs), one).items():
-            for component in jobs[job]:
-                located = self.located[component]
-                if isinstance(outcome, Fetched):
-                    result[component] = Source(located, outcome)
-                else:
-                    result[component] = Source(located, problem=self._problem(located, outcome))
-        return dict(sorted(result.items()))
+                result[component] = Source(located, problem=self._problem(located, outcome))
+        return result
 
     def latest(self, components: Iterable[str] | None = None) -> dict[str, str | Exception]:
         """The newest revision of each component's repository (its `#ref` or default branch)."""
         wanted = sorted(components) if components is not None else computing(self.architecture)
-        return self._ask(wanted, lambda driver, repository: driver.latest(repository))
+        return self._ask(wanted, lambda driver, repository, _: driver.latest(repository))
 
     def exists(self, components: Iterable[str] | None = None) -> dict[str, bool | Exception]:
         """Whether each component's repository exists (default: every component with code)."""
         wanted = sorted(components) if components is not None else with_code(self.architecture)
-        return self._ask(wanted, lambda driver, repository: driver.exists(repository))
+        return self._ask(wanted, lambda driver, repository, _: driver.exists(repository))
 
     def create(self, component: str) -> None:
         located = self.located[component]
@@ -293,16 +283,19 @@ class Sources:
                     "runs its source: remove the option"
                 )
 
-    def _ask(self, components: list[str], question: Any) -> dict[str, Any]:
+    def _ask(self, components: list[str], question: Any, pins: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """`question(driver, repository, pin)` once per repository (and pin), asked in threads:
+        each component's answer, or the exception it raised (kept for the plan to report)."""
         result: dict[str, Any] = {}
-        jobs: dict[tuple[str, Repository], list[str]] = {}
+        jobs: dict[tuple[str, Repository, str | None], list[str]] = {}
         for component in components:
             located = self.located[component]
             if located.repository is None:
                 result[component] = RepositoryError(located.problem or "no repository")
             else:
-                jobs.setdefault((located.driver, located.repository), []).append(component)
-        answers = self._each(list(jobs), lambda job: question(self.driver(job[0]), job[1]))
+                key = (located.driver, located.repository, (pins or {}).get(component))
+                jobs.setdefault(key, []).append(component)
+        answers = self._each(list(jobs), lambda job: question(self.driver(job[0]), job[1], job[2]))
         for job, answer in answers.items():
             for component in jobs[job]:
                 result[component] = answer

@@ -199,6 +199,8 @@ def logs(
 ) -> None:
     """Print what compute OBJECT (`component.object`) wrote: on `local`, its log files in
     .scoots/logs/; on other clouds, what the driver reads (on `aws`, the instances' consoles)."""
+    from scoot_runtime.objects import Compute
+
     if not _NAME_PAIR.match(object_address):
         raise click.BadParameter(
             f"{object_address!r} is not `component.object` (two names, such as `app.web`; never a path)",
@@ -219,20 +221,21 @@ def logs(
             f"there is no object `{object_address}` in the architecture; the compute objects are: "
             f"{', '.join(computes) or 'none'}"
         )
-    if obj.kind != "compute":
+    if not isinstance(obj, Compute):
         raise click.ClickException(f"`{object_address}` is a {obj.kind}; only compute objects write logs")
-    _print_logs(application, Address(component_name, object_name), obj, replica, follow)
+    # Lines are prefixed by the process they come from when there can be several.
+    several = replica is None and obj.replicas != 1
+    _print_logs(application, Address(component_name, object_name), several, replica, follow)
 
 
-def _print_logs(application: _Application, address: Address, obj: Any, replica: int | None, follow: bool) -> None:
-    """Print the driver's log lines, each prefixed by its process when there can be several."""
+def _print_logs(application: _Application, address: Address, prefixed: bool, replica: int | None, follow: bool) -> None:
+    """Print the driver's log lines (with `prefixed`, each after the process it comes from)."""
     import asyncio
 
     from scoot_runtime.plan import recorded
 
     runtime = _open_runtime(application, fetch=False)
     state = runtime.store.state.objects.get(str(address))
-    prefixed = replica is None and obj.replicas != 1
 
     async def show() -> None:
         try:

@@ -32,8 +32,9 @@ def _show_diagnostics(
         click.echo(f"{errors} error{'s' if errors != 1 else ''}", err=True)
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 object`, `2 objects`; `plural` for a noun that does not just take an s."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def _shown_path(path: Path) -> str:

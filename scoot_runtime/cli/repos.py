@@ -137,7 +137,7 @@ def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str
             click.echo(f"{row.component}: {row.problem}")
     if missing:
         click.echo("")
-        click.echo(f"{_count(len(missing), 'repository')} missing: `scoot repos create` makes them, or set `source`.")
+        click.echo(f"{_count(len(missing), 'repository', 'repositories')} missing: `scoot repos create` makes them, or set `source`.")
 
 
 @repos.command(short_help="Create the components' repositories that do not exist.")
@@ -167,8 +167,8 @@ def create(path: str, target: str | None, params: tuple[str, ...], from_repo: st
     if made == 0 and not failed:
         click.echo("Every component's repository exists: nothing to create.")
     elif made:
-        click.echo(f"Created {_count(made, 'repository')}.")
+        click.echo(f"Created {_count(made, 'repository', 'repositories')}.")
     if failed:
         for line in failed:
             click.echo(f"Error: {line}", err=True)
-        raise click.ClickException(f"{_count(len(failed), 'repository')} could not be created")
+        raise click.ClickException(f"{_count(len(failed), 'repository', 'repositories')} could not be created")

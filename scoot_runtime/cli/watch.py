@@ -335,4 +335,4 @@ def watch(
         if server is not None:
             output.say(f"Listening for GitHub push webhooks on {server.url} (secret from ${webhook_secret_env}).")
         loop.run()
-    output.say(f"Stopped watching ({loop.applies} appl{'y' if loop.applies == 1 else 'ies'} run).")
+    output.say(f"Stopped watching ({_count(loop.applies, 'apply', 'applies')} run).")

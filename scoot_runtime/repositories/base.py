@@ -18,13 +18,23 @@ from worker threads, so a driver may block on its network or its `git`.
 
 from __future__ import annotations
 
+import re
+import shutil
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from scoot_runtime.errors import ScootError
+
+# Where under `.scoots/` drivers put what they fetch.
+REPOS = "repos"
+# A whole commit id (SHA-1 or SHA-256): the name of a checkout folder under `.scoots/repos/`.
+COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# A half-made checkout older than this was left by a crash (a younger one may be a fetch in progress).
+STALE_SECONDS = 3600
 
 
 class RepositoryError(ScootError):
@@ -115,3 +125,15 @@ class RepositoryDriver(ABC):
 
     def close(self) -> None:  # noqa: B027 (optional: most drivers hold nothing)
         """Release what the driver holds (sessions, clients)."""
+
+
+def prune_checkouts(folder: Path, keep: Collection[str], half_made: Callable[[str], bool]) -> None:
+    """In a repository's folder of checkouts (one folder per commit), remove those not in
+    `keep`, and what a crash left `half_made` (by its name) more than an hour ago."""
+    for child in folder.iterdir():
+        unused = COMMIT.fullmatch(child.name) is not None and child.name not in keep
+        stale = half_made(child.name) and time.time() - child.stat().st_mtime > STALE_SECONDS
+        if (unused or stale) and child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        elif stale:
+            child.unlink(missing_ok=True)

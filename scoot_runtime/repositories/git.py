@@ -29,18 +29,23 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 from scoot_runtime.repositories import locations, naming
-from scoot_runtime.repositories.base import Fetched, Repository, RepositoryDriver, RepositoryError
+from scoot_runtime.repositories.base import (
+    COMMIT,
+    REPOS,
+    Fetched,
+    Repository,
+    RepositoryDriver,
+    RepositoryError,
+    prune_checkouts,
+)
 
-REPOS = "repos"
 CACHE = "cache.git"
-_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SHORT = re.compile(r"[0-9a-fA-F]{4,63}")
 _CREDENTIALS = re.compile(r"(?<=://)([^/@\s:]*):[^/@\s]*@")
 _MISSING = (
@@ -54,8 +59,6 @@ _MISSING = (
 _AUTH = ("could not read username", "could not read password", "authentication failed", "permission denied", "terminal prompts disabled")
 FETCH_SECONDS = 600
 ASK_SECONDS = 120
-# A half-made checkout older than this was left by a crash.
-_STALE_SECONDS = 3600
 
 
 def shown(url: str) -> str:
@@ -128,7 +131,7 @@ class GitDriver(RepositoryDriver):
 
     def latest(self, repository: Repository) -> str:
         ref = repository.ref
-        if ref is not None and _COMMIT.fullmatch(ref):
+        if ref is not None and COMMIT.fullmatch(ref):
             return ref
         patterns = ["HEAD"] if ref is None else [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/tags/{ref}^{{}}", ref]
         output = self._git(["ls-remote", repository.name, *patterns], timeout=ASK_SECONDS, about=repository)
@@ -154,7 +157,7 @@ class GitDriver(RepositoryDriver):
         wanted = revision or repository.ref
         folder = self.context.workspace / REPOS / safe_name(repository.name)
         known = wanted
-        if wanted is None or not (_COMMIT.fullmatch(wanted) or _SHORT.fullmatch(wanted)):
+        if wanted is None or not (COMMIT.fullmatch(wanted) or _SHORT.fullmatch(wanted)):
             # A branch, a tag or the default branch: ask which commit it is (one ls-remote).
             # A shallow fetch would send the whole tree again even when it is here already.
             try:
@@ -163,7 +166,7 @@ class GitDriver(RepositoryDriver):
                 raise
             except RepositoryError:
                 known = None  # the fetch below says what is wrong, as it says it for a pin
-        if known is not None and _COMMIT.fullmatch(known) and (folder / known).is_dir():
+        if known is not None and COMMIT.fullmatch(known) and (folder / known).is_dir():
             return Fetched(repository, known, folder / known)  # already there: no fetch
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder):
@@ -180,13 +183,7 @@ class GitDriver(RepositoryDriver):
         if not folder.is_dir():
             return
         with _locked(folder):
-            for child in folder.iterdir():
-                unused = _COMMIT.fullmatch(child.name) is not None and child.name not in keep
-                stale = child.name.startswith(".checkout-") and time.time() - child.stat().st_mtime > _STALE_SECONDS
-                if (unused or stale) and child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-                elif stale:
-                    child.unlink(missing_ok=True)  # a crashed checkout's private index
+            prune_checkouts(folder, keep, lambda name: name.startswith(".checkout-"))
 
     def _cache(self, folder: Path, repository: Repository) -> Path:
         cache = folder / CACHE
@@ -208,13 +205,13 @@ class GitDriver(RepositoryDriver):
         except RepositoryError:
             if wanted is None:
                 raise
-            if _SHORT.fullmatch(wanted) or _COMMIT.fullmatch(wanted):
+            if _SHORT.fullmatch(wanted) or COMMIT.fullmatch(wanted):
                 # A short commit id (servers hand out whole ids only), or a whole one an older
                 # server will not give by its id: fetch the history and look.
                 return self._find_short(cache, repository, wanted)
             raise self._unknown(repository, wanted) from None
         commit = self._git(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], cache=cache, about=repository).strip()
-        if wanted is not None and _COMMIT.fullmatch(wanted) and commit != wanted:
+        if wanted is not None and COMMIT.fullmatch(wanted) and commit != wanted:
             raise self._unknown(repository, wanted)
         return commit
 

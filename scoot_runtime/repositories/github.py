@@ -50,11 +50,14 @@ from requests.auth import AuthBase
 
 from scoot_runtime.repositories import locations, naming
 from scoot_runtime.repositories.base import (
+    COMMIT,
+    REPOS,
     Fetched,
     Repository,
     RepositoryContext,
     RepositoryDriver,
     RepositoryError,
+    prune_checkouts,
 )
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,6 @@ DEFAULT_TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 REQUEST_TIMEOUT = 30  # seconds, for one request to the API or one archive download
 CREDENTIAL_TIMEOUT = 30  # seconds for `git credential fill` (a helper may unlock a keychain)
 SECONDARY_RATE_LIMIT_WAIT = 60.0  # GitHub's advice when a secondary limit gives no time
-_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -240,7 +242,7 @@ class GitHubDriver(RepositoryDriver):
 
     def fetch(self, repository: Repository, revision: str | None = None) -> Fetched:
         owner, name = naming.split(repository.name)
-        if revision is not None and _COMMIT.fullmatch(revision):
+        if revision is not None and COMMIT.fullmatch(revision):
             commit = revision
         else:
             if revision is not None:
@@ -248,7 +250,7 @@ class GitHubDriver(RepositoryDriver):
                 commit = self.latest(Repository(repository.driver, repository.name, revision))
             else:
                 commit = self.latest(repository)
-        target = self.context.workspace / "repos" / "github" / owner / name / commit
+        target = self.context.workspace / REPOS / "github" / owner / name / commit
         if target.is_dir():
             return Fetched(repository, commit, target)
 
@@ -282,15 +284,10 @@ class GitHubDriver(RepositoryDriver):
     def prune(self, repository: Repository, keep: Collection[str]) -> None:
         """Remove the unpacked revisions not in `keep`, and unpacking that a crash left half done."""
         owner, name = naming.split(repository.name)
-        folder = self.context.workspace / "repos" / "github" / owner / name
+        folder = self.context.workspace / REPOS / "github" / owner / name
         if not folder.is_dir():
             return
-        for child in folder.iterdir():
-            unused = _COMMIT.fullmatch(child.name) is not None and child.name not in keep
-            # A `.partial` folder younger than that may be a fetch in progress elsewhere.
-            stale = child.name.endswith(".partial") and time.time() - child.stat().st_mtime > 3600
-            if unused or stale:
-                shutil.rmtree(child, ignore_errors=True)
+        prune_checkouts(folder, keep, lambda name: name.endswith(".partial"))
 
     def close(self) -> None:
         if self._client is not None:

@@ -305,6 +305,13 @@ def test_repos_lists_and_creates(tmp_path: Path) -> None:
     assert rows[0]["latest"] == folder_revision(tmp_path / "shop-api").removeprefix("sha256:")[:12]
 
 
+def test_counts_of_repositories_read_as_english() -> None:
+    from scoot_runtime.cli.output import _count
+
+    assert [_count(n, "repository", "repositories") for n in (1, 2)] == ["1 repository", "2 repositories"]
+    assert [_count(n, "object") for n in (1, 2)] == ["1 object", "2 objects"]
+
+
 def test_a_bad_revision_option_is_a_usage_error(tmp_path: Path) -> None:
     root = app(tmp_path / "shop", 'source = "./api"')
     (root / "api").mkdir()

@@ -18,10 +18,15 @@ import os
 import tarfile
 from pathlib import Path
 
-from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
-from scoot_runtime.drivers.aws.naming import Names, tag_list, tag_map
+from scoot_runtime.drivers.aws.errors import AwsDriverError
+from scoot_runtime.drivers.aws.naming import Names
 from scoot_runtime.drivers.aws.session import Aws
-from scoot_runtime.drivers.aws.storage import create_bucket, empty_bucket
+from scoot_runtime.drivers.aws.storage import (
+    bucket_tags,
+    create_bucket,
+    empty_bucket,
+    secure_bucket,
+)
 from scoot_runtime.drivers.base import Address
 from scoot_runtime.files import source_files
 
@@ -99,43 +104,18 @@ class Artifacts:
     async def _ours(self) -> bool:
         """Whether the bucket is this state's: tagged so, or untagged (made by an upload of
         ours interrupted before it tagged it: the name holds this state's lineage)."""
-        try:
-            found = await self.aws.call("s3", "get_bucket_tagging", Bucket=self.bucket)
-        except AwsDriverError as error:
-            if error_code(error) == "NoSuchTagSet":
-                return True
-            raise
-        tags = tag_map(found.get("TagSet"))
-        return not tags or self.names.owns(tags)
+        tags = await bucket_tags(self.aws, self.bucket)
+        return tags is not None and (not tags or self.names.owns(tags))
 
     async def _ensure_bucket(self) -> None:
-        if await self.aws.maybe("s3", "head_bucket", Bucket=self.bucket) is None:
+        tags = await bucket_tags(self.aws, self.bucket)
+        if tags is None:
             await create_bucket(self.aws, self.bucket, "the artifact bucket")
-        else:
-            try:
-                tags = tag_map((await self.aws.call("s3", "get_bucket_tagging", Bucket=self.bucket)).get("TagSet"))
-            except AwsDriverError as error:
-                if error_code(error) != "NoSuchTagSet":
-                    raise
-                tags = {}
-            if tags and not self.names.owns(tags):
-                raise AwsDriverError(
-                    f"the artifact bucket {self.bucket} exists and was not made by this scoot state; "
-                    "scoot does not touch it"
-                )
-            if tags:
-                return
-        await self.aws.call(
-            "s3",
-            "put_public_access_block",
-            Bucket=self.bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
-        await self.aws.call(
-            "s3", "put_bucket_tagging", Bucket=self.bucket, Tagging={"TagSet": tag_list(self.names.tags())}
-        )
+        elif tags and not self.names.owns(tags):
+            raise AwsDriverError(
+                f"the artifact bucket {self.bucket} exists and was not made by this scoot state; "
+                "scoot does not touch it"
+            )
+        elif tags:
+            return  # tagged: made and secured already
+        await secure_bucket(self.aws, self.bucket, self.names.tags())

@@ -91,14 +91,10 @@ def recorded_options(recorded: Recorded | None) -> dict[str, str | None] | None:
     return {name: None if found.get(name) is None else str(found.get(name)) for name in TARGET_OPTIONS}
 
 
-# Rules of the local driver that do not hold here: its own marker variable, and replica i
-# listening on port + i (every replica is its own instance, all on `port`).
-_LOCAL_ONLY = ("set by the local driver itself", "replica i listens on port + i")
-
-
 def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
-    """The rules for a compute configuration, the local driver's but those that are its own."""
-    return [f for f in compute_problems(config) if not any(text in f.message for text in _LOCAL_ONLY)]
+    """The rules for a compute configuration: the local driver's, but for its own
+    (every replica is an instance of its own, all on `port`)."""
+    return compute_problems(config, local=False)
 
 
 @dataclass(frozen=True)

@@ -150,9 +150,7 @@ class ConnectionObjects:
             return
         compute = referenced(spec.config.get("from"))
         if compute is not None:  # an interrupted create recorded nothing: by name
-            await self.aws.maybe(
-                "iam", "delete_role_policy", RoleName=self.names.role(compute), PolicyName=self.policy_name(spec.address)
-            )
+            await self.roles.delete_policy(compute, self.policy_name(spec.address))
 
     async def _delete(self, identity: Mapping[str, Any]) -> None:
         role, policy = identity.get("role"), identity.get("policy")

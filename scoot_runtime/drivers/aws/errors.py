@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scoot_runtime.errors import ScootError
 
 
@@ -13,13 +11,7 @@ class AwsDriverError(ScootError, RuntimeError):
 
 def error_code(error: BaseException) -> str:
     """The AWS error code of a failed call (`NoSuchBucket`), or "" for any other error."""
-    if isinstance(error, AwsCallError):
-        return error.code
-    response: Any = getattr(error, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code", "")
-        return str(code)
-    return ""
+    return error.code if isinstance(error, AwsCallError) else ""
 
 
 def is_not_found(error: BaseException) -> bool:

@@ -96,10 +96,6 @@ class Roles:
         )
         return True
 
-    async def has_policy(self, address: Address, policy: str) -> bool:
-        found = await self.aws.maybe("iam", "get_role_policy", RoleName=self.names.role(address), PolicyName=policy)
-        return found is not None
-
     async def delete_policy(self, address: Address, policy: str) -> None:
         await self.aws.maybe("iam", "delete_role_policy", RoleName=self.names.role(address), PolicyName=policy)
 

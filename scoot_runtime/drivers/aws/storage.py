@@ -84,7 +84,7 @@ class StorageObjects:
         for engine in self._candidates(spec, recorded):
             if engine == "bucket":
                 name = self.names.bucket(spec.address)
-                tags = await self._bucket_tags(name)
+                tags = await bucket_tags(self.aws, name)
                 url = bucket_url(name)
             else:
                 name = self.names.table(spec.address)
@@ -138,22 +138,8 @@ class StorageObjects:
 
     # S3
 
-    async def _bucket_tags(self, name: str) -> dict[str, str] | None:
-        """The bucket's tags, {} for none, None when there is no such bucket."""
-        if await self.aws.maybe("s3", "head_bucket", Bucket=name) is None:
-            return None
-        try:
-            found = await self.aws.call("s3", "get_bucket_tagging", Bucket=name)
-        except AwsDriverError as error:
-            if error_code(error) == "NoSuchTagSet":
-                return {}
-            if error_code(error) == "NoSuchBucket":
-                return None
-            raise
-        return tag_map(found.get("TagSet"))
-
     async def _ensure_bucket(self, name: str, address: Address) -> None:
-        tags = await self._bucket_tags(name)
+        tags = await bucket_tags(self.aws, name)
         if tags is None:
             await create_bucket(self.aws, name, str(address))
             tags = {}
@@ -161,23 +147,10 @@ class StorageObjects:
         # digest of this state's lineage). Tagged for another state: not ours.
         if tags and not self.names.owns(tags, address):
             raise self._refuse(f"the S3 bucket {name}", address)
-        await self.aws.call(
-            "s3",
-            "put_public_access_block",
-            Bucket=name,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
-        await self.aws.call(
-            "s3", "put_bucket_tagging", Bucket=name, Tagging={"TagSet": tag_list(self.names.tags(address))}
-        )
+        await secure_bucket(self.aws, name, self.names.tags(address))
 
     async def _delete_bucket(self, name: str, address: Address, delete_data: bool) -> None:
-        tags = await self._bucket_tags(name)
+        tags = await bucket_tags(self.aws, name)
         if tags is None:
             return
         if tags and not self.names.owns(tags, address):  # untagged: ours (see `_ensure_bucket`)
@@ -249,6 +222,37 @@ class StorageObjects:
         if not delete_data:
             return  # the data stays, and the table with it
         await self.aws.maybe("dynamodb", "delete_table", TableName=name)
+
+
+async def bucket_tags(aws: Aws, name: str) -> dict[str, str] | None:
+    """The bucket's tags, {} for none, None when there is no such bucket."""
+    if await aws.maybe("s3", "head_bucket", Bucket=name) is None:
+        return None
+    try:
+        found = await aws.call("s3", "get_bucket_tagging", Bucket=name)
+    except AwsDriverError as error:
+        if error_code(error) == "NoSuchTagSet":
+            return {}
+        if error_code(error) == "NoSuchBucket":
+            return None
+        raise
+    return tag_map(found.get("TagSet"))
+
+
+async def secure_bucket(aws: Aws, name: str, tags: Mapping[str, str]) -> None:
+    """Close the bucket to the public, then tag it: tags last, so a tagged bucket is a finished one."""
+    await aws.call(
+        "s3",
+        "put_public_access_block",
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    await aws.call("s3", "put_bucket_tagging", Bucket=name, Tagging={"TagSet": tag_list(tags)})
 
 
 async def create_bucket(aws: Aws, name: str, whose: str) -> None:

@@ -101,11 +101,13 @@ def is_reference(value: Any) -> bool:
     return len(parts) == 1 and parts[0].interpolation
 
 
-def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
+def problems(config: Mapping[str, Any], *, local: bool = True) -> list[CheckFailure]:
     """What is wrong with a compute configuration as written (messages never quote env values).
 
     A value that is a reference (`"${api.db.port}"`) is only known at apply time:
-    the compiler checked its type, and it is not judged here.
+    the compiler checked its type, and it is not judged here. `local=False` leaves
+    out this driver's own rules (replica i on port + i, its marker variable), for
+    drivers that run each replica on a machine of its own.
     """
     config = {key: value for key, value in config.items() if not is_reference(value)}
     failures: list[CheckFailure] = []
@@ -129,7 +131,7 @@ def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
         isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
     ):
         failures.append(CheckFailure("`port` must be a whole number from 1 to 65535", "port"))
-    elif isinstance(port, int) and port + replicas - 1 > 65535:
+    elif local and isinstance(port, int) and port + replicas - 1 > 65535:
         failures.append(
             CheckFailure(
                 f"replica i listens on port + i: {replicas} replicas do not fit above {port}",
@@ -145,7 +147,7 @@ def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
                 failures.append(
                     CheckFailure(f"`{name}` is not an environment variable name", "env")
                 )
-            elif name == processes.MARKER:
+            elif local and name == processes.MARKER:
                 failures.append(CheckFailure(f"`{name}` is set by the local driver itself", "env"))
             elif "\0" in env_text(value):
                 failures.append(CheckFailure(f"env `{name}` holds a NUL character", "env"))
