@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -520,18 +520,24 @@ def status_rows(objects: Mapping[str, ObjectState], observed: Mapping[str, Any])
 
 def status_table(rows: Sequence[StatusRow], color: bool) -> str:
     header = ("OBJECT", "KIND", "OBSERVED", "REVISION", "OUTPUT")
-    table = [header, *((r.address, r.kind, r.observed, r.revision, r.output) for r in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    cells = [(r.address, r.kind, r.observed, r.revision, r.output) for r in rows]
+    return table(header, cells, color, 2, lambda seen: {"ok": "green", "missing": "red"}.get(seen, "yellow"))
+
+
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], color: bool, marked: int, colour: Callable[[str], str]
+) -> str:
+    """A plain-text table: columns as wide as their widest cell (but the last, which may be
+    long), the header bold and column `marked` in the colour `colour` gives each cell."""
     lines = []
-    for number, row in enumerate(table):
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
-        if color and number > 0:
-            observed = row[2]
-            colour = "green" if observed == "ok" else "red" if observed == "missing" else "yellow"
-            cells[2] = click.style(cells[2], fg=colour)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for number, row in enumerate([header, *rows]):
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)] + [row[-1]]
         if color and number == 0:
             cells = [click.style(cell, bold=True) for cell in cells]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
+        elif color:
+            cells[marked] = click.style(cells[marked], fg=colour(row[marked]))
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
 

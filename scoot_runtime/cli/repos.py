@@ -98,22 +98,14 @@ def _rows(sources: Sources) -> list[_Row]:
 
 
 def _table(rows: list[_Row], color: bool) -> str:
+    from scoot_runtime.render import table
+
     header = ("COMPONENT", "REPOSITORY", "DRIVER", "EXISTS", "LATEST")
     cells = [
         (r.component, r.repository, r.driver, {True: "yes", False: "no", None: "?"}[r.exists], r.latest or "-")
         for r in rows
     ]
-    table = [header, *cells]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = []
-    for number, row in enumerate(table):
-        shown = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        if color and number == 0:
-            shown = [click.style(cell, bold=True) for cell in shown]
-        elif color:
-            shown[3] = click.style(shown[3], fg={"yes": "green", "no": "red"}.get(row[3], "yellow"))
-        lines.append("  ".join(shown).rstrip())
-    return "\n".join(lines)
+    return table(header, cells, color, 3, lambda exists: {"yes": "green", "no": "red"}.get(exists, "yellow"))
 
 
 @repos.command("list", short_help="List the components' repositories (the default).")
