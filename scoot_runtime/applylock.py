@@ -142,18 +142,42 @@ def running_holder(workspace: Path, target: str) -> LockHolder | None:
     return holder if holder is not None and not _surely_dead(holder) else None
 
 
-def force_unlock(workspace: Path, target: str) -> LockHolder | None:
+class HolderAlive(ScootError):
+    """force-unlock was refused: the lock is held, by a run that may well be alive."""
+
+    def __init__(self, target: str, holder: LockHolder | None) -> None:
+        who = holder.describe() if holder else "a run that has not written its details yet"
+        super().__init__(
+            f"target `{target}` is locked by {who}, and the lock is held: that run is alive. "
+            "Wait for it to end, or stop it. Only if locks do not work on this file system "
+            f"(some network file systems) and you are sure no run is applying, use "
+            f"`scoot force-unlock --force {target}`."
+        )
+        self.holder = holder
+
+
+def force_unlock(workspace: Path, target: str, *, force: bool = False) -> LockHolder | None:
     """Remove the lock file of `target`; returns who it named, if anyone.
 
-    A run still holding it goes on unaware: use this only when the holder is gone
-    (or when flock does not work, as on some network file systems).
+    Refused (`HolderAlive`) while a run holds the lock, unless `force`: a run still
+    holding it would go on unaware and overlap the next one. With `force`, the
+    overlap is the caller's choice; the state store keeps the loser's records.
     """
     path = lock_path(workspace, target)
     try:
-        holder = _parse_holder(path.read_bytes())
+        fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
         return None
-    path.unlink(missing_ok=True)
+    try:
+        holder = _parse_holder(_read_all(fd))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not force:
+                raise HolderAlive(target, _holder_of_held_lock(path)) from None
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
     return holder
 
 

@@ -3,8 +3,9 @@
 Desired state (the architecture) is compared with the recorded state
 (`scoot.lock`), refreshed against what the driver observes: an object the
 driver no longer finds, or finds different (drift), is repaired; an interrupted
-run's pending operations are looked up by their deterministic names, and what
-is found is adopted. Every problem a driver can see in a configuration is
+run's pending operations are looked up by their deterministic names, and so is
+what the driver lists of the target that the state does not record (a lost
+`scoot.lock`): what is found is adopted, and compared with what is wanted now. Every problem a driver can see in a configuration is
 reported here, before anything is touched.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -46,6 +47,7 @@ class Change:
     unknown: tuple[str, ...] = ()  # keys known only after apply
     drift: tuple[str, ...] = ()  # what the driver observed differing from the record
     found: bool = False  # adopted: made by an interrupted run, found by its name
+    unrecorded: bool = False  # ... and not even an interrupted run recorded it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class Change:
             "unknown": list(self.unknown),
             "drift": list(self.drift),
             "found": self.found,
+            "unrecorded": self.unrecorded,
         }
 
 
@@ -83,6 +86,8 @@ class Plan:
     # What the refresh observed and adopted, for the reconciler to record.
     observed: dict[str, Observed | None] = field(default_factory=dict)
     adopted: dict[str, Observed] = field(default_factory=dict)
+    # Of those, the ones no record or pending operation names, by address: their kinds.
+    unrecorded: dict[str, str] = field(default_factory=dict)
 
     # Records to drop: objects no longer wanted that the driver no longer finds.
     forget: list[str] = field(default_factory=list)
@@ -166,17 +171,30 @@ async def make_plan(
 
     # No longer wanted: what the state records, and what an interrupted run made.
     kinds = {a: s.kind for a, s in state.objects.items()}
-    kinds.update({a: state.pending[a].kind for a in plan.adopted if a not in state.objects})
+    kinds.update({a: adopted_kind(plan, state, a) for a in plan.adopted if a not in state.objects})
     gone = {a for a in kinds if a not in wanted}
     depends_on = {a: set(state.objects[a].depends_on) & gone if a in state.objects else set() for a in gone}
     for address in reversed(topological(depends_on)):
         if refresh and address in plan.observed and plan.observed[address] is None:
             plan.forget.append(address)  # already gone: the apply only forgets it
             continue
-        plan.changes.append(Change(address, kinds[address], Action.DELETE, found=address in plan.adopted))
+        change = Change(address, kinds[address], Action.DELETE)
+        plan.changes.append(_found(change, plan))
     if refresh:  # only what was looked for can be settled
         plan.settle = sorted(a for a in state.pending if a not in plan.adopted)
     return plan
+
+
+def adopted_kind(plan: Plan, state: TargetState, address: str) -> str:
+    """The kind of something adopted that the state does not record."""
+    return plan.unrecorded[address] if address in plan.unrecorded else state.pending[address].kind
+
+
+def _found(change: Change, plan: Plan) -> Change:
+    """`change`, marked as being about something found by its name, if it is."""
+    if change.address not in plan.adopted:
+        return change
+    return replace(change, found=True, unrecorded=change.address in plan.unrecorded)
 
 
 def _check(wanted: dict[str, DesiredObject], driver: CloudDriver, secrets: Secrets) -> None:
@@ -230,13 +248,30 @@ async def _refresh(
             else:
                 spec = ObjectSpec(Address.parse(address), pending.kind, {})
             reads.append(read(address, spec, None))
+    # What the driver finds of this target that nothing records: a lost or replaced scoot.lock.
+    try:
+        inventory = await driver.inventory()
+    except Exception as error:
+        problems.append(PlanProblem("(target)", f"the {driver.name} driver could not list what runs: {error}"))
+        inventory = {}
+    for address, kind in sorted(inventory.items()):
+        if address in state.objects or address in state.pending:
+            continue
+        plan.unrecorded[address] = kind
+        if address in wanted:
+            spec = spec_of(wanted[address], wanted[address].config)
+        else:
+            spec = ObjectSpec(Address.parse(address), kind, {})
+        reads.append(read(address, spec, None))
     await asyncio.gather(*reads)
     if problems:
         raise PlanError(sorted(problems, key=lambda p: p.address))
-    for address in state.pending:
+    for address in [*state.pending, *plan.unrecorded]:
         found = plan.observed.get(address)
         if address not in state.objects and found is not None:
             plan.adopted[address] = found
+    for address in [a for a in plan.unrecorded if a not in plan.adopted]:
+        del plan.unrecorded[address]  # gone meanwhile
 
 
 def _decide(
@@ -251,15 +286,10 @@ def _decide(
     record = state.objects.get(address)
     adopted = plan.adopted.get(address)
     if record is None and adopted is not None:
-        # Made by an interrupted run from the configuration and source wanted now, as far
-        # as anyone can know: recorded as such, not made again.
-        record = ObjectState(
-            kind=desired.kind,
-            config=desired.config,
-            identity=dict(adopted.identity),
-            outputs=dict(adopted.outputs),
-            revision=desired.revision,
-        )
+        # Made by an interrupted run (or recorded in a scoot.lock since lost): compared with
+        # what is wanted now by what the driver says it was made from. Where the driver
+        # cannot tell, every key counts as changed, and the update makes it what is wanted.
+        record = adopted_state(desired.kind, adopted, desired.config)
     if record is None:
         return Change(address, desired.kind, Action.CREATE), None
     if address in plan.observed and plan.observed[address] is None:
@@ -274,19 +304,29 @@ def _decide(
     keys = tuple(sorted(set(diff.changed) | set(unknown)))
     observed = plan.observed.get(address)
     drift = observed.drift if observed is not None else ()
-    found = address in plan.adopted
-    if found and not state.objects.get(address):
-        # What an interrupted run made was made from this configuration, as far as anyone knows.
-        keys = tuple(k for k in keys if k in unknown or k == "revision")
-    replace = tuple(k for k in diff.replace if k in keys)
+    replacing = tuple(k for k in diff.replace if k in keys)
     # What dependants may assume: the recorded outputs, but for those this change may move
     # (the driver says which an update moves; repairing drift may move any).
     moving = set(record.outputs) if drift else set(diff.outputs) if keys else set()
     outputs = Known(
         record.kind, record.identity, {name: UNKNOWN if name in moving else value for name, value in record.outputs.items()}
     )
-    if replace:
-        return Change(address, desired.kind, Action.REPLACE, keys, replace, unknown, drift, found), None
+    if replacing:
+        change = Change(address, desired.kind, Action.REPLACE, keys, replacing, unknown, drift)
+        return _found(change, plan), None
     if keys or drift:
-        return Change(address, desired.kind, Action.UPDATE, keys, (), unknown, drift, found), outputs
-    return Change(address, desired.kind, Action.NOOP, found=found), outputs
+        return _found(Change(address, desired.kind, Action.UPDATE, keys, (), unknown, drift), plan), outputs
+    return _found(Change(address, desired.kind, Action.NOOP), plan), outputs
+
+
+def adopted_state(kind: str, found: Observed, config: dict[str, Any]) -> ObjectState:
+    """The record of something found by its name: what it was made from, as far as the driver can tell."""
+    applied = found.applied
+    return ObjectState(
+        kind=kind,
+        config=config,
+        digests=dict(applied.digests) if applied else {},
+        identity=dict(found.identity),
+        outputs=dict(found.outputs),
+        revision=applied.revision if applied else None,
+    )

@@ -20,7 +20,17 @@ from typing import Any, Literal
 
 from scoot_runtime.desired import DesiredObject
 from scoot_runtime.drivers.base import CloudDriver, Created
-from scoot_runtime.plan import Action, Change, Plan, recorded, recorded_spec, resolve, spec_of
+from scoot_runtime.plan import (
+    Action,
+    Change,
+    Plan,
+    adopted_kind,
+    adopted_state,
+    recorded,
+    recorded_spec,
+    resolve,
+    spec_of,
+)
 from scoot_runtime.resolve import Known, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, Operation, StateStore
@@ -104,14 +114,12 @@ class Reconciler:
         return self.result
 
     def _adopt(self) -> None:
-        """Record what an interrupted run made and the plan found, before anything else."""
+        """Record what the plan found by name (an interrupted run's, or one scoot.lock lost),
+        with what it was made from, before anything else."""
         for address, found in self.plan.adopted.items():
             desired = self.desired.get(address)
-            kind = desired.kind if desired else self.state.pending[address].kind
-            self.store.result(
-                address,
-                ObjectState(kind=kind, config={}, identity=dict(found.identity), outputs=dict(found.outputs)),
-            )
+            kind = desired.kind if desired else adopted_kind(self.plan, self.state, address)
+            self.store.result(address, adopted_state(kind, found, {}))
 
     def _forget_vanished(self) -> None:
         """Drop the records of what is gone and no longer wanted, and close an interrupted

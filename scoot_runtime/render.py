@@ -308,6 +308,8 @@ def _what(change: Change, view: PlanView) -> str:
         if change.kind == "storage":
             return "will be deleted, with its data" if view.delete_data else "will be deleted; its data is kept"
         return "will be deleted"
+    if change.unrecorded:
+        return "found running, though scoot.lock does not record it: it will be recorded"
     return "found after an interrupted run: it will be recorded" if change.found else "unchanged"
 
 
@@ -340,7 +342,9 @@ def _details(change: Change, view: PlanView) -> list[tuple[str, str, Location | 
         styled = click.style(symbol, fg=colour) if colour else symbol
         out.append((f"{symbol} {text}", f"{styled} {text}", where))
 
-    if change.found:
+    if change.unrecorded:
+        add("!", "found by its name, though scoot.lock does not record it (adopted)", None)
+    elif change.found:
         add("!", "found after an interrupted run (adopted by its name)", None)
     for drift in change.drift:
         if not (change.action is Action.CREATE and drift == "not found"):  # the head line says it
@@ -388,8 +392,14 @@ def plan_summary(plan: Plan) -> str:
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
         f"{counts['replace']} to replace, {counts['delete']} to delete."
     )
-    if plan.adopted:
-        text += f" {len(plan.adopted)} found after an interrupted run to record."
+    interrupted = len(plan.adopted) - len(plan.unrecorded)
+    if interrupted:
+        text += f" {interrupted} found after an interrupted run to record."
+    if plan.unrecorded:
+        text += (
+            f" {len(plan.unrecorded)} found running that scoot.lock does not record, to record "
+            f"({', '.join(sorted(plan.unrecorded))})."
+        )
     if plan.forget:
         text += f" {len(plan.forget)} gone and no longer wanted to forget ({', '.join(plan.forget)})."
     if plan.settle:

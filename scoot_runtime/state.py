@@ -215,10 +215,11 @@ class Journal:
     Use it from one thread (the reconciler's event loop).
     """
 
-    def __init__(self, workspace: Path, target: str) -> None:
-        self.path = workspace / "journal" / f"{check_target_name(target)}.jsonl"
+    def __init__(self, workspace: Path, target: str, path: Path | None = None) -> None:
+        self.path = path or workspace / "journal" / f"{check_target_name(target)}.jsonl"
         self.bytes_written = 0
         self._fd: int | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of what was opened
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -240,6 +241,8 @@ class Journal:
             if keep != len(data):
                 os.ftruncate(fd, keep)
             self._fd = fd
+            opened = os.fstat(fd)
+            self._file = (opened.st_dev, opened.st_ino)
             if keep == 0:
                 self._append({"type": "begin", "lineage": lineage, "cloud": cloud, "time": utc_now()})
         except BaseException:
@@ -269,6 +272,15 @@ class Journal:
         """Delete the journal, once its records are in `scoot.lock`."""
         self.close()
         self.path.unlink(missing_ok=True)
+
+    def on_disk(self) -> bool:
+        """Whether the file this journal wrote is still the one at its path (no other run
+        that shared it has committed and removed it since)."""
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
+            return False
+        return self._file == (found.st_dev, found.st_ino)
 
     def header(self) -> JournalHeader | None:
         """The header of the journal on disk, if it has a complete one."""
@@ -404,6 +416,7 @@ class StateStore:
         self.journal = Journal(self.workspace, target)
         self.recovered = False
         self._state: TargetState | None = None
+        self._touched: set[str] = set()  # the addresses this run recorded
 
     @property
     def state(self) -> TargetState:
@@ -435,6 +448,7 @@ class StateStore:
     def intent(self, address: str, operation: Operation, kind: str) -> None:
         """Record that a driver call on `address` starts; it is pending until its result."""
         started = utc_now()
+        self._touched.add(address)
         self.journal.intent(address, operation, kind, time=started)
         self.state.pending[address] = PendingOperation(operation=operation, kind=kind, started=started)
 
@@ -443,6 +457,7 @@ class StateStore:
 
         `state` is kept as given, not copied: do not change it afterwards.
         """
+        self._touched.add(address)
         self.journal.result(address, state)
         self.state.pending.pop(address, None)
         if state is None:
@@ -458,6 +473,7 @@ class StateStore:
         state.serial += 1
         self.journal.remove()
         self.recovered = False
+        self._touched.clear()
         return state
 
     def save(self, state: TargetState) -> TargetState:
@@ -473,6 +489,32 @@ class StateStore:
         """Stop a run without committing: the journal stays for the next `load()` to recover."""
         self.journal.close()
 
+    def _keep_records(self, state: TargetState) -> Path:
+        """Where this run's records are, after another run wrote scoot.lock over them.
+
+        Two runs that overlap (a forced apply lock) append to one journal, and the first
+        to commit removes it. The records of the other are then written again, from
+        memory, to a journal of their own: at the journal's path if it is free (the next
+        run recovers them), beside it otherwise.
+        """
+        if self.journal.on_disk():
+            return self.journal.path
+        path = self.journal.path
+        if path.exists():
+            path = path.with_name(f"{self.target}.{utc_now().replace(':', '')}.{os.getpid()}.jsonl")
+        kept = Journal(self.workspace, self.target, path)
+        kept.open(state.lineage, state.cloud)
+        try:
+            for address in sorted(self._touched):
+                pending = state.pending.get(address)
+                if pending is not None:
+                    kept.intent(address, pending.operation, pending.kind, time=pending.started)
+                else:
+                    kept.result(address, state.objects.get(address))
+        finally:
+            kept.close()
+        return path
+
     def _write(self, state: TargetState) -> None:
         # Targets apply independently, each under its own apply lock, yet share this file:
         # the read-modify-write is serialised so one target's commit cannot drop another's.
@@ -482,19 +524,26 @@ class StateStore:
             lock = read_lock(self.lock_path)
             current = lock.targets.get(self.target)
             if current is not None and current.lineage != state.lineage:
+                kept = self._keep_records(state)
                 raise StateError(
                     f"{self.lock_path}: target `{self.target}` now has lineage {current.lineage}, "
                     f"not {state.lineage} as when this run read it: the file was replaced meanwhile. "
-                    "It was not changed; the run's records stay in "
-                    f"{self.journal.path}. Restore the scoot.lock of this run and run the command again.",
+                    f"It was not changed; the run's records stay in {kept}. Restore the "
+                    "scoot.lock of this run and run the command again.",
                     self.lock_path,
                 )
             if current is not None and current.serial != state.serial:
+                kept = self._keep_records(state)
+                again = (
+                    "run the command again: it will recover them"
+                    if kept == self.journal.path
+                    else f"once that run is over, move it to {self.journal.path} and run the command again"
+                )
                 raise StateError(
                     f"{self.lock_path}: target `{self.target}` was written by another run "
-                    f"(serial {current.serial}, this run read {state.serial}). It was not changed; "
-                    "run the command again: it will recover this run's records from "
-                    f"{self.journal.path}.",
+                    f"(serial {current.serial}, this run read {state.serial}): two runs overlapped "
+                    f"(was the apply lock forced?). It was not changed; this run's records are in {kept}: "
+                    f"{again}.",
                     self.lock_path,
                 )
             written = state.model_copy(update={"serial": state.serial + 1})

@@ -288,9 +288,17 @@ def graph(path: str, target: str | None, params: tuple[str, ...], from_repo: str
 @click.command("force-unlock", short_help="Remove a target's apply lock left by a dead run.")
 @click.argument("target_name", metavar="TARGET")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Remove it even while a run holds it (only where locks do not work, as on some network file systems).",
+)
 @_errors
-def force_unlock(target_name: str, path: str) -> None:
-    """Remove TARGET's apply lock, for when its holder is gone and the lock stayed."""
+def force_unlock(target_name: str, path: str, force: bool) -> None:
+    """Remove TARGET's apply lock, for when its holder is gone and the lock stayed.
+
+    Refused while a run holds the lock, unless --force.
+    """
     import socket
 
     from scoot_runtime import applylock, workspace
@@ -303,7 +311,7 @@ def force_unlock(target_name: str, path: str) -> None:
     loaded = workspace.load(Path(path))
     lock_file = applylock.lock_path(loaded.state_dir, target_name)
     existed = lock_file.exists()
-    holder = applylock.force_unlock(loaded.state_dir, target_name)
+    holder = applylock.force_unlock(loaded.state_dir, target_name, force=force)
     if holder is None:
         if existed:
             click.echo(f"Removed the apply lock of target `{target_name}`; no run was named in it.")

@@ -8,7 +8,8 @@ A driver turns objects into infrastructure. The runtime calls, per object:
   the difference need a replacement?
 - `create`, `update`, `delete`: change the world, returning what was made;
 - `read`: what exists now, found by the recorded identity or, after a crash
-  left no record, by the object's deterministic name.
+  left no record, by the object's deterministic name;
+- `inventory` (optional): what of the target exists, listed by name alone.
 
 `create`, `update` and `diff` get an `ObjectSpec` whose configuration has its
 references resolved to values (and secrets to their values, in memory only).
@@ -94,12 +95,32 @@ class Created:
 
 
 @dataclass(frozen=True)
+class Applied:
+    """The configuration something was made from: a digest per key, and the source revision."""
+
+    digests: Mapping[str, str]
+    revision: str | None = None
+
+    def changed(self, digests: Mapping[str, str], revision: str | None) -> tuple[str, ...]:
+        """The keys (and `revision`) in which `digests` and `revision` differ from this."""
+        keys = sorted(set(self.digests) | set(digests))
+        changed = tuple(k for k in keys if not same_digest(self.digests.get(k), digests.get(k)))
+        return (*changed, "revision") if revision != self.revision else changed
+
+
+@dataclass(frozen=True)
 class Observed:
-    """What `read` found. `drift` lists what differs from the recorded state, if anything."""
+    """What `read` found. `drift` lists what differs from the recorded state, if anything.
+
+    `applied` is what it was made from, where the driver can tell: what is found
+    without a record (after a crash, or with `scoot.lock` lost) is then compared
+    with what is wanted now; where it cannot, it is updated to what is wanted.
+    """
 
     identity: Mapping[str, Any]
     outputs: Mapping[str, Any]
     drift: tuple[str, ...] = ()
+    applied: Applied | None = None
 
 
 @dataclass(frozen=True)
@@ -156,11 +177,7 @@ class CloudDriver(ABC):
 
     def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
         """Which keys changed since the object was applied; by default every change is in place."""
-        keys = sorted(set(spec.digests) | set(recorded.digests))
-        changed = tuple(k for k in keys if not same_digest(recorded.digests.get(k), spec.digests.get(k)))
-        if spec.revision != recorded.revision:
-            changed = (*changed, "revision")
-        return DiffResult(changed)
+        return DiffResult(Applied(recorded.digests, recorded.revision).changed(spec.digests, spec.revision))
 
     @abstractmethod
     async def create(self, spec: ObjectSpec) -> Created: ...
@@ -168,6 +185,15 @@ class CloudDriver(ABC):
     @abstractmethod
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         """What exists now (None: nothing). With no record, look it up by its deterministic name."""
+
+    async def inventory(self) -> Mapping[str, str]:
+        """What of this target the driver can list by name alone, address → kind.
+
+        The plan reads, and adopts, whatever is listed here that the state does not
+        record (a lost `scoot.lock`), rather than making it a second time. By default
+        a driver cannot list anything.
+        """
+        return {}
 
     @abstractmethod
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created: ...

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scoot_runtime.applylock import ApplyLock, LockHeld, force_unlock
+from scoot_runtime.applylock import ApplyLock, HolderAlive, LockHeld, force_unlock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,8 +101,28 @@ def test_a_killed_holder_leaves_a_stale_lock_that_is_taken(tmp_path: Path, holde
         assert json.loads((tmp_path / "locks" / "local.lock").read_text())["pid"] == os.getpid()
 
 
-def test_force_unlock(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
+def test_force_unlock_refuses_while_the_holder_is_alive(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    with pytest.raises(HolderAlive) as refused:
+        force_unlock(tmp_path, "local")
+    assert f"pid {holder.pid}" in str(refused.value) and "--force" in str(refused.value)
+    assert (tmp_path / "locks" / "local.lock").exists()
+    second = python(TRY, tmp_path, stdout=subprocess.PIPE)  # still held: still refused
+    assert second.communicate(timeout=30)[0] and second.returncode == 3
+
+
+def test_force_unlock_once_the_holder_is_gone(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
     removed = force_unlock(tmp_path, "local")
+    assert removed is not None and removed.pid == holder.pid
+    assert not (tmp_path / "locks" / "local.lock").exists()
+    assert force_unlock(tmp_path, "local") is None
+
+
+def test_force_unlock_with_force(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
+    removed = force_unlock(tmp_path, "local", force=True)
     assert removed is not None and removed.pid == holder.pid
     assert not (tmp_path / "locks" / "local.lock").exists()
     assert force_unlock(tmp_path, "local") is None

@@ -649,6 +649,33 @@ def test_force_unlock(app: Path) -> None:
     assert scoot("force-unlock", "../x", str(app)).exit_code == 2
 
 
+def test_force_unlock_refuses_a_live_holder_unless_forced(app: Path) -> None:
+    hold = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from scoot_runtime.applylock import ApplyLock\n"
+        "with ApplyLock(Path(sys.argv[1]), 'local', command='scoot apply'):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(app / ".scoots")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        refused = scoot("force-unlock", "local", str(app))
+        assert refused.exit_code == 1
+        assert f"pid {holder.pid}" in refused.output and "--force" in refused.output
+        assert (app / ".scoots" / "locks" / "local.lock").exists()
+        forced = scoot("force-unlock", "--force", "local", str(app))
+        assert forced.exit_code == 0, forced.output
+        assert f"held by pid {holder.pid}" in forced.output and "still runs" in forced.output
+        assert not (app / ".scoots" / "locks" / "local.lock").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_stale_lock_is_taken_over_by_apply(app: Path) -> None:
     locks = app / ".scoots" / "locks"
     locks.mkdir(parents=True)

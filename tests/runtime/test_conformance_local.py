@@ -39,11 +39,11 @@ SLEEPER = "import time; time.sleep(600)"
 
 
 class TestLocalConformance(DriverConformance):
-    lineage: str | None = None
+    owner: str | None = None
 
     def make_driver(self, root: Path) -> LocalDriver:
         driver = LocalDriver(context_for(root, grace_period=2))
-        self.lineage = driver.context.lineage
+        self.owner = driver.owner
         return driver
 
     def samples(self, root: Path) -> Sequence[Sample]:
@@ -124,9 +124,9 @@ class TestLocalConformance(DriverConformance):
     @pytest.fixture(autouse=True)
     def _no_process_left(self) -> Iterator[None]:
         yield
-        if self.lineage is None:
+        if self.owner is None:
             return
         # Kill whatever a failed test left, then fail if there was anything.
-        left = local_processes.scan(self.lineage)
+        left = local_processes.scan(self.owner)
         asyncio.run(local_processes.terminate(left, grace=0))
         assert not left, f"processes left running: {[p.pid for p in left]}"

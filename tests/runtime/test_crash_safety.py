@@ -93,7 +93,7 @@ def start_scoot(app: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def marked_processes(lineage_prefix: str = "") -> dict[int, str]:
+def marked_processes(prefix: str = "") -> dict[int, str]:
     """Every live process carrying a Scoot marker (SCOOT_OBJECT), by pid."""
     found: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
@@ -109,14 +109,15 @@ def marked_processes(lineage_prefix: str = "") -> dict[int, str]:
         for item in environ:
             if item.startswith(b"SCOOT_OBJECT="):
                 marker = item.split(b"=", 1)[1].decode()
-                if marker.startswith(lineage_prefix):
+                if marker.startswith(prefix):
                     found[int(entry.name)] = marker
     return found
 
 
-def lineage(app: Path) -> str:
-    data = json.loads((app / "scoot.lock").read_text())
-    return str(data["targets"]["local"]["lineage"])
+def owner(app: Path) -> str:
+    """The marker prefix of the processes `app` started on target `local`."""
+    token = json.loads((app / ".scoots" / "local" / "owner.json").read_text())["token"]
+    return f"{token}/local/"
 
 
 def recorded_pids(app: Path) -> set[int]:
@@ -152,9 +153,8 @@ def app(tmp_path: Path) -> Iterator[Path]:
     yield root
     scoot(root, "destroy", "--yes", "--delete-data")
     # A safety net, so that a failing test leaves nothing running.
-    if (root / "scoot.lock").exists():
-        prefix = lineage(root)
-        for pid in marked_processes(prefix):
+    if (root / ".scoots" / "local" / "owner.json").exists():
+        for pid in marked_processes(owner(root)):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -173,7 +173,7 @@ def test_sigkill_at_many_points_then_apply_converges(app: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert get(f"http://127.0.0.1:{port}/") == f"ok g{delay}"
         # Every process Scoot started is one the state knows: no orphan.
-        live = set(marked_processes(lineage(app)))
+        live = set(marked_processes(owner(app)))
         assert live == recorded_pids(app), (delay, live, recorded_pids(app))
     plan = scoot(app, "plan", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import pytest
 
 from scoot_runtime.drivers.base import (
+    Applied,
     CloudDriver,
     Created,
     DiffResult,
@@ -25,6 +26,7 @@ from scoot_runtime.drivers.base import (
 from scoot_runtime.engine import Runtime
 from scoot_runtime.objects import Application, Architecture, Component, Compute, Connection, Storage
 from scoot_runtime.plan import Action, PlanError
+from scoot_runtime.resolve import Resolver
 from scoot_runtime.state import read_lock
 from scoot_runtime.workspace import load
 
@@ -61,7 +63,8 @@ class FileDriver(CloudDriver):
             return DiffResult(result.changed, outputs=("port", "url"))
         return result
 
-    def outputs(self, spec: ObjectSpec) -> dict[str, Any]:
+    @staticmethod
+    def outputs(spec: ObjectSpec) -> dict[str, Any]:
         if spec.kind == "storage":
             return {"path": f"/data/{spec.address}"}  # a local store has a path, not a url
         if spec.kind == "compute":
@@ -69,12 +72,18 @@ class FileDriver(CloudDriver):
             return {"url": f"http://127.0.0.1:{port}", "host": "127.0.0.1", "port": port}
         return {"env": ",".join(spec.config.get("injected", []))}
 
+    @staticmethod
+    def entry(spec: ObjectSpec) -> dict[str, Any]:
+        # What it was made from, as a cloud's tags would say.
+        applied = {"digests": dict(spec.digests), "revision": spec.revision}
+        return {"config": dict(spec.config), "outputs": FileDriver.outputs(spec), "applied": applied}
+
     async def create(self, spec: ObjectSpec) -> Created:
         FileDriver.calls.append(("create", str(spec.address)))
         if str(spec.address) in FileDriver.fail:
             raise RuntimeError(f"cannot create {spec.address}")
         world = self.world()
-        world[self.key(spec)] = {"config": dict(spec.config), "outputs": self.outputs(spec)}
+        world[self.key(spec)] = self.entry(spec)
         self.save(world)
         if str(spec.address) in FileDriver.half:
             raise RuntimeError(f"lost the answer of creating {spec.address}")
@@ -85,12 +94,13 @@ class FileDriver(CloudDriver):
         if entry is None:
             return None
         drift = ("tampered",) if entry.get("tampered") else ()
-        return Observed({"key": self.key(spec)}, entry["outputs"], drift)
+        applied = Applied(**entry["applied"]) if "applied" in entry else None
+        return Observed({"key": self.key(spec)}, entry["outputs"], drift, applied)
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         FileDriver.calls.append(("update", str(spec.address)))
         world = self.world()
-        world[self.key(spec)] = {"config": dict(spec.config), "outputs": self.outputs(spec)}
+        world[self.key(spec)] = self.entry(spec)
         self.save(world)
         return Created({"key": self.key(spec)}, self.outputs(spec))
 
@@ -282,20 +292,28 @@ def test_destroy_removes_everything(tmp_path: Path) -> None:
     assert json.loads((tmp_path / ".scoots" / "world.json").read_text()) == {}
 
 
-def test_an_interrupted_create_is_found_and_adopted(tmp_path: Path) -> None:
+def interrupted_create(tmp_path: Path, engine: str, *, says_what: bool = True) -> None:
+    """A run that recorded its intent, made api.orders from `engine`, and died before the result."""
     rt = runtime(tmp_path, shop())
-    plan = asyncio.run(rt.plan())
-    # A run that recorded its intent, made the resource, and died before the result.
+    asyncio.run(rt.plan())
     rt.store.begin()
     rt.store.intent("api.orders", "create", "storage")
-    spec = ObjectSpec(
-        address=next(d.address for a, d in rt.desired.items() if a == "api.orders"),
-        kind="storage",
-        config=rt.desired["api.orders"].config,
-    )
+    desired = rt.desired["api.orders"]
+    config = {**desired.config, "engine": engine}
+    resolved = Resolver({}, rt.secrets).resolve(config)
+    spec = ObjectSpec(desired.address, "storage", resolved.config, resolved.digests, desired.source, desired.revision)
     asyncio.run(rt.driver.create(spec))
+    if not says_what:  # a driver that cannot tell what it was made from
+        world = json.loads((tmp_path / ".scoots" / "world.json").read_text())
+        for entry in world.values():
+            entry.pop("applied")
+        (tmp_path / ".scoots" / "world.json").write_text(json.dumps(world))
     rt.store.close()
     FileDriver.calls = []
+
+
+def test_an_interrupted_create_is_found_and_adopted(tmp_path: Path) -> None:
+    interrupted_create(tmp_path, "sqlite")
     rt = runtime(tmp_path, shop())
     assert "api.orders" in rt.store.state.pending
     plan = asyncio.run(rt.plan())
@@ -308,6 +326,29 @@ def test_an_interrupted_create_is_found_and_adopted(tmp_path: Path) -> None:
     assert state.pending == {} and "api.orders" in state.objects
     plan = asyncio.run(runtime(tmp_path, shop()).plan())
     assert not plan.has_changes
+
+
+def test_what_an_interrupted_create_made_from_another_configuration_is_updated(tmp_path: Path) -> None:
+    # The configuration changed between the crash and this run: what was found is not
+    # what is wanted now, and is made so.
+    interrupted_create(tmp_path, "directory")
+    plan = asyncio.run(runtime(tmp_path, shop()).plan())
+    orders = next(c for c in plan.changes if c.address == "api.orders")
+    assert (orders.found, orders.action, orders.keys) == (True, Action.UPDATE, ("engine",))
+    assert asyncio.run(runtime(tmp_path, shop()).apply(plan)).ok
+    assert FileDriver.calls.count(("update", "api.orders")) == 1
+    assert not asyncio.run(runtime(tmp_path, shop()).plan()).has_changes
+
+
+def test_what_an_interrupted_create_made_is_updated_when_the_driver_cannot_tell_from_what(
+    tmp_path: Path,
+) -> None:
+    interrupted_create(tmp_path, "sqlite", says_what=False)
+    plan = asyncio.run(runtime(tmp_path, shop()).plan())
+    orders = next(c for c in plan.changes if c.address == "api.orders")
+    assert orders.found and orders.action is Action.UPDATE
+    assert asyncio.run(runtime(tmp_path, shop()).apply(plan)).ok
+    assert not asyncio.run(runtime(tmp_path, shop()).plan()).has_changes
 
 
 def test_a_missing_secret_is_a_plan_error_before_anything_is_touched(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def driver(tmp_path: Path) -> Iterator[LocalDriver]:
     local = LocalDriver(context_for(tmp_path, grace_period=2, health_timeout=10))
     yield local
     # Whatever a test started, even one that failed, ends here; then fail if anything was left.
-    left = local_processes.scan(local.context.lineage)
+    left = local_processes.scan(local.owner)
     run(local_processes.terminate(left, grace=0))
     assert not left, f"processes left running: {[p.pid for p in left]}"
 
@@ -225,7 +225,7 @@ def test_env_reaches_the_process_and_scoot_env_does_not(
             "OFF": "false",
         }
         assert seen["PORT"] == str(port)  # the port wins over an env PORT
-        assert seen["SCOOT_OBJECT"] == f"{driver.context.lineage}/api.web/0"
+        assert seen["SCOOT_OBJECT"] == f"{driver.owner}/api.web/0"
         assert "SCOOT_TEST_PRIVATE" not in seen and seen["PATH"]
         assert created.outputs == {
             "host": "127.0.0.1",
@@ -337,7 +337,7 @@ def test_delete_leaves_no_process(tmp_path: Path, source: Path) -> None:
     spec = compute(source, command=python(code), replicas=2)
     created = run(local.create(spec))
     wait_for(lambda: (source / "ready").exists())
-    family = local_processes.scan(local.context.lineage, "api.web")
+    family = local_processes.scan(local.owner, "api.web")
     assert len(family) == 6  # two replicas, each with two children carrying the marker
     # The child that started a session of its own is not taken for a replica.
     found = run(local.read(spec, None))
@@ -346,7 +346,7 @@ def test_delete_leaves_no_process(tmp_path: Path, source: Path) -> None:
     run(local.delete(spec, record(spec, created)))
     assert time.monotonic() - started < 5
     assert not [p.pid for p in family if alive(p.pid)]
-    assert local_processes.scan(local.context.lineage) == []
+    assert local_processes.scan(local.owner) == []
 
 
 def test_update_replaces_replicas_one_by_one(driver: LocalDriver, source: Path) -> None:
@@ -389,7 +389,7 @@ def test_health_timeout_kills_the_process_and_shows_its_log(tmp_path: Path, sour
     assert "not healthy within 1 s" in message and "GET /healthz" in message
     assert "booting, but never listening" in message and "api.web.0.log" in message
     assert SECRET not in message
-    assert local_processes.scan(local.context.lineage) == []
+    assert local_processes.scan(local.owner) == []
 
 
 def test_a_process_that_exits_early_fails_with_its_log(driver: LocalDriver, source: Path) -> None:
@@ -460,7 +460,12 @@ def test_read_adopts_a_process_the_record_does_not_know(driver: LocalDriver, sou
     created = run(driver.create(spec))
     [pid] = pids(created)
     stale = Recorded(
-        "compute", {}, {}, {"processes": [{"replica": 0, "pid": pid, "start_time": 1}]}, {}
+        "compute",
+        {},
+        dict(spec.digests),
+        {"processes": [{"replica": 0, "pid": pid, "start_time": 1}]},
+        {},
+        spec.revision,
     )
     try:
         observed = run(driver.read(spec, stale))

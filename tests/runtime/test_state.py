@@ -381,6 +381,37 @@ def test_a_second_writer_of_the_same_target_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "scoot.lock").read_bytes() == written
 
 
+@pytest.mark.parametrize("first_to_commit", ["started first", "started second"])
+def test_two_overlapping_runs_keep_the_losers_records(tmp_path: Path, first_to_commit: str) -> None:
+    # A forced apply lock: two runs of one target append to one journal, and the first
+    # to commit removes it. The other's records must not go with it.
+    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": target()}))
+    early, late = StateStore(tmp_path, "local", "local"), StateStore(tmp_path, "local", "local")
+    early.load()
+    early.begin()
+    early.intent("api.a", "create", "compute")
+    late.load()  # replays the early run's journal, as after a crash
+    late.begin()
+    late.intent("api.b", "create", "compute")
+    early.result("api.a", obj(1))
+    late.result("api.b", obj(2))
+    late.intent("api.c", "create", "compute")  # still in flight when it loses
+    winner, loser = (early, late) if first_to_commit == "started first" else (late, early)
+    winner.commit()
+    with pytest.raises(StateError, match="two runs overlapped") as lost:
+        loser.commit()
+    journal = tmp_path / ".scoots" / "journal" / "local.jsonl"
+    assert str(journal) in str(lost.value) and "run the command again" in str(lost.value)
+    recovered = StateStore(tmp_path, "local", "local")
+    state = recovered.load()
+    assert recovered.recovered
+    assert {"api.a", "api.b"} <= set(state.objects)
+    if loser is late:
+        assert state.pending["api.c"].operation == "create"
+    recovered.commit()
+    assert not journal.exists()
+
+
 def test_save_writes_a_given_state(tmp_path: Path) -> None:
     store = StateStore(tmp_path, "local", "local")
     state = store.load()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +26,7 @@ import orjson
 from scoot_runtime import template
 from scoot_runtime.drivers.base import (
     Address,
+    Applied,
     CheckFailure,
     Created,
     DriverContext,
@@ -34,7 +36,7 @@ from scoot_runtime.drivers.base import (
 )
 from scoot_runtime.drivers.local import health, processes
 from scoot_runtime.drivers.local.processes import Proc, Running
-from scoot_runtime.drivers.local.workspace import LocalDriverError, log_path
+from scoot_runtime.drivers.local.workspace import LocalDriverError, log_path, owner
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ def problems(config: Mapping[str, Any], *, local: bool = True) -> list[CheckFail
                 failures.append(
                     CheckFailure(f"`{name}` is not an environment variable name", "env")
                 )
-            elif local and name == processes.MARKER:
+            elif local and name in (processes.MARKER, processes.CONFIG):
                 failures.append(CheckFailure(f"`{name}` is set by the local driver itself", "env"))
             elif "\0" in env_text(value):
                 failures.append(CheckFailure(f"env `{name}` holds a NUL character", "env"))
@@ -218,6 +220,29 @@ def identity(running: Mapping[int, Proc]) -> dict[str, Any]:
     }
 
 
+def applied_text(spec: ObjectSpec) -> str:
+    """What a replica is started from (SCOOT_CONFIG): its configuration's digests and revision."""
+    return orjson.dumps(
+        {"digests": dict(spec.digests), "revision": spec.revision}, option=orjson.OPT_SORT_KEYS
+    ).decode()
+
+
+def applied_of(text: str | None) -> Applied | None:
+    """The inverse of `applied_text`; None for a process that does not say (or garbles it)."""
+    try:
+        data = orjson.loads(text or "")
+        digests, revision = data["digests"], data["revision"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    if not (
+        isinstance(digests, dict)
+        and all(isinstance(v, str) for v in digests.values())
+        and (revision is None or isinstance(revision, str))
+    ):
+        return None
+    return Applied(digests, revision)
+
+
 def recorded_processes(identity: Mapping[str, Any]) -> dict[int, Proc]:
     """The processes an identity records, by replica (entries of another shape are ignored)."""
     found: dict[int, Proc] = {}
@@ -236,6 +261,11 @@ class ComputeObjects:
     def __init__(self, context: DriverContext, options: Options) -> None:
         self.context = context
         self.options = options
+
+    @functools.cached_property
+    def owner(self) -> str:
+        """The marker prefix of this folder's processes for this target: `<token>/<target>`."""
+        return f"{owner(self.context.workspace)}/{self.context.target}"
 
     # --- the driver's operations ------------------------------------------------
 
@@ -261,37 +291,45 @@ class ComputeObjects:
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         """What runs: the recorded processes, or without a record those carrying the marker.
 
-        None when nothing runs under the object's name. With a record, a recorded
-        process that is gone (or a pid now used by another process) is drift, and
-        a process found by its marker in its place is adopted.
+        None when nothing of this folder runs under the object's name. With a record, a
+        recorded process that is gone (or a pid now used by another process, or by
+        another copy of the application) is drift, and a process found by its marker
+        in its place is adopted. A replica started from another configuration than the
+        recorded one (an interrupted update) is drift too.
         """
         processes.reap()
-        running: dict[int, Proc] = {}
+        address = str(spec.address)
+        running: dict[int, Running] = {}
         missing: dict[int, Proc] = {}
+        drift: list[str] = []
         if recorded is not None:
             for replica, proc in sorted(recorded_processes(recorded.identity).items()):
-                if processes.is_running(proc):
-                    running[replica] = proc
-                else:
-                    missing[replica] = proc
-            if running and not missing:
-                return Observed(identity(running), dict(recorded.outputs))
-        # Something is missing, or there is no record (a crash between starting the
-        # processes and recording them): look for them by name.
-        drift: list[str] = []
-        for found in await self._leaders(str(spec.address)):
-            number = found.replica
-            if number is None or number in running:
-                continue
-            running[number] = found.proc
-            if number in missing:
-                drift.append(
-                    f"replica {number} runs as pid {found.pid}, not the recorded pid {missing[number].pid}"
-                )
-            elif recorded is not None:
-                drift.append(
-                    f"replica {number} runs as pid {found.pid}, which the state does not record"
-                )
+                found = processes.owned(proc, self.owner, address)
+                if found is not None and found.replica == replica:
+                    running[replica] = found
+                    continue
+                missing[replica] = proc
+                if found is None and processes.is_running(proc):
+                    drift.append(
+                        f"replica {replica}: pid {proc.pid} runs, but this folder did not start it "
+                        "(another copy of the application did): it is left alone"
+                    )
+        if recorded is None or missing:
+            # Something is missing, or there is no record (a crash between starting the
+            # processes and recording them, or a lost scoot.lock): look for them by name.
+            for found in await self._leaders(address):
+                number = found.replica
+                if number is None or number in running:
+                    continue
+                running[number] = found
+                if number in missing:
+                    drift.append(
+                        f"replica {number} runs as pid {found.pid}, not the recorded pid {missing[number].pid}"
+                    )
+                elif recorded is not None:
+                    drift.append(
+                        f"replica {number} runs as pid {found.pid}, which the state does not record"
+                    )
         if not running:
             return None
         drift += [
@@ -303,8 +341,28 @@ class ComputeObjects:
             # Found by name alone: say which of the wanted replicas are missing.
             wanted = range(_replicas(spec.config))
             drift += [f"replica {r} is not running" for r in wanted if r not in running]
+        applied = {replica: applied_of(found.config) for replica, found in running.items()}
+        if recorded is not None:
+            drift += [
+                f"replica {r} runs another configuration than the one recorded (an interrupted update)"
+                for r, made in sorted(applied.items())
+                if made is None or made.changed(recorded.digests, recorded.revision)
+            ]
+        # One configuration for every replica, or none that can be told.
+        made = list(applied.values())
+        made_from = made[0] if all(m == made[0] for m in made) else None
         observed = dict(recorded.outputs) if recorded is not None else outputs(_port(spec.config))
-        return Observed(identity(running), observed, tuple(drift))
+        return Observed(
+            identity({r: found.proc for r, found in running.items()}),
+            observed,
+            tuple(drift),
+            made_from,
+        )
+
+    async def running(self) -> set[str]:
+        """The addresses of the objects with a process of this folder's running for this target."""
+        found = await asyncio.to_thread(processes.scan, self.owner)
+        return {p.address for p in found if p.address is not None}
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         """Replace the processes, one replica at a time: stop the old one, start the new one.
@@ -357,7 +415,8 @@ class ComputeObjects:
         if port is not None:
             # Set last: replica i listens on port + i whatever `env` says.
             env["PORT"] = str(port)
-        env[processes.MARKER] = processes.marker(self.context.lineage, str(spec.address), replica)
+        env[processes.MARKER] = processes.marker(self.owner, str(spec.address), replica)
+        env[processes.CONFIG] = applied_text(spec)
         return env
 
     async def _start(self, spec: ObjectSpec, wanted: Settings, cwd: Path, replica: int) -> Proc:
@@ -414,12 +473,13 @@ class ComputeObjects:
         """Stop the recorded processes still alive and every process whose marker names
         this object and a replica `replicas` selects (SIGKILL after `grace` seconds,
         by default the `grace_period` option)."""
-        found = await asyncio.to_thread(processes.scan, self.context.lineage, str(address))
+        found = await asyncio.to_thread(processes.scan, self.owner, str(address))
         targets = {p.pid: p for p in found if p.replica is not None and replicas(p.replica)}
         for proc in recorded:
-            current = processes.inspect(proc.pid)
-            # Only the very process recorded: a pid reused by another is left alone.
-            if current is not None and current.start_time == proc.start_time:
+            # Only the very process recorded, and only if this folder started it: a pid
+            # reused by another, or another copy's process, is left alone.
+            current = processes.owned(proc, self.owner, str(address))
+            if current is not None:
                 targets.setdefault(current.pid, current)
         await processes.terminate(
             targets.values(), self.options.grace_period if grace is None else grace
@@ -427,7 +487,7 @@ class ComputeObjects:
 
     async def _leaders(self, address: str) -> list[Running]:
         """The processes started for this object (not their children), by their marker."""
-        found = await asyncio.to_thread(processes.scan, self.context.lineage, address)
+        found = await asyncio.to_thread(processes.scan, self.owner, address)
         # A child may have started a session of its own: it still has a parent that
         # carries the marker (or, orphaned, it started after the replica did).
         marked = {p.pid for p in found}

@@ -50,6 +50,11 @@ class LocalDriver(CloudDriver):
         self._compute = compute.ComputeObjects(context, self.options)
         self._storage = storage.StorageObjects(context)
 
+    @property
+    def owner(self) -> str:
+        """What marks the processes this driver starts as this folder's, for this target."""
+        return self._compute.owner
+
     def check(self, spec: ObjectSpec) -> list[CheckFailure]:
         failures = super().check(spec)
         if spec.kind == "compute":
@@ -86,6 +91,10 @@ class LocalDriver(CloudDriver):
         if recorded is None:
             return None
         return Observed(dict(recorded.identity), dict(recorded.outputs))
+
+    async def inventory(self) -> Mapping[str, str]:
+        """The compute objects whose processes this folder started for this target."""
+        return {address: "compute" for address in await self._compute.running()}
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         if spec.kind == "compute":

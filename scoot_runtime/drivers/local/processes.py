@@ -3,10 +3,17 @@
 A process is known by its pid *and* its start time (field 22 of
 `/proc/<pid>/stat`, in clock ticks since boot): pids are reused, the pair is
 not. Every process the driver starts also carries an environment variable,
-`SCOOT_OBJECT=<lineage>/<component>.<object>/<replica>`, which its children
-inherit; scanning `/proc/*/environ` for it finds what runs under an object's
-name even when no record says so (after a crash), and finds the children that
-left the process group before we stop them.
+`SCOOT_OBJECT=<owner>/<target>/<component>.<object>/<replica>`, which its
+children inherit; scanning `/proc/*/environ` for it finds what runs under an
+object's name even when no record says so (after a crash, or with `scoot.lock`
+lost), and finds the children that left the process group before we stop them.
+`<owner>` names the application folder's workspace (see `workspace.owner`), so
+a second copy of the application on this machine never takes a process of the
+first for its own, even though their `scoot.lock` files say the same.
+
+Beside the marker, `SCOOT_CONFIG` holds what the process was started from (the
+digests of its configuration and its source revision): what is found running
+is compared with what is wanted now, not assumed to match it.
 
 Linux only: everything here reads `/proc`.
 """
@@ -26,6 +33,7 @@ from pathlib import Path
 from scoot_runtime.drivers.local.workspace import LocalDriverError
 
 MARKER = "SCOOT_OBJECT"
+CONFIG = "SCOOT_CONFIG"
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +61,10 @@ class Running:
     ppid: int
     pgid: int
     session: int
-    # From its SCOOT_OBJECT marker, when it has one.
+    # From its SCOOT_OBJECT marker and SCOOT_CONFIG, when it has them.
     address: str | None = None
     replica: int | None = None
+    config: str | None = None
 
     @property
     def leader(self) -> bool:
@@ -67,8 +76,9 @@ class Running:
         return Proc(self.pid, self.start_time)
 
 
-def marker(lineage: str, address: str, replica: int) -> str:
-    return f"{lineage}/{address}/{replica}"
+def marker(owner: str, address: str, replica: int) -> str:
+    """The SCOOT_OBJECT value of a replica; `owner` is `<workspace owner>/<target>`."""
+    return f"{owner}/{address}/{replica}"
 
 
 def inspect(pid: int) -> Running | None:
@@ -94,12 +104,49 @@ def is_running(proc: Proc) -> bool:
     return found is not None and found.start_time == proc.start_time
 
 
-def scan(lineage: str, address: str | None = None) -> list[Running]:
-    """The live processes of this user whose marker names `lineage` (and `address`, if given).
+def _marked(pid: int, environ: bytes, owner: str, address: str | None) -> Running | None:
+    """The live process `pid` if its environment carries a marker of `owner` (and `address`)."""
+    needle = f"{MARKER}={owner}/".encode()
+    mark: list[str] | None = None
+    config: str | None = None
+    for variable in environ.split(b"\0"):
+        if variable.startswith(needle):
+            # An owner and a target hold no "/", an address and a replica number neither.
+            mark = variable[len(needle) :].decode("utf-8", "replace").split("/")
+        elif variable.startswith(f"{CONFIG}=".encode()):
+            config = variable[len(CONFIG) + 1 :].decode("utf-8", "replace")
+    if (
+        mark is None
+        or len(mark) != 2
+        or (address is not None and mark[0] != address)
+        or not mark[1].isdigit()
+    ):
+        return None
+    process = inspect(pid)
+    if process is None:
+        return None
+    return replace(process, address=mark[0], replica=int(mark[1]), config=config)
+
+
+def owned(proc: Proc, owner: str, address: str) -> Running | None:
+    """The recorded process `proc`, if it is alive and carries `owner`'s marker for `address`.
+
+    A pid with the right start time is not enough: a copy of the application
+    elsewhere on this machine records the same pids in its copy of `scoot.lock`.
+    """
+    try:
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+    except OSError:  # gone, or not ours to read
+        return None
+    found = _marked(proc.pid, environ, owner, address)
+    return found if found is not None and found.start_time == proc.start_time else None
+
+
+def scan(owner: str, address: str | None = None) -> list[Running]:
+    """The live processes of this user whose marker names `owner` (and `address`, if given).
 
     Blocking (reads every `/proc/<pid>/environ` we may read): call it in a thread.
     """
-    needle = f"{MARKER}={lineage}/".encode()
     uid, me = os.getuid(), os.getpid()
     found: list[Running] = []
     for entry in os.scandir("/proc"):
@@ -111,22 +158,9 @@ def scan(lineage: str, address: str | None = None) -> list[Running]:
             environ = Path(entry.path, "environ").read_bytes()
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        for variable in environ.split(b"\0"):
-            if not variable.startswith(needle):
-                continue
-            value = variable[len(MARKER) + 1 :].decode("utf-8", "replace")
-            # The lineage may hold "/", an address and a replica number do not.
-            parts = value.rsplit("/", 2)
-            if (
-                len(parts) == 3
-                and parts[0] == lineage
-                and (address is None or parts[1] == address)
-                and parts[2].isdigit()
-            ):
-                process = inspect(int(entry.name))
-                if process is not None:
-                    found.append(replace(process, address=parts[1], replica=int(parts[2])))
-            break
+        process = _marked(int(entry.name), environ, owner, address)
+        if process is not None:
+            found.append(process)
     return found
 
 

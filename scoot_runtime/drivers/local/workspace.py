@@ -7,10 +7,16 @@ write (or an `rm -r`) outside the workspace.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
+
+import orjson
 
 from scoot_runtime.drivers.base import Address
 from scoot_runtime.errors import ScootError
+from scoot_runtime.files import write_atomic
+
+OWNER_FILE = "owner.json"
 
 
 class LocalDriverError(ScootError, RuntimeError):
@@ -40,3 +46,41 @@ def data_path(workspace: Path, address: Address, engine: str) -> Path:
     """`.scoots/data/<component>/<object>.sqlite` for SQLite, `.../<object>/` for a folder,
     `<object>.bucket/` for a bucket (a folder), `<object>.table.sqlite` for a table."""
     return inside(workspace, "data", address.component, address.object + _DATA_SUFFIXES.get(engine, ""))
+
+
+def owner(workspace: Path) -> str:
+    """This application folder's name for the processes it starts, kept in `.scoots/local/`.
+
+    `scoot.lock` is shared (a clone, a second checkout, a CI workspace on the same
+    machine has the same one), so the processes a folder recognises as its own are
+    those marked with a token that only its `.scoots/` holds. The file also says
+    which folder made it: found in another folder, it was copied there with its
+    workspace (then that copy takes a token of its own, while the original still
+    has it) or moved (then the token, and the processes it marks, go with it).
+    """
+    folder = workspace.resolve()
+    path = inside(workspace, "local", OWNER_FILE)
+    recorded = _read_owner(path)
+    if recorded is not None and recorded[1] == folder:
+        return recorded[0]
+    if recorded is not None and _read_owner(recorded[1] / "local" / OWNER_FILE) != recorded:
+        token = recorded[0]  # moved here: the folder it was made in no longer holds it
+    else:
+        token = secrets.token_hex(8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, orjson.dumps({"token": token, "folder": str(folder)}).decode())
+    # Two runs starting at once in a copied folder may each pick a token: the file decides.
+    decided = _read_owner(path)
+    return decided[0] if decided is not None else token
+
+
+def _read_owner(path: Path) -> tuple[str, Path] | None:
+    """(token, folder) from an owner file, or None if there is none or it is damaged."""
+    try:
+        recorded = orjson.loads(path.read_bytes())
+        token, folder = recorded["token"], recorded["folder"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    if not (isinstance(token, str) and token.isalnum() and isinstance(folder, str)):
+        return None
+    return token, Path(folder)
