@@ -26,6 +26,8 @@ from scoot_runtime.resolve import UNKNOWN, Known, Resolved, ResolveError, Resolv
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, TargetState
 
+# The drift of something found by name that the driver cannot tell the configuration of.
+UNTOLD = "what it was made from cannot be told: it is updated to what is wanted"
 _SECRET_NAME = re.compile(r'\$\{\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*\}')
 
 
@@ -285,10 +287,10 @@ def _decide(
     """The change for one object, and what its dependants may assume of its outputs."""
     record = state.objects.get(address)
     adopted = plan.adopted.get(address)
+    untold = record is None and adopted is not None and adopted.applied is None
     if record is None and adopted is not None:
         # Made by an interrupted run (or recorded in a scoot.lock since lost): compared with
-        # what is wanted now by what the driver says it was made from. Where the driver
-        # cannot tell, every key counts as changed, and the update makes it what is wanted.
+        # what is wanted now by what the driver says it was made from.
         record = adopted_state(desired.kind, adopted, desired.config)
     if record is None:
         return Change(address, desired.kind, Action.CREATE), None
@@ -304,6 +306,10 @@ def _decide(
     keys = tuple(sorted(set(diff.changed) | set(unknown)))
     observed = plan.observed.get(address)
     drift = observed.drift if observed is not None else ()
+    if untold:
+        # The driver cannot tell what it was made from: it is updated to what is wanted,
+        # and never replaced on a guess.
+        keys, drift = unknown, (*drift, UNTOLD)
     replacing = tuple(k for k in diff.replace if k in keys)
     # What dependants may assume: the recorded outputs, but for those this change may move
     # (the driver says which an update moves; repairing drift may move any).

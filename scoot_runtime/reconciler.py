@@ -190,7 +190,10 @@ class Reconciler:
             # Made by an interrupted run from this configuration: record it as applied.
             self.store.result(address, self._state(desired, resolved.digests, record.identity, record.outputs))
             return
-        if record is not None and action in (Action.NOOP, Action.UPDATE):
+        # Found by name, made from what the driver cannot tell: updated as planned, as the
+        # plan says (a comparison with its unknown configuration would call for a replacement).
+        untold = address in self.plan.adopted and self.plan.adopted[address].applied is None
+        if record is not None and action in (Action.NOOP, Action.UPDATE) and not untold:
             # Outputs it depends on may have changed since the plan: compare again.
             diff = self.driver.diff(spec, recorded(record))
             if any(key in diff.changed for key in diff.replace):

@@ -292,6 +292,10 @@ def _symbol(change: Change) -> tuple[str, str]:
 
 
 def _what(change: Change, view: PlanView) -> str:
+    if change.found and change.action is Action.UPDATE and not change.keys:
+        # Found by name, made from a configuration the driver cannot tell (the details say so).
+        found = "found running, though scoot.lock does not record it" if change.unrecorded else "found after an interrupted run"
+        return f"{found}: it will be updated"
     if change.drift and change.action is Action.CREATE:
         return "is gone: it will be created again"
     if change.drift and not change.keys:

@@ -239,7 +239,10 @@ def test_a_kill_9_after_aws_made_an_instance_loses_nothing(app: Path, moto_serve
 
         planned = scoot("plan", "--target", "aws", str(app))
         assert planned.exit_code == 0, planned.output
-        assert "api.web (compute) found after an interrupted run" in planned.output, planned.output
+        # EC2 keeps no record of what an instance was made from: it is updated to what is
+        # wanted (the same generation: the instance is kept, not rolled).
+        assert "api.web (compute) found after an interrupted run: it will be updated" in planned.output, planned.output
+        assert "what it was made from cannot be told" in planned.output
         applied = scoot("apply", "--target", "aws", "--yes", str(app))
         assert applied.exit_code == 0, applied.output
         # The instance made before the kill is the one recorded: no second one.
