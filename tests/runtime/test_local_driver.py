@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -22,7 +23,7 @@ from scoot_runtime.drivers.base import Address, Created, ObjectSpec, Recorded
 from scoot_runtime.drivers.local import LocalDriver, LocalDriverError
 from scoot_runtime.drivers.local import processes as local_processes
 from scoot_runtime.drivers.local.processes import Proc
-from scoot_runtime.drivers.local.workspace import inside
+from scoot_runtime.drivers.local.workspace import inside, owner
 from scoot_runtime.plugins import MissingDependency
 from scoot_runtime.testing import context_for, make_spec, record
 from tests.ports import free_port
@@ -564,3 +565,30 @@ def test_an_interrupted_store_no_longer_wanted_is_found_without_its_configuratio
     found = asyncio.run(driver.read(bare, None))
     assert found is not None and found.identity["engine"] == "directory"
     assert asyncio.run(driver.read(ObjectSpec(Address("app", "other"), "storage", {}), None)) is None
+
+
+# --- whose processes ------------------------------------------------------------------
+
+
+def test_the_owner_token_is_the_folders_own(tmp_path: Path) -> None:
+    first = tmp_path / "first" / ".scoots"
+    token = owner(first)
+    assert owner(first) == token and token.isalnum()
+    assert owner(tmp_path / "other" / ".scoots") != token  # a clone makes its own
+    # A copy with its workspace: the original still holds the token, so the copy takes another.
+    shutil.copytree(first, tmp_path / "copy" / ".scoots")
+    copied = owner(tmp_path / "copy" / ".scoots")
+    assert copied != token and owner(first) == token
+    # A move: the token goes with the folder.
+    (tmp_path / "first").rename(tmp_path / "moved")
+    assert owner(tmp_path / "moved" / ".scoots") == token
+
+
+@pytest.mark.parametrize("content", ["", "{", '{"token": "../x", "folder": "/"}', "[]"])
+def test_a_damaged_owner_file_is_refused(tmp_path: Path, content: str) -> None:
+    workspace = tmp_path / ".scoots"
+    (workspace / "local").mkdir(parents=True)
+    (workspace / "local" / "owner.json").write_text(content)
+    with pytest.raises(LocalDriverError, match=r"owner\.json is damaged"):
+        owner(workspace)
+    assert (workspace / "local" / "owner.json").read_text() == content  # left as it was

@@ -63,7 +63,7 @@ def owner(workspace: Path) -> str:
     recorded = _read_owner(path)
     if recorded is not None and recorded[1] == folder:
         return recorded[0]
-    if recorded is not None and _read_owner(recorded[1] / "local" / OWNER_FILE) != recorded:
+    if recorded is not None and not _still_holds(recorded):
         token = recorded[0]  # moved here: the folder it was made in no longer holds it
     else:
         token = secrets.token_hex(8)
@@ -74,13 +74,35 @@ def owner(workspace: Path) -> str:
     return decided[0] if decided is not None else token
 
 
-def _read_owner(path: Path) -> tuple[str, Path] | None:
-    """(token, folder) from an owner file, or None if there is none or it is damaged."""
+def _still_holds(recorded: tuple[str, Path]) -> bool:
+    """Whether the folder an owner file names still holds it (it was copied, not moved)."""
     try:
-        recorded = orjson.loads(path.read_bytes())
+        return _read_owner(recorded[1] / "local" / OWNER_FILE) == recorded
+    except LocalDriverError:  # damaged there: never take what may be another's
+        return True
+
+
+def _read_owner(path: Path) -> tuple[str, Path] | None:
+    """(token, folder) from an owner file; None if there is none.
+
+    A damaged one is refused: a new token would leave every process the old one
+    marked running unseen, and a port it holds taken.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise LocalDriverError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        recorded = orjson.loads(data)
         token, folder = recorded["token"], recorded["folder"]
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
-        return None
-    if not (isinstance(token, str) and token.isalnum() and isinstance(folder, str)):
-        return None
+        if not (isinstance(token, str) and token.isalnum() and isinstance(folder, str)):
+            raise TypeError
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise LocalDriverError(
+            f"{path} is damaged: it names the processes this folder started. Restore it "
+            "(it holds a token and this folder's path), or stop the processes that carry "
+            "SCOOT_OBJECT markers of this folder and delete it."
+        ) from None
     return token, Path(folder)
