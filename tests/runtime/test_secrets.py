@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import re
 import string
 import subprocess
 import sys
@@ -256,3 +257,63 @@ def test_a_secret_a_process_prints_is_hidden_however_the_message_is_cut(tmp_path
         if (found := _fragments(text, secret) + _whole_lines(text, secret))
     }
     assert not leaks, {where: found[:3] for where, found in sorted(leaks.items())}
+
+
+# -- secrets never in a command line ------------------------------------------------------------
+
+IN_COMMAND = """\
+application vault {
+  owner = "acme"
+}
+
+component app {
+  source = "./app"
+
+  compute web {
+    command = [INTERPRETER, "-c", "import time; time.sleep(60)", "--token=${secret("VAULT_TOKEN")}"]
+  }
+}
+"""
+
+
+def test_a_secret_in_a_command_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """In `command` the value would be in /proc/PID/cmdline, readable by every user of the
+    machine: `validate` and `plan` refuse it on its line (SCT404), `apply` starts nothing;
+    the JSON form is refused the same way."""
+    from tests.runtime.test_cli_runtime import ROOT
+
+    value = "vault-" + os.urandom(8).hex()
+    app = tmp_path / "vault"
+    (app / "app").mkdir(parents=True)
+    sct = app / "architecture.sct"
+    sct.write_text(IN_COMMAND.replace("INTERPRETER", json.dumps(sys.executable)), encoding="utf-8")
+    environment = {**os.environ, "VAULT_TOKEN": value, "PYTHONPATH": str(ROOT)}
+
+    def scoot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "scoot_runtime.cli", *args],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    for args in (("validate", str(sct)), ("plan", str(app)), ("apply", "--yes", str(app))):
+        result = scoot(*args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert re.search(r"architecture\.sct:9:\d+: error SCT404: `command`: secret\(\"VAULT_TOKEN\"\)", result.stderr)
+        assert "/proc/PID/cmdline" in result.stderr and "`env`" in result.stderr
+        assert value not in result.stdout + result.stderr
+    assert not (app / "scoot.lock").exists() and not (app / ".scoots" / "logs").exists()
+    # The JSON form: the same rule, the same code.
+    form = app / "vault.json"
+    env_only = IN_COMMAND.replace(', "--token=${secret("VAULT_TOKEN")}"]', "]")
+    sct.write_text(env_only.replace("INTERPRETER", json.dumps(sys.executable)), encoding="utf-8")
+    compiled = scoot("compile", str(sct))
+    assert compiled.returncode == 0, compiled.stderr
+    data = json.loads(compiled.stdout)
+    data["components"]["app"]["objects"]["web"]["command"].append('${secret("VAULT_TOKEN")}')
+    form.write_text(json.dumps(data), encoding="utf-8")
+    refused = scoot("validate", str(form))
+    assert refused.returncode == 1 and "error SCT404: `command`" in refused.stderr, refused.stderr
