@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scoot_runtime.errors import ScootError
+from scoot_runtime.files import errors_naming
 
 KEY_FILE = "secret.key"
 # The shortest piece of a secret hidden wherever it appears (see `Secrets.redact`).
@@ -182,7 +183,7 @@ class Secrets:
             if not path.exists():
                 self.workspace.mkdir(parents=True, exist_ok=True)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
+                with errors_naming(path), os.fdopen(fd, "wb") as handle:
                     handle.write(random.token_bytes(32))
             self._key = path.read_bytes()
         return self._key
