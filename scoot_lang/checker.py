@@ -31,6 +31,7 @@ from scoot_runtime.objects import (
     NAME_PATTERN,
     OBJECT_REF_PATTERN,
     REF_PATTERN,
+    SECRET_IN_COMMAND,
     Application,
     Architecture,
     Component,
@@ -39,6 +40,8 @@ from scoot_runtime.objects import (
 )
 
 PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
+# Validation errors of the models that have a code of their own (the rest are SCT204).
+MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
 FUNCTIONS = ("secret", "file")
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(NAME_PATTERN)
@@ -960,7 +963,8 @@ class Checker:
         what: str,
     ) -> None:
         seen: set[str] = set(broken)
-        for item in error.errors():
+        # A union fails each way: the error with a code of its own says the most.
+        for item in sorted(error.errors(), key=lambda item: item["type"] not in MODEL_ERROR_CODES):
             # Pydantic adds the name of each union member it tried: keep the keys the text has.
             loc = [str(p) for p in item["loc"]]
             key = loc[0] if loc else ""
@@ -987,6 +991,12 @@ class Checker:
             span = self.source_map.value_span((*path, *keys)) or self.source_map.find(path)
             shown = json.dumps(value, ensure_ascii=False)
             expected = describe_schema(_sub_schema(field_schema, keys[1:]))
+            if item["type"] in MODEL_ERROR_CODES:
+                # On the element at fault, else (it came from a let) on the key's value.
+                where = self.source_map.value_span((*path, *keys)) or self.source_map.value_span((*path, key))
+                code = MODEL_ERROR_CODES[item["type"]]
+                self.diagnostics.append(diagnostic(code, f"`{key}`: {item['msg']}", where or span))
+                continue
             if item["type"] == "value_error":
                 message = f"`{key}`: {str(item['msg']).removeprefix('Value error, ')}"
             elif item["type"] in ("greater_than_equal", "less_than_equal"):

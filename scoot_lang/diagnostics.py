@@ -61,6 +61,7 @@ CODES = _table(
     Code("SCT401", "unknown function"),
     Code("SCT402", "wrong arguments to a function"),
     Code("SCT403", "file() cannot read the file"),
+    Code("SCT404", "a secret in a command line"),
     # params
     Code("SCT501", "unknown parameter type"),
     Code("SCT502", "a parameter value of the wrong type"),

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from scoot_runtime.errors import ScootError
+from scoot_runtime.files import errors_naming
 from scoot_runtime.objects import dumps
 from scoot_runtime.state import check_target_name, utc_now
 
@@ -101,9 +102,10 @@ class ApplyLock:
             self.stale_holder = _parse_holder(_read_all(fd))
             self.holder = LockHolder(os.getpid(), socket.gethostname(), utc_now(), self.command)
             data = dumps(asdict(self.holder)).encode()
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, data, 0)
-            os.fsync(fd)
+            with errors_naming(self.path):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, data, 0)
+                os.fsync(fd)
         except BaseException:
             os.close(fd)
             raise
@@ -115,7 +117,8 @@ class ApplyLock:
             return
         fd, self._fd = self._fd, None
         try:
-            os.ftruncate(fd, 0)
+            with errors_naming(self.path):
+                os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing releases the flock
 

@@ -3,6 +3,7 @@ and the files that make up a source folder."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -33,13 +34,28 @@ def source_files(folder: Path) -> Iterator[tuple[str, str]]:
         pending.extend((prefix + entry.name + "/", entry.path) for entry in reversed(subfolders))
 
 
+@contextlib.contextmanager
+def errors_naming(path: str | Path) -> Iterator[None]:
+    """Name `path` in an OSError raised without a file name.
+
+    A write, flush, truncate or fsync through a file descriptor fails without one (a
+    full disk says only `No space left on device`); the error is the same, with the file
+    it was writing named, so that the message says which file (and so which disk)."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(path)
+        raise
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` through a temporary file, fsync and rename."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with errors_naming(target), os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -51,11 +67,18 @@ def write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_folder(folder)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a new, renamed or removed file of `folder` durable: only once the folder's
+    entry is on disk is the file."""
+    with errors_naming(folder):
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 def _umask() -> int:

@@ -20,6 +20,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,6 +31,7 @@ from pydantic import (
     field_validator,
     model_serializer,
 )
+from pydantic_core import PydanticCustomError
 
 from scoot_runtime import template
 from scoot_runtime.repositories import locations, naming
@@ -54,6 +56,35 @@ ObjectRef = Annotated[
     Field(description="A reference to an object, such as `${api.web}`."),
 ]
 EnvValue = str | int | float | bool
+
+# The type of the validation error the compiler reports as SCT404 (a secret in a command line).
+SECRET_IN_COMMAND = "secret_in_command"
+_SECRET_CALL = re.compile(r'\s*secret\(\s*"([^"]*)"\s*\)\s*')
+
+
+def _no_secret(text: str) -> str:
+    """An argument of a command line, refused if it holds a secret: every user of the machine
+    can read a process's arguments (/proc/PID/cmdline, `ps`), whatever the cloud."""
+    try:
+        parts = template.split(text)
+    except template.TemplateError:
+        return text  # not a template the runtime could read: reported as such
+    for part in parts:
+        secret = _SECRET_CALL.fullmatch(part.text) if part.interpolation else None
+        if secret:
+            name = secret.group(1)
+            raise PydanticCustomError(
+                SECRET_IN_COMMAND,
+                f'secret("{name}") would be in the command line, which every user of the machine can '
+                f"read (/proc/PID/cmdline): pass it through `env` instead, as `{name} = "
+                f'secret("{name}")`, and have the program read ${name} (with `shell = true`, '
+                f'write "${name}" in the script)',
+            )
+    return text
+
+
+# An element of a command line (`command`, a `health` command): never a secret.
+Argument = Annotated[str, AfterValidator(_no_secret)]
 
 def references_in(value: Any) -> Iterator[str]:
     """Yield the references (`api.web.url`) inside a dumped value, secrets aside."""
@@ -106,7 +137,7 @@ class Compute(SctObject):
     """A process that runs the component's source: one per replica."""
 
     kind: Literal["compute"] = "compute"
-    command: list[str] | Ref = Field(
+    command: list[Argument] | Annotated[Ref, AfterValidator(_no_secret)] = Field(
         description=(
             "The program and its arguments, as a list. It is never run through a shell "
             "unless `shell = true`."
@@ -126,7 +157,7 @@ class Compute(SctObject):
         default_factory=dict,
         description="Environment variables given to the process; values may be references and secrets.",
     )
-    health: str | list[str] | Ref | None = Field(
+    health: str | list[Argument] | Ref | None = Field(
         default=None,
         description=(
             "How to tell the process is healthy: an HTTP path such as `/healthz` (checked on "

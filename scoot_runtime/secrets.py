@@ -6,20 +6,30 @@ named in `scoot.toml` (`[secrets] file = "~/.config/scoot/shop.env"`, lines of
 state records of a secret is a keyed digest (HMAC-SHA256 with a key kept in
 `.scoots/`, never checked in), so that a changed secret is noticed without its
 value, or anything that could confirm a guess at it, being written down.
+
+Every message Scoot prints goes through `Secrets.redact`, which hides the values handed
+out in any text, however it was cut or split before (see `redact` for the rule).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import json
 import os
+import re
 import secrets as random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scoot_runtime.errors import ScootError
+from scoot_runtime.files import errors_naming
 
 KEY_FILE = "secret.key"
+# The shortest piece of a secret hidden wherever it appears (see `Secrets.redact`).
+FRAGMENT = 8
+MASK = "***"
 
 
 class SecretError(ScootError):
@@ -45,6 +55,12 @@ class Secrets:
             )
         self._key: bytes | None = None
         self._values: set[str] = set()
+        # What `redact` looks for, kept up to date as values are handed out: values too
+        # short to be cut into fragments, every FRAGMENT-long piece of the longer ones,
+        # and the lines of multi-line ones.
+        self._short: set[str] = set()
+        self._fragments: set[str] = set()
+        self._lines: set[str] = set()
 
     def get(self, name: str) -> str:
         if name in self.environ:
@@ -55,16 +71,88 @@ class Secrets:
         where = f" or add `{name}=...` to {self.file}" if self.file else ""
         raise SecretError(f"secret `{name}` is not set: export {name}{where}")
 
+    def hide(self, names: Iterable[str]) -> None:
+        """Look up the secrets `names` where they are set, only for `redact` to hide them:
+        for the commands that print what a process wrote without handing it a secret
+        (`scoot logs`). Missing ones, or an unreadable secrets file, hide nothing: the
+        plan reports those."""
+        for name in names:
+            with contextlib.suppress(SecretError, OSError, UnicodeDecodeError):
+                self.get(name)
+
     def _handed_out(self, value: str) -> str:
-        if value:
+        if value and value not in self._values:
             self._values.add(value)
+            # The value as given, and as JSON writes it in a string (escaped line
+            # breaks, quotes and backslashes; with and without non-ASCII escaped).
+            for form in {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}:
+                if len(form) < FRAGMENT:
+                    self._short.add(form)
+                lines = form.splitlines() or [form]
+                # Pieces within a line, so that a mask never swallows a line break of
+                # the text: a value split into lines is hidden line by line.
+                self._fragments.update(
+                    piece
+                    for line in lines
+                    for start in range(len(line) - FRAGMENT + 1)
+                    if not (piece := line[start : start + FRAGMENT]).isspace()
+                )
+                if lines != [form]:
+                    self._lines.update(line.strip() for line in lines if line.strip())
         return value
 
     def redact(self, text: str) -> str:
-        """Text (an error, a log line) with every secret value handed out replaced by `***`."""
-        for value in sorted(self._values, key=len, reverse=True):
-            text = text.replace(value, "***")
-        return text
+        """Text (an error, log lines, the tail of a log) with every secret value handed
+        out, and what is left of one that was cut or split, replaced by `***`.
+
+        The text may be a window of a longer one (the last 8 KB or 20 lines of a log), or
+        split into lines and put back together (indented, prefixed), so a value may be in
+        it only in part. What is hidden, wherever it is in the text:
+
+        - a value (or its JSON-escaped form) as a whole;
+        - any piece of at least FRAGMENT characters of one, unless all blank: what a
+          window's edge or a line break leaves of a longer value is hidden too;
+        - any line of the text that is, blanks around it aside, a line of a multi-line
+          value (lines as `str.splitlines` breaks them, so U+2028 and the like too):
+          one split into lines is hidden line by line, however short its lines.
+
+        Not hidden: a piece shorter than FRAGMENT characters cut from a longer value, or
+        a short line of one glued to other text; a value encoded otherwise (base64, URL
+        or hex encoding, anything a program computes from it). Text that happens to
+        share FRAGMENT characters with a secret is hidden too: a price worth paying.
+        """
+        if not self._values:
+            return text
+        hidden = bytearray(len(text))  # 1 under each character to hide
+
+        def cover(start: int, end: int) -> None:
+            hidden[start:end] = b"\x01" * (end - start)
+
+        for value in self._short:
+            start = text.find(value)
+            while start >= 0:
+                cover(start, start + len(value))
+                start = text.find(value, start + 1)
+        if self._fragments:
+            fragments = self._fragments
+            for start in range(len(text) - FRAGMENT + 1):
+                if text[start : start + FRAGMENT] in fragments:
+                    cover(start, start + FRAGMENT)
+        if self._lines:
+            offset = 0
+            for line in text.splitlines(keepends=True):
+                content = line.strip()
+                if content in self._lines:
+                    start = offset + line.index(content)
+                    cover(start, start + len(content))
+                offset += len(line)
+        out: list[str] = []
+        shown = 0
+        for run in re.finditer(b"\x01+", hidden):
+            out += [text[shown : run.start()], MASK]
+            shown = run.end()
+        out.append(text[shown:])
+        return "".join(out)
 
     def missing(self, names: set[str]) -> list[str]:
         found = set(self.environ) | set(self._read_file())
@@ -72,7 +160,8 @@ class Secrets:
 
     def _read_file(self) -> dict[str, str]:
         if self._file_values is None:
-            self._file_values = {}
+            # Kept only once all of it is read: a bad line is an error at every call.
+            values: dict[str, str] = {}
             if self.file is not None and self.file.exists():
                 for number, line in enumerate(self.file.read_text(encoding="utf-8").splitlines(), 1):
                     line = line.strip()
@@ -82,7 +171,8 @@ class Secrets:
                     if not sep:
                         # Say where, never what: the line may hold a secret.
                         raise SecretError(f"{self.file}:{number}: expected NAME=value")
-                    self._file_values[name.strip()] = value.strip()
+                    values[name.strip()] = value.strip()
+            self._file_values = values
         return self._file_values
 
     @property
@@ -93,7 +183,7 @@ class Secrets:
             if not path.exists():
                 self.workspace.mkdir(parents=True, exist_ok=True)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
+                with errors_naming(path), os.fdopen(fd, "wb") as handle:
                     handle.write(random.token_bytes(32))
             self._key = path.read_bytes()
         return self._key

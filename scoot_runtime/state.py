@@ -33,7 +33,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scoot_runtime.errors import ScootError
-from scoot_runtime.files import write_atomic
+from scoot_runtime.files import errors_naming, fsync_folder, write_atomic
 from scoot_runtime.objects import dumps
 
 STATE_VERSION = 1
@@ -236,10 +236,11 @@ class Journal:
         created = not self.path.exists()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            data = os.pread(fd, os.fstat(fd).st_size, 0)
-            keep = data.rfind(b"\n") + 1
-            if keep != len(data):
-                os.ftruncate(fd, keep)
+            with errors_naming(self.path):
+                data = os.pread(fd, os.fstat(fd).st_size, 0)
+                keep = data.rfind(b"\n") + 1
+                if keep != len(data):
+                    os.ftruncate(fd, keep)
             self._fd = fd
             opened = os.fstat(fd)
             self._file = (opened.st_dev, opened.st_ino)
@@ -250,7 +251,7 @@ class Journal:
             os.close(fd)
             raise
         if created:
-            _fsync_directory(self.path.parent)
+            fsync_folder(self.path.parent)
 
     def intent(self, address: str, operation: Operation, kind: str, *, time: str | None = None) -> None:
         """Record that `operation` on `address` is about to start."""
@@ -325,10 +326,11 @@ class Journal:
             raise RuntimeError("the journal is not open: call begin() first")
         line = orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n"
         view = memoryview(line)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+        with errors_naming(self.path):
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
         self.bytes_written += len(line)
 
     def _records(self, limit: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -383,15 +385,6 @@ def _describe(error: Exception) -> str:
         first = error.errors()[0]
         return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
     return str(error)
-
-
-def _fsync_directory(folder: Path) -> None:
-    # A new or removed file is durable only once its folder's entry is.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- The store ----------------------------------------------------------------------------------

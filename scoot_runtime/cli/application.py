@@ -214,6 +214,7 @@ def _open_runtime(
 ) -> Runtime:
     """The runtime of the application's target; `fetch` the components' sources (at `revisions`)."""
     from scoot_runtime.engine import Runtime
+    from scoot_runtime.plan import secret_names
 
     runtime = Runtime.open(
         application.workspace,
@@ -223,6 +224,11 @@ def _open_runtime(
         fetch=fetch,
     )
     _redact.functions.append(runtime.secrets.redact)
+    # Every secret the architecture or the state names, not only those this command
+    # resolves: `scoot logs` prints what processes wrote, and hands out none itself.
+    configs = [d.config for d in runtime.desired.values()]
+    configs += [o.config for o in runtime.store.state.objects.values()]
+    runtime.secrets.hide(sorted(set().union(*map(secret_names, configs))))
     _warn_if_applying(runtime)
     return runtime
 

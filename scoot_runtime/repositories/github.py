@@ -48,6 +48,7 @@ import requests
 from github import Auth, Github, GithubException
 from requests.auth import AuthBase
 
+from scoot_runtime.files import errors_naming
 from scoot_runtime.repositories import locations, naming
 from scoot_runtime.repositories.base import (
     COMMIT,
@@ -275,7 +276,8 @@ class GitHubDriver(RepositoryDriver):
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=target.parent) as archive:
             self._request(
-                lambda: _download(urljoin(self.options.api_url + "/", link), archive), repository
+                lambda: _download(urljoin(self.options.api_url + "/", link), archive, target.parent),
+                repository,
             )
             _install(archive, commit, target, full)
         log.info("fetched %s at %s into %s", full, commit, target)
@@ -612,8 +614,9 @@ for _logger in ("urllib3.connectionpool", "github.Requester"):
     logging.getLogger(_logger).addFilter(_LINK_TOKENS)
 
 
-def _download(url: str, into: IO[bytes]) -> None:
-    """The archive at GitHub's temporary link, without the token (the link is its own credential)."""
+def _download(url: str, into: IO[bytes], folder: Path) -> None:
+    """The archive at GitHub's temporary link, without the token (the link is its own credential),
+    into a temporary file of `folder`."""
     if urlsplit(url).scheme not in {"http", "https"}:
         raise RepositoryError(
             f"GitHub gave an archive link that is not http(s): {urlsplit(url).scheme}"
@@ -624,9 +627,12 @@ def _download(url: str, into: IO[bytes]) -> None:
         url, stream=True, timeout=REQUEST_TIMEOUT, auth=_NoAuth(), headers={"User-Agent": "scoot"}
     ) as response:
         response.raise_for_status()
+        # Only the writes are named: requests' own errors are OSErrors too.
         for chunk in response.iter_content(chunk_size=1 << 16):
-            into.write(chunk)
-    into.flush()
+            with errors_naming(folder):
+                into.write(chunk)
+    with errors_naming(folder):
+        into.flush()
 
 
 def _install(archive: IO[bytes], commit: str, target: Path, full: str) -> None:
@@ -642,12 +648,15 @@ def _install(archive: IO[bytes], commit: str, target: Path, full: str) -> None:
                 marked = tar.pax_headers.get("comment")  # `git archive` writes the commit here
                 if marked is not None and marked != commit:
                     raise _Unsafe(f"it holds commit {marked}, not {commit}")
-                tar.extractall(
-                    partial, members=members, filter=_member_filter(_top_folder(members))
-                )
+                with errors_naming(partial):
+                    tar.extractall(
+                        partial, members=members, filter=_member_filter(_top_folder(members))
+                    )
         except (_Unsafe, tarfile.FilterError) as exc:
             raise RepositoryError(f"refusing the archive of {full} at {commit}: {exc}") from None
         except (tarfile.TarError, EOFError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # writing the files (a full disk), not the archive's form: named above
             raise RepositoryError(
                 f"the archive of {full} at {commit} is not a tarball GitHub makes: {exc}"
             ) from None

@@ -26,6 +26,15 @@ a sender dribbling a byte a second would hold its slot for ever), so slow sender
 hold the `max_requests` slots for that long at most; `stop()` shuts the connections
 still open, so it never waits on a sender.
 
+Every connection gets an answer, a burst too: the listen backlog queues a burst rather
+than drop it, and a connection that finds every slot taken is answered 503 (with
+Retry-After) as soon as it is accepted, then read to its sender's end, for `timeout` at
+most, before it is closed, so that the sender sees the answer, not a reset (closing
+under a sender still writing resets the connection). That waiting is done by one
+thread for all of them (`_Busy`), so the accepting thread only hands them over. Busy
+refusals are logged counted: the first of a spell at once, the rest in one line a
+second at most, so that a burst is a few lines, not a line each.
+
 A signed `ping` is answered 200; a signed `push` is handed to `on_push`, which says
 whether the repository is one being watched (202) or not (200, ignored); other events
 are ignored (200). The secret is only ever used as an HMAC key: it is in no message,
@@ -39,11 +48,12 @@ import hashlib
 import hmac
 import io
 import json
+import selectors
 import socket
 import socketserver
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -58,6 +68,14 @@ _LINGER_SECONDS = 2.0
 _ANSWER_SECONDS = 2.0  # to write an answer (a few hundred bytes: the socket buffer takes them)
 _STOP_SECONDS = 5.0  # stop() waits this long at most for the request threads to end
 _MAX_DELIVERY = 100  # GitHub's ids are GUIDs (36 characters)
+_BACKLOG = 1024  # connections the kernel queues before accepting (socketserver's default: 5)
+_MAX_BUSY = 1024  # refused connections read to their end at once; beyond, closed at once
+_BUSY_LOG_SECONDS = 1.0  # busy refusals are logged, counted, once a second at most
+_BUSY_BODY = b'{"message": "too many requests at once; try again"}\n'
+_BUSY_ANSWER = (
+    b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: " + str(len(_BUSY_BODY)).encode() + b"\r\nConnection: close\r\n\r\n" + _BUSY_BODY
+)
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -152,6 +170,7 @@ class WebhookServer(ThreadingHTTPServer):
     # process alive.
     daemon_threads = True
     block_on_close = False
+    request_queue_size = _BACKLOG
 
     def __init__(
         self,
@@ -179,6 +198,7 @@ class WebhookServer(ThreadingHTTPServer):
         self.deliveries = Deliveries(remembered)
         self.bodies = Deliveries(remembered)  # SHA-256 digests of the signed bodies taken
         self._slots = threading.BoundedSemaphore(max_requests)
+        self._busy = _Busy(log, max_requests, timeout)
         self._thread: threading.Thread | None = None
         # The connections being handled; a condition, for stop() to wait until none is.
         self._open: set[socket.socket] = set()
@@ -199,6 +219,7 @@ class WebhookServer(ThreadingHTTPServer):
         self.server_port = int(port)
 
     def start(self) -> None:
+        self._busy.start()
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="scoot-webhook", daemon=True
         )
@@ -215,6 +236,7 @@ class WebhookServer(ThreadingHTTPServer):
             self.shutdown()
             self._thread.join()
             self._thread = None
+        self._busy.stop()
         with self._open_changed:
             self.stopping = True
             for connection in self._open:
@@ -225,8 +247,7 @@ class WebhookServer(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
-            _refuse_busy(request)
-            self.shutdown_request(request)
+            self._busy.refuse(request, client_address[0])
             return
         # Registered here, on the serving thread, before its thread starts: once
         # shutdown() has returned, every connection in progress is in the set.
@@ -251,21 +272,150 @@ class WebhookServer(ThreadingHTTPServer):
         self._slots.release()
 
 
-def _refuse_busy(request: socket.socket) -> None:
-    body = b'{"message": "too many requests at once; try again"}'
-    head = (
-        f"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode()
-    try:
-        request.settimeout(1.0)
-        request.sendall(head + body)
-        # Let the sender finish its request for a moment (else it may see a reset, not
-        # the answer): on the accepting thread, so briefly, and a bounded amount.
-        request.shutdown(socket.SHUT_WR)
-        _drain(request, seconds=0.2, limit=65536)
-    except OSError:
-        pass
+class _Busy:
+    """The connections refused because every slot is taken, answered and read to their end.
+
+    `refuse` (on the accepting thread) answers 503 at once, without blocking, and hands the
+    connection to this object's thread, which reads and drops what its sender still sends
+    until it closes its side, `linger` seconds or `max_body` bytes, whichever first, and
+    only then closes it: so the close is not a reset, which would lose the answer. One
+    thread and a selector for all of them; at most `_MAX_BUSY` held, the rest closed
+    after their answer (the file descriptors are the limit).
+
+    Refusals are counted and logged as `webhook: 503 Service Unavailable to N requests
+    from ADDRESSES: ...`: the first of a spell at once, then at most one line each
+    `_BUSY_LOG_SECONDS`, and the rest when stopping.
+    """
+
+    def __init__(self, log: Callable[[str], None], max_requests: int, linger: float) -> None:
+        self.log = log
+        self.max_requests = max_requests
+        self.linger = linger
+        self._selector = selectors.DefaultSelector()
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._wake_write.setblocking(False)
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        self._handed: deque[socket.socket] = deque()  # from the accepting thread
+        self._held: dict[socket.socket, tuple[float, int]] = {}  # deadline, bytes still taken
+        self._lock = threading.Lock()
+        self._count = 0  # refusals not logged yet
+        self._addresses: set[str] = set()
+        self._logged_at = -_BUSY_LOG_SECONDS
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="scoot-webhook-busy", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close what is held (their senders have their answer), log what is counted."""
+        with self._lock:
+            self._stopping = True
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(_STOP_SECONDS)
+            self._thread = None
+        else:
+            self._close_all()
+        self._flush(force=True)
+
+    def refuse(self, connection: socket.socket, address: str) -> None:
+        try:
+            connection.setblocking(False)
+            # A new connection's send buffer is empty: the answer fits, whole, at once.
+            answered = connection.send(_BUSY_ANSWER) == len(_BUSY_ANSWER)
+            connection.shutdown(socket.SHUT_WR)
+        except OSError:  # the sender is gone already
+            answered = False
+        with self._lock:
+            if answered:
+                self._count += 1
+                self._addresses.add(address)
+            hold = answered and not self._stopping and len(self._handed) + len(self._held) < _MAX_BUSY
+            if hold:
+                self._handed.append(connection)
+        if not hold:
+            connection.close()
+        self._flush()
+        self._wake()  # to take it, or to log the count in time
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full: a wake-up is pending anyway
+            self._wake_write.send(b"\0")
+
+    def _run(self) -> None:
+        try:
+            while True:
+                now = time.monotonic()
+                with self._lock:
+                    stopping = self._stopping
+                    handed = list(self._handed)
+                    self._handed.clear()
+                if stopping:
+                    for connection in handed:
+                        connection.close()
+                    return
+                for connection in handed:
+                    self._held[connection] = (now + self.linger, 4 * MAX_BODY)
+                    self._selector.register(connection, selectors.EVENT_READ, connection)
+                for connection, (deadline, _) in list(self._held.items()):
+                    if deadline <= now:
+                        self._drop(connection)
+                self._flush()
+                waits = [deadline - now for deadline, _ in self._held.values()]
+                if self._count:
+                    waits.append(self._logged_at + _BUSY_LOG_SECONDS - now)
+                for key, _ in self._selector.select(max(0.0, min(waits)) if waits else None):
+                    if key.data is None:  # woken
+                        with contextlib.suppress(OSError):
+                            self._wake_read.recv(4096)
+                    else:
+                        self._read(key.data)
+        finally:
+            self._close_all()
+
+    def _read(self, connection: socket.socket) -> None:
+        """Drop what arrived; at the sender's end (or past the bound) close the connection."""
+        deadline, left = self._held[connection]
+        try:
+            data = connection.recv(min(left, 65536))
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data or len(data) >= left:
+            self._drop(connection)
+        else:
+            self._held[connection] = (deadline, left - len(data))
+
+    def _drop(self, connection: socket.socket) -> None:
+        self._selector.unregister(connection)
+        del self._held[connection]
+        connection.close()
+
+    def _close_all(self) -> None:
+        for connection in list(self._held):
+            self._drop(connection)
+        self._selector.close()
+        self._wake_read.close()
+        self._wake_write.close()
+
+    def _flush(self, force: bool = False) -> None:
+        """Log the refusals counted, if the last such line is a while ago (or `force`)."""
+        with self._lock:
+            now = time.monotonic()
+            if not self._count or (not force and now - self._logged_at < _BUSY_LOG_SECONDS):
+                return
+            count, addresses = self._count, sorted(self._addresses)
+            self._count, self._addresses, self._logged_at = 0, set(), now
+        shown = ", ".join(addresses[:3]) + (f" and {len(addresses) - 3} more" if len(addresses) > 3 else "")
+        requests = "request" if count == 1 else "requests"
+        self.log(
+            f"webhook: 503 Service Unavailable to {count} {requests} from {shown}: "
+            f"more than {self.max_requests} at once"
+        )
 
 
 def _drain(connection: socket.socket, *, seconds: float, limit: int) -> None:

@@ -4,13 +4,16 @@ Also the coalescer and the change detection of the watch loop, on their own."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import http.client
 import json
+import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -556,3 +559,89 @@ def test_a_failing_receiver_answers_500_and_keeps_serving() -> None:
     finally:
         receiver.stop()
     assert any("RuntimeError: boom" in line for line in lines)
+
+
+async def _burst(port: int, count: int, seconds: float, answered: Callable[[bytes], None]) -> list[bytes | str]:
+    """`count` signed pushes at once: each connection sends the start of its request, waits
+    until every one is open, then the rest, and reads the answer to its end (`answered` is
+    told). Each is the answer, or what went wrong (a reset, a refused connection, no
+    answer in time)."""
+    opened = 0
+    all_open = asyncio.Event()
+
+    def one_more() -> None:
+        nonlocal opened
+        opened += 1
+        if opened == count:
+            all_open.set()
+
+    async def push(number: int) -> bytes | str:
+        body = push_body(after=f"{number:040x}")  # no two bodies alike: none is a replay
+        request = (
+            f"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"X-GitHub-Event: push\r\nX-GitHub-Delivery: {uuid.uuid4()}\r\n"
+            f"X-Hub-Signature-256: {signature(SECRET, body)}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        try:
+            async with asyncio.timeout(seconds):
+                try:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                finally:
+                    one_more()
+                try:
+                    writer.write(request[:20])
+                    await writer.drain()
+                    with contextlib.suppress(TimeoutError):  # then go on: what is answered is seen
+                        await asyncio.wait_for(all_open.wait(), seconds / 2)
+                    writer.write(request[20:])
+                    await writer.drain()
+                    answer = await reader.read()
+                    answered(answer)
+                    return answer
+                finally:
+                    writer.close()
+        except TimeoutError:
+            return "no answer in time"
+        except OSError as error:
+            return type(error).__name__
+
+    return await asyncio.gather(*(push(number) for number in range(count)))
+
+
+def test_a_burst_gets_an_answer_on_every_connection() -> None:
+    """500 connections at once, 32 served at a time (held until the rest are answered):
+    each gets a status line, 202 or 503 with Retry-After; none is reset, refused or left
+    unanswered; the 503s are logged, counted, in a few lines rather than one each."""
+    count, slots = 500, 32
+    received = Received()
+    refused = 0
+    served = threading.Event()  # the pushes that got a slot wait for the others' answers
+
+    def answered(answer: bytes) -> None:
+        nonlocal refused
+        refused += answer.startswith(b"HTTP/1.0 503 ")
+        if refused == count - slots:
+            served.set()
+
+    def on_push(push: Push) -> bool:
+        served.wait(30)
+        return received.on_push(push)
+
+    receiver = WebhookServer(("127.0.0.1", 0), SECRET, on_push, received.log, timeout=10.0, max_requests=slots)
+    receiver.start()
+    try:
+        answers = asyncio.run(_burst(receiver.server_port, count, 30.0, answered))
+    finally:
+        served.set()
+        receiver.stop()
+    failed = [answer for answer in answers if isinstance(answer, str) or not answer.startswith(b"HTTP/1.0 ")]
+    assert not failed, (len(failed), sorted({str(f)[:40] for f in failed}))
+    statuses = [int(answer.split(b" ")[1]) for answer in answers if isinstance(answer, bytes)]
+    assert (statuses.count(202), statuses.count(503)) == (slots, count - slots)
+    busy = [a for a in answers if isinstance(a, bytes) and a.startswith(b"HTTP/1.0 503")]
+    assert all(b"\r\nRetry-After: 1\r\n" in answer for answer in busy)
+    logged = [line for line in received.lines if "503" in line]
+    counted = [re.search(r"^webhook: 503 Service Unavailable to (\d+) requests? from 127\.0\.0\.1: ", line) for line in logged]
+    assert all(counted), logged
+    assert sum(int(match.group(1)) for match in counted if match) == count - slots, logged
+    assert len(logged) <= 10, logged

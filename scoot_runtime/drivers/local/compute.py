@@ -37,6 +37,7 @@ from scoot_runtime.drivers.base import (
 from scoot_runtime.drivers.local import health, processes
 from scoot_runtime.drivers.local.processes import Proc, Running
 from scoot_runtime.drivers.local.workspace import LocalDriverError, log_path, owner
+from scoot_runtime.files import errors_naming
 
 log = logging.getLogger(__name__)
 
@@ -532,7 +533,8 @@ def _log_header(path: Path, name: str) -> int:
     # 0600: what an application prints may be private.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        os.write(fd, f"--- scoot: starting {name} at {now} ---\n".encode())
+        with errors_naming(path):
+            os.write(fd, f"--- scoot: starting {name} at {now} ---\n".encode())
         return os.lseek(fd, 0, os.SEEK_END)
     finally:
         os.close(fd)

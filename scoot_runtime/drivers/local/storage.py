@@ -159,11 +159,15 @@ def _create_sqlite(path: Path) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        connection = sqlite3.connect(temporary)
         try:
-            connection.execute("VACUUM")  # writes the header: a database, not an empty file
-        finally:
-            connection.close()
+            connection = sqlite3.connect(temporary)
+            try:
+                connection.execute("VACUUM")  # writes the header: a database, not an empty file
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            # SQLite's own words (`database or disk is full`) name no file.
+            raise LocalDriverError(f"cannot create {path}: {error}") from None
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
