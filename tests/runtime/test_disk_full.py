@@ -21,7 +21,7 @@ import pytest
 from scoot_runtime.applylock import ApplyLock
 from scoot_runtime.drivers.base import Address
 from scoot_runtime.drivers.local.driver import LocalDriver
-from scoot_runtime.drivers.local.workspace import LocalDriverError
+from scoot_runtime.drivers.local.workspace import LocalDriverError, owner
 from scoot_runtime.files import write_atomic
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import Journal
@@ -60,6 +60,7 @@ def test_apply_and_init_name_the_file_the_full_disk_refused(disk: Path) -> None:
     # written next, is what the full disk refuses.
     (app / ".scoots" / "locks").mkdir(parents=True)
     (app / ".scoots" / "locks" / "local.lock").write_bytes(b" " * 4096)
+    owner(app / ".scoots")  # and the local driver's owner file, read by the plan
     fill(disk)
     applied = scoot_process("apply", "--yes", str(app), cwd=disk.parent)
     assert applied.returncode == 1, applied.stdout + applied.stderr
