@@ -74,8 +74,12 @@ def test_apply_and_init_name_the_file_the_full_disk_refused(disk: Path) -> None:
 
 def _compute(root: Path) -> None:
     (root / "app").mkdir()
+    os.unlink(root.parent / "filler")  # room for the owner file the driver writes first
+    driver = LocalDriver(context_for(root))
+    assert driver.owner
+    fill(root.parent)
     spec = make_spec(Address("app", "web"), "compute", {"command": [sys.executable, "-c", "pass"]}, root / "app")
-    asyncio.run(LocalDriver(context_for(root)).create(spec))
+    asyncio.run(driver.create(spec))
 
 
 # What writes, and the file it writes (relative to the application folder).
