@@ -6,6 +6,9 @@ meanwhile is kept as the latest model but its diagnostics are not published.
 Completion and hover answer from the last model at once; the features that
 edit or navigate (definition, rename, formatting...) wait for a model of the
 current text. A handler that fails returns an LSP error; the server goes on.
+
+Frames are read by `transport` (bounded, resynchronised after a bad one) and
+checked by `protocol` (every request is answered), not by pygls' own loop.
 """
 
 from __future__ import annotations
@@ -13,15 +16,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
-from scoot_lsp import actions, completion, diagnostics, hover, model, navigation, plan, tokens
+from scoot_lsp import (
+    actions,
+    completion,
+    diagnostics,
+    hover,
+    model,
+    navigation,
+    plan,
+    tokens,
+    transport,
+)
 from scoot_lsp.positions import UTF16
+from scoot_lsp.protocol import ScootProtocol, strict_converter
 from scoot_lsp.workspace import Document, Snapshot, Unit, Workspace, path_of, uri_of
 
 __version__ = "0.1.0"
@@ -35,11 +52,54 @@ class RequestFailed(JsonRpcException):
 
 
 class ScootLanguageServer(LanguageServer):
+    protocol: ScootProtocol
+
     def __init__(self) -> None:
-        super().__init__("scoot-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "scoot-lsp",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=ScootProtocol,
+            converter_factory=strict_converter,
+        )
         self.scoot = Workspace(params_for=plan.params_for)
         self.debounce = DEFAULT_DEBOUNCE
         self.lens_cache: dict[tuple[str, int], plan.Outcome] = {}
+
+    # --- transports: pygls' start methods with our read loop ---------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        source = transport.DescriptorSource((stdin or sys.stdin.buffer).fileno())
+        try:
+            asyncio.run(transport.serve(source, self.protocol, stop))
+        except BrokenPipeError:
+            log.error("the connection to the client is lost: stopping")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self._stop()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            await transport.serve(transport.StreamSource(reader), self.protocol, stop)
+            self._stop()  # one client, as pygls: its end is the server's
+
+        async def listen() -> None:
+            self._server = listener = await asyncio.start_server(connection, host, port)
+            log.info("listening on %s:%s", host, port)
+            async with listener:
+                await listener.serve_forever()
+
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            asyncio.run(listen())
+
+    def _stop(self) -> None:
+        self.shutdown()  # type: ignore[no-untyped-call]  # pygls leaves it unannotated
 
     # --- documents and units ---------------------------------------------------------
 
