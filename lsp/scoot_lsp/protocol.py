@@ -26,6 +26,7 @@ from typing import Any
 
 from cattrs import Converter
 from cattrs.v import transform_error
+from lsprotocol.types import CANCEL_REQUEST
 from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.json_rpc import RPCMessage, RPCRequest
 
@@ -85,7 +86,8 @@ class ScootProtocol(LanguageServerProtocol):
         self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
 
     def serves(self, method: str) -> bool:
-        return method in self.fm.builtin_features or method in self.fm.features
+        # `$/cancelRequest` is pygls' own, handled before any feature is looked up.
+        return method == CANCEL_REQUEST or method in self.fm.builtin_features or method in self.fm.features
 
     def handle_frame(self, body: bytes) -> None:
         """One frame's body: a message handed to pygls, or an answer saying why not."""

@@ -23,6 +23,7 @@ from tests.ports import free_port
 pytestmark = pytest.mark.asyncio
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
+REQUEST_CANCELLED = -32800
 SYMBOLS = {"query": ""}
 
 
@@ -228,8 +229,14 @@ async def test_malformed_requests_are_answered(tmp_path: Path) -> None:
         assert await client.stop() == 0
 
 
-async def test_requests_after_shutdown_are_answered() -> None:
+async def test_cancelled_and_late_requests_are_answered_once() -> None:
     async with running() as client:
+        # A request and its cancellation in one write (atomic on a pipe, so read at once):
+        # cancelled before it runs, and answered so.
+        await client.write(frame(request("cancelled", "workspace/symbol", SYMBOLS))
+                           + frame({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": "cancelled"}}))
+        assert (await client.answer("cancelled"))["error"]["code"] == REQUEST_CANCELLED
+        # After shutdown: an error each (pygls used to drop them), and exit ends the server.
         assert "result" in await client.call("shutdown")
         after: list[tuple[str, Any]] = [("workspace/symbol", SYMBOLS), ("shutdown", None), ("initialize", {"capabilities": {}})]
         for method, params in after:
@@ -238,6 +245,7 @@ async def test_requests_after_shutdown_are_answered() -> None:
         await client.send({"jsonrpc": "2.0", "method": "exit"})
         assert client.process is not None
         assert await client.process.wait() == 0
+        assert len(client.answers["cancelled"]) == 1
 
 
 # --- files the client names --------------------------------------------------------------
