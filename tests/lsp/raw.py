@@ -18,7 +18,7 @@ import json
 import resource
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 SERVER = [sys.executable, "-m", "scoot_runtime.cli", "lsp"]
@@ -118,7 +118,7 @@ class RawClient:
         await self.until(lambda: msg_id in self.answers, timeout, f"request {msg_id!r}")
         return self.answers[msg_id][0]
 
-    async def answers_to(self, ids: list[int | str], timeout: float = DEADLINE) -> None:
+    async def answers_to(self, ids: Sequence[int | str], timeout: float = DEADLINE) -> None:
         """Wait, with one deadline, until each request has an answer; missing ones are not an error here."""
         with contextlib.suppress(AssertionError):
             await self.until(lambda: all(msg_id in self.answers for msg_id in ids), timeout, "every request")
