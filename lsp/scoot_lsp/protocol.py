@@ -148,7 +148,9 @@ class ScootProtocol(LanguageServerProtocol):
 
     def _response(self, data: dict[str, Any], msg_id: object) -> None:
         """A client's answer to one of the server's own requests."""
-        if msg_id not in self._request_futures:
+        # pygls keeps the futures of the client's requests in the same table as the
+        # server's: an "answer" to one of the client's own would resolve it.
+        if msg_id not in self._result_types or msg_id not in self._request_futures:
             # Not structured: pygls would build namedtuples of a result no one waits for.
             log.warning("a response to no request of the server's: id %r", msg_id)
             return

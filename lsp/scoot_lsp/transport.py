@@ -53,8 +53,11 @@ class DescriptorSource:
         self._fd = fd
         self._asks: queue.SimpleQueue[tuple[int, asyncio.Future[bytes]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._ended = False  # the stream ended: the thread is gone, nothing more comes
 
     async def read(self, size: int) -> bytes:
+        if self._ended:
+            return b""
         loop = asyncio.get_running_loop()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, args=(loop,), name="scoot-lsp-stdin", daemon=True)
@@ -71,11 +74,12 @@ class DescriptorSource:
             except OSError as error:
                 log.error("reading from the client failed: %s", error)
                 data = b""
+            self._ended = not data  # the end of the stream: nothing more to read
             try:
                 loop.call_soon_threadsafe(_settle, answer, data)
             except RuntimeError:  # the loop is closed: the server has stopped
                 return
-            if not data:  # the end of the stream: there is nothing more to read
+            if self._ended:
                 return
 
     def _read(self, size: int) -> bytes:
