@@ -8,8 +8,8 @@ errors to answer (JSON-RPC's rule: id null when no request can be named).
 
 Limits, each answered with a Parse error (-32700):
 
-- a body of at most `MAX_FRAME_BYTES` (16 MiB: a document four times the largest file
-  the server reads, `disk.MAX_FILE_BYTES`, even with every character escaped);
+- a body of at most `MAX_FRAME_BYTES` (16 MiB: four times the largest file the server
+  reads from disk, `disk.MAX_FILE_BYTES`, leaving room for JSON's escapes);
 - header lines of at most `MAX_HEADER_LINE` bytes, at most `MAX_HEADERS` of them;
 - a `Content-Length` that is present, once, and a decimal number.
 

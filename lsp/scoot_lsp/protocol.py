@@ -61,7 +61,7 @@ def _exactly(kind: type[Any], *also: type[Any]) -> Any:
     def structure(value: object, _: object) -> Any:
         # bool is an int in Python, never in JSON: true is not a line number.
         if isinstance(value, bool) is not (kind is bool) or not isinstance(value, accepted):
-            raise TypeError(f"expected {kind.__name__}, got {json.dumps(value)[:40]}")
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
         return kind(value)
 
     return structure
