@@ -6,6 +6,10 @@ meanwhile is kept as the latest model but its diagnostics are not published.
 Completion and hover answer from the last model at once; the features that
 edit or navigate (definition, rename, formatting...) wait for a model of the
 current text. A handler that fails returns an LSP error; the server goes on.
+
+Frames are read by `transport` (bounded, resynchronised after a bad one) and
+checked by `protocol` (every request is answered), not by pygls' own loop; the
+disk is read by `disk` (regular files only, bounded), never on the event loop.
 """
 
 from __future__ import annotations
@@ -13,15 +17,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
-from scoot_lsp import actions, completion, diagnostics, hover, model, navigation, plan, tokens
+from scoot_lsp import (
+    actions,
+    completion,
+    diagnostics,
+    disk,
+    hover,
+    model,
+    navigation,
+    plan,
+    tokens,
+    transport,
+)
 from scoot_lsp.positions import UTF16
+from scoot_lsp.protocol import ScootProtocol, strict_converter
 from scoot_lsp.workspace import Document, Snapshot, Unit, Workspace, path_of, uri_of
 
 __version__ = "0.1.0"
@@ -35,23 +55,77 @@ class RequestFailed(JsonRpcException):
 
 
 class ScootLanguageServer(LanguageServer):
+    protocol: ScootProtocol
+
     def __init__(self) -> None:
-        super().__init__("scoot-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "scoot-lsp",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=ScootProtocol,
+            converter_factory=strict_converter,
+        )
         self.scoot = Workspace(params_for=plan.params_for)
         self.debounce = DEFAULT_DEBOUNCE
         self.lens_cache: dict[tuple[str, int], plan.Outcome] = {}
 
+    # --- transports: pygls' start methods with our read loop ---------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        source = transport.DescriptorSource((stdin or sys.stdin.buffer).fileno())
+        try:
+            asyncio.run(transport.serve(source, self.protocol, stop))
+        except BrokenPipeError:
+            log.error("the connection to the client is lost: stopping")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self._stop()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            await transport.serve(transport.StreamSource(reader), self.protocol, stop)
+            self._stop()  # one client, as pygls: its end is the server's
+
+        async def listen() -> None:
+            self._server = listener = await asyncio.start_server(connection, host, port)
+            log.info("listening on %s:%s", host, port)
+            async with listener:
+                await listener.serve_forever()
+
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            asyncio.run(listen())
+
+    def _stop(self) -> None:
+        self.shutdown()  # type: ignore[no-untyped-call]  # pygls leaves it unannotated
+
     # --- documents and units ---------------------------------------------------------
 
-    def document(self, uri: str) -> Document:
-        """An open document, or a file read from disk for a request on an unopened one."""
+    async def document(self, uri: str) -> Document:
+        """An open document, or a file read from disk for a request on an unopened one.
+
+        Only a `file:` URI of an absolute path is read (any other URI the client has not
+        opened names nothing on disk), through `disk` and in a thread.
+        """
         document = self.scoot.document(uri)
         if document is not None:
             return document
-        text = self.scoot.text_of(path_of(uri))
+        path = path_of(uri)
+        if path == uri or not os.path.isabs(path):
+            raise RequestFailed(f"{uri} is not open, and is not a file")
+        text = self.scoot.buffer(path)
         if text is None:
-            raise RequestFailed(f"{uri} is neither open nor readable")
-        return Document(uri, path_of(uri), text, None, self.scoot.encoding)
+            try:
+                text = await asyncio.get_running_loop().run_in_executor(None, self.scoot.read, path)
+            except disk.Unreadable as reason:
+                log.warning("not read for %s: %s", uri, reason)
+                raise RequestFailed(f"{uri} is neither open nor readable: {reason}") from None
+        return Document(uri, path, text, None, self.scoot.encoding)
 
     def schedule(self, unit: Unit) -> None:
         unit.generation += 1
@@ -93,7 +167,7 @@ class ScootLanguageServer(LanguageServer):
 
     async def fresh(self, uri: str) -> tuple[Snapshot, str, Document]:
         """A model of the document's current text (compiled now if the last one is stale)."""
-        document = self.document(uri)
+        document = await self.document(uri)
         unit = self.scoot.unit_of(uri)
         if self.scoot.document(uri) is None and unit.latest is None:
             unit.generation += 1
@@ -102,7 +176,7 @@ class ScootLanguageServer(LanguageServer):
 
     async def last_model(self, uri: str) -> tuple[Snapshot, str, Document, Unit]:
         """The last model of the document's unit, without waiting for a newer one."""
-        document = self.document(uri)
+        document = await self.document(uri)
         unit = self.scoot.unit_of(uri)
         snapshot = unit.model
         if snapshot is None or document.path not in snapshot.texts:
@@ -198,7 +272,8 @@ async def on_hover(ls: ScootLanguageServer, params: lsp.HoverParams) -> lsp.Hove
     offset = model.map_offset(snapshot.texts.get(path, ""), document.text, document.index.offset(params.position))
     folder = unit.folder
     recorded = (lambda address: plan.recorded(folder, address)) if folder is not None else None
-    result = hover.hover(snapshot, path, offset, recorded)
+    # In a thread: a hover on an object reads its state in `scoot.lock`.
+    result = await asyncio.get_running_loop().run_in_executor(None, hover.hover, snapshot, path, offset, recorded)
     if result is not None and snapshot.texts.get(path) is not document.text and snapshot.texts.get(path) != document.text:
         result.range = None  # the model's range may not match the text any more
     return result
@@ -255,8 +330,8 @@ async def workspace_symbols(ls: ScootLanguageServer, params: lsp.WorkspaceSymbol
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
-def formatting(ls: ScootLanguageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
-    document = ls.document(params.text_document.uri)
+async def formatting(ls: ScootLanguageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
+    document = await ls.document(params.text_document.uri)
     index = document.index
     whole = index.range(0, len(document.text))
     return actions.format_document(document.text, document.path, whole)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,9 +27,11 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
 from scoot_lang.compiler import SCT_SUFFIX, Compilation, compile_sources
+from scoot_lsp import disk
 from scoot_lsp.positions import UTF16, LineIndex
 
 SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
+log = logging.getLogger("scoot_lsp")
 
 
 @dataclass
@@ -124,7 +128,8 @@ class Workspace:
         self.encoding = UTF16
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoot-compile")
         self._params_for = params_for or (lambda folder: {})
-        self._disk: dict[str, tuple[float, int, str]] = {}
+        self._disk: dict[str, disk.FileText] = {}
+        self._left_out: dict[str, str] = {}
 
     # documents ------------------------------------------------------------------
 
@@ -148,12 +153,28 @@ class Workspace:
     def document(self, uri: str) -> Document | None:
         return self.documents.get(uri)
 
-    def text_of(self, path: str) -> str | None:
-        """A file's text: the open buffer, else the file on disk."""
+    def buffer(self, path: str) -> str | None:
+        """The text of the open document of a path (whatever its URI's spelling)."""
         for document in self.documents.values():
             if document.path == path:
                 return document.text
-        return self._read(path)
+        return None
+
+    def read(self, path: str) -> str:
+        """A file's text on disk (see `disk`: regular files only, bounded); `Unreadable` says why not.
+
+        It touches the disk: off the event loop. The cache is shared with the compile
+        thread; a race between two readers of one file only reads it twice.
+        """
+        try:
+            now = os.stat(path)
+        except OSError as error:
+            raise disk.Unreadable(f"{path}: {error.strerror or error}") from None
+        cached = self._disk.get(path)
+        if cached and stat.S_ISREG(now.st_mode) and (cached.mtime_ns, cached.size) == (now.st_mtime_ns, now.st_size):
+            return cached.text
+        self._disk[path] = found = disk.read_text(path)
+        return found.text
 
     # units ----------------------------------------------------------------------
 
@@ -174,32 +195,41 @@ class Workspace:
 
     def texts(self, unit: Unit) -> dict[str, str]:
         """The unit's files by path: open buffers over the `.sct` files on disk."""
+        return self._with_disk(unit.folder, self._buffers(unit))
+
+    def _buffers(self, unit: Unit) -> dict[str, str]:
+        """The open documents of a unit (read on the loop, which changes them)."""
         if unit.folder is None:
             document = self.documents.get(unit.key)
             return {unit.key: document.text} if document else {}
+        return {
+            document.path: document.text
+            for document in self.documents.values()
+            if document.path.endswith(SCT_SUFFIX) and Path(document.path).parent == unit.folder
+        }
+
+    def _with_disk(self, folder: Path | None, buffers: dict[str, str]) -> dict[str, str]:
+        """The `.sct` files of a folder, the open buffers in place of theirs (any thread)."""
+        if folder is None:
+            return buffers
         texts: dict[str, str] = {}
         with contextlib.suppress(OSError):
-            for entry in sorted(os.scandir(unit.folder), key=lambda e: e.name):
-                if entry.name.endswith(SCT_SUFFIX) and entry.is_file():
-                    text = self._read(os.path.normpath(entry.path))
-                    if text is not None:
-                        texts[os.path.normpath(entry.path)] = text
-        for document in self.documents.values():
-            if document.path.endswith(SCT_SUFFIX) and Path(document.path).parent == unit.folder:
-                texts[document.path] = document.text
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                path = os.path.normpath(entry.path)
+                if not entry.name.endswith(SCT_SUFFIX) or path in buffers or not entry.is_file():
+                    continue
+                try:
+                    texts[path] = self.read(path)
+                except disk.Unreadable as reason:
+                    self._refused(path, str(reason))
+        texts.update(buffers)
         return dict(sorted(texts.items()))
 
-    def _read(self, path: str) -> str | None:
-        try:
-            stat = os.stat(path)
-            cached = self._disk.get(path)
-            if cached and cached[0] == stat.st_mtime and cached[1] == stat.st_size:
-                return cached[2]
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        self._disk[path] = (stat.st_mtime, stat.st_size, text)
-        return text
+    def _refused(self, path: str, reason: str) -> None:
+        """Log a file left out of its unit, once per reason (the unit is compiled on every change)."""
+        if self._left_out.get(path) != reason:
+            self._left_out[path] = reason
+            log.warning("left out of its unit: %s", reason)
 
     def params(self, unit: Unit) -> dict[str, str]:
         if unit.folder is None:
@@ -220,15 +250,22 @@ class Workspace:
         return snapshot
 
     async def compile(self, unit: Unit) -> Snapshot:
-        """Compile the unit's current texts off the event loop, and keep the result."""
+        """Compile the unit's current texts off the event loop, and keep the result.
+
+        The files on disk and `scoot.toml`'s params are read on the compile thread too:
+        a slow disk (or a file that is not what it seems) never stops the loop.
+        """
         generation = unit.generation
-        texts = self.texts(unit)
-        params = self.params(unit)
+        buffers = self._buffers(unit)
         loop = asyncio.get_running_loop()
-        compilation = await loop.run_in_executor(self.executor, compile_sources, texts, params)
+        texts, compilation = await loop.run_in_executor(self.executor, self._compile, unit, buffers)
         snapshot = Snapshot(generation, compilation, texts, self.encoding)
         unit.keep(snapshot)
         return snapshot
+
+    def _compile(self, unit: Unit, buffers: dict[str, str]) -> tuple[dict[str, str], Compilation]:
+        texts = self._with_disk(unit.folder, buffers)
+        return texts, compile_sources(texts, self.params(unit))
 
     async def current(self, unit: Unit) -> Snapshot:
         """A compilation of the unit as it is now (compiling it if needed)."""
