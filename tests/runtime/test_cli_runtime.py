@@ -29,7 +29,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scoot_runtime.applylock import ApplyLock
-from scoot_runtime.cli import cli
+from scoot_cli import cli
 from scoot_runtime.init import starter_files
 from tests.ports import free_port
 
@@ -76,7 +76,7 @@ def scoot_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> s
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", *args],
+        [sys.executable, "-m", "scoot_cli", *args],
         cwd=cwd,
         env=environment,
         stdin=subprocess.DEVNULL,
@@ -558,7 +558,7 @@ def test_logs(applied: Path) -> None:
     # Following: new lines arrive until Ctrl-C, which ends it quietly.
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     follower = subprocess.Popen(
-        [sys.executable, "-m", "scoot_runtime.cli", "logs", "app.web", str(applied), "-f"],
+        [sys.executable, "-m", "scoot_cli", "logs", "app.web", str(applied), "-f"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=environment,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from scoot_runtime.watch.loop import ApplyEnded, Outcome
 from scoot_runtime.watch.webhook import signature
 from tests.runtime.test_cli_runtime import (
     ROOT,
@@ -39,6 +40,7 @@ from tests.runtime.test_cli_runtime import (
     wait_until_gone,
 )
 from tests.runtime.test_git_sources import Remote
+from tests.runtime.test_webhook import Events
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
 
@@ -167,7 +169,7 @@ class App:
         environment = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
         process = subprocess.Popen(
-            [sys.executable, "-m", "scoot_runtime.cli", "watch", str(self.folder), "--interval", "0.5", *args],
+            [sys.executable, "-m", "scoot_cli", "watch", str(self.folder), "--interval", "0.5", *args],
             cwd=self.folder,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -352,32 +354,32 @@ def test_a_broken_architecture_or_a_missing_repository_is_said_once_and_watching
 
 @pytest.mark.slow
 def test_losing_the_race_for_the_apply_lock_is_waiting_not_failing(
-    app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another apply takes the lock between watching's quick check and the apply's own:
     that revision is looked at again at the next look, not counted as a failed apply."""
+    from scoot_app.application import Loaded, load
+    from scoot_app.watch import WatchSession
     from scoot_runtime.applylock import ApplyLock
-    from scoot_runtime.cli.application import _load_application
-    from scoot_runtime.cli.watch import _Output, _Watch
-    from scoot_runtime.watch.coalesce import Coalescer
-    from scoot_runtime.watch.loop import WatchLoop
 
-    path = str(app.folder)
-    state = _Watch(_load_application(path, None, ()), (path, None, ()), {}, None, _Output())
-    loop = WatchLoop(state.look, state.apply, state.output.say, state.output.complain, interval=1, coalescer=Coalescer(0))
+    loaded = load(app.folder)
+    assert isinstance(loaded, Loaded)
+    events = Events()
+    session = WatchSession(loaded, app.folder, interval=1, settle=0, on_event=events)
     # The quick check saw no holder; the other run took the lock just after it.
     monkeypatch.setattr("scoot_runtime.applylock.running_holder", lambda *args: None)
-    other = ApplyLock(state.state_dir, state.target_name, command="scoot apply")
+    other = ApplyLock(session.state_dir, session.target_name, command="scoot apply")
     other.acquire()
     try:
-        assert not loop.check("poll")
+        assert not session.loop.check("poll")
     finally:
         other.release()
-    assert loop.attempted == {} and loop.applies == 0
-    assert "another run holds the apply lock" in capsys.readouterr().err
+    assert session.loop.attempted == {} and session.applies == 0
+    assert [e.outcome for e in events.of(ApplyEnded)] == [Outcome.BUSY]
     # The lock is free again: the next look applies the revision.
-    assert loop.check("poll")
-    assert app.serves() == "v1" and loop.applies == 1
+    assert session.loop.check("poll")
+    assert app.serves() == "v1" and session.applies == 1
+    assert [e.outcome for e in events.of(ApplyEnded)] == [Outcome.BUSY, Outcome.APPLIED]
 
 
 # -- webhooks ---------------------------------------------------------------------------------

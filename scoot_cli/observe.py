@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scoot_runtime.cli.application import (
-    _Application,
+from scoot_cli.application import (
     _application_options,
     _close,
     _errors,
@@ -22,10 +21,11 @@ from scoot_runtime.cli.application import (
     _open_runtime,
     _redact,
 )
-from scoot_runtime.cli.output import _color, _count
+from scoot_cli.output import _color, _count
 from scoot_runtime.drivers.base import Address
 
 if TYPE_CHECKING:
+    from scoot_app.application import Loaded
     from scoot_runtime.engine import Runtime
 
 
@@ -228,7 +228,7 @@ def logs(
     _print_logs(application, Address(component_name, object_name), several, replica, follow)
 
 
-def _print_logs(application: _Application, address: Address, prefixed: bool, replica: int | None, follow: bool) -> None:
+def _print_logs(application: Loaded, address: Address, prefixed: bool, replica: int | None, follow: bool) -> None:
     """Print the driver's log lines (with `prefixed`, each after the process it comes from)."""
     import asyncio
 

@@ -1,5 +1,6 @@
-"""The `scoot` command line. With the language server, the one place that ties the
-compiler (`scoot_lang`) to the runtime.
+"""The `scoot` command line: thin click commands over the application layer
+(`scoot_app`, which ties the compiler `scoot_lang` to the runtime `scoot_runtime`).
+They parse options, confirm, print, and map typed outcomes to exit codes.
 
 Exit codes: 0 ok, 1 an error (diagnostics, changes found by `fmt --check`, a plan that
 cannot be made, a failed or refused apply), 2 usage (and `plan --detailed-exitcode`: changes).
@@ -7,7 +8,8 @@ Heavy modules are imported inside the commands so that start-up stays quick.
 
 The commands live in the modules of this package, which are registered here:
 `language` (compile, validate, fmt, decompile, schema), `application` (init, and what the
-runtime commands share: loading the application, opening its runtime, errors),
+runtime commands share: loading the application and opening its runtime, said on the
+terminal; errors),
 `converge` (plan, apply, destroy), `observe` (refresh, status, logs, graph,
 force-unlock), `repos` (the components' repositories) and `watch` (apply again when
 a source changes); `output` holds what they print alike. Names with a leading underscore are
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import click
 
-from scoot_runtime.cli import application, converge, language, lsp, observe, repos, watch
+from scoot_cli import application, converge, language, lsp, observe, repos, watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
