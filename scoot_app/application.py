@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,3 +192,70 @@ async def make_plan(
         return await runtime.plan(destroy=destroy, refresh=refresh, parallelism=parallelism or DEFAULT_PARALLELISM)
     except PlanError as error:
         return PlanFailed(error)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """`plan()`'s answer: the runtime the plan was made with (closed), and the plan or
+    why none can be made."""
+
+    runtime: Runtime
+    plan: Plan | PlanFailed
+
+
+def plan(
+    application: Loaded,
+    *,
+    revisions: Mapping[str, str] | None = None,
+    fetch: bool = True,
+    destroy: bool = False,
+    refresh: bool = True,
+    on_opened: Callable[[Runtime], None] = lambda runtime: None,
+) -> Planned:
+    """Open the runtime, make a plan, let the drivers go: what `scoot plan` and the
+    editor's plan lens show. `on_opened` is told the runtime as soon as it is open."""
+    import asyncio
+    import contextlib
+
+    runtime = open_runtime(application, revisions, fetch)
+    on_opened(runtime)
+
+    async def run() -> Plan | PlanFailed:
+        try:
+            return await make_plan(runtime, destroy=destroy, refresh=refresh)
+        finally:
+            # Best effort: the answer is already decided.
+            with contextlib.suppress(Exception):
+                await runtime.close()
+
+    return Planned(runtime, asyncio.run(run()))
+
+
+def with_compilation(root: Path, compilation: Compilation, target: str | None = None) -> Loaded:
+    """The application folder `root` with an architecture compiled elsewhere (the
+    editor's buffers, which may not be saved)."""
+    from scoot_runtime import workspace
+
+    loaded = workspace.load(root)
+    return Loaded(loaded, loaded.target(target), compilation)
+
+
+def recorded_revisions(application: Loaded) -> dict[str, str]:
+    """The revision `scoot.lock` records for each component whose source is not a folder
+    here: pinned to them, a plan asks no network (a new commit shows in `scoot plan`)."""
+    from scoot_runtime.sources import Sources, computing
+    from scoot_runtime.state import StateStore
+
+    architecture = application.architecture
+    if architecture is None:
+        return {}
+    target = application.target
+    with Sources(application.workspace, target, architecture) as sources:
+        running = set(computing(architecture))
+        elsewhere = {name for name, located in sources.located.items() if located.driver != "path" and name in running}
+    state = StateStore(application.workspace.root, target.name, target.cloud).load()
+    return {
+        address.split(".", 1)[0]: obj.revision
+        for address, obj in state.objects.items()
+        if obj.revision and address.split(".", 1)[0] in elsewhere
+    }

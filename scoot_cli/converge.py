@@ -10,11 +10,9 @@ import click
 
 from scoot_cli.application import (
     _application_options,
-    _close,
     _errors,
     _from_option,
     _load_application,
-    _open_runtime,
     _opened,
     _pins,
     _redact,
@@ -23,7 +21,6 @@ from scoot_cli.application import (
 from scoot_cli.output import _color, _count
 
 if TYPE_CHECKING:
-    import asyncio
 
     from scoot_app.converge import ConvergeEvent, ConvergeOutcome
     from scoot_lang.compiler import Compilation
@@ -80,24 +77,6 @@ def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) 
         click.echo(f"  {subject}{at}: {_redact(problem.message)}", err=True)
 
 
-def _make_plan(
-    runner: asyncio.Runner,
-    runtime: Runtime,
-    compilation: Compilation,
-    *,
-    destroy: bool = False,
-    refresh: bool = True,
-    as_json: bool = False,
-) -> Plan:
-    """`scoot_app.make_plan`; a plan that cannot be made is said, and exits 1."""
-    from scoot_app.application import PlanFailed, make_plan
-
-    made = runner.run(make_plan(runtime, destroy=destroy, refresh=refresh))
-    if isinstance(made, PlanFailed):
-        _plan_failed(made.error, compilation, as_json)
-    return made
-
-
 @click.command(short_help="Show what apply would change, and the .sct line why.")
 @_application_options
 @_source_options
@@ -126,20 +105,18 @@ def plan(
     The components' sources are fetched first (their newest revision, or the one
     `--revision` pins): a new revision shows as an update of the compute objects
     that run it."""
-    import asyncio
-
+    from scoot_app.application import PlanFailed
+    from scoot_app.application import plan as make
     from scoot_runtime.render import plan_json, render_plan
 
     pins = _pins(revisions)
     application = _load_application(path, target, params, from_repo, by_state="plan --destroy" if destroy else None)
-    runtime = _open_runtime(application, pins, fetch=not destroy)
-    with asyncio.Runner() as runner:
-        try:
-            made = _make_plan(
-                runner, runtime, application.compilation, destroy=destroy, refresh=refresh, as_json=as_json
-            )
-        finally:
-            _close(runner, runtime)
+    planned = make(
+        application, revisions=pins, fetch=not destroy, destroy=destroy, refresh=refresh, on_opened=_opened
+    )
+    runtime, made = planned.runtime, planned.plan
+    if isinstance(made, PlanFailed):
+        _plan_failed(made.error, application.compilation, as_json)
     view = _plan_view(runtime, application.compilation, delete_data)
     if as_json:
         click.echo(json.dumps(plan_json(made, view), indent=2, ensure_ascii=False))

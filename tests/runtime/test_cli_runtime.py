@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from scoot_runtime.applylock import ApplyLock
 from scoot_cli import cli
+from scoot_runtime.applylock import ApplyLock
 from scoot_runtime.init import starter_files
 from tests.ports import free_port
 

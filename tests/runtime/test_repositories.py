@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from scoot_lang import compile_source
 from scoot_cli import cli
+from scoot_lang import compile_source
 from scoot_runtime.errors import ScootError
 from scoot_runtime.objects import Application, Architecture, Component, Compute, Storage
 from scoot_runtime.repositories.base import RepositoryContext, RepositoryError

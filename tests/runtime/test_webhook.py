@@ -21,7 +21,16 @@ import pytest
 from scoot_runtime.repositories.base import Repository
 from scoot_runtime.sources import Located
 from scoot_runtime.watch.coalesce import Coalescer
-from scoot_runtime.watch.loop import ApplyBegins, ApplyEnded, Change, Looked, Outcome, Snapshot, WatchLoop, changes
+from scoot_runtime.watch.loop import (
+    ApplyBegins,
+    ApplyEnded,
+    Change,
+    Looked,
+    Outcome,
+    Snapshot,
+    WatchLoop,
+    changes,
+)
 from scoot_runtime.watch.poll import pushed
 from scoot_runtime.watch.webhook import Deliveries, Push, WebhookServer, signature, verify
 
