@@ -12,7 +12,7 @@ runtime commands share: loading the application and opening its runtime, said on
 terminal; errors),
 `converge` (plan, apply, destroy), `observe` (refresh, status, logs, graph,
 force-unlock), `repos` (the components' repositories) and `watch` (apply again when
-a source changes); `output` holds what they print alike. Names with a leading underscore are
+a source changes), and `scoot lsp` from the language server (an entry point); `output` holds what they print alike. Names with a leading underscore are
 private to this package.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import click
 
-from scoot_cli import application, converge, language, lsp, observe, repos, watch
+from scoot_cli import application, converge, language, observe, repos, watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,7 +46,20 @@ cli.add_command(observe.graph)
 cli.add_command(observe.force_unlock)
 cli.add_command(repos.repos)
 cli.add_command(watch.watch)
-cli.add_command(lsp.lsp)
+
+
+def _plugin_commands() -> None:
+    """Commands other packages add (the group `scoot.commands`): Scoot's own `scoot lsp`
+    is the language server's, which the CLI does not import."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="scoot.commands"):
+        command = entry.load()
+        if isinstance(command, click.Command) and entry.name not in cli.commands:
+            cli.add_command(command, entry.name)
+
+
+_plugin_commands()
 
 
 def main() -> None:

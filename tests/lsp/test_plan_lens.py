@@ -99,7 +99,7 @@ async def test_plan_lens_never_waits_on_a_remote(client: LanguageClient, tmp_pat
 
 
 def test_scoot_lsp_command_help() -> None:
-    from scoot_cli.lsp import lsp as command
+    from scoot_lsp.command import lsp as command
 
     result = CliRunner().invoke(command, ["--help"])
     assert result.exit_code == 0 and "--tcp" in result.output
