@@ -7,6 +7,8 @@ import contextlib
 import json
 import os
 import re
+import signal
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -246,8 +248,29 @@ def _print_logs(application: Loaded, address: Address, prefixed: bool, replica: 
         finally:
             await runtime.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(show())
+    async def follow_until_stopped() -> None:
+        """Follow until SIGINT or SIGTERM, which end it quietly. Handled here, not left to
+        asyncio's Ctrl-C handling: that one is installed only where SIGINT has Python's
+        default handler, and a process started with SIGINT ignored (as a shell starts its
+        background jobs, and those start theirs) would follow for ever."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, task.cancel)
+        try:
+            await show()
+        except asyncio.CancelledError:
+            return  # stopped by a signal: the lines so far were printed
+        finally:
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(number)
+
+    if not follow or threading.current_thread() is not threading.main_thread():
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(show())
+        return
+    asyncio.run(follow_until_stopped())
 
 
 @click.command(short_help="Draw the architecture (Graphviz DOT or Mermaid).")

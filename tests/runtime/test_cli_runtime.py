@@ -555,7 +555,8 @@ def test_logs(applied: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "tiny listening on" in result.output and '"GET / HTTP/1.1" 200' in result.output
     assert scoot("logs", "app.web", str(applied), "--replica", "0").output == result.output
-    # Following: new lines arrive until Ctrl-C, which ends it quietly.
+    # Following: new lines arrive until Ctrl-C, which ends it quietly; even when it starts
+    # with SIGINT ignored, as a shell starts its background jobs (and they, theirs).
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     follower = subprocess.Popen(
         [sys.executable, "-m", "scoot_cli", "logs", "app.web", str(applied), "-f"],
@@ -563,6 +564,7 @@ def test_logs(applied: Path) -> None:
         stderr=subprocess.PIPE,
         env=environment,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(follower.stdout or ()), daemon=True)
