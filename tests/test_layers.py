@@ -146,3 +146,19 @@ def test_the_rules_tell_an_arrow_back_up(importer: str, imported: str, allowed: 
     source, target = layer(importer), layer(imported)
     assert source is not None and target is not None
     assert (target in ALLOWED[source]) is allowed
+
+
+def test_the_application_layer_has_no_terminal() -> None:
+    """scoot_app returns outcomes and tells events: it neither prints, nor exits, nor
+    uses click; `render` stays out of it too (it imports click for colours)."""
+    found = []
+    for path in sorted(PACKAGES["scoot_app"].rglob("*.py")):
+        name = module_name("scoot_app", path)
+        banned = {m for m in imports(path, name) if m.split(".")[0] in ("click", "sys") or m == "scoot_runtime.render"}
+        found += [f"{name} imports {module}" for module in sorted(banned)]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("print", "exit"):
+                found.append(f"{name}:{node.lineno} calls {node.func.id}()")
+            if isinstance(node, ast.Name) and node.id == "SystemExit":
+                found.append(f"{name}:{node.lineno} names SystemExit")
+    assert found == []
