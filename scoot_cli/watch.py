@@ -87,10 +87,12 @@ class _Printer:
         say, complain = self.output.say, self.output.complain
         if isinstance(event, loop.Looked):
             if os.environ.get(_TRACE):
-                complain(f"looked ({event.why}): {len(event.fresh)} new")
+                say(f"looked ({event.why}): {len(event.fresh)} new")
             for change in event.fresh:
                 say(_describe(change))
         elif isinstance(event, loop.LookFailed):
+            if os.environ.get(_TRACE):
+                say(f"looked ({event.why}): failed")
             complain(f"cannot look at the sources ({event.why}): {event.error}; looking again in {event.interval:g}s")
         elif isinstance(event, loop.ApplyBegins):
             say(f"applying ({_names(event.changes)})")
@@ -133,7 +135,8 @@ class _Printer:
             self.converging(event)
 
 
-# Set, `scoot watch` also says each look on stderr: for tests to wait on looks, not on time.
+# Set, `scoot watch` also says each look (on stdout, in order with what it applies): for
+# tests to wait on looks, not on the clock.
 _TRACE = "SCOOT_WATCH_TRACE"
 
 
