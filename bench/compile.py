@@ -207,12 +207,12 @@ def load_parse_only() -> Callable[[str], Any] | None:
 
 
 def cli_command() -> tuple[list[str] | None, str]:
-    if importlib.util.find_spec("scoot_runtime.cli") is not None:
-        return [sys.executable, "-m", "scoot_runtime.cli"], "python -m scoot_runtime.cli"
+    if importlib.util.find_spec("scoot_cli") is not None:
+        return [sys.executable, "-m", "scoot_cli"], "python -m scoot_cli"
     script = shutil.which("scoot")
     if script:
         return [script], script
-    return None, "no `scoot_runtime.cli` module and no `scoot` on PATH"
+    return None, "no `scoot_cli` module and no `scoot` on PATH"
 
 
 def cold_start(runs: int) -> tuple[float, float, str] | str:

@@ -275,7 +275,7 @@ def make_application(folder: Path, sources: list[str]) -> Path:
 def plan_once(app: Path) -> None:
     from click.testing import CliRunner
 
-    from scoot_runtime.cli import cli
+    from scoot_cli import cli
 
     result = CliRunner().invoke(cli, ["plan", str(app)])
     if result.exit_code != 0:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from scoot_cli import cli
 from scoot_lang import compile_path
-from scoot_runtime.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "samples"
@@ -52,7 +52,7 @@ def scoot(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run the real entry point in a new interpreter."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", *args],
+        [sys.executable, "-m", "scoot_cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -12,7 +12,6 @@ Sources that live elsewhere (git, a hosting service) are pinned to the revision
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from dataclasses import dataclass
@@ -25,9 +24,7 @@ from scoot_lang.compiler import Compilation
 from scoot_lsp import disk
 from scoot_lsp.workspace import Snapshot
 from scoot_runtime import workspace as settings
-from scoot_runtime.objects import Architecture
-from scoot_runtime.sources import Sources, computing
-from scoot_runtime.state import LOCK_FILE, StateError, StateStore, read_lock
+from scoot_runtime.state import LOCK_FILE, StateError, read_lock
 
 log = logging.getLogger("scoot_lsp")
 _VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "no-op": "unchanged"}
@@ -84,20 +81,6 @@ def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def recorded_revisions(loaded: settings.Workspace, architecture: Architecture) -> dict[str, str]:
-    """The revision `scoot.lock` records for each component whose source is not a folder here."""
-    target = loaded.target(None)
-    with Sources(loaded, target, architecture) as sources:
-        running = set(computing(architecture))
-        elsewhere = {name for name, located in sources.located.items() if located.driver != "path" and name in running}
-    state = StateStore(loaded.root, target.name, target.cloud).load()
-    return {
-        address.split(".", 1)[0]: obj.revision
-        for address, obj in state.objects.items()
-        if obj.revision and address.split(".", 1)[0] in elsewhere
-    }
-
-
 @dataclass(frozen=True)
 class Outcome:
     changes: dict[str, str]  # address: what apply would do, in words
@@ -105,9 +88,9 @@ class Outcome:
 
 
 def plan_outcome(compilation: Compilation, folder: Path) -> Outcome:
-    """Run the runtime's planner (no refresh) for the default target."""
-    from scoot_runtime.engine import Runtime
-    from scoot_runtime.plan import PlanError
+    """Run the runtime's planner (no refresh) for the default target, through the
+    application layer as `scoot plan` does."""
+    from scoot_app.application import PlanFailed, plan, recorded_revisions, with_compilation
 
     if compilation.architecture is None:
         return Outcome({}, "fix the errors to see the plan")
@@ -115,27 +98,14 @@ def plan_outcome(compilation: Compilation, folder: Path) -> Outcome:
     if reason := _not_files(root):
         return Outcome({}, reason)
     try:
-        loaded = settings.load(root)
-        runtime = Runtime.open(
-            loaded, compilation.architecture, None, revisions=recorded_revisions(loaded, compilation.architecture)
-        )
+        application = with_compilation(root, compilation)
+        made = plan(application, revisions=recorded_revisions(application), refresh=False).plan
     except Exception as error:
         return Outcome({}, str(error))
-
-    async def run() -> Any:
-        try:
-            return await runtime.plan(refresh=False)
-        finally:
-            await runtime.close()
-
-    try:
-        plan = asyncio.run(run())
-    except PlanError as error:
-        return Outcome({}, "; ".join(f"{p.address}: {p.message}" for p in error.problems))
-    except Exception as error:
-        return Outcome({}, str(error))
+    if isinstance(made, PlanFailed):
+        return Outcome({}, "; ".join(f"{p.address}: {p.message}" for p in made.error.problems))
     changes = {}
-    for change in plan.changes:
+    for change in made.changes:
         words = _VERB.get(change.action.value, change.action.value)
         if change.keys:
             words += " (" + ", ".join(change.keys) + ")"

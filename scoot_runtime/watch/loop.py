@@ -1,12 +1,14 @@
 """The watch loop: look at the sources when it is time or when told to, apply what changed.
 
-    loop = WatchLoop(look, apply, say, complain, interval=60, coalescer=Coalescer(settle=2))
+    loop = WatchLoop(look, apply, report, interval=60, coalescer=Coalescer(settle=2))
     with loop.signals():
         loop.run()
 
 `look()` returns, per component, its newest revision and the revisions its compute
 objects ran as scoot.lock records them; `apply(changes)` runs one apply and says how it
-went; `say` and `complain` print a line (complaints on stderr). Everything runs on the
+went; `report` is told what happens, as typed events (`LoopEvent`: each look, each new
+revision, each apply begun and how it ended), for a caller to print or a test to wait
+on. Everything runs on the
 calling thread (the main one): others only add reasons to the coalescer (the webhook
 receiver), so applies never overlap, and changes that arrive during one are looked at
 once, after it. A look follows each apply after the settle time; then one every interval.
@@ -27,7 +29,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from types import FrameType
 
-from scoot_runtime.render import short_revision
 from scoot_runtime.watch.coalesce import Coalescer
 
 
@@ -46,14 +47,45 @@ class Change:
     recorded: str | None  # what most of its compute objects ran
     latest: str
 
-    def describe(self) -> str:
-        return f"{self.component}: new revision {short_revision(self.recorded)} → {short_revision(self.latest)}"
-
 
 class Outcome(enum.Enum):
     APPLIED = "applied"
     FAILED = "failed"
     BUSY = "busy"  # another run holds the apply lock: look again later
+
+
+@dataclass(frozen=True)
+class Looked:
+    """A look is done (`why`: "start", "poll" or the reasons gathered); `fresh`: the changes
+    it found that were not tried yet (applied next, unless the loop is stopping)."""
+
+    why: str
+    fresh: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class LookFailed:
+    why: str
+    error: Exception
+    interval: float  # when the next look is
+
+
+@dataclass(frozen=True)
+class ApplyBegins:
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class ApplyEnded:
+    """An apply for `changes` ended: APPLIED or FAILED (not tried again until they change),
+    or BUSY (another run held the apply lock: nothing was tried, looked at again in `interval`)."""
+
+    changes: tuple[Change, ...]
+    outcome: Outcome
+    interval: float
+
+
+LoopEvent = Looked | LookFailed | ApplyBegins | ApplyEnded
 
 
 def changes(snapshot: Snapshot) -> list[Change]:
@@ -73,16 +105,14 @@ class WatchLoop:
         self,
         look: Callable[[], Snapshot],
         apply: Callable[[list[Change]], Outcome],
-        say: Callable[[str], None],
-        complain: Callable[[str], None],
+        report: Callable[[LoopEvent], None],
         *,
         interval: float,
         coalescer: Coalescer,
     ) -> None:
         self.look = look
         self.apply = apply
-        self.say = say
-        self.complain = complain
+        self.report = report
         self.interval = interval
         self.coalescer = coalescer
         # Per component, the newest revision an apply was run for: not tried again until
@@ -110,36 +140,26 @@ class WatchLoop:
             snapshot = self.look()
         except Exception as error:
             if not self.coalescer.stopped:
-                self.complain(f"cannot look at the sources ({why}): {error}; looking again in {self.interval:g}s")
+                self.report(LookFailed(why, error, self.interval))
             return False
         found = changes(snapshot)
-        fresh = [c for c in found if self.attempted.get(c.component) != c.latest]
+        fresh = tuple(c for c in found if self.attempted.get(c.component) != c.latest)
+        self.report(Looked(why, fresh))
         if not fresh or self.coalescer.stopped:
             return False
-        for change in fresh:
-            self.say(change.describe())
-        names = ", ".join(c.component for c in fresh)
-        self.say(f"applying ({names})")
+        self.report(ApplyBegins(fresh))
         self._applying = True
         try:
             with self._apply_signals() if self._handling else contextlib.nullcontext():
-                outcome = self.apply(fresh)
+                outcome = self.apply(list(fresh))
         finally:
             self._applying = False
+        self.report(ApplyEnded(fresh, outcome, self.interval))
         if outcome is Outcome.BUSY:
-            self.complain(f"not applied now: another run holds the apply lock; looking again in {self.interval:g}s")
             return False
         self.applies += 1
         for change in fresh:
             self.attempted[change.component] = change.latest
-        if outcome is Outcome.APPLIED:
-            self.say(f"applied ({names})")
-        else:
-            tried = ", ".join(f"{c.component} {short_revision(c.latest)}" for c in fresh)
-            self.complain(
-                f"apply failed ({tried}); watching goes on: the next change is applied, "
-                "and this revision is not tried again until then"
-            )
         return True
 
     @contextlib.contextmanager

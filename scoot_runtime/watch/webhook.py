@@ -245,6 +245,12 @@ class WebhookServer(ThreadingHTTPServer):
             self._open_changed.wait_for(lambda: not self._open, timeout=_STOP_SECONDS)
         self.server_close()
 
+    def wait_handling(self, count: int, timeout: float) -> bool:
+        """Wait until `count` connections are being handled (each holding a slot); False
+        after `timeout` seconds. For a caller that must know its connections are in."""
+        with self._open_changed:
+            return self._open_changed.wait_for(lambda: len(self._open) >= count, timeout=timeout)
+
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self._busy.refuse(request, client_address[0])
@@ -253,6 +259,7 @@ class WebhookServer(ThreadingHTTPServer):
         # shutdown() has returned, every connection in progress is in the set.
         with self._open_changed:
             self._open.add(request)
+            self._open_changed.notify_all()
         try:
             super().process_request(request, client_address)
         except BaseException:

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 from moto_server import REGION, Moto, Proxy, leftovers
 
-from scoot_runtime.cli import cli
+from scoot_cli import cli
 from tests.ports import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog"
@@ -215,7 +215,7 @@ def test_a_kill_9_after_aws_made_an_instance_loses_nothing(app: Path, moto_serve
     environment = {**os.environ, "CATALOG_ADMIN_TOKEN": SECRET}
     try:
         applying = subprocess.Popen(
-            [sys.executable, "-m", "scoot_runtime.cli", "apply", "--target", "aws", "--yes", str(app)],
+            [sys.executable, "-m", "scoot_cli", "apply", "--target", "aws", "--yes", str(app)],
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -321,7 +321,7 @@ def test_a_changed_target_option_is_planned_by_name_and_applied(app: Path, moto_
 
 CRASH_AFTER_CREATE_BUCKET = """
 import os, sys
-from scoot_runtime.cli import cli
+from scoot_cli import cli
 from scoot_runtime.drivers.aws import session
 
 call = session.Aws.call

@@ -17,7 +17,7 @@ from scoot_lang.format import format_text
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "nvim"
 SCRIPT = Path(__file__).with_name("nvim_test.lua")
-SERVER = [sys.executable, "-m", "scoot_runtime.cli", "lsp"]
+SERVER = [sys.executable, "-m", "scoot_cli", "lsp"]
 
 # Badly laid out (formatting has work to do), with one known error: the key `prot` on line 9
 # (0-based 8). Line 10 (0-based 9) is an empty line inside `compute web`: completion there

@@ -78,7 +78,7 @@ def test_schema_is_scoot_schema() -> None:
     applies, and the content `json.schemas` gives the schema's address (for files whose
     `$schema` names it). Regenerate both with `python editors/vscode/tools/sync_schema.py`."""
     done = subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", "schema"],
+        [sys.executable, "-m", "scoot_cli", "schema"],
         capture_output=True,
         text=True,
         check=True,

@@ -56,7 +56,7 @@ def settings(with_defaults: bool = True) -> dict[str, Any]:
 
 def compiled_shop() -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", "compile", str(ROOT / "examples" / "shop")],
+        [sys.executable, "-m", "scoot_cli", "compile", str(ROOT / "examples" / "shop")],
         capture_output=True,
         text=True,
         check=True,

@@ -33,7 +33,7 @@ from click.testing import CliRunner
 from github_server import Answer, FakeGitHub
 from github_testing import TOKEN, context, git_home, message
 
-from scoot_runtime.cli import cli
+from scoot_cli import cli
 from scoot_runtime.repositories import available, load
 from scoot_runtime.repositories.base import Repository, RepositoryError
 from scoot_runtime.repositories.github import GitHubDriver

@@ -40,7 +40,7 @@ component api {
 """
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "scoot_runtime.cli", "lsp"]))
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "scoot_cli", "lsp"]))
 async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
     lsp_client.lens_refreshes = 0  # type: ignore[attr-defined]
 

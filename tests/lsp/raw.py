@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-SERVER = [sys.executable, "-m", "scoot_runtime.cli", "lsp"]
+SERVER = [sys.executable, "-m", "scoot_cli", "lsp"]
 DEADLINE = 10.0  # seconds for one answer; the server answers in milliseconds
 MEMORY_CAP = 3 * 1024**3  # address space: Python's threads reserve arenas, far beyond what they use
 

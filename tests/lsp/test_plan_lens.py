@@ -79,7 +79,7 @@ async def test_plan_lens_never_waits_on_a_remote(client: LanguageClient, tmp_pat
     )
     (app / "architecture.sct").write_text(text, encoding="utf-8")
     planned = subprocess.run(  # fetches the first commit
-        [sys.executable, "-m", "scoot_runtime.cli", "plan", str(app)], capture_output=True, text=True
+        [sys.executable, "-m", "scoot_cli", "plan", str(app)], capture_output=True, text=True
     )
     assert planned.returncode == 0, planned.stdout + planned.stderr
     architecture = compile_source(text).architecture
@@ -99,7 +99,7 @@ async def test_plan_lens_never_waits_on_a_remote(client: LanguageClient, tmp_pat
 
 
 def test_scoot_lsp_command_help() -> None:
-    from scoot_runtime.cli.lsp import lsp as command
+    from scoot_lsp.command import lsp as command
 
     result = CliRunner().invoke(command, ["--help"])
     assert result.exit_code == 0 and "--tcp" in result.output

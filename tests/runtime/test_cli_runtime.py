@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from scoot_cli import cli
 from scoot_runtime.applylock import ApplyLock
-from scoot_runtime.cli import cli
 from scoot_runtime.init import starter_files
 from tests.ports import free_port
 
@@ -76,7 +76,7 @@ def scoot_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> s
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", *args],
+        [sys.executable, "-m", "scoot_cli", *args],
         cwd=cwd,
         env=environment,
         stdin=subprocess.DEVNULL,
@@ -555,14 +555,16 @@ def test_logs(applied: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "tiny listening on" in result.output and '"GET / HTTP/1.1" 200' in result.output
     assert scoot("logs", "app.web", str(applied), "--replica", "0").output == result.output
-    # Following: new lines arrive until Ctrl-C, which ends it quietly.
+    # Following: new lines arrive until Ctrl-C, which ends it quietly; even when it starts
+    # with SIGINT ignored, as a shell starts its background jobs (and they, theirs).
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     follower = subprocess.Popen(
-        [sys.executable, "-m", "scoot_runtime.cli", "logs", "app.web", str(applied), "-f"],
+        [sys.executable, "-m", "scoot_cli", "logs", "app.web", str(applied), "-f"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=environment,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(follower.stdout or ()), daemon=True)

@@ -72,7 +72,7 @@ component api {{
 def scoot(app: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRASHY_TOKEN": SECRET}
     return subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", *args, str(app)],
+        [sys.executable, "-m", "scoot_cli", *args, str(app)],
         capture_output=True,
         text=True,
         env=env,
@@ -84,7 +84,7 @@ def scoot(app: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPr
 def start_scoot(app: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "CRASHY_TOKEN": SECRET}
     return subprocess.Popen(
-        [sys.executable, "-m", "scoot_runtime.cli", *args, str(app)],
+        [sys.executable, "-m", "scoot_cli", *args, str(app)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from scoot_runtime.cli import cli
+from scoot_cli import cli
 from scoot_runtime.repositories.base import RepositoryContext, RepositoryError
 from scoot_runtime.repositories.git import GitDriver, safe_name
 from scoot_runtime.repositories.locations import parse

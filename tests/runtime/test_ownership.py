@@ -54,7 +54,7 @@ component api {{
 
 def scoot(app: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", *args, str(app)],
+        [sys.executable, "-m", "scoot_cli", *args, str(app)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -132,7 +132,7 @@ def assert_runs_as_recorded(app: Path, tag: str, value: str) -> None:
 def kill_apply_once_a_process_starts(app: Path, tag: str, before: set[int]) -> None:
     """Start `scoot apply`, and SIGKILL it as soon as it has started a new process."""
     run = subprocess.Popen(
-        [sys.executable, "-m", "scoot_runtime.cli", "apply", "--yes", str(app)],
+        [sys.executable, "-m", "scoot_cli", "apply", "--yes", str(app)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
@@ -192,7 +192,7 @@ def test_sigkill_at_random_points_then_a_change_always_converges(tmp_path: Path,
         replicas, web = rng.choice([1, 2, 3]), f"web{round_}"
         (app / "architecture.sct").write_text(architecture(tag, killed, replicas=replicas, health=0.3, web=web))
         run = subprocess.Popen(
-            [sys.executable, "-m", "scoot_runtime.cli", "apply", "--yes", str(app)],
+            [sys.executable, "-m", "scoot_cli", "apply", "--yes", str(app)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from scoot_cli import cli
 from scoot_lang import compile_source
-from scoot_runtime.cli import cli
 from scoot_runtime.errors import ScootError
 from scoot_runtime.objects import Application, Architecture, Component, Compute, Storage
 from scoot_runtime.repositories.base import RepositoryContext, RepositoryError
@@ -306,7 +306,7 @@ def test_repos_lists_and_creates(tmp_path: Path) -> None:
 
 
 def test_counts_of_repositories_read_as_english() -> None:
-    from scoot_runtime.cli.output import _count
+    from scoot_cli.output import _count
 
     assert [_count(n, "repository", "repositories") for n in (1, 2)] == ["1 repository", "2 repositories"]
     assert [_count(n, "object") for n in (1, 2)] == ["1 object", "2 objects"]

@@ -228,7 +228,7 @@ def test_a_secret_a_process_prints_is_hidden_however_the_message_is_cut(tmp_path
 
     def scoot(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "scoot_runtime.cli", *args, str(app)],
+            [sys.executable, "-m", "scoot_cli", *args, str(app)],
             env=environment,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -291,7 +291,7 @@ def test_a_secret_in_a_command_is_refused_before_anything_runs(tmp_path: Path) -
 
     def scoot(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "scoot_runtime.cli", *args],
+            [sys.executable, "-m", "scoot_cli", *args],
             env=environment,
             stdin=subprocess.DEVNULL,
             capture_output=True,

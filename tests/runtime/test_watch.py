@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from scoot_runtime.watch.loop import ApplyEnded, Outcome
 from scoot_runtime.watch.webhook import signature
 from tests.runtime.test_cli_runtime import (
     ROOT,
@@ -39,10 +40,14 @@ from tests.runtime.test_cli_runtime import (
     wait_until_gone,
 )
 from tests.runtime.test_git_sources import Remote
+from tests.runtime.test_webhook import Events
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
 
 SECRET = "watch-secret-4b1d0e9f"
+# A look, as `scoot watch` says it with SCOOT_WATCH_TRACE set.
+LOOK = re.compile(r"^\d\d:\d\d:\d\d looked \(")
+APPLIED = r"applied \(app\)$"
 
 SERVER = """\
 import os, signal, sys
@@ -117,6 +122,8 @@ class Watcher:
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    readers: list[threading.Thread] = field(default_factory=list)
+
     def read(self) -> None:
         def pump(stream: object, into: list[str]) -> None:
             for line in stream:  # type: ignore[attr-defined]
@@ -124,7 +131,14 @@ class Watcher:
                     into.append(line.rstrip("\n"))
 
         for stream, into in ((self.process.stdout, self.lines), (self.process.stderr, self.errors)):
-            threading.Thread(target=pump, args=(stream, into), daemon=True).start()
+            reader = threading.Thread(target=pump, args=(stream, into), daemon=True)
+            reader.start()
+            self.readers.append(reader)
+
+    def drained(self) -> None:
+        """The process has exited: every line it wrote is read (its pipes are at their end)."""
+        for reader in self.readers:
+            reader.join(10)
 
     def output(self) -> str:
         with self.lock:
@@ -139,10 +153,36 @@ class Watcher:
         deadline = time.monotonic() + seconds
         while self.count(pattern, stream) < count:
             if self.process.poll() is not None:
-                time.sleep(0.2)  # the last lines
+                self.drained()
                 raise AssertionError(f"scoot watch exited ({self.process.returncode}):\n{self.output()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {count} × {pattern!r} within {seconds}s:\n{self.output()}")
+            time.sleep(0.05)
+
+    def looks(self, after: str | None = None, failed: bool | None = None) -> int:
+        """The looks said so far (SCOOT_WATCH_TRACE), or since the last line matching `after`;
+        only the failed ones, or only the others, with `failed`."""
+        with self.lock:
+            lines = list(self.lines)
+        if after is not None:
+            last = max((number for number, line in enumerate(lines) if re.search(after, line)), default=-1)
+            lines = lines[last + 1 :]
+        said = [line for line in lines if LOOK.search(line)]
+        if failed is not None:
+            said = [line for line in said if line.endswith(": failed") == failed]
+        return len(said)
+
+    def wait_for_looks(
+        self, count: int, after: str | None = None, failed: bool | None = None, seconds: float = 60
+    ) -> None:
+        """Until `count` looks are said (see `looks`): what the loop does is waited on, not the clock."""
+        deadline = time.monotonic() + seconds
+        while self.looks(after, failed) < count:
+            if self.process.poll() is not None:
+                self.drained()
+                raise AssertionError(f"scoot watch exited ({self.process.returncode}):\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {count} looks within {seconds}s:\n{self.output()}")
             time.sleep(0.05)
 
     def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
@@ -164,10 +204,10 @@ class App:
     watchers: list[Watcher] = field(default_factory=list)
 
     def watch(self, *args: str, env: dict[str, str] | None = None) -> Watcher:
-        environment = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        environment = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "SCOOT_WATCH_TRACE": "1"}
         environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
         process = subprocess.Popen(
-            [sys.executable, "-m", "scoot_runtime.cli", "watch", str(self.folder), "--interval", "0.5", *args],
+            [sys.executable, "-m", "scoot_cli", "watch", str(self.folder), "--interval", "0.5", *args],
             cwd=self.folder,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -243,7 +283,7 @@ def test_a_new_commit_is_applied_once(app: App) -> None:
     assert app.serves() == "v2"
     assert app.revision() == commit
     assert watcher.count(rf"app: new revision \w+ → {commit[:12]}$") == 1
-    time.sleep(2)  # four more looks: nothing more to apply
+    watcher.wait_for_looks(4, after=APPLIED)  # four more looks: nothing more to apply
     assert watcher.count(r"applying \(app\)") == 2
     assert app.serial() == first + 1
 
@@ -256,13 +296,13 @@ def test_a_new_commit_is_applied_once(app: App) -> None:
 def test_a_burst_of_commits_is_one_apply(app: App) -> None:
     watcher = app.watch("--interval", "8", "--settle", "0.5")
     watcher.wait_for(r"applied \(app\)$")
-    time.sleep(2.5)  # the look that follows an apply is done: the next is some seconds away
+    watcher.wait_for_looks(1, after=APPLIED)  # the look that follows an apply: the next is 8 s away
     for number in range(2, 6):
         last = release(app.remote, f"v{number}")
     watcher.wait_for(r"applied \(app\)$", count=2, seconds=30)
     assert app.serves() == "v5"
     assert app.revision() == last
-    time.sleep(4)
+    watcher.wait_for_looks(1, after=APPLIED)  # the look that follows the apply: nothing more
     assert watcher.count(r"applying \(app\)") == 2
     assert watcher.stop() == 0
 
@@ -274,7 +314,7 @@ def test_a_failed_apply_is_reported_and_the_next_change_applies(app: App) -> Non
     app.remote.commit({"server.py": BROKEN}, "broken")
     watcher.wait_for(r"apply failed \(app [0-9a-f]{12}\); watching goes on", stream="err")
     assert watcher.count(r"app\.web: ", stream="err") >= 1  # what failed, from the apply
-    time.sleep(1.5)  # more looks: the broken revision is not tried again
+    watcher.wait_for_looks(3, after=r"applying \(app\)")  # more looks: the broken revision is not tried again
     assert watcher.count(r"applying \(app\)") == 2
     fixed = release(app.remote, "v3")
     watcher.wait_for(r"applied \(app\)$", count=2)
@@ -292,12 +332,11 @@ def test_a_commit_during_an_apply_is_applied_after_it(app: App) -> None:
     slow = SERVER.format(version="slow").replace("import os, signal, sys", "import os, signal, sys, time\ntime.sleep(3)")
     app.remote.commit({"server.py": slow}, "slow to start")
     watcher = app.watch()
-    watcher.wait_for(r"applying \(app\)")
-    time.sleep(0.5)
+    watcher.wait_for(r"^app\.web: \S+ started$")
     commit = release(app.remote, "v2")  # while the first apply waits for the slow server
     watcher.wait_for(r"applied \(app\)$", count=2, seconds=60)
     assert app.serves() == "v2" and app.revision() == commit
-    time.sleep(1.5)
+    watcher.wait_for_looks(3, after=APPLIED)
     assert watcher.count(r"applying \(app\)") == 2
     assert watcher.stop() == 0
 
@@ -317,7 +356,7 @@ def test_a_folder_source_is_watched_too(app: App) -> None:
     watcher.wait_for(r"applied \(app\)$", count=2)
     assert app.serves() == "f2"
     assert (app.revision() or "").startswith("sha256:")
-    time.sleep(1.5)
+    watcher.wait_for_looks(3, after=APPLIED)
     assert watcher.count(r"applying \(app\)") == 2
     assert watcher.stop() == 0
 
@@ -330,7 +369,7 @@ def test_a_broken_architecture_or_a_missing_repository_is_said_once_and_watching
     good = sct.read_text()
     sct.write_text(good.replace("compute web {", "compute web {\n    colour = 3"))
     watcher.wait_for(r"cannot look at the sources \(poll\): the architecture has errors", stream="err")
-    time.sleep(1.5)  # three more looks, said once
+    watcher.wait_for_looks(4, after=APPLIED, failed=True)  # three more looks, said once
     assert watcher.count(r"cannot look at the sources", stream="err") == 1
     assert watcher.count(r"colour", stream="err") >= 1  # the diagnostic itself
     sct.write_text(good)
@@ -339,7 +378,7 @@ def test_a_broken_architecture_or_a_missing_repository_is_said_once_and_watching
     moved = app.remote.bare.with_name("elsewhere.git")
     app.remote.bare.rename(moved)
     watcher.wait_for(r"app: cannot tell its newest revision: ", stream="err")
-    time.sleep(1.5)
+    watcher.wait_for_looks(watcher.looks() + 3)
     assert watcher.count(r"app: cannot tell its newest revision", stream="err") == 1
     moved.rename(app.remote.bare)
     watcher.wait_for(r"app: its newest revision is known again\.$")
@@ -352,32 +391,32 @@ def test_a_broken_architecture_or_a_missing_repository_is_said_once_and_watching
 
 @pytest.mark.slow
 def test_losing_the_race_for_the_apply_lock_is_waiting_not_failing(
-    app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another apply takes the lock between watching's quick check and the apply's own:
     that revision is looked at again at the next look, not counted as a failed apply."""
+    from scoot_app.application import Loaded, load
+    from scoot_app.watch import WatchSession
     from scoot_runtime.applylock import ApplyLock
-    from scoot_runtime.cli.application import _load_application
-    from scoot_runtime.cli.watch import _Output, _Watch
-    from scoot_runtime.watch.coalesce import Coalescer
-    from scoot_runtime.watch.loop import WatchLoop
 
-    path = str(app.folder)
-    state = _Watch(_load_application(path, None, ()), (path, None, ()), {}, None, _Output())
-    loop = WatchLoop(state.look, state.apply, state.output.say, state.output.complain, interval=1, coalescer=Coalescer(0))
+    loaded = load(app.folder)
+    assert isinstance(loaded, Loaded)
+    events = Events()
+    session = WatchSession(loaded, app.folder, interval=1, settle=0, on_event=events)
     # The quick check saw no holder; the other run took the lock just after it.
     monkeypatch.setattr("scoot_runtime.applylock.running_holder", lambda *args: None)
-    other = ApplyLock(state.state_dir, state.target_name, command="scoot apply")
+    other = ApplyLock(session.state_dir, session.target_name, command="scoot apply")
     other.acquire()
     try:
-        assert not loop.check("poll")
+        assert not session.loop.check("poll")
     finally:
         other.release()
-    assert loop.attempted == {} and loop.applies == 0
-    assert "another run holds the apply lock" in capsys.readouterr().err
+    assert session.loop.attempted == {} and session.applies == 0
+    assert [e.outcome for e in events.of(ApplyEnded)] == [Outcome.BUSY]
     # The lock is free again: the next look applies the revision.
-    assert loop.check("poll")
-    assert app.serves() == "v1" and loop.applies == 1
+    assert session.loop.check("poll")
+    assert app.serves() == "v1" and session.applies == 1
+    assert [e.outcome for e in events.of(ApplyEnded)] == [Outcome.BUSY, Outcome.APPLIED]
 
 
 # -- webhooks ---------------------------------------------------------------------------------
@@ -430,14 +469,13 @@ def test_webhooks_trigger_one_apply_and_bad_ones_none(app: App) -> None:
     )
     url = webhook_url(watcher)
     watcher.wait_for(r"applied \(app\)$")
-    time.sleep(3)  # the look that follows an apply (after the settle time) is done
+    watcher.wait_for_looks(1, after=APPLIED)  # the look that follows an apply (after the settle time)
     commit = release(app.remote, "v2")
 
     # Refused, each of them: no look, no apply.
     assert push(url, secret=None) == 401
     assert push(url, secret="not the secret") == 401
     assert push(url, body=b'{"pad": "' + b"x" * (2 << 20) + b'"}') == 413
-    time.sleep(1.5)
     assert watcher.count(r"applying \(app\)") == 1
     assert app.serves() == "v1"
 
@@ -445,12 +483,13 @@ def test_webhooks_trigger_one_apply_and_bad_ones_none(app: App) -> None:
     assert push(url, delivery="delivery-1") == 202
     watcher.wait_for(r"applied \(app\)$", count=2)
     assert app.serves() == "v2" and app.revision() == commit
-    time.sleep(3)  # the look that follows the apply is done
+    # Only the signed push made the loop look: a refused one never reaches it.
+    assert watcher.count(r" looked \(push to app\)") == 1
+    watcher.wait_for_looks(1, after=APPLIED)  # the look that follows the apply
 
     # A replay, with something new to apply: refused, nothing applied.
     release(app.remote, "v3")
     assert push(url, delivery="delivery-1") == 409
-    time.sleep(1.5)
     assert watcher.count(r"applying \(app\)") == 2
     assert app.serves() == "v2"
 
@@ -461,7 +500,7 @@ def test_webhooks_trigger_one_apply_and_bad_ones_none(app: App) -> None:
         assert push(url) == 202
     watcher.wait_for(r"applied \(app\)$", count=3)
     assert app.serves() == "v5" and app.revision() == last
-    time.sleep(1.5)
+    watcher.wait_for_looks(1, after=APPLIED)
     assert watcher.count(r"applying \(app\)") == 3
 
     pids = [pid for pid, _ in recorded_processes(app.folder)]
@@ -484,7 +523,7 @@ def test_webhooks_trigger_one_apply_and_bad_ones_none(app: App) -> None:
 def test_webhook_needs_a_secret(app: App) -> None:
     watcher = app.watch("--webhook", env={"SCOOT_WEBHOOK_SECRET": ""})
     assert watcher.process.wait(60) == 2
-    time.sleep(0.2)
+    watcher.drained()
     assert "SCOOT_WEBHOOK_SECRET" in watcher.output()
     assert "applying" not in watcher.output()
 
@@ -495,7 +534,7 @@ def test_watch_settings_come_from_scoot_toml(app: App) -> None:
     settings.write_text(settings.read_text() + '\n[watch]\nwebhook = true\nwebhook_secret_env = "SHOP_HOOK"\n')
     watcher = app.watch(env={"SHOP_HOOK": ""})
     assert watcher.process.wait(60) == 2
-    time.sleep(0.2)
+    watcher.drained()
     assert "SHOP_HOOK" in watcher.output() and "applying" not in watcher.output()
 
 

@@ -14,18 +14,28 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from scoot_runtime.repositories.base import Repository
 from scoot_runtime.sources import Located
 from scoot_runtime.watch.coalesce import Coalescer
-from scoot_runtime.watch.loop import Change, Outcome, Snapshot, WatchLoop, changes
+from scoot_runtime.watch.loop import (
+    ApplyBegins,
+    ApplyEnded,
+    Change,
+    Looked,
+    Outcome,
+    Snapshot,
+    WatchLoop,
+    changes,
+)
 from scoot_runtime.watch.poll import pushed
 from scoot_runtime.watch.webhook import Deliveries, Push, WebhookServer, signature, verify
 
 SECRET = b"s3cret-never-shown-0123456789"
+T = TypeVar("T")
 
 
 class Received:
@@ -280,7 +290,7 @@ def test_stop_ends_every_thread(server: tuple[WebhookServer, Received]) -> None:
     # A slow sender holds a request thread: stop waits for it (bounded by the timeout).
     slow = socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5)
     slow.sendall(b"POST /webhook HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n")
-    time.sleep(0.2)
+    assert receiver.wait_handling(1, timeout=10)
     receiver.stop()
     slow.close()
     assert threading.active_count() < before
@@ -343,6 +353,29 @@ def test_stop_wakes_a_waiter() -> None:
 # -- the loop ---------------------------------------------------------------------------------
 
 
+class Events:
+    """What a watch loop or session reports, kept in order; a test waits on them, never on time."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, event: Any) -> None:
+        with self._changed:
+            self.seen.append(event)
+            self._changed.notify_all()
+
+    def of(self, kind: type[T]) -> list[T]:
+        with self._changed:
+            return [event for event in self.seen if isinstance(event, kind)]
+
+    def wait(self, kind: type[Any], count: int, seconds: float = 30) -> None:
+        """Until `count` events of `kind` have come; fail after `seconds`."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: sum(isinstance(e, kind) for e in self.seen) >= count, seconds):
+                raise AssertionError(f"no {count} × {kind.__name__} within {seconds}s: {self.seen}")
+
+
 def test_changes_compare_every_compute_of_a_component() -> None:
     found = changes(
         Snapshot(
@@ -351,15 +384,14 @@ def test_changes_compare_every_compute_of_a_component() -> None:
         )
     )
     assert found == [Change("api", "a", "b"), Change("jobs", None, "n")]
-    assert found[0].describe() == "api: new revision a → b"
 
 
 def test_the_loop_applies_once_per_change_and_goes_on_after_a_failure() -> None:
     state = {"latest": "r1", "ran": "r0"}
     applied: list[list[Change]] = []
-    said: list[str] = []
     outcomes = [Outcome.FAILED, Outcome.APPLIED]
     coalescer = Coalescer(settle=0.05)
+    events = Events()
 
     def look() -> Snapshot:
         return Snapshot({"api": state["latest"]}, {"api": [state["ran"]]})
@@ -371,26 +403,52 @@ def test_the_loop_applies_once_per_change_and_goes_on_after_a_failure() -> None:
             state["ran"] = state["latest"]
         return outcome
 
-    loop = WatchLoop(look, apply, said.append, said.append, interval=0.05, coalescer=coalescer)
+    loop = WatchLoop(look, apply, events, interval=0.05, coalescer=coalescer)
     thread = threading.Thread(target=loop.run)
     thread.start()
     try:
-        time.sleep(0.4)  # several polls: the failed revision is not tried again
+        events.wait(ApplyEnded, 1)
+        looks = len(events.of(Looked))
+        events.wait(Looked, looks + 4)  # four more looks: the failed revision is not tried again
         assert [[c.latest for c in batch] for batch in applied] == [["r1"]]
         state["latest"] = "r2"
         coalescer.add("push")
-        deadline = time.monotonic() + 5
-        while len(applied) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.3)
+        events.wait(ApplyEnded, 2)
+        looks = len(events.of(Looked))
+        events.wait(Looked, looks + 3)  # three more: r2 is not applied again
     finally:
         coalescer.stop()
         thread.join(5)
     assert not thread.is_alive()
     assert [[c.latest for c in batch] for batch in applied] == [["r1"], ["r2"]]
     assert loop.applies == 2
-    assert any(line.startswith("apply failed (api r1)") for line in said)
-    assert said[-1] == "applied (api)"
+    assert [(e.changes[0].latest, e.outcome) for e in events.of(ApplyEnded)] == [
+        ("r1", Outcome.FAILED), ("r2", Outcome.APPLIED)
+    ]
+    assert any("push" in e.why for e in events.of(Looked))
+
+
+def test_the_loop_events_are_said_as_scoot_watch_says_them(capsys: pytest.CaptureFixture[str]) -> None:
+    from scoot_cli.watch import _Output, _Printer
+
+    change = Change("api", "a" * 40, "b" * 40)
+    say = _Printer(_Output())
+    say(Looked("poll", (change,)))
+    say(ApplyBegins((change,)))
+    say(ApplyEnded((change,), Outcome.FAILED, 60))
+    say(ApplyEnded((change,), Outcome.FAILED, 60))  # the same complaint twice is said once
+    say(ApplyBegins((change,)))
+    say(ApplyEnded((change,), Outcome.APPLIED, 60))
+    say(ApplyEnded((change,), Outcome.BUSY, 60))
+    out, err = capsys.readouterr()
+    lines = [line.split(" ", 1)[1] for line in out.splitlines()]
+    assert lines == ["api: new revision aaaaaaaaaaaa → bbbbbbbbbbbb", "applying (api)", "applying (api)", "applied (api)"]
+    complaints = [line.split(" ", 1)[1] for line in err.splitlines()]
+    assert complaints == [
+        "apply failed (api bbbbbbbbbbbb); watching goes on: the next change is applied, "
+        "and this revision is not tried again until then",
+        "not applied now: another run holds the apply lock; looking again in 60s",
+    ]
 
 
 def test_a_push_is_matched_to_the_components_of_its_repository() -> None:
@@ -440,7 +498,7 @@ def test_too_many_requests_at_once_are_refused() -> None:
             slow = socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5)
             slow.sendall(b"POST /webhook HTTP/1.1\r\n")
             held.append(slow)
-        time.sleep(0.2)
+        assert receiver.wait_handling(2, timeout=10)
         status, _ = send(receiver, push_body())
         assert status == 503
     finally:
@@ -496,7 +554,7 @@ def test_slow_senders_hold_the_server_no_longer_than_the_timeout() -> None:
     receiver.start()
     slow = [Dribbler(receiver.server_port, head) for head in (SLOW_HEADERS, SLOW_BODY)]
     try:
-        time.sleep(0.2)
+        assert receiver.wait_handling(2, timeout=10)
         started = time.monotonic()
         assert send(receiver, push_body())[0] == 503  # both slots are held
         while (status := send(receiver, push_body())[0]) == 503 and time.monotonic() - started < 6:
@@ -524,7 +582,7 @@ def test_stop_does_not_wait_for_slow_senders() -> None:
     silent = socket.create_connection(("127.0.0.1", receiver.server_port), timeout=5)  # sends nothing at all
     stopping = threading.Thread(target=receiver.stop, daemon=True)
     try:
-        time.sleep(0.5)
+        assert receiver.wait_handling(3, timeout=10)
         started = time.monotonic()
         stopping.start()
         stopping.join(10)

@@ -26,7 +26,7 @@ EXTENSION = Path(__file__).resolve().parents[1]
 
 def schema() -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "scoot_runtime.cli", "schema"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "scoot_cli", "schema"], capture_output=True, text=True, check=True
     )
     result: dict[str, Any] = json.loads(done.stdout)
     return result

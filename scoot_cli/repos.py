@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scoot_runtime.cli.application import (
+from scoot_cli.application import (
     _application_options,
     _errors,
     _from_option,
     _load_application,
     _redact,
 )
-from scoot_runtime.cli.output import _color, _count
+from scoot_cli.output import _color, _count
 
 if TYPE_CHECKING:
     from scoot_runtime.sources import Sources

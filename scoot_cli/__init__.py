@@ -1,5 +1,6 @@
-"""The `scoot` command line. With the language server, the one place that ties the
-compiler (`scoot_lang`) to the runtime.
+"""The `scoot` command line: thin click commands over the application layer
+(`scoot_app`, which ties the compiler `scoot_lang` to the runtime `scoot_runtime`).
+They parse options, confirm, print, and map typed outcomes to exit codes.
 
 Exit codes: 0 ok, 1 an error (diagnostics, changes found by `fmt --check`, a plan that
 cannot be made, a failed or refused apply), 2 usage (and `plan --detailed-exitcode`: changes).
@@ -7,10 +8,11 @@ Heavy modules are imported inside the commands so that start-up stays quick.
 
 The commands live in the modules of this package, which are registered here:
 `language` (compile, validate, fmt, decompile, schema), `application` (init, and what the
-runtime commands share: loading the application, opening its runtime, errors),
+runtime commands share: loading the application and opening its runtime, said on the
+terminal; errors),
 `converge` (plan, apply, destroy), `observe` (refresh, status, logs, graph,
 force-unlock), `repos` (the components' repositories) and `watch` (apply again when
-a source changes); `output` holds what they print alike. Names with a leading underscore are
+a source changes), and `scoot lsp` from the language server (an entry point); `output` holds what they print alike. Names with a leading underscore are
 private to this package.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import click
 
-from scoot_runtime.cli import application, converge, language, lsp, observe, repos, watch
+from scoot_cli import application, converge, language, observe, repos, watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,7 +46,20 @@ cli.add_command(observe.graph)
 cli.add_command(observe.force_unlock)
 cli.add_command(repos.repos)
 cli.add_command(watch.watch)
-cli.add_command(lsp.lsp)
+
+
+def _plugin_commands() -> None:
+    """Commands other packages add (the group `scoot.commands`): Scoot's own `scoot lsp`
+    is the language server's, which the CLI does not import."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="scoot.commands"):
+        command = entry.load()
+        if isinstance(command, click.Command) and entry.name not in cli.commands:
+            cli.add_command(command, entry.name)
+
+
+_plugin_commands()
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scoot_runtime.cli.output import _count, _show_diagnostics
+from scoot_cli.output import _count, _show_diagnostics
 
 if TYPE_CHECKING:
     from scoot_lang.compiler import Compilation

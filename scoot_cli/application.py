@@ -14,22 +14,20 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 
-from scoot_runtime.cli.language import _parse_params
-from scoot_runtime.cli.output import _show_diagnostics, _shown_path
+from scoot_app.application import shown_path
+from scoot_cli.language import _parse_params
+from scoot_cli.output import _show_diagnostics
 
 if TYPE_CHECKING:
     import asyncio
 
-    from scoot_lang.compiler import Compilation
+    from scoot_app.application import Loaded
     from scoot_runtime.engine import Runtime
-    from scoot_runtime.repositories.base import Fetched
-    from scoot_runtime.workspace import Target, Workspace
 
 
 class _Redactor:
@@ -131,15 +129,6 @@ def _application_options(function: Callable[P, R]) -> Callable[P, R]:
     return click.argument("path", default=".", type=click.Path(file_okay=True))(function)
 
 
-@dataclass
-class _Application:
-    workspace: Workspace
-    target: Target
-    compilation: Compilation
-    # `--from`: the architecture's repository and the revision of it compiled.
-    origin: Fetched | None = None
-
-
 def _load_application(
     path: str,
     target: str | None,
@@ -147,98 +136,50 @@ def _load_application(
     from_repo: str | None = None,
     *,
     by_state: str | None = None,
-) -> _Application:
-    """Read scoot.toml, pick the target, compile the architecture; exit 1 on diagnostics.
+) -> Loaded:
+    """`scoot_app.load`, said on the terminal: where `--from` took the architecture,
+    its diagnostics; exit 1 when it has errors.
 
-    With `from_repo` (`--from`), the architecture comes from its repository, fetched
-    under `.scoots/repos/`; scoot.toml, scoot.lock and `.scoots/` stay PATH's.
     Commands that can go by scoot.lock alone (destroy, status, refresh) name
     themselves in `by_state`: an architecture with errors then leaves the
     application without one, after saying so, instead of stopping them.
     """
-    from scoot_lang import compile_path
-    from scoot_runtime import workspace
+    from scoot_app.application import Failed, load
 
-    root = Path(path)
-    if not root.exists():
-        raise click.ClickException(
-            f"{path} does not exist; give the application folder (where scoot.toml and "
-            "architecture.sct are), or run `scoot init` to make one"
+    loaded = load(path, target, _parse_params(params), from_repo)
+    if loaded.origin is not None and from_repo is not None:
+        revision = loaded.origin.revision.removeprefix("sha256:")[:12]
+        click.echo(
+            f"Architecture from {from_repo} at revision {revision} ({shown_path(loaded.origin.path)}).", err=True
         )
-    if not root.is_dir():
-        raise click.ClickException(
-            f"{path} is a file; give the application folder that holds it (`{root.parent}`): "
-            "scoot.toml there says where the architecture is"
-        )
-    loaded = workspace.load(root)
-    chosen = loaded.target(target)
-    origin = None
-    if from_repo is not None:
-        loaded, origin = _fetch_architecture(loaded, chosen, from_repo)
-    merged = {**loaded.params, **_parse_params(params)}
-    result = compile_path(_shown_path(loaded.architecture), merged)
+    result = loaded.compilation
     if result.diagnostics:
         _show_diagnostics(result.diagnostics, result.sources, "text")
-    if not result.ok or result.architecture is None:
+    if isinstance(loaded, Failed):
         if by_state is None:
             sys.exit(1)
         click.echo(f"The architecture has errors (above); {by_state} goes by what scoot.lock records.", err=True)
-    return _Application(loaded, chosen, result, origin)
+        return loaded.by_state()
+    return loaded
 
 
-def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str) -> tuple[Workspace, Fetched]:
-    """The workspace with its architecture taken from `from_repo`, and what was fetched.
+def _open_runtime(application: Loaded, revisions: dict[str, str] | None = None, fetch: bool = True) -> Runtime:
+    """`scoot_app.open_runtime`, its secrets kept off what the command prints."""
+    from scoot_app.application import open_runtime
 
-    The fetched repository's own scoot.toml, if any, says only where the
-    architecture is in it (`[architecture] path`); every other setting is the
-    application folder's.
-    """
-    import dataclasses
-
-    from scoot_runtime import workspace
-    from scoot_runtime.sources import fetch_architecture
-
-    fetched = fetch_architecture(loaded, chosen, from_repo)
-    inside = workspace.load(fetched.path).architecture
-    if not inside.is_relative_to(fetched.path.resolve()):
-        raise click.ClickException(
-            f"--from {from_repo}: its scoot.toml puts the architecture outside the repository ({inside})"
-        )
-    revision = fetched.revision.removeprefix("sha256:")[:12]
-    click.echo(f"Architecture from {from_repo} at revision {revision} ({_shown_path(fetched.path)}).", err=True)
-    return dataclasses.replace(loaded, architecture=inside), fetched
-
-
-def _open_runtime(
-    application: _Application, revisions: dict[str, str] | None = None, fetch: bool = True
-) -> Runtime:
-    """The runtime of the application's target; `fetch` the components' sources (at `revisions`)."""
-    from scoot_runtime.engine import Runtime
-    from scoot_runtime.plan import secret_names
-
-    runtime = Runtime.open(
-        application.workspace,
-        application.compilation.architecture,
-        application.target.name,
-        revisions=revisions,
-        fetch=fetch,
-    )
-    _redact.functions.append(runtime.secrets.redact)
-    # Every secret the architecture or the state names, not only those this command
-    # resolves: `scoot logs` prints what processes wrote, and hands out none itself.
-    configs = [d.config for d in runtime.desired.values()]
-    configs += [o.config for o in runtime.store.state.objects.values()]
-    runtime.secrets.hide(sorted(set().union(*map(secret_names, configs))))
-    _warn_if_applying(runtime)
+    runtime = open_runtime(application, revisions, fetch)
+    _opened(runtime)
     return runtime
 
 
-def _warn_if_applying(runtime: Runtime) -> None:
-    """A reader (plan, status...) running beside an apply sees its work half done: say so."""
-    from scoot_runtime.applylock import running_holder
+def _opened(runtime: Runtime) -> None:
+    """A runtime is open: redact its secrets; a reader beside an apply is told it sees
+    that apply's work half done."""
+    from scoot_app.application import applying_elsewhere
 
-    holder = running_holder(runtime.workspace.state_dir, runtime.target.name)
-    if holder is not None and holder.pid != os.getpid():
+    _redact.functions.append(runtime.secrets.redact)
+    holder = applying_elsewhere(runtime)
+    if holder is not None:
         click.echo(
             f"Note: target `{runtime.target.name}` is being applied now ({holder.describe()}); "
             "its operations in flight show as interrupted, and this may change when it ends.",
@@ -286,12 +227,12 @@ def init(directory: str, name: str | None, force: bool) -> None:
         )
     root.mkdir(parents=True, exist_ok=True)
     written = starter.write(root, files, force)
-    click.echo(f"Scoot application `{chosen}` in {_shown_path(root)}:")
+    click.echo(f"Scoot application `{chosen}` in {shown_path(root)}:")
     for item in written:
         click.echo(f"  {item.how:<11} {item.path.relative_to(root)}")
     click.echo("")
     click.echo("Next:")
-    if _shown_path(root) != ".":
-        click.echo(f"  cd {_shown_path(root)}")
+    if shown_path(root) != ".":
+        click.echo(f"  cd {shown_path(root)}")
     click.echo("  scoot plan     # what apply would do")
     click.echo("  scoot apply    # run it, then open the URL it prints")

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from scoot_runtime.cli.application import (
+from scoot_cli.application import (
     _application_options,
-    _close,
     _errors,
     _from_option,
     _load_application,
-    _open_runtime,
+    _opened,
     _pins,
     _redact,
     _source_options,
 )
-from scoot_runtime.cli.output import _color, _count
+from scoot_cli.output import _color, _count
 
 if TYPE_CHECKING:
-    import asyncio
 
+    from scoot_app.converge import ConvergeEvent, ConvergeOutcome
     from scoot_lang.compiler import Compilation
     from scoot_runtime.engine import Runtime
     from scoot_runtime.plan import Plan, PlanError
@@ -45,6 +43,12 @@ def _plan_view(runtime: Runtime, compilation: Compilation, delete_data: bool = F
 
 def _plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> NoReturn:
     """Print every problem of a plan that cannot be made, with its object and line; exit 1."""
+    _say_plan_failed(error, compilation, as_json)
+    sys.exit(1)
+
+
+def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> None:
+    """Print every problem of a plan that cannot be made, with its object and line."""
     from scoot_runtime.render import Locator
 
     locator = Locator(compilation.source_map, compilation.sources)
@@ -71,28 +75,6 @@ def _plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> N
         subject = problem.address + (f" ({problem.key})" if problem.key else "")
         at = f" [{where}]" if where else ""
         click.echo(f"  {subject}{at}: {_redact(problem.message)}", err=True)
-    sys.exit(1)
-
-
-def _make_plan(
-    runner: asyncio.Runner,
-    runtime: Runtime,
-    compilation: Compilation,
-    *,
-    destroy: bool = False,
-    refresh: bool = True,
-    parallelism: int | None = None,
-    as_json: bool = False,
-) -> Plan:
-    from scoot_runtime.engine import DEFAULT_PARALLELISM
-    from scoot_runtime.plan import PlanError
-
-    try:
-        return runner.run(
-            runtime.plan(destroy=destroy, refresh=refresh, parallelism=parallelism or DEFAULT_PARALLELISM)
-        )
-    except PlanError as error:
-        _plan_failed(error, compilation, as_json)
 
 
 @click.command(short_help="Show what apply would change, and the .sct line why.")
@@ -123,20 +105,18 @@ def plan(
     The components' sources are fetched first (their newest revision, or the one
     `--revision` pins): a new revision shows as an update of the compute objects
     that run it."""
-    import asyncio
-
+    from scoot_app.application import PlanFailed
+    from scoot_app.application import plan as make
     from scoot_runtime.render import plan_json, render_plan
 
     pins = _pins(revisions)
     application = _load_application(path, target, params, from_repo, by_state="plan --destroy" if destroy else None)
-    runtime = _open_runtime(application, pins, fetch=not destroy)
-    with asyncio.Runner() as runner:
-        try:
-            made = _make_plan(
-                runner, runtime, application.compilation, destroy=destroy, refresh=refresh, as_json=as_json
-            )
-        finally:
-            _close(runner, runtime)
+    planned = make(
+        application, revisions=pins, fetch=not destroy, destroy=destroy, refresh=refresh, on_opened=_opened
+    )
+    runtime, made = planned.runtime, planned.plan
+    if isinstance(made, PlanFailed):
+        _plan_failed(made.error, application.compilation, as_json)
     view = _plan_view(runtime, application.compilation, delete_data)
     if as_json:
         click.echo(json.dumps(plan_json(made, view), indent=2, ensure_ascii=False))
@@ -144,12 +124,6 @@ def plan(
         click.echo(render_plan(made, view, _color()), color=_color())
     if detailed_exitcode and made.has_changes:
         sys.exit(2)
-
-
-class ApplyLockBusy(click.ClickException):
-    """Another run holds the target's apply lock. A ClickException, so `apply` and
-    `destroy` say it as ever; a class of its own, so `scoot watch` can tell it from a
-    failed apply (it looks again later, rather than give the revision up)."""
 
 
 def _converge(
@@ -165,104 +139,105 @@ def _converge(
     revisions: tuple[str, ...] = (),
     from_repo: str | None = None,
 ) -> None:
-    """apply and destroy: lock, plan, show, confirm, apply while printing events, report."""
-    import asyncio
-
-    from scoot_runtime.applylock import ApplyLock, LockHeld
-    from scoot_runtime.engine import DEFAULT_PARALLELISM
-    from scoot_runtime.render import (
-        apply_summary,
-        event_line,
-        failure_lines,
-        output_lines,
-        render_plan,
-    )
+    """apply and destroy: `scoot_app.converge`, confirmed at the terminal (or by --yes),
+    its events printed as they come; exit 1 unless it converged."""
+    from scoot_app.converge import LockBusy, converge
 
     pins = _pins(revisions)
     application = _load_application(path, target, params, from_repo, by_state="destroy" if destroy else None)
-    lock = ApplyLock(application.workspace.state_dir, application.target.name)
-    try:
-        lock.acquire()
-    except LockHeld as error:
-        raise ApplyLockBusy(str(error)) from None
-    try:
-        if lock.stale_holder is not None:
-            click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)
-        runtime = _open_runtime(application, pins, fetch=not destroy)
-        color = _color()
-        with asyncio.Runner() as runner:
-            applying = False
-            try:
-                if runtime.store.recovered:
-                    click.echo("An interrupted run was found; what it did is taken into account.", err=True)
-                made = _make_plan(
-                    runner, runtime, application.compilation, destroy=destroy, refresh=refresh,
-                    parallelism=parallelism,
-                )
-                view = _plan_view(runtime, application.compilation, delete_data)
-                if destroy and not runtime.store.state.objects and not made.has_changes:
-                    click.echo(f"Nothing to destroy: target `{made.target}` has no recorded objects.")
-                    return
-                click.echo(render_plan(made, view, color), color=color)
-                if not made.has_changes:
-                    click.echo("Nothing to do.")
-                    return
-                verb = "Destroy" if destroy else "Apply"
-                if not yes:
-                    if not sys.stdin.isatty():
-                        raise click.ClickException(
-                            f"not {'destroying' if destroy else 'applying'}: there is no terminal to ask for "
-                            f"confirmation. Pass --yes to {verb.lower()} these changes without asking"
-                        )
-                    if not click.confirm(f"\n{verb} these changes?", default=False):
-                        click.echo(f"{verb} cancelled; nothing was changed.")
-                        sys.exit(1)
-                kept = {
-                    address: state.outputs.get("path") or state.outputs.get("url")
-                    for address, state in runtime.store.state.objects.items()
-                    if state.kind == "storage"
-                }
-                click.echo("")
-                started = time.monotonic()
-                applying = True
-                result = runner.run(
-                    runtime.apply(
-                        made,
-                        parallelism=parallelism or DEFAULT_PARALLELISM,
-                        delete_data=delete_data,
-                        on_event=lambda event: click.echo(event_line(event, color), color=color),
-                    )
-                )
-            finally:
-                if not applying:
-                    _close(runner, runtime)
-        seconds = time.monotonic() - started
-        click.echo("")
-        click.echo(apply_summary(result, seconds, destroy))
-        deleted_storage = [
-            a for a in result.done
-            if a in kept and any(c.address == a and c.action.value in ("delete", "replace") for c in made.changes)
-        ]
-        if deleted_storage and not delete_data:
-            click.echo("Storage data was kept (pass --delete-data to delete it):")
-            for address in sorted(deleted_storage):
-                click.echo(f"  {address}  {kept[address] or ''}".rstrip())
-        elif deleted_storage:
-            click.echo(f"Storage data deleted: {', '.join(sorted(deleted_storage))}.")
-        outputs = output_lines(runtime.store.state.objects) if not destroy else []
-        if outputs:
+    verb = "Destroy" if destroy else "Apply"
+
+    def confirm(made: Plan) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                f"not {'destroying' if destroy else 'applying'}: there is no terminal to ask for "
+                f"confirmation. Pass --yes to {verb.lower()} these changes without asking"
+            )
+        return click.confirm(f"\n{verb} these changes?", default=False)
+
+    outcome = converge(
+        application, destroy=destroy, revisions=pins, parallelism=parallelism, delete_data=delete_data,
+        refresh=refresh, confirm=confirm, on_event=_ConvergePrinter(application.compilation, destroy, delete_data),
+    )
+    if isinstance(outcome, LockBusy):
+        raise click.ClickException(outcome.message)
+    code = _report(outcome, application.compilation, destroy, delete_data)
+    if code:
+        sys.exit(code)
+
+
+class _ConvergePrinter:
+    """What `apply` and `destroy` print as a converge goes (`scoot watch` prints the same)."""
+
+    def __init__(self, compilation: Compilation, destroy: bool, delete_data: bool) -> None:
+        self.compilation, self.destroy, self.delete_data = compilation, destroy, delete_data
+        self.color = _color()
+
+    def __call__(self, event: ConvergeEvent) -> None:
+        from scoot_app.converge import Applying, ApplyStarted, PlanMade, RuntimeOpened, TookOver
+        from scoot_runtime.render import event_line, render_plan
+
+        if isinstance(event, TookOver):
+            click.echo(f"The previous holder ({event.holder.describe()}) is gone; taking over.", err=True)
+        elif isinstance(event, RuntimeOpened):
+            _opened(event.runtime)
+            if event.runtime.store.recovered:
+                click.echo("An interrupted run was found; what it did is taken into account.", err=True)
+        elif isinstance(event, PlanMade):
+            view = _plan_view(event.runtime, self.compilation, self.delete_data)
+            click.echo(render_plan(event.plan, view, self.color), color=self.color)
+        elif isinstance(event, ApplyStarted):
             click.echo("")
-            click.echo("Outputs:")
-            for line in outputs:
-                click.echo(line)
-        if not result.ok:
-            click.echo("", err=True)
-            click.echo(f"Error: {_count(len(result.failed), 'object')} failed:", err=True)
-            for line in failure_lines(result):
-                click.echo(line, err=True)
-            sys.exit(1)
-    finally:
-        lock.release()
+        elif isinstance(event, Applying):
+            click.echo(event_line(event.event, self.color), color=self.color)
+
+
+def _report(outcome: ConvergeOutcome, compilation: Compilation, destroy: bool, delete_data: bool) -> int:
+    """Say how a converge ended (but a busy lock, which each caller says its own way); its exit code."""
+    from scoot_app.application import PlanFailed
+    from scoot_app.converge import Converged, Declined, NothingToDestroy, NothingToDo
+    from scoot_runtime.render import apply_summary, failure_lines, output_lines
+
+    verb = "Destroy" if destroy else "Apply"
+    if isinstance(outcome, PlanFailed):
+        _say_plan_failed(outcome.error, compilation, False)
+        return 1
+    if isinstance(outcome, NothingToDestroy):
+        click.echo(f"Nothing to destroy: target `{outcome.target}` has no recorded objects.")
+        return 0
+    if isinstance(outcome, NothingToDo):
+        click.echo("Nothing to do.")
+        return 0
+    if isinstance(outcome, Declined):
+        click.echo(f"{verb} cancelled; nothing was changed.")
+        return 1
+    if not isinstance(outcome, Converged):
+        raise AssertionError(f"a busy lock is its caller's to say: {outcome}")
+    result = outcome.result
+    click.echo("")
+    click.echo(apply_summary(result, outcome.seconds, destroy))
+    deleted_storage = outcome.deleted_storage
+    if deleted_storage and not delete_data:
+        click.echo("Storage data was kept (pass --delete-data to delete it):")
+        for address in sorted(deleted_storage):
+            click.echo(f"  {address}  {deleted_storage[address] or ''}".rstrip())
+    elif deleted_storage:
+        click.echo(f"Storage data deleted: {', '.join(sorted(deleted_storage))}.")
+    outputs = output_lines(outcome.runtime.store.state.objects) if not destroy else []
+    if outputs:
+        click.echo("")
+        click.echo("Outputs:")
+        for line in outputs:
+            click.echo(line)
+    if not result.ok:
+        click.echo("", err=True)
+        click.echo(f"Error: {_count(len(result.failed), 'object')} failed:", err=True)
+        for line in failure_lines(result):
+            click.echo(line, err=True)
+        return 1
+    return 0
 
 
 @click.command(short_help="Make what runs match the architecture.")

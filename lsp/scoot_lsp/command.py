@@ -1,4 +1,8 @@
-"""`scoot lsp`: the language server (the `scoot_lsp` package), on stdio or, to debug, TCP."""
+"""`scoot lsp`: the language server, on stdio or, to debug, TCP.
+
+The command is the language server's own: `scoot_cli` finds it through the entry-point
+group `scoot.commands` (pyproject.toml), so that neither the CLI nor the language server
+imports the other. Only click is imported here: `scoot --help` stays quick."""
 
 from __future__ import annotations
 
@@ -13,6 +17,6 @@ import click
 def lsp(tcp: bool, host: str, port: int, stdio: bool) -> None:
     """Run the Scoot language server for editors: diagnostics, completion, hover, rename,
     formatting and the plan of each object, over the Language Server Protocol."""
-    from scoot_lsp.server import run
+    from scoot_lsp.server import run  # the server's modules only when it runs
 
     run(tcp=tcp, host=host, port=port)

@@ -7,13 +7,14 @@ import contextlib
 import json
 import os
 import re
+import signal
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from scoot_runtime.cli.application import (
-    _Application,
+from scoot_cli.application import (
     _application_options,
     _close,
     _errors,
@@ -22,10 +23,11 @@ from scoot_runtime.cli.application import (
     _open_runtime,
     _redact,
 )
-from scoot_runtime.cli.output import _color, _count
+from scoot_cli.output import _color, _count
 from scoot_runtime.drivers.base import Address
 
 if TYPE_CHECKING:
+    from scoot_app.application import Loaded
     from scoot_runtime.engine import Runtime
 
 
@@ -228,7 +230,7 @@ def logs(
     _print_logs(application, Address(component_name, object_name), several, replica, follow)
 
 
-def _print_logs(application: _Application, address: Address, prefixed: bool, replica: int | None, follow: bool) -> None:
+def _print_logs(application: Loaded, address: Address, prefixed: bool, replica: int | None, follow: bool) -> None:
     """Print the driver's log lines (with `prefixed`, each after the process it comes from)."""
     import asyncio
 
@@ -246,8 +248,29 @@ def _print_logs(application: _Application, address: Address, prefixed: bool, rep
         finally:
             await runtime.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(show())
+    async def follow_until_stopped() -> None:
+        """Follow until SIGINT or SIGTERM, which end it quietly. Handled here, not left to
+        asyncio's Ctrl-C handling: that one is installed only where SIGINT has Python's
+        default handler, and a process started with SIGINT ignored (as a shell starts its
+        background jobs, and those start theirs) would follow for ever."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, task.cancel)
+        try:
+            await show()
+        except asyncio.CancelledError:
+            return  # stopped by a signal: the lines so far were printed
+        finally:
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(number)
+
+    if not follow or threading.current_thread() is not threading.main_thread():
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(show())
+        return
+    asyncio.run(follow_until_stopped())
 
 
 @click.command(short_help="Draw the architecture (Graphviz DOT or Mermaid).")

@@ -1,0 +1,261 @@
+"""Load an application folder and open its runtime: scoot.toml, the target, the params,
+`--from`, the compiled architecture; then a plan, or why none can be made.
+
+Errors a user can fix (a missing folder, a `--from` that puts the architecture outside
+its repository) are `ApplicationError`s (a `ScootError`); an architecture with errors is
+not an error but an outcome, `Failed`, carrying the diagnostics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scoot_runtime.errors import ScootError
+
+if TYPE_CHECKING:
+    from scoot_lang.compiler import Compilation
+    from scoot_lang.diagnostics import Diagnostic
+    from scoot_lang.source import SourceFile
+    from scoot_runtime.applylock import LockHolder
+    from scoot_runtime.engine import Runtime
+    from scoot_runtime.objects import Architecture
+    from scoot_runtime.plan import Plan, PlanError
+    from scoot_runtime.repositories.base import Fetched
+    from scoot_runtime.workspace import Target, Workspace
+
+
+class ApplicationError(ScootError):
+    """The application folder cannot be used as given; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An application whose architecture compiled (warnings, if any, in `compilation`).
+
+    `compilation.architecture` is None only for one made from a `Failed` by
+    `Failed.by_state()`: commands that can go by scoot.lock alone."""
+
+    workspace: Workspace
+    target: Target
+    compilation: Compilation
+    # `--from`: the architecture's repository and the revision of it compiled.
+    origin: Fetched | None = None
+
+    @property
+    def architecture(self) -> Architecture | None:
+        return self.compilation.architecture
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An application whose architecture has errors: `compilation.diagnostics` say which."""
+
+    workspace: Workspace
+    target: Target
+    compilation: Compilation
+    origin: Fetched | None = None
+
+    def by_state(self) -> Loaded:
+        """The application without an architecture, for what goes by scoot.lock alone
+        (destroy, status, refresh): the runtime then knows only what the state records."""
+        return Loaded(self.workspace, self.target, dataclasses.replace(self.compilation, architecture=None), self.origin)
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        relative = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(path)
+    return str(relative) if str(relative) != "." else "."
+
+
+def load(
+    path: str | Path,
+    target: str | None = None,
+    params: Mapping[str, str] | None = None,
+    from_repo: str | None = None,
+) -> Loaded | Failed:
+    """Read scoot.toml, pick the target, compile the architecture (`params` over
+    scoot.toml's [params]).
+
+    With `from_repo` (`--from`), the architecture comes from its repository, fetched
+    under `.scoots/repos/`; scoot.toml, scoot.lock and `.scoots/` stay PATH's.
+    """
+    from scoot_lang import compile_path
+    from scoot_runtime import workspace
+
+    root = Path(path)
+    if not root.exists():
+        raise ApplicationError(
+            f"{path} does not exist; give the application folder (where scoot.toml and "
+            "architecture.sct are), or run `scoot init` to make one"
+        )
+    if not root.is_dir():
+        raise ApplicationError(
+            f"{path} is a file; give the application folder that holds it (`{root.parent}`): "
+            "scoot.toml there says where the architecture is"
+        )
+    loaded = workspace.load(root)
+    chosen = loaded.target(target)
+    origin = None
+    if from_repo is not None:
+        loaded, origin = _fetch_architecture(loaded, chosen, from_repo)
+    merged = {**loaded.params, **(params or {})}
+    result = compile_path(shown_path(loaded.architecture), merged)
+    if not result.ok or result.architecture is None:
+        return Failed(loaded, chosen, result, origin)
+    return Loaded(loaded, chosen, result, origin)
+
+
+def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str) -> tuple[Workspace, Fetched]:
+    """The workspace with its architecture taken from `from_repo`, and what was fetched.
+
+    The fetched repository's own scoot.toml, if any, says only where the
+    architecture is in it (`[architecture] path`); every other setting is the
+    application folder's.
+    """
+    from scoot_runtime import workspace
+    from scoot_runtime.sources import fetch_architecture
+
+    fetched = fetch_architecture(loaded, chosen, from_repo)
+    inside = workspace.load(fetched.path).architecture
+    if not inside.is_relative_to(fetched.path.resolve()):
+        raise ApplicationError(
+            f"--from {from_repo}: its scoot.toml puts the architecture outside the repository ({inside})"
+        )
+    return dataclasses.replace(loaded, architecture=inside), fetched
+
+
+def diagnostics_text(diagnostics: list[Diagnostic], sources: dict[str, SourceFile], color: bool = False) -> str:
+    """Diagnostics as the CLI shows them: each with its lines, then how many errors."""
+    from scoot_lang.diagnostics import locate, render
+
+    parts = [render(locate(d, sources), sources, color) for d in diagnostics]
+    errors = sum(1 for d in diagnostics if d.severity.value == "error")
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    return "\n".join(parts)
+
+
+def open_runtime(application: Loaded, revisions: Mapping[str, str] | None = None, fetch: bool = True) -> Runtime:
+    """The runtime of the application's target; `fetch` the components' sources (at `revisions`).
+
+    Every secret the architecture or the state names is hidden from what the runtime
+    hands out, not only those a command resolves: `scoot logs` prints what processes
+    wrote, and hands out none itself."""
+    from scoot_runtime.engine import Runtime
+    from scoot_runtime.plan import secret_names
+
+    runtime = Runtime.open(
+        application.workspace,
+        application.compilation.architecture,
+        application.target.name,
+        revisions=dict(revisions) if revisions is not None else None,
+        fetch=fetch,
+    )
+    configs = [d.config for d in runtime.desired.values()]
+    configs += [o.config for o in runtime.store.state.objects.values()]
+    runtime.secrets.hide(sorted(set().union(*map(secret_names, configs))))
+    return runtime
+
+
+def applying_elsewhere(runtime: Runtime) -> LockHolder | None:
+    """Another process applying the runtime's target now, if one is: a reader (plan,
+    status...) running beside it sees its work half done."""
+    from scoot_runtime.applylock import running_holder
+
+    holder = running_holder(runtime.workspace.state_dir, runtime.target.name)
+    return holder if holder is not None and holder.pid != os.getpid() else None
+
+
+@dataclass(frozen=True)
+class PlanFailed:
+    """A plan that cannot be made: every problem, with its object and key."""
+
+    error: PlanError
+
+
+async def make_plan(
+    runtime: Runtime, *, destroy: bool = False, refresh: bool = True, parallelism: int | None = None
+) -> Plan | PlanFailed:
+    """The runtime's plan, or the problems that keep it from being made."""
+    from scoot_runtime.engine import DEFAULT_PARALLELISM
+    from scoot_runtime.plan import PlanError
+
+    try:
+        return await runtime.plan(destroy=destroy, refresh=refresh, parallelism=parallelism or DEFAULT_PARALLELISM)
+    except PlanError as error:
+        return PlanFailed(error)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """`plan()`'s answer: the runtime the plan was made with (closed), and the plan or
+    why none can be made."""
+
+    runtime: Runtime
+    plan: Plan | PlanFailed
+
+
+def plan(
+    application: Loaded,
+    *,
+    revisions: Mapping[str, str] | None = None,
+    fetch: bool = True,
+    destroy: bool = False,
+    refresh: bool = True,
+    on_opened: Callable[[Runtime], None] = lambda runtime: None,
+) -> Planned:
+    """Open the runtime, make a plan, let the drivers go: what `scoot plan` and the
+    editor's plan lens show. `on_opened` is told the runtime as soon as it is open."""
+    import asyncio
+    import contextlib
+
+    runtime = open_runtime(application, revisions, fetch)
+    on_opened(runtime)
+
+    async def run() -> Plan | PlanFailed:
+        try:
+            return await make_plan(runtime, destroy=destroy, refresh=refresh)
+        finally:
+            # Best effort: the answer is already decided.
+            with contextlib.suppress(Exception):
+                await runtime.close()
+
+    return Planned(runtime, asyncio.run(run()))
+
+
+def with_compilation(root: Path, compilation: Compilation, target: str | None = None) -> Loaded:
+    """The application folder `root` with an architecture compiled elsewhere (the
+    editor's buffers, which may not be saved)."""
+    from scoot_runtime import workspace
+
+    loaded = workspace.load(root)
+    return Loaded(loaded, loaded.target(target), compilation)
+
+
+def recorded_revisions(application: Loaded) -> dict[str, str]:
+    """The revision `scoot.lock` records for each component whose source is not a folder
+    here: pinned to them, a plan asks no network (a new commit shows in `scoot plan`)."""
+    from scoot_runtime.sources import Sources, computing
+    from scoot_runtime.state import StateStore
+
+    architecture = application.architecture
+    if architecture is None:
+        return {}
+    target = application.target
+    with Sources(application.workspace, target, architecture) as sources:
+        running = set(computing(architecture))
+        elsewhere = {name for name, located in sources.located.items() if located.driver != "path" and name in running}
+    state = StateStore(application.workspace.root, target.name, target.cloud).load()
+    return {
+        address.split(".", 1)[0]: obj.revision
+        for address, obj in state.objects.items()
+        if obj.revision and address.split(".", 1)[0] in elsewhere
+    }

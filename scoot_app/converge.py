@@ -1,0 +1,183 @@
+"""Converge a target: take the apply lock, plan, ask the caller, apply; a typed outcome.
+
+    outcome = converge(application, confirm=ask, on_event=show)
+
+What happens on the way is told to `on_event` as it happens (the lock taken over, the
+runtime opened, the plan made, each apply event); confirming is the caller's
+(`confirm(plan)`: the CLI asks at a terminal, `scoot watch` always says yes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scoot_app.application import Loaded, PlanFailed, make_plan, open_runtime
+
+if TYPE_CHECKING:
+    from scoot_runtime.applylock import LockHolder
+    from scoot_runtime.engine import Runtime
+    from scoot_runtime.plan import Plan
+    from scoot_runtime.reconciler import ApplyResult, Event
+
+
+# -- events, in the order they can come -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TookOver:
+    """The apply lock's previous holder is gone without releasing it; the lock is ours."""
+
+    holder: LockHolder
+
+
+@dataclass(frozen=True)
+class RuntimeOpened:
+    """The target's runtime is open (its secrets known: a printer can now redact them)."""
+
+    runtime: Runtime
+
+
+@dataclass(frozen=True)
+class PlanMade:
+    """The plan is made; `confirm` is asked next if it has changes."""
+
+    runtime: Runtime
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class ApplyStarted:
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class Applying:
+    """One event of the apply (an operation started, done or failed)."""
+
+    event: Event
+
+
+ConvergeEvent = TookOver | RuntimeOpened | PlanMade | ApplyStarted | Applying
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockBusy:
+    """Another run holds the target's apply lock: nothing was tried."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class NothingToDestroy:
+    target: str
+
+
+@dataclass(frozen=True)
+class NothingToDo:
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class Declined:
+    """`confirm` said no: nothing was changed."""
+
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class Converged:
+    """The apply ran (`result.ok` says whether every object converged)."""
+
+    runtime: Runtime
+    plan: Plan
+    result: ApplyResult
+    seconds: float
+    # Storage objects the apply deleted or replaced, with where their data is (kept
+    # unless `delete_data`).
+    deleted_storage: Mapping[str, str | None]
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+ConvergeOutcome = LockBusy | PlanFailed | NothingToDestroy | NothingToDo | Declined | Converged
+
+
+def converge(
+    application: Loaded,
+    *,
+    destroy: bool = False,
+    revisions: Mapping[str, str] | None = None,
+    parallelism: int | None = None,
+    delete_data: bool = False,
+    refresh: bool = True,
+    command: str | None = None,
+    confirm: Callable[[Plan], bool] = lambda plan: True,
+    on_event: Callable[[ConvergeEvent], None] = lambda event: None,
+) -> ConvergeOutcome:
+    """apply (or, with `destroy`, destroy): lock, plan, confirm, apply while telling events.
+
+    `command` names the run in the apply lock (who holds it, for another run's message)."""
+    import asyncio
+
+    from scoot_runtime.applylock import ApplyLock, LockHeld
+    from scoot_runtime.engine import DEFAULT_PARALLELISM
+
+    lock = ApplyLock(application.workspace.state_dir, application.target.name, command)
+    try:
+        lock.acquire()
+    except LockHeld as error:
+        return LockBusy(str(error))
+    try:
+        if lock.stale_holder is not None:
+            on_event(TookOver(lock.stale_holder))
+        runtime = open_runtime(application, revisions, fetch=not destroy)
+        on_event(RuntimeOpened(runtime))
+        with asyncio.Runner() as runner:
+            applying = False
+            try:
+                made = runner.run(make_plan(runtime, destroy=destroy, refresh=refresh, parallelism=parallelism))
+                if isinstance(made, PlanFailed):
+                    return made
+                if destroy and not runtime.store.state.objects and not made.has_changes:
+                    return NothingToDestroy(made.target)
+                on_event(PlanMade(runtime, made))
+                if not made.has_changes:
+                    return NothingToDo(made)
+                if not confirm(made):
+                    return Declined(made)
+                kept = {
+                    address: state.outputs.get("path") or state.outputs.get("url")
+                    for address, state in runtime.store.state.objects.items()
+                    if state.kind == "storage"
+                }
+                on_event(ApplyStarted(made))
+                started = time.monotonic()
+                applying = True
+                result = runner.run(
+                    runtime.apply(
+                        made,
+                        parallelism=parallelism or DEFAULT_PARALLELISM,
+                        delete_data=delete_data,
+                        on_event=lambda event: on_event(Applying(event)),
+                    )
+                )
+            finally:
+                if not applying:
+                    # Best effort: the outcome is already decided (apply closes the drivers itself).
+                    with contextlib.suppress(Exception):
+                        runner.run(runtime.close())
+        seconds = time.monotonic() - started
+        replaced = {c.address for c in made.changes if c.action.value in ("delete", "replace")}
+        deleted = {a: kept[a] for a in result.done if a in kept and a in replaced}
+        return Converged(runtime, made, result, seconds, deleted)
+    finally:
+        lock.release()

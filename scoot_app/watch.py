@@ -1,0 +1,275 @@
+"""A watch session: apply again whenever a component's source changes.
+
+Every `interval` seconds (and whenever a webhook says a watched repository was pushed
+to), the repository drivers are asked for each component's newest revision; where it is
+not what scoot.lock records for the component's compute objects, one converge runs, as
+`scoot apply --yes` does (`scoot_app.converge`, under the same apply lock), with the
+changed components pinned to the revisions seen. Changes that arrive together, or while
+an apply runs, are applied once, after it.
+
+The machinery (what changed, coalescing, the loop and its signals, the webhook server)
+is the runtime's (`scoot_runtime.watch`); this is what ties it to an application. All
+that happens is told to `on_event` as a `WatchEvent`: the loop's own events, the
+session's (the architecture broke or compiles again, a revision cannot be told...) and
+each converge's. The CLI prints them; tests wait on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scoot_app.application import ApplicationError, Failed, Loaded, diagnostics_text, load
+from scoot_app.converge import ConvergeEvent, ConvergeOutcome, LockBusy, converge
+from scoot_runtime.errors import ScootError
+from scoot_runtime.watch.coalesce import Coalescer
+from scoot_runtime.watch.loop import LoopEvent, Outcome, WatchLoop
+
+if TYPE_CHECKING:
+    from scoot_runtime.sources import Located
+    from scoot_runtime.watch.loop import Change, Snapshot
+    from scoot_runtime.watch.webhook import Push, WebhookServer
+
+
+@dataclass(frozen=True)
+class CompilesAgain:
+    """The architecture had errors at the last look; it compiles again."""
+
+
+@dataclass(frozen=True)
+class WatchedChanged:
+    """The architecture changed what is watched."""
+
+    components: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RevisionUnknown:
+    """A look cannot tell a component's newest revision (said when it starts, or changes)."""
+
+    component: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class RevisionKnownAgain:
+    component: str
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """The application was loaded again for an apply (its diagnostics, if any, to show)."""
+
+    application: Loaded | Failed
+
+
+@dataclass(frozen=True)
+class ConvergeEnded:
+    """An apply's converge ended (a busy lock is the loop's `ApplyEnded` with BUSY)."""
+
+    application: Loaded
+    outcome: ConvergeOutcome
+
+
+@dataclass(frozen=True)
+class ApplyError:
+    """An apply stopped on an error (nothing of it printed yet)."""
+
+    error: Exception
+
+
+@dataclass(frozen=True)
+class AllClear:
+    """A look found nothing wrong, or an apply ended: a complaint that comes back is news again."""
+
+
+WatchEvent = (
+    LoopEvent | ConvergeEvent | CompilesAgain | WatchedChanged | RevisionUnknown | RevisionKnownAgain
+    | Reloaded | ConvergeEnded | ApplyError | AllClear
+)
+
+
+class WatchSession:
+    """What is watched, and how to apply: one per `scoot watch`.
+
+    `path`, `target` and `params` are those the application was loaded with: each look
+    and each apply loads it again (the architecture may change while watching). `pins`
+    keep components at a revision: they are not watched."""
+
+    def __init__(
+        self,
+        application: Loaded,
+        path: str | Path,
+        *,
+        target: str | None = None,
+        params: Mapping[str, str] | None = None,
+        pins: Mapping[str, str] | None = None,
+        parallelism: int | None = None,
+        interval: float = 60.0,
+        settle: float = 2.0,
+        on_event: Callable[[WatchEvent], None] = lambda event: None,
+        debug: bool = False,
+    ) -> None:
+        """`debug`: an unexpected error in an apply ends the session (SCOOT_DEBUG) rather
+        than being reported."""
+        from scoot_runtime.sources import Sources, computing
+        from scoot_runtime.watch.poll import watched
+
+        self.path, self.target, self.params = path, target, dict(params or {})
+        self.pins = dict(pins or {})
+        self.parallelism = parallelism
+        self.on_event = on_event
+        self.debug = debug
+        self.state_dir = application.workspace.state_dir
+        self.target_name = application.target.name
+        architecture = application.architecture
+        if architecture is None:
+            raise ApplicationError("the architecture has errors: fix them to watch it")
+        self.name = architecture.application.name
+        unknown = sorted(set(self.pins) - set(computing(architecture)))
+        if unknown:
+            raise ApplicationError(
+                f"--revision {unknown[0]}=…: `{unknown[0]}` is not a component with compute objects; "
+                f"those are {', '.join(computing(architecture)) or 'none'}"
+            )
+        components = watched(architecture, self.pins)
+        if not components:
+            raise ApplicationError(
+                "nothing to watch: no component runs a source" + (" that is not pinned" if self.pins else "")
+            )
+        with Sources(application.workspace, application.target, architecture) as sources:
+            self.located: dict[str, Located] = {name: sources.located[name] for name in components}
+        self.coalescer = Coalescer(settle)
+        self.loop = WatchLoop(self.look, self.apply, on_event, interval=interval, coalescer=self.coalescer)
+        self._lock = threading.Lock()
+        self._problems: dict[str, str] = {}
+        self._broken = False  # the last look found errors in the architecture
+
+    @property
+    def applies(self) -> int:
+        """Applies run so far (failed ones too; not those a busy lock kept from starting)."""
+        return self.loop.applies
+
+    def run(self, server: WebhookServer | None = None) -> None:
+        """Look and apply until stopped (SIGINT, SIGTERM or `stop()`), serving `server`'s
+        webhooks meanwhile; it and all its threads are gone when this returns."""
+        with self.loop.signals(), _serving(server):
+            self.loop.run()
+
+    def stop(self) -> None:
+        """End `run()` (from any thread); an apply that runs is not interrupted."""
+        self.coalescer.stop()
+
+    def look(self) -> Snapshot:
+        """One look; an architecture with errors (being edited?) is a complaint, not the end."""
+        from scoot_runtime.watch import poll
+
+        application = load(self.path, self.target, self.params)
+        if isinstance(application, Failed):
+            self._broken = True
+            compilation = application.compilation
+            raise ScootError(
+                "the architecture has errors:\n" + diagnostics_text(compilation.diagnostics, compilation.sources)
+            )
+        if self._broken:
+            self._broken = False
+            self.on_event(CompilesAgain())
+        architecture = application.architecture
+        assert architecture is not None
+        found = poll.look(
+            application.workspace, application.target, architecture, poll.watched(architecture, self.pins)
+        )
+        with self._lock:
+            before, self.located = self.located, found.located
+        if sorted(before) != sorted(found.located):
+            self.on_event(WatchedChanged(tuple(sorted(found.located))))
+        for component, problem in sorted(found.problems.items()):
+            if self._problems.get(component) != problem:
+                self.on_event(RevisionUnknown(component, problem))
+        for component in sorted(set(self._problems) - set(found.problems)):
+            self.on_event(RevisionKnownAgain(component))
+        self._problems = found.problems
+        if not found.problems:
+            self.on_event(AllClear())
+        return found.snapshot
+
+    def pushed(self, push: Push) -> list[str]:
+        """The watched components a push is about (called on the webhook's threads)."""
+        from scoot_runtime.watch.poll import pushed
+
+        with self._lock:
+            return pushed(push, self.located)
+
+    def on_push(self, push: Push) -> bool:
+        """A webhook's push: a reason to look, if it is about a watched component."""
+        hit = self.pushed(push)
+        for component in hit:
+            self.coalescer.add(f"push to {component}")
+        return bool(hit)
+
+    def apply(self, changes: list[Change]) -> Outcome:
+        """One converge, as `scoot apply --yes`, the changed components pinned to the revisions seen."""
+        from scoot_runtime.applylock import running_holder
+        from scoot_runtime.repositories.path import PathDriver
+
+        # A quick check, to skip compiling and fetching while another run applies; not
+        # the only one: another run can take the lock between it and converge's.
+        holder = running_holder(self.state_dir, self.target_name)
+        if holder is not None and holder.pid != os.getpid():
+            return Outcome.BUSY
+        with self._lock:
+            located = dict(self.located)
+        pins = dict(self.pins)
+        for change in changes:
+            where = located.get(change.component)
+            # A folder has only its current contents: it cannot be pinned to what was seen.
+            if where is not None and where.driver != PathDriver.name:
+                pins[change.component] = change.latest
+        try:
+            application = load(self.path, self.target, self.params)
+            self.on_event(Reloaded(application))
+            if isinstance(application, Failed):
+                return Outcome.FAILED
+            outcome = converge(
+                application, revisions=pins, parallelism=self.parallelism, on_event=self.on_event
+            )
+            if isinstance(outcome, LockBusy):
+                # Lost the race for the lock (see above): nothing was tried, so the revision is
+                # not given up on; the loop says so and looks again at the next interval.
+                return Outcome.BUSY
+            self.on_event(ConvergeEnded(application, outcome))
+            return Outcome.APPLIED if _succeeded(outcome) else Outcome.FAILED
+        except Exception as error:
+            if self.debug:
+                raise
+            self.on_event(ApplyError(error))
+            return Outcome.FAILED
+        finally:
+            self.on_event(AllClear())
+
+
+def _succeeded(outcome: ConvergeOutcome) -> bool:
+    from scoot_app.application import PlanFailed
+    from scoot_app.converge import Converged, Declined
+
+    if isinstance(outcome, Converged):
+        return outcome.ok
+    return not isinstance(outcome, PlanFailed | Declined)
+
+
+@contextlib.contextmanager
+def _serving(server: WebhookServer | None) -> Iterator[None]:
+    """Serve for the length of the block; then the server and all its threads are gone."""
+    if server is None:
+        yield
+        return
+    try:
+        server.start()
+        yield
+    finally:
+        server.stop()
