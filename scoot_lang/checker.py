@@ -23,12 +23,10 @@ from pydantic import BaseModel, ValidationError
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
-from scoot_lang.parser import KEYWORDS
 from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
 from scoot_lang.source import Span
-from scoot_runtime import template
-from scoot_runtime.objects import (
-    NAME_PATTERN,
+from scoot_model import names, template
+from scoot_model.objects import (
     OBJECT_REF_PATTERN,
     REF_PATTERN,
     SECRET_IN_COMMAND,
@@ -44,10 +42,6 @@ PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
 MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
 FUNCTIONS = ("secret", "file")
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NAME = re.compile(NAME_PATTERN)
-# Names a file may not have on Windows, whatever its extension.
-_DEVICE_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
-MAX_REPOSITORY_NAME = 100
 
 
 # --- values ------------------------------------------------------------------
@@ -457,15 +451,7 @@ class Checker:
 
     def check_name(self, ident: s.Ident, file: s.File, what: str) -> bool:
         name = ident.text
-        problem = None
-        if not _NAME.match(name):
-            problem = "names start with a letter or `_` and hold only letters, digits, `_` and `-`"
-        elif name in KEYWORDS:
-            problem = f"`{name}` is a keyword of the language"
-        elif name.lower() in _DEVICE_NAMES:
-            problem = f"`{name}` cannot be a file name on Windows"
-        elif len(name) > MAX_REPOSITORY_NAME:
-            problem = f"names are at most {MAX_REPOSITORY_NAME} characters (it names a repository)"
+        problem = names.name_problem(name)
         if problem:
             self.error("SCT104", f"invalid {what} name `{name}`: {problem}; rename it", file, ident.start, ident.end)
             return False

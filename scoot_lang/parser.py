@@ -23,7 +23,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.source import Span
-from scoot_runtime import template
+from scoot_model import template
+from scoot_model.names import KEYWORDS
 
 MAX_SYNTAX_ERRORS = 50
 
@@ -41,7 +42,6 @@ def grammar_path(name: str = "scoot.lark") -> Path:
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SIMPLE_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_-]*)*\s*")
 # The grammar's keywords: never names (a test keeps this in step with the grammar).
-KEYWORDS = frozenset({"application", "component", "param", "let", "true", "false", "null"})
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
 

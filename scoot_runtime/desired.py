@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scoot_runtime import template
+from scoot_model import template
+from scoot_model.objects import Architecture, Compute, Connection, references_in
 from scoot_runtime.drivers.base import Address
-from scoot_runtime.objects import Architecture, Compute, Connection, references_in
 from scoot_runtime.sources import Source
 
 

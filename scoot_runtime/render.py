@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import click
 
-from scoot_runtime import template
+from scoot_model import template
 from scoot_runtime.plan import Action, Change, Plan
 from scoot_runtime.reconciler import ApplyResult, Event
 from scoot_runtime.state import ObjectState
@@ -612,7 +612,7 @@ def graph_model(
     another object makes is an edge labelled with the outputs it uses. Objects the plan
     deletes are drawn too.
     """
-    from scoot_runtime.objects import references_in
+    from scoot_model.objects import references_in
 
     statuses: dict[str, str] = {}
     kinds: dict[str, str] = {}

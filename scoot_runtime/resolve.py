@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from scoot_runtime import template
+from scoot_model import template
 from scoot_runtime.desired import env_name
 from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import Secrets

@@ -12,8 +12,8 @@ from scoot_lang import syntax as s
 from scoot_lang.decompile import decompile
 from scoot_lang.format import format_text
 from scoot_lang.parser import parse
-from scoot_runtime import template
-from scoot_runtime.objects import (
+from scoot_model import template
+from scoot_model.objects import (
     Application,
     Architecture,
     Component,

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from scoot_lang import compile_source
 from scoot_lang.decompile import decompile
 from scoot_lang.format import format_text
-from scoot_runtime import template
-from scoot_runtime.objects import Application, Architecture, Component, Compute, Connection, Storage
+from scoot_model import template
+from scoot_model.objects import Application, Architecture, Component, Compute, Connection, Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(

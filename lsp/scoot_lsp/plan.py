@@ -24,8 +24,8 @@ from lsprotocol import types as lsp
 from scoot_lang.compiler import Compilation
 from scoot_lsp import disk
 from scoot_lsp.workspace import Snapshot
+from scoot_model.objects import Architecture
 from scoot_runtime import workspace as settings
-from scoot_runtime.objects import Architecture
 from scoot_runtime.sources import Sources, computing
 from scoot_runtime.state import LOCK_FILE, StateError, StateStore, read_lock
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from scoot_runtime import template
+from scoot_model import template
 from scoot_runtime.drivers.base import (
     Address,
     Applied,

@@ -2,9 +2,9 @@
 
 The `.sct` language lowers to these models, the JSON form is their dump, the
 JSON Schema is generated from them, and editors take hover docs and completion
-items from their field descriptions. This module imports nothing else of Scoot but
-the template syntax and the rules of repository names and sources (themselves
-importing nothing but the errors).
+items from their field descriptions. This module imports nothing of Scoot outside
+`scoot_model`: the rules of names, templates and sources it validates with live
+beside it, and the compiler, the language server and the drivers ask them too.
 
 References to other objects stay symbolic: a string ``"${api.web.url}"``
 (component, object, output) or ``"${api.web}"`` (an object itself). A string
@@ -33,14 +33,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from scoot_runtime import template
-from scoot_runtime.repositories import locations, naming
-from scoot_runtime.repositories.base import RepositoryError
+from scoot_model import locations, names, template
+from scoot_model.errors import RuleError
+from scoot_model.names import NAME_PATTERN
 
 FORMAT_VERSION = 1
 SCHEMA_URI = "https://scoot.dev/schema/architecture-v1.json"
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 REF_PATTERN = r"^\$\{[^{}]+\}$"
 OBJECT_REF_PATTERN = r"^\$\{[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*\}$"
 
@@ -278,10 +277,11 @@ class Application(Model):
     name: Name = Field(description="The application's name; repositories are named after it.")
     owner: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$",
+        pattern=names.OWNER_PATTERN,
+        max_length=names.MAX_OWNER,
         description=(
             "The GitHub user or organisation that owns the application's repositories: "
-            "letters, digits and inner hyphens, at most 39 characters."
+            f"{names.OWNER_RULE} characters."
         ),
     )
 
@@ -319,7 +319,7 @@ class Component(Model):
         if value is not None:
             try:
                 locations.parse(value)
-            except RepositoryError as error:
+            except RuleError as error:
                 raise ValueError(str(error)) from None
         return value
 
@@ -334,8 +334,8 @@ class Component(Model):
                 "`repository` an `owner/name` of the target's repository driver"
             )
         try:
-            naming.split(value)
-        except RepositoryError as error:
+            names.split_repository(value)
+        except RuleError as error:
             raise ValueError(str(error)) from None
         return value
 
