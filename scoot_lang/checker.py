@@ -41,7 +41,7 @@ PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
 # Validation errors of the models that have a code of their own (the rest are SCT204).
 MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
 FUNCTIONS = ("secret", "file")
-SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_NAME = re.compile(template.SECRET_NAME_PATTERN)
 
 
 # --- values ------------------------------------------------------------------

@@ -58,7 +58,6 @@ EnvValue = str | int | float | bool
 
 # The type of the validation error the compiler reports as SCT404 (a secret in a command line).
 SECRET_IN_COMMAND = "secret_in_command"
-_SECRET_CALL = re.compile(r'\s*secret\(\s*"([^"]*)"\s*\)\s*')
 
 
 def _no_secret(text: str) -> str:
@@ -69,9 +68,8 @@ def _no_secret(text: str) -> str:
     except template.TemplateError:
         return text  # not a template the runtime could read: reported as such
     for part in parts:
-        secret = _SECRET_CALL.fullmatch(part.text) if part.interpolation else None
-        if secret:
-            name = secret.group(1)
+        name = template.secret_name(part.text) if part.interpolation else None
+        if name is not None:
             raise PydanticCustomError(
                 SECRET_IN_COMMAND,
                 f'secret("{name}") would be in the command line, which every user of the machine can '
@@ -84,20 +82,6 @@ def _no_secret(text: str) -> str:
 
 # An element of a command line (`command`, a `health` command): never a secret.
 Argument = Annotated[str, AfterValidator(_no_secret)]
-
-def references_in(value: Any) -> Iterator[str]:
-    """Yield the references (`api.web.url`) inside a dumped value, secrets aside."""
-    if isinstance(value, str):
-        for part in template.split(value):
-            if part.interpolation and template.is_reference(part.text):
-                yield part.text.strip()
-    elif isinstance(value, list):
-        for item in value:
-            yield from references_in(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from references_in(item)
-
 
 class Model(BaseModel):
     model_config = ConfigDict(

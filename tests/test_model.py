@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scoot_lang import compile_source
-from scoot_model import names
+from scoot_model import names, template
 
 MODEL = Path(__file__).resolve().parent.parent / "scoot_model"
 
@@ -57,3 +57,83 @@ def test_the_runtime_and_the_compiler_agree_on_owners() -> None:
 def test_name_rules(name: str, why: str) -> None:
     problem = names.name_problem(name)
     assert problem is not None and why in problem
+
+
+# --- the template and secret syntax: one parser -------------------------------------------
+
+ENV_APP = """\
+application shop { owner = "acme" }
+component api {
+  compute web {
+    command = ["python3", "server.py"]
+    env = { GREETING = %s }
+  }
+}
+"""
+
+
+def _greeting(value: str) -> str:
+    result = compile_source(ENV_APP % value, "architecture.sct")
+    assert result.diagnostics == []
+    assert result.architecture is not None
+    greeting = result.architecture.to_dict()["components"]["api"]["objects"]["web"]["env"]["GREETING"]
+    assert isinstance(greeting, str)
+    return greeting
+
+
+def test_an_escaped_secret_call_lexes_and_is_text() -> None:
+    # `$${` is the escape for a literal `${`: what follows is text, with its quotes escaped.
+    greeting = _greeting('"$${secret(\\"X\\")}"')
+    assert greeting == '$${secret("X")}'
+    assert template.split(greeting) == [template.Part('${secret("X")}', False, 0)]
+
+
+def test_after_the_escape_a_quote_ends_the_string() -> None:
+    # Text after `$${` is text: an unescaped quote closes the string, as it would anywhere.
+    result = compile_source(ENV_APP % '"$${secret("X")}"', "architecture.sct")
+    assert result.errors
+
+
+def test_a_literal_secret_call_is_never_a_secret_at_plan() -> None:
+    from scoot_runtime.plan import secret_names
+    from scoot_runtime.render import holds_secret, show_value
+
+    config = {"env": {"GREETING": '$${secret("X")}', "TOKEN": '${secret("TOKEN")}'}}
+    assert secret_names(config) == {"TOKEN"}
+    assert not holds_secret('$${secret("X")}')
+    assert holds_secret(config)
+    assert show_value('${secret("TOKEN")}') == 'secret("TOKEN")'
+
+
+def test_the_resolver_fills_a_literal_secret_call_as_text(tmp_path: Path) -> None:
+    from scoot_runtime.resolve import Resolver
+    from scoot_runtime.secrets import Secrets
+
+    secrets = Secrets(tmp_path / ".scoots", tmp_path, None, {})
+    resolved = Resolver({}, secrets).resolve({"env": {"GREETING": '$${secret("X")}'}})
+    assert resolved.config == {"env": {"GREETING": '${secret("X")}'}}
+    assert resolved.secrets == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "sct", "kind", "read", "end"),
+    [
+        ("$${x}", False, "text", "${", 3),
+        ("$${x}", True, "text", "${", 3),
+        ("$$x", False, "text", "$", 2),
+        ("$$x", True, "text", "$", 1),
+        ('${secret("A")}', True, "interpolation", 'secret("A")', 14),
+        ("${a", False, "unclosed", "${a", 3),
+    ],
+)
+def test_read_dollar(text: str, sct: bool, kind: str, read: str, end: int) -> None:
+    assert template.read_dollar(text, 0, sct=sct) == (kind, read, end)
+
+
+def test_the_walk_over_dumped_values() -> None:
+    value = {"a": ["${api.web.url}", '${secret("T")} and $${secret("U")}'], "b": 1, "c": "${x"}
+    assert list(template.references_in(value)) == ["api.web.url"]
+    assert list(template.secrets_in(value)) == ["T"]
+    assert template.is_one_interpolation("${api.db.port}")
+    assert not template.is_one_interpolation("$${api.db.port}")
+    assert not template.is_one_interpolation("${a} ${b}")

@@ -96,14 +96,6 @@ class Settings:
         return None if self.port is None else self.port + replica
 
 
-def is_reference(value: Any) -> bool:
-    """Whether a value is exactly one reference, filled in at apply time."""
-    if not isinstance(value, str) or "${" not in value:
-        return False
-    parts = template.split(value)
-    return len(parts) == 1 and parts[0].interpolation
-
-
 def problems(config: Mapping[str, Any], *, local: bool = True) -> list[CheckFailure]:
     """What is wrong with a compute configuration as written (messages never quote env values).
 
@@ -112,7 +104,7 @@ def problems(config: Mapping[str, Any], *, local: bool = True) -> list[CheckFail
     out this driver's own rules (replica i on port + i, its marker variable), for
     drivers that run each replica on a machine of its own.
     """
-    config = {key: value for key, value in config.items() if not is_reference(value)}
+    config = {key: value for key, value in config.items() if not template.is_one_interpolation(value)}
     failures: list[CheckFailure] = []
     command, shell = config.get("command"), config.get("shell", False)
     if not isinstance(shell, bool):
