@@ -949,8 +949,12 @@ class Checker:
         what: str,
     ) -> None:
         seen: set[str] = set(broken)
-        # A union fails each way: the error with a code of its own says the most.
-        for item in sorted(error.errors(), key=lambda item: item["type"] not in MODEL_ERROR_CODES):
+        # A union fails each way: the error with a code of its own says the most, then an
+        # empty list's (it has the right shape, so "not a string" would mislead).
+        def telling(item: Any) -> tuple[bool, bool]:
+            return item["type"] not in MODEL_ERROR_CODES, item["type"] != "too_short"
+
+        for item in sorted(error.errors(), key=telling):
             # Pydantic adds the name of each union member it tried: keep the keys the text has.
             loc = [str(p) for p in item["loc"]]
             key = loc[0] if loc else ""
@@ -985,6 +989,8 @@ class Checker:
                 continue
             if item["type"] == "value_error":
                 message = f"`{key}`: {str(item['msg']).removeprefix('Value error, ')}"
+            elif item["type"] == "too_short":
+                message = f"`{'.'.join(keys)}` is empty: it must be {expected} holding at least one item"
             elif item["type"] in ("greater_than_equal", "less_than_equal"):
                 message = f"`{'.'.join(keys)}` must be {expected}; {shown} is not"
             elif item["type"] == "string_pattern_mismatch" and _own_pattern(field_schema):

@@ -15,7 +15,7 @@ type, so typed fields accept such a string too (see `Ref`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
@@ -27,6 +27,7 @@ from pydantic import (
     SerializeAsAny,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_serializer,
@@ -82,6 +83,20 @@ def _no_secret(text: str) -> str:
 
 # An element of a command line (`command`, a `health` command): never a secret.
 Argument = Annotated[str, AfterValidator(_no_secret)]
+# A command line: a program to run, so never empty.
+CommandLine = Annotated[list[Argument], Field(min_length=1)]
+
+
+def env_text(value: Any) -> str:
+    """An environment value as text, as every driver hands it to a process: numbers as
+    written, booleans `true`/`false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
 
 class Model(BaseModel):
     model_config = ConfigDict(
@@ -120,7 +135,7 @@ class Compute(SctObject):
     """A process that runs the component's source: one per replica."""
 
     kind: Literal["compute"] = "compute"
-    command: list[Argument] | Annotated[Ref, AfterValidator(_no_secret)] = Field(
+    command: CommandLine | Annotated[Ref, AfterValidator(_no_secret)] = Field(
         description=(
             "The program and its arguments, as a list. It is never run through a shell "
             "unless `shell = true`."
@@ -140,7 +155,7 @@ class Compute(SctObject):
         default_factory=dict,
         description="Environment variables given to the process; values may be references and secrets.",
     )
-    health: str | list[Argument] | Ref | None = Field(
+    health: str | CommandLine | Ref | None = Field(
         default=None,
         description=(
             "How to tell the process is healthy: an HTTP path such as `/healthz` (checked on "
@@ -159,6 +174,40 @@ class Compute(SctObject):
         "host": Output(type="string", description="The host the process listens on."),
         "port": Output(type="number", description="The port the process listens on."),
     }
+
+    # The rules below hold on every cloud. A value that is one reference (`${api.db.port}`)
+    # is only known at apply time: the compiler checks its type, and a driver validates
+    # the resolved configuration again (`problems`). Each rule is on the key it reports
+    # (the later key of a pair, so that the earlier one is validated by then).
+
+    @field_validator("shell")
+    @classmethod
+    def _one_script(cls, value: bool | str, info: ValidationInfo) -> bool | str:
+        command = info.data.get("command")
+        if value is True and isinstance(command, list) and len(command) != 1:
+            raise ValueError("with `shell = true`, `command` holds one string: the shell script")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, EnvValue | str]) -> dict[str, EnvValue | str]:
+        for name, item in value.items():
+            # The message never quotes the value: it may be a secret.
+            if not name or "=" in name or "\0" in name:
+                raise ValueError(f"`{name}` is not an environment variable name (no `=`, not empty)")
+            if "\0" in env_text(item):
+                raise ValueError(f"`{name}` holds a NUL character, which no environment can")
+        return value
+
+    @field_validator("health")
+    @classmethod
+    def _health_path(cls, value: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+        if isinstance(value, str) and not template.is_one_interpolation(value):
+            if not value.startswith("/"):
+                raise ValueError("an HTTP path starts with `/` (such as `/healthz`); a command is a list")
+            if "port" in info.data and info.data["port"] is None:
+                raise ValueError("an HTTP `health` path is checked on `port`: set `port`, or give a command")
+        return value
 
     @field_validator("workdir")
     @classmethod
@@ -240,6 +289,25 @@ class KindRegistry:
 
 
 kinds = KindRegistry()
+
+
+def problems(kind_name: str, config: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """What breaks the model's rules in one object's configuration, as (key, message), one per
+    key; none for a kind no model describes. Drivers ask this (at plan time of the configuration
+    as written, at apply time of the resolved one); messages never quote a value."""
+    model = kinds.get(kind_name)
+    if model is None:
+        return []
+    try:
+        model.model_validate({**config, "kind": kind_name})
+    except ValidationError as error:
+        found: dict[str | None, str] = {}
+        for item in error.errors(include_url=False, include_input=False):
+            key = str(item["loc"][0]) if item["loc"] else None
+            message = str(item["msg"]).removeprefix("Value error, ")
+            found.setdefault(key, f"`{key}`: {message}" if key else message)
+        return list(found.items())
+    return []
 
 
 def validate_object(data: Any) -> SctObject:

@@ -646,8 +646,8 @@ def _object_of(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text.startswith("${") and text.endswith("}"):
-        inner = text[2:-1].strip()
+    if template.is_one_interpolation(text):
+        inner = template.split(text)[0].text.strip()
         if inner.count(".") == 1:
             return inner
     return None

@@ -137,3 +137,73 @@ def test_the_walk_over_dumped_values() -> None:
     assert template.is_one_interpolation("${api.db.port}")
     assert not template.is_one_interpolation("$${api.db.port}")
     assert not template.is_one_interpolation("${a} ${b}")
+
+
+# --- rules of compute that hold on every cloud: model validation ----------------------------
+
+COMPUTE_APP = """\
+application shop { owner = "acme" }
+component api {
+  compute v { command = ["b"], port = 8080 }
+  compute w { %s }
+}
+"""
+
+
+def _errors_at(body: str) -> list[tuple[str, str, str]]:
+    text = COMPUTE_APP % body
+    result = compile_source(text, "architecture.sct")
+    return [(d.code, text[d.span.start : d.span.end], d.message) for d in result.errors]
+
+
+def test_compute_rules_of_every_cloud_are_compile_errors_at_their_keys() -> None:
+    errors = _errors_at('command = ["a", "b"], shell = true, health = "healthz"')
+    assert [(code, at) for code, at, _ in errors] == [("SCT204", "true"), ("SCT204", '"healthz"')]
+    assert "one string" in errors[0][2] and "starts with `/`" in errors[1][2]
+
+
+@pytest.mark.parametrize(
+    ("body", "at", "says"),
+    [
+        ("command = []", "[]", "at least one"),
+        ('command = ["a"], health = "/healthz"', '"/healthz"', "`port`"),
+        ('command = ["a"], health = []', "[]", "at least one"),
+        ('command = ["a"], env = { "A=B" = "x" }', '{ "A=B" = "x" }', "not an environment variable name"),
+        ('command = ["a"], env = { "" = "x" }', '{ "" = "x" }', "not an environment variable name"),
+    ],
+)
+def test_compute_rules(body: str, at: str, says: str) -> None:
+    [(code, where, message)] = _errors_at(body)
+    assert (code, where) == ("SCT204", at)
+    assert says in message
+
+
+def test_a_reference_is_only_checked_for_type_at_compile_time() -> None:
+    # The port is known at apply time: the path's rule asks only that a port is set.
+    assert _errors_at('command = ["a"], port = v.port, health = "/h"') == []
+    assert _errors_at('command = ["a"], shell = true, health = "/h", port = 8080') == []
+
+
+def test_the_drivers_ask_the_model_and_keep_their_own_rules(tmp_path: Path) -> None:
+    from scoot_runtime.drivers.base import Address, DriverContext, ObjectSpec
+    from scoot_runtime.drivers.local import LocalDriver
+
+    driver = LocalDriver(DriverContext("shop", "local", "x", tmp_path / ".scoots", tmp_path))
+
+    def keys(config: dict[str, object]) -> set[str | None]:
+        return {f.key for f in driver.check(ObjectSpec(Address("api", "w"), "compute", config))}
+
+    assert keys({"command": ["a", "b"], "shell": True, "health": "healthz"}) == {"shell", "health"}
+    assert keys({"command": ["a"], "port": "${api.db.port}", "health": "/h"}) == set()
+    # The local driver's own: replica i on port + i, its marker variables.
+    assert keys({"command": ["a"], "port": 65535, "replicas": 2}) == {"port"}
+    assert keys({"command": ["a"], "env": {"SCOOT_OBJECT": "x"}}) == {"env"}
+
+
+def test_no_driver_imports_another() -> None:
+    drivers = MODEL.parent / "scoot_runtime" / "drivers"
+    for folder in (p for p in drivers.iterdir() if p.is_dir() and p.name != "__pycache__"):
+        for path in folder.glob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for other in (p.name for p in drivers.iterdir() if p.is_dir() and p.name not in (folder.name, "__pycache__")):
+                assert f"scoot_runtime.drivers.{other}" not in text, (path, other)
