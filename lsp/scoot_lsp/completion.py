@@ -16,9 +16,9 @@ from scoot_lang.checker import PARAM_TYPES
 from scoot_lang.semantic import Symbol
 from scoot_lsp import model, schema
 from scoot_lsp.workspace import Snapshot
-from scoot_model import template
+from scoot_model import names, template
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_NAME = names.NAME_PATTERN.strip("^$")
 _DOTTED = re.compile(rf"((?:{_NAME}\s*\.\s*)+)([A-Za-z0-9_-]*)$")
 _VALUE = re.compile(rf"({_NAME}|\"[^\"]*\")\s*=\s*(\"?)([A-Za-z0-9_-]*)$")
 _LIST_ITEM = re.compile(r"[\[,]\s*(\"?)([A-Za-z0-9_-]*)$")
