@@ -248,7 +248,8 @@ def _readable(text: str) -> bool:
 json_string = (
     st.lists(
         st.one_of(
-            st.characters(codec="utf-8"),
+            # Any character an environment can hold: a NUL it cannot, which the model refuses.
+            st.characters(codec="utf-8", exclude_characters="\0"),
             st.sampled_from(["$", "{", "}", "${", "$${", '"', "\\", "\n", "${other.db.path}"]),
         )
     )
