@@ -37,6 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scoot_model.objects import (  # noqa: E402
+    Application,
+    Architecture,
+    Component,
+    Compute,
+    EnvValue,
+    SctObject,
+    Storage,
+)
 from scoot_runtime import workspace as workspaces  # noqa: E402
 from scoot_runtime.drivers.base import (  # noqa: E402
     CloudDriver,
@@ -47,15 +56,6 @@ from scoot_runtime.drivers.base import (  # noqa: E402
     Recorded,
 )
 from scoot_runtime.engine import DEFAULT_PARALLELISM, Runtime  # noqa: E402
-from scoot_runtime.objects import (  # noqa: E402
-    Application,
-    Architecture,
-    Component,
-    Compute,
-    EnvValue,
-    SctObject,
-    Storage,
-)
 from scoot_runtime.plan import Action  # noqa: E402
 from scoot_runtime.reconciler import ApplyResult  # noqa: E402
 from scoot_runtime.state import LOCK_FILE  # noqa: E402

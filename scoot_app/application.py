@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from scoot_lang.compiler import Compilation
     from scoot_lang.diagnostics import Diagnostic
     from scoot_lang.source import SourceFile
+    from scoot_model.objects import Architecture
     from scoot_runtime.applylock import LockHolder
     from scoot_runtime.engine import Runtime
-    from scoot_runtime.objects import Architecture
     from scoot_runtime.plan import Plan, PlanError
     from scoot_runtime.repositories.base import Fetched
     from scoot_runtime.workspace import Target, Workspace

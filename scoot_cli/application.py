@@ -203,7 +203,7 @@ def init(directory: str, name: str | None, force: bool) -> None:
     """Start an application in DIRECTORY (default: here): scoot.toml, architecture.sct, a
     small web server in app/ and a .gitignore. Nothing is overwritten without --force."""
     from scoot_lang import compile_source
-    from scoot_lang.parser import KEYWORDS
+    from scoot_model.names import KEYWORDS
     from scoot_runtime import init as starter
 
     root = Path(directory)

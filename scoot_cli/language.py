@@ -157,7 +157,7 @@ def decompile(file: str, out: str | None) -> None:
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the JSON form."""
-    from scoot_runtime.objects import dumps
-    from scoot_runtime.schema import architecture_schema
+    from scoot_model.objects import dumps
+    from scoot_model.schema import architecture_schema
 
     click.echo(dumps(architecture_schema()), nl=False)

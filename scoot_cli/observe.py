@@ -201,7 +201,7 @@ def logs(
 ) -> None:
     """Print what compute OBJECT (`component.object`) wrote: on `local`, its log files in
     .scoots/logs/; on other clouds, what the driver reads (on `aws`, the instances' consoles)."""
-    from scoot_runtime.objects import Compute
+    from scoot_model.objects import Compute
 
     if not _NAME_PAIR.match(object_address):
         raise click.BadParameter(

@@ -23,12 +23,10 @@ from pydantic import BaseModel, ValidationError
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
-from scoot_lang.parser import KEYWORDS
 from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
 from scoot_lang.source import Span
-from scoot_runtime import template
-from scoot_runtime.objects import (
-    NAME_PATTERN,
+from scoot_model import names, template
+from scoot_model.objects import (
     OBJECT_REF_PATTERN,
     REF_PATTERN,
     SECRET_IN_COMMAND,
@@ -43,11 +41,7 @@ PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
 # Validation errors of the models that have a code of their own (the rest are SCT204).
 MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
 FUNCTIONS = ("secret", "file")
-SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NAME = re.compile(NAME_PATTERN)
-# Names a file may not have on Windows, whatever its extension.
-_DEVICE_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
-MAX_REPOSITORY_NAME = 100
+SECRET_NAME = re.compile(template.SECRET_NAME_PATTERN)
 
 
 # --- values ------------------------------------------------------------------
@@ -457,15 +451,7 @@ class Checker:
 
     def check_name(self, ident: s.Ident, file: s.File, what: str) -> bool:
         name = ident.text
-        problem = None
-        if not _NAME.match(name):
-            problem = "names start with a letter or `_` and hold only letters, digits, `_` and `-`"
-        elif name in KEYWORDS:
-            problem = f"`{name}` is a keyword of the language"
-        elif name.lower() in _DEVICE_NAMES:
-            problem = f"`{name}` cannot be a file name on Windows"
-        elif len(name) > MAX_REPOSITORY_NAME:
-            problem = f"names are at most {MAX_REPOSITORY_NAME} characters (it names a repository)"
+        problem = names.name_problem(name)
         if problem:
             self.error("SCT104", f"invalid {what} name `{name}`: {problem}; rename it", file, ident.start, ident.end)
             return False
@@ -963,8 +949,12 @@ class Checker:
         what: str,
     ) -> None:
         seen: set[str] = set(broken)
-        # A union fails each way: the error with a code of its own says the most.
-        for item in sorted(error.errors(), key=lambda item: item["type"] not in MODEL_ERROR_CODES):
+        # A union fails each way: the error with a code of its own says the most, then an
+        # empty list's (it has the right shape, so "not a string" would mislead).
+        def telling(item: Any) -> tuple[bool, bool]:
+            return item["type"] not in MODEL_ERROR_CODES, item["type"] != "too_short"
+
+        for item in sorted(error.errors(), key=telling):
             # Pydantic adds the name of each union member it tried: keep the keys the text has.
             loc = [str(p) for p in item["loc"]]
             key = loc[0] if loc else ""
@@ -999,6 +989,8 @@ class Checker:
                 continue
             if item["type"] == "value_error":
                 message = f"`{key}`: {str(item['msg']).removeprefix('Value error, ')}"
+            elif item["type"] == "too_short":
+                message = f"`{'.'.join(keys)}` is empty: it must be {expected} holding at least one item"
             elif item["type"] in ("greater_than_equal", "less_than_equal"):
                 message = f"`{'.'.join(keys)}` must be {expected}; {shown} is not"
             elif item["type"] == "string_pattern_mismatch" and _own_pattern(field_schema):

@@ -18,7 +18,7 @@ from scoot_lang.json_reader import read_json
 from scoot_lang.parser import parse
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.source import SourceFile, Span
-from scoot_runtime.objects import Architecture
+from scoot_model.objects import Architecture
 
 SCT_SUFFIX = ".sct"
 JSON_NAME = "architecture.json"

@@ -8,17 +8,14 @@ form that means the same inside the component that holds them (`orders.path`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from scoot_lang import syntax as s
 from scoot_lang.format import format_file, string_raw
-from scoot_lang.parser import KEYWORDS, parse_expression
-from scoot_runtime import template
-from scoot_runtime.objects import NAME_PATTERN, Architecture, SctObject, kinds
-
-_NAME = re.compile(NAME_PATTERN)
+from scoot_lang.parser import parse_expression
+from scoot_model import names, template
+from scoot_model.objects import Architecture, SctObject, kinds
 
 
 def decompile(architecture: Architecture) -> str:
@@ -144,4 +141,4 @@ def _resolves(obj: SctObject, rest: list[str]) -> bool:
 
 
 def _is_name(key: str) -> bool:
-    return _NAME.match(key) is not None and key not in KEYWORDS
+    return names.is_name(key) and key not in names.KEYWORDS

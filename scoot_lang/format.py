@@ -93,26 +93,12 @@ def _escape(text: str, before_interpolation: bool) -> str:
         elif char < " " or "\x7f" <= char <= "\x9f":
             out.append(f"\\u{ord(char):04x}")
         elif char == "$" and text.startswith("{", index + 1):
-            out.append("$$" if _closes_plainly(text[index + 2 :]) else "\\$")
+            out.append("$$")  # `$${` is a literal `${`, whatever follows
         elif char == "$" and index + 1 == len(text) and before_interpolation:
             out.append("\\$")  # else `$` and the `${` after it would read as `$${`
         else:
             out.append(char)
     return "".join(out)
-
-
-def _closes_plainly(rest: str) -> bool:
-    """Whether a literal `${` followed by `rest` may be written `$${`.
-
-    The lexer reads `$${...}` as a `$` and an interpolation, so `$${` is only
-    safe when a `}` closes it before any brace or quote; else it is written `\\${`.
-    """
-    for char in rest:
-        if char == "}":
-            return True
-        if char in '{"':
-            return False
-    return False
 
 
 def _key(entry: s.MapEntry) -> str:

@@ -20,8 +20,8 @@ from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.parser import grammar_path, parse_expression
 from scoot_lang.source import Span
-from scoot_runtime import template
-from scoot_runtime.objects import FORMAT_VERSION
+from scoot_model import template
+from scoot_model.objects import FORMAT_VERSION
 
 
 @cache

@@ -23,7 +23,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.source import Span
-from scoot_runtime import template
+from scoot_model import template
+from scoot_model.names import KEYWORDS
 
 MAX_SYNTAX_ERRORS = 50
 
@@ -41,7 +42,6 @@ def grammar_path(name: str = "scoot.lark") -> Path:
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SIMPLE_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_-]*)*\s*")
 # The grammar's keywords: never names (a test keeps this in step with the grammar).
-KEYWORDS = frozenset({"application", "component", "param", "let", "true", "false", "null"})
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
 
@@ -205,20 +205,20 @@ class _Builder(Transformer[Any, Any]):
             c = body[i]
             if c == "\\":
                 i = self._escape(body, i, text, at)
-            elif c == "$" and body.startswith("$${", i):
-                text.append("${")
-                i += 3
-            elif c == "$" and body.startswith("${", i):
-                close = template.closing_brace(body, i + 2)
-                if close < 0:
+            elif c == "$":
+                read = template.read_dollar(body, i, sct=True)
+                if read.kind == "unclosed":
                     self._error("SCT004", "`${` is not closed; close it with `}`", at(i), at(n))
-                    text.append(body[i:])
+                    text.append(read.text)
                     break
-                if text:
-                    parts.append("".join(text))
-                    text = []
-                parts.append(self._interpolation(body[i + 2 : close], at(i), at(i + 2), at(close + 1)))
-                i = close + 1
+                if read.kind == "text":
+                    text.append(read.text)
+                else:
+                    if text:
+                        parts.append("".join(text))
+                        text = []
+                    parts.append(self._interpolation(read.text, at(i), at(i + 2), at(read.end)))
+                i = read.end
             else:
                 text.append(c)
                 i += 1

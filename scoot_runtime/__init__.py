@@ -1,7 +1,8 @@
 """Scoot's runtime: the architecture objects, their state, the plan, the reconciler and the drivers.
 
-The objects are importable from here (`from scoot_runtime import Architecture`); they
-load on first use, so that `scoot --help` does not pay for pydantic.
+The objects live in `scoot_model.objects` and are importable from here too (`from
+scoot_runtime import Architecture`); they load on first use, so that `scoot --help`
+does not pay for pydantic.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scoot_runtime.objects import (
+    from scoot_model.objects import (
         Application,
         Architecture,
         Component,
@@ -34,7 +35,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from scoot_runtime import objects
+        from scoot_model import objects
 
         return getattr(objects, name)
     raise AttributeError(f"module 'scoot_runtime' has no attribute {name!r}")

@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 
+from scoot_model.objects import dumps
 from scoot_runtime.errors import ScootError
 from scoot_runtime.files import errors_naming
-from scoot_runtime.objects import dumps
 from scoot_runtime.state import check_target_name, utc_now
 
 

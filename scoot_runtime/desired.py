@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scoot_runtime import template
+from scoot_model import template
+from scoot_model.objects import Architecture, Compute, Connection
 from scoot_runtime.drivers.base import Address
-from scoot_runtime.objects import Architecture, Compute, Connection, references_in
 from scoot_runtime.sources import Source
 
 
@@ -75,7 +75,7 @@ def desired_objects(architecture: Architecture, sources: Mapping[str, Source]) -
         if desired.kind == Connection.kind_name:
             _connect(desired, result)
     for desired in result.values():
-        desired.depends_on |= {ref.rsplit(".", 1)[0] if ref.count(".") == 2 else ref for ref in references_in(desired.config)}
+        desired.depends_on |= {ref.rsplit(".", 1)[0] if ref.count(".") == 2 else ref for ref in template.references_in(desired.config)}
         desired.depends_on.discard(str(desired.address))
     return result
 

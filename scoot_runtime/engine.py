@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
 
+from scoot_model.objects import Architecture
 from scoot_runtime import applylock, drivers
 from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
-from scoot_runtime.objects import Architecture
 from scoot_runtime.plan import Plan, make_plan
 from scoot_runtime.reconciler import ApplyResult, Event, Reconciler
 from scoot_runtime.secrets import Secrets

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from scoot_model import names
 from scoot_runtime.errors import ScootError
 from scoot_runtime.files import write_atomic
-from scoot_runtime.objects import NAME_PATTERN
 
 GITIGNORE = ".gitignore"
 IGNORED = ".scoots/"
@@ -166,9 +166,7 @@ class Written:
 
 def name_problem(name: str) -> str | None:
     """Why `name` cannot name an application, or None (the compiler checks the rest)."""
-    if not re.match(NAME_PATTERN, name):
-        return "a name starts with a letter or `_` and holds only letters, digits, `_` and `-`"
-    return None
+    return names.name_problem(name)
 
 
 def suggest(name: str) -> str:

@@ -12,12 +12,12 @@ reported here, before anything is touched.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from scoot_model import template
 from scoot_runtime.desired import DesiredObject, source_problem
 from scoot_runtime.drivers.base import Address, CloudDriver, ObjectSpec, Observed, Recorded
 from scoot_runtime.errors import ScootError
@@ -28,7 +28,6 @@ from scoot_runtime.state import ObjectState, TargetState
 
 # The drift of something found by name that the driver cannot tell the configuration of.
 UNTOLD = "what it was made from cannot be told: it is updated to what is wanted"
-_SECRET_NAME = re.compile(r'\$\{\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*\}')
 
 
 class Action(StrEnum):
@@ -134,13 +133,7 @@ def recorded_spec(address: str, state: ObjectState) -> ObjectSpec:
 
 
 def secret_names(config: Any) -> set[str]:
-    if isinstance(config, str):
-        return set(_SECRET_NAME.findall(config))
-    if isinstance(config, list):
-        return set().union(*(secret_names(v) for v in config)) if config else set()
-    if isinstance(config, dict):
-        return set().union(*(secret_names(v) for v in config.values())) if config else set()
-    return set()
+    return set(template.secrets_in(config))
 
 
 async def make_plan(

@@ -10,19 +10,16 @@ written, where a secret is `secret("NAME")`.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import click
 
-from scoot_runtime import template
+from scoot_model import template
 from scoot_runtime.plan import Action, Change, Plan
 from scoot_runtime.reconciler import ApplyResult, Event
 from scoot_runtime.state import ObjectState
-
-_SECRET = re.compile(r'^\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*$')
 
 SYMBOLS: dict[Action, str] = {
     Action.CREATE: "+",
@@ -153,26 +150,23 @@ def _string(text: str) -> str:
     except ValueError:
         return json.dumps(text, ensure_ascii=False)
     if len(parts) == 1 and parts[0].interpolation:
-        inner = parts[0].text.strip()
-        secret = _SECRET.match(inner)
-        return f'secret("{secret.group(1)}")' if secret else inner
+        return _interpolation(parts[0].text)
     out: list[str] = []
     for part in parts:
         if part.interpolation:
-            secret = _SECRET.match(part.text)
-            out.append("${" + (f'secret("{secret.group(1)}")' if secret else part.text.strip()) + "}")
+            out.append("${" + _interpolation(part.text) + "}")
         else:
             out.append(json.dumps(part.text, ensure_ascii=False)[1:-1])
     return '"' + "".join(out) + '"'
 
 
+def _interpolation(source: str) -> str:
+    name = template.secret_name(source)
+    return f'secret("{name}")' if name is not None else source.strip()
+
+
 def holds_secret(value: Any) -> bool:
-    if isinstance(value, str):
-        return "secret(" in value
-    if isinstance(value, list):
-        return any(holds_secret(item) for item in value)
-    if isinstance(value, dict):
-        return any(holds_secret(item) for item in value.values())
+    return next(template.secrets_in(value), None) is not None
     return False
 
 
@@ -227,12 +221,7 @@ def key_changes(key: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] 
 
 def _symbolic(value: Any) -> bool:
     """Whether a value as written holds a reference or a secret (`${...}`)."""
-    if isinstance(value, str):
-        return "${" in value
-    if isinstance(value, list):
-        return any(_symbolic(item) for item in value)
-    if isinstance(value, dict):
-        return any(_symbolic(item) for item in value.values())
+    return next(template.interpolations(value), None) is not None
     return False
 
 
@@ -612,7 +601,6 @@ def graph_model(
     another object makes is an edge labelled with the outputs it uses. Objects the plan
     deletes are drawn too.
     """
-    from scoot_runtime.objects import references_in
 
     statuses: dict[str, str] = {}
     kinds: dict[str, str] = {}
@@ -636,7 +624,7 @@ def graph_model(
         if obj.kind == connection_kind:
             continue
         outputs: dict[str, set[str]] = {}
-        for reference in references_in(obj.config):
+        for reference in template.references_in(obj.config):
             parts = reference.split(".")
             if len(parts) >= 2:
                 target = ".".join(parts[:2])
@@ -658,8 +646,8 @@ def _object_of(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text.startswith("${") and text.endswith("}"):
-        inner = text[2:-1].strip()
+    if template.is_one_interpolation(text):
+        inner = template.split(text)[0].text.strip()
         if inner.count(".") == 1:
             return inner
     return None

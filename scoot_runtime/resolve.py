@@ -10,19 +10,16 @@ created) resolves to `UNKNOWN`.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from scoot_runtime import template
+from scoot_model import template
 from scoot_runtime.desired import env_name
 from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import Secrets
-
-_SECRET = re.compile(r'\s*secret\("([A-Za-z_][A-Za-z0-9_]*)"\)\s*')
 
 
 class _Unknown:
@@ -151,10 +148,10 @@ class Resolver:
         return "".join(out)
 
     def _interpolation(self, source: str, found: set[str], mask: bool) -> Any:
-        secret = _SECRET.fullmatch(source)
-        if secret:
-            found.add(secret.group(1))
-            return f"\0secret:{secret.group(1)}\0" if mask else self.secrets.get(secret.group(1))
+        secret = template.secret_name(source)
+        if secret is not None:
+            found.add(secret)
+            return f"\0secret:{secret}\0" if mask else self.secrets.get(secret)
         reference = source.strip()
         address, output = (reference.rsplit(".", 1)) if reference.count(".") == 2 else (reference, "")
         if address not in self.known:

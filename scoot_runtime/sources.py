@@ -28,9 +28,9 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from scoot_model.objects import Architecture, Compute
 from scoot_runtime import repositories
 from scoot_runtime.errors import ScootError
-from scoot_runtime.objects import Architecture, Compute
 from scoot_runtime.repositories import locations, naming
 from scoot_runtime.repositories.base import (
     Fetched,

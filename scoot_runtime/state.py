@@ -32,9 +32,9 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scoot_model.objects import dumps
 from scoot_runtime.errors import ScootError
 from scoot_runtime.files import errors_naming, fsync_folder, write_atomic
-from scoot_runtime.objects import dumps
 
 STATE_VERSION = 1
 LOCK_FILE = "scoot.lock"

@@ -39,9 +39,8 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
+from scoot_model import names
 from scoot_runtime.errors import ScootError
-from scoot_runtime.repositories import naming
-from scoot_runtime.repositories.base import RepositoryError
 
 SETTINGS_FILE = "scoot.toml"
 WORKSPACE = ".scoots"
@@ -226,10 +225,8 @@ def repository_settings(table: dict[str, Any], where: str) -> RepositorySettings
     if not isinstance(driver, str) or not _TARGET_NAME.fullmatch(driver):
         raise SettingsError(f"{where}: `driver` must be the name of a repository driver, such as \"git\"")
     owner = table.get("owner")
-    if owner is not None and not (isinstance(owner, str) and _is_owner(owner)):
-        raise SettingsError(
-            f"{where}: `owner` must be a user or organisation name (letters, digits and inner hyphens)"
-        )
+    if owner is not None and not (isinstance(owner, str) and names.owner_problem(owner) is None):
+        raise SettingsError(f"{where}: `owner` must be a user or organisation name ({names.OWNER_RULE} characters)")
     flags = {}
     for key in ("organisation", "drop_prefix"):
         value = table.get(key, False)
@@ -239,13 +236,6 @@ def repository_settings(table: dict[str, Any], where: str) -> RepositorySettings
     options = {k: v for k, v in table.items() if k not in REPOSITORY_KEYS}
     return RepositorySettings(driver, owner, flags["organisation"], flags["drop_prefix"], options)
 
-
-def _is_owner(owner: str) -> bool:
-    try:
-        naming.split(f"{owner}/name")
-    except RepositoryError:
-        return False
-    return True
 
 
 def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

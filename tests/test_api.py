@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from scoot_lang import Compilation, compile_path, compile_source, compile_sources
 from scoot_lang.semantic import ReferenceUse
 from scoot_lang.source import Span
+from scoot_model.objects import FORMAT_VERSION, SCHEMA_URI, validate_object
+from scoot_model.template import references_in
 from scoot_runtime import Application, Architecture, Component, Compute, Connection, Storage, kinds
-from scoot_runtime.objects import FORMAT_VERSION, SCHEMA_URI, references_in, validate_object
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 

@@ -12,8 +12,8 @@ from scoot_lang import syntax as s
 from scoot_lang.decompile import decompile
 from scoot_lang.format import format_text
 from scoot_lang.parser import parse
-from scoot_runtime import template
-from scoot_runtime.objects import (
+from scoot_model import template
+from scoot_model.objects import (
     Application,
     Architecture,
     Component,
@@ -248,7 +248,8 @@ def _readable(text: str) -> bool:
 json_string = (
     st.lists(
         st.one_of(
-            st.characters(codec="utf-8"),
+            # Any character an environment can hold: a NUL it cannot, which the model refuses.
+            st.characters(codec="utf-8", exclude_characters="\0"),
             st.sampled_from(["$", "{", "}", "${", "$${", '"', "\\", "\n", "${other.db.path}"]),
         )
     )

@@ -921,6 +921,8 @@ def test_string_raw_reads_back_as_the_same_text(pieces: list[str]) -> None:
 
 def test_string_raw_writes_a_literal_interpolation_as_in_the_json() -> None:
     assert string_raw(["a ${b} c"]) == '"a $${b} c"'
-    assert string_raw(["a ${b"]) == '"a \\${b"'  # `$${b"` would not lex: the `}` is missing
+    # `$${` is a literal `${` whatever follows: no `}` is needed, a quote is escaped as anywhere.
+    assert string_raw(["a ${b"]) == '"a $${b"'
+    assert string_raw(['${secret("X")}']) == '"$${secret(\\"X\\")}"'
     assert string_raw(["cost: $", s.Reference([s.Ident("x")])]) == '"cost: \\$${x}"'
     assert string_raw(['q"b\\s\n\t\r\x01\x85']) == '"q\\"b\\\\s\\n\\t\\r\\u0001\\u0085"'

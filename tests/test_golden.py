@@ -28,7 +28,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from scoot_lang import Compilation, compile_path
 from scoot_lang.diagnostics import CODES, render
-from scoot_runtime.objects import references_in
+from scoot_model.template import references_in
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 NO_OUTPUT = "(no output: the unit has errors)\n"

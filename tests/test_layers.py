@@ -7,10 +7,7 @@ functions too): each layer imports only the layers below it.
             ↓
     scoot_lang, scoot_runtime   the compiler and the runtime (never each other)
             ↓
-    the model               the runtime objects and their rules
-
-The model is `scoot_runtime/objects.py` and its template rules (`template.py`) until they
-move into a package of their own (`scoot_model`); then the rules hold for that package.
+    scoot_model             the runtime objects and their rules
 """
 
 from __future__ import annotations
@@ -27,31 +24,17 @@ PACKAGES = {
     "scoot_app": ROOT / "scoot_app",
     "scoot_cli": ROOT / "scoot_cli",
     "scoot_lsp": ROOT / "lsp" / "scoot_lsp",
+    "scoot_model": ROOT / "scoot_model",
 }
-if (ROOT / "scoot_model").is_dir():
-    PACKAGES["scoot_model"] = ROOT / "scoot_model"
-    MODEL = {"scoot_model"}
-else:
-    MODEL = {"scoot_runtime.objects", "scoot_runtime.template"}
 
 # What each layer may import of Scoot, besides itself.
 ALLOWED = {
-    "model": set(),
-    "scoot_lang": {"model"},
-    "scoot_runtime": {"model"},
-    "scoot_app": {"model", "scoot_lang", "scoot_runtime"},
-    "scoot_cli": {"model", "scoot_lang", "scoot_runtime", "scoot_app"},
-    "scoot_lsp": {"model", "scoot_lang", "scoot_runtime", "scoot_app"},
-}
-
-# Imports that break the layering today and are being removed elsewhere (issue 13, item
-# 1: the model stops importing the repository drivers' package): (importer, imported).
-# Empty this when they go; a pair that no longer occurs fails the test, so it cannot rot.
-KNOWN_EXCEPTIONS: set[tuple[str, str]] = {
-    ("scoot_runtime.objects", "scoot_runtime.repositories"),
-    ("scoot_runtime.objects", "scoot_runtime.repositories.base"),
-    ("scoot_runtime.objects", "scoot_runtime.repositories.locations"),
-    ("scoot_runtime.objects", "scoot_runtime.repositories.naming"),
+    "scoot_model": set(),
+    "scoot_lang": {"scoot_model"},
+    "scoot_runtime": {"scoot_model"},
+    "scoot_app": {"scoot_model", "scoot_lang", "scoot_runtime"},
+    "scoot_cli": {"scoot_model", "scoot_lang", "scoot_runtime", "scoot_app"},
+    "scoot_lsp": {"scoot_model", "scoot_lang", "scoot_runtime", "scoot_app"},
 }
 
 
@@ -92,8 +75,6 @@ def is_module(name: str) -> bool:
 
 def layer(module: str) -> str | None:
     """The layer `module` is in (None: not Scoot's)."""
-    if any(module == model or module.startswith(model + ".") for model in MODEL):
-        return "model"
     top = module.split(".")[0]
     return top if top in PACKAGES else None
 
@@ -109,24 +90,13 @@ def edges() -> list[tuple[str, str]]:
 
 def test_every_layer_imports_only_the_layers_below_it() -> None:
     wrong = []
-    seen_exceptions = set()
     for importer, imported in edges():
         source, target = layer(importer), layer(imported)
         if source is None or target is None or target == source:
             continue
-        if (importer, imported) in KNOWN_EXCEPTIONS:
-            seen_exceptions.add((importer, imported))
-            continue
-        # A package's own __init__ (`scoot_runtime` for `from scoot_runtime import objects`)
-        # is no arrow of its own when what is imported from it is the model.
-        if imported in PACKAGES and f"{imported}." in " ".join(MODEL):
-            continue
         if target not in ALLOWED[source]:
             wrong.append(f"{importer} ({source}) imports {imported} ({target})")
     assert wrong == [], "\n".join(wrong)
-    assert seen_exceptions == KNOWN_EXCEPTIONS, (
-        f"no longer imported, remove from KNOWN_EXCEPTIONS: {sorted(KNOWN_EXCEPTIONS - seen_exceptions)}"
-    )
 
 
 @pytest.mark.parametrize(
@@ -137,7 +107,8 @@ def test_every_layer_imports_only_the_layers_below_it() -> None:
         ("scoot_app.watch", "scoot_cli", False),
         ("scoot_cli.watch", "scoot_lsp.plan", False),
         ("scoot_lsp.plan", "scoot_app.application", True),
-        ("scoot_lang.checker", "scoot_runtime.objects", True),
+        ("scoot_lang.checker", "scoot_model.objects", True),
+        ("scoot_model.objects", "scoot_runtime.repositories.naming", False),
     ],
 )
 def test_the_rules_tell_an_arrow_back_up(importer: str, imported: str, allowed: bool) -> None:

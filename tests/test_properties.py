@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from scoot_lang import compile_source
 from scoot_lang.decompile import decompile
 from scoot_lang.format import format_text
-from scoot_runtime import template
-from scoot_runtime.objects import Application, Architecture, Component, Compute, Connection, Storage
+from scoot_model import template
+from scoot_model.objects import Application, Architecture, Component, Compute, Connection, Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(
@@ -85,12 +85,14 @@ def architectures(draw: st.DrawFn) -> Architecture:
                         env_keys,
                     ),
                 )
+                command = draw(st.lists(texts, min_size=1, max_size=4))
                 objects[name] = Compute(
-                    command=draw(st.lists(texts, min_size=1, max_size=4)),
+                    command=command,
                     port=draw(st.none() | st.integers(1, 65535)),
                     replicas=draw(st.integers(1, 5)),
                     env=draw(st.dictionaries(env_keys, env_values, max_size=4)),
-                    shell=draw(st.booleans()),
+                    # `shell = true` runs one script: one element.
+                    shell=len(command) == 1 and draw(st.booleans()),
                 )
                 earlier.append((component, name, "url"))
             else:

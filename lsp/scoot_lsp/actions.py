@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
@@ -12,6 +10,7 @@ from scoot_lang.format import format_text
 from scoot_lsp import model, schema
 from scoot_lsp.diagnostics import to_lsp
 from scoot_lsp.workspace import Snapshot, uri_of
+from scoot_model import names
 
 
 def code_actions(snapshot: Snapshot, path: str, start: int, end: int) -> list[lsp.CodeAction]:
@@ -50,7 +49,7 @@ def _fix(snapshot: Snapshot, path: str, diag: Diagnostic) -> lsp.CodeAction | No
         return _add_key(snapshot, path, diag, diag.suggestion)
     if diag.suggestion is not None:
         wrong = text[span.start : span.end]
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", wrong):
+        if names.is_name(wrong):
             edit = _edit(snapshot, path, span.start, span.end, diag.suggestion)
             return _action(f"Change `{wrong}` to `{diag.suggestion}`", diag, snapshot, edit)
     if diag.code == "SCT103":

@@ -16,8 +16,9 @@ from scoot_lang.checker import PARAM_TYPES
 from scoot_lang.semantic import Symbol
 from scoot_lsp import model, schema
 from scoot_lsp.workspace import Snapshot
+from scoot_model import names, template
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_NAME = names.NAME_PATTERN.strip("^$")
 _DOTTED = re.compile(rf"((?:{_NAME}\s*\.\s*)+)([A-Za-z0-9_-]*)$")
 _VALUE = re.compile(rf"({_NAME}|\"[^\"]*\")\s*=\s*(\"?)([A-Za-z0-9_-]*)$")
 _LIST_ITEM = re.compile(r"[\[,]\s*(\"?)([A-Za-z0-9_-]*)$")
@@ -61,8 +62,14 @@ def _in_string_text(prefix: str) -> bool:
     quotes = len(re.findall(r'(?<!\\)"', prefix))
     if quotes % 2 == 0:
         return False
-    tail = prefix[prefix.rfind('"') :]
-    return "${" not in tail or tail.rfind("}") > tail.rfind("${")
+    tail = prefix[prefix.rfind('"') + 1 :]
+    index = tail.find("$")
+    while index >= 0:  # read as the parser reads it: `$${` is text, `${x}` closed
+        read = template.read_dollar(tail, index, sct=True)
+        if read.kind == "unclosed":
+            return False
+        index = tail.find("$", read.end)
+    return True
 
 
 def _keys(where: model.Place) -> Items:

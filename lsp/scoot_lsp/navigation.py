@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lsprotocol import types as lsp
 
-from scoot_lang.parser import KEYWORDS
 from scoot_lang.semantic import ReferenceUse, SemanticModel, Symbol
 from scoot_lang.source import Span
 from scoot_lsp.workspace import Snapshot, uri_of
-
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+from scoot_model import names
 
 
 class RenameError(Exception):
@@ -116,8 +113,9 @@ def rename(snapshot: Snapshot, path: str, offset: int, new_name: str) -> lsp.Wor
     hit = hit_at(snapshot, path, offset)
     assert hit is not None
     symbol = hit.symbol
-    if not NAME.fullmatch(new_name) or new_name in KEYWORDS:
-        raise RenameError(f"`{new_name}` is not a name: use letters, digits, `_` and `-`, not a keyword")
+    problem = names.name_problem(new_name)
+    if problem is not None:
+        raise RenameError(f"`{new_name}` is not a name here: {problem}")
     semantic = snapshot.compilation.semantic
     if new_name != symbol.name and _new_id(symbol, new_name) in semantic.symbols:
         raise RenameError(f"there is already a {symbol.kind} named `{new_name}`")

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from scoot_lang import syntax as s
 from scoot_lang.checker import describe_schema
-from scoot_runtime.objects import Application, Component, Output, SctObject, kinds
+from scoot_model.objects import Application, Component, Output, SctObject, kinds
 
 
 @dataclass(frozen=True)

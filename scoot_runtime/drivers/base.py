@@ -155,6 +155,16 @@ class DriverContext:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+def model_problems(kind: str, config: Mapping[str, Any]) -> list[CheckFailure]:
+    """What breaks the model's rules (`scoot_model.objects.problems`) in a configuration:
+    the one check of them every driver makes, of the configuration as written at plan time
+    and, where a driver wants it, of the resolved one at apply time."""
+    # Imported here: the objects load pydantic, which `scoot --help` does not need.
+    from scoot_model.objects import problems
+
+    return [CheckFailure(message, key) for key, message in problems(kind, config)]
+
+
 class CloudDriver(ABC):
     """Base of every cloud driver."""
 
@@ -170,10 +180,11 @@ class CloudDriver(ABC):
         self.context = context
 
     def check(self, spec: ObjectSpec) -> list[CheckFailure]:
-        """Problems with a configuration, before anything is touched (plan time)."""
+        """Problems with a configuration, before anything is touched (plan time): the
+        model's rules, which hold on every cloud; a driver adds its own."""
         if spec.kind not in self.kinds:
             return [CheckFailure(f"the {self.name} driver has no `{spec.kind}` objects")]
-        return []
+        return model_problems(spec.kind, spec.config)
 
     def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
         """Which keys changed since the object was applied; by default every change is in place."""

@@ -22,11 +22,13 @@ import re
 import shutil
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scoot_model.errors import RuleError
 from scoot_runtime.errors import ScootError
 
 # Where under `.scoots/` drivers put what they fetch.
@@ -39,6 +41,15 @@ STALE_SECONDS = 3600
 
 class RepositoryError(ScootError):
     """A repository that cannot be found, created or fetched: the message says what to do."""
+
+
+@contextmanager
+def repository_errors() -> Iterator[None]:
+    """Raise a broken rule of the model (a name, a source) as a `RepositoryError`."""
+    try:
+        yield
+    except RuleError as error:
+        raise RepositoryError(str(error)) from None
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,24 @@
-"""The naming scheme of repositories, and the names a repository may have.
+"""The naming scheme of repositories.
 
     {owner}/{application}-{component}    a component's repository
     {owner}/{application}                the architecture's repository
     {application}/architecture           ... when the application is its own organisation
     {application}/{component}            ... and the scheme is told to drop the prefix
 
-A name is checked before any driver sees it: it is never a path.
+What a valid owner or repository name is, is the model's rule (`scoot_model.names`);
+a name is checked before any driver sees it: it is never a path.
 """
 
 from __future__ import annotations
 
-import re
-
-from scoot_runtime.repositories.base import RepositoryError
-
-# GitHub's rules, the strictest of the services: an owner is letters, digits and
-# single inner hyphens, up to 39; a repository is letters, digits, `.`, `-`, `_`, up to 100.
-_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
-_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+from scoot_model import names
+from scoot_runtime.repositories.base import repository_errors
 
 
 def split(full_name: str) -> tuple[str, str]:
     """`owner/name` as its two parts, or a `RepositoryError` saying what is wrong with it."""
-    owner, slash, name = full_name.partition("/")
-    if not slash or not _OWNER.fullmatch(owner) or not _NAME.fullmatch(name) or name in {".", ".."}:
-        raise RepositoryError(
-            f"`{full_name}` is not a repository name: write `owner/name`, where the owner is letters, "
-            "digits and inner hyphens (up to 39) and the name is letters, digits, `.`, `-` and `_` (up to 100)"
-        )
-    return owner, name
+    with repository_errors():
+        return names.split_repository(full_name)
 
 
 def component_repository(

@@ -11,7 +11,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from scoot_runtime.objects import Architecture, Compute
+from scoot_model.objects import Architecture, Compute
 from scoot_runtime.repositories.path import PathDriver
 from scoot_runtime.sources import Located, Sources, computing
 from scoot_runtime.state import LOCK_FILE, read_lock

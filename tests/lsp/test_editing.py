@@ -10,7 +10,7 @@ from pytest_lsp import LanguageClient
 from scoot_lsp.tokens import TOKEN_TYPES
 
 from scoot_lang.format import format_text
-from scoot_runtime.objects import Compute
+from scoot_model.objects import Compute
 from tests.lsp.conftest import SHOP, change, find, open_file, pos, until
 
 pytestmark = pytest.mark.asyncio

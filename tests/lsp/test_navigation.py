@@ -131,6 +131,22 @@ async def test_rename_component_and_refusals(client: LanguageClient, tmp_path: P
     assert symbols is not None
 
 
+@pytest.mark.parametrize("name", ["con", "LPT1", "let", "x" * 101])
+async def test_rename_refuses_what_the_compiler_refuses(client: LanguageClient, tmp_path: Path, name: str) -> None:
+    # The rename asks the model's name rules, as the checker does: a Windows device name, a
+    # keyword or an over-long name would otherwise be written, then fail SCT104.
+    files = unit(tmp_path)
+    worker = open_file(client, files["worker"])
+    with pytest.raises(Exception, match="not a name here"):
+        await client.text_document_rename_async(
+            lsp.RenameParams(text_document=doc_id(worker), position=find(WORKER, "api.web"), new_name=name)
+        )
+    with pytest.raises(Exception, match="not the name"):
+        await client.text_document_prepare_rename_async(
+            lsp.PrepareRenameParams(text_document=doc_id(worker), position=find(WORKER, "component"))
+        )
+
+
 async def test_document_and_workspace_symbols(client: LanguageClient, tmp_path: Path) -> None:
     path = tmp_path / "architecture.sct"
     path.write_text(SHOP, encoding="utf-8")

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from scoot_model.objects import Application, Architecture, Component, Compute, Connection, Storage
 from scoot_runtime.drivers.base import (
     Applied,
     CloudDriver,
@@ -24,7 +25,6 @@ from scoot_runtime.drivers.base import (
     Recorded,
 )
 from scoot_runtime.engine import Runtime
-from scoot_runtime.objects import Application, Architecture, Component, Compute, Connection, Storage
 from scoot_runtime.plan import Action, PlanError
 from scoot_runtime.resolve import Resolver
 from scoot_runtime.state import read_lock

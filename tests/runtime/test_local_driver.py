@@ -166,7 +166,7 @@ def test_check_compute(driver: LocalDriver, source: Path) -> None:
         )
         for f in driver.check(spec)
     }
-    assert keys == {"command", "health", "port", "env"}
+    assert keys == {"command", "shell", "health", "port", "env"}  # shell: `shell = true` takes one script
     [failure] = driver.check(make_spec(Address("a", "b"), "queue", {}))
     assert "queue" in failure.message
 

@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 
 from scoot_cli import cli
 from scoot_lang import compile_source
+from scoot_model.objects import Application, Architecture, Component, Compute, Storage
 from scoot_runtime.errors import ScootError
-from scoot_runtime.objects import Application, Architecture, Component, Compute, Storage
 from scoot_runtime.repositories.base import RepositoryContext, RepositoryError
 from scoot_runtime.repositories.locations import Location, parse
 from scoot_runtime.repositories.path import PathDriver, folder_revision

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scoot_runtime.objects import dumps
+from scoot_model.objects import dumps
 from scoot_runtime.state import (
     Journal,
     LockFileModel,

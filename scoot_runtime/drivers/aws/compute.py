@@ -53,13 +53,12 @@ from scoot_runtime.drivers.aws.options import DEFAULT_AMI_PARAMETER, AwsOptions
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import (
     Address,
-    CheckFailure,
     Created,
     ObjectSpec,
     Observed,
     Recorded,
+    model_problems,
 )
-from scoot_runtime.drivers.local.compute import problems as compute_problems
 
 GENERATION_TAG = "scoot:generation"
 PORT_TAG = "scoot:port"
@@ -89,12 +88,6 @@ def recorded_options(recorded: Recorded | None) -> dict[str, str | None] | None:
     if not isinstance(found, Mapping):
         return None
     return {name: None if found.get(name) is None else str(found.get(name)) for name in TARGET_OPTIONS}
-
-
-def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
-    """The rules for a compute configuration: the local driver's, but for its own
-    (every replica is an instance of its own, all on `port`)."""
-    return compute_problems(config, local=False)
 
 
 @dataclass(frozen=True)
@@ -262,7 +255,8 @@ class ComputeObjects:
 
     async def _converge(self, spec: ObjectSpec) -> Created:
         address, config = spec.address, spec.config
-        failures = problems(config)
+        # The resolved configuration: a reference's value is judged here, once known.
+        failures = model_problems("compute", config)
         if failures:
             raise AwsDriverError(f"{address}: " + "; ".join(f.message for f in failures))
         if spec.source is None:

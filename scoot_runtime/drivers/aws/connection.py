@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from scoot_runtime import template
+from scoot_model import template
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.iam import Roles, document
 from scoot_runtime.drivers.aws.naming import Names

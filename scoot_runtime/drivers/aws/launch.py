@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from scoot_runtime.drivers.local.compute import env_text
+from scoot_model.objects import env_text
 
 # Run on the instance by systemd (`python3 /opt/scoot/launch.py`).
 LAUNCHER = r'''

@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from scoot_model import template
 from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
 from scoot_runtime.drivers.aws.naming import Names, tag_list, tag_map
 from scoot_runtime.drivers.aws.session import Aws
@@ -37,7 +38,7 @@ _TABLE_WAIT = 300.0
 
 def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
     engine = config.get("engine")
-    if isinstance(engine, str) and engine.startswith("${"):
+    if template.is_one_interpolation(engine):
         return []  # a reference: checked again once resolved
     if engine not in ENGINES:
         return [

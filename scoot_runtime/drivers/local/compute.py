@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from scoot_runtime import template
+from scoot_model.objects import env_text
 from scoot_runtime.drivers.base import (
     Address,
     Applied,
@@ -33,6 +33,7 @@ from scoot_runtime.drivers.base import (
     ObjectSpec,
     Observed,
     Recorded,
+    model_problems,
 )
 from scoot_runtime.drivers.local import health, processes
 from scoot_runtime.drivers.local.processes import Proc, Running
@@ -96,90 +97,31 @@ class Settings:
         return None if self.port is None else self.port + replica
 
 
-def is_reference(value: Any) -> bool:
-    """Whether a value is exactly one reference, filled in at apply time."""
-    if not isinstance(value, str) or "${" not in value:
-        return False
-    parts = template.split(value)
-    return len(parts) == 1 and parts[0].interpolation
-
-
-def problems(config: Mapping[str, Any], *, local: bool = True) -> list[CheckFailure]:
-    """What is wrong with a compute configuration as written (messages never quote env values).
-
-    A value that is a reference (`"${api.db.port}"`) is only known at apply time:
-    the compiler checked its type, and it is not judged here. `local=False` leaves
-    out this driver's own rules (replica i on port + i, its marker variable), for
-    drivers that run each replica on a machine of its own.
-    """
-    config = {key: value for key, value in config.items() if not is_reference(value)}
+def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
+    """This driver's own rules for a compute configuration, the model's aside (`model_problems`):
+    replica i listens on port + i, and the marker variables are the driver's."""
     failures: list[CheckFailure] = []
-    command, shell = config.get("command"), config.get("shell", False)
-    if not isinstance(shell, bool):
-        failures.append(CheckFailure("`shell` must be true or false", "shell"))
-    if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
-        failures.append(CheckFailure("`command` must be a non-empty list of strings", "command"))
-    elif shell is True and len(command) != 1:
-        failures.append(
-            CheckFailure(
-                "with `shell = true`, `command` holds one string: the shell script", "command"
-            )
-        )
-    replicas = config.get("replicas", 1)
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
-        failures.append(CheckFailure("`replicas` must be a whole number ≥ 1", "replicas"))
-        replicas = 1
-    port = config.get("port")
-    if port is not None and (
-        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
-    ):
-        failures.append(CheckFailure("`port` must be a whole number from 1 to 65535", "port"))
-    elif local and isinstance(port, int) and port + replicas - 1 > 65535:
-        failures.append(
-            CheckFailure(
-                f"replica i listens on port + i: {replicas} replicas do not fit above {port}",
-                "port",
-            )
-        )
-    env = config.get("env", {})
-    if not isinstance(env, Mapping):
-        failures.append(CheckFailure("`env` must be a map", "env"))
-    else:
-        for name, value in env.items():
-            if not isinstance(name, str) or not name or "=" in name or "\0" in name:
-                failures.append(
-                    CheckFailure(f"`{name}` is not an environment variable name", "env")
-                )
-            elif local and name in (processes.MARKER, processes.CONFIG):
-                failures.append(CheckFailure(f"`{name}` is set by the local driver itself", "env"))
-            elif "\0" in env_text(value):
-                failures.append(CheckFailure(f"env `{name}` holds a NUL character", "env"))
-    check = config.get("health")
-    if isinstance(check, str):
-        if not check.startswith("/"):
-            failures.append(
-                CheckFailure(
-                    "`health` is an HTTP path starting with `/`, or a command as a list", "health"
-                )
-            )
-        elif port is None:
-            failures.append(
-                CheckFailure("an HTTP `health` path needs a `port` to be checked on", "health")
-            )
-    elif check is not None and not (
-        isinstance(check, list) and check and all(isinstance(a, str) for a in check)
+    port, replicas = config.get("port"), config.get("replicas", 1)
+    if (
+        isinstance(port, int)
+        and isinstance(replicas, int)
+        and not isinstance(port, bool)
+        and not isinstance(replicas, bool)
+        and port + replicas - 1 > 65535
     ):
         failures.append(
-            CheckFailure("`health` is an HTTP path, or a non-empty list of strings", "health")
+            CheckFailure(f"replica i listens on port + i: {replicas} replicas do not fit above {port}", "port")
         )
-    workdir = config.get("workdir")
-    if workdir is not None and not isinstance(workdir, str):
-        failures.append(CheckFailure("`workdir` must be a relative path", "workdir"))
+    env = config.get("env")
+    for name in env if isinstance(env, Mapping) else ():
+        if name in (processes.MARKER, processes.CONFIG):
+            failures.append(CheckFailure(f"`{name}` is set by the local driver itself", "env"))
     return failures
 
 
 def settings(spec: ObjectSpec) -> Settings:
-    failures = problems(spec.config)
+    # The resolved configuration: a reference's value is judged here, once known.
+    failures = model_problems("compute", spec.config) + problems(spec.config)
     if failures:
         raise LocalDriverError(f"{spec.address}: " + "; ".join(f.message for f in failures))
     config = spec.config
@@ -193,17 +135,6 @@ def settings(spec: ObjectSpec) -> Settings:
         health=tuple(check) if isinstance(check, list) else check,
         workdir=config.get("workdir"),
     )
-
-
-def env_text(value: Any) -> str:
-    """An environment value as text: numbers as written, booleans `true`/`false`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return orjson.dumps(value).decode()
 
 
 def outputs(port: int | None) -> dict[str, Any]:

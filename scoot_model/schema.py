@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scoot_runtime.objects import SCHEMA_URI, Architecture, kinds
+from scoot_model.objects import SCHEMA_URI, Architecture, kinds
 
 
 def architecture_schema() -> dict[str, Any]:

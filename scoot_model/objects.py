@@ -2,9 +2,9 @@
 
 The `.sct` language lowers to these models, the JSON form is their dump, the
 JSON Schema is generated from them, and editors take hover docs and completion
-items from their field descriptions. This module imports nothing else of Scoot but
-the template syntax and the rules of repository names and sources (themselves
-importing nothing but the errors).
+items from their field descriptions. This module imports nothing of Scoot outside
+`scoot_model`: the rules of names, templates and sources it validates with live
+beside it, and the compiler, the language server and the drivers ask them too.
 
 References to other objects stay symbolic: a string ``"${api.web.url}"``
 (component, object, output) or ``"${api.web}"`` (an object itself). A string
@@ -15,7 +15,7 @@ type, so typed fields accept such a string too (see `Ref`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
@@ -27,20 +27,20 @@ from pydantic import (
     SerializeAsAny,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_serializer,
 )
 from pydantic_core import PydanticCustomError
 
-from scoot_runtime import template
-from scoot_runtime.repositories import locations, naming
-from scoot_runtime.repositories.base import RepositoryError
+from scoot_model import locations, names, template
+from scoot_model.errors import RuleError
+from scoot_model.names import NAME_PATTERN
 
 FORMAT_VERSION = 1
 SCHEMA_URI = "https://scoot.dev/schema/architecture-v1.json"
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 REF_PATTERN = r"^\$\{[^{}]+\}$"
 OBJECT_REF_PATTERN = r"^\$\{[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*\}$"
 
@@ -59,7 +59,6 @@ EnvValue = str | int | float | bool
 
 # The type of the validation error the compiler reports as SCT404 (a secret in a command line).
 SECRET_IN_COMMAND = "secret_in_command"
-_SECRET_CALL = re.compile(r'\s*secret\(\s*"([^"]*)"\s*\)\s*')
 
 
 def _no_secret(text: str) -> str:
@@ -70,9 +69,8 @@ def _no_secret(text: str) -> str:
     except template.TemplateError:
         return text  # not a template the runtime could read: reported as such
     for part in parts:
-        secret = _SECRET_CALL.fullmatch(part.text) if part.interpolation else None
-        if secret:
-            name = secret.group(1)
+        name = template.secret_name(part.text) if part.interpolation else None
+        if name is not None:
             raise PydanticCustomError(
                 SECRET_IN_COMMAND,
                 f'secret("{name}") would be in the command line, which every user of the machine can '
@@ -85,20 +83,20 @@ def _no_secret(text: str) -> str:
 
 # An element of a command line (`command`, a `health` command): never a secret.
 Argument = Annotated[str, AfterValidator(_no_secret)]
+# A command line: a program to run, so never empty.
+CommandLine = Annotated[list[Argument], Field(min_length=1)]
 
-def references_in(value: Any) -> Iterator[str]:
-    """Yield the references (`api.web.url`) inside a dumped value, secrets aside."""
+
+def env_text(value: Any) -> str:
+    """An environment value as text, as every driver hands it to a process: numbers as
+    written, booleans `true`/`false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
-        for part in template.split(value):
-            if part.interpolation and template.is_reference(part.text):
-                yield part.text.strip()
-    elif isinstance(value, list):
-        for item in value:
-            yield from references_in(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from references_in(item)
-
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
 
 class Model(BaseModel):
     model_config = ConfigDict(
@@ -137,7 +135,7 @@ class Compute(SctObject):
     """A process that runs the component's source: one per replica."""
 
     kind: Literal["compute"] = "compute"
-    command: list[Argument] | Annotated[Ref, AfterValidator(_no_secret)] = Field(
+    command: CommandLine | Annotated[Ref, AfterValidator(_no_secret)] = Field(
         description=(
             "The program and its arguments, as a list. It is never run through a shell "
             "unless `shell = true`."
@@ -157,7 +155,7 @@ class Compute(SctObject):
         default_factory=dict,
         description="Environment variables given to the process; values may be references and secrets.",
     )
-    health: str | list[Argument] | Ref | None = Field(
+    health: str | CommandLine | Ref | None = Field(
         default=None,
         description=(
             "How to tell the process is healthy: an HTTP path such as `/healthz` (checked on "
@@ -176,6 +174,40 @@ class Compute(SctObject):
         "host": Output(type="string", description="The host the process listens on."),
         "port": Output(type="number", description="The port the process listens on."),
     }
+
+    # The rules below hold on every cloud. A value that is one reference (`${api.db.port}`)
+    # is only known at apply time: the compiler checks its type, and a driver validates
+    # the resolved configuration again (`problems`). Each rule is on the key it reports
+    # (the later key of a pair, so that the earlier one is validated by then).
+
+    @field_validator("shell")
+    @classmethod
+    def _one_script(cls, value: bool | str, info: ValidationInfo) -> bool | str:
+        command = info.data.get("command")
+        if value is True and isinstance(command, list) and len(command) != 1:
+            raise ValueError("with `shell = true`, `command` holds one string: the shell script")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, EnvValue | str]) -> dict[str, EnvValue | str]:
+        for name, item in value.items():
+            # The message never quotes the value: it may be a secret.
+            if not name or "=" in name or "\0" in name:
+                raise ValueError(f"`{name}` is not an environment variable name (no `=`, not empty)")
+            if "\0" in env_text(item):
+                raise ValueError(f"`{name}` holds a NUL character, which no environment can")
+        return value
+
+    @field_validator("health")
+    @classmethod
+    def _health_path(cls, value: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+        if isinstance(value, str) and not template.is_one_interpolation(value):
+            if not value.startswith("/"):
+                raise ValueError("an HTTP path starts with `/` (such as `/healthz`); a command is a list")
+            if "port" in info.data and info.data["port"] is None:
+                raise ValueError("an HTTP `health` path is checked on `port`: set `port`, or give a command")
+        return value
 
     @field_validator("workdir")
     @classmethod
@@ -259,6 +291,25 @@ class KindRegistry:
 kinds = KindRegistry()
 
 
+def problems(kind_name: str, config: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """What breaks the model's rules in one object's configuration, as (key, message), one per
+    key; none for a kind no model describes. Drivers ask this (at plan time of the configuration
+    as written, at apply time of the resolved one); messages never quote a value."""
+    model = kinds.get(kind_name)
+    if model is None:
+        return []
+    try:
+        model.model_validate({**config, "kind": kind_name})
+    except ValidationError as error:
+        found: dict[str | None, str] = {}
+        for item in error.errors(include_url=False, include_input=False):
+            key = str(item["loc"][0]) if item["loc"] else None
+            message = str(item["msg"]).removeprefix("Value error, ")
+            found.setdefault(key, f"`{key}`: {message}" if key else message)
+        return list(found.items())
+    return []
+
+
 def validate_object(data: Any) -> SctObject:
     """Validate one object's dump against the model its `kind` names."""
     if isinstance(data, SctObject):
@@ -278,10 +329,11 @@ class Application(Model):
     name: Name = Field(description="The application's name; repositories are named after it.")
     owner: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$",
+        pattern=names.OWNER_PATTERN,
+        max_length=names.MAX_OWNER,
         description=(
             "The GitHub user or organisation that owns the application's repositories: "
-            "letters, digits and inner hyphens, at most 39 characters."
+            f"{names.OWNER_RULE} characters."
         ),
     )
 
@@ -319,7 +371,7 @@ class Component(Model):
         if value is not None:
             try:
                 locations.parse(value)
-            except RepositoryError as error:
+            except RuleError as error:
                 raise ValueError(str(error)) from None
         return value
 
@@ -334,8 +386,8 @@ class Component(Model):
                 "`repository` an `owner/name` of the target's repository driver"
             )
         try:
-            naming.split(value)
-        except RepositoryError as error:
+            names.split_repository(value)
+        except RuleError as error:
             raise ValueError(str(error)) from None
         return value
 
