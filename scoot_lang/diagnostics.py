@@ -39,6 +39,8 @@ CODES = _table(
     Code("SCT006", "no architecture found at the path"),
     Code("SCT007", "invalid JSON"),
     Code("SCT008", "unsupported JSON format version"),
+    Code("SCT009", "nested deeper than the language allows"),
+    Code("SCT010", "a value larger than the language allows"),
     # the application and names
     Code("SCT101", "no application block"),
     Code("SCT102", "more than one application block"),
