@@ -93,9 +93,11 @@ def split(text: str) -> list[Part]:
         if dollar > index:
             literal.append(text[index:dollar])
             index = dollar
-        if text.startswith("$$", index):
-            literal.append("$")
-            index += 2
+        run = _DOLLARS.match(text, index)
+        pairs = (run.end() - index) // 2 if run else 0
+        if pairs:  # each `$$` of a run is a `$`, the whole run at once
+            literal.append("$" * pairs)
+            index += 2 * pairs
         elif text.startswith("${", index):
             close = closing_brace(text, index + 2)
             if close < 0:
