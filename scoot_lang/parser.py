@@ -27,6 +27,7 @@ from scoot_lang.source import Span
 from scoot_runtime import template
 
 MAX_SYNTAX_ERRORS = 50
+MAX_REPAIRS = 1000  # syntax errors repaired in a file, reported or not (see `_Recovery`)
 # The deepest the language nests: brackets `{ [ (` and `${...}` inside one another,
 # counted from the file's top level, may be at most this many levels deep
 # (docs/language.md, "Limits"). The later stages walk trees and values recursively
@@ -58,7 +59,9 @@ _ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
 _ESCAPE_OR_INTERPOLATION = re.compile(r"\\|\$\$\{|\$\{")
 
 
-_INDENTED_LINE = re.compile(r"^[ \t]*(?=[^\n]*?\S)", re.MULTILINE)  # a line's blanks, if it is not blank
+# A line's blanks, if it is not blank. Possessive: giving blanks back to the look-ahead
+# would try it again at each one (a line of 40,000 spaces took minutes).
+_INDENTED_LINE = re.compile(r"^[ \t]*+(?=[^\n]*?\S)", re.MULTILINE)
 
 
 def _dedent(body: str) -> tuple[str, Callable[[int], int]]:
@@ -172,7 +175,10 @@ class _Builder(Transformer[Any, Any]):
         )
 
     def _error(self, code: str, message: str, start: int, end: int) -> None:
-        self.diagnostics.append(diagnostic(code, message, Span(self.file, start, end)))
+        # Up to MAX_SYNTAX_ERRORS a file, as the parser's own: a string of 100,000 bad
+        # escapes is not 100,000 errors to print, each with its (long) line.
+        if len(self.diagnostics) < MAX_SYNTAX_ERRORS:
+            self.diagnostics.append(diagnostic(code, message, Span(self.file, start, end)))
 
     @staticmethod
     def _ident(token: Any) -> s.Ident:
@@ -458,6 +464,7 @@ class _Recovery:
         self.text = text
         self.last_end = -1
         self.count = 0
+        self.repairs = 0
 
     def _report(self, code: str, message: str, start: int, end: int) -> None:
         # An error right after the last one is its consequence, not news.
@@ -472,6 +479,12 @@ class _Recovery:
         self.last_end = end
 
     def __call__(self, error: UnexpectedInput) -> bool:
+        # Errors that follow others are not reported, but each repair costs (a millisecond:
+        # Lark's `accepts` tries every terminal): text of nothing but errors (100,000 `"`)
+        # is given up on after MAX_REPAIRS, as after MAX_SYNTAX_ERRORS reported.
+        self.repairs += 1
+        if self.repairs > MAX_REPAIRS:
+            raise _TooManyErrors
         if isinstance(error, UnexpectedCharacters):
             return self._characters(error)
         if isinstance(error, UnexpectedToken):

@@ -239,6 +239,25 @@ def test_the_deepest_json_leaves_headroom() -> None:
     assert [d.code for d in too_deep.diagnostics] == ["SCT009"]
 
 
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [
+        ('let v = "' + "\\q" * 200_000 + '"', 1),  # a bad escape every 2 characters, on one line
+        ('let v = "' + '"' * 400_000, 1),  # a syntax error at every character
+        ('let v = """\n' + " " * 400_000 + '\n  """', 0),  # a line of spaces to dedent
+    ],
+    ids=["bad escapes", "quotes", "spaces"],
+)
+def test_a_line_of_errors_is_reported_briefly(tmp_path: Path, line: str, status: int) -> None:
+    """Found by the fuzz target: each took minutes (or printed gigabytes) before."""
+    (tmp_path / "architecture.sct").write_text(APPLICATION + line + "\n" + COMPONENT, encoding="utf-8")
+    done = scoot("validate", ".", cwd=tmp_path)
+    assert "Traceback" not in done.stderr
+    # At most 50 syntax errors a file, each with 200 characters of its line.
+    assert len(done.stderr) < 50 * 600
+    assert done.returncode == status, done.stderr[-2000:]
+
+
 # --- file() --------------------------------------------------------------------------------
 
 
