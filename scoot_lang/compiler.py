@@ -26,7 +26,7 @@ SCT_SUFFIX = ".sct"
 JSON_NAME = "architecture.json"
 # The most bytes of source a unit may hold, all its files together (docs/language.md,
 # "Limits"): over twice the 5,000 components `bench/compile.py` compiles (1.7 MB), and a
-# bound on what compiling costs. Compiling takes about 3 bytes of memory a byte of a
+# bound on what compiling costs. Compiling takes about 5 bytes of memory a byte of a
 # string, but a few hundred a byte of text made only of names (`[a, a, a, ...]`: a
 # reference a name, each with its node and its record for the editor tools).
 MAX_SOURCE_BYTES = 4 * MIB

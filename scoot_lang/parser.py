@@ -624,9 +624,10 @@ class NestingLexer:
         # Per lexer state (held, so that its id is not reused): [depth, cut level, cut start, cut kind].
         self.counts: dict[int, tuple[Any, list[Any]]] = {}
 
-    def forget(self) -> None:
-        """Drop the counts of finished parses (call before each new one)."""
-        self.counts.clear()
+    def forget(self, kept: int = 0) -> None:
+        """Drop the counts of finished parses: all but the first `kept` (parses nest)."""
+        for key in list(self.counts)[kept:]:
+            del self.counts[key]
 
     def lex(self, state: Any, parser_state: Any) -> Any:
         entry = self.counts.get(id(state)) if self.resumed else None
@@ -873,7 +874,7 @@ def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
         """Parse the inside of an interpolation, which starts at nesting level `depth`."""
         saved = (comments[:], builder.text, builder.depth_base, builder.string_depths)
         builder.text, builder.depth_base, builder.string_depths = text, depth, {}
-        reported = len(builder.diagnostics)
+        reported, counted = len(builder.diagnostics), len(lark.parser.lexer.counts)
         try:
             try:
                 return fast.parse(text, "expr")
@@ -883,6 +884,7 @@ def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
         finally:
             comments[:] = saved[0]
             builder.text, builder.depth_base, builder.string_depths = saved[1:]
+            lark.parser.lexer.forget(counted)  # this parse's, over (the JSON reader's too)
 
     builder.parse_expr = parse_expr
     return lark, builder, comments, fast
