@@ -158,6 +158,8 @@ def load(root: Path) -> Workspace:
             raise SettingsError(f"{path}: cannot read it: {error.strerror}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError(f"{path}: {error}") from None
+        except RecursionError:  # tomllib recurses into arrays and tables: `x = [[[[...]]]]`
+            raise SettingsError(f"{path}: arrays or tables nest too deep to read") from None
     unknown = set(data) - {"architecture", "params", "repositories", "secrets", "targets", "watch"}
     if unknown:
         raise SettingsError(

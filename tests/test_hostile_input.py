@@ -344,6 +344,14 @@ def test_fifos_where_sources_and_settings_are_read(tmp_path: Path, where: str) -
     assert "Traceback" not in done.stderr
 
 
+def test_scoot_toml_nested_thousands_deep_is_a_settings_error(tmp_path: Path) -> None:
+    folder = app(tmp_path / "app", APPLICATION + COMPONENT, f"[params]\nx = {nested(3000)}\n")
+    done = scoot("plan", cwd=folder)
+    assert done.returncode == 1
+    assert "scoot.toml: arrays or tables nest too deep to read" in done.stderr
+    assert "internal error" not in done.stderr
+
+
 def test_sources_larger_than_four_mib_are_refused_before_they_are_read(tmp_path: Path) -> None:
     literal = "x" * (3 * 1024 * 1024)
     (tmp_path / "a.sct").write_text(APPLICATION + f'let a = "{literal}"\n', encoding="utf-8")
