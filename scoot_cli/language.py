@@ -88,8 +88,7 @@ def validate(path: str, params: tuple[str, ...], output: str) -> None:
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
 def fmt(path: str, check: bool, diff: bool, output: str) -> None:
     """Format .sct files in the canonical style (a file, or a folder's .sct files)."""
-    from scoot_lang.compiler import SCT_SUFFIX
-    from scoot_lang.diagnostics import diagnostic
+    from scoot_lang.compiler import SCT_SUFFIX, read_source
     from scoot_lang.format import format_text
     from scoot_lang.source import SourceFile
     from scoot_runtime.files import write_atomic
@@ -99,13 +98,9 @@ def fmt(path: str, check: bool, diff: bool, output: str) -> None:
     unformatted = False
     failed = False
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.reason if isinstance(error, UnicodeDecodeError) else error.strerror
-            _show_diagnostics(
-                [diagnostic("SCT005", f"cannot read `{file}` as UTF-8 text: {reason}", None)], {}, output
-            )
+        text, problem = read_source(file)  # a regular UTF-8 file of bounded size, or why not
+        if text is None:
+            _show_diagnostics([problem] if problem else [], {}, output)
             failed = True
             continue
         formatted, diagnostics = format_text(text, str(file))

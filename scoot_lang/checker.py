@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cache
@@ -23,8 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
+from scoot_lang.parser import MAX_NESTING
 from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
-from scoot_lang.source import Span
+from scoot_lang.source import Span, decode_text
 from scoot_model import names, template
 from scoot_model.objects import (
     OBJECT_REF_PATTERN,
@@ -36,12 +36,21 @@ from scoot_model.objects import (
     SctObject,
     kinds,
 )
+from scoot_model.reading import MIB, UnreadableFile, read_regular_file
 
 PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
 # Validation errors of the models that have a code of their own (the rest are SCT204).
 MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
 FUNCTIONS = ("secret", "file")
 SECRET_NAME = re.compile(template.SECRET_NAME_PATTERN)
+# The most bytes `file()` reads: its text goes into the JSON form, environment
+# variables and commands, where a larger file has no place (docs/language.md, "Limits").
+MAX_FILE_BYTES = MIB
+# The most a compilation builds: the text of the strings it makes by interpolation (and
+# reads with file()), and, apart, the attributes' values it checks, as the objects and
+# JSON text they become. Far above any architecture (5,000 components take some 7 MiB),
+# and a bound on what a hostile one can make of a few lets (`let b = [a, a, a]`...).
+MAX_BUILT_BYTES = 64 * MIB
 
 
 # --- values ------------------------------------------------------------------
@@ -87,19 +96,6 @@ Value: TypeAlias = (
     str | int | float | bool | list["Value"] | dict[str, "Value"]
     | ObjectRef | ComponentRef | Secret | Template | _Invalid | None
 )
-
-
-def _object_refs(value: Value) -> Iterator[ObjectRef]:
-    if isinstance(value, ObjectRef):
-        yield value
-    elif isinstance(value, Template):
-        yield from (p for p in value.parts if isinstance(p, ObjectRef))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _object_refs(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _object_refs(item)
 
 
 def lower(value: Value) -> Any:
@@ -294,6 +290,10 @@ class Checker:
         self.evaluating: list[str] = []
         self.used: set[str] = set()
         self.deps: dict[tuple[str, str], dict[tuple[str, str], Span]] = {}
+        self.file_texts: dict[Path, Value] = {}  # what file() read (or INVALID), by resolved path
+        self.measured: dict[int, tuple[Value, _Summary]] = {}  # `_summarize`'s memory
+        self.built_bytes = 0  # the text of strings built by interpolation, and read by file()
+        self.output_bytes = 0  # the JSON form of the attributes checked so far
 
     # diagnostics ---------------------------------------------------------------
 
@@ -459,6 +459,31 @@ class Checker:
 
     # pass 2: values ------------------------------------------------------------
 
+    def evaluate_decls(self) -> None:
+        """Fold every let and param, each after those it uses, so that evaluating one
+        never recurses through a long chain of others (`let a = b`, `let b = c`, ...).
+
+        Those on a cycle, or that use one, are left to the second loop, in the order
+        they are declared, which finds and reports the cycle (`value_of`).
+        """
+        uses = {name: _names_used(decl, self.decls) for name, (decl, _) in self.decls.items()}
+        waiting = {name: len(used) for name, used in uses.items()}
+        users: dict[str, list[str]] = {}
+        for name, used in uses.items():
+            for other in used:
+                users.setdefault(other, []).append(name)
+        ready = [name for name, count in waiting.items() if count == 0]
+        while ready:
+            name = ready.pop()
+            decl, file = self.decls[name]
+            self.value_of(name, decl.name, file, mark=False)
+            for user in users.get(name, ()):
+                waiting[user] -= 1
+                if waiting[user] == 0:
+                    ready.append(user)
+        for name, (decl, file) in self.decls.items():
+            self.value_of(name, decl.name, file, mark=False)
+
     def value_of(self, name: str, use: s.Ident, file: s.File, mark: bool = True) -> Value:
         """The folded value of a let or param, evaluating it on first use (`mark`: a use)."""
         if mark:
@@ -469,14 +494,78 @@ class Checker:
             cycle = " → ".join([*self.evaluating[self.evaluating.index(name) :], name])
             self.error("SCT304", f"`{name}` depends on itself ({cycle}); break the cycle", file, use.start, use.end)
             return INVALID
+        if len(self.evaluating) >= MAX_NESTING:
+            # Only lets that lead to a cycle are evaluated through others (`evaluate_decls`):
+            # a chain this long is refused rather than followed further down the stack.
+            self.error(
+                "SCT009",
+                f"`{name}` is reached through more than {MAX_NESTING} lets and params that use one "
+                "another; shorten the chain",
+                file,
+                use.start,
+                use.end,
+            )
+            self.values[name] = INVALID
+            return INVALID
         decl, decl_file = self.decls[name]
         self.evaluating.append(name)
         try:
             value = self.evaluate_decl(decl, decl_file)
         finally:
             self.evaluating.pop()
+        if isinstance(decl, s.LetDecl):
+            where: Any = decl.value
+        else:  # a param: its default, or its name for a value from `--param`
+            where = decl.default if decl.default is not None and name not in self.params else decl.name
+        if value is not INVALID and self.too_deep(value, decl_file, where, f"the value of `{name}`"):
+            value = INVALID
         self.values[name] = value
         return value
+
+    def too_deep(self, value: Value, file: s.File, node: Any, what: str) -> bool:
+        """Report a value whose lists and maps nest deeper than `MAX_NESTING`.
+
+        The text of one value cannot (the parser sees to it), but a value built from
+        lets can: `let b = [[a]]` nests two levels deeper than `a`. Every later stage
+        walks values recursively, so they are held to the same limit as the text.
+        """
+        depth = _summarize(value, self.measured).depth
+        if depth <= MAX_NESTING:
+            return False
+        self.error(
+            "SCT009",
+            f"{what} nests {depth} levels of lists and maps deep, with the lets it uses; "
+            f"the most is {MAX_NESTING}",
+            file,
+            node.start,
+            node.end,
+        )
+        return True
+
+    def too_large(self, size: int, file: s.File, node: Any, what: str, output: bool = False) -> bool:
+        """Count `size` bytes more of built text (or, with `output`, of the JSON form), and
+        report the value that takes the total past `MAX_BUILT_BYTES`.
+
+        A few lets make a value exponentially large (`let b = [a, a, a]`, `let c = [b, b, b]`...)
+        from a few hundred bytes of text: what a compilation builds is measured before it
+        is built, and bounded, as the text it reads is.
+        """
+        spent = self.output_bytes if output else self.built_bytes
+        if spent + size <= MAX_BUILT_BYTES:
+            if output:
+                self.output_bytes += size
+            else:
+                self.built_bytes += size
+            return False
+        self.error(
+            "SCT010",
+            f"{what} would come to more than {MAX_BUILT_BYTES // MIB} MiB with this value, which "
+            f"alone takes about {_mib(size)} MiB with the lets it uses; build less from each let",
+            file,
+            node.start,
+            node.end,
+        )
+        return True
 
     def evaluate_decl(self, decl: s.ParamDecl | s.LetDecl, file: s.File) -> Value:
         if isinstance(decl, s.LetDecl):
@@ -535,7 +624,7 @@ class Checker:
                     value = json.loads(text)
                 except ValueError:
                     value = text
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, RecursionError):  # RecursionError: JSON nested thousands deep
             value = INVALID
         if value is INVALID or not _param_type_ok(kind, value):
             self.error(
@@ -623,13 +712,24 @@ class Checker:
                     part.end,
                 )
                 return INVALID
+        # What this string costs, counted before it is built: strings built from
+        # strings (`"${a}${a}"`, then `"${b}${b}"`...) double at each step.
+        built = sum(len(p) if isinstance(p, str) else _REFERENCE_SIZE for p in parts)
+        if self.too_large(built, ctx.file, expr, "the strings built by interpolation"):
+            return INVALID
+        # Adjacent texts are merged, each run with one join: all text means one piece (or none).
         merged: list[str | ObjectRef | Secret] = []
+        run: list[str] = []
         for p in parts:
-            if isinstance(p, str) and merged and isinstance(merged[-1], str):
-                merged[-1] += p
-            else:
-                merged.append(p)
-        # Adjacent texts are merged: all text means one piece (or none).
+            if isinstance(p, str):
+                run.append(p)
+                continue
+            if run:
+                merged.append("".join(run))
+                run = []
+            merged.append(p)
+        if run:
+            merged.append("".join(run))
         if not merged:
             return ""
         if len(merged) == 1 and isinstance(merged[0], str):
@@ -673,23 +773,40 @@ class Checker:
         return self.read_file(arg, call, ctx)
 
     def read_file(self, relative: str, call: s.Call, ctx: _Context) -> Value:
-        base = Path(ctx.file.path).resolve().parent
-        target = (base / relative).resolve()
+        argument = call.args[0]
+        shown = _shown_path(relative)
+        if "\0" in relative:
+            # No file has such a name, and the OS refuses the path outright.
+            self.error("SCT403", f"cannot read `{shown}`: a path cannot hold a NUL character", ctx.file, argument.start, argument.end)
+            return INVALID
+        try:
+            base = Path(ctx.file.path).resolve().parent
+            target = (base / relative).resolve()
+        except (OSError, ValueError) as error:  # a name too long, a link loop
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            self.error("SCT403", f"cannot read `{shown}`: {reason}", ctx.file, argument.start, argument.end)
+            return INVALID
         if Path(relative).is_absolute() or not target.is_relative_to(base):
             self.error(
                 "SCT403",
-                f"file() reads files in the architecture's folder; `{relative}` is outside it",
+                f"file() reads files in the architecture's folder; `{shown}` is outside it",
                 ctx.file,
-                call.args[0].start,
-                call.args[0].end,
+                argument.start,
+                argument.end,
             )
             return INVALID
+        if target in self.file_texts:  # read once, however many calls name it
+            return self.file_texts[target]
         try:
-            return target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else "it is not UTF-8 text"
-            self.error("SCT403", f"cannot read `{relative}`: {reason}", ctx.file, call.args[0].start, call.args[0].end)
-            return INVALID
+            text: Value = decode_text(read_regular_file(target, MAX_FILE_BYTES))
+        except (UnreadableFile, UnicodeDecodeError) as error:
+            reason = (error.strerror or str(error)) if isinstance(error, UnreadableFile) else "it is not UTF-8 text"
+            self.error("SCT403", f"cannot read `{shown}`: {reason}", ctx.file, argument.start, argument.end)
+            text = INVALID
+        if isinstance(text, str) and self.too_large(len(text), ctx.file, argument, "the strings built by interpolation and read by file()"):
+            text = INVALID
+        self.file_texts[target] = text
+        return text
 
     # references ------------------------------------------------------------------
 
@@ -720,7 +837,8 @@ class Checker:
         self.semantic.references.append(
             ReferenceUse(self.span(ctx.file, ref), tuple(parts), part_starts, target, output, meaning.parts)
         )
-        if ctx.constant and (any(True for _ in _object_refs(value)) or _has_secret(value)):
+        summary = _summarize(value, self.measured)
+        if ctx.constant and (summary.refs or summary.secret):
             self.error("SCT306", f"`{ref.dotted}` is only known at apply time; a param's default must be a constant", ctx.file, ref.start, ref.end)
             return INVALID
         if isinstance(value, ComponentRef):
@@ -732,14 +850,9 @@ class Checker:
                 ref.end,
             )
             return INVALID
-        if isinstance(value, ObjectRef):
-            refs: list[ObjectRef] = [value]
-        elif isinstance(value, str | int | float | bool) or value is None:
-            refs = []
-        else:
-            refs = list(_object_refs(value))
+        refs = summary.refs
         if not ctx.allow_object and any(r.output is None for r in refs):
-            self.error("SCT305", self.object_not_value(ref, value), ctx.file, ref.start, ref.end)
+            self.error("SCT305", self.object_not_value(ref, refs), ctx.file, ref.start, ref.end)
             return INVALID
         if ctx.object is not None and ctx.component is not None:
             edges = self.deps.setdefault((ctx.component, ctx.object), {})
@@ -747,8 +860,8 @@ class Checker:
                 edges.setdefault((r.component, r.object), self.span(ctx.file, ref))
         return value
 
-    def object_not_value(self, ref: s.Reference, value: Value) -> str:
-        target = next(r for r in _object_refs(value) if r.output is None)
+    def object_not_value(self, ref: s.Reference, refs: tuple[ObjectRef, ...]) -> str:
+        target = next(r for r in refs if r.output is None)
         info = self.objects[target.component][target.object]
         outputs = list(info.model.outputs) if info.model else []
         choices = ", ".join(f"`{ref.dotted}.{o}`" for o in outputs) or "its outputs"
@@ -904,6 +1017,11 @@ class Checker:
                 continue
             wants_object = field_schema.get("pattern") == OBJECT_REF_PATTERN
             value = self.eval(attr.value, _Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object))
+            if value is not INVALID and (
+                self.too_deep(value, ctx.file, attr.value, f"`{key}`")
+                or self.too_large(_summarize(value, self.measured).size, ctx.file, attr.value, "the architecture's values", output=True)
+            ):
+                value = INVALID
             if value is INVALID or not self.output_type_ok(value, field_schema, key, attr, ctx):
                 broken.add(key)
                 continue
@@ -1013,8 +1131,7 @@ class Checker:
                         None,
                     )
                 )
-        for name, (decl, file) in self.decls.items():
-            self.value_of(name, decl.name, file, mark=False)
+        self.evaluate_decls()
         application = self.check_application()
         components: dict[str, Component] = {}
         for name, (block, file) in self.components.items():
@@ -1075,47 +1192,137 @@ class Checker:
         return result if isinstance(result, SctObject) else None
 
     def check_cycles(self) -> None:
-        """Report each cycle of object references once: the runtime could not order it."""
-        state: dict[tuple[str, str], int] = {}
-        stack: list[tuple[str, str]] = []
+        """Report each cycle of object references once: the runtime could not order it.
 
-        def visit(node: tuple[str, str]) -> None:
-            state[node] = 1
-            stack.append(node)
-            for target, span in self.deps.get(node, {}).items():
-                if state.get(target) == 1:
-                    cycle = [*stack[stack.index(target) :], target]
-                    shown = " → ".join(f"{c}.{o}" for c, o in cycle)
-                    self.diagnostics.append(
-                        diagnostic(
-                            "SCT304",
-                            f"reference cycle {shown}: none of them can be created first; remove one of these references",
-                            span,
+        A depth-first search with its own stack, not Python's: a chain of thousands
+        of objects, each referring to the next, is a few kilobytes of text.
+        """
+        state: dict[tuple[str, str], int] = {}  # 1: on the path being searched, 2: done
+        for root in sorted(self.deps):
+            if root in state:
+                continue
+            state[root] = 1
+            path = [root]
+            edges = [iter(self.deps.get(root, {}).items())]
+            while edges:
+                for target, span in edges[-1]:
+                    if state.get(target) == 1:
+                        cycle = [*path[path.index(target) :], target]
+                        shown = " → ".join(f"{c}.{o}" for c, o in cycle)
+                        self.diagnostics.append(
+                            diagnostic(
+                                "SCT304",
+                                f"reference cycle {shown}: none of them can be created first; remove one of these references",
+                                span,
+                            )
                         )
-                    )
-                elif target not in state:
-                    visit(target)
-            stack.pop()
-            state[node] = 2
-
-        for node in sorted(self.deps):
-            if node not in state:
-                visit(node)
+                    elif target not in state:
+                        state[target] = 1
+                        path.append(target)
+                        edges.append(iter(self.deps.get(target, {}).items()))
+                        break
+                else:
+                    state[path.pop()] = 2
+                    edges.pop()
 
 
 _EXAMPLE_ARG = {"secret": "SHOP_TOKEN", "file": "config/app.txt"}
 
 
-def _has_secret(value: Value) -> bool:
-    if isinstance(value, Secret):
-        return True
-    if isinstance(value, Template):
-        return any(isinstance(p, Secret) for p in value.parts)
-    if isinstance(value, list):
-        return any(_has_secret(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_secret(v) for v in value.values())
-    return False
+def _names_used(decl: s.ParamDecl | s.LetDecl, decls: dict[str, Any]) -> set[str]:
+    """The lets and params a declaration's expression names (what evaluating it may use)."""
+    found: set[str] = set()
+    pending: list[Any] = [decl.value if isinstance(decl, s.LetDecl) else decl.default]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, s.Reference):
+            if node.parts[0].text in decls:
+                found.add(node.parts[0].text)
+        elif isinstance(node, s.StringLit):
+            pending.extend(part for part in node.parts if not isinstance(part, str))
+        elif isinstance(node, s.ListExpr):
+            pending.extend(node.items)
+        elif isinstance(node, s.MapExpr):
+            pending.extend(entry.value for entry in node.entries)
+        elif isinstance(node, s.Call):
+            pending.extend(node.args)
+    return found
+
+
+_REFERENCE_SIZE = 32  # about the length of a reference or a secret in the JSON form
+
+
+class _Summary(NamedTuple):
+    """What the checks need to know of a value, found without walking it more than once."""
+
+    depth: int  # how deep lists and maps nest (a scalar: 0)
+    size: int  # about how many bytes it takes once lowered: its objects, and its JSON text
+    refs: tuple[ObjectRef, ...]  # the objects and outputs it refers to, each once, in order
+    secret: bool  # whether it holds a secret
+
+
+# What a lowered value costs, in bytes, about (CPython's objects): a string's object
+# around its text, a number, and a list or map around each of its items.
+_OBJECT_SIZE, _LIST_SIZE, _LIST_ITEM_SIZE, _MAP_SIZE, _MAP_ITEM_SIZE = 50, 64, 8, 232, 100
+
+
+def _scalar_summary(item: Any) -> _Summary:
+    if isinstance(item, str):
+        return _Summary(0, len(item) + _OBJECT_SIZE, (), False)
+    if isinstance(item, Template):
+        size = sum(len(p) if isinstance(p, str) else _REFERENCE_SIZE for p in item.parts) + _OBJECT_SIZE
+        refs = tuple(dict.fromkeys(p for p in item.parts if isinstance(p, ObjectRef)))
+        return _Summary(0, size, refs, any(isinstance(p, Secret) for p in item.parts))
+    if isinstance(item, ObjectRef):
+        return _Summary(0, _REFERENCE_SIZE + _OBJECT_SIZE, (item,), False)
+    if isinstance(item, Secret | ComponentRef):
+        return _Summary(0, _REFERENCE_SIZE + _OBJECT_SIZE, (), isinstance(item, Secret))
+    return _Summary(0, 32, (), False)
+
+
+def _summarize(value: Value, memory: dict[int, tuple[Value, _Summary]]) -> _Summary:
+    """The `_Summary` of a value, without recursion and without building the value out.
+
+    A value made from lets shares theirs (`[a, a]` holds `a` twice, and `let b =
+    [a, a, a]` then `let c = [b, b, b]` hold it nine times): each list or map is
+    summed up once and remembered in `memory` (by id, holding the value so that
+    the id stays its own) for the next value that holds it. The size counts a
+    shared part each time it appears, as lowering it (`lower`) and the JSON form
+    would write it out.
+    """
+    if not isinstance(value, list | dict):
+        return _scalar_summary(value)
+    pending: list[tuple[Any, bool]] = [(value, False)]
+    while pending:
+        item, children_done = pending.pop()
+        if id(item) in memory:
+            continue
+        children = list(item if isinstance(item, list) else item.values())
+        containers = [c for c in children if isinstance(c, list | dict) and id(c) not in memory]
+        if containers and not children_done:
+            pending.append((item, True))
+            pending.extend((c, False) for c in containers)
+            continue
+        parts = [memory[id(c)][1] if isinstance(c, list | dict) else _scalar_summary(c) for c in children]
+        size = sum(part.size for part in parts)
+        if isinstance(item, dict):
+            size += _MAP_SIZE + len(item) * _MAP_ITEM_SIZE + sum(len(key) for key in item)
+        else:
+            size += _LIST_SIZE + len(item) * _LIST_ITEM_SIZE
+        memory[id(item)] = (
+            item,
+            _Summary(
+                1 + max((part.depth for part in parts), default=0),
+                size,
+                tuple(dict.fromkeys(r for part in parts for r in part.refs)),
+                any(part.secret for part in parts),
+            ),
+        )
+    return memory[id(value)][1]
+
+
+def _mib(size: int) -> str:
+    return f"{size / MIB:,.0f}" if size >= 10 * MIB else f"{size / MIB:.1f}"
 
 
 def _scalar_text(value: str | int | float | bool) -> str:
@@ -1141,6 +1348,12 @@ def _param_type_ok(kind: str, value: Value) -> bool:
 def _closest(name: str, candidates: list[str] | tuple[str, ...] | Any) -> str | None:
     matches = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+def _shown_path(path: str) -> str:
+    """A path as a message shows it: control characters escaped, and not too long."""
+    shown = json.dumps(path, ensure_ascii=False)[1:-1] if any(c < " " or c in '"\\' for c in path) else path
+    return shown if len(shown) <= 120 else shown[:100] + "…" + shown[-10:]
 
 
 def _did_you_mean(match: str | None) -> str:

@@ -6,6 +6,7 @@ later tool needs comes back together, so that nothing parses twice.
 
 from __future__ import annotations
 
+import errno
 import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,11 +18,18 @@ from scoot_lang.diagnostics import Diagnostic, Located, Severity, diagnostic, lo
 from scoot_lang.json_reader import read_json
 from scoot_lang.parser import parse
 from scoot_lang.semantic import SemanticModel, SourceMap
-from scoot_lang.source import SourceFile, Span
+from scoot_lang.source import SourceFile, Span, decode_text
 from scoot_model.objects import Architecture
+from scoot_model.reading import MIB, UnreadableFile, read_regular_file
 
 SCT_SUFFIX = ".sct"
 JSON_NAME = "architecture.json"
+# The most bytes of source a unit may hold, all its files together (docs/language.md,
+# "Limits"): over twice the 5,000 components `bench/compile.py` compiles (1.7 MB), and a
+# bound on what compiling costs. Compiling takes about 5 bytes of memory a byte of a
+# string, but a few hundred a byte of text made only of names (`[a, a, a, ...]`: a
+# reference a name, each with its node and its record for the editor tools).
+MAX_SOURCE_BYTES = 4 * MIB
 
 
 @dataclass
@@ -50,11 +58,36 @@ class Compilation:
 def unit_files(path: Path) -> list[Path]:
     """The files of the unit at `path`: a file, or a folder's `.sct` files (else its JSON)."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix == SCT_SUFFIX and p.is_file())
-        if not files and (path / JSON_NAME).is_file():
-            files = [path / JSON_NAME]
+        # Anything named `.sct` but a folder is part of the unit: a FIFO or a device so
+        # named is reported by `read_source`, not silently left out.
+        files = sorted(p for p in path.iterdir() if p.suffix == SCT_SUFFIX and not p.is_dir())
+        json_file = path / JSON_NAME
+        if not files and json_file.exists() and not json_file.is_dir():
+            files = [json_file]
         return files
     return [path]
+
+
+def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, Diagnostic | None]:
+    """The text of one source file, or the SCT005 that says why there is none.
+
+    Only a regular file of at most `limit` bytes, in UTF-8, is read: a FIFO, a
+    device or a socket is refused without blocking, and a larger file is refused
+    before it is read.
+    """
+    try:
+        data = read_regular_file(path, limit)
+    except UnreadableFile as error:
+        reason = error.strerror or str(error)
+        if error.errno == errno.EFBIG:
+            reason += f"; the files of a unit hold at most {MAX_SOURCE_BYTES // MIB} MiB together"
+        return None, diagnostic("SCT005", f"cannot read `{path}`: {reason}", Span(str(path), 0, 0))
+    try:
+        return decode_text(data), None
+    except UnicodeDecodeError as error:
+        return None, diagnostic(
+            "SCT005", f"`{path}` is not UTF-8 text ({error.reason}); save it as UTF-8", Span(str(path), 0, 0)
+        )
 
 
 def compile_sources(texts: Mapping[str, str], params: Mapping[str, str] | None = None) -> Compilation:
@@ -115,9 +148,13 @@ def compile_source(
 def compile_path(path: str | Path, params: Mapping[str, str] | None = None) -> Compilation:
     """Compile the unit at a path: an `.sct` file, a JSON file, or a folder."""
     root = Path(path)
-    if not root.exists():
-        return _failed("SCT006", f"`{root}` does not exist; give an .sct file, a JSON file or a folder")
-    files = unit_files(root)
+    try:
+        if not root.exists():
+            return _failed("SCT006", f"`{root}` does not exist; give an .sct file, a JSON file or a folder")
+        files = unit_files(root)
+    except (OSError, ValueError) as error:  # a name too long, a NUL, a folder we may not list
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return _failed("SCT006", f"cannot use `{root}`: {reason}; give an .sct file, a JSON file or a folder")
     if not files:
         return _failed(
             "SCT006",
@@ -125,13 +162,14 @@ def compile_path(path: str | Path, params: Mapping[str, str] | None = None) -> C
         )
     texts: dict[str, str] = {}
     unreadable: list[Diagnostic] = []
+    left = MAX_SOURCE_BYTES  # for all the files together
     for file in files:
-        try:
-            texts[str(file)] = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            unreadable.append(diagnostic("SCT005", f"`{file}` is not UTF-8 text ({error.reason}); save it as UTF-8", Span(str(file), 0, 0)))
-        except OSError as error:
-            unreadable.append(diagnostic("SCT005", f"cannot read `{file}`: {error.strerror}", None))
+        text, problem = read_source(file, max(left, 0))
+        if problem is not None:
+            unreadable.append(problem)
+        elif text is not None:
+            texts[str(file)] = text
+            left -= len(text.encode("utf-8"))
     if unreadable:
         return Compilation(None, unreadable)
     return compile_sources(texts, params)

@@ -39,6 +39,8 @@ CODES = _table(
     Code("SCT006", "no architecture found at the path"),
     Code("SCT007", "invalid JSON"),
     Code("SCT008", "unsupported JSON format version"),
+    Code("SCT009", "nested deeper than the language allows"),
+    Code("SCT010", "a value larger than the language allows"),
     # the application and names
     Code("SCT101", "no application block"),
     Code("SCT102", "more than one application block"),
@@ -70,6 +72,10 @@ CODES = _table(
     # hints
     Code("SCT901", "unused let or param", Severity.WARNING),
 )
+
+
+# The most characters of a source line `render` shows: a longer line is shown around the caret.
+SHOWN_LINE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +160,19 @@ def render(located: Located, sources: dict[str, SourceFile], color: bool = False
         start, end = located.start, located.end
         text = source.line_text(start.line)
         last = end.column if end.line == start.line else len(text) + 1
-        width = max(1, last - start.column)
+        column = start.column
+        if len(text) > SHOWN_LINE:
+            # A window of a long line around the caret: a line of megabytes is not
+            # printed whole under each of its diagnostics.
+            first = max(0, min(column - 1 - SHOWN_LINE // 3, len(text) - SHOWN_LINE))
+            shown = text[first : first + SHOWN_LINE]
+            text = ("…" if first else "") + shown + ("…" if first + SHOWN_LINE < len(text) else "")
+            column = column - first + (1 if first else 0)
+            last = min(last - first + (1 if first else 0), len(text) + 1)
+        width = max(1, last - column)
         gutter = f"{start.line:>5} | "
         lines.append(gutter + text.expandtabs(1))
-        lines.append(" " * (len(gutter) - 2) + "| " + " " * (start.column - 1) + paint("^" * width, "1;32"))
+        lines.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + paint("^" * width, "1;32"))
     for span, note in d.related:
         related_source = sources.get(span.file)
         if related_source is not None:

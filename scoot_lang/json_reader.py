@@ -18,21 +18,43 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
-from scoot_lang.parser import grammar_path, parse_expression
+from scoot_lang.parser import MAX_NESTING, NestingLexer, grammar_path, parse_expression
 from scoot_lang.source import Span
 from scoot_model import template
 from scoot_model.objects import FORMAT_VERSION
 
+# The JSON form puts an object's values 3 levels deeper than `.sct` does (inside
+# `components`, the component and `objects`): JSON input may nest that much more than
+# `MAX_NESTING`, so that the JSON form of every valid `.sct` reads back.
+JSON_EXTRA_LEVELS = 3
+MAX_JSON_NESTING = MAX_NESTING + JSON_EXTRA_LEVELS
+
+
+class _TooDeep(Exception):
+    """A bracket of the JSON text past `MAX_JSON_NESTING`, at `[start, end)`."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(start, end)
+        self.start, self.end = start, end
+
+
+def _too_deep(start: int, end: int) -> None:
+    raise _TooDeep(start, end)
+
 
 @cache
 def _json_parser() -> Lark:
-    return Lark(
+    lark = Lark(
         grammar_path("json.lark").read_text(encoding="utf-8"),
         parser="lalr",
         lexer="basic",
         maybe_placeholders=False,
         cache=True,
     )
+    # Lark builds its tree without recursion, but the reader walks it recursively:
+    # a bracket past the limit stops the parse before any tree is built.
+    lark.parser.lexer = NestingLexer(lark.parser.lexer, MAX_JSON_NESTING, _too_deep, cut=False, resumed=False)
+    return lark
 
 
 class _Reader:
@@ -45,10 +67,11 @@ class _Reader:
 
     # values ------------------------------------------------------------------
 
-    def expr(self, node: Any) -> s.Expr:
+    def expr(self, node: Any, level: int = 0) -> s.Expr:
+        """The node of a JSON value that `level` arrays and objects hold."""
         kind = node.data
         if kind == "string":
-            return self.string(node.children[0])
+            return self.string(node.children[0], level)
         token = node.children[0]
         if kind == "number":
             raw = token.value
@@ -61,17 +84,18 @@ class _Reader:
         first, last = node.children[0], node.children[-1]
         multiline = first.line != last.line
         if kind == "array":
-            return s.ListExpr([self.expr(c) for c in node.children[1:-1]], multiline, first.start_pos, last.end_pos)
-        entries = [self.entry(pair) for pair in node.children[1:-1]]
+            items = [self.expr(c, level + 1) for c in node.children[1:-1]]
+            return s.ListExpr(items, multiline, first.start_pos, last.end_pos)
+        entries = [self.entry(pair, level + 1) for pair in node.children[1:-1]]
         return s.MapExpr(entries, multiline, first.start_pos, last.end_pos)
 
-    def entry(self, pair: Any) -> s.MapEntry:
+    def entry(self, pair: Any, level: int) -> s.MapEntry:
         key_token, value = pair.children
-        value_expr = self.expr(value)
+        value_expr = self.expr(value, level)
         key = s.Ident(json.loads(key_token.value), key_token.start_pos, key_token.end_pos)
         return s.MapEntry(key, value_expr, True, key_token.start_pos, value_expr.end)
 
-    def string(self, token: Any) -> s.StringLit | s.ErrorExpr:
+    def string(self, token: Any, level: int) -> s.StringLit | s.ErrorExpr:
         text: str = json.loads(token.value)
         if "$" not in text:
             return s.StringLit(token.value, [text] if text else [], token.start_pos, token.end_pos)
@@ -89,7 +113,9 @@ class _Reader:
                 continue
             start = token.start_pos + 1 + piece.offset - 2 if exact else token.start_pos
             end = start + len(piece.text) + 3 if exact else token.end_pos
-            expr, errors = parse_expression(piece.text, self.path, start, end)
+            # Its interpolations nest one level deeper, counted as in `.sct`.
+            depth = max(level - JSON_EXTRA_LEVELS, 0) + 1
+            expr, errors = parse_expression(piece.text, self.path, start, end, depth)
             self.diagnostics.extend(errors)
             if not exact:
                 _place(expr, token.start_pos, token.end_pos)
@@ -221,6 +247,15 @@ def read_json(text: str, path: str) -> tuple[s.File | None, list[Diagnostic]]:
     reader = _Reader(path)
     try:
         tree = _json_parser().parse(text)
+    except _TooDeep as error:
+        reader.error(
+            "SCT009",
+            f"this nests deeper than {MAX_JSON_NESTING} levels of arrays and objects; "
+            "write the value flatter",
+            error.start,
+            error.end,
+        )
+        return None, reader.diagnostics
     except UnexpectedInput as error:
         pos = error.pos_in_stream if error.pos_in_stream is not None else len(text)
         if isinstance(error, UnexpectedToken) and error.token.type == "$END":

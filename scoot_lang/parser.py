@@ -8,6 +8,7 @@ token it could not use, so that one mistake does not hide the next.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Callable
@@ -27,6 +28,15 @@ from scoot_model import template
 from scoot_model.names import KEYWORDS
 
 MAX_SYNTAX_ERRORS = 50
+MAX_REPAIRS = 1000  # syntax errors repaired in a file, reported or not (see `_Recovery`)
+# The deepest the language nests: brackets `{ [ (` and `${...}` inside one another,
+# counted from the file's top level, may be at most this many levels deep
+# (docs/language.md, "Limits"). The later stages walk trees and values recursively
+# (the checker, the formatter, the decompiler, the JSON dump, the editor tools), a
+# few Python frames a level: 64 levels keep them far below Python's recursion limit
+# of 1,000 whoever calls them, and far above what any architecture needs (its own
+# blocks take 2, `env = { ... }` 3).
+MAX_NESTING = 64
 
 
 def grammar_path(name: str = "scoot.lark") -> Path:
@@ -44,31 +54,96 @@ _SIMPLE_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_
 # The grammar's keywords: never names (a test keeps this in step with the grammar).
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
+# What decoding a string stops at: an escape, `$${` (a literal `${`) or `${`; any other
+# `$` is text like the rest of its run.
+_ESCAPE_OR_INTERPOLATION = re.compile(r"\\|\$\$\{|\$\{")
 
 
-def _dedent(body: str) -> tuple[str, list[tuple[int, int]]]:
-    """Dedent a `\"\"\"` string body; also return (new offset, old offset) line anchors.
+# A line's blanks, if it is not blank. Possessive: giving blanks back to the look-ahead
+# would try it again at each one (a line of 40,000 spaces took minutes).
+_INDENTED_LINE = re.compile(r"^[ \t]*+(?=[^\n]*?\S)", re.MULTILINE)
+
+
+def _dedent(body: str) -> tuple[str, Callable[[int], int]]:
+    """Dedent a `\"\"\"` string body; also return where each of its characters was in `body`.
 
     A leading newline is dropped, the common indentation of the non-blank lines
     is removed, and a last line of only blanks (the closing quotes' indent) is
-    emptied, so the string ends with the newline before it.
+    emptied, so the string ends with the newline before it. It works on the whole
+    text with regular expressions, never a list of its lines: a string of
+    millions of short lines costs a few copies of itself, not an object a line.
     """
     skip = 1 if body.startswith("\n") else 2 if body.startswith("\r\n") else 0
-    lines = body[skip:].split("\n")
-    if len(lines) > 1 and not lines[-1].strip():
-        lines[-1] = ""
-    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
-    indent = min(indents, default=0)
-    out: list[str] = []
-    anchors: list[tuple[int, int]] = []
-    new, old = 0, skip
-    for line in lines:
-        cut = min(indent, len(line) - len(line.lstrip(" \t")))
-        anchors.append((new, old + cut))
-        out.append(line[cut:])
-        new += len(line) - cut + 1
-        old += len(line) + 1
-    return "\n".join(out), anchors
+    rest = body[skip:]
+    last_newline = rest.rfind("\n")
+    emptied = last_newline >= 0 and not rest[last_newline + 1 :].strip()
+    if emptied:
+        rest = rest[: last_newline + 1]
+    indent = min((m.end() - m.start() for m in _INDENTED_LINE.finditer(rest)), default=0)
+    text = _sub_by_chunks(re.compile(rf"(?m)^[ \t]{{1,{indent}}}"), rest) if indent else rest
+    return text, _Offsets(body, skip, indent, emptied).old
+
+
+def _sub_by_chunks(pattern: re.Pattern[str], text: str, chunk: int = 1 << 16) -> str:
+    """`pattern.sub("", text)` for a pattern that matches within a line, a few lines at a time.
+
+    `re.sub` keeps every piece between two matches until it joins them: an object
+    a line, some 50 bytes, for a text of millions of short lines.
+    """
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + chunk)
+        end = len(text) if end < 0 else end + 1
+        pieces.append(pattern.sub("", text[start:end]))
+        start = end
+    return "".join(pieces)
+
+
+class _Offsets:
+    """Where a character of a dedented string was before dedenting, line by line.
+
+    The string is decoded left to right, so each lookup starts from the line of
+    the one before: the whole string costs one pass, and no table of its lines.
+    """
+
+    def __init__(self, body: str, skip: int, indent: int, emptied: bool) -> None:
+        self.body, self.skip, self.indent, self.emptied = body, skip, indent, emptied
+        self._start()
+
+    def _start(self) -> None:
+        self.new_start = 0  # the current line, in the dedented text
+        self.line = self.skip  # ... and in the body
+        self.eol = self.body.find("\n", self.line)
+        self.cut = self._cut()
+
+    def _cut(self) -> int:
+        """How many blanks dedenting took from the start of the current line."""
+        if self.eol < 0 and self.emptied:
+            return 0  # the emptied last line
+        blanks = len(self.body) - self.line if self.eol < 0 else self.eol - self.line
+        match = _LEADING_BLANKS.match(self.body, self.line, self.line + min(self.indent, blanks))
+        return match.end() - self.line if match else 0
+
+    def old(self, index: int) -> int:
+        if index < self.new_start:
+            self._start()
+        while self.eol >= 0:
+            next_start = self.new_start + (self.eol - self.line - self.cut) + 1
+            if index < next_start:
+                break
+            self.new_start, self.line = next_start, self.eol + 1
+            self.eol = self.body.find("\n", self.line)
+            self.cut = self._cut()
+        return self.line + self.cut + index - self.new_start
+
+
+_LEADING_BLANKS = re.compile(r"[ \t]*")
+
+
+def _same(index: int) -> int:
+    """The offsets of a one-line string's body: nothing moved."""
+    return index
 
 
 # --- building the tree -------------------------------------------------------
@@ -81,11 +156,29 @@ class _Builder(Transformer[Any, Any]):
         super().__init__()
         self.file = ""
         self.diagnostics: list[Diagnostic] = []
-        self.parse_expr: Callable[[str], Any] = lambda text: None
+        self.parse_expr: Callable[[str, int], Any] = lambda text, depth: None
         self.text = ""  # the text being parsed
+        # The nesting level the text being parsed starts at: 0 for a file, more for
+        # the inside of an interpolation; and the level of each string holding a `$`
+        # in it, by offset (its interpolations are one deeper).
+        self.depth_base = 0
+        self.string_depths: dict[int, int] = {}
+
+    def too_deep(self, start: int, end: int) -> None:
+        """Report the bracket (or `${`) at `[start, end)` that goes past `MAX_NESTING`."""
+        self._error(
+            "SCT009",
+            f"this nests deeper than {MAX_NESTING} levels of brackets and `${{...}}`; "
+            "write the value flatter, or split it with `let`s",
+            start,
+            end,
+        )
 
     def _error(self, code: str, message: str, start: int, end: int) -> None:
-        self.diagnostics.append(diagnostic(code, message, Span(self.file, start, end)))
+        # Up to MAX_SYNTAX_ERRORS a file, as the parser's own: a string of 100,000 bad
+        # escapes is not 100,000 errors to print, each with its (long) line.
+        if len(self.diagnostics) < MAX_SYNTAX_ERRORS:
+            self.diagnostics.append(diagnostic(code, message, Span(self.file, start, end)))
 
     @staticmethod
     def _ident(token: Any) -> s.Ident:
@@ -178,50 +271,51 @@ class _Builder(Transformer[Any, Any]):
 
     def make_string(self, raw: str, start: int, end: int) -> s.StringLit:
         if raw.startswith('"""'):
-            body, anchors = _dedent(raw[3:-3])
+            body, old = _dedent(raw[3:-3])
             base = start + 3
         else:
-            body, anchors = raw[1:-1], []
+            body, old = raw[1:-1], _same
             base = start + 1
         if not _ESCAPE_OR_DOLLAR.search(body):
             return s.StringLit(raw, [body] if body else [], start, end)
-        return s.StringLit(raw, self.decode(body, base, anchors), start, end)
+        # Its interpolations nest one level deeper than the string itself.
+        depth = self.string_depths.get(start, self.depth_base) + 1
+        return s.StringLit(raw, self.decode(body, lambda index: base + old(index), depth), start, end)
 
-    def decode(self, body: str, base: int, anchors: list[tuple[int, int]]) -> list[str | s.Expr]:
-        """Split a string body into literal text and interpolated expressions."""
+    def decode(self, body: str, at: Callable[[int], int], depth: int) -> list[str | s.Expr]:
+        """Split a string body into literal text and interpolated expressions.
 
-        def at(index: int) -> int:
-            old = index
-            for new_start, old_start in anchors:
-                if new_start > index:
-                    break
-                old = old_start + index - new_start
-            return base + old
-
+        `at` maps an offset in `body` to one in the file; `depth` is the nesting
+        level of the interpolations. The text between escapes and `$` is taken a
+        run at a time, not a character at a time.
+        """
         parts: list[str | s.Expr] = []
         text: list[str] = []
         i, n = 0, len(body)
         while i < n:
-            c = body[i]
-            if c == "\\":
+            special = _ESCAPE_OR_INTERPOLATION.search(body, i)
+            if special is None:
+                text.append(body[i:])
+                break
+            if special.start() > i:
+                text.append(body[i : special.start()])
+                i = special.start()
+            if body[i] == "\\":
                 i = self._escape(body, i, text, at)
-            elif c == "$":
-                read = template.read_dollar(body, i, sct=True)
-                if read.kind == "unclosed":
-                    self._error("SCT004", "`${` is not closed; close it with `}`", at(i), at(n))
-                    text.append(read.text)
-                    break
-                if read.kind == "text":
-                    text.append(read.text)
-                else:
-                    if text:
-                        parts.append("".join(text))
-                        text = []
-                    parts.append(self._interpolation(read.text, at(i), at(i + 2), at(read.end)))
-                i = read.end
+                continue
+            read = template.read_dollar(body, i, sct=True)
+            if read.kind == "unclosed":
+                self._error("SCT004", "`${` is not closed; close it with `}`", at(i), at(n))
+                text.append(read.text)
+                break
+            if read.kind == "text":
+                text.append(read.text)
             else:
-                text.append(c)
-                i += 1
+                if text:
+                    parts.append("".join(text))
+                    text = []
+                parts.append(self._interpolation(read.text, at(i), at(i + 2), at(read.end), depth))
+            i = read.end
         if text:
             parts.append("".join(text))
         return parts
@@ -255,7 +349,8 @@ class _Builder(Transformer[Any, Any]):
         text.append(nxt)
         return i + 2
 
-    def _interpolation(self, inner: str, start: int, inner_start: int, end: int) -> s.Expr:
+    def _interpolation(self, inner: str, start: int, inner_start: int, end: int, depth: int) -> s.Expr:
+        """The expression inside a `${...}` at `[start, end)`; `depth`: its nesting level."""
         simple = _SIMPLE_REFERENCE.fullmatch(inner)
         if simple and simple.group(1) not in KEYWORDS:
             # Most interpolations are a plain `${name.name}`: no parser needed.
@@ -267,9 +362,14 @@ class _Builder(Transformer[Any, Any]):
         if not inner.strip():
             self._error("SCT004", "empty interpolation `${}`; put a value inside or remove it", start, end)
             return s.ErrorExpr(start, end)
+        if depth > MAX_NESTING:
+            self.too_deep(start, inner_start)
+            return s.ErrorExpr(start, end)
+        reported = len(self.diagnostics)
         try:
-            expr = self.parse_expr(inner)
+            expr = self.parse_expr(inner, depth)
         except UnexpectedInput as error:
+            self._shift_diagnostics(reported, inner_start)
             self._error(
                 "SCT004",
                 f"`${{{inner.strip()}}}` is not a value: {_describe(error)}",
@@ -277,8 +377,17 @@ class _Builder(Transformer[Any, Any]):
                 end,
             )
             return s.ErrorExpr(start, end)
+        self._shift_diagnostics(reported, inner_start)
         _shift(expr, inner_start)
         return expr  # type: ignore[no-any-return]
+
+    def _shift_diagnostics(self, first: int, delta: int) -> None:
+        """Move what parsing an interpolation reported (from `diagnostics[first]` on) to its place."""
+        for index in range(first, len(self.diagnostics)):
+            found = self.diagnostics[index]
+            if found.span is not None:
+                span = found.span._replace(start=found.span.start + delta, end=found.span.end + delta)
+                self.diagnostics[index] = dataclasses.replace(found, span=span)
 
 
 def _shift(node: Any, delta: int) -> None:
@@ -355,6 +464,7 @@ class _Recovery:
         self.text = text
         self.last_end = -1
         self.count = 0
+        self.repairs = 0
 
     def _report(self, code: str, message: str, start: int, end: int) -> None:
         # An error right after the last one is its consequence, not news.
@@ -369,6 +479,12 @@ class _Recovery:
         self.last_end = end
 
     def __call__(self, error: UnexpectedInput) -> bool:
+        # Errors that follow others are not reported, but each repair costs (a millisecond:
+        # Lark's `accepts` tries every terminal): text of nothing but errors (100,000 `"`)
+        # is given up on after MAX_REPAIRS, as after MAX_SYNTAX_ERRORS reported.
+        self.repairs += 1
+        if self.repairs > MAX_REPAIRS:
+            raise _TooManyErrors
         if isinstance(error, UnexpectedCharacters):
             return self._characters(error)
         if isinstance(error, UnexpectedToken):
@@ -464,6 +580,97 @@ class _TooManyErrors(Exception):
     pass
 
 
+# --- the nesting limit ----------------------------------------------------------
+
+_OPENING = frozenset({"LBRACE", "LBRACKET", "LPAR"})
+
+
+def _stand_in(kind: str, start: int, end: int) -> list[tuple[str, str, int, int]]:
+    """The tokens that stand for a bracket cut out at `[start, end)`, as (kind, value, start, end).
+
+    An empty `null` spanning the cut becomes an ErrorExpr: a value already known
+    to be wrong, so no later stage reports anything more about it. A call keeps
+    its parentheses, around the stand-in, so that `f(...)` still reads as a call.
+    """
+    if kind == "LPAR":
+        return [("LPAR", "(", start, start + 1), ("NULL", "", start, end), ("RPAREN", ")", end, end)]
+    return [("NULL", "", start, end)]
+
+
+class NestingLexer:
+    """A Lark lexer whose tokens go no deeper than a limit, as `_FastPath.tokens` does.
+
+    It wraps a Lark parser's own lexer (`lark.parser.lexer`), whose tokens it passes
+    on while counting how deep brackets nest. With `cut`, a bracket past `limit`
+    is reported (`report(start, end)`) and replaced, with all it holds, by the
+    stand-in of `_stand_in`; without, `report` is expected to raise (the JSON
+    reader stops there). With `resumed`, Lark calls `lex` again after each syntax
+    error it recovers from (`on_error`), with the same lexer state: the count is
+    then kept per state until `forget`.
+    """
+
+    def __init__(
+        self,
+        inner: Any,
+        limit: int,
+        report: Callable[[int, int], None],
+        cut: bool = True,
+        resumed: bool = True,
+        base: Callable[[], int] = lambda: 0,
+        strings: Callable[[], dict[int, int]] | None = None,
+    ) -> None:
+        self.inner, self.limit, self.report, self.cut, self.resumed = inner, limit, report, cut, resumed
+        self.base, self.strings = base, strings
+        # Per lexer state (held, so that its id is not reused): [depth, cut level, cut start, cut kind].
+        self.counts: dict[int, tuple[Any, list[Any]]] = {}
+
+    def forget(self, kept: int = 0) -> None:
+        """Drop the counts of finished parses: all but the first `kept` (parses nest)."""
+        for key in list(self.counts)[kept:]:
+            del self.counts[key]
+
+    def lex(self, state: Any, parser_state: Any) -> Any:
+        entry = self.counts.get(id(state)) if self.resumed else None
+        if entry is None or entry[0] is not state:
+            entry = (state, [self.base(), 0, 0, ""])
+            if self.resumed:
+                self.counts[id(state)] = entry
+        count = entry[1]
+        strings = self.strings() if self.strings is not None else None
+        for token in self.inner.lex(state, parser_state):
+            kind = token.type
+            if count[1]:  # inside a cut: only the brackets count
+                count[1] += 1 if kind in _OPENING else -1 if kind in _CLOSERS else 0
+                if not count[1]:
+                    yield from self._stand_in(count, token, token.end_pos)
+                continue
+            if kind in _OPENING:
+                count[0] += 1
+                if count[0] > self.limit:
+                    count[0] -= 1
+                    self.report(token.start_pos, token.end_pos)
+                    if self.cut:
+                        count[1:] = [1, token.start_pos, kind]
+                        continue
+            elif kind in _CLOSERS:
+                count[0] -= 1
+            elif strings is not None and kind in ("STRING", "MSTRING") and "$" in token:
+                strings[token.start_pos] = count[0]
+            yield token
+        if count[1]:  # the text ended inside the cut
+            yield from self._stand_in(count, None, len(state.text.text))
+
+    @staticmethod
+    def _stand_in(count: list[Any], last: Token | None, end: int) -> Any:
+        _, _, start, kind = count
+        count[1] = 0
+        for k, v, a, b in _stand_in(kind, start, end):
+            token = Token(k, v, start_pos=a, end_pos=b)
+            if last is not None:
+                token.line, token.column = last.line, last.column
+            yield token
+
+
 # --- the fast path -------------------------------------------------------------
 
 
@@ -495,7 +702,7 @@ class _FastPath:
     caller parses again with Lark, which recovers and reports.
     """
 
-    def __init__(self, lark: Lark, comments: list[s.Comment]) -> None:
+    def __init__(self, lark: Lark, builder: _Builder, comments: list[s.Comment]) -> None:
         from lark.lexer import PatternStr
         from lark.parsers.lalr_analysis import Shift
 
@@ -529,11 +736,14 @@ class _FastPath:
             for rule, callback in parser.callbacks.items()
         }
         self.shift = Shift
+        self.builder = builder
         self.comments = comments
 
     def tokens(self, text: str) -> list[_Tok]:
         match = self.scanner.match
         keywords, comment_types, comments, shared = self.keywords, self.comment_types, self.comments, self.shared
+        string_depths = self.builder.string_depths
+        depth = self.builder.depth_base
         out: list[_Tok] = []
         append = out.append
         pos, end_of_text = 0, len(text)
@@ -546,6 +756,12 @@ class _FastPath:
             kind = str(found.lastgroup)  # every alternative is a named group
             start, pos = found.span(kind)
             if kind in shared:
+                if kind == "LPAR":
+                    depth += 1
+                    if depth > MAX_NESTING:
+                        pos = self._cut(text, kind, start, pos, out)
+                        depth -= 1
+                        continue
                 append(shared[kind])
             elif kind in comment_types:
                 comments.append(s.Comment(text[start:pos], start, pos))
@@ -553,8 +769,39 @@ class _FastPath:
                 value = text[start:pos]
                 if kind == "NAME":
                     kind = keywords.get(value, "NAME")
+                elif kind in _OPENING:
+                    depth += 1
+                    if depth > MAX_NESTING:
+                        pos = self._cut(text, kind, start, pos, out)
+                        depth -= 1
+                        continue
+                elif kind in _CLOSERS:
+                    depth -= 1
+                elif "$" in value:  # a string that may hold interpolations
+                    string_depths[start] = depth
                 append(_Tok(kind, value, start, pos))
         return out
+
+    def _cut(self, text: str, kind: str, start: int, end: int, out: list[_Tok]) -> int:
+        """Replace a bracket past the nesting limit, and all it holds, by a stand-in value.
+
+        Returns where the tokens go on: after its closing bracket (or at the end of
+        the text, where the parser will find it unclosed).
+        """
+        self.builder.too_deep(start, end)
+        level, pos = 1, end
+        while level and pos < len(text):
+            found = self.scanner.match(text, pos)
+            if found is None:
+                if text[pos:].isspace():
+                    pos = len(text)
+                    break
+                raise _NotClean
+            inner = str(found.lastgroup)
+            pos = found.end()
+            level += 1 if inner in _OPENING else -1 if inner in _CLOSERS else 0
+        out.extend(_Tok(k, v, a, b) for k, v, a, b in _stand_in(kind, start, pos))
+        return pos
 
     def parse(self, text: str, start: str) -> Any:
         states, shift, rules = self.states, self.shift, self.rules
@@ -613,19 +860,31 @@ def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
         cache=True,
     )
 
-    fast = _FastPath(lark, comments)
+    fast = _FastPath(lark, builder, comments)
+    # Lark's own lexer (for text with errors) keeps to the nesting limit too.
+    lark.parser.lexer = NestingLexer(
+        lark.parser.lexer,
+        MAX_NESTING,
+        builder.too_deep,
+        base=lambda: builder.depth_base,
+        strings=lambda: builder.string_depths,
+    )
 
-    def parse_expr(text: str) -> Any:
-        saved, saved_text = comments[:], builder.text
-        builder.text = text
+    def parse_expr(text: str, depth: int) -> Any:
+        """Parse the inside of an interpolation, which starts at nesting level `depth`."""
+        saved = (comments[:], builder.text, builder.depth_base, builder.string_depths)
+        builder.text, builder.depth_base, builder.string_depths = text, depth, {}
+        reported, counted = len(builder.diagnostics), len(lark.parser.lexer.counts)
         try:
             try:
                 return fast.parse(text, "expr")
             except _NotClean:
+                del builder.diagnostics[reported:]  # Lark's lexer finds them again
                 return lark.parse(text, start="expr")  # raises, with what went wrong
         finally:
-            comments[:] = saved
-            builder.text = saved_text
+            comments[:] = saved[0]
+            builder.text, builder.depth_base, builder.string_depths = saved[1:]
+            lark.parser.lexer.forget(counted)  # this parse's, over (the JSON reader's too)
 
     builder.parse_expr = parse_expr
     return lark, builder, comments, fast
@@ -638,6 +897,8 @@ def parse(text: str, path: str = "architecture.sct") -> tuple[s.File, list[Diagn
         builder.file = path
         builder.diagnostics = []
         builder.text = text
+        builder.depth_base, builder.string_depths = 0, {}
+        lark.parser.lexer.forget()
         comments.clear()
         items: list[s.Item]
         try:
@@ -645,6 +906,7 @@ def parse(text: str, path: str = "architecture.sct") -> tuple[s.File, list[Diagn
         except _NotClean:
             recovery = _Recovery(builder, text)
             builder.diagnostics = []
+            builder.string_depths = {}
             comments.clear()
             try:
                 items = lark.parse(text, start="start", on_error=recovery)  # type: ignore[assignment]
@@ -654,14 +916,19 @@ def parse(text: str, path: str = "architecture.sct") -> tuple[s.File, list[Diagn
         return file, builder.diagnostics
 
 
-def parse_expression(source: str, path: str, start: int, end: int) -> tuple[s.Expr, list[Diagnostic]]:
-    """Parse the inside of a `${...}` found at `[start, end)` of a file (a JSON string's)."""
+def parse_expression(
+    source: str, path: str, start: int, end: int, depth: int = 1
+) -> tuple[s.Expr, list[Diagnostic]]:
+    """Parse the inside of a `${...}` found at `[start, end)` of a file (a JSON string's).
+
+    `depth` is the interpolation's nesting level: one more than the string's.
+    """
     _, builder, _, _ = _parser()
     with _lock:
         saved = (builder.file, builder.diagnostics, builder.text)
         builder.file, builder.diagnostics, builder.text = path, [], source
         try:
-            expr = builder._interpolation(source, start, start + 2, end)
+            expr = builder._interpolation(source, start, start + 2, end, depth)
             return expr, builder.diagnostics
         finally:
             builder.file, builder.diagnostics, builder.text = saved

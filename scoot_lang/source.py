@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 bytes as text, newlines as a text-mode read gives them (`\\r\\n` and `\\r` are `\\n`).
+
+    Raises `UnicodeDecodeError` for bytes that are not UTF-8.
+    """
+    text = data.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 class Span(NamedTuple):
@@ -29,12 +41,14 @@ class SourceFile:
 
     path: str
     text: str
-    _line_starts: list[int] | None = field(default=None, repr=False, compare=False)
+    _line_starts: array[int] | None = field(default=None, repr=False, compare=False)
 
     @property
-    def line_starts(self) -> list[int]:
+    def line_starts(self) -> array[int]:
         if self._line_starts is None:
-            starts = [0]
+            # Machine integers, 8 bytes a line: a list would take 40 (a text of
+            # newlines only would cost 40 times its size).
+            starts = array("q", [0])
             find = self.text.find
             index = find("\n")
             while index >= 0:

@@ -39,15 +39,30 @@ def escape(text: str, before_interpolation: bool = False) -> str:
     """Literal text in the JSON form; `before_interpolation` when `${` follows it."""
     if "$" not in text:
         return text
-    out: list[str] = []
-    for index, char in enumerate(text):
-        if char == "$":
-            following = text[index + 1 : index + 2]
-            if following in ("{", "$") or (not following and before_interpolation):
-                out.append("$$")
-                continue
-        out.append(char)
-    return "".join(out)
+
+    def double(match: re.Match[str]) -> str:
+        # Every `$` of a run but its last is before a `$`; the last is doubled before `{`.
+        following = match.string[match.end() : match.end() + 1]
+        last = following == "{" or (not following and before_interpolation)
+        return "$" * (2 * len(match.group()) - (0 if last else 1))
+
+    # A run of `$` at a time, and a slice of the text at a time, so that a text of
+    # many dollars does not become an object for each of them (`re.sub` keeps every
+    # piece until it joins them). A slice ends after a character that is not `$`,
+    # so the character that follows each run is in its slice.
+    pieces: list[str] = []
+    start, end_of_text = 0, len(text)
+    while start < end_of_text:
+        end = min(start + _SLICE, end_of_text)
+        while end < end_of_text and text[end - 1] == "$":
+            end += 1
+        pieces.append(_DOLLARS.sub(double, text[start:end]))
+        start = end
+    return "".join(pieces)
+
+
+_DOLLARS = re.compile(r"\$+")
+_SLICE = 1 << 16
 
 
 def closing_brace(text: str, start: int) -> int:
@@ -107,11 +122,13 @@ def split(text: str) -> list[Part]:
     literal_start = 0
     index = 0
     while index < len(text):
-        char = text[index]
-        if char != "$":
-            literal.append(char)
-            index += 1
-            continue
+        dollar = text.find("$", index)
+        if dollar < 0:  # the rest is literal text: one slice, not a character at a time
+            literal.append(text[index:])
+            break
+        if dollar > index:
+            literal.append(text[index:dollar])
+            index = dollar
         read = read_dollar(text, index)
         if read.kind == "unclosed":
             raise TemplateError("`${` is not closed with `}` (write `$${` for a literal `${`)", index)

@@ -1,5 +1,6 @@
 """Files: written so that a crash leaves the old file or the new one, never half of one;
-and the files that make up a source folder."""
+and the files that make up a source folder. (Reading a file someone else named, with a
+bound, is `scoot_model.reading`'s.)"""
 
 from __future__ import annotations
 
@@ -85,3 +86,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# --- reading a file whose path comes from someone else --------------------------------

@@ -18,6 +18,7 @@ driver looks for by its deterministic name.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -33,11 +34,14 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scoot_model.objects import dumps
+from scoot_model.reading import MIB, read_regular_file
 from scoot_runtime.errors import ScootError
 from scoot_runtime.files import errors_naming, fsync_folder, write_atomic
 
 STATE_VERSION = 1
 LOCK_FILE = "scoot.lock"
+# Far above a lock of 10,000 objects (some 10 MiB), and a bound on what a hostile one costs.
+MAX_LOCK_BYTES = 256 * MIB
 
 Operation = Literal["create", "update", "replace", "delete"]
 
@@ -141,10 +145,12 @@ def render_lock(model: LockFileModel) -> str:
 def read_lock(path: Path) -> LockFileModel:
     """Read and verify `scoot.lock`. A missing file is an empty state; a damaged one raises StateError."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_LOCK_BYTES)
     except FileNotFoundError:
         return LockFileModel()
     except OSError as error:
+        if error.errno == errno.ENOENT:
+            return LockFileModel()
         raise StateError(f"{path}: cannot be read ({error.strerror}).", path) from error
     if raw.startswith(b"<<<<<<< ") or b"\n<<<<<<< " in raw:
         raise _damaged(

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -40,9 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from scoot_model import names
+from scoot_model.reading import MIB, UnreadableFile, file_kind, read_regular_file
 from scoot_runtime.errors import ScootError
 
 SETTINGS_FILE = "scoot.toml"
+MAX_SETTINGS_BYTES = MIB  # scoot.toml is read whole: a bound on what a hostile one costs
 WORKSPACE = ".scoots"
 DEFAULT_TARGET = "local"
 _TARGET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -149,9 +152,13 @@ def load(root: Path) -> Workspace:
     data: dict[str, Any] = {}
     if path.exists():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_regular_file(path, MAX_SETTINGS_BYTES).decode("utf-8"))
+        except UnreadableFile as error:
+            raise SettingsError(f"{path}: cannot read it: {error.strerror}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError(f"{path}: {error}") from None
+        except RecursionError:  # tomllib recurses into arrays and tables: `x = [[[[...]]]]`
+            raise SettingsError(f"{path}: arrays or tables nest too deep to read") from None
     unknown = set(data) - {"architecture", "params", "repositories", "secrets", "targets", "watch"}
     if unknown:
         raise SettingsError(
@@ -179,13 +186,36 @@ def load(root: Path) -> Workspace:
         targets[name] = Target(name, str(table.get("cloud", "local")), options, own)
     return Workspace(
         root=root,
-        architecture=(root / str(architecture.get("path", "."))).resolve(),
+        architecture=_architecture_path(root, str(architecture.get("path", ".")), path),
         params=params,
         secrets_file=secrets_file,
         targets=targets,
         repositories=repository_settings(_table(data, "repositories", path), f"{path}: [repositories]"),
         watch=watch_settings(_table(data, "watch", path), f"{path}: [watch]"),
     )
+
+
+def _architecture_path(root: Path, written: str, settings: Path) -> Path:
+    """[architecture] `path`, resolved: a file or a folder, or a path that is not there yet.
+
+    Anything else (`/dev/zero`, a FIFO) is refused here, with the key to fix, before
+    anything tries to read it.
+    """
+    where = f"{settings}: [architecture] `path` = {json.dumps(written, ensure_ascii=False)}"
+    try:
+        resolved = (root / written).resolve()
+        mode = resolved.stat().st_mode
+    except FileNotFoundError:
+        return (root / written).resolve()  # compiling says that nothing is there
+    except (OSError, ValueError) as error:  # a NUL, a name too long, a link loop
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise SettingsError(f"{where}: cannot use it: {reason}") from None
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise SettingsError(
+            f"{where} is {file_kind(mode)}, not a file or a folder; give an .sct file, a JSON file, "
+            "or the folder holding them"
+        )
+    return resolved
 
 
 def watch_settings(table: dict[str, Any], where: str) -> WatchSettings:

@@ -12,7 +12,6 @@ Sources that live elsewhere (git, a hosting service) are pinned to the revision
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 from lsprotocol import types as lsp
 
 from scoot_lang.compiler import Compilation
-from scoot_lsp import disk
 from scoot_lsp.workspace import Snapshot
 from scoot_runtime import workspace as settings
 from scoot_runtime.state import LOCK_FILE, StateError, read_lock
@@ -30,26 +28,9 @@ log = logging.getLogger("scoot_lsp")
 _VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "no-op": "unchanged"}
 
 
-def _not_files(folder: Path) -> str | None:
-    """Why `scoot.toml` or `scoot.lock` there is not a file to read (a FIFO: reading waits forever)."""
-    reasons = [disk.not_regular(folder / name) for name in (settings.SETTINGS_FILE, LOCK_FILE)]
-    reason = next((reason for reason in reasons if reason), None)
-    if reason is not None:
-        _log_once(reason)
-    return reason
-
-
-@functools.cache
-def _log_once(reason: str) -> None:
-    """Said once: the settings are looked for on every compile."""
-    log.warning("not reading Scoot's settings: %s", reason)
-
-
 def application_root(folder: Path) -> Path | None:
     """The application folder whose architecture is `folder`: it, or a parent with a `scoot.toml`."""
     for candidate in [folder, *folder.parents][:4]:
-        if _not_files(candidate):
-            return None
         if (candidate / settings.SETTINGS_FILE).is_file() or (candidate / LOCK_FILE).is_file():
             try:
                 loaded = settings.load(candidate)
@@ -68,8 +49,6 @@ def params_for(folder: Path) -> dict[str, str]:
 def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:
     """What each target of `scoot.lock` records of an object (nothing when there is no lock)."""
     root = application_root(folder) or folder
-    if _not_files(root):
-        return {}
     try:
         lock = read_lock(root / LOCK_FILE)
     except StateError:
@@ -95,8 +74,6 @@ def plan_outcome(compilation: Compilation, folder: Path) -> Outcome:
     if compilation.architecture is None:
         return Outcome({}, "fix the errors to see the plan")
     root = application_root(folder) or folder
-    if reason := _not_files(root):
-        return Outcome({}, reason)
     try:
         application = with_compilation(root, compilation)
         made = plan(application, revisions=recorded_revisions(application), refresh=False).plan

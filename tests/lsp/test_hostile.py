@@ -255,19 +255,19 @@ def special_file(kind: str, folder: Path) -> tuple[str, str]:
     """A file:// URI of a file of that kind, and what the server's answer says of it."""
     if kind == "a FIFO":
         os.mkfifo(folder / "pipe.sct")
-        return (folder / "pipe.sct").as_uri(), "is a FIFO, not a regular file"
+        return (folder / "pipe.sct").as_uri(), "is a FIFO (named pipe), not a regular file"
     if kind == "a device":
-        return "file:///dev/zero", "is a device, not a regular file"
+        return "file:///dev/zero", "is a character device, not a regular file"
     if kind == "a directory":
         (folder / "folder.sct").mkdir()
-        return (folder / "folder.sct").as_uri(), "is a directory, not a regular file"
+        return (folder / "folder.sct").as_uri(), "is a folder, not a regular file"
     if kind == "a socket":
         listener = socket.socket(socket.AF_UNIX)
         listener.bind(str(folder / "socket.sct"))  # closed with the process; the file stays
         return (folder / "socket.sct").as_uri(), "is a socket, not a regular file"
     if kind == "a file of 5 MiB":
         (folder / "large.sct").write_bytes(b"# " + b"x" * (5 * 1024 * 1024) + b"\n")
-        return (folder / "large.sct").as_uri(), "the language server reads files of at most"
+        return (folder / "large.sct").as_uri(), "is larger than 4 MiB"
     raise AssertionError(kind)
 
 
