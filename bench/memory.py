@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from report import table  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1_000_000
 TARGET_LITERAL = 10.0  # extra peak memory / input size, for a string literal: at most this
@@ -150,14 +152,6 @@ def validate_file(path: Path, timeout: float) -> tuple[int, str]:
 
 def mb(size: float) -> str:
     return f"{size / MB:,.1f} MB"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
-    out = [fmt.format(*header), "  ".join("-" * w for w in widths)]
-    out.extend(fmt.format(*r) for r in rows)
-    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:

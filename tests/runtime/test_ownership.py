@@ -129,14 +129,18 @@ def assert_runs_as_recorded(app: Path, tag: str, value: str) -> None:
         assert json.loads(env["ARGV"])[-1].rpartition("-")[2] == value, env["ARGV"]
 
 
-def kill_apply_once_a_process_starts(app: Path, tag: str, before: set[int]) -> None:
-    """Start `scoot apply`, and SIGKILL it as soon as it has started a new process."""
-    run = subprocess.Popen(
+def start_apply(app: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "scoot_cli", "apply", "--yes", str(app)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
     )
+
+
+def kill_apply_once_a_process_starts(app: Path, tag: str, before: set[int]) -> None:
+    """Start `scoot apply`, and SIGKILL it as soon as it has started a new process."""
+    run = start_apply(app)
     try:
         deadline = time.monotonic() + 60
         while not set(tagged(tag)) - before:
@@ -191,12 +195,7 @@ def test_sigkill_at_random_points_then_a_change_always_converges(tmp_path: Path,
         killed, wanted = f"k{round_}", f"w{round_}"
         replicas, web = rng.choice([1, 2, 3]), f"web{round_}"
         (app / "architecture.sct").write_text(architecture(tag, killed, replicas=replicas, health=0.3, web=web))
-        run = subprocess.Popen(
-            [sys.executable, "-m", "scoot_cli", "apply", "--yes", str(app)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
+        run = start_apply(app)
         try:
             run.wait(timeout=rng.uniform(0.2, 2.5))  # a random point; it may also finish
         except subprocess.TimeoutExpired:
