@@ -1,6 +1,6 @@
 """A conformance suite that any cloud driver can run against itself.
 
-It checks the contract the runtime relies on (DESIGN.md §4, `drivers.base`):
+It checks the contract the runtime relies on (docs/architecture.md, the runtime; `drivers.base`):
 
 - create, then read finds the object with the same identity;
 - idempotence: a read right after create reports no drift, and `diff` of the

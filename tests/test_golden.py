@@ -283,7 +283,7 @@ def check_json_fixpoint(result: Compilation) -> None:
 
 
 def check_decompile_round_trip(result: Compilation) -> None:
-    """`compile(decompile(x)) == x` for every valid x (DESIGN section 3)."""
+    """`compile(decompile(x)) == x` for every valid x (docs/architecture.md, the JSON form)."""
     from scoot_lang import compile_sources
     from scoot_lang.decompile import decompile
 

@@ -2,7 +2,7 @@
 
 Standard library only. Besides the settings of `store.py`, it reads:
 
-    PORT               the port to listen on (default 8090); replicas share it
+    PORT               the port to listen on (default 8090; the local driver gives replica i port + i)
     HOST               the address to listen on (default 127.0.0.1)
     WELCOME            the text `GET /` answers with
     MAX_ATTACHMENT_MB  the largest attachment accepted, in megabytes (default 5)
