@@ -411,12 +411,25 @@ def test_a_missing_program_is_a_clear_error(driver: LocalDriver, source: Path) -
 
 def test_health_command(driver: LocalDriver, source: Path) -> None:
     port = free_port()
+    # The probe runs in the process's folder, with its environment, and says it ran.
     probe = python(
-        "import os, socket; socket.create_connection(('127.0.0.1', int(os.environ['PORT'])), 1)"
+        "import os, pathlib, socket; socket.create_connection(('127.0.0.1', int(os.environ['PORT'])), 1);"
+        "pathlib.Path('probed').write_text(os.environ['PORT'])"
     )
     spec = compute(source, command=python(SERVER), port=port, health=probe)
     created = run(driver.create(spec))
-    run(driver.delete(spec, record(spec, created)))
+    try:
+        assert (source / "probed").read_text() == str(port)
+    finally:
+        run(driver.delete(spec, record(spec, created)))
+
+
+def test_a_health_command_that_fails_fails_the_create(tmp_path: Path, source: Path) -> None:
+    impatient = LocalDriver(context_for(tmp_path, grace_period=2, health_timeout=1))
+    spec = compute(source, command=python(SERVER), port=free_port(), health=python("raise SystemExit(1)"))
+    with pytest.raises(LocalDriverError, match="healthy means the health command `.*` exiting 0"):
+        run(impatient.create(spec))
+    assert local_processes.scan(impatient.owner) == []  # stopped, not left running
 
 
 def test_a_port_already_taken_is_refused(driver: LocalDriver, source: Path) -> None:
