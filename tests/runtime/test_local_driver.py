@@ -427,7 +427,7 @@ def test_health_command(driver: LocalDriver, source: Path) -> None:
 def test_a_health_command_that_fails_fails_the_create(tmp_path: Path, source: Path) -> None:
     impatient = LocalDriver(context_for(tmp_path, grace_period=2, health_timeout=1))
     spec = compute(source, command=python(SERVER), port=free_port(), health=python("raise SystemExit(1)"))
-    with pytest.raises(LocalDriverError, match="healthy means the health command `.*` exiting 0"):
+    with pytest.raises(LocalDriverError, match=r"healthy means the health command `.*` exiting 0"):
         run(impatient.create(spec))
     assert local_processes.scan(impatient.owner) == []  # stopped, not left running
 
