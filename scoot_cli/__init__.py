@@ -18,12 +18,39 @@ private to this package.
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from scoot_cli import application, converge, language, observe, repos, watch
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Scoot(click.Group):
+    """This package's commands, and those other packages add (the entry-point group
+    `scoot.commands`: `scoot lsp` is the language server's, which the CLI does not
+    import). Those are looked up only when asked for, so that a command of ours does not
+    start by reading every installed package's metadata."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or _plugin_commands().get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_plugin_commands()})
+
+
+@functools.cache
+def _plugin_commands() -> dict[str, click.Command]:
+    from importlib.metadata import entry_points
+
+    found = {}
+    for entry in entry_points(group="scoot.commands"):
+        command = entry.load()
+        if isinstance(command, click.Command):
+            found[entry.name] = command
+    return found
+
+
+@click.group(cls=_Scoot, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="scoot")
 def cli() -> None:
     """Scoot: architecture as code. Describe an application in architecture.sct,
@@ -46,20 +73,6 @@ cli.add_command(observe.graph)
 cli.add_command(observe.force_unlock)
 cli.add_command(repos.repos)
 cli.add_command(watch.watch)
-
-
-def _plugin_commands() -> None:
-    """Commands other packages add (the group `scoot.commands`): Scoot's own `scoot lsp`
-    is the language server's, which the CLI does not import."""
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="scoot.commands"):
-        command = entry.load()
-        if isinstance(command, click.Command) and entry.name not in cli.commands:
-            cli.add_command(command, entry.name)
-
-
-_plugin_commands()
 
 
 def main() -> None:

@@ -24,10 +24,10 @@ from scoot_cli.application import (
     _redact,
 )
 from scoot_cli.output import _color, _count
-from scoot_runtime.drivers.base import Address
 
 if TYPE_CHECKING:
     from scoot_app.application import Loaded
+    from scoot_runtime.drivers.base import Address
     from scoot_runtime.engine import Runtime
 
 
@@ -227,6 +227,8 @@ def logs(
         raise click.ClickException(f"`{object_address}` is a {obj.kind}; only compute objects write logs")
     # Lines are prefixed by the process they come from when there can be several.
     several = replica is None and obj.replicas != 1
+    from scoot_runtime.drivers.base import Address
+
     _print_logs(application, Address(component_name, object_name), several, replica, follow)
 
 

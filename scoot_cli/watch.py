@@ -28,8 +28,6 @@ from scoot_cli.application import (
 from scoot_cli.converge import _ConvergePrinter, _report
 from scoot_cli.language import _parse_params
 from scoot_cli.output import _count, _show_diagnostics
-from scoot_runtime.render import short_revision
-from scoot_runtime.watch.loop import Outcome
 
 if TYPE_CHECKING:
     from scoot_app.watch import WatchEvent
@@ -82,6 +80,7 @@ class _Printer:
     def __call__(self, event: WatchEvent) -> None:
         from scoot_app import converge as c
         from scoot_app import watch as w
+        from scoot_runtime.render import short_revision
         from scoot_runtime.watch import loop
 
         say, complain = self.output.say, self.output.complain
@@ -99,9 +98,9 @@ class _Printer:
         elif isinstance(event, loop.ApplyEnded):
             _redact.functions.clear()
             self.converging = None
-            if event.outcome is Outcome.BUSY:
+            if event.outcome is loop.Outcome.BUSY:
                 complain(f"not applied now: another run holds the apply lock; looking again in {event.interval:g}s")
-            elif event.outcome is Outcome.APPLIED:
+            elif event.outcome is loop.Outcome.APPLIED:
                 say(f"applied ({_names(event.changes)})")
             else:
                 tried = ", ".join(f"{c.component} {short_revision(c.latest)}" for c in event.changes)
@@ -141,6 +140,8 @@ _TRACE = "SCOOT_WATCH_TRACE"
 
 
 def _describe(change: Change) -> str:
+    from scoot_runtime.render import short_revision
+
     return f"{change.component}: new revision {short_revision(change.recorded)} → {short_revision(change.latest)}"
 
 
