@@ -7,9 +7,9 @@ from lsprotocol import types as lsp
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic
 from scoot_lang.format import format_text
-from scoot_lsp import model, schema
+from scoot_lsp import model, vocabulary
 from scoot_lsp.diagnostics import to_lsp
-from scoot_lsp.workspace import Snapshot, uri_of
+from scoot_lsp.documents import Snapshot, uri_of
 from scoot_model import names
 
 
@@ -58,8 +58,8 @@ def _fix(snapshot: Snapshot, path: str, diag: Diagnostic) -> lsp.CodeAction | No
 
 
 def _placeholder(block: s.Block, key: str) -> str:
-    owner = schema.model_of(block)
-    k = schema.key(owner, key) if owner else None
+    owner = vocabulary.model_of(block)
+    k = vocabulary.key(owner, key) if owner else None
     kind = k.type if k else ""
     if kind.startswith("a list"):
         return "[]"

@@ -14,8 +14,8 @@ from lsprotocol import types as lsp
 from scoot_lang import syntax as s
 from scoot_lang.checker import PARAM_TYPES
 from scoot_lang.semantic import Symbol
-from scoot_lsp import model, schema
-from scoot_lsp.workspace import Snapshot
+from scoot_lsp import model, vocabulary
+from scoot_lsp.documents import Snapshot
 from scoot_model import names, template
 
 _NAME = names.NAME_PATTERN.strip("^$")
@@ -73,14 +73,14 @@ def _in_string_text(prefix: str) -> bool:
 
 
 def _keys(where: model.Place) -> Items:
-    owner = schema.model_of(where.block)
+    owner = vocabulary.model_of(where.block)
     if owner is None:
         return []
     block = where.block
     present = {a.key.text for a in (block.attributes if block is not None else [])}
     what = where.object.kind.text if where.object else "application" if isinstance(block, s.ApplicationBlock) else "component"
     items = []
-    for k in schema.keys(owner):
+    for k in vocabulary.keys(owner):
         if k.name in present:
             continue
         items.append(
@@ -88,7 +88,7 @@ def _keys(where: model.Place) -> Items:
                 label=k.name,
                 kind=lsp.CompletionItemKind.Property,
                 detail=k.type + (" (required)" if k.required else ""),
-                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=schema.key_markdown(k, what)),
+                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=vocabulary.key_markdown(k, what)),
                 insert_text=f"{k.name} = $0",
                 insert_text_format=lsp.InsertTextFormat.Snippet,
                 sort_text=("0" if k.required else "1") + k.name,
@@ -98,10 +98,10 @@ def _keys(where: model.Place) -> Items:
 
 
 def _kind_snippet(kind_name: str) -> str:
-    owner = schema.kind(kind_name)
+    owner = vocabulary.kind(kind_name)
     body = []
     number = 2
-    for k in schema.keys(owner) if owner else []:
+    for k in vocabulary.keys(owner) if owner else []:
         if k.required:
             value = f'"${{{number}}}"' if k.type == "a string" else f"${{{number}}}"
             body.append(f"\t{k.name} = {value}")
@@ -112,13 +112,13 @@ def _kind_snippet(kind_name: str) -> str:
 
 def _kinds() -> Items:
     items = []
-    for name in schema.kind_names():
+    for name in vocabulary.kind_names():
         items.append(
             lsp.CompletionItem(
                 label=name,
                 kind=lsp.CompletionItemKind.Class,
                 detail="object kind",
-                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=schema.kind_markdown(name) or ""),
+                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=vocabulary.kind_markdown(name) or ""),
                 insert_text=_kind_snippet(name),
                 insert_text_format=lsp.InsertTextFormat.Snippet,
                 sort_text="2" + name,
@@ -177,7 +177,7 @@ def _item(label: str, kind: lsp.CompletionItemKind, detail: str, doc: str | None
 def _outputs(kind_name: str | None) -> Items:
     return [
         _item(name, lsp.CompletionItemKind.Property, f"{output.type} output", output.description)
-        for name, output in schema.outputs(kind_name).items()
+        for name, output in vocabulary.outputs(kind_name).items()
     ]
 
 
@@ -205,8 +205,8 @@ def _after_dot(snapshot: Snapshot, where: model.Place, parts: list[str]) -> Item
 
 def _values(snapshot: Snapshot, where: model.Place, key_name: str, quoted: bool) -> Items:
     items: Items = []
-    owner = schema.model_of(where.block)
-    k = schema.key(owner, key_name) if owner is not None and not where.map_keys else None
+    owner = vocabulary.model_of(where.block)
+    k = vocabulary.key(owner, key_name) if owner is not None and not where.map_keys else None
     if k is not None:
         for example in k.examples:
             items.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 
 from scoot_lang.diagnostics import Diagnostic, Severity
-from scoot_lsp.workspace import Snapshot, uri_of
+from scoot_lsp.documents import Snapshot, uri_of
 
 SOURCE = "scoot"
 DOCS = "https://scoot.dev/docs/diagnostics#{code}"

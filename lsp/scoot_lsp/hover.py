@@ -10,9 +10,9 @@ from typing import Any
 from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
-from scoot_lsp import model, schema
+from scoot_lsp import model, vocabulary
+from scoot_lsp.documents import Snapshot
 from scoot_lsp.navigation import Hit, hit_at
-from scoot_lsp.workspace import Snapshot
 
 # Given an address (`api.web`), what each target of scoot.lock records of it.
 Recorded = Callable[[str], dict[str, dict[str, Any]]]
@@ -27,16 +27,16 @@ def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None 
     where = model.place(file, offset)
     obj = where.object
     if obj is not None and obj.kind.start <= offset <= obj.kind.end:
-        kind_text = schema.kind_markdown(obj.kind.text)
+        kind_text = vocabulary.kind_markdown(obj.kind.text)
         if kind_text:
             return _markdown(kind_text, index.range(obj.kind.start, obj.kind.end))
     attr = where.attribute
     if attr is not None and attr.key.start <= offset <= attr.key.end:
-        owner = schema.model_of(where.block)
-        k = schema.key(owner, attr.key.text) if owner else None
+        owner = vocabulary.model_of(where.block)
+        k = vocabulary.key(owner, attr.key.text) if owner else None
         if k is not None:
             what = where.object.kind.text if where.object else "application" if isinstance(where.block, s.ApplicationBlock) else "component"
-            return _markdown(schema.key_markdown(k, what), index.range(attr.key.start, attr.key.end))
+            return _markdown(vocabulary.key_markdown(k, what), index.range(attr.key.start, attr.key.end))
     return None
 
 
@@ -47,7 +47,7 @@ def _markdown(text: str, rng: lsp.Range) -> lsp.Hover:
 def _symbol_text(hit: Hit, recorded: Recorded | None) -> str:
     sym = hit.symbol
     if hit.output is not None:
-        output = schema.outputs(sym.object_kind).get(hit.output)
+        output = vocabulary.outputs(sym.object_kind).get(hit.output)
         head = f"**{sym.component}.{sym.name}.{hit.output}** — output of {sym.object_kind} `{sym.component}.{sym.name}`"
         lines = [head]
         if output is not None:
@@ -55,7 +55,7 @@ def _symbol_text(hit: Hit, recorded: Recorded | None) -> str:
         return "\n".join(lines)
     if sym.kind == "object":
         lines = [f"**{sym.component}.{sym.name}** — {sym.object_kind} object in component `{sym.component}`"]
-        kind_text = schema.kind(sym.object_kind or "")
+        kind_text = vocabulary.kind(sym.object_kind or "")
         if kind_text is not None:
             lines += ["", kind_text.kind_description]
             if kind_text.outputs:

@@ -8,7 +8,7 @@ from lsprotocol import types as lsp
 
 from scoot_lang.semantic import ReferenceUse, SemanticModel, Symbol
 from scoot_lang.source import Span
-from scoot_lsp.workspace import Snapshot, uri_of
+from scoot_lsp.documents import Snapshot, uri_of
 from scoot_model import names
 
 

@@ -34,15 +34,15 @@ from scoot_lsp import (
     diagnostics,
     disk,
     hover,
+    lens,
     model,
     navigation,
-    plan,
     tokens,
     transport,
 )
+from scoot_lsp.documents import Document, Documents, Snapshot, Unit, path_of, uri_of
 from scoot_lsp.positions import UTF16
 from scoot_lsp.protocol import ScootProtocol, strict_converter
-from scoot_lsp.workspace import Document, Snapshot, Unit, Workspace, path_of, uri_of
 
 __version__ = "0.1.0"
 DEFAULT_DEBOUNCE = 0.015  # seconds after the last change before compiling
@@ -65,9 +65,9 @@ class ScootLanguageServer(LanguageServer):
             protocol_cls=ScootProtocol,
             converter_factory=strict_converter,
         )
-        self.scoot = Workspace(params_for=plan.params_for)
+        self.scoot = Documents(params_for=lens.params_for)
         self.debounce = DEFAULT_DEBOUNCE
-        self.lens_cache: dict[tuple[str, int], plan.Outcome] = {}
+        self.lens_cache: dict[tuple[str, int], lens.Outcome] = {}
 
     # --- transports: pygls' start methods with our read loop ---------------------------
 
@@ -271,7 +271,7 @@ async def on_hover(ls: ScootLanguageServer, params: lsp.HoverParams) -> lsp.Hove
     snapshot, path, document, unit = await ls.last_model(params.text_document.uri)
     offset = model.map_offset(snapshot.texts.get(path, ""), document.text, document.index.offset(params.position))
     folder = unit.folder
-    recorded = (lambda address: plan.recorded(folder, address)) if folder is not None else None
+    recorded = (lambda address: lens.recorded(folder, address)) if folder is not None else None
     # In a thread: a hover on an object reads its state in `scoot.lock`.
     result = await asyncio.get_running_loop().run_in_executor(None, hover.hover, snapshot, path, offset, recorded)
     if result is not None and snapshot.texts.get(path) is not document.text and snapshot.texts.get(path) != document.text:
@@ -368,10 +368,10 @@ async def code_lens(ls: ScootLanguageServer, params: lsp.CodeLensParams) -> list
     outcome = ls.lens_cache.get(key)
     if outcome is None:
         loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(None, plan.plan_outcome, snapshot.compilation, unit.folder)
+        outcome = await loop.run_in_executor(None, lens.plan_outcome, snapshot.compilation, unit.folder)
         ls.lens_cache = {k: v for k, v in ls.lens_cache.items() if k[0] != unit.key}
         ls.lens_cache[key] = outcome
-    return plan.lenses(snapshot, path, outcome)
+    return lens.lenses(snapshot, path, outcome)
 
 
 def main(argv: list[str] | None = None) -> None:

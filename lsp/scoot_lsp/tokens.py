@@ -7,8 +7,8 @@ from lsprotocol import types as lsp
 from scoot_lang import syntax as s
 from scoot_lang.semantic import ReferenceUse
 from scoot_lsp import model
+from scoot_lsp.documents import Snapshot
 from scoot_lsp.navigation import part_meaning
-from scoot_lsp.workspace import Snapshot
 
 TOKEN_TYPES = [
     "keyword", "type", "namespace", "variable", "property", "string", "number", "comment", "function", "enumMember"

@@ -1,4 +1,4 @@
-"""The driver conformance suite (`scoot_runtime.testing`) against the aws driver, on moto's server.
+"""The driver conformance suite (`scoot_runtime.conformance`) against the aws driver, on moto's server.
 
 Samples: a compute (EC2 instances, its role, security group, launch parameter and
 source archive), an S3 bucket and a DynamoDB table. Each is broken behind the
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from moto_server import REGION, Moto, leftovers
 
+from scoot_runtime.conformance import DriverConformance, Sample, context_for
 from scoot_runtime.drivers.aws import AwsDriver
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec
-from scoot_runtime.testing import DriverConformance, Sample, context_for
 
 
 class TestAwsConformance(DriverConformance):

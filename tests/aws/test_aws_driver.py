@@ -17,12 +17,12 @@ import pytest
 from moto_server import REGION, Moto, Proxy, leftovers
 
 from scoot_runtime import drivers
+from scoot_runtime.conformance import context_for, make_spec, record
 from scoot_runtime.drivers.aws import AwsDriver
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.launch import LAUNCHER
 from scoot_runtime.drivers.aws.naming import Names
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec
-from scoot_runtime.testing import context_for, make_spec, record
 
 WEB = Address("api", "web")
 FILES = Address("api", "files")

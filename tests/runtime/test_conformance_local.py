@@ -1,4 +1,4 @@
-"""The driver conformance suite (`scoot_runtime.testing`), run against the local driver.
+"""The driver conformance suite (`scoot_runtime.conformance`), run against the local driver.
 
 Real processes: a small HTTP server (http.server) on a free port, a pair of
 sleeping replicas; SQLite and directory storage.
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from scoot_runtime.conformance import DriverConformance, Sample, context_for
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec
 from scoot_runtime.drivers.local import LocalDriver
 from scoot_runtime.drivers.local import processes as local_processes
-from scoot_runtime.testing import DriverConformance, Sample, context_for
 from tests.ports import free_port
 
 SERVER = """

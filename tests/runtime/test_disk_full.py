@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from scoot_runtime.applylock import ApplyLock
+from scoot_runtime.conformance import context_for, make_spec
 from scoot_runtime.drivers.base import Address
 from scoot_runtime.drivers.local.driver import LocalDriver
-from scoot_runtime.drivers.local.workspace import LocalDriverError, owner
+from scoot_runtime.drivers.local.paths import LocalDriverError, owner
 from scoot_runtime.files import write_atomic
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import Journal
-from scoot_runtime.testing import context_for, make_spec
 from tests.ports import free_port
 from tests.runtime.test_cli_runtime import make_app, scoot_process
 

@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 import pytest
 
 from scoot_runtime import drivers
+from scoot_runtime.conformance import context_for, make_spec, record
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec, Recorded
 from scoot_runtime.drivers.local import LocalDriver, LocalDriverError
 from scoot_runtime.drivers.local import processes as local_processes
+from scoot_runtime.drivers.local.paths import inside, owner
 from scoot_runtime.drivers.local.processes import Proc
-from scoot_runtime.drivers.local.workspace import inside, owner
 from scoot_runtime.plugins import MissingDependency
-from scoot_runtime.testing import context_for, make_spec, record
 from tests.ports import free_port
 
 T = TypeVar("T")
@@ -567,9 +567,9 @@ def test_connection_reports_the_names_injected(driver: LocalDriver) -> None:
 
 
 def test_an_interrupted_store_no_longer_wanted_is_found_without_its_configuration(tmp_path: Path) -> None:
+    from scoot_runtime.conformance import context_for
     from scoot_runtime.drivers.base import Address, ObjectSpec
     from scoot_runtime.drivers.local import LocalDriver
-    from scoot_runtime.testing import context_for
 
     driver = LocalDriver(context_for(tmp_path))
     made = ObjectSpec(Address("app", "files"), "storage", {"engine": "directory"})

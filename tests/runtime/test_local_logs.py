@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from scoot_runtime.conformance import context_for
 from scoot_runtime.drivers.base import Address, LogLine
 from scoot_runtime.drivers.local import LocalDriver
-from scoot_runtime.drivers.local.workspace import LocalDriverError, log_path
-from scoot_runtime.testing import context_for
+from scoot_runtime.drivers.local.paths import LocalDriverError, log_path
 
 WEB = Address("api", "web")
 

@@ -5,6 +5,6 @@ third party's driver. Linux only (it reads `/proc`).
 """
 
 from scoot_runtime.drivers.local.driver import LocalDriver
-from scoot_runtime.drivers.local.workspace import LocalDriverError
+from scoot_runtime.drivers.local.paths import LocalDriverError
 
 __all__ = ["LocalDriver", "LocalDriverError"]

@@ -36,8 +36,8 @@ from scoot_runtime.drivers.base import (
     model_problems,
 )
 from scoot_runtime.drivers.local import health, processes
+from scoot_runtime.drivers.local.paths import LocalDriverError, log_path, owner
 from scoot_runtime.drivers.local.processes import Proc, Running
-from scoot_runtime.drivers.local.workspace import LocalDriverError, log_path, owner
 from scoot_runtime.files import errors_naming
 
 log = logging.getLogger(__name__)

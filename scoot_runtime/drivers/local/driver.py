@@ -30,7 +30,7 @@ from scoot_runtime.drivers.base import (
 )
 from scoot_runtime.drivers.local import compute, storage
 from scoot_runtime.drivers.local.logs import read_logs
-from scoot_runtime.drivers.local.workspace import LocalDriverError
+from scoot_runtime.drivers.local.paths import LocalDriverError
 
 
 class LocalDriver(CloudDriver):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from scoot_runtime.drivers.base import Address, LogLine
-from scoot_runtime.drivers.local.workspace import LocalDriverError, log_path
+from scoot_runtime.drivers.local.paths import LocalDriverError, log_path
 
 POLL_SECONDS = 0.2
 

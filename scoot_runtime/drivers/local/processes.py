@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from scoot_runtime.drivers.local.workspace import LocalDriverError
+from scoot_runtime.drivers.local.paths import LocalDriverError
 
 MARKER = "SCOOT_OBJECT"
 CONFIG = "SCOOT_CONFIG"

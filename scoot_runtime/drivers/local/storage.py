@@ -32,7 +32,7 @@ from scoot_runtime.drivers.base import (
     Observed,
     Recorded,
 )
-from scoot_runtime.drivers.local.workspace import LocalDriverError, data_path
+from scoot_runtime.drivers.local.paths import LocalDriverError, data_path
 
 ENGINES = ("sqlite", "directory", "bucket", "table")
 # The engines kept as a folder; the others are SQLite files.

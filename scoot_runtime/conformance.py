@@ -22,7 +22,7 @@ driver, a few sample objects, and how to break one behind the driver's back::
 
     from mycloud import MyCloudDriver
     from scoot_runtime.drivers.base import Address, Created, ObjectSpec
-    from scoot_runtime.testing import DriverConformance, Sample, context_for
+    from scoot_runtime.conformance import DriverConformance, Sample, context_for
 
 
     class TestMyCloud(DriverConformance):

@@ -20,7 +20,7 @@ from typing import Any
 from lsprotocol import types as lsp
 
 from scoot_lang.compiler import Compilation
-from scoot_lsp.workspace import Snapshot
+from scoot_lsp.documents import Snapshot
 from scoot_runtime import workspace as settings
 from scoot_runtime.state import LOCK_FILE, StateError, read_lock
 

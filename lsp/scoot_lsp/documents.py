@@ -119,7 +119,7 @@ def uri_of(path: str) -> str:
     return from_fs_path(path) or path
 
 
-class Workspace:
+class Documents:
     """The documents the client has open and the units they belong to."""
 
     def __init__(self, params_for: Callable[[Path], dict[str, str]] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Paths under the application's `.scoots/` folder, and the driver's error.
+"""Paths under the application's `.scoots/` folder, the owner token kept there, and the driver's error.
 
 Addresses are validated names, yet every path is still built with `Path / name`
 and checked to stay inside its folder: a bug elsewhere must not turn into a
