@@ -105,9 +105,9 @@ def kill_tagged(tag: str) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def make_app(root: Path, tag: str, value: str, **options: object) -> Path:
+def make_app(root: Path, tag: str, value: str, *, replicas: int = 1, health: float = 0.0) -> Path:
     (root / "app").mkdir(parents=True)
-    (root / "architecture.sct").write_text(architecture(tag, value, **options))  # type: ignore[arg-type]
+    (root / "architecture.sct").write_text(architecture(tag, value, replicas=replicas, health=health))
     return root
 
 
