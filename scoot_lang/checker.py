@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
+from scoot_lang.functions import FUNCTIONS
 from scoot_lang.parser import MAX_NESTING
 from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
 from scoot_lang.source import Span, decode_text
@@ -41,7 +42,6 @@ from scoot_model.reading import MIB, UnreadableFile, read_regular_file
 PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
 # Validation errors of the models that have a code of their own (the rest are SCT204).
 MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
-FUNCTIONS = ("secret", "file")
 SECRET_NAME = re.compile(template.SECRET_NAME_PATTERN)
 # The most bytes `file()` reads: its text goes into the JSON form, environment
 # variables and commands, where a larger file has no place (docs/language.md, "Limits").
@@ -742,7 +742,7 @@ class Checker:
             match = _closest(name, FUNCTIONS)
             self.error(
                 "SCT401",
-                f"unknown function `{name}`{_did_you_mean(match)}; the functions are {_join(FUNCTIONS)}",
+                f"unknown function `{name}`{_did_you_mean(match)}; the functions are {_join(list(FUNCTIONS))}",
                 ctx.file,
                 call.name.start,
                 call.name.end,
@@ -753,7 +753,7 @@ class Checker:
         if INVALID in args:
             return INVALID
         if len(args) != 1 or not isinstance(args[0], str):
-            self.error("SCT402", f'`{name}` takes one string, such as {name}("{_EXAMPLE_ARG[name]}")', ctx.file, call.start, call.end)
+            self.error("SCT402", f'`{name}` takes one string, such as {name}("{FUNCTIONS[name].example}")', ctx.file, call.start, call.end)
             return INVALID
         arg = args[0]
         if name == "secret":
@@ -1224,9 +1224,6 @@ class Checker:
                 else:
                     state[path.pop()] = 2
                     edges.pop()
-
-
-_EXAMPLE_ARG = {"secret": "SHOP_TOKEN", "file": "config/app.txt"}
 
 
 def _names_used(decl: s.ParamDecl | s.LetDecl, decls: dict[str, Any]) -> set[str]:

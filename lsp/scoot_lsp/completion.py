@@ -13,6 +13,7 @@ from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
 from scoot_lang.checker import PARAM_TYPES
+from scoot_lang.functions import FUNCTIONS
 from scoot_lang.semantic import Symbol
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
@@ -24,7 +25,6 @@ _VALUE = re.compile(rf"({_NAME}|\"[^\"]*\")\s*=\s*(\"?)([A-Za-z0-9_-]*)$")
 _LIST_ITEM = re.compile(r"[\[,]\s*(\"?)([A-Za-z0-9_-]*)$")
 _HEAD = re.compile(r"^\s*([A-Za-z0-9_-]*)$")
 _PARAM_TYPE = re.compile(rf"^\s*param\s+{_NAME}\s*:\s*([A-Za-z]*)$")
-FUNCTIONS = {"secret": 'secret("${1:NAME}")', "file": 'file("${1:path}")'}
 
 Items = list[lsp.CompletionItem]
 
@@ -226,12 +226,13 @@ def _values(snapshot: Snapshot, where: model.Place, key_name: str, quoted: bool)
     if where.item is not None and not isinstance(where.item, s.ParamDecl):
         items += [
             lsp.CompletionItem(
-                label=name,
+                label=function.name,
                 kind=lsp.CompletionItemKind.Function,
                 detail="built-in function",
-                insert_text=snippet,
+                documentation=function.doc,
+                insert_text=function.snippet,
                 insert_text_format=lsp.InsertTextFormat.Snippet,
             )
-            for name, snippet in FUNCTIONS.items()
+            for function in FUNCTIONS.values()
         ]
     return items
