@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from report import table  # bench/ is the script's folder, first on sys.path
 
@@ -118,7 +119,7 @@ SHAPES = [
 ]
 
 
-def child(what: str, path: Path, timeout: float) -> dict[str, object]:
+def child(what: str, path: Path, timeout: float) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
@@ -130,7 +131,7 @@ def child(what: str, path: Path, timeout: float) -> dict[str, object]:
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
-    result: dict[str, object] = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scoot-bench-memory-") as folder:
         empty = Path(folder) / "empty.sct"
         empty.write_text("", encoding="utf-8")
-        base = int(child("base", empty, args.timeout)["peak"])  # type: ignore[call-overload]
+        base = int(child("base", empty, args.timeout)["peak"])
         for shape, size in plan:
             path = Path(folder) / f"input{shape.suffix}"
             # Written by another process: a child's peak counts what this one holds when
@@ -190,11 +191,11 @@ def main(argv: list[str] | None = None) -> int:
             size_bytes = path.stat().st_size
             print(f"  measuring {shape.name}, {mb(size_bytes)}", file=sys.stderr, flush=True)
             try:
-                read = int(child("read", path, args.timeout)["peak"])  # type: ignore[call-overload]
+                read = int(child("read", path, args.timeout)["peak"])
                 compiled = child("compile", path, args.timeout)
-                peak = int(compiled["peak"])  # type: ignore[call-overload]
-                seconds = float(compiled["seconds"])  # type: ignore[arg-type]
-                codes = ",".join(compiled["codes"]) or "-"  # type: ignore[call-overload]
+                peak = int(compiled["peak"])
+                seconds = float(compiled["seconds"])
+                codes = ",".join(compiled["codes"]) or "-"
                 cli_peak, cli_code = validate_file(path, args.timeout)
             except (RuntimeError, subprocess.TimeoutExpired) as error:
                 rows.append([shape.name, mb(size_bytes), "NOT MEASURED", str(error)[:60], "", "", "", ""])
