@@ -58,7 +58,7 @@ from scoot_runtime.drivers.base import (  # noqa: E402
 from scoot_runtime.engine import DEFAULT_PARALLELISM, Runtime  # noqa: E402
 from scoot_runtime.plan import Action  # noqa: E402
 from scoot_runtime.reconciler import ApplyResult  # noqa: E402
-from scoot_runtime.state import LOCK_FILE  # noqa: E402
+from scoot_runtime.state import STATE_FILE  # noqa: E402
 
 CALL = 0.1  # seconds a driver call takes
 TERRAFORM_PARALLELISM = 10  # Terraform's default -parallelism
@@ -204,7 +204,7 @@ def apply_once(root: Path, architecture: Architecture, driver: type[WaitDriver])
         plan_seconds=plan_seconds,
         created=wait.calls["create"],
         failed={**result.failed, **result.skipped},
-        lock_bytes=(root / LOCK_FILE).stat().st_size,
+        lock_bytes=(root / STATE_FILE).stat().st_size,
         journal_bytes=runtime.store.journal.bytes_written,
         given=wait.given,
     )

@@ -3,7 +3,7 @@ the target, the compiled architecture) and open its runtime.
 
 Exit codes as in the package: 0 ok, 1 an error (diagnostics, a plan that cannot be made, a
 failed apply, a refused one), 2 usage; `plan --detailed-exitcode` exits 2 when there are
-changes. Errors are one paragraph on stderr saying what to do (`_errors`, with the secrets a
+changes. Errors are one paragraph on stderr saying what to do (`exits_on_error`, with the secrets a
 command handed out redacted); a traceback only with SCOOT_DEBUG=1.
 """
 
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import click
 
 from scoot_app.application import shown_path
-from scoot_cli.language import _parse_params
-from scoot_cli.output import _show_diagnostics
+from scoot_cli.language import parse_params
+from scoot_cli.output import show_diagnostics
 
 if TYPE_CHECKING:
     import asyncio
@@ -42,10 +42,10 @@ class _Redactor:
         return text
 
 
-_redact = _Redactor()
+redact = _Redactor()
 
 
-def _explain(error: BaseException) -> str:
+def explain(error: BaseException) -> str:
     from scoot_runtime.errors import ScootError
 
     if isinstance(error, ScootError):
@@ -63,7 +63,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _errors(function: Callable[P, R]) -> Callable[P, R]:
+def exits_on_error(function: Callable[P, R]) -> Callable[P, R]:
     """Turn every error into a one-paragraph message and exit 1 (no traceback)."""
 
     @functools.wraps(function)
@@ -80,14 +80,14 @@ def _errors(function: Callable[P, R]) -> Callable[P, R]:
         except Exception as error:
             if os.environ.get("SCOOT_DEBUG"):
                 raise
-            raise click.ClickException(_redact(_explain(error))) from None
+            raise click.ClickException(redact(explain(error))) from None
         finally:
-            _redact.functions.clear()
+            redact.functions.clear()
 
     return wrapper
 
 
-def _from_option(function: Callable[P, R]) -> Callable[P, R]:
+def from_option(function: Callable[P, R]) -> Callable[P, R]:
     """--from: the architecture from its repository (every command that compiles it)."""
     return click.option(
         "--from", "from_repo", metavar="REPO", default=None,
@@ -96,16 +96,16 @@ def _from_option(function: Callable[P, R]) -> Callable[P, R]:
     )(function)
 
 
-def _source_options(function: Callable[P, R]) -> Callable[P, R]:
+def source_options(function: Callable[P, R]) -> Callable[P, R]:
     """--revision and --from: which revisions of the sources, and of the architecture."""
-    function = _from_option(function)
+    function = from_option(function)
     return click.option(
         "--revision", "revisions", multiple=True, metavar="COMPONENT=REV",
         help="Run this branch, tag or commit of a component's source instead of the newest (repeatable).",
     )(function)
 
 
-def _pins(revisions: tuple[str, ...]) -> dict[str, str]:
+def revision_pins(revisions: tuple[str, ...]) -> dict[str, str]:
     """`--revision` options as component → revision; a malformed one is a usage error."""
     from scoot_runtime.errors import ScootError
     from scoot_runtime.sources import parse_pins
@@ -116,7 +116,7 @@ def _pins(revisions: tuple[str, ...]) -> dict[str, str]:
         raise click.BadParameter(str(error), param_hint="--revision") from None
 
 
-def _application_options(function: Callable[P, R]) -> Callable[P, R]:
+def application_options(function: Callable[P, R]) -> Callable[P, R]:
     """PATH (the application folder), --target and --param."""
     function = click.option(
         "--param", "params", multiple=True, metavar="NAME=VALUE",
@@ -129,7 +129,7 @@ def _application_options(function: Callable[P, R]) -> Callable[P, R]:
     return click.argument("path", default=".", type=click.Path(file_okay=True))(function)
 
 
-def _load_application(
+def load_application(
     path: str,
     target: str | None,
     params: tuple[str, ...],
@@ -146,7 +146,7 @@ def _load_application(
     """
     from scoot_app.application import Failed, load
 
-    loaded = load(path, target, _parse_params(params), from_repo)
+    loaded = load(path, target, parse_params(params), from_repo)
     if loaded.origin is not None and from_repo is not None:
         revision = loaded.origin.revision.removeprefix("sha256:")[:12]
         click.echo(
@@ -154,7 +154,7 @@ def _load_application(
         )
     result = loaded.compilation
     if result.diagnostics:
-        _show_diagnostics(result.diagnostics, result.sources, "text")
+        show_diagnostics(result.diagnostics, result.sources, "text")
     if isinstance(loaded, Failed):
         if by_state is None:
             sys.exit(1)
@@ -163,21 +163,21 @@ def _load_application(
     return loaded
 
 
-def _open_runtime(application: Loaded, revisions: dict[str, str] | None = None, fetch: bool = True) -> Runtime:
+def open_runtime_redacted(application: Loaded, revisions: dict[str, str] | None = None, fetch: bool = True) -> Runtime:
     """`scoot_app.open_runtime`, its secrets kept off what the command prints."""
     from scoot_app.application import open_runtime
 
     runtime = open_runtime(application, revisions, fetch)
-    _opened(runtime)
+    on_runtime_opened(runtime)
     return runtime
 
 
-def _opened(runtime: Runtime) -> None:
+def on_runtime_opened(runtime: Runtime) -> None:
     """A runtime is open: redact its secrets; a reader beside an apply is told it sees
     that apply's work half done."""
     from scoot_app.application import applying_elsewhere
 
-    _redact.functions.append(runtime.secrets.redact)
+    redact.functions.append(runtime.secrets.redact)
     holder = applying_elsewhere(runtime)
     if holder is not None:
         click.echo(
@@ -187,7 +187,7 @@ def _opened(runtime: Runtime) -> None:
         )
 
 
-def _close(runner: asyncio.Runner, runtime: Runtime) -> None:
+def close_runtime(runner: asyncio.Runner, runtime: Runtime) -> None:
     """Let the drivers go (plan leaves them open; apply closes them itself)."""
     # Best effort: the command's outcome is already decided.
     with contextlib.suppress(Exception):
@@ -198,7 +198,7 @@ def _close(runner: asyncio.Runner, runtime: Runtime) -> None:
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--name", help="The application's name. Default: the folder's name.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist (a .gitignore only gets the .scoots/ line).")
-@_errors
+@exits_on_error
 def init(directory: str, name: str | None, force: bool) -> None:
     """Start an application in DIRECTORY (default: here): scoot.toml, architecture.sct, a
     small web server in app/ and a .gitignore. Nothing is overwritten without --force."""

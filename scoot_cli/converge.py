@@ -9,28 +9,29 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from scoot_cli.application import (
-    _application_options,
-    _errors,
-    _from_option,
-    _load_application,
-    _opened,
-    _pins,
-    _redact,
-    _source_options,
+    application_options,
+    exits_on_error,
+    from_option,
+    load_application,
+    on_runtime_opened,
+    redact,
+    revision_pins,
+    source_options,
 )
-from scoot_cli.output import _color, _count
+from scoot_cli.output import counted, use_color
 
 if TYPE_CHECKING:
 
     from scoot_app.converge import ConvergeEvent, ConvergeOutcome
+    from scoot_cli.views.changes import PlanView
     from scoot_lang.compiler import Compilation
     from scoot_runtime.engine import Runtime
     from scoot_runtime.plan import Plan, PlanError
-    from scoot_runtime.render import PlanView
 
 
 def _plan_view(runtime: Runtime, compilation: Compilation, delete_data: bool = False) -> PlanView:
-    from scoot_runtime.render import Locator, PlanView
+    from scoot_cli.views.changes import PlanView
+    from scoot_cli.views.sct_lines import Locator
 
     return PlanView(
         locator=Locator(compilation.source_map, compilation.sources),
@@ -49,7 +50,7 @@ def _plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> N
 
 def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> None:
     """Print every problem of a plan that cannot be made, with its object and line."""
-    from scoot_runtime.render import Locator
+    from scoot_cli.views.sct_lines import Locator
 
     locator = Locator(compilation.source_map, compilation.sources)
     problems = []
@@ -63,23 +64,23 @@ def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) 
             {
                 "address": p.address,
                 "key": p.key,
-                "message": _redact(p.message),
+                "message": redact(p.message),
                 "location": where.to_dict() if where else None,
             }
             for p, where in problems
         ]
         click.echo(json.dumps({"problems": report}, indent=2, ensure_ascii=False))
     count = len(problems)
-    click.echo(f"Error: the plan cannot be made ({_count(count, 'problem')}); nothing was touched:", err=True)
+    click.echo(f"Error: the plan cannot be made ({counted(count, 'problem')}); nothing was touched:", err=True)
     for problem, where in problems:
         subject = problem.address + (f" ({problem.key})" if problem.key else "")
         at = f" [{where}]" if where else ""
-        click.echo(f"  {subject}{at}: {_redact(problem.message)}", err=True)
+        click.echo(f"  {subject}{at}: {redact(problem.message)}", err=True)
 
 
 @click.command(short_help="Show what apply would change, and the .sct line why.")
-@_application_options
-@_source_options
+@application_options
+@source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when there is nothing to change, 2 when there is, 1 on error."
@@ -87,7 +88,7 @@ def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) 
 @click.option("--destroy", is_flag=True, help="Plan the destruction of every recorded object.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True, help="Read what the driver observes first.")
 @click.option("--delete-data", is_flag=True, help="Plan as `destroy --delete-data` would (storage data deleted).")
-@_errors
+@exits_on_error
 def plan(
     path: str,
     target: str | None,
@@ -107,12 +108,12 @@ def plan(
     that run it."""
     from scoot_app.application import PlanFailed
     from scoot_app.application import plan as make
-    from scoot_runtime.render import plan_json, render_plan
+    from scoot_cli.views.changes import plan_json, render_plan
 
-    pins = _pins(revisions)
-    application = _load_application(path, target, params, from_repo, by_state="plan --destroy" if destroy else None)
+    pins = revision_pins(revisions)
+    application = load_application(path, target, params, from_repo, by_state="plan --destroy" if destroy else None)
     planned = make(
-        application, revisions=pins, fetch=not destroy, destroy=destroy, refresh=refresh, on_opened=_opened
+        application, revisions=pins, fetch=not destroy, destroy=destroy, refresh=refresh, on_opened=on_runtime_opened
     )
     runtime, made = planned.runtime, planned.plan
     if isinstance(made, PlanFailed):
@@ -121,7 +122,7 @@ def plan(
     if as_json:
         click.echo(json.dumps(plan_json(made, view), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_plan(made, view, _color()), color=_color())
+        click.echo(render_plan(made, view, use_color()), color=use_color())
     if detailed_exitcode and made.has_changes:
         sys.exit(2)
 
@@ -143,8 +144,8 @@ def _converge(
     its events printed as they come; exit 1 unless it converged."""
     from scoot_app.converge import LockBusy, converge
 
-    pins = _pins(revisions)
-    application = _load_application(path, target, params, from_repo, by_state="destroy" if destroy else None)
+    pins = revision_pins(revisions)
+    application = load_application(path, target, params, from_repo, by_state="destroy" if destroy else None)
     verb = "Destroy" if destroy else "Apply"
 
     def confirm(made: Plan) -> bool:
@@ -159,30 +160,31 @@ def _converge(
 
     outcome = converge(
         application, destroy=destroy, revisions=pins, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, confirm=confirm, on_event=_ConvergePrinter(application.compilation, destroy, delete_data),
+        refresh=refresh, confirm=confirm, on_event=ConvergePrinter(application.compilation, destroy, delete_data),
     )
     if isinstance(outcome, LockBusy):
         raise click.ClickException(outcome.message)
-    code = _report(outcome, application.compilation, destroy, delete_data)
+    code = report_outcome(outcome, application.compilation, destroy, delete_data)
     if code:
         sys.exit(code)
 
 
-class _ConvergePrinter:
+class ConvergePrinter:
     """What `apply` and `destroy` print as a converge goes (`scoot watch` prints the same)."""
 
     def __init__(self, compilation: Compilation, destroy: bool, delete_data: bool) -> None:
         self.compilation, self.destroy, self.delete_data = compilation, destroy, delete_data
-        self.color = _color()
+        self.color = use_color()
 
     def __call__(self, event: ConvergeEvent) -> None:
         from scoot_app.converge import Applying, ApplyStarted, PlanMade, RuntimeOpened, TookOver
-        from scoot_runtime.render import event_line, render_plan
+        from scoot_cli.views.changes import render_plan
+        from scoot_cli.views.progress import event_line
 
         if isinstance(event, TookOver):
             click.echo(f"The previous holder ({event.holder.describe()}) is gone; taking over.", err=True)
         elif isinstance(event, RuntimeOpened):
-            _opened(event.runtime)
+            on_runtime_opened(event.runtime)
             if event.runtime.store.recovered:
                 click.echo("An interrupted run was found; what it did is taken into account.", err=True)
         elif isinstance(event, PlanMade):
@@ -194,11 +196,11 @@ class _ConvergePrinter:
             click.echo(event_line(event.event, self.color), color=self.color)
 
 
-def _report(outcome: ConvergeOutcome, compilation: Compilation, destroy: bool, delete_data: bool) -> int:
+def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: bool, delete_data: bool) -> int:
     """Say how a converge ended (but a busy lock, which each caller says its own way); its exit code."""
     from scoot_app.application import PlanFailed
     from scoot_app.converge import Converged, Declined, NothingToDestroy, NothingToDo
-    from scoot_runtime.render import apply_summary, failure_lines, output_lines
+    from scoot_cli.views.progress import apply_summary, failure_lines, output_lines
 
     verb = "Destroy" if destroy else "Apply"
     if isinstance(outcome, PlanFailed):
@@ -233,7 +235,7 @@ def _report(outcome: ConvergeOutcome, compilation: Compilation, destroy: bool, d
             click.echo(line)
     if not result.ok:
         click.echo("", err=True)
-        click.echo(f"Error: {_count(len(result.failed), 'object')} failed:", err=True)
+        click.echo(f"Error: {counted(len(result.failed), 'object')} failed:", err=True)
         for line in failure_lines(result):
             click.echo(line, err=True)
         return 1
@@ -241,13 +243,13 @@ def _report(outcome: ConvergeOutcome, compilation: Compilation, destroy: bool, d
 
 
 @click.command(short_help="Make what runs match the architecture.")
-@_application_options
-@_source_options
+@application_options
+@source_options
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="When storage is replaced or deleted, delete its data too.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True, help="Read what the driver observes first.")
-@_errors
+@exits_on_error
 def apply(
     path: str,
     target: str | None,
@@ -270,12 +272,12 @@ def apply(
 
 
 @click.command(short_help="Remove every object of the target (data is kept).")
-@_application_options
-@_from_option
+@application_options
+@from_option
 @click.option("-y", "--yes", is_flag=True, help="Destroy without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="Delete storage data too (it is kept otherwise).")
-@_errors
+@exits_on_error
 def destroy(
     path: str,
     target: str | None,

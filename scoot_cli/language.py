@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scoot_cli.output import _count, _show_diagnostics
+from scoot_cli.output import counted, show_diagnostics
 
 if TYPE_CHECKING:
     from scoot_lang.compiler import Compilation
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 OUTPUT_FORMATS = click.Choice(["text", "json"])
 
 
-def _parse_params(values: Iterable[str]) -> dict[str, str]:
+def parse_params(values: Iterable[str]) -> dict[str, str]:
     params: dict[str, str] = {}
     for item in values:
         name, sep, value = item.partition("=")
@@ -45,7 +45,7 @@ def _compile(path: str, params: dict[str, str], output: str, report: bool = Fals
 
     result = compile_path(path, params)
     if result.diagnostics or output == "json":
-        _show_diagnostics(result.diagnostics, result.sources, output, to_stdout=report)
+        show_diagnostics(result.diagnostics, result.sources, output, to_stdout=report)
     return result
 
 
@@ -56,7 +56,7 @@ def _compile(path: str, params: dict[str, str], output: str, report: bool = Fals
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
 def compile(path: str, out: str | None, params: tuple[str, ...], output: str) -> None:
     """Compile PATH (an .sct file, a folder of them, or a JSON file) to the JSON form."""
-    result = _compile(path, _parse_params(params), output)
+    result = _compile(path, parse_params(params), output)
     if not result.ok or result.architecture is None:
         sys.exit(1)
     text = result.architecture.to_json()
@@ -72,13 +72,13 @@ def compile(path: str, out: str | None, params: tuple[str, ...], output: str) ->
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
 def validate(path: str, params: tuple[str, ...], output: str) -> None:
     """Check PATH and report every problem, without writing anything."""
-    result = _compile(path, _parse_params(params), output, report=True)
+    result = _compile(path, parse_params(params), output, report=True)
     if not result.ok or result.architecture is None:
         sys.exit(1)
     if output == "text":
         components = result.architecture.components
         objects = sum(len(c.objects) for c in components.values())
-        click.echo(f"{path}: ok ({_count(len(components), 'component')}, {_count(objects, 'object')})")
+        click.echo(f"{path}: ok ({counted(len(components), 'component')}, {counted(objects, 'object')})")
 
 
 @click.command()
@@ -100,12 +100,12 @@ def fmt(path: str, check: bool, diff: bool, output: str) -> None:
     for file in files:
         text, problem = read_source(file)  # a regular UTF-8 file of bounded size, or why not
         if text is None:
-            _show_diagnostics([problem] if problem else [], {}, output)
+            show_diagnostics([problem] if problem else [], {}, output)
             failed = True
             continue
         formatted, diagnostics = format_text(text, str(file))
         if formatted is None:
-            _show_diagnostics(diagnostics, {str(file): SourceFile(str(file), text)}, output)
+            show_diagnostics(diagnostics, {str(file): SourceFile(str(file), text)}, output)
             failed = True
             continue
         if formatted == text:

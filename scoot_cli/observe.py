@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scoot_cli.application import (
-    _application_options,
-    _close,
-    _errors,
-    _from_option,
-    _load_application,
-    _open_runtime,
-    _redact,
+    application_options,
+    close_runtime,
+    exits_on_error,
+    from_option,
+    load_application,
+    open_runtime_redacted,
+    redact,
 )
-from scoot_cli.output import _color, _count
+from scoot_cli.output import counted, use_color
 
 if TYPE_CHECKING:
     from scoot_app.application import Loaded
@@ -48,23 +48,23 @@ async def _read_recorded(runtime: Runtime, addresses: list[str]) -> dict[str, An
                     recorded_spec(address, objects[address]), recorded(objects[address])
                 )
             except Exception as error:
-                found[address] = _redact(str(error) or type(error).__name__)
+                found[address] = redact(str(error) or type(error).__name__)
 
     await asyncio.gather(*(read(address) for address in addresses))
     return found
 
 
 @click.command(short_help="Record what the driver observes of each object.")
-@_application_options
-@_from_option
-@_errors
+@application_options
+@from_option
+@exits_on_error
 def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
     """Read every recorded object through its driver and record what it observes."""
     import asyncio
 
     from scoot_runtime.applylock import ApplyLock, LockHeld
 
-    application = _load_application(path, target, params, from_repo, by_state="refresh")
+    application = load_application(path, target, params, from_repo, by_state="refresh")
     lock = ApplyLock(application.workspace.state_dir, application.target.name)
     try:
         lock.acquire()
@@ -73,7 +73,7 @@ def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: s
     try:
         if lock.stale_holder is not None:
             click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)
-        runtime = _open_runtime(application, fetch=False)
+        runtime = open_runtime_redacted(application, fetch=False)
         state = runtime.store.state
         addresses = sorted(state.objects)
         if not addresses:
@@ -83,7 +83,7 @@ def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: s
             try:
                 observed = runner.run(_read_recorded(runtime, addresses))
             finally:
-                _close(runner, runtime)
+                close_runtime(runner, runtime)
         objects = dict(state.objects)
         changed: list[str] = []
         failed: list[str] = []
@@ -109,40 +109,40 @@ def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: s
                     click.echo(f"    {address}: as recorded")
         if state.pending:
             click.echo(
-                f"{_count(len(state.pending), 'operation')} of an interrupted run still pending: "
+                f"{counted(len(state.pending), 'operation')} of an interrupted run still pending: "
                 "`scoot plan` looks for what they made."
             )
         if changed:
             runtime.store.save(state.model_copy(update={"objects": objects}))
-            click.echo(f"Refreshed: {_count(len(changed), 'object')} recorded anew in scoot.lock.")
+            click.echo(f"Refreshed: {counted(len(changed), 'object')} recorded anew in scoot.lock.")
         else:
             click.echo("Nothing to record: the driver observes what scoot.lock records.")
         if failed:
-            raise click.ClickException(f"{_count(len(failed), 'object')} could not be read: {', '.join(failed)}")
+            raise click.ClickException(f"{counted(len(failed), 'object')} could not be read: {', '.join(failed)}")
     finally:
         lock.release()
 
 
 @click.command(short_help="List the recorded objects, and whether they still run.")
-@_application_options
-@_from_option
+@application_options
+@from_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@_errors
+@exits_on_error
 def status(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, as_json: bool) -> None:
     """The objects recorded for the target, their outputs and revision, and whether they still run."""
     import asyncio
 
-    from scoot_runtime.render import status_rows, status_table
+    from scoot_cli.views.status import status_rows, status_table
 
-    application = _load_application(path, target, params, from_repo, by_state="status")
-    runtime = _open_runtime(application, fetch=False)
+    application = load_application(path, target, params, from_repo, by_state="status")
+    runtime = open_runtime_redacted(application, fetch=False)
     state = runtime.store.state
     addresses = sorted(state.objects)
     with asyncio.Runner() as runner:
         try:
             observed = runner.run(_read_recorded(runtime, addresses)) if addresses else {}
         finally:
-            _close(runner, runtime)
+            close_runtime(runner, runtime)
     rows = status_rows(state.objects, observed)
     if as_json:
         report = {
@@ -169,10 +169,10 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
     else:
         click.echo(
             f"Target `{name}` (cloud `{application.target.cloud}`), "
-            f"state serial {state.serial}, {_count(len(rows), 'object')}:"
+            f"state serial {state.serial}, {counted(len(rows), 'object')}:"
         )
         click.echo("")
-        click.echo(status_table(rows, _color()), color=_color())
+        click.echo(status_table(rows, use_color()), color=use_color())
     if state.pending:
         click.echo("")
         click.echo("Interrupted operations (the next `scoot apply` finds what they made):")
@@ -185,11 +185,11 @@ _NAME_PAIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_-]*)$
 
 @click.command(short_help="Print (or follow) what a compute object wrote.")
 @click.argument("object_address", metavar="OBJECT")
-@_application_options
-@_from_option
+@application_options
+@from_option
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @click.option("--replica", type=click.IntRange(0), default=None, help="Only this replica (default: every one).")
-@_errors
+@exits_on_error
 def logs(
     object_address: str,
     path: str,
@@ -208,7 +208,7 @@ def logs(
             f"{object_address!r} is not `component.object` (two names, such as `app.web`; never a path)",
             param_hint="OBJECT",
         )
-    application = _load_application(path, target, params, from_repo)
+    application = load_application(path, target, params, from_repo)
     architecture = application.compilation.architecture
     assert architecture is not None
     component_name, _, object_name = object_address.partition(".")
@@ -238,7 +238,7 @@ def _print_logs(application: Loaded, address: Address, prefixed: bool, replica: 
 
     from scoot_runtime.plan import recorded
 
-    runtime = _open_runtime(application, fetch=False)
+    runtime = open_runtime_redacted(application, fetch=False)
     state = runtime.store.state.objects.get(str(address))
 
     async def show() -> None:
@@ -246,7 +246,7 @@ def _print_logs(application: Loaded, address: Address, prefixed: bool, replica: 
             async for line in runtime.driver.logs(
                 address, recorded(state) if state else None, replica=replica, follow=follow
             ):
-                click.echo(f"[{line.source}] {_redact(line.text)}" if prefixed else _redact(line.text))
+                click.echo(f"[{line.source}] {redact(line.text)}" if prefixed else redact(line.text))
         finally:
             await runtime.close()
 
@@ -276,33 +276,33 @@ def _print_logs(application: Loaded, address: Address, prefixed: bool, replica: 
 
 
 @click.command(short_help="Draw the architecture (Graphviz DOT or Mermaid).")
-@_application_options
-@_from_option
+@application_options
+@from_option
 @click.option(
     "--format", "output", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True,
     help="Graphviz DOT, or a Mermaid flowchart.",
 )
-@_errors
+@exits_on_error
 def graph(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, output: str) -> None:
     """Draw the architecture: components as clusters, objects as nodes, references and
     connections (dashed) as edges, coloured by what `apply` would do once something is applied."""
     import asyncio
 
+    from scoot_cli.views.graph import graph_model, to_dot, to_mermaid
     from scoot_runtime.graph import CycleError
     from scoot_runtime.plan import PlanError
-    from scoot_runtime.render import graph_model, to_dot, to_mermaid
 
-    application = _load_application(path, target, params, from_repo)
-    runtime = _open_runtime(application)
+    application = load_application(path, target, params, from_repo)
+    runtime = open_runtime_redacted(application)
     made = None
     if runtime.store.state.objects:
         with asyncio.Runner() as runner:
             try:
                 made = runner.run(runtime.plan(refresh=False))
             except (PlanError, CycleError) as error:
-                click.echo(f"warning: drawn without plan colours: {_redact(str(error))}", err=True)
+                click.echo(f"warning: drawn without plan colours: {redact(str(error))}", err=True)
             finally:
-                _close(runner, runtime)
+                close_runtime(runner, runtime)
     nodes, edges = graph_model(runtime.desired, made)
     if output == "dot":
         click.echo(to_dot(runtime.application, nodes, edges), nl=False)
@@ -318,7 +318,7 @@ def graph(path: str, target: str | None, params: tuple[str, ...], from_repo: str
     is_flag=True,
     help="Remove it even while a run holds it (only where locks do not work, as on some network file systems).",
 )
-@_errors
+@exits_on_error
 def force_unlock(target_name: str, path: str, force: bool) -> None:
     """Remove TARGET's apply lock, for when its holder is gone and the lock stayed.
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from scoot_lang.diagnostics import Diagnostic
 
 
-def _show_diagnostics(
+def show_diagnostics(
     diagnostics: list[Diagnostic], sources: dict[str, Any], output: str, to_stdout: bool = False
 ) -> None:
     """Print diagnostics on stderr (JSON on stdout where it is the command's whole output)."""
@@ -26,10 +26,10 @@ def _show_diagnostics(
     click.echo(diagnostics_text(diagnostics, sources, sys.stderr.isatty()), err=True)
 
 
-def _count(number: int, noun: str, plural: str | None = None) -> str:
+def counted(number: int, noun: str, plural: str | None = None) -> str:
     """`1 object`, `2 objects`; `plural` for a noun that does not just take an s."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
-def _color() -> bool:
+def use_color() -> bool:
     return sys.stdout.isatty()

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scoot_cli.application import (
-    _application_options,
-    _errors,
-    _from_option,
-    _load_application,
-    _redact,
+    application_options,
+    exits_on_error,
+    from_option,
+    load_application,
+    redact,
 )
-from scoot_cli.output import _color, _count
+from scoot_cli.output import counted, use_color
 
 if TYPE_CHECKING:
     from scoot_runtime.sources import Sources
@@ -62,14 +62,14 @@ def repos() -> None:
 def _open(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> Sources:
     from scoot_runtime.sources import Sources
 
-    application = _load_application(path, target, params, from_repo)
+    application = load_application(path, target, params, from_repo)
     assert application.compilation.architecture is not None
     return Sources(application.workspace, application.target, application.compilation.architecture)
 
 
 def _rows(sources: Sources) -> list[_Row]:
     """Ask every driver, concurrently: does it exist, and what is its newest revision."""
-    from scoot_runtime.render import short_revision
+    from scoot_cli.views.written import short_revision
 
     exists = sources.exists()
     present = [c for c, found in exists.items() if found is True]
@@ -82,7 +82,7 @@ def _rows(sources: Sources) -> list[_Row]:
         problem = None
         for answer in (found, newest):
             if isinstance(answer, Exception):
-                problem = _redact(str(answer))
+                problem = redact(str(answer))
                 break
         rows.append(
             _Row(
@@ -98,7 +98,7 @@ def _rows(sources: Sources) -> list[_Row]:
 
 
 def _table(rows: list[_Row], color: bool) -> str:
-    from scoot_runtime.render import table
+    from scoot_cli.views.tables import table
 
     header = ("COMPONENT", "REPOSITORY", "DRIVER", "EXISTS", "LATEST")
     cells = [
@@ -109,10 +109,10 @@ def _table(rows: list[_Row], color: bool) -> str:
 
 
 @repos.command("list", short_help="List the components' repositories (the default).")
-@_application_options
-@_from_option
+@application_options
+@from_option
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
-@_errors
+@exits_on_error
 def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, as_json: bool) -> None:
     """Each component's repository, its driver, whether it exists, and its newest revision."""
     with _open(path, target, params, from_repo) as sources:
@@ -120,7 +120,7 @@ def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str
     if as_json:
         click.echo(json.dumps({"repositories": [r.to_dict() for r in rows]}, indent=2, ensure_ascii=False))
         return
-    click.echo(_table(rows, _color()), color=_color())
+    click.echo(_table(rows, use_color()), color=use_color())
     problems = [r for r in rows if r.problem]
     missing = [r for r in rows if r.exists is False]
     if problems:
@@ -129,13 +129,13 @@ def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str
             click.echo(f"{row.component}: {row.problem}")
     if missing:
         click.echo("")
-        click.echo(f"{_count(len(missing), 'repository', 'repositories')} missing: `scoot repos create` makes them, or set `source`.")
+        click.echo(f"{counted(len(missing), 'repository', 'repositories')} missing: `scoot repos create` makes them, or set `source`.")
 
 
 @repos.command(short_help="Create the components' repositories that do not exist.")
-@_application_options
-@_from_option
-@_errors
+@application_options
+@from_option
+@exits_on_error
 def create(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
     """Create each component's repository that does not exist yet, through its driver
     (private where the host has the notion). Drivers that cannot create say so."""
@@ -147,20 +147,20 @@ def create(path: str, target: str | None, params: tuple[str, ...], from_repo: st
             if found is True:
                 continue
             if isinstance(found, Exception):
-                failed.append(f"{component}: {_redact(str(found))}")
+                failed.append(f"{component}: {redact(str(found))}")
                 continue
             try:
                 sources.create(component)
             except Exception as error:
-                failed.append(f"{component}: {_redact(str(error))}")
+                failed.append(f"{component}: {redact(str(error))}")
                 continue
             made += 1
             click.echo(f"  + {component}: created {located.repository} ({located.driver})")
     if made == 0 and not failed:
         click.echo("Every component's repository exists: nothing to create.")
     elif made:
-        click.echo(f"Created {_count(made, 'repository', 'repositories')}.")
+        click.echo(f"Created {counted(made, 'repository', 'repositories')}.")
     if failed:
         for line in failed:
             click.echo(f"Error: {line}", err=True)
-        raise click.ClickException(f"{_count(len(failed), 'repository', 'repositories')} could not be created")
+        raise click.ClickException(f"{counted(len(failed), 'repository', 'repositories')} could not be created")

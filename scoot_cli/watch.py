@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING
 import click
 
 from scoot_cli.application import (
-    _application_options,
-    _errors,
-    _explain,
-    _load_application,
-    _pins,
-    _redact,
+    application_options,
+    exits_on_error,
+    explain,
+    load_application,
+    redact,
+    revision_pins,
 )
-from scoot_cli.converge import _ConvergePrinter, _report
-from scoot_cli.language import _parse_params
-from scoot_cli.output import _count, _show_diagnostics
+from scoot_cli.converge import ConvergePrinter, report_outcome
+from scoot_cli.language import parse_params
+from scoot_cli.output import counted, show_diagnostics
 
 if TYPE_CHECKING:
     from scoot_app.watch import WatchEvent
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from scoot_runtime.watch.webhook import WebhookServer
 
 
-class _Output:
+class WatchOutput:
     """Lines from the loop and from the webhook thread, whole and timestamped."""
 
     def __init__(self) -> None:
@@ -69,18 +69,18 @@ def _listen_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class _Printer:
+class WatchPrinter:
     """A watch session's events, on the terminal: the loop's and the session's as
     timestamped lines, each apply as `scoot apply` prints it."""
 
-    def __init__(self, output: _Output) -> None:
+    def __init__(self, output: WatchOutput) -> None:
         self.output = output
-        self.converging: _ConvergePrinter | None = None
+        self.converging: ConvergePrinter | None = None
 
     def __call__(self, event: WatchEvent) -> None:
         from scoot_app import converge as c
         from scoot_app import watch as w
-        from scoot_runtime.render import short_revision
+        from scoot_cli.views.written import short_revision
         from scoot_runtime.watch import loop
 
         say, complain = self.output.say, self.output.complain
@@ -96,7 +96,7 @@ class _Printer:
         elif isinstance(event, loop.ApplyBegins):
             say(f"applying ({_names(event.changes)})")
         elif isinstance(event, loop.ApplyEnded):
-            _redact.functions.clear()
+            redact.functions.clear()
             self.converging = None
             if event.outcome is loop.Outcome.BUSY:
                 complain(f"not applied now: another run holds the apply lock; looking again in {event.interval:g}s")
@@ -113,7 +113,7 @@ class _Printer:
         elif isinstance(event, w.WatchedChanged):
             say(f"The architecture changed: watching {', '.join(event.components) or 'nothing'}.")
         elif isinstance(event, w.RevisionUnknown):
-            complain(f"{event.component}: cannot tell its newest revision: {_redact(event.problem)}")
+            complain(f"{event.component}: cannot tell its newest revision: {redact(event.problem)}")
         elif isinstance(event, w.RevisionKnownAgain):
             say(f"{event.component}: its newest revision is known again.")
         elif isinstance(event, w.AllClear):
@@ -121,12 +121,12 @@ class _Printer:
         elif isinstance(event, w.Reloaded):
             compilation = event.application.compilation
             if compilation.diagnostics:
-                _show_diagnostics(compilation.diagnostics, compilation.sources, "text")
-            self.converging = _ConvergePrinter(compilation, destroy=False, delete_data=False)
+                show_diagnostics(compilation.diagnostics, compilation.sources, "text")
+            self.converging = ConvergePrinter(compilation, destroy=False, delete_data=False)
         elif isinstance(event, w.ConvergeEnded):
-            _report(event.outcome, event.application.compilation, destroy=False, delete_data=False)
+            report_outcome(event.outcome, event.application.compilation, destroy=False, delete_data=False)
         elif isinstance(event, w.ApplyError):
-            complain(f"Error: {_redact(_explain(event.error))}")
+            complain(f"Error: {redact(explain(event.error))}")
         elif (
             isinstance(event, c.TookOver | c.RuntimeOpened | c.PlanMade | c.ApplyStarted | c.Applying)
             and self.converging is not None
@@ -140,7 +140,7 @@ _TRACE = "SCOOT_WATCH_TRACE"
 
 
 def _describe(change: Change) -> str:
-    from scoot_runtime.render import short_revision
+    from scoot_cli.views.written import short_revision
 
     return f"{change.component}: new revision {short_revision(change.recorded)} → {short_revision(change.latest)}"
 
@@ -150,7 +150,7 @@ def _names(changes: tuple[Change, ...]) -> str:
 
 
 @click.command(short_help="Apply again whenever a component's source changes.")
-@_application_options
+@application_options
 @click.option(
     "--revision", "revisions", multiple=True, metavar="COMPONENT=REV",
     help="Keep a component at this branch, tag or commit: it is not watched (repeatable).",
@@ -182,7 +182,7 @@ def _names(changes: tuple[Change, ...]) -> str:
     help="The environment variable holding the webhook's secret, required with --webhook "
     "(default: [watch] webhook_secret_env, else SCOOT_WEBHOOK_SECRET).",
 )
-@_errors
+@exits_on_error
 def watch(
     path: str,
     target: str | None,
@@ -211,8 +211,8 @@ def watch(
     from scoot_runtime.repositories.git import shown
     from scoot_runtime.watch.webhook import WebhookServer
 
-    pins = _pins(revisions)
-    application = _load_application(path, target, params)
+    pins = revision_pins(revisions)
+    application = load_application(path, target, params)
     settings = application.workspace.watch
     interval = settings.interval if interval is None else interval
     settle = settings.settle if settle is None else settle
@@ -236,14 +236,14 @@ def watch(
         secret = value.encode()
         # Nothing started from here on (git, the compute processes) needs to inherit it.
         os.environ.pop(webhook_secret_env, None)
-    output = _Output()
+    output = WatchOutput()
     session = WatchSession(
-        application, path, target=target, params=_parse_params(params), pins=pins, parallelism=parallelism,
-        interval=interval, settle=settle, on_event=_Printer(output), debug=bool(os.environ.get("SCOOT_DEBUG")),
+        application, path, target=target, params=parse_params(params), pins=pins, parallelism=parallelism,
+        interval=interval, settle=settle, on_event=WatchPrinter(output), debug=bool(os.environ.get("SCOOT_DEBUG")),
     )
     components = sorted(session.located)
     output.say(
-        f"Watching {_count(len(components), 'component')} of `{session.name}` (target {application.target.name}), "
+        f"Watching {counted(len(components), 'component')} of `{session.name}` (target {application.target.name}), "
         f"looking every {interval:g}s:"
     )
     for component in components:
@@ -261,4 +261,4 @@ def watch(
             ) from None
         output.say(f"Listening for GitHub push webhooks on {server.url} (secret from ${webhook_secret_env}).")
     session.run(server)
-    output.say(f"Stopped watching ({_count(session.applies, 'apply', 'applies')} run).")
+    output.say(f"Stopped watching ({counted(session.applies, 'apply', 'applies')} run).")

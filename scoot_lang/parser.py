@@ -840,7 +840,7 @@ _lock = threading.RLock()
 
 
 @cache
-def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
+def cached_parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
     builder = _Builder()
     comments: list[s.Comment] = []
 
@@ -892,7 +892,7 @@ def _parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
 
 def parse(text: str, path: str = "architecture.sct") -> tuple[s.File, list[Diagnostic]]:
     """Parse one file: its tree (partial where there were errors) and its syntax errors."""
-    lark, builder, comments, fast = _parser()
+    lark, builder, comments, fast = cached_parser()
     with _lock:
         builder.file = path
         builder.diagnostics = []
@@ -923,7 +923,7 @@ def parse_expression(
 
     `depth` is the interpolation's nesting level: one more than the string's.
     """
-    _, builder, _, _ = _parser()
+    _, builder, _, _ = cached_parser()
     with _lock:
         saved = (builder.file, builder.diagnostics, builder.text)
         builder.file, builder.diagnostics, builder.text = path, [], source

@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
 
 from scoot_model.objects import Architecture
+from scoot_model.wording import closest, did_you_mean
 from scoot_runtime import applylock, drivers
 from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
@@ -26,7 +26,7 @@ from scoot_runtime.plan import Plan, make_plan
 from scoot_runtime.reconciler import ApplyResult, Event, Reconciler
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.sources import Source, Sources
-from scoot_runtime.state import LOCK_FILE, StateStore, read_lock
+from scoot_runtime.state import STATE_FILE, StateStore, read_state_file
 from scoot_runtime.workspace import SettingsError, Target, Workspace
 
 DEFAULT_PARALLELISM = 64
@@ -77,10 +77,9 @@ class Runtime:
         driver_type = driver_class or drivers.load(chosen.cloud)
         unknown = sorted(set(chosen.options) - driver_type.option_names)
         if unknown:
-            hint = get_close_matches(unknown[0], sorted(driver_type.option_names), n=1)
             raise SettingsError(
                 f"[targets.{chosen.name}] in scoot.toml sets `{unknown[0]}`, which the {chosen.cloud} driver "
-                f"does not take" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+                f"does not take{did_you_mean(closest(unknown[0], sorted(driver_type.option_names)))}"
                 + f"; its options are {', '.join(sorted(driver_type.option_names)) or 'none'}"
             )
         context = DriverContext(
@@ -150,10 +149,10 @@ class Runtime:
         try:
             # Best effort: a folder left behind costs disk, never correctness.
             with contextlib.suppress(Exception):
-                lock = read_lock(self.workspace.root / LOCK_FILE)
-                others = (set(lock.targets) | set(self.workspace.targets)) - {self.target.name}
+                recorded = read_state_file(self.workspace.root / STATE_FILE)
+                others = (set(recorded.targets) | set(self.workspace.targets)) - {self.target.name}
                 if not any(applylock.running_holder(self.workspace.state_dir, name) for name in others):
-                    keep = {o.revision for t in lock.targets.values() for o in t.objects.values() if o.revision}
+                    keep = {o.revision for t in recorded.targets.values() for o in t.objects.values() if o.revision}
                     keep |= {s.fetched.revision for s in self.sources.values() if s.fetched is not None}
                     self.repositories.prune(keep)
         finally:

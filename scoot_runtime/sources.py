@@ -24,11 +24,11 @@ import contextlib
 from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from scoot_model.objects import Architecture, Compute
+from scoot_model.wording import closest, did_you_mean
 from scoot_runtime import repositories
 from scoot_runtime.errors import ScootError
 from scoot_runtime.repositories import locations, naming
@@ -160,10 +160,9 @@ class Sources:
         driver_type = repositories.load(self.configured)
         unknown = sorted(set(self.settings.options) - driver_type.option_names)
         if unknown:
-            hint = get_close_matches(unknown[0], sorted(driver_type.option_names), n=1)
             raise SettingsError(
                 f"[repositories] in scoot.toml sets `{unknown[0]}`, which the {self.configured} repository "
-                "driver does not take" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+                f"driver does not take{did_you_mean(closest(unknown[0], sorted(driver_type.option_names)))}"
                 + f"; its options are {', '.join(sorted(driver_type.option_names)) or 'none'} (and Scoot's own: "
                 "driver, owner, organisation, drop_prefix)"
             )
@@ -271,10 +270,9 @@ class Sources:
     def _check_pins(self, pins: Mapping[str, str], wanted: list[str]) -> None:
         for component in sorted(pins):
             if component not in self.architecture.components:
-                hint = get_close_matches(component, sorted(self.architecture.components), n=1)
                 raise ScootError(
                     f"--revision {component}=…: the architecture has no component `{component}`"
-                    + (f" (did you mean `{hint[0]}`?)" if hint else "")
+                    + did_you_mean(closest(component, sorted(self.architecture.components)))
                     + f"; its components are {', '.join(sorted(self.architecture.components)) or 'none'}"
                 )
             if component not in wanted:

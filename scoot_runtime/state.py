@@ -39,7 +39,7 @@ from scoot_runtime.errors import ScootError
 from scoot_runtime.files import errors_naming, fsync_folder, write_atomic
 
 STATE_VERSION = 1
-LOCK_FILE = "scoot.lock"
+STATE_FILE = "scoot.lock"
 # Far above a lock of 10,000 objects (some 10 MiB), and a bound on what a hostile one costs.
 MAX_LOCK_BYTES = 256 * MIB
 
@@ -82,7 +82,7 @@ class TargetState(_Model):
     pending: dict[str, PendingOperation] = Field(default_factory=dict)
 
 
-class LockFileModel(_Model):
+class StateFileModel(_Model):
     """The whole `scoot.lock`."""
 
     version: Literal[1] = 1
@@ -135,22 +135,22 @@ def _checksum(data: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def render_lock(model: LockFileModel) -> str:
+def render_state_file(model: StateFileModel) -> str:
     """The canonical text of `scoot.lock`: sorted keys, two-space indent, checksum filled in."""
     data = model.model_dump(mode="json")
     data["checksum"] = _checksum(data)
     return dumps(data)
 
 
-def read_lock(path: Path) -> LockFileModel:
+def read_state_file(path: Path) -> StateFileModel:
     """Read and verify `scoot.lock`. A missing file is an empty state; a damaged one raises StateError."""
     try:
         raw = read_regular_file(path, MAX_LOCK_BYTES)
     except FileNotFoundError:
-        return LockFileModel()
+        return StateFileModel()
     except OSError as error:
         if error.errno == errno.ENOENT:
-            return LockFileModel()
+            return StateFileModel()
         raise StateError(f"{path}: cannot be read ({error.strerror}).", path) from error
     if raw.startswith(b"<<<<<<< ") or b"\n<<<<<<< " in raw:
         raise _damaged(
@@ -181,7 +181,7 @@ def read_lock(path: Path) -> LockFileModel:
             "its checksum does not match its content: it was edited by hand, merged, or damaged",
         )
     try:
-        return LockFileModel.model_validate(data)
+        return StateFileModel.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()[:3]
@@ -189,13 +189,13 @@ def read_lock(path: Path) -> LockFileModel:
         raise _damaged(path, f"its content does not match the state schema ({problems})") from error
 
 
-def write_lock(path: Path, model: LockFileModel) -> None:
+def write_state_file(path: Path, model: StateFileModel) -> None:
     """Write `scoot.lock` canonically and atomically (temp file, fsync, rename).
 
-    This does not look at what the file held: callers read it first (`read_lock`), so a
+    This does not look at what the file held: callers read it first (`read_state_file`), so a
     damaged file is refused before it could be replaced.
     """
-    write_atomic(path, render_lock(model))
+    write_atomic(path, render_state_file(model))
 
 
 # -- The journal --------------------------------------------------------------------------------
@@ -410,7 +410,7 @@ class StateStore:
         self.root = root
         self.target = check_target_name(target)
         self.cloud = cloud
-        self.lock_path = root / LOCK_FILE
+        self.state_path = root / STATE_FILE
         self.workspace = root / ".scoots"
         self.journal = Journal(self.workspace, target)
         self.recovered = False
@@ -429,7 +429,7 @@ class StateStore:
         A target never applied gets a new state with a fresh lineage, or the lineage of the
         interrupted first run, whose resources carry it. Nothing is written.
         """
-        recorded = read_lock(self.lock_path).targets.get(self.target)
+        recorded = read_state_file(self.state_path).targets.get(self.target)
         header = self.journal.header()
         if recorded is None:
             if header is not None:
@@ -520,16 +520,16 @@ class StateStore:
         self.workspace.mkdir(parents=True, exist_ok=True)
         with open(self.workspace / "scoot.lock.mutex", "a+b") as mutex:
             fcntl.flock(mutex.fileno(), fcntl.LOCK_EX)
-            lock = read_lock(self.lock_path)
-            current = lock.targets.get(self.target)
+            on_disk = read_state_file(self.state_path)
+            current = on_disk.targets.get(self.target)
             if current is not None and current.lineage != state.lineage:
                 kept = self._keep_records(state)
                 raise StateError(
-                    f"{self.lock_path}: target `{self.target}` now has lineage {current.lineage}, "
+                    f"{self.state_path}: target `{self.target}` now has lineage {current.lineage}, "
                     f"not {state.lineage} as when this run read it: the file was replaced meanwhile. "
                     f"It was not changed; the run's records stay in {kept}. Restore the "
                     "scoot.lock of this run and run the command again.",
-                    self.lock_path,
+                    self.state_path,
                 )
             if current is not None and current.serial != state.serial:
                 kept = self._keep_records(state)
@@ -539,12 +539,12 @@ class StateStore:
                     else f"once that run is over, move it to {self.journal.path} and run the command again"
                 )
                 raise StateError(
-                    f"{self.lock_path}: target `{self.target}` was written by another run "
+                    f"{self.state_path}: target `{self.target}` was written by another run "
                     f"(serial {current.serial}, this run read {state.serial}): two runs overlapped "
                     f"(was the apply lock forced?). It was not changed; this run's records are in {kept}: "
                     f"{again}.",
-                    self.lock_path,
+                    self.state_path,
                 )
             written = state.model_copy(update={"serial": state.serial + 1})
-            targets = {**lock.targets, self.target: written}
-            write_lock(self.lock_path, LockFileModel(targets=targets))
+            targets = {**on_disk.targets, self.target: written}
+            write_state_file(self.state_path, StateFileModel(targets=targets))

@@ -36,12 +36,12 @@ import re
 import stat
 import tomllib
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from scoot_model import names
 from scoot_model.reading import MIB, UnreadableFile, file_kind, read_regular_file
+from scoot_model.wording import closest, did_you_mean
 from scoot_runtime.errors import ScootError
 
 SETTINGS_FILE = "scoot.toml"
@@ -231,9 +231,8 @@ def watch_settings(table: dict[str, Any], where: str) -> WatchSettings:
     }
     unknown = sorted(set(table) - set(kinds))
     if unknown:
-        hint = get_close_matches(unknown[0], sorted(kinds), n=1)
         raise SettingsError(
-            f"{where}: unknown key `{unknown[0]}`" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+            f"{where}: unknown key `{unknown[0]}`{did_you_mean(closest(unknown[0], sorted(kinds)))}"
             + f"; the keys are {', '.join(sorted(kinds))}"
         )
     for key, value in table.items():

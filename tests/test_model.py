@@ -95,8 +95,8 @@ def test_after_the_escape_a_quote_ends_the_string() -> None:
 
 
 def test_a_literal_secret_call_is_never_a_secret_at_plan() -> None:
+    from scoot_cli.views.written import holds_secret, show_value
     from scoot_runtime.plan import secret_names
-    from scoot_runtime.render import holds_secret, show_value
 
     config = {"env": {"GREETING": '$${secret("X")}', "TOKEN": '${secret("TOKEN")}'}}
     assert secret_names(config) == {"TOKEN"}

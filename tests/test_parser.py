@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scoot_lang import syntax as s
-from scoot_lang.parser import KEYWORDS, _parser, parse
+from scoot_lang.parser import KEYWORDS, cached_parser, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN_SAMPLES = [
@@ -18,13 +18,13 @@ CLEAN_SAMPLES = [
 
 
 def test_keywords_are_the_grammars() -> None:
-    _, _, _, fast = _parser()
+    _, _, _, fast = cached_parser()
     assert set(fast.keywords) == KEYWORDS
 
 
 @pytest.mark.parametrize("path", CLEAN_SAMPLES, ids=lambda p: p.name)
 def test_fast_path_builds_the_same_tree_as_lark(path: Path) -> None:
-    lark, builder, comments, fast = _parser()
+    lark, builder, comments, fast = cached_parser()
     text = path.read_text(encoding="utf-8")
     builder.file, builder.diagnostics = str(path), []
     comments.clear()

@@ -12,9 +12,9 @@ import re
 from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
-from scoot_lang.checker import PARAM_TYPES
 from scoot_lang.functions import FUNCTIONS
 from scoot_lang.semantic import Symbol
+from scoot_lang.values import PARAM_TYPES
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
 from scoot_model import names, template

@@ -22,7 +22,7 @@ from lsprotocol import types as lsp
 from scoot_lang.compiler import Compilation
 from scoot_lsp.documents import Snapshot
 from scoot_runtime import workspace as settings
-from scoot_runtime.state import LOCK_FILE, StateError, read_lock
+from scoot_runtime.state import STATE_FILE, StateError, read_state_file
 
 log = logging.getLogger("scoot_lsp")
 _VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "no-op": "unchanged"}
@@ -31,7 +31,7 @@ _VERB = {"create": "create", "update": "update", "replace": "replace", "delete":
 def application_root(folder: Path) -> Path | None:
     """The application folder whose architecture is `folder`: it, or a parent with a `scoot.toml`."""
     for candidate in [folder, *folder.parents][:4]:
-        if (candidate / settings.SETTINGS_FILE).is_file() or (candidate / LOCK_FILE).is_file():
+        if (candidate / settings.SETTINGS_FILE).is_file() or (candidate / STATE_FILE).is_file():
             try:
                 loaded = settings.load(candidate)
             except Exception:
@@ -50,7 +50,7 @@ def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:
     """What each target of `scoot.lock` records of an object (nothing when there is no lock)."""
     root = application_root(folder) or folder
     try:
-        lock = read_lock(root / LOCK_FILE)
+        lock = read_state_file(root / STATE_FILE)
     except StateError:
         return {}
     return {

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from scoot_lang import syntax as s
-from scoot_lang.checker import describe_schema
+from scoot_lang.fields import describe_schema
 from scoot_model.objects import Application, Component, Output, SctObject, kinds
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scoot_model.objects import Architecture, Compute
 from scoot_runtime.repositories.path import PathDriver
 from scoot_runtime.sources import Located, Sources, computing
-from scoot_runtime.state import LOCK_FILE, read_lock
+from scoot_runtime.state import STATE_FILE, read_state_file
 from scoot_runtime.watch.loop import Snapshot
 from scoot_runtime.watch.webhook import Push
 from scoot_runtime.workspace import Target, Workspace
@@ -55,7 +55,7 @@ def recorded(
     """Per component, the revision scoot.lock records for each of its compute objects
     (None for one never applied). Only what was committed is read: the lock file is not
     taken, so a look never gets in the way of an apply."""
-    state = read_lock(workspace.root / LOCK_FILE).targets.get(target.name)
+    state = read_state_file(workspace.root / STATE_FILE).targets.get(target.name)
     objects = state.objects if state is not None else {}
     result: dict[str, list[str | None]] = {}
     for component in components:

@@ -8,8 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from scoot_lang.checker import PARAM_TYPES
 from scoot_lang.functions import FUNCTIONS
+from scoot_lang.values import PARAM_TYPES
 from scoot_model.names import KEYWORDS
 
 EDITORS = Path(__file__).resolve().parents[2] / "editors"

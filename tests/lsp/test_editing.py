@@ -47,14 +47,14 @@ async def test_hover_key_kind_reference_and_output(client: LanguageClient, tmp_p
 
 
 async def test_hover_shows_recorded_state_from_scoot_lock(client: LanguageClient, tmp_path: Path) -> None:
-    from scoot_runtime.state import LockFileModel, ObjectState, TargetState, write_lock
+    from scoot_runtime.state import ObjectState, StateFileModel, TargetState, write_state_file
 
     state = TargetState(
         lineage="l-1",
         cloud="local",
         objects={"api.orders": ObjectState(kind="storage", config={"engine": "sqlite"}, identity={"file": "orders.db"}, outputs={"path": "/tmp/orders.db"})},
     )
-    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": state}))
+    write_state_file(tmp_path / "scoot.lock", StateFileModel(targets={"local": state}))
     doc = await opened(client, tmp_path)
     text = await hover_text(client, doc, find(SHOP, "orders {"))
     assert "scoot.lock" in text and "orders.db" in text and "/tmp/orders.db" in text

@@ -24,7 +24,7 @@ async def lenses(client: LanguageClient, doc: str) -> dict[int, str]:
 async def test_plan_lens_against_scoot_lock(client: LanguageClient, tmp_path: Path) -> None:
     from scoot_runtime.resolve import Resolver
     from scoot_runtime.secrets import Secrets
-    from scoot_runtime.state import LockFileModel, ObjectState, TargetState, write_lock
+    from scoot_runtime.state import ObjectState, StateFileModel, TargetState, write_state_file
 
     (tmp_path / "api").mkdir()
     (tmp_path / "scoot.toml").write_text("", encoding="utf-8")
@@ -35,7 +35,7 @@ async def test_plan_lens_against_scoot_lock(client: LanguageClient, tmp_path: Pa
         cloud="local",
         objects={"api.orders": ObjectState(kind="storage", config=config, digests=resolved.digests)},
     )
-    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": state}))
+    write_state_file(tmp_path / "scoot.lock", StateFileModel(targets={"local": state}))
     doc = open_file(client, tmp_path / "architecture.sct", SHOP)
     await until(lambda: doc in client.diagnostics)
     shown = await lenses(client, doc)
@@ -64,7 +64,7 @@ async def test_plan_lens_never_waits_on_a_remote(client: LanguageClient, tmp_pat
     from scoot_lang.compiler import compile_source
     from scoot_runtime.resolve import Resolver
     from scoot_runtime.secrets import Secrets
-    from scoot_runtime.state import LockFileModel, ObjectState, TargetState, write_lock
+    from scoot_runtime.state import ObjectState, StateFileModel, TargetState, write_state_file
     from tests.runtime.test_git_sources import Remote
 
     remote = Remote(tmp_path / "web.git", tmp_path / "web-work")
@@ -88,7 +88,7 @@ async def test_plan_lens_never_waits_on_a_remote(client: LanguageClient, tmp_pat
     config.pop("kind")
     resolved = Resolver({}, Secrets(app / ".scoots", app)).resolve(config)
     recorded = ObjectState(kind="compute", config=config, digests=resolved.digests, revision=first)
-    write_lock(app / "scoot.lock", LockFileModel(targets={"local": TargetState(lineage="l-1", cloud="local", objects={"web.api": recorded})}))
+    write_state_file(app / "scoot.lock", StateFileModel(targets={"local": TargetState(lineage="l-1", cloud="local", objects={"web.api": recorded})}))
     remote.commit({"server.py": "print('v2')\n"})
     shutil.rmtree(tmp_path / "web.git")  # the remote is gone
 

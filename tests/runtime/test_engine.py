@@ -27,7 +27,7 @@ from scoot_runtime.drivers.base import (
 from scoot_runtime.engine import Runtime
 from scoot_runtime.plan import Action, PlanError
 from scoot_runtime.resolve import Resolver
-from scoot_runtime.state import read_lock
+from scoot_runtime.state import read_state_file
 from scoot_runtime.workspace import load
 
 
@@ -240,7 +240,7 @@ def test_removed_objects_are_deleted_dependants_first(tmp_path: Path) -> None:
     plan, _ = converge(tmp_path, shop(with_worker=False))
     assert actions(plan)["worker.jobs"] == "delete"
     assert FileDriver.calls == [("delete", "worker.jobs")]
-    assert "worker.jobs" not in read_lock(tmp_path / "scoot.lock").targets["local"].objects
+    assert "worker.jobs" not in read_state_file(tmp_path / "scoot.lock").targets["local"].objects
 
 
 def test_a_failure_stops_its_dependants_only(tmp_path: Path) -> None:
@@ -250,7 +250,7 @@ def test_a_failure_stops_its_dependants_only(tmp_path: Path) -> None:
     assert "cannot create api.orders" in result.failed["api.orders"]
     # web depends on orders (and jobs on web): skipped; the connection too.
     assert set(result.skipped) == {"api.web", "api.web_orders", "worker.jobs"}
-    recorded = read_lock(tmp_path / "scoot.lock").targets["local"].objects
+    recorded = read_state_file(tmp_path / "scoot.lock").targets["local"].objects
     assert set(recorded) == set()
     FileDriver.fail = set()
     _, result = converge(tmp_path, shop())
@@ -262,7 +262,7 @@ def test_what_a_failed_create_made_is_found_by_the_next_plan_and_by_destroy(tmp_
     FileDriver.half = {"api.orders"}
     _, result = converge(tmp_path, shop())
     assert set(result.failed) == {"api.orders"}
-    assert set(read_lock(tmp_path / "scoot.lock").targets["local"].pending) == {"api.orders"}
+    assert set(read_state_file(tmp_path / "scoot.lock").targets["local"].pending) == {"api.orders"}
     FileDriver.half = set()
     # destroy looks for it by name and removes it, though nothing was ever recorded.
     rt = runtime(tmp_path, shop())
@@ -288,7 +288,7 @@ def test_destroy_removes_everything(tmp_path: Path) -> None:
     assert deletes.index("worker.jobs") < deletes.index("api.web") < deletes.index("api.orders")
     result = asyncio.run(rt.apply(plan))
     assert result.ok
-    assert read_lock(tmp_path / "scoot.lock").targets["local"].objects == {}
+    assert read_state_file(tmp_path / "scoot.lock").targets["local"].objects == {}
     assert json.loads((tmp_path / ".scoots" / "world.json").read_text()) == {}
 
 
@@ -322,7 +322,7 @@ def test_an_interrupted_create_is_found_and_adopted(tmp_path: Path) -> None:
     result = asyncio.run(rt.apply(plan))
     assert result.ok
     assert ("create", "api.orders") not in FileDriver.calls  # found, not made twice
-    state = read_lock(tmp_path / "scoot.lock").targets["local"]
+    state = read_state_file(tmp_path / "scoot.lock").targets["local"]
     assert state.pending == {} and "api.orders" in state.objects
     plan = asyncio.run(runtime(tmp_path, shop()).plan())
     assert not plan.has_changes
@@ -389,7 +389,7 @@ def test_an_interrupted_create_no_longer_wanted_is_found_and_deleted(tmp_path: P
     plan = asyncio.run(rt.plan(destroy=True))
     assert [(c.address, c.action, c.found) for c in plan.changes] == [("api.orders", Action.DELETE, True)]
     assert asyncio.run(rt.apply(plan)).ok
-    state = read_lock(tmp_path / "scoot.lock").targets["local"]
+    state = read_state_file(tmp_path / "scoot.lock").targets["local"]
     assert state.pending == {} and state.objects == {}
     assert json.loads((tmp_path / ".scoots" / "world.json").read_text()) == {}
 
@@ -433,7 +433,7 @@ def test_an_interrupted_run_that_left_nothing_is_settled_and_forgotten(tmp_path:
     plan = asyncio.run(rt.plan())
     assert plan.has_changes and plan.settle == ["api.gone", "api.orders"]
     assert asyncio.run(rt.apply(plan)).ok
-    state = read_lock(tmp_path / "scoot.lock").targets["local"]
+    state = read_state_file(tmp_path / "scoot.lock").targets["local"]
     assert state.pending == {} and "api.orders" in state.objects and "api.gone" not in state.objects
     assert not asyncio.run(runtime(tmp_path, shop()).plan()).has_changes
 
@@ -448,7 +448,7 @@ def test_a_removed_object_already_gone_is_forgotten(tmp_path: Path) -> None:
     plan, result = converge(tmp_path, shop(with_worker=False))
     assert plan.forget == ["worker.jobs"] and plan.has_changes and result.ok
     assert FileDriver.calls == []
-    assert "worker.jobs" not in read_lock(tmp_path / "scoot.lock").targets["local"].objects
+    assert "worker.jobs" not in read_state_file(tmp_path / "scoot.lock").targets["local"].objects
 
 
 def test_two_connections_that_would_inject_the_same_names_are_a_plan_error(tmp_path: Path) -> None:

@@ -306,10 +306,10 @@ def test_repos_lists_and_creates(tmp_path: Path) -> None:
 
 
 def test_counts_of_repositories_read_as_english() -> None:
-    from scoot_cli.output import _count
+    from scoot_cli.output import counted
 
-    assert [_count(n, "repository", "repositories") for n in (1, 2)] == ["1 repository", "2 repositories"]
-    assert [_count(n, "object") for n in (1, 2)] == ["1 object", "2 objects"]
+    assert [counted(n, "repository", "repositories") for n in (1, 2)] == ["1 repository", "2 repositories"]
+    assert [counted(n, "object") for n in (1, 2)] == ["1 object", "2 objects"]
 
 
 def test_a_bad_revision_option_is_a_usage_error(tmp_path: Path) -> None:

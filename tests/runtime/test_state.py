@@ -16,15 +16,15 @@ import pytest
 from scoot_model.objects import dumps
 from scoot_runtime.state import (
     Journal,
-    LockFileModel,
     ObjectState,
     PendingOperation,
     StateError,
+    StateFileModel,
     StateStore,
     TargetState,
-    read_lock,
-    render_lock,
-    write_lock,
+    read_state_file,
+    render_state_file,
+    write_state_file,
 )
 
 
@@ -66,9 +66,9 @@ def changed_lines(before: str, after: str) -> list[str]:
 
 def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "scoot.lock"
-    model = LockFileModel(targets={"local": target(), "prod": target(1, lineage=str(uuid.uuid4()))})
-    write_lock(path, model)
-    read = read_lock(path)
+    model = StateFileModel(targets={"local": target(), "prod": target(1, lineage=str(uuid.uuid4()))})
+    write_state_file(path, model)
+    read = read_state_file(path)
     assert read.checksum.startswith("sha256:") and len(read.checksum) == 7 + 64
     assert read.model_copy(update={"checksum": ""}) == model
     text = path.read_text()
@@ -76,23 +76,23 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_an_empty_state(tmp_path: Path) -> None:
-    assert read_lock(tmp_path / "scoot.lock") == LockFileModel()
+    assert read_state_file(tmp_path / "scoot.lock") == StateFileModel()
 
 
 def test_deterministic_bytes(tmp_path: Path) -> None:
     forwards = target(20)
     backwards = forwards.model_copy(update={"objects": dict(reversed(list(forwards.objects.items())))})
-    write_lock(tmp_path / "a.lock", LockFileModel(targets={"local": forwards, "prod": target(2)}))
-    write_lock(tmp_path / "b.lock", LockFileModel(targets={"prod": target(2), "local": backwards}))
+    write_state_file(tmp_path / "a.lock", StateFileModel(targets={"local": forwards, "prod": target(2)}))
+    write_state_file(tmp_path / "b.lock", StateFileModel(targets={"prod": target(2), "local": backwards}))
     assert (tmp_path / "a.lock").read_bytes() == (tmp_path / "b.lock").read_bytes()
     # Reading and writing again gives the same bytes.
-    write_lock(tmp_path / "c.lock", read_lock(tmp_path / "a.lock"))
+    write_state_file(tmp_path / "c.lock", read_state_file(tmp_path / "a.lock"))
     assert (tmp_path / "c.lock").read_bytes() == (tmp_path / "a.lock").read_bytes()
 
 
 def test_one_changed_object_is_a_small_diff(tmp_path: Path) -> None:
     root = tmp_path
-    write_lock(root / "scoot.lock", LockFileModel(targets={"local": target(200)}))
+    write_state_file(root / "scoot.lock", StateFileModel(targets={"local": target(200)}))
     before = (root / "scoot.lock").read_text()
 
     store = StateStore(root, "local", "local")
@@ -113,12 +113,12 @@ def test_one_changed_object_is_a_small_diff(tmp_path: Path) -> None:
 
 def test_tampered_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "scoot.lock"
-    write_lock(path, LockFileModel(targets={"local": target()}))
+    write_state_file(path, StateFileModel(targets={"local": target()}))
     tampered = path.read_text().replace('"port": 8001', '"port": 8002', 1)
     path.write_text(tampered)
 
     with pytest.raises(StateError) as caught:
-        read_lock(path)
+        read_state_file(path)
     message = str(caught.value)
     assert str(path) in message and "checksum" in message
     assert "not changed" in message and "version control" in message
@@ -145,35 +145,35 @@ def test_damaged_file_is_refused(tmp_path: Path, content: str, words: str) -> No
     path = tmp_path / "scoot.lock"
     path.write_text(content)
     with pytest.raises(StateError, match=re.escape(words)) as caught:
-        read_lock(path)
+        read_state_file(path)
     assert str(path) in str(caught.value) and "not changed" in str(caught.value)
     assert path.read_text() == content
 
 
 def test_truncated_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "scoot.lock"
-    write_lock(path, LockFileModel(targets={"local": target()}))
+    write_state_file(path, StateFileModel(targets={"local": target()}))
     whole = path.read_bytes()
     for size in range(0, len(whole) - 1, 97):
         path.write_bytes(whole[:size])
         with pytest.raises(StateError):
-            read_lock(path)
+            read_state_file(path)
 
 
 def test_schema_mismatch_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "scoot.lock"
-    data = LockFileModel(targets={"local": target()}).model_dump(mode="json")
+    data = StateFileModel(targets={"local": target()}).model_dump(mode="json")
     data["targets"]["local"]["objects"]["api.web0"]["surprise"] = True
     data["targets"]["local"]["serial"] = "seven"
     path.write_text(checksummed(data))
     with pytest.raises(StateError, match="does not match the state schema") as caught:
-        read_lock(path)
+        read_state_file(path)
     assert "serial" in str(caught.value)
 
 
 def test_render_matches_the_checksum_definition() -> None:
-    model = LockFileModel(targets={"local": target()})
-    assert render_lock(model) == checksummed(model.model_dump(mode="json"))
+    model = StateFileModel(targets={"local": target()})
+    assert render_state_file(model) == checksummed(model.model_dump(mode="json"))
 
 
 # -- The store and its journal ------------------------------------------------------------------
@@ -196,14 +196,14 @@ def test_new_target(tmp_path: Path) -> None:
     store.commit()
 
     assert not store.journal.exists()
-    written = read_lock(tmp_path / "scoot.lock").targets["local"]
+    written = read_state_file(tmp_path / "scoot.lock").targets["local"]
     assert written == store.state
     assert (written.lineage, written.serial, written.pending) == (state.lineage, 1, {})
     assert StateStore(tmp_path, "local", "local").load() == written
 
 
 def test_state_in_memory_is_what_the_journal_replays(tmp_path: Path) -> None:
-    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": target(3)}))
+    write_state_file(tmp_path / "scoot.lock", StateFileModel(targets={"local": target(3)}))
     store = StateStore(tmp_path, "local", "local")
     base = store.load().model_copy(deep=True)
     held = store.state  # readers keep this object: it must see the changes
@@ -223,7 +223,7 @@ def test_state_in_memory_is_what_the_journal_replays(tmp_path: Path) -> None:
 
 def run_and_snapshot(root: Path) -> tuple[TargetState, list[tuple[int, TargetState]]]:
     """A run recorded in a journal, with the state after every record and the journal size then."""
-    write_lock(root / "scoot.lock", LockFileModel(targets={"local": target(3)}))
+    write_state_file(root / "scoot.lock", StateFileModel(targets={"local": target(3)}))
     store = StateStore(root, "local", "local")
     base = store.load().model_copy(deep=True)
     snapshots = [(0, base)]
@@ -288,7 +288,7 @@ def test_a_run_after_a_torn_journal_continues_it(tmp_path: Path, cut: int) -> No
     assert replayed == store.state
     store.commit()
     assert not journal.exists()
-    assert read_lock(tmp_path / "scoot.lock").targets["local"] == store.state
+    assert read_state_file(tmp_path / "scoot.lock").targets["local"] == store.state
 
 
 def test_crash_after_writing_the_lock_before_removing_the_journal(tmp_path: Path) -> None:
@@ -298,7 +298,7 @@ def test_crash_after_writing_the_lock_before_removing_the_journal(tmp_path: Path
     store = StateStore(tmp_path, "local", "local")
     store.load()
     store.commit()
-    committed = read_lock(tmp_path / "scoot.lock").targets["local"]
+    committed = read_state_file(tmp_path / "scoot.lock").targets["local"]
     journal.write_bytes(kept)  # as if the journal had not been removed yet
 
     again = StateStore(tmp_path, "local", "local")
@@ -325,7 +325,7 @@ def test_journal_of_another_lineage_is_refused(tmp_path: Path) -> None:
     store.begin()
     store.intent("api.web", "create", "compute")
     store.close()
-    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": target()}))
+    write_state_file(tmp_path / "scoot.lock", StateFileModel(targets={"local": target()}))
 
     with pytest.raises(StateError, match="lineage") as caught:
         StateStore(tmp_path, "local", "local").load()
@@ -344,7 +344,7 @@ def test_damage_inside_the_journal_is_refused(tmp_path: Path) -> None:
 
 def test_commit_keeps_other_targets(tmp_path: Path) -> None:
     prod = target(5, lineage=str(uuid.uuid4()))
-    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": target(5), "prod": prod}))
+    write_state_file(tmp_path / "scoot.lock", StateFileModel(targets={"local": target(5), "prod": prod}))
     before = (tmp_path / "scoot.lock").read_text()
 
     store = StateStore(tmp_path, "local", "local")
@@ -355,7 +355,7 @@ def test_commit_keeps_other_targets(tmp_path: Path) -> None:
         store.result(f"api.web{n}", None)
     store.commit()
 
-    after = read_lock(tmp_path / "scoot.lock")
+    after = read_state_file(tmp_path / "scoot.lock")
     assert after.targets["prod"] == prod
     assert after.targets["local"].objects == {}
     # The prod target's lines are the same bytes.
@@ -370,7 +370,7 @@ def test_commit_keeps_other_targets(tmp_path: Path) -> None:
 
 
 def test_a_second_writer_of_the_same_target_is_refused(tmp_path: Path) -> None:
-    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": target()}))
+    write_state_file(tmp_path / "scoot.lock", StateFileModel(targets={"local": target()}))
     first, second = StateStore(tmp_path, "local", "local"), StateStore(tmp_path, "local", "local")
     first.load()
     second.load()
@@ -385,7 +385,7 @@ def test_a_second_writer_of_the_same_target_is_refused(tmp_path: Path) -> None:
 def test_two_overlapping_runs_keep_the_losers_records(tmp_path: Path, first_to_commit: str) -> None:
     # A forced apply lock: two runs of one target append to one journal, and the first
     # to commit removes it. The other's records must not go with it.
-    write_lock(tmp_path / "scoot.lock", LockFileModel(targets={"local": target()}))
+    write_state_file(tmp_path / "scoot.lock", StateFileModel(targets={"local": target()}))
     early, late = StateStore(tmp_path, "local", "local"), StateStore(tmp_path, "local", "local")
     early.load()
     early.begin()
@@ -417,7 +417,7 @@ def test_save_writes_a_given_state(tmp_path: Path) -> None:
     state = store.load()
     refreshed = state.model_copy(update={"objects": {"api.web1": obj(1)}})
     store.save(refreshed)
-    assert read_lock(tmp_path / "scoot.lock").targets["local"].objects == {"api.web1": obj(1)}
+    assert read_state_file(tmp_path / "scoot.lock").targets["local"].objects == {"api.web1": obj(1)}
     assert store.state.serial == 1
 
 

@@ -429,10 +429,10 @@ def test_the_loop_applies_once_per_change_and_goes_on_after_a_failure() -> None:
 
 
 def test_the_loop_events_are_said_as_scoot_watch_says_them(capsys: pytest.CaptureFixture[str]) -> None:
-    from scoot_cli.watch import _Output, _Printer
+    from scoot_cli.watch import WatchOutput, WatchPrinter
 
     change = Change("api", "a" * 40, "b" * 40)
-    say = _Printer(_Output())
+    say = WatchPrinter(WatchOutput())
     say(Looked("poll", (change,)))
     say(ApplyBegins((change,)))
     say(ApplyEnded((change,), Outcome.FAILED, 60))

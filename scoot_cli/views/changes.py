@@ -1,0 +1,219 @@
+"""The plan as a person reads it (a line per changed object, its details, the `.sct` line
+of each in a right-hand column, a summary), and as JSON for tools."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from scoot_cli.views.sct_lines import Location, Locator
+from scoot_cli.views.written import key_changes, short_revision
+from scoot_runtime.plan import Action, Change, Plan
+from scoot_runtime.state import ObjectState
+
+SYMBOLS: dict[Action, str] = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.NOOP: " ",
+}
+COLOURS: dict[Action, str] = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REPLACE: "red",
+    Action.DELETE: "red",
+    Action.NOOP: "white",
+}
+DRIFT_SYMBOL = "!"
+DRIFT_COLOUR = "magenta"
+
+
+@dataclass
+class Line:
+    """A line of output: `text` on the left, a location in the right column."""
+
+    text: str
+    styled: str
+    location: Location | None = None
+
+
+@dataclass
+class PlanView:
+    """What the plan's rendering needs besides the plan."""
+
+    locator: Locator
+    wanted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # configurations as written
+    recorded: Mapping[str, ObjectState] = field(default_factory=dict)
+    revisions: Mapping[str, str | None] = field(default_factory=dict)  # wanted source revisions
+    delete_data: bool = False
+
+
+def _symbol(change: Change) -> tuple[str, str]:
+    """The symbol and its styled form."""
+    if change.drift and not change.keys and change.action in (Action.CREATE, Action.UPDATE):
+        return DRIFT_SYMBOL, click.style(DRIFT_SYMBOL, fg=DRIFT_COLOUR, bold=True)
+    if change.action is Action.REPLACE:
+        return "-/+", click.style("-", fg="red", bold=True) + "/" + click.style("+", fg="green", bold=True)
+    symbol = SYMBOLS[change.action]
+    return symbol, click.style(symbol, fg=COLOURS[change.action], bold=True)
+
+
+def _what(change: Change, view: PlanView) -> str:
+    if change.found and change.action is Action.UPDATE and not change.keys:
+        # Found by name, made from a configuration the driver cannot tell (the details say so).
+        found = "found running, though scoot.lock does not record it" if change.unrecorded else "found after an interrupted run"
+        return f"{found}: it will be updated"
+    if change.drift and change.action is Action.CREATE:
+        return "is gone: it will be created again"
+    if change.drift and not change.keys:
+        return "has drifted: it will be repaired"
+    if change.action is Action.CREATE:
+        return "will be created"
+    if change.action is Action.UPDATE:
+        return "will be updated in place"
+    if change.action is Action.REPLACE:
+        if change.kind == "storage":
+            return "must be replaced, its data deleted" if view.delete_data else "must be replaced; its data is kept"
+        return "must be replaced"
+    if change.action is Action.DELETE:
+        if change.kind == "storage":
+            return "will be deleted, with its data" if view.delete_data else "will be deleted; its data is kept"
+        return "will be deleted"
+    if change.unrecorded:
+        return "found running, though scoot.lock does not record it: it will be recorded"
+    return "found after an interrupted run: it will be recorded" if change.found else "unchanged"
+
+
+def plan_lines(plan: Plan, view: PlanView) -> list[Line]:
+    """Per changed object: a line with its symbol, address, kind and source line; then its details."""
+    lines: list[Line] = []
+    for change in plan.changes:
+        if change.action is Action.NOOP and not change.found:
+            continue
+        symbol, styled_symbol = _symbol(change)
+        head = f"{change.address} ({change.kind}) {_what(change, view)}"
+        colour = DRIFT_COLOUR if symbol == DRIFT_SYMBOL else COLOURS[change.action]
+        styled_head = click.style(change.address, bold=True) + f" ({change.kind}) " + click.style(
+            _what(change, view), fg=colour
+        )
+        location = view.locator.object(change.address) if change.action is not Action.DELETE else None
+        indent = " " * (3 - len(symbol))
+        lines.append(Line(f"{indent}{symbol} {head}", f"{indent}{styled_symbol} {styled_head}", location))
+        for text, styled, where in _details(change, view):
+            lines.append(Line(f"      {text}", f"      {styled}", where))
+    return lines
+
+
+def _details(change: Change, view: PlanView) -> list[tuple[str, str, Location | None]]:
+    """(plain, styled, location) of each detail line of a change."""
+    out: list[tuple[str, str, Location | None]] = []
+
+    def add(symbol: str, text: str, where: Location | None) -> None:
+        colour = {"+": "green", "-": "red", "~": "yellow", "!": DRIFT_COLOUR}.get(symbol)
+        styled = click.style(symbol, fg=colour) if colour else symbol
+        out.append((f"{symbol} {text}", f"{styled} {text}", where))
+
+    if change.unrecorded:
+        add("!", "found by its name, though scoot.lock does not record it (adopted)", None)
+    elif change.found:
+        add("!", "found after an interrupted run (adopted by its name)", None)
+    for drift in change.drift:
+        if not (change.action is Action.CREATE and drift == "not found"):  # the head line says it
+            add("!", f"drift: {drift}", None)
+    record = view.recorded.get(change.address)
+    wanted = view.wanted.get(change.address)
+    for key in change.keys:
+        where = view.locator.key(change.address, key)
+        suffix = " (forces replacement)" if key in change.replace else ""
+        if key in change.unknown:
+            add("~", f"{key}: (known after apply){suffix}", where)
+            continue
+        if key == "revision":
+            before = short_revision(record.revision if record else None)
+            after = short_revision(view.revisions.get(change.address))
+            add("~", f"source: new revision {before} → {after}{suffix}", where)
+            continue
+        old = record.config if record is not None else None
+        for index, item in enumerate(key_changes(key, old, wanted)):
+            inner = view.locator.key(change.address, *item.path) if len(item.path) > 1 else None
+            add(item.symbol, item.text + (suffix if index == 0 else ""), inner or where)
+    return out
+
+
+def format_lines(lines: Sequence[Line], color: bool) -> list[str]:
+    """Lines with their locations aligned in a right-hand column."""
+    width = min(max((len(line.text) for line in lines if line.location), default=0), 72)
+    out = []
+    for line in lines:
+        text = line.styled if color else line.text
+        if line.location is None:
+            out.append(text)
+            continue
+        gap = " " * max(2, width - len(line.text) + 2)
+        where = str(line.location)
+        out.append(text + gap + (click.style(where, dim=True) if color else where))
+    return out
+
+
+def plan_summary(plan: Plan) -> str:
+    if not plan.has_changes:
+        return "No changes. The infrastructure matches the architecture."
+    counts = plan.counts()
+    text = (
+        f"Plan: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['replace']} to replace, {counts['delete']} to delete."
+    )
+    interrupted = len(plan.adopted) - len(plan.unrecorded)
+    if interrupted:
+        text += f" {interrupted} found after an interrupted run to record."
+    if plan.unrecorded:
+        text += (
+            f" {len(plan.unrecorded)} found running that scoot.lock does not record, to record "
+            f"({', '.join(sorted(plan.unrecorded))})."
+        )
+    if plan.forget:
+        text += f" {len(plan.forget)} gone and no longer wanted to forget ({', '.join(plan.forget)})."
+    if plan.settle:
+        text += f" {len(plan.settle)} interrupted operation(s) to close ({', '.join(plan.settle)})."
+    return text
+
+
+def render_plan(plan: Plan, view: PlanView, color: bool) -> str:
+    lines: list[str] = []
+    shown = plan_lines(plan, view)
+    if shown:
+        if plan.destroy:
+            lines.append(f"Scoot will destroy these objects of target `{plan.target}`:")
+        else:
+            lines.append(f"Scoot will make these changes on target `{plan.target}`:")
+        lines.append("")
+        lines.extend(format_lines(shown, color))
+        lines.append("")
+    lines.append(plan_summary(plan))
+    return "\n".join(lines)
+
+
+def plan_json(plan: Plan, view: PlanView) -> dict[str, Any]:
+    """`plan.to_dict()`, with the `.sct` location of each change and of each changed key."""
+    data = plan.to_dict()
+    data["destroy"] = plan.destroy
+    data["has_changes"] = plan.has_changes
+    for entry, change in zip(data["changes"], plan.changes, strict=True):
+        where = view.locator.change(change) if change.action is not Action.DELETE else None
+        entry["location"] = where.to_dict() if where else None
+        keys: dict[str, Any] = {}
+        for key in change.keys:
+            found = view.locator.key(change.address, key)
+            keys[key] = found.to_dict() if found else None
+        entry["key_locations"] = keys
+        if "revision" in change.keys:  # whole revisions, for tools (the text shows them short)
+            record = view.recorded.get(change.address)
+            entry["revision"] = {
+                "before": record.revision if record else None,
+                "after": view.revisions.get(change.address),
+            }
+    return data

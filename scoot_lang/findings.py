@@ -1,0 +1,35 @@
+"""What the checker's passes learn of a unit and find wrong in it, gathered in one place:
+the semantic model, the source map, and the diagnostics (each reported once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scoot_lang import syntax as s
+from scoot_lang.diagnostics import Diagnostic, diagnostic
+from scoot_lang.semantic import SemanticModel, SourceMap
+from scoot_lang.source import Span
+
+
+def span(file: s.File, node: Any) -> Span:
+    """Where a node of the syntax tree is (anything with `start` and `end`)."""
+    return Span(file.path, node.start, node.end)
+
+
+@dataclass
+class Findings:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    semantic: SemanticModel = field(default_factory=SemanticModel)
+    source_map: SourceMap = field(default_factory=SourceMap)
+
+    def error(self, code: str, message: str, file: s.File, node: Any, suggestion: str | None = None) -> None:
+        """Report `code` on a node of the syntax tree."""
+        self.diagnostics.append(diagnostic(code, message, span(file, node), suggestion=suggestion))
+
+    def add(self, found: Diagnostic) -> None:
+        self.diagnostics.append(found)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity.value == "error" for d in self.diagnostics)

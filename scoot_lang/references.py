@@ -1,0 +1,136 @@
+"""What a reference may mean where it is written: a `let` or `param` (and keys of its
+map), an object of the enclosing component, or a component, its object and an output.
+
+Every meaning that resolves is returned, so the evaluator can report an ambiguous
+reference; when none does, why each did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from scoot_lang import syntax as s
+from scoot_lang.binding import Declarations
+from scoot_lang.values import INVALID, ComponentRef, ObjectRef, Value, describe_value
+from scoot_model.wording import closest, did_you_mean, join_names
+
+# The folded value of a let or param, given its name and the use that needs it.
+ValueOf = Callable[[str, s.Ident, s.File], Value]
+
+
+class Meaning(NamedTuple):
+    """One thing a reference may mean: described, its symbol, its value, and what each part names."""
+
+    label: str
+    target: str
+    value: Value
+    parts: tuple[str | None, ...]
+
+
+class Failure(NamedTuple):
+    """Why one meaning of a reference did not resolve."""
+
+    code: str
+    message: str
+    node: Any
+    suggestion: str | None = None
+
+
+def resolve(
+    ref: s.Reference, file: s.File, component: str | None, declared: Declarations, value_of: ValueOf
+) -> tuple[list[Meaning], list[Failure]]:
+    """Every meaning of a reference written in `file` (inside `component`, if any)."""
+    parts = [p.text for p in ref.parts]
+    first = parts[0]
+    objects = declared.objects
+    meanings: list[Meaning] = []
+    failures: list[Failure] = []
+    if not file.from_json:
+        if first in declared.decls:
+            value = value_of(first, ref.parts[0], file)
+            walked = _walk_value(value, ref, failures)
+            kind = "param" if isinstance(declared.decls[first][0], s.ParamDecl) else "let"
+            if walked is not None or value is INVALID:
+                targets = (f"{kind}:{first}",) + (None,) * (len(parts) - 1)  # map keys are no symbols
+                meanings.append(Meaning(f"the {kind} `{first}`", f"{kind}:{first}", INVALID if walked is None else walked, targets))
+        if component is not None and first in objects.get(component, {}):
+            _resolve_object(declared, component, ref.parts, 0, meanings, failures)
+    if first in objects:
+        if len(parts) == 1:
+            # A component is never a value: it is a meaning only when there is no other.
+            if not meanings:
+                meanings.append(Meaning(f"the component `{first}`", f"component:{first}", ComponentRef(first), (f"component:{first}",)))
+        elif parts[1] in objects[first]:
+            _resolve_object(declared, first, ref.parts, 1, meanings, failures)
+        else:
+            match = closest(parts[1], objects[first])
+            failures.append(Failure("SCT301", f"component `{first}` has no object `{parts[1]}`{did_you_mean(match)}", ref.parts[1], match))
+    if not meanings and not failures:
+        match = None
+        if file.from_json:
+            message = (
+                f"`{ref.dotted}` does not name an object: references in the JSON form are "
+                "fully qualified, `component.object` or `component.object.output`"
+            )
+        else:
+            match = closest(first, [*declared.decls, *objects, *objects.get(component or "", {})])
+            message = f"`{first}` is not defined{did_you_mean(match)}"
+        failures.append(Failure("SCT301", message, ref.parts[0], match))
+    return meanings, failures
+
+
+def _resolve_object(
+    declared: Declarations,
+    component: str,
+    parts: list[s.Ident],
+    index: int,
+    meanings: list[Meaning],
+    failures: list[Failure],
+) -> None:
+    """Resolve `parts[index:]` as an object of `component` and maybe one output."""
+    name = parts[index].text
+    info = declared.objects[component][name]
+    target = f"object:{component}.{name}"
+    label = f"the object `{component}.{name}`"
+    rest = parts[index + 1 :]
+    # What each name of the reference names: the component (if spelled), the object,
+    # and an output (no symbol: `output` says which).
+    targets = (f"component:{component}",) * index + (target,) + (None,) * len(rest)
+    if not rest:
+        meanings.append(Meaning(label, target, ObjectRef(component, name), targets))
+        return
+    output = rest[0].text
+    outputs = info.model.outputs if info.model else {}
+    if info.model is None:
+        meanings.append(Meaning(label, target, INVALID, targets))  # its kind is unknown: already reported
+    elif len(rest) == 1 and output in outputs:
+        meanings.append(Meaning(f"the output `{component}.{name}.{output}`", target, ObjectRef(component, name, output), targets))
+    elif output not in outputs:
+        match = closest(output, outputs)
+        failures.append(
+            Failure(
+                "SCT303",
+                f"{info.block.kind.text} `{name}` has no output `{output}`{did_you_mean(match)}; "
+                f"its outputs are {join_names(outputs)}",
+                rest[0],
+                match,
+            )
+        )
+    else:
+        failures.append(Failure("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
+
+
+def _walk_value(value: Value, ref: s.Reference, failures: list[Failure]) -> Value | None:
+    """Follow `.key` parts into a let's map value."""
+    for part in ref.parts[1:]:
+        if value is INVALID:
+            return INVALID
+        if not isinstance(value, dict) or part.text not in value:
+            keys = list(value) if isinstance(value, dict) else []
+            match = closest(part.text, keys) if keys else None
+            hint = did_you_mean(match) if keys else f" ({describe_value(value)} has no keys)"
+            failures.append(Failure("SCT301", f"`{ref.parts[0].text}` has no key `{part.text}`{hint}", part, match))
+            return None
+        value = value[part.text]
+    return value
