@@ -15,7 +15,7 @@ from scoot_model.objects import FORMAT_VERSION, SCHEMA_URI, validate_object
 from scoot_model.template import references_in
 from scoot_runtime import Application, Architecture, Component, Compute, Connection, Storage, kinds
 
-SAMPLES = Path(__file__).resolve().parent / "samples"
+SAMPLES = Path(__file__).resolve().parent / "baselines"
 
 SHOP = """\
 application shop {
@@ -301,7 +301,7 @@ def test_symbols_of_a_multi_file_unit_name_their_files() -> None:
 
 
 def test_references_in_json_input_are_resolved() -> None:
-    result = compile_path(SAMPLES / "json_input.json")
+    result = compile_path(SAMPLES / "json_input" / "architecture.json")
     assert result.ok
     port = _reference(result, "studio.mixer.port")
     assert (port.target, port.output) == ("object:studio.mixer", "port")
@@ -373,7 +373,7 @@ def test_source_map_of_every_path_of_the_dump(shop: Compilation) -> None:
 
 
 def test_source_map_into_json_input() -> None:
-    result = compile_path(SAMPLES / "json_input.json")
+    result = compile_path(SAMPLES / "json_input" / "architecture.json")
     assert result.ok
     span = result.source_map.find(("components", "studio", "objects", "mixer", "port"))
     assert text_of(result, span) == '"port": 7000'

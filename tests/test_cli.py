@@ -20,7 +20,7 @@ from scoot_cli import cli
 from scoot_lang import compile_path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "tests" / "samples"
+SAMPLES = ROOT / "tests" / "baselines"
 EXAMPLES = ROOT / "examples"
 EXAMPLE_DIRS = sorted(p for p in EXAMPLES.iterdir() if (p / "architecture.sct").is_file()) if EXAMPLES.is_dir() else []
 
@@ -68,11 +68,22 @@ def expected_json(path: Path | str, params: dict[str, str] | None = None) -> str
     return result.architecture.to_json()
 
 
+def sample(name: str) -> Path:
+    """A sample's input by a short name: `shop.sct` is `shop/main.sct`, `shop.json` is `json_shop/architecture.json`."""
+    if name == "shop.json":
+        return SAMPLES / "json_shop" / "architecture.json"
+    if name.endswith(".json"):
+        return SAMPLES / name.removesuffix(".json") / "architecture.json"
+    if name.endswith(".sct") and "/" not in name:
+        return SAMPLES / name.removesuffix(".sct") / "main.sct"
+    return SAMPLES / name
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A scratch copy of a few samples, for commands that write."""
     for name in ("shop.sct", "shop.json", "syntax_missing_equal.sct", "not_utf8.sct"):
-        shutil.copy(SAMPLES / name, tmp_path / name)
+        shutil.copy(sample(name), tmp_path / name)
     shutil.copytree(SAMPLES / "multi_file", tmp_path / "multi_file")
     return tmp_path
 
@@ -81,27 +92,27 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def test_entry_point_compiles_a_file() -> None:
-    done = scoot("compile", "tests/samples/shop.sct")
+    done = scoot("compile", "tests/baselines/shop/main.sct")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert done.stdout == expected_json(SAMPLES / "shop.sct")
+    assert done.stdout == expected_json(sample("shop.sct"))
     assert json.loads(done.stdout)["version"] == 1
 
 
 def test_entry_point_reports_diagnostics_with_exit_1() -> None:
-    done = scoot("validate", "tests/samples/unknown_key.sct")
+    done = scoot("validate", "tests/baselines/unknown_key/main.sct")
     assert done.returncode == 1
     assert done.stdout == ""
     first = DIAGNOSTIC_LINE.search(done.stderr)
     assert first is not None, done.stderr
-    assert first["file"] == "tests/samples/unknown_key.sct"
+    assert first["file"] == "tests/baselines/unknown_key/main.sct"
     assert (first["line"], first["col"], first["code"]) == ("4", "3", "SCT202")
     assert "\x1b[" not in done.stderr  # no colour when stderr is not a terminal
     assert done.stderr.rstrip().endswith("4 errors")
 
 
 def test_entry_point_usage_error_is_exit_2() -> None:
-    done = scoot("compile", "--param", "no-equals-sign", "tests/samples/shop.sct")
+    done = scoot("compile", "--param", "no-equals-sign", "tests/baselines/shop/main.sct")
     assert done.returncode == 2
     assert "is not NAME=VALUE" in done.stderr
     assert done.stdout == ""
@@ -109,7 +120,7 @@ def test_entry_point_usage_error_is_exit_2() -> None:
 
 def test_entry_point_writes_the_output_file(tmp_path: Path) -> None:
     out = tmp_path / "architecture.json"
-    done = scoot("compile", "tests/samples/multi_file", "-o", str(out))
+    done = scoot("compile", "tests/baselines/multi_file", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert out.read_text(encoding="utf-8") == expected_json(SAMPLES / "multi_file")
@@ -119,24 +130,24 @@ def test_entry_point_writes_the_output_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "sample",
+    "name",
     ["shop.sct", "multi_file", "shop.json", "json_input.json", "file_function", "file_function/architecture.sct"],
 )
-def test_compile_file_folder_or_json(sample: str) -> None:
-    result = run("compile", str(SAMPLES / sample))
+def test_compile_file_folder_or_json(name: str) -> None:
+    result = run("compile", str(sample(name)))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == expected_json(SAMPLES / sample)
+    assert result.stdout == expected_json(sample(name))
     assert result.stderr == ""
 
 
 def test_compile_json_input_gives_the_same_json() -> None:
-    from_sct = run("compile", str(SAMPLES / "shop.sct"))
-    from_json = run("compile", str(SAMPLES / "shop.json"))
-    assert from_sct.stdout == from_json.stdout == (SAMPLES / "shop.json").read_text(encoding="utf-8")
+    from_sct = run("compile", str(sample("shop.sct")))
+    from_json = run("compile", str(sample("shop.json")))
+    assert from_sct.stdout == from_json.stdout == (sample("shop.json")).read_text(encoding="utf-8")
 
 
 def test_compile_output_is_deterministic() -> None:
-    outputs = {run("compile", str(SAMPLES / "interpolation.sct")).stdout for _ in range(3)}
+    outputs = {run("compile", str(sample("interpolation.sct"))).stdout for _ in range(3)}
     assert len(outputs) == 1
     (text,) = outputs
     assert text.endswith("}\n") and not text.endswith("\n\n")
@@ -151,18 +162,18 @@ def test_compile_output_file(workdir: Path) -> None:
     result = run("compile", str(workdir / "shop.sct"), "-o", str(out))
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert out.read_text(encoding="utf-8") == (SAMPLES / "shop.json").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == (sample("shop.json")).read_text(encoding="utf-8")
 
 
 def test_compile_output_file_dash_is_stdout(workdir: Path) -> None:
     result = run("compile", str(workdir / "shop.sct"), "-o", "-")
     assert result.exit_code == 0
-    assert result.stdout == (SAMPLES / "shop.json").read_text(encoding="utf-8")
+    assert result.stdout == (sample("shop.json")).read_text(encoding="utf-8")
 
 
 def test_compile_with_errors_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "architecture.json"
-    result = run("compile", str(SAMPLES / "wrong_types.sct"), "-o", str(out))
+    result = run("compile", str(sample("wrong_types.sct")), "-o", str(out))
     assert result.exit_code == 1
     assert not out.exists()
     assert result.stdout == ""
@@ -171,16 +182,16 @@ def test_compile_with_errors_writes_nothing(tmp_path: Path) -> None:
 
 def test_compile_output_file_in_a_missing_folder(tmp_path: Path) -> None:
     out = tmp_path / "missing" / "architecture.json"
-    result = run("compile", str(SAMPLES / "shop.sct"), "-o", str(out))
+    result = run("compile", str(sample("shop.sct")), "-o", str(out))
     assert result.exit_code == 1
     assert f"cannot write {out}" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_compile_with_params() -> None:
-    default = json.loads(run("compile", str(SAMPLES / "shop.sct")).stdout)
+    default = json.loads(run("compile", str(sample("shop.sct"))).stdout)
     assert default["components"]["api"]["objects"]["web"]["env"]["GREETING"] == "hello from dev"
-    result = run("compile", str(SAMPLES / "shop.sct"), "--param", "env=prod")
+    result = run("compile", str(sample("shop.sct")), "--param", "env=prod")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["components"]["api"]["objects"]["web"]["env"]["GREETING"] == "hello from prod"
 
@@ -188,7 +199,7 @@ def test_compile_with_params() -> None:
 def test_compile_with_typed_params() -> None:
     args = ["--param", "owner=acme-prod", "--param", "retries=5", "--param", "replicas=3",
             "--param", "canary=true", "--param", 'regions=["eu","us"]', "--param", 'labels={"team":"core"}']
-    result = run("compile", str(SAMPLES / "params_from_cli.sct"), *args)
+    result = run("compile", str(sample("params_from_cli.sct")), *args)
     assert result.exit_code == 0, result.stderr
     api = json.loads(result.stdout)["components"]["invoices"]["objects"]
     assert api["api"]["replicas"] == 3
@@ -197,29 +208,29 @@ def test_compile_with_typed_params() -> None:
 
 
 def test_compile_param_value_may_hold_equals_signs() -> None:
-    result = run("compile", str(SAMPLES / "shop.sct"), "--param", "env=a=b")
+    result = run("compile", str(sample("shop.sct")), "--param", "env=a=b")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["components"]["api"]["objects"]["web"]["env"]["GREETING"] == "hello from a=b"
 
 
 @pytest.mark.parametrize("bad", ["novalue", "=prod"])
 def test_compile_bad_param_syntax_is_usage(bad: str) -> None:
-    result = run("compile", str(SAMPLES / "shop.sct"), "--param", bad)
+    result = run("compile", str(sample("shop.sct")), "--param", bad)
     assert result.exit_code == 2
     assert "NAME=VALUE" in result.stderr
     assert result.stdout == ""
 
 
 def test_compile_undeclared_param() -> None:
-    result = run("compile", str(SAMPLES / "shop.sct"), "--param", "evn=prod")
+    result = run("compile", str(sample("shop.sct")), "--param", "evn=prod")
     assert result.exit_code == 1
     assert "scoot: error SCT504: --param evn: the architecture declares no param `evn` (did you mean `env`?)" in result.stderr
 
 
 def test_compile_param_of_the_wrong_type() -> None:
-    result = run("compile", str(SAMPLES / "params.sct"), "--param", "port=eighty")
+    result = run("compile", str(sample("params.sct")), "--param", "port=eighty")
     assert result.exit_code == 1
-    assert re.search(r"params\.sct:7:7: error SCT502: --param port='eighty' is not a number", result.stderr)
+    assert re.search(r"params/main\.sct:7:7: error SCT502: --param port='eighty' is not a number", result.stderr)
 
 
 def test_compile_missing_path(tmp_path: Path) -> None:
@@ -243,10 +254,10 @@ def test_compile_defaults_to_the_current_folder() -> None:
 
 
 def test_compile_folder_with_only_architecture_json(tmp_path: Path) -> None:
-    shutil.copy(SAMPLES / "shop.json", tmp_path / "architecture.json")
+    shutil.copy(sample("shop.json"), tmp_path / "architecture.json")
     result = run("compile", str(tmp_path))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == (SAMPLES / "shop.json").read_text(encoding="utf-8")
+    assert result.stdout == (sample("shop.json")).read_text(encoding="utf-8")
 
 
 def test_compile_non_utf8_file(workdir: Path) -> None:
@@ -258,7 +269,7 @@ def test_compile_non_utf8_file(workdir: Path) -> None:
 
 
 def test_compile_warnings_do_not_fail() -> None:
-    result = run("compile", str(SAMPLES / "warning_unused.sct"))
+    result = run("compile", str(sample("warning_unused.sct")))
     assert result.exit_code == 0
     assert json.loads(result.stdout)["application"]["name"] == "pantry"
     assert result.stderr.count("warning SCT901") == 2
@@ -269,18 +280,18 @@ def test_compile_warnings_do_not_fail() -> None:
 
 
 def test_validate_ok() -> None:
-    result = run("validate", str(SAMPLES / "shop.sct"))
+    result = run("validate", str(sample("shop.sct")))
     assert result.exit_code == 0
-    assert result.stdout == f"{SAMPLES / 'shop.sct'}: ok (2 components, 4 objects)\n"
+    assert result.stdout == f"{sample('shop.sct')}: ok (2 components, 4 objects)\n"
     assert result.stderr == ""
 
 
 def test_validate_reports_file_line_column_source_and_caret() -> None:
-    result = run("validate", "syntax_missing_equal.sct", cwd=SAMPLES)
+    result = run("validate", "main.sct", cwd=SAMPLES / "syntax_missing_equal")
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "syntax_missing_equal.sct:9:10: error SCT001: unexpected `8080`; expected `=`\n"
+        "main.sct:9:10: error SCT001: unexpected `8080`; expected `=`\n"
         "    9 |     port 8080\n"
         "      |          ^^^^\n"
         "1 error\n"
@@ -288,11 +299,11 @@ def test_validate_reports_file_line_column_source_and_caret() -> None:
 
 
 def test_validate_counts_every_error() -> None:
-    result = run("validate", "wrong_types.sct", cwd=SAMPLES)
+    result = run("validate", "main.sct", cwd=SAMPLES / "wrong_types")
     assert result.exit_code == 1
     lines = [m for m in DIAGNOSTIC_LINE.finditer(result.stderr)]
     assert len(lines) == 10
-    assert all(m["code"] == "SCT204" and m["file"] == "wrong_types.sct" for m in lines)
+    assert all(m["code"] == "SCT204" and m["file"] == "main.sct" for m in lines)
     assert result.stderr.endswith("10 errors\n")
 
 
@@ -305,7 +316,7 @@ def test_validate_multi_file_diagnostics_name_each_file() -> None:
 
 
 def test_validate_json_diagnostic_points_into_the_json() -> None:
-    result = run("validate", "json_errors.json", cwd=SAMPLES)
+    result = run("validate", "architecture.json", cwd=SAMPLES / "json_errors")
     assert result.exit_code == 1
     found = {(m["line"], m["col"], m["code"]) for m in DIAGNOSTIC_LINE.finditer(result.stderr)}
     assert found == {("5", "3", "SCT202"), ("12", "19", "SCT204"), ("13", "28", "SCT301")}
@@ -321,7 +332,7 @@ def test_validate_missing_path() -> None:
 
 
 def test_format_json_diagnostics() -> None:
-    result = run("validate", "--format", "json", "unknown_output.sct", cwd=SAMPLES)
+    result = run("validate", "--format", "json", "main.sct", cwd=SAMPLES / "unknown_output")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data == {
@@ -330,14 +341,14 @@ def test_format_json_diagnostics() -> None:
                 "code": "SCT303",
                 "severity": "error",
                 "message": "storage `crates` has no output `host`; its outputs are `path` and `url`",
-                "file": "unknown_output.sct",
+                "file": "main.sct",
                 "range": {"start": {"line": 10, "column": 24}, "end": {"line": 10, "column": 28}},
             },
             {
                 "code": "SCT303",
                 "severity": "error",
                 "message": "output `url` is a value; it has no `.scheme`",
-                "file": "unknown_output.sct",
+                "file": "main.sct",
                 "range": {"start": {"line": 11, "column": 29}, "end": {"line": 11, "column": 35}},
             },
         ]
@@ -346,7 +357,7 @@ def test_format_json_diagnostics() -> None:
 
 
 def test_format_json_without_position() -> None:
-    result = run("validate", "--format", "json", str(SAMPLES / "shop.sct"), "--param", "nope=1")
+    result = run("validate", "--format", "json", str(sample("shop.sct")), "--param", "nope=1")
     assert result.exit_code == 1
     (diagnostic,) = json.loads(result.stdout)["diagnostics"]
     assert diagnostic["code"] == "SCT504"
@@ -355,7 +366,7 @@ def test_format_json_without_position() -> None:
 
 
 def test_format_json_when_ok() -> None:
-    result = run("validate", "--format", "json", str(SAMPLES / "warning_unused.sct"))
+    result = run("validate", "--format", "json", str(sample("warning_unused.sct")))
     assert result.exit_code == 0
     diagnostics = json.loads(result.stdout)["diagnostics"]
     assert [(d["code"], d["severity"]) for d in diagnostics] == [("SCT901", "warning")] * 2
@@ -363,14 +374,14 @@ def test_format_json_when_ok() -> None:
 
 def test_compile_format_json_with_output_file(tmp_path: Path) -> None:
     out = tmp_path / "shop.json"
-    result = run("compile", "--format", "json", str(SAMPLES / "shop.sct"), "-o", str(out))
+    result = run("compile", "--format", "json", str(sample("shop.sct")), "-o", str(out))
     assert result.exit_code == 0
     assert json.loads(result.stderr) == {"diagnostics": []}
-    assert out.read_text(encoding="utf-8") == (SAMPLES / "shop.json").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == (sample("shop.json")).read_text(encoding="utf-8")
 
 
 def test_bad_format_choice_is_usage() -> None:
-    result = run("validate", "--format", "yaml", str(SAMPLES / "shop.sct"))
+    result = run("validate", "--format", "yaml", str(sample("shop.sct")))
     assert result.exit_code == 2
 
 
@@ -526,30 +537,30 @@ def test_decompile_round_trip_of_examples(example: Path, tmp_path: Path) -> None
     _round_trip(compiled, tmp_path)
 
 
-@pytest.mark.parametrize("sample", ["shop.json", "json_input.json"])
-def test_decompile_round_trip_of_json_samples(sample: str, tmp_path: Path) -> None:
-    _round_trip(SAMPLES / sample, tmp_path)
+@pytest.mark.parametrize("name", ["shop.json", "json_input.json"])
+def test_decompile_round_trip_of_json_samples(name: str, tmp_path: Path) -> None:
+    _round_trip(sample(name), tmp_path)
 
 
 def test_decompile_prints_sct() -> None:
-    result = run("decompile", str(SAMPLES / "shop.json"))
+    result = run("decompile", str(sample("shop.json")))
     assert result.exit_code == 0
     assert result.stdout.startswith("application shop {") or "application shop {" in result.stdout
     assert result.stdout.endswith("\n")
     from scoot_lang import compile_source
 
-    assert compile_source(result.stdout).architecture.to_json() == (SAMPLES / "shop.json").read_text(encoding="utf-8")  # type: ignore[union-attr]
+    assert compile_source(result.stdout).architecture.to_json() == (sample("shop.json")).read_text(encoding="utf-8")  # type: ignore[union-attr]
 
 
 def test_decompile_output_is_formatted() -> None:
-    text = run("decompile", str(SAMPLES / "json_input.json")).stdout
+    text = run("decompile", str(sample("json_input.json"))).stdout
     assert _formatted(text) == text
 
 
 def test_decompile_invalid_json() -> None:
-    result = run("decompile", "json_errors.json", cwd=SAMPLES)
+    result = run("decompile", "architecture.json", cwd=SAMPLES / "json_errors")
     assert result.exit_code == 1
-    assert "json_errors.json:12:19: error SCT204" in result.stderr
+    assert "architecture.json:12:19: error SCT204" in result.stderr
     assert result.stdout == ""
 
 
@@ -572,7 +583,7 @@ def _schema() -> dict[str, object]:
 def test_schema_is_json_schema() -> None:
     schema = _schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == json.loads((SAMPLES / "shop.json").read_text(encoding="utf-8"))["$schema"]
+    assert schema["$id"] == json.loads((sample("shop.json")).read_text(encoding="utf-8"))["$schema"]
     assert "version" in schema["required"]  # type: ignore[operator]
     assert run("schema").stdout == run("schema").stdout
 
@@ -587,16 +598,16 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
 def test_schema_validates_compiled_samples() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(_schema())
-    for sample in VALID_SAMPLES:
-        compiled = json.loads(run("compile", str(SAMPLES / sample)).stdout)
+    for name in VALID_SAMPLES:
+        compiled = json.loads(run("compile", str(sample(name))).stdout)
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(compiled)]
-        assert errors == [], sample
+        assert errors == [], name
 
 
 def test_schema_validates_an_architecture_without_objects() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(_schema())
-    compiled = json.loads(run("compile", str(SAMPLES / "minimal.sct")).stdout)
+    compiled = json.loads(run("compile", str(sample("minimal.sct"))).stdout)
     assert list(validator.iter_errors(compiled)) == []
     assert not validator.is_valid({**compiled, "version": 2})
     assert not validator.is_valid({**compiled, "extra": True})
@@ -605,7 +616,7 @@ def test_schema_validates_an_architecture_without_objects() -> None:
 def test_schema_rejects_what_the_compiler_rejects() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(_schema())
-    compiled = json.loads((SAMPLES / "shop.json").read_text(encoding="utf-8"))
+    compiled = json.loads((sample("shop.json")).read_text(encoding="utf-8"))
     web = compiled["components"]["api"]["objects"]["web"]
     assert validator.is_valid(compiled)
     web["port"] = "8080"

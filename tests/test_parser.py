@@ -12,7 +12,7 @@ from scoot_lang.parser import KEYWORDS, cached_parser, parse
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN_SAMPLES = [
     p
-    for p in sorted([*ROOT.glob("examples/*/*.sct"), *ROOT.glob("tests/samples/**/*.sct")])
+    for p in sorted([*ROOT.glob("examples/*/*.sct"), *ROOT.glob("tests/baselines/**/*.sct")])
     if p.is_file() and not parse(p.read_text(encoding="utf-8", errors="replace"), str(p))[1]
 ]
 
@@ -22,7 +22,7 @@ def test_keywords_are_the_grammars() -> None:
     assert set(fast.keywords) == KEYWORDS
 
 
-@pytest.mark.parametrize("path", CLEAN_SAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CLEAN_SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fast_path_builds_the_same_tree_as_lark(path: Path) -> None:
     lark, builder, comments, fast = cached_parser()
     text = path.read_text(encoding="utf-8")

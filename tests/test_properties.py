@@ -22,7 +22,7 @@ from scoot_model.objects import Application, Architecture, Component, Compute, C
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(
     p
-    for p in [*ROOT.glob("examples/*/*.sct"), *ROOT.glob("tests/samples/**/*.sct")]
+    for p in [*ROOT.glob("examples/*/*.sct"), *ROOT.glob("tests/baselines/**/*.sct")]
     if p.is_file()
 )
 

@@ -41,7 +41,8 @@ from scoot_lang.format import format_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus" / "compiler"
-SAMPLES = sorted(p for p in [*ROOT.glob("tests/samples/**/*"), *ROOT.glob("examples/*/*.sct")] if p.suffix in (".sct", ".json") and p.is_file())
+# The baselines' inputs (`.sct` and `architecture.json`), not their outputs.
+SAMPLES = sorted(p for p in [*ROOT.glob("tests/baselines/**/*"), *ROOT.glob("examples/*/*.sct")] if (p.suffix == ".sct" or p.name == "architecture.json") and p.is_file())
 
 # The most one input may take, of any kind: a few tens of milliseconds is usual, a
 # literal of megabytes under a second. Far over, on a noisy machine, is a hang.
