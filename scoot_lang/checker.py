@@ -14,7 +14,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeAlias, cast
 
@@ -26,7 +25,7 @@ from scoot_lang.functions import FUNCTIONS
 from scoot_lang.parser import MAX_NESTING
 from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
 from scoot_lang.source import Span, decode_text
-from scoot_model import names, template
+from scoot_model import names, reference, template
 from scoot_model.objects import (
     OBJECT_REF_PATTERN,
     REF_PATTERN,
@@ -38,6 +37,7 @@ from scoot_model.objects import (
     kinds,
 )
 from scoot_model.reading import MIB, UnreadableFile, read_regular_file
+from scoot_model.reference import describe_schema
 
 PARAM_TYPES = ("string", "number", "bool", "list", "map", "any")
 # Validation errors of the models that have a code of their own (the rest are SCT204).
@@ -140,53 +140,9 @@ def _describe_value(value: Value) -> str:
 # --- schema descriptions (for messages) ----------------------------------------
 
 
-@cache
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(by_alias=True)
-
-
 def _field_schema(model: type[BaseModel], key: str) -> dict[str, Any]:
-    schema = _schema(model)
-    prop: dict[str, Any] = schema.get("properties", {}).get(key, {})
+    prop: dict[str, Any] = reference.schema(model).get("properties", {}).get(key, {})
     return prop
-
-
-_PLURAL = {"a string": "strings", "a whole number": "whole numbers", "a number": "numbers", "`true` or `false`": "booleans"}
-
-
-def describe_schema(schema: dict[str, Any]) -> str:
-    """A short English description of what a JSON Schema accepts."""
-    if "anyOf" in schema:
-        options = list(dict.fromkeys(describe_schema(o) for o in schema["anyOf"] if o.get("type") != "null"))
-        # A reference is a string, and a whole number a number: name only the wider.
-        if "a string" in options and "a reference" in options:
-            options.remove("a reference")
-        if "a number" in options:
-            options = [o for o in options if not o.startswith("a whole number")]
-        options = [o.replace("`true` or `false`", "`true`/`false`") if len(options) > 1 else o for o in options]
-        return ", ".join(options[:-1]) + " or " + options[-1] if len(options) > 1 else "".join(options)
-    kind = schema.get("type")
-    pattern = schema.get("pattern")
-    if kind == "string":
-        if pattern == OBJECT_REF_PATTERN:
-            return "a reference to an object (such as `web` or `api.web`)"
-        if pattern == REF_PATTERN:
-            return "a reference"
-        return "a string"
-    if kind == "integer":
-        low, high = schema.get("minimum"), schema.get("maximum")
-        return f"a whole number from {low} to {high}" if low is not None and high is not None else "a whole number"
-    if kind == "number":
-        return "a number"
-    if kind == "boolean":
-        return "`true` or `false`"
-    if kind == "array":
-        item = describe_schema(schema.get("items", {}))
-        return f"a list of {_PLURAL.get(item, 'values')}"
-    if kind == "object":
-        item = describe_schema(schema.get("additionalProperties", {}) or {})
-        return f"a map of {_PLURAL.get(item, item if ' or ' in item else 'values')}"
-    return "a value"
 
 
 def _sub_schema(schema: dict[str, Any], keys: list[str]) -> dict[str, Any]:
@@ -1002,7 +958,7 @@ class Checker:
             self.source_map.add((*path, key), self.span(ctx.file, attr), attr.value)
             field_schema = _field_schema(model, key)
             if (allowed is not None and key not in allowed) or not field_schema or key == "kind":
-                choices = sorted(allowed if allowed is not None else _schema(model).get("properties", {}))
+                choices = sorted(allowed if allowed is not None else reference.schema(model).get("properties", {}))
                 choices = [c for c in choices if c != "kind"]
                 match = _closest(key, choices)
                 self.error(
@@ -1152,7 +1108,7 @@ class Checker:
         if self.application is None:
             return None
         block, file = self.application
-        allowed = set(_schema(Application)["properties"]) - {"name"}
+        allowed = {k.name for k in reference.keys(Application)}  # not `name`: the header says it
         values, broken = self.check_attributes(block.attributes, Application, _Context(file), ("application",), allowed)
         if block.name.missing:
             return None
@@ -1165,7 +1121,7 @@ class Checker:
 
     def check_component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
         path = ("components", name)
-        allowed = set(_schema(Component)["properties"]) - {"objects"}
+        allowed = {k.name for k in reference.keys(Component)}  # not `objects`: blocks
         values, broken = self.check_attributes(block.attributes, Component, _Context(file, name), path, allowed)
         objects: dict[str, SctObject] = {}
         for obj_name, info in self.objects[name].items():
