@@ -1,63 +1,20 @@
-"""The models' fields as the checker reads them: each key's JSON Schema, what it
-accepts, and that in words for messages (`a whole number from 1 to 65535`)."""
+"""The models' fields as the checker reads them: each key's JSON Schema, the schema of a
+value inside one, and what it accepts (their words are `scoot_model.reference`'s)."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
+from scoot_model import reference
 from scoot_model.objects import OBJECT_REF_PATTERN, REF_PATTERN
-
-
-@cache
-def model_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(by_alias=True)
 
 
 def field_schema(model: type[BaseModel], key: str) -> dict[str, Any]:
     """The schema of one key of a model (empty: the model has no such key)."""
-    prop: dict[str, Any] = model_schema(model).get("properties", {}).get(key, {})
+    prop: dict[str, Any] = reference.schema(model).get("properties", {}).get(key, {})
     return prop
-
-
-_PLURAL = {"a string": "strings", "a whole number": "whole numbers", "a number": "numbers", "`true` or `false`": "booleans"}
-
-
-def describe_schema(schema: dict[str, Any]) -> str:
-    """A short English description of what a JSON Schema accepts."""
-    if "anyOf" in schema:
-        options = list(dict.fromkeys(describe_schema(o) for o in schema["anyOf"] if o.get("type") != "null"))
-        # A reference is a string, and a whole number a number: name only the wider.
-        if "a string" in options and "a reference" in options:
-            options.remove("a reference")
-        if "a number" in options:
-            options = [o for o in options if not o.startswith("a whole number")]
-        options = [o.replace("`true` or `false`", "`true`/`false`") if len(options) > 1 else o for o in options]
-        return ", ".join(options[:-1]) + " or " + options[-1] if len(options) > 1 else "".join(options)
-    kind = schema.get("type")
-    pattern = schema.get("pattern")
-    if kind == "string":
-        if pattern == OBJECT_REF_PATTERN:
-            return "a reference to an object (such as `web` or `api.web`)"
-        if pattern == REF_PATTERN:
-            return "a reference"
-        return "a string"
-    if kind == "integer":
-        low, high = schema.get("minimum"), schema.get("maximum")
-        return f"a whole number from {low} to {high}" if low is not None and high is not None else "a whole number"
-    if kind == "number":
-        return "a number"
-    if kind == "boolean":
-        return "`true` or `false`"
-    if kind == "array":
-        item = describe_schema(schema.get("items", {}))
-        return f"a list of {_PLURAL.get(item, 'values')}"
-    if kind == "object":
-        item = describe_schema(schema.get("additionalProperties", {}) or {})
-        return f"a map of {_PLURAL.get(item, item if ' or ' in item else 'values')}"
-    return "a value"
 
 
 def sub_schema(schema: dict[str, Any], keys: list[str]) -> dict[str, Any]:

@@ -18,18 +18,12 @@ from scoot_lang import syntax as s
 from scoot_lang.binding import ObjectInfo
 from scoot_lang.diagnostics import diagnostic
 from scoot_lang.evaluation import Context, Evaluator
-from scoot_lang.fields import (
-    accepts_output,
-    describe_schema,
-    field_schema,
-    model_schema,
-    own_pattern,
-    sub_schema,
-)
+from scoot_lang.fields import accepts_output, field_schema, own_pattern, sub_schema
 from scoot_lang.findings import Findings, span
 from scoot_lang.semantic import JsonPath
 from scoot_lang.source import Span
 from scoot_lang.values import INVALID, ObjectRef, Value, describe_value, lower, summarize
+from scoot_model import reference
 from scoot_model.objects import (
     OBJECT_REF_PATTERN,
     SECRET_IN_COMMAND,
@@ -37,6 +31,7 @@ from scoot_model.objects import (
     Component,
     SctObject,
 )
+from scoot_model.reference import describe_schema
 from scoot_model.wording import closest, did_you_mean, join_names
 
 # Validation errors of the models that have a code of their own (the rest are SCT204).
@@ -49,7 +44,7 @@ class Validator:
     evaluator: Evaluator
 
     def application(self, block: s.ApplicationBlock, file: s.File) -> Application | None:
-        allowed = set(model_schema(Application)["properties"]) - {"name"}
+        allowed = {k.name for k in reference.keys(Application)}  # not `name`: the header says it
         values, broken = self.attributes(block.attributes, Application, Context(file), ("application",), allowed)
         if block.name.missing:
             return None
@@ -60,7 +55,7 @@ class Validator:
 
     def component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
         path = ("components", name)
-        allowed = set(model_schema(Component)["properties"]) - {"objects"}
+        allowed = {k.name for k in reference.keys(Component)}  # not `objects`: blocks
         values, broken = self.attributes(block.attributes, Component, Context(file, name), path, allowed)
         objects: dict[str, SctObject] = {}
         for obj_name, info in self.evaluator.declared.objects[name].items():
@@ -117,7 +112,7 @@ class Validator:
             self.findings.source_map.add((*path, key), span(ctx.file, attr), attr.value)
             schema = field_schema(model, key)
             if (allowed is not None and key not in allowed) or not schema or key == "kind":
-                choices = sorted(allowed if allowed is not None else model_schema(model).get("properties", {}))
+                choices = sorted(allowed if allowed is not None else reference.schema(model).get("properties", {}))
                 choices = [c for c in choices if c != "kind"]
                 match = closest(key, choices)
                 self.findings.error(

@@ -164,7 +164,10 @@ class Compute(SctObject):
     )
     workdir: str | None = Field(
         default=None,
-        description="The folder to run in, relative to the component's source.",
+        description=(
+            "The folder to run in, relative to the component's source (no absolute path, no `..`); "
+            "by default, the source's root."
+        ),
     )
 
     kind_name: ClassVar[str] = "compute"
@@ -232,7 +235,10 @@ class Storage(SctObject):
     size: str | None = Field(
         default=None,
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-        description="The capacity to provision, such as `10GB`.",
+        description=(
+            "The capacity to provision, such as `10GB` (units `B`, `KB`, `MB`, `GB`, `TB`, `KiB`, "
+            "`MiB`, `GiB`, `TiB`)."
+        ),
     )
 
     kind_name: ClassVar[str] = "storage"

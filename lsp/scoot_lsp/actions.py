@@ -10,7 +10,7 @@ from scoot_lang.format import format_text
 from scoot_lsp import model, vocabulary
 from scoot_lsp.diagnostics import to_lsp
 from scoot_lsp.documents import Snapshot, uri_of
-from scoot_model import names
+from scoot_model import names, reference
 
 
 def code_actions(snapshot: Snapshot, path: str, start: int, end: int) -> list[lsp.CodeAction]:
@@ -59,7 +59,7 @@ def _fix(snapshot: Snapshot, path: str, diag: Diagnostic) -> lsp.CodeAction | No
 
 def _placeholder(block: s.Block, key: str) -> str:
     owner = vocabulary.model_of(block)
-    k = vocabulary.key(owner, key) if owner else None
+    k = reference.key(owner, key) if owner else None
     kind = k.type if k else ""
     if kind.startswith("a list"):
         return "[]"

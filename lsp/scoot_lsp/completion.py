@@ -17,7 +17,8 @@ from scoot_lang.semantic import Symbol
 from scoot_lang.values import PARAM_TYPES
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
-from scoot_model import names, template
+from scoot_model import names, reference, template
+from scoot_model.objects import kinds
 
 _NAME = names.NAME_PATTERN.strip("^$")
 _DOTTED = re.compile(rf"((?:{_NAME}\s*\.\s*)+)([A-Za-z0-9_-]*)$")
@@ -80,7 +81,7 @@ def _keys(where: model.Place) -> Items:
     present = {a.key.text for a in (block.attributes if block is not None else [])}
     what = where.object.kind.text if where.object else "application" if isinstance(block, s.ApplicationBlock) else "component"
     items = []
-    for k in vocabulary.keys(owner):
+    for k in reference.keys(owner):
         if k.name in present:
             continue
         items.append(
@@ -98,10 +99,10 @@ def _keys(where: model.Place) -> Items:
 
 
 def _kind_snippet(kind_name: str) -> str:
-    owner = vocabulary.kind(kind_name)
+    owner = kinds.get(kind_name)
     body = []
     number = 2
-    for k in vocabulary.keys(owner) if owner else []:
+    for k in reference.keys(owner) if owner else []:
         if k.required:
             value = f'"${{{number}}}"' if k.type == "a string" else f"${{{number}}}"
             body.append(f"\t{k.name} = {value}")
@@ -112,7 +113,7 @@ def _kind_snippet(kind_name: str) -> str:
 
 def _kinds() -> Items:
     items = []
-    for name in vocabulary.kind_names():
+    for name in kinds.names():
         items.append(
             lsp.CompletionItem(
                 label=name,
@@ -177,7 +178,7 @@ def _item(label: str, kind: lsp.CompletionItemKind, detail: str, doc: str | None
 def _outputs(kind_name: str | None) -> Items:
     return [
         _item(name, lsp.CompletionItemKind.Property, f"{output.type} output", output.description)
-        for name, output in vocabulary.outputs(kind_name).items()
+        for name, output in reference.outputs(kind_name).items()
     ]
 
 
@@ -206,7 +207,7 @@ def _after_dot(snapshot: Snapshot, where: model.Place, parts: list[str]) -> Item
 def _values(snapshot: Snapshot, where: model.Place, key_name: str, quoted: bool) -> Items:
     items: Items = []
     owner = vocabulary.model_of(where.block)
-    k = vocabulary.key(owner, key_name) if owner is not None and not where.map_keys else None
+    k = reference.key(owner, key_name) if owner is not None and not where.map_keys else None
     if k is not None:
         for example in k.examples:
             items.append(
@@ -228,8 +229,8 @@ def _values(snapshot: Snapshot, where: model.Place, key_name: str, quoted: bool)
             lsp.CompletionItem(
                 label=function.name,
                 kind=lsp.CompletionItemKind.Function,
-                detail="built-in function",
-                documentation=function.doc,
+                detail=function.signature,
+                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=vocabulary.function_markdown(function)),
                 insert_text=function.snippet,
                 insert_text_format=lsp.InsertTextFormat.Snippet,
             )

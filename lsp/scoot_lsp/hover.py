@@ -1,5 +1,5 @@
-"""Hover: a key's or kind's description and type, what a reference points at, and for an
-object, what `scoot.lock` records of it."""
+"""Hover: a key's or kind's description and type, a built-in function's signature and doc,
+what a reference points at, and for an object, what `scoot.lock` records of it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import Any
 from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
+from scoot_lang.functions import FUNCTIONS
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
 from scoot_lsp.navigation import Hit, hit_at
+from scoot_model import reference
+from scoot_model.objects import kinds
 
 # Given an address (`api.web`), what each target of scoot.lock records of it.
 Recorded = Callable[[str], dict[str, dict[str, Any]]]
@@ -24,6 +27,10 @@ def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None 
     hit = hit_at(snapshot, path, offset)
     if hit is not None:
         return _markdown(_symbol_text(hit, recorded), index.range(hit.span.start, hit.span.end))
+    call = _call_at(file, offset)
+    function = FUNCTIONS.get(call.name.text) if call is not None else None
+    if call is not None and function is not None:
+        return _markdown(vocabulary.function_markdown(function), index.range(call.name.start, call.name.end))
     where = model.place(file, offset)
     obj = where.object
     if obj is not None and obj.kind.start <= offset <= obj.kind.end:
@@ -33,10 +40,20 @@ def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None 
     attr = where.attribute
     if attr is not None and attr.key.start <= offset <= attr.key.end:
         owner = vocabulary.model_of(where.block)
-        k = vocabulary.key(owner, attr.key.text) if owner else None
+        k = reference.key(owner, attr.key.text) if owner else None
         if k is not None:
             what = where.object.kind.text if where.object else "application" if isinstance(where.block, s.ApplicationBlock) else "component"
             return _markdown(vocabulary.key_markdown(k, what), index.range(attr.key.start, attr.key.end))
+    return None
+
+
+def _call_at(file: s.File | None, offset: int) -> s.Call | None:
+    """The call whose function name holds the offset."""
+    for top in model.expressions(file) if file is not None else ():
+        if top.start <= offset <= top.end:
+            for expr in model.walk_expr(top):
+                if isinstance(expr, s.Call) and expr.name.start <= offset <= expr.name.end:
+                    return expr
     return None
 
 
@@ -47,7 +64,7 @@ def _markdown(text: str, rng: lsp.Range) -> lsp.Hover:
 def _symbol_text(hit: Hit, recorded: Recorded | None) -> str:
     sym = hit.symbol
     if hit.output is not None:
-        output = vocabulary.outputs(sym.object_kind).get(hit.output)
+        output = reference.outputs(sym.object_kind).get(hit.output)
         head = f"**{sym.component}.{sym.name}.{hit.output}** — output of {sym.object_kind} `{sym.component}.{sym.name}`"
         lines = [head]
         if output is not None:
@@ -55,7 +72,7 @@ def _symbol_text(hit: Hit, recorded: Recorded | None) -> str:
         return "\n".join(lines)
     if sym.kind == "object":
         lines = [f"**{sym.component}.{sym.name}** — {sym.object_kind} object in component `{sym.component}`"]
-        kind_text = vocabulary.kind(sym.object_kind or "")
+        kind_text = kinds.get(sym.object_kind or "")
         if kind_text is not None:
             lines += ["", kind_text.kind_description]
             if kind_text.outputs:

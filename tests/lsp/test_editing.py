@@ -10,6 +10,7 @@ from pytest_lsp import LanguageClient
 from scoot_lsp.tokens import TOKEN_TYPES
 
 from scoot_lang.format import format_text
+from scoot_lang.functions import FUNCTIONS
 from scoot_model.objects import Compute
 from tests.lsp.conftest import SHOP, change, find, open_file, pos, until
 
@@ -44,6 +45,29 @@ async def test_hover_key_kind_reference_and_output(client: LanguageClient, tmp_p
     assert "output" in text and "The file or folder holding the data" in text
     text = await hover_text(client, doc, find(SHOP, "engine"))
     assert "`sqlite`" in text
+
+
+async def test_hover_function_shows_its_signature_and_doc(client: LanguageClient, tmp_path: Path) -> None:
+    (tmp_path / "motd.txt").write_text("hello\n", encoding="utf-8")
+    text = SHOP.replace('param greeting', 'let motd = file("motd.txt")\n\nparam greeting').replace(
+        "GREETING      = greeting", 'GREETING      = greeting\n      AUTH          = "Bearer ${secret("SHOP_TOKEN")}"\n      MOTD          = motd'
+    )
+    doc = await opened(client, tmp_path, text)
+    assert not client.diagnostics[doc]
+    for name, needle in (("secret", 'secret("SHOP'), ("file", 'file("motd')):
+        function = FUNCTIONS[name]
+        for delta in (0, len(name) - 1):
+            result = await client.text_document_hover_async(
+                lsp.HoverParams(text_document=doc_id(doc), position=find(text, needle, delta=delta))
+            )
+            assert result is not None and isinstance(result.contents, lsp.MarkupContent)
+            assert function.signature in result.contents.value and function.doc in result.contents.value
+            assert result.range == lsp.Range(start=find(text, needle), end=find(text, needle, delta=len(name)))
+    # Inside the argument: not the function.
+    text_hover = await client.text_document_hover_async(
+        lsp.HoverParams(text_document=doc_id(doc), position=find(text, '"SHOP_TOKEN', delta=2))
+    )
+    assert text_hover is None
 
 
 async def test_hover_shows_recorded_state_from_scoot_lock(client: LanguageClient, tmp_path: Path) -> None:
@@ -109,6 +133,10 @@ async def test_completion_keys_kinds_values_and_references(client: LanguageClien
     items = await complete(client, doc, find(typed3, "GREETING      = ", delta=len("GREETING      = ")))
     labels = {i.label for i in items}
     assert {"orders", "web", "api", "greeting", "secret", "file"} <= labels
+    for function in FUNCTIONS.values():
+        item = next(i for i in items if i.label == function.name)
+        assert item.insert_text == function.snippet and item.detail == function.signature
+        assert isinstance(item.documentation, lsp.MarkupContent) and function.doc in item.documentation.value
 
 
 async def test_formatting_is_scoot_fmt(client: LanguageClient, tmp_path: Path) -> None:
