@@ -71,13 +71,13 @@ class _Binder:
     def application(self, block: s.ApplicationBlock, file: s.File) -> None:
         if self.found.application is not None:
             first, first_file = self.found.application
-            self.findings.add(
-                diagnostic(
-                    "SCT102",
-                    f"a second `application` block; the unit already has `{first.name.text}` — keep one",
-                    span(file, block.name),
-                    ((span(first_file, first.name), "the first application"),),
-                )
+            self.findings.again(
+                "SCT102",
+                f"a second `application` block; the unit already has `{first.name.text}` — keep one",
+                file,
+                block.name,
+                (first_file, first.name),
+                "the first application",
             )
             return
         self.found.application = (block, file)
@@ -95,13 +95,13 @@ class _Binder:
             return
         if name in self.found.components:
             first, first_file = self.found.components[name]
-            self.findings.add(
-                diagnostic(
-                    "SCT103",
-                    f"component `{name}` is declared twice; rename or merge one",
-                    span(file, block.name),
-                    ((span(first_file, first.name), "the first declaration"),),
-                )
+            self.findings.again(
+                "SCT103",
+                f"component `{name}` is declared twice; rename or merge one",
+                file,
+                block.name,
+                (first_file, first.name),
+                "the first declaration",
             )
             return
         self.check_name(block.name, file, "component")
@@ -135,13 +135,13 @@ class _Binder:
         if obj.name.missing:
             return
         if name in objects:
-            self.findings.add(
-                diagnostic(
-                    "SCT103",
-                    f"component `{component}` already has an object `{name}`; rename one",
-                    span(file, obj.name),
-                    ((span(file, objects[name].block.name), "the first object"),),
-                )
+            self.findings.again(
+                "SCT103",
+                f"component `{component}` already has an object `{name}`; rename one",
+                file,
+                obj.name,
+                (file, objects[name].block.name),
+                "the first object",
             )
             return
         self.check_name(obj.name, file, "object")
@@ -177,13 +177,13 @@ class _Binder:
         what: Literal["param", "let"] = "param" if isinstance(decl, s.ParamDecl) else "let"
         if name in self.found.decls:
             first, first_file = self.found.decls[name]
-            self.findings.add(
-                diagnostic(
-                    "SCT103",
-                    f"`{name}` is already declared; rename one",
-                    span(file, decl.name),
-                    ((span(first_file, first.name), "the first declaration"),),
-                )
+            self.findings.again(
+                "SCT103",
+                f"`{name}` is already declared; rename one",
+                file,
+                decl.name,
+                (first_file, first.name),
+                "the first declaration",
             )
             return
         self.found.decls[name] = (decl, file)

@@ -432,22 +432,10 @@ class Evaluator:
 
 def _names_used(decl: Decl, decls: dict[str, Any]) -> set[str]:
     """The lets and params a declaration's expression names (what evaluating it may use)."""
-    found: set[str] = set()
-    pending: list[Any] = [decl.value if isinstance(decl, s.LetDecl) else decl.default]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, s.Reference):
-            if node.parts[0].text in decls:
-                found.add(node.parts[0].text)
-        elif isinstance(node, s.StringLit):
-            pending.extend(part for part in node.parts if not isinstance(part, str))
-        elif isinstance(node, s.ListExpr):
-            pending.extend(node.items)
-        elif isinstance(node, s.MapExpr):
-            pending.extend(entry.value for entry in node.entries)
-        elif isinstance(node, s.Call):
-            pending.extend(node.args)
-    return found
+    top = decl.value if isinstance(decl, s.LetDecl) else decl.default
+    if top is None:
+        return set()
+    return {node.parts[0].text for node in s.walk(top) if isinstance(node, s.Reference) and node.parts[0].text in decls}
 
 
 def _shown_path(path: str) -> str:

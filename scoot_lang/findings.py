@@ -27,6 +27,10 @@ class Findings:
         """Report `code` on a node of the syntax tree."""
         self.diagnostics.append(diagnostic(code, message, span(file, node), suggestion=suggestion))
 
+    def again(self, code: str, message: str, file: s.File, node: Any, first: tuple[s.File, Any], label: str) -> None:
+        """Report `code` on a second declaration of something, pointing at the first (`label`)."""
+        self.diagnostics.append(diagnostic(code, message, span(file, node), ((span(*first), label),)))
+
     def add(self, found: Diagnostic) -> None:
         self.diagnostics.append(found)
 

@@ -7,6 +7,7 @@ offsets of -1.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -204,3 +205,19 @@ class File:
     comments: list[Comment] = field(default_factory=list)
     # Read from the JSON form: references there are always fully qualified.
     from_json: bool = False
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """An expression and every expression inside it (interpolations included)."""
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ListExpr):
+            stack.extend(node.items)
+        elif isinstance(node, MapExpr):
+            stack.extend(entry.value for entry in node.entries)
+        elif isinstance(node, Call):
+            stack.extend(node.args)
+        elif isinstance(node, StringLit):
+            stack.extend(part for part in node.parts if not isinstance(part, str))

@@ -99,13 +99,13 @@ class Validator:
             if attr.key.missing:
                 continue
             if key in seen:
-                self.findings.add(
-                    diagnostic(
-                        "SCT103",
-                        f"`{key}` is set twice; remove one",
-                        span(ctx.file, attr.key),
-                        ((span(ctx.file, seen[key].key), "first set here"),),
-                    )
+                self.findings.again(
+                    "SCT103",
+                    f"`{key}` is set twice; remove one",
+                    ctx.file,
+                    attr.key,
+                    (ctx.file, seen[key].key),
+                    "first set here",
                 )
                 continue
             seen[key] = attr

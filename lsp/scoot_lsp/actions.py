@@ -103,7 +103,7 @@ def _remove_duplicate(snapshot: Snapshot, path: str, diag: Diagnostic) -> lsp.Co
     )
     if target is None:
         for expr in model.expressions(file):
-            for node in model.walk_expr(expr):
+            for node in s.walk(expr):
                 if isinstance(node, s.MapExpr):
                     target = next((e for e in node.entries if e.key.start == diag.span.start), None) or target
     if target is None:

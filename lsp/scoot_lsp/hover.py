@@ -51,7 +51,7 @@ def _call_at(file: s.File | None, offset: int) -> s.Call | None:
     """The call whose function name holds the offset."""
     for top in model.expressions(file) if file is not None else ():
         if top.start <= offset <= top.end:
-            for expr in model.walk_expr(top):
+            for expr in s.walk(top):
                 if isinstance(expr, s.Call) and expr.name.start <= offset <= expr.name.end:
                     return expr
     return None

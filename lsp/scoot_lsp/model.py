@@ -94,22 +94,6 @@ def _map_keys(expr: s.Expr, offset: int) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def walk_expr(expr: s.Expr) -> Iterator[s.Expr]:
-    """An expression and every expression inside it (interpolations included)."""
-    stack: list[s.Expr] = [expr]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, s.ListExpr):
-            stack.extend(node.items)
-        elif isinstance(node, s.MapExpr):
-            stack.extend(entry.value for entry in node.entries)
-        elif isinstance(node, s.Call):
-            stack.extend(node.args)
-        elif isinstance(node, s.StringLit):
-            stack.extend(part for part in node.parts if not isinstance(part, str))
-
-
 def blocks(file: s.File) -> Iterator[s.Block]:
     for item in file.items:
         if isinstance(item, s.ApplicationBlock):

@@ -143,7 +143,7 @@ def folding_ranges(snapshot: Snapshot, path: str) -> list[lsp.FoldingRange]:
     for block in model.blocks(file):
         spans.append((block.start, block.end, lsp.FoldingRangeKind.Region))
     for expr in model.expressions(file):
-        for node in model.walk_expr(expr):
+        for node in s.walk(expr):
             if isinstance(node, s.MapExpr | s.ListExpr) or (isinstance(node, s.StringLit) and node.raw.startswith('"""')):
                 spans.append((node.start, node.end, None))
     for comment in file.comments:
