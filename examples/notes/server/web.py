@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import threading
@@ -217,8 +216,6 @@ def get_attachment(text: str, name: str) -> bytes:
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
-    # Replicas bind the same port; the kernel spreads connections among them.
-    allow_reuse_port = hasattr(socket, "SO_REUSEPORT")
 
 
 def main() -> None:
