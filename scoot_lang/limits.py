@@ -38,7 +38,18 @@ class Budget:
     def too_deep(self, value: Value, file: s.File, node: Any, what: str) -> bool:
         """Report a value whose lists and maps nest deeper than `MAX_NESTING`: every
         later stage walks values recursively, so they are held to the text's limit."""
-        depth = summarize(value, self.measured).depth
+        return self._too_deep(summarize(value, self.measured).depth, file, node, what)
+
+    def output_fits(self, value: Value, file: s.File, node: Any, what: str) -> bool:
+        """Whether an attribute's value is neither too deep nor, added to those checked
+        before it, too large for the architecture's values (each reported)."""
+        summary = summarize(value, self.measured)
+        return not (
+            self._too_deep(summary.depth, file, node, what)
+            or self.too_large(summary.size, file, node, "the architecture's values", output=True)
+        )
+
+    def _too_deep(self, depth: int, file: s.File, node: Any, what: str) -> bool:
         if depth <= MAX_NESTING:
             return False
         self.findings.error(

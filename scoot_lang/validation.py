@@ -22,7 +22,7 @@ from scoot_lang.fields import accepts_output, field_schema, own_pattern, sub_sch
 from scoot_lang.findings import Findings, span
 from scoot_lang.semantic import JsonPath
 from scoot_lang.source import Span
-from scoot_lang.values import INVALID, ObjectRef, Value, describe_value, lower, summarize
+from scoot_lang.values import INVALID, ObjectRef, Value, describe_value, lower
 from scoot_model import reference
 from scoot_model.objects import (
     OBJECT_REF_PATTERN,
@@ -122,10 +122,7 @@ class Validator:
                 continue
             wants_object = schema.get("pattern") == OBJECT_REF_PATTERN
             value = self.evaluator.eval(attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object))
-            if value is not INVALID and (
-                budget.too_deep(value, ctx.file, attr.value, f"`{key}`")
-                or budget.too_large(summarize(value, budget.measured).size, ctx.file, attr.value, "the architecture's values", output=True)
-            ):
+            if value is not INVALID and not budget.output_fits(value, ctx.file, attr.value, f"`{key}`"):
                 value = INVALID
             if value is INVALID or not self.output_type_ok(value, schema, key, attr, ctx):
                 broken.add(key)
