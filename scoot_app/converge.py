@@ -2,8 +2,9 @@
 
     outcome = converge(application, confirm=ask, on_event=show)
 
-What happens on the way is told to `on_event` as it happens (the lock taken over, the
-runtime opened, the plan made, each apply event); confirming is the caller's
+What happens on the way is told to `on_event` as it happens (a wait for the lock, the
+lock taken over, the runtime opened, the plan made, each apply event, a shared lock
+left behind); confirming is the caller's
 (`confirm(plan)`: the CLI asks at a terminal, `scoot watch` always says yes).
 """
 
@@ -13,18 +14,27 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scoot_app.application import Loaded, PlanFailed, make_plan, open_runtime
 
 if TYPE_CHECKING:
-    from scoot_runtime.applylock import LockHolder
+    from scoot_runtime.applylock import LockHolder, LockWait, TargetLock
+    from scoot_runtime.drivers.base import HeldLock
     from scoot_runtime.engine import Runtime
     from scoot_runtime.plan import Plan
     from scoot_runtime.reconciler import ApplyResult, Event
 
 
 # -- events, in the order they can come -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitingForLock:
+    """The apply lock is held by another run; waiting for it (`lock_timeout`). Told once per lock."""
+
+    wait: LockWait
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,14 @@ class Applying:
     event: Event
 
 
-ConvergeEvent = TookOver | RuntimeOpened | PlanMade | ApplyStarted | Applying
+@dataclass(frozen=True)
+class LockLeft:
+    """The run is over but its shared lock could not be released: `message` says how to break it."""
+
+    message: str
+
+
+ConvergeEvent = WaitingForLock | TookOver | RuntimeOpened | PlanMade | ApplyStarted | Applying | LockLeft
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -120,18 +137,22 @@ def converge(
     delete_data: bool = False,
     refresh: bool = True,
     command: str | None = None,
+    lock_timeout: float = 0.0,
     confirm: Callable[[Plan], bool] = lambda plan: True,
     on_event: Callable[[ConvergeEvent], None] = lambda event: None,
 ) -> ConvergeOutcome:
     """apply (or, with `destroy`, destroy): lock, plan, confirm, apply while telling events.
 
-    `command` names the run in the apply lock (who holds it, for another run's message)."""
+    `command` names the run in the apply lock (who holds it, for another run's message);
+    a held lock is waited for up to `lock_timeout` seconds."""
     import asyncio
 
-    from scoot_runtime.applylock import ApplyLock, LockHeld
+    from scoot_runtime.applylock import LockHeld
     from scoot_runtime.engine import DEFAULT_PARALLELISM
 
-    lock = ApplyLock(application.workspace.state_dir, application.target.name, command)
+    lock = apply_lock(
+        application, command=command, timeout=lock_timeout, on_wait=lambda wait: on_event(WaitingForLock(wait))
+    )
     try:
         lock.acquire()
     except LockHeld as error:
@@ -181,3 +202,60 @@ def converge(
         return Converged(runtime, made, result, seconds, deleted)
     finally:
         lock.release()
+        if lock.release_problem is not None:
+            on_event(LockLeft(lock.release_problem))
+
+
+def apply_lock(
+    application: Loaded,
+    *,
+    command: str | None = None,
+    timeout: float = 0.0,
+    on_wait: Callable[[LockWait], None] = lambda wait: None,
+) -> TargetLock:
+    """The application's target's apply lock (not taken yet): the folder's, and the one its
+    driver shares between every clone of the application, if it keeps one."""
+    from scoot_runtime.applylock import target_lock
+    from scoot_runtime.engine import application_name
+
+    name = application_name(application.workspace, application.architecture)
+    return target_lock(
+        application.workspace.state_dir, name, application.target, command=command, timeout=timeout, on_wait=on_wait
+    )
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """What `force_unlock` removed: the folder's lock file (`had_file`; `holder`, who it
+    named) and the driver's shared lock (`shared`, None if there was none; `where`)."""
+
+    had_file: bool
+    holder: LockHolder | None
+    shared: HeldLock | None = None
+    where: str | None = None
+
+
+def force_unlock(path: Path, target: str, *, force: bool = False) -> Unlocked:
+    """Break `target`'s apply lock left by a run that is gone: the folder's, then the shared one.
+
+    Refused (`HolderAlive`, `HolderUnknown`) while a holder looks alive, or cannot be
+    checked (another host), unless `force`. A target scoot.toml no longer has: only the
+    folder's lock (its driver is not known)."""
+    from scoot_app.application import Failed, load
+    from scoot_runtime import applylock, workspace
+    from scoot_runtime.engine import application_name
+
+    folder = workspace.load(path)
+    had_file = applylock.lock_path(folder.state_dir, target).exists()
+    holder = applylock.force_unlock(folder.state_dir, target, force=force)
+    if target not in folder.targets:
+        return Unlocked(had_file, holder)
+    loaded = load(path, target)
+    application = loaded.by_state() if isinstance(loaded, Failed) else loaded
+    shared = applylock.shared_lock(
+        application_name(application.workspace, application.architecture), application.target
+    )
+    if shared is None:
+        return Unlocked(had_file, holder)
+    broken = applylock.force_unlock_shared(shared, target, force=force)
+    return Unlocked(had_file, holder, broken, shared.where)

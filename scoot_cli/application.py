@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from scoot_app.application import Loaded
+    from scoot_runtime.applylock import LockWait
     from scoot_runtime.engine import Runtime
 
 
@@ -103,6 +104,43 @@ def source_options(function: Callable[P, R]) -> Callable[P, R]:
         "--revision", "revisions", multiple=True, metavar="COMPONENT=REV",
         help="Run this branch, tag or commit of a component's source instead of the newest (repeatable).",
     )(function)
+
+
+class Duration(click.ParamType[float]):
+    """`30s`, `5m`, `1h`, `1m30s` or seconds, as seconds."""
+
+    name = "duration"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from scoot_runtime.applylock import parse_duration
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def lock_timeout_option(function: Callable[P, R]) -> Callable[P, R]:
+    """--lock-timeout: wait that long for a held apply lock (every command that takes it)."""
+    return click.option(
+        "--lock-timeout", type=Duration(), default="0", metavar="DURATION", show_default=True,
+        help="Wait up to this long (30s, 5m, 1h) for the target's apply lock while another run holds it, "
+        "instead of failing at once.",
+    )(function)
+
+
+def say_waiting(wait: LockWait) -> None:
+    """Tell, once, that this run waits for the apply lock, and for whom."""
+    from scoot_runtime.applylock import format_duration
+
+    who = wait.holder.describe() if wait.holder else "another run"
+    lock = f" ({wait.where})" if wait.where else ""
+    click.echo(
+        f"Target `{wait.target}` is locked{lock} by {who}; waiting up to {format_duration(wait.timeout)} for it.",
+        err=True,
+    )
 
 
 def revision_pins(revisions: tuple[str, ...]) -> dict[str, str]:

@@ -13,9 +13,11 @@ from scoot_cli.application import (
     exits_on_error,
     from_option,
     load_application,
+    lock_timeout_option,
     on_runtime_opened,
     redact,
     revision_pins,
+    say_waiting,
     source_options,
 )
 from scoot_cli.output import counted, use_color
@@ -139,6 +141,7 @@ def _converge(
     refresh: bool,
     revisions: tuple[str, ...] = (),
     from_repo: str | None = None,
+    lock_timeout: float = 0.0,
 ) -> None:
     """apply and destroy: `scoot_app.converge`, confirmed at the terminal (or by --yes),
     its events printed as they come; exit 1 unless it converged."""
@@ -160,7 +163,8 @@ def _converge(
 
     outcome = converge(
         application, destroy=destroy, revisions=pins, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, confirm=confirm, on_event=ConvergePrinter(application.compilation, destroy, delete_data),
+        refresh=refresh, lock_timeout=lock_timeout, confirm=confirm,
+        on_event=ConvergePrinter(application.compilation, destroy, delete_data),
     )
     if isinstance(outcome, LockBusy):
         raise click.ClickException(outcome.message)
@@ -177,11 +181,23 @@ class ConvergePrinter:
         self.color = use_color()
 
     def __call__(self, event: ConvergeEvent) -> None:
-        from scoot_app.converge import Applying, ApplyStarted, PlanMade, RuntimeOpened, TookOver
+        from scoot_app.converge import (
+            Applying,
+            ApplyStarted,
+            LockLeft,
+            PlanMade,
+            RuntimeOpened,
+            TookOver,
+            WaitingForLock,
+        )
         from scoot_cli.views.changes import render_plan
         from scoot_cli.views.progress import event_line
 
-        if isinstance(event, TookOver):
+        if isinstance(event, WaitingForLock):
+            say_waiting(event.wait)
+        elif isinstance(event, LockLeft):
+            click.echo(f"warning: {redact(event.message)}", err=True)
+        elif isinstance(event, TookOver):
             click.echo(f"The previous holder ({event.holder.describe()}) is gone; taking over.", err=True)
         elif isinstance(event, RuntimeOpened):
             on_runtime_opened(event.runtime)
@@ -249,6 +265,7 @@ def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: 
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="When storage is replaced or deleted, delete its data too.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True, help="Read what the driver observes first.")
+@lock_timeout_option
 @exits_on_error
 def apply(
     path: str,
@@ -260,6 +277,7 @@ def apply(
     parallelism: int | None,
     delete_data: bool,
     refresh: bool,
+    lock_timeout: float,
 ) -> None:
     """Make what runs match the architecture: fetch the sources, plan, confirm, converge.
 
@@ -267,7 +285,7 @@ def apply(
     the revision each one ran."""
     _converge(
         path, target, params, destroy=False, yes=yes, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, revisions=revisions, from_repo=from_repo,
+        refresh=refresh, revisions=revisions, from_repo=from_repo, lock_timeout=lock_timeout,
     )
 
 
@@ -277,6 +295,7 @@ def apply(
 @click.option("-y", "--yes", is_flag=True, help="Destroy without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="Delete storage data too (it is kept otherwise).")
+@lock_timeout_option
 @exits_on_error
 def destroy(
     path: str,
@@ -286,9 +305,10 @@ def destroy(
     yes: bool,
     parallelism: int | None,
     delete_data: bool,
+    lock_timeout: float,
 ) -> None:
     """Remove every object recorded for the target. Storage data is kept unless --delete-data."""
     _converge(
         path, target, params, destroy=True, yes=yes, parallelism=parallelism, delete_data=delete_data,
-        refresh=True, from_repo=from_repo,
+        refresh=True, from_repo=from_repo, lock_timeout=lock_timeout,
     )

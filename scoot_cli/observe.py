@@ -20,8 +20,10 @@ from scoot_cli.application import (
     exits_on_error,
     from_option,
     load_application,
+    lock_timeout_option,
     open_runtime_redacted,
     redact,
+    say_waiting,
 )
 from scoot_cli.output import counted, use_color
 
@@ -57,19 +59,17 @@ async def _read_recorded(runtime: Runtime, addresses: list[str]) -> dict[str, An
 @click.command(short_help="Record what the driver observes of each object.")
 @application_options
 @from_option
+@lock_timeout_option
 @exits_on_error
-def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
+def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, lock_timeout: float) -> None:
     """Read every recorded object through its driver and record what it observes."""
     import asyncio
 
-    from scoot_runtime.applylock import ApplyLock, LockHeld
+    from scoot_app.converge import apply_lock
 
     application = load_application(path, target, params, from_repo, by_state="refresh")
-    lock = ApplyLock(application.workspace.state_dir, application.target.name)
-    try:
-        lock.acquire()
-    except LockHeld as error:
-        raise click.ClickException(str(error)) from None
+    lock = apply_lock(application, timeout=lock_timeout, on_wait=say_waiting)
+    lock.acquire()
     try:
         if lock.stale_holder is not None:
             click.echo(f"The previous holder ({lock.stale_holder.describe()}) is gone; taking over.", err=True)
@@ -121,6 +121,8 @@ def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: s
             raise click.ClickException(f"{counted(len(failed), 'object')} could not be read: {', '.join(failed)}")
     finally:
         lock.release()
+        if lock.release_problem is not None:
+            click.echo(f"warning: {lock.release_problem}", err=True)
 
 
 @click.command(short_help="List the recorded objects, and whether they still run.")
@@ -316,40 +318,42 @@ def graph(path: str, target: str | None, params: tuple[str, ...], from_repo: str
 @click.option(
     "--force",
     is_flag=True,
-    help="Remove it even while a run holds it (only where locks do not work, as on some network file systems).",
+    help="Remove it even while its holder looks alive, or runs on another host where it cannot be checked.",
 )
 @exits_on_error
 def force_unlock(target_name: str, path: str, force: bool) -> None:
-    """Remove TARGET's apply lock, for when its holder is gone and the lock stayed.
+    """Remove TARGET's apply lock, for when its holder is gone and the lock stayed: the
+    folder's, and the one the target's driver keeps for every clone (aws: an S3 object).
 
-    Refused while a run holds the lock, unless --force.
+    Refused while the holder looks alive, or runs on another host, unless --force.
     """
-    import socket
-
-    from scoot_runtime import applylock, workspace
+    from scoot_app.converge import force_unlock as unlock
     from scoot_runtime.state import check_target_name
 
     try:
         check_target_name(target_name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="TARGET") from None
-    loaded = workspace.load(Path(path))
-    lock_file = applylock.lock_path(loaded.state_dir, target_name)
-    existed = lock_file.exists()
-    holder = applylock.force_unlock(loaded.state_dir, target_name, force=force)
-    if holder is None:
-        if existed:
-            click.echo(f"Removed the apply lock of target `{target_name}`; no run was named in it.")
-        else:
-            click.echo(f"Target `{target_name}` has no apply lock; nothing to do.")
-        return
-    click.echo(f"Removed the apply lock of target `{target_name}`, held by {holder.describe()}.")
-    if holder.host == socket.gethostname() and _alive(holder.pid):
-        click.echo(
-            f"warning: pid {holder.pid} still runs on this host; if it is that scoot run, it goes on "
-            "unaware, and a new run could overlap it",
-            err=True,
-        )
+    unlocked = unlock(Path(path), target_name, force=force)
+    holders = [unlocked.holder] if unlocked.holder is not None else []
+    if unlocked.holder is not None:
+        click.echo(f"Removed the apply lock of target `{target_name}`, held by {unlocked.holder.describe()}.")
+    elif unlocked.had_file:
+        click.echo(f"Removed the apply lock of target `{target_name}`; no run was named in it.")
+    if unlocked.shared is not None:
+        who = unlocked.shared.holder.describe() if unlocked.shared.holder else "no scoot run named in it"
+        click.echo(f"Broke the shared apply lock of target `{target_name}` ({unlocked.where}), held by {who}.")
+        if unlocked.shared.holder is not None:
+            holders.append(unlocked.shared.holder)
+    if not (unlocked.had_file or unlocked.shared is not None):
+        click.echo(f"Target `{target_name}` has no apply lock; nothing to do.")
+    for holder in {(h.host, h.pid): h for h in holders}.values():
+        if holder.on_this_host and _alive(holder.pid):
+            click.echo(
+                f"warning: pid {holder.pid} still runs on this host; if it is that scoot run, it goes on "
+                "unaware, and a new run could overlap it",
+                err=True,
+            )
 
 
 def _alive(pid: int) -> bool:

@@ -32,6 +32,12 @@ from scoot_runtime.workspace import SettingsError, Target, Workspace
 DEFAULT_PARALLELISM = 64
 
 
+def application_name(workspace: Workspace, architecture: Architecture | None) -> str:
+    """The application's name, as every clone of it has it: the architecture's, else
+    (a runtime going by scoot.lock alone) the folder's."""
+    return architecture.application.name if architecture else workspace.root.name
+
+
 @dataclass
 class Runtime:
     workspace: Workspace
@@ -67,7 +73,7 @@ class Runtime:
         chosen = workspace.target(target)
         store = StateStore(workspace.root, chosen.name, chosen.cloud)
         state = store.load()
-        application = architecture.application.name if architecture else workspace.root.name
+        application = application_name(workspace, architecture)
         repositories: Sources | None = None
         sources: dict[str, Source] = {}
         if architecture is not None and fetch:

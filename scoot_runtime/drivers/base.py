@@ -9,7 +9,9 @@ A driver turns objects into infrastructure. The runtime calls, per object:
 - `create`, `update`, `delete`: change the world, returning what was made;
 - `read`: what exists now, found by the recorded identity or, after a crash
   left no record, by the object's deterministic name;
-- `inventory` (optional): what of the target exists, listed by name alone.
+- `inventory` (optional): what of the target exists, listed by name alone;
+- `shared_lock` (optional, a class method): the target's apply lock, kept where
+  its resources are, so that every clone of the application shares it.
 
 `create`, `update` and `diff` get an `ObjectSpec` whose configuration has its
 references resolved to values (and secrets to their values, in memory only).
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scoot_runtime.applylock import LockHolder
 from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import same_digest
 
@@ -155,6 +158,60 @@ class DriverContext:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LockScope:
+    """What a shared apply lock is of: one target of one application (by name, as every
+    clone of it names it), with the target's driver options."""
+
+    application: str
+    target: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """A shared lock as found: who it names (None: it names no scoot run), and `version`,
+    the driver's mark of this very lock (`break_lock` removes it only while it still is)."""
+
+    holder: LockHolder | None
+    version: str
+
+
+class SharedLock(ABC):
+    """A target's apply lock kept where its resources are (a driver's `shared_lock`).
+
+    The runtime takes it after the folder's own lock and releases it before; it waits
+    (`--lock-timeout`) by calling `acquire` again with backoff. It holds who took it:
+    never a secret.
+    """
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """Where the lock is, for messages (`s3://bucket/key`)."""
+
+    @abstractmethod
+    async def acquire(self, holder: LockHolder) -> HeldLock | None:
+        """Take the lock, naming `holder`, in one atomic step: None once taken; if another
+        run holds it, that lock (and nothing is changed)."""
+
+    @abstractmethod
+    async def release(self) -> None:
+        """Remove the lock if this object took it and it is still this run's (a lock broken
+        by force-unlock and taken by another run is left alone). Safe to call when not taken."""
+
+    @abstractmethod
+    async def read(self) -> HeldLock | None:
+        """The lock as it is now (None: free), for force-unlock."""
+
+    @abstractmethod
+    async def break_lock(self, held: HeldLock) -> bool:
+        """Remove the lock if it is still `held` (force-unlock); False if it changed meanwhile."""
+
+    async def close(self) -> None:  # noqa: B027 (optional: most hold nothing)
+        """Release what the lock holds (clients)."""
+
+
 def model_problems(kind: str, config: Mapping[str, Any]) -> list[CheckFailure]:
     """What breaks the model's rules (`scoot_model.objects.problems`) in a configuration:
     the one check of them every driver makes, of the configuration as written at plan time
@@ -225,3 +282,11 @@ class CloudDriver(ABC):
 
     async def close(self) -> None:  # noqa: B027 (optional: most drivers hold nothing)
         """Release what the driver holds (connections, clients) at the end of a run."""
+
+    @classmethod
+    def shared_lock(cls, scope: LockScope) -> SharedLock | None:
+        """The apply lock of `scope`'s target that every clone of the application shares,
+        kept where the target's resources are (a bucket of the cloud's, say). None, the
+        default: the folder's own lock covers the target (the local driver's, whose
+        resources are on this machine)."""
+        return None

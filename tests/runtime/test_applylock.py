@@ -85,7 +85,7 @@ def test_another_process_is_refused_naming_the_holder(tmp_path: Path, holder: su
     out, _ = second.communicate(timeout=30)
     assert second.returncode == 3, out
     assert out.startswith(f"target `local` is locked by pid {holder.pid} on host {socket.gethostname()} since ")
-    assert "running `scoot apply`; wait for it, or run `scoot force-unlock local` if it is gone" in out
+    assert "running `scoot apply`; wait for it (`--lock-timeout 5m` waits), or run `scoot force-unlock local` if it is gone" in out
 
     with pytest.raises(LockHeld) as caught:
         ApplyLock(tmp_path, "local").acquire()

@@ -367,6 +367,63 @@ def test_apply_is_refused_while_another_holds_the_lock(app: Path) -> None:
     assert recorded(app) == {}
 
 
+HOLD_UNTIL_TOLD = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from scoot_runtime.applylock import ApplyLock\n"
+    "with ApplyLock(Path(sys.argv[1]), 'local', command='scoot apply (the other one)'):\n"
+    "    print('locked', flush=True)\n"
+    "    sys.stdin.readline()\n"
+)
+
+
+def test_lock_timeout_waits_for_the_local_lock_then_takes_it(app: Path) -> None:
+    """--lock-timeout: the flock held by another process is waited for (said once, naming
+    the holder), then taken when it is released; too short a wait fails naming the holder."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_UNTIL_TOLD, str(app / ".scoots")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        short = scoot("refresh", "--lock-timeout", "700ms", str(app))
+        assert time.monotonic() - started >= 0.7
+        assert short.exit_code == 1
+        assert f"is locked by pid {holder.pid}" in short.output and "scoot apply (the other one)" in short.output
+        assert "; waited " in short.output and "force-unlock" in short.output
+
+        environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "scoot_cli", "refresh", "--lock-timeout", "2m", str(app)],
+            env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert waiting.stderr is not None
+            said = waiting.stderr.readline()
+            assert f"is locked by pid {holder.pid}" in said and "waiting up to 2m for it" in said, said
+            assert waiting.poll() is None  # still waiting: the lock is held
+            assert holder.stdin is not None
+            holder.stdin.write("go\n")
+            holder.stdin.close()
+            out, err = waiting.communicate(timeout=60)
+        finally:
+            waiting.kill()
+            waiting.wait()
+        assert waiting.returncode == 0, out + err
+        assert "nothing to refresh" in out
+        assert "waiting" not in err  # said once
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_lock_timeout_must_be_a_duration(app: Path) -> None:
+    result = scoot("apply", "--yes", "--lock-timeout", "5x", str(app))
+    assert result.exit_code == 2
+    assert "`5x` is not a duration: write it as 30s, 5m, 1h or 1m30s" in result.output
+
+
 @pytest.mark.slow
 def test_apply_runs_the_application_and_a_second_apply_does_nothing(applied: Path) -> None:
     url = url_of(applied)

@@ -21,6 +21,7 @@ from scoot_runtime.drivers.aws import compute, connection, storage
 from scoot_runtime.drivers.aws.artifacts import Artifacts
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.iam import Roles
+from scoot_runtime.drivers.aws.lock import S3Lock
 from scoot_runtime.drivers.aws.naming import Names
 from scoot_runtime.drivers.aws.options import OPTION_NAMES, AwsOptions
 from scoot_runtime.drivers.aws.session import Aws
@@ -31,10 +32,12 @@ from scoot_runtime.drivers.base import (
     Created,
     DiffResult,
     DriverContext,
+    LockScope,
     LogLine,
     ObjectSpec,
     Observed,
     Recorded,
+    SharedLock,
 )
 
 # How often `scoot logs -f` asks EC2 for the consoles again.
@@ -183,6 +186,11 @@ class AwsDriver(CloudDriver):
 
     async def close(self) -> None:
         self.aws.close()
+
+    @classmethod
+    def shared_lock(cls, scope: LockScope) -> SharedLock | None:
+        """An S3 object every clone of the application takes (see `lock`)."""
+        return S3Lock(scope)
 
     def _kind(self, spec: ObjectSpec) -> str:
         if spec.kind not in self.kinds:

@@ -12,6 +12,8 @@
     key_name      = "my-key"               # an EC2 key pair, for ssh
     boot_timeout  = 300                    # seconds an instance has to reach `running`
     max_attempts  = 10                     # attempts per call when AWS throttles
+    lock_bucket   = "acme-scoot-locks"     # the bucket of the apply lock (see `lock`); else
+                                           # scoot-locks-<account>-<region>, made on first use
 
 Credentials are never an option: they come from the environment, a profile, or
 an instance role, and are never written down.
@@ -39,11 +41,13 @@ OPTION_NAMES = frozenset(
         "key_name",
         "boot_timeout",
         "max_attempts",
+        "lock_bucket",
     }
 )
 # The latest Amazon Linux 2023 for x86_64, as AWS publishes it in SSM Parameter Store.
 DEFAULT_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class AwsOptions:
     key_name: str | None = None
     boot_timeout: float = 300.0
     max_attempts: int = 10
+    lock_bucket: str | None = None
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> AwsOptions:
@@ -88,7 +93,14 @@ class AwsOptions:
             raise AwsDriverError(
                 f"the aws option `ingress_cidr` must be a CIDR block such as `203.0.113.0/24`, not {cidr!r}"
             ) from None
+        lock_bucket = text("lock_bucket")
+        if lock_bucket is not None and not _BUCKET.match(lock_bucket):
+            raise AwsDriverError(
+                "the aws option `lock_bucket` must be an S3 bucket name (3-63 lowercase letters, digits, "
+                f"`.` and `-`), not {lock_bucket!r}"
+            )
         return cls(
+            lock_bucket=lock_bucket,
             region=region,
             endpoint_url=endpoint,
             profile=text("profile"),
