@@ -326,8 +326,8 @@ class LockWait:
 class _Patience:
     """When to look again at a held lock: backoff (doubling, with jitter) until a deadline."""
 
-    def __init__(self, lock: TargetLock, deadline: float, where: str | None) -> None:
-        self.lock, self.deadline, self.where = lock, deadline, where
+    def __init__(self, lock: TargetLock, deadline: float, shared: SharedLock | None) -> None:
+        self.lock, self.deadline, self.shared = lock, deadline, shared
         self.poll = FIRST_POLL
         self.told = False
 
@@ -338,7 +338,8 @@ class _Patience:
             return None
         if not self.told:
             self.told = True
-            self.lock.on_wait(LockWait(self.lock.target, holder, self.where, self.lock.timeout))
+            where = self.shared.where if self.shared is not None else None
+            self.lock.on_wait(LockWait(self.lock.target, holder, where, self.lock.timeout))
         delay = min(self.poll * random.uniform(0.75, 1.25), left)
         self.poll = min(self.poll * 2, MAX_POLL)
         return delay
@@ -404,7 +405,7 @@ class TargetLock:
 
     async def _acquire_shared(self, shared: SharedLock, started: float, deadline: float) -> None:
         holder = self.local.holder or LockHolder.of_this_run(self.local.command)
-        patience = _Patience(self, deadline, shared.where)
+        patience = _Patience(self, deadline, shared)
         while True:
             held = await shared.acquire(holder)
             if held is None:
@@ -536,4 +537,6 @@ def _same_file(fd: int, path: Path) -> bool:
 
 def _current_command() -> str:
     program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "scoot"
+    if program == "__main__.py":  # python -m scoot_cli
+        program = "scoot"
     return shlex.join([program, *sys.argv[1:]])

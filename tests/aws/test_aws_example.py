@@ -243,6 +243,12 @@ def test_a_kill_9_after_aws_made_an_instance_loses_nothing(app: Path, moto_serve
         # wanted (the same generation: the instance is kept, not rolled).
         assert "api.web (compute) found after an interrupted run: it will be updated" in planned.output, planned.output
         assert "what it was made from cannot be told" in planned.output
+        # The kill left the shared apply lock in S3: the next apply names the dead run and how to break it.
+        refused = scoot("apply", "--target", "aws", "--yes", str(app))
+        assert refused.exit_code == 1
+        assert f"pid {applying.pid} no longer runs on this host" in refused.output, refused.output
+        unlocked = scoot("force-unlock", "aws", str(app))
+        assert unlocked.exit_code == 0, unlocked.output
         applied = scoot("apply", "--target", "aws", "--yes", str(app))
         assert applied.exit_code == 0, applied.output
         # The instance made before the kill is the one recorded: no second one.
@@ -353,6 +359,9 @@ def test_a_crash_before_a_bucket_is_tagged_leaks_nothing(app: Path, moto_server:
     planned = scoot("plan", "--target", "aws", str(app))
     assert planned.exit_code == 0, planned.output
     assert f"the bucket {bucket} is not tagged yet (its create was interrupted)" in planned.output, planned.output
+    # The crash left the shared apply lock in S3: broken once its run is known to be gone.
+    assert "no longer runs on this host" in scoot("destroy", "--target", "aws", "--yes", str(app)).output
+    assert scoot("force-unlock", "aws", str(app)).exit_code == 0
     # Destroyed before any apply finished: the untagged bucket is found, and deleted with the data.
     destroyed = scoot("destroy", "--target", "aws", "--yes", "--delete-data", str(app))
     assert destroyed.exit_code == 0, destroyed.output
