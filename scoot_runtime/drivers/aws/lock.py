@@ -79,6 +79,12 @@ class S3Lock(SharedLock):
                         f"the lock bucket {bucket} (the target's `lock_bucket` option) does not exist: "
                         "make it, or remove the option to let Scoot make its own"
                     ) from None
+                if error_code(error) in {"AccessDenied", "403"}:
+                    raise AwsDriverError(
+                        f"cannot write the apply lock {self.where}: {error}. The identity needs s3:PutObject, "
+                        "s3:GetObject and s3:DeleteObject on it (docs/drivers/aws.md); if the bucket is another "
+                        "account's, set the target's `lock_bucket` option to a bucket of yours"
+                    ) from None
                 if error_code(error) not in _CONDITION_FAILED:
                     raise
             held = await self._read(bucket)
@@ -153,6 +159,8 @@ class S3Lock(SharedLock):
         return self.bucket
 
     async def _make_bucket(self, bucket: str) -> None:
-        await create_bucket(self.aws, bucket, "the apply lock's bucket")
+        await create_bucket(
+            self.aws, bucket, "the apply lock's bucket (the target's `lock_bucket` option names another)"
+        )
         await secure_bucket(self.aws, bucket, {PURPOSE_TAG: PURPOSE})
 
