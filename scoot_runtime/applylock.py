@@ -442,18 +442,6 @@ class TargetLock:
             finally:
                 runner.close()
 
-    def __enter__(self) -> TargetLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
-
 
 def target_lock(
     workspace: Path,
