@@ -194,19 +194,41 @@ def close_runtime(runner: asyncio.Runner, runtime: Runtime) -> None:
         runner.run(runtime.close())
 
 
+def _prepare_clone(root: Path) -> None:
+    """`scoot init` in an application that exists (a clone): what git does not carry."""
+    from scoot_runtime import init as starter
+
+    written = starter.prepare_clone(root)
+    registered = starter.register_merge_driver(root)
+    click.echo(f"{shown_path(root)} is already a Scoot application (scoot.toml); its files are kept.")
+    for item in written:
+        click.echo(f"  {item.how:<11} {item.path.relative_to(root)}")
+    if registered:
+        click.echo("  registered  git's merge driver for scoot.lock (`scoot merge-lock`)")
+    elif not written:
+        click.echo("  nothing to do: it is not in a git repository, and its files have their lines")
+
+
 @click.command(short_help="Start an application: scoot.toml, architecture.sct, app/.")
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--name", help="The application's name. Default: the folder's name.")
-@click.option("--force", is_flag=True, help="Overwrite files that exist (a .gitignore only gets the .scoots/ line).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist (a .gitignore or .gitattributes only gets its line).")
 @exits_on_error
 def init(directory: str, name: str | None, force: bool) -> None:
     """Start an application in DIRECTORY (default: here): scoot.toml, architecture.sct, a
-    small web server in app/ and a .gitignore. Nothing is overwritten without --force."""
+    small web server in app/, a .gitignore and a .gitattributes; inside a git repository,
+    register git's merge driver for scoot.lock. Nothing is overwritten without --force.
+
+    In an application that exists (a clone), only what git does not carry: the merge
+    driver, and the lines .gitignore and .gitattributes lack."""
     from scoot_lang import compile_source
     from scoot_model.names import KEYWORDS
     from scoot_runtime import init as starter
 
     root = Path(directory)
+    if (root / "scoot.toml").is_file() and not force:
+        _prepare_clone(root)
+        return
     chosen = name or root.resolve().name
     problem = starter.name_problem(chosen)
     if problem is None and chosen in KEYWORDS:
@@ -230,6 +252,8 @@ def init(directory: str, name: str | None, force: bool) -> None:
     click.echo(f"Scoot application `{chosen}` in {shown_path(root)}:")
     for item in written:
         click.echo(f"  {item.how:<11} {item.path.relative_to(root)}")
+    if starter.register_merge_driver(root):
+        click.echo("  registered  git's merge driver for scoot.lock (`scoot merge-lock`)")
     click.echo("")
     click.echo("Next:")
     if shown_path(root) != ".":
