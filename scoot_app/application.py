@@ -84,8 +84,9 @@ def load(
     """Read scoot.toml, pick the target, compile the architecture (`params` over
     scoot.toml's [params]).
 
-    With `from_repo` (`--from`), the architecture comes from its repository, fetched
-    under `.scoots/repos/`; scoot.toml, scoot.lock and `.scoots/` stay PATH's.
+    With `from_repo` (`--from`, else scoot.toml's [architecture] `from`), the architecture
+    comes from its repository, fetched under `.scoots/repos/`; scoot.toml, scoot.lock and
+    `.scoots/` stay PATH's.
     """
     from scoot_lang import compile_path
     from scoot_runtime import workspace
@@ -105,7 +106,10 @@ def load(
     chosen = loaded.target(target)
     origin = None
     if from_repo is not None:
-        loaded, origin = _fetch_architecture(loaded, chosen, from_repo)
+        loaded, origin = _fetch_architecture(loaded, chosen, from_repo, f"--from {from_repo}")
+    elif loaded.architecture_from is not None:
+        said = f"{loaded.root / workspace.SETTINGS_FILE}: [architecture] `from` = \"{loaded.architecture_from}\""
+        loaded, origin = _fetch_architecture(loaded, chosen, loaded.architecture_from, said)
     merged = {**loaded.params, **(params or {})}
     result = compile_path(shown_path(loaded.architecture), merged)
     if not result.ok or result.architecture is None:
@@ -113,7 +117,7 @@ def load(
     return Loaded(loaded, chosen, result, origin)
 
 
-def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str) -> tuple[Workspace, Fetched]:
+def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str, said: str) -> tuple[Workspace, Fetched]:
     """The workspace with its architecture taken from `from_repo`, and what was fetched.
 
     The fetched repository's own scoot.toml, if any, says only where the
@@ -123,12 +127,10 @@ def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str) -> tu
     from scoot_runtime import workspace
     from scoot_runtime.sources import fetch_architecture
 
-    fetched = fetch_architecture(loaded, chosen, from_repo)
+    fetched = fetch_architecture(loaded, chosen, from_repo, said=said)
     inside = workspace.load(fetched.path).architecture
     if not inside.is_relative_to(fetched.path.resolve()):
-        raise ApplicationError(
-            f"--from {from_repo}: its scoot.toml puts the architecture outside the repository ({inside})"
-        )
+        raise ApplicationError(f"{said}: its scoot.toml puts the architecture outside the repository ({inside})")
     return dataclasses.replace(loaded, architecture=inside), fetched
 
 

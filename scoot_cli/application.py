@@ -91,8 +91,9 @@ def from_option(function: Callable[P, R]) -> Callable[P, R]:
     """--from: the architecture from its repository (every command that compiles it)."""
     return click.option(
         "--from", "from_repo", metavar="REPO", default=None,
-        help="Take the architecture from its repository (a git URL, a folder such as ./shop, or owner/name "
-        "of the repository driver) instead of PATH; scoot.toml and scoot.lock stay PATH's.",
+        help="Take the architecture from its repository (a git URL, a folder such as ./shop, owner/name "
+        "of the repository driver, or `scheme`: its name by the naming scheme) instead of PATH; scoot.toml "
+        "and scoot.lock stay PATH's. Default: scoot.toml's [architecture] from.",
     )(function)
 
 
@@ -147,10 +148,11 @@ def load_application(
     from scoot_app.application import Failed, load
 
     loaded = load(path, target, parse_params(params), from_repo)
-    if loaded.origin is not None and from_repo is not None:
+    if loaded.origin is not None:
         revision = loaded.origin.revision.removeprefix("sha256:")[:12]
         click.echo(
-            f"Architecture from {from_repo} at revision {revision} ({shown_path(loaded.origin.path)}).", err=True
+            f"Architecture from {loaded.origin.repository} at revision {revision} ({shown_path(loaded.origin.path)}).",
+            err=True,
         )
     result = loaded.compilation
     if result.diagnostics:

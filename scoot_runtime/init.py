@@ -39,6 +39,7 @@ SETTINGS = """\
 
 [architecture]
 path = "."                            # the .sct files: this folder (or one file, or a JSON file)
+# from = "scheme"                     # or, instead of `path`: from its repository (as `--from`)
 
 # [params]                            # values of the architecture's params;
 # port = 9000                         # `--param port=9000` overrides them for one run
