@@ -20,6 +20,9 @@ from scoot_runtime.drivers.local import processes
 from scoot_runtime.drivers.local.paths import owner
 from tests.ports import free_port
 from tests.runtime.test_cli_runtime import (
+    ARCHITECTURE as BASE,
+)
+from tests.runtime.test_cli_runtime import (
     get,
     kill_leftovers,
     recorded,
@@ -28,33 +31,11 @@ from tests.runtime.test_cli_runtime import (
     wait_until_gone,
 )
 
-ARCHITECTURE = """\
-application duo {
-  owner = "acme"
-}
-
-param port: number = 8080
-param greeting: string = "hello"
-
-component app {
-  source = "./app"
-
-  compute web {
-    command = [PYTHON, "-u", "server.py"]
-    port    = port
-    health  = "/healthz"
-    env = {
-      PORT      = port
-      GREETING  = greeting
-      DATA_PATH = db.path
-    }
-  }
-
-  storage db {
-    engine = "sqlite"
-  }
-}
-"""
+# test_cli_runtime's application, with a greeting each target sets.
+ARCHITECTURE = BASE.replace(
+    "param port: number = 8080\n", 'param port: number = 8080\nparam greeting: string = "hello"\n'
+).replace("      PORT      = port\n", "      PORT      = port\n      GREETING  = greeting\n")
+assert ARCHITECTURE.count("greeting") == 2
 
 SERVER = """\
 import os, sqlite3
