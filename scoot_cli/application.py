@@ -14,8 +14,9 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
@@ -117,23 +118,41 @@ def revision_pins(revisions: tuple[str, ...]) -> dict[str, str]:
         raise click.BadParameter(str(error), param_hint="--revision") from None
 
 
-def application_options(function: Callable[P, R]) -> Callable[P, R]:
-    """PATH (the application folder), --target and --param."""
-    function = click.option(
+@dataclass(frozen=True)
+class ParamOptions:
+    """--param and --param-file, as given: what a command hands to `load_application`."""
+
+    given: tuple[str, ...] = ()  # --param NAME=VALUE
+    file: str | None = None  # --param-file FILE
+
+
+def application_options(function: Callable[..., R]) -> Callable[..., R]:
+    """PATH (the application folder), --target, --param and --param-file (the command
+    receives the last two as one `params: ParamOptions`)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, params: tuple[str, ...] = (), param_file: str | None = None, **kwargs: Any) -> R:
+        return function(*args, params=ParamOptions(params, param_file), **kwargs)
+
+    command: Callable[..., R] = click.option(
         "--param", "params", multiple=True, metavar="NAME=VALUE",
-        help="Set a param (repeatable); overrides scoot.toml's [params].",
-    )(function)
-    function = click.option(
+        help="Set a param for this command only (repeatable); over scoot.toml and --param-file.",
+    )(wrapper)
+    command = click.option(
+        "--param-file", "param_file", metavar="FILE", default=None, type=click.Path(dir_okay=False),
+        help="Read params from a TOML file of NAME = value lines, for this command only; over scoot.toml.",
+    )(command)
+    command = click.option(
         "--target", "target", metavar="NAME", default=None,
         help="The target to work on (a [targets.NAME] table of scoot.toml). Default: local.",
-    )(function)
-    return click.argument("path", default=".", type=click.Path(file_okay=True))(function)
+    )(command)
+    return click.argument("path", default=".", type=click.Path(file_okay=True))(command)
 
 
 def load_application(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     from_repo: str | None = None,
     *,
     by_state: str | None = None,
@@ -147,7 +166,7 @@ def load_application(
     """
     from scoot_app.application import Failed, load
 
-    loaded = load(path, target, parse_params(params), from_repo)
+    loaded = load(path, target, parse_params(params.given), from_repo, params.file)
     if loaded.origin is not None:
         revision = loaded.origin.revision.removeprefix("sha256:")[:12]
         click.echo(

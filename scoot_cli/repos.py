@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scoot_cli.application import (
+    ParamOptions,
     application_options,
     exits_on_error,
     from_option,
@@ -67,7 +68,7 @@ def repos() -> None:
     newest revision. `scoot repos create` makes the missing ones."""
 
 
-def _open(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> Sources:
+def _open(path: str, target: str | None, params: ParamOptions, from_repo: str | None) -> Sources:
     from scoot_runtime.sources import Sources
 
     application = load_application(path, target, params, from_repo)
@@ -123,7 +124,7 @@ def _table(rows: list[_Row], color: bool) -> str:
 @from_option
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @exits_on_error
-def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, as_json: bool) -> None:
+def list_(path: str, target: str | None, params: ParamOptions, from_repo: str | None, as_json: bool) -> None:
     """The architecture's repository, marked `(architecture)`, and each component's: its
     driver, whether it exists, and its newest revision."""
     with _open(path, target, params, from_repo) as sources:
@@ -147,7 +148,7 @@ def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str
 @application_options
 @from_option
 @exits_on_error
-def create(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
+def create(path: str, target: str | None, params: ParamOptions, from_repo: str | None) -> None:
     """Create the architecture's repository and each component's that does not exist yet,
     through its driver (private where the host has the notion). Drivers that cannot create
     say so."""

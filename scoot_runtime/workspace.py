@@ -24,6 +24,9 @@
     [targets.staging.repositories]    # this target's repositories, over [repositories]
     driver = "github"
 
+    [targets.staging.params]          # this target's values, over [params]
+    env = "staging"
+
     [watch]                           # `scoot watch`'s defaults (its options win)
     interval = 30                     # seconds between two looks at the repositories
     webhook = true                    # also take GitHub push webhooks
@@ -49,6 +52,7 @@ SETTINGS_FILE = "scoot.toml"
 MAX_SETTINGS_BYTES = MIB  # scoot.toml is read whole: a bound on what a hostile one costs
 WORKSPACE = ".scoots"
 DEFAULT_TARGET = "local"
+PARAM_FILE_OPTION = "--param-file"  # how a param file's values are named (messages, plans)
 _TARGET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
@@ -114,6 +118,20 @@ class Target:
     options: dict[str, Any] = field(default_factory=dict)
     # Its [targets.NAME.repositories] table, as written (None: the [repositories] table alone).
     repositories: dict[str, Any] | None = None
+    # Its [targets.NAME.params] table, as text (over [params]).
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParamValue:
+    """A value given for a param, and where it was given (`source`, in words:
+    `scoot.toml [params]`, `--param-file dev.toml`, `--param`)."""
+
+    value: str
+    source: str
+    # Written in scoot.toml: a plain `scoot plan` uses it again. A value from the
+    # command line (--param, --param-file) is for that one command.
+    from_settings: bool
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,13 @@ class Workspace:
     watch: WatchSettings = field(default_factory=WatchSettings)
     # [architecture] `from`: take the architecture from its repository (as `--from` does).
     architecture_from: str | None = None
+
+    def params_for(self, target: Target) -> dict[str, ParamValue]:
+        """The values scoot.toml gives `target`: [params], under [targets.NAME.params]."""
+        values = {name: ParamValue(value, f"{SETTINGS_FILE} [params]", True) for name, value in self.params.items()}
+        where = f"{SETTINGS_FILE} [targets.{target.name}.params]"
+        values.update({name: ParamValue(value, where, True) for name, value in target.params.items()})
+        return values
 
     def repositories_for(self, target: Target) -> RepositorySettings:
         """The repository settings a target works with: [repositories], under its own table."""
@@ -190,11 +215,17 @@ def load(root: Path) -> Workspace:
             )
         if not isinstance(table, dict) or not isinstance(table.get("cloud", "local"), str):
             raise SettingsError(f"{path}: [targets.{name}] must be a table with `cloud = \"DRIVER\"`")
-        options = {k: v for k, v in table.items() if k not in ("cloud", "repositories")}
+        options = {k: v for k, v in table.items() if k not in ("cloud", "repositories", "params")}
         own = table.get("repositories")
         if own is not None and not isinstance(own, dict):
             raise SettingsError(f"{path}: `repositories` of [targets.{name}] must be a table ([targets.{name}.repositories])")
-        targets[name] = Target(name, str(table.get("cloud", "local")), options, own)
+        values = table.get("params", {})
+        if not isinstance(values, dict):
+            raise SettingsError(
+                f"{path}: `params` of [targets.{name}] must be a table ([targets.{name}.params]) of NAME = value"
+            )
+        target_params = {str(k): _param_text(v) for k, v in values.items()}
+        targets[name] = Target(name, str(table.get("cloud", "local")), options, own, target_params)
     return Workspace(
         root=root,
         architecture=_architecture_path(root, str(architecture.get("path", ".")), path),
@@ -235,6 +266,28 @@ def _known_keys(table: dict[str, Any], keys: tuple[str, ...], where: str) -> Non
             f"{where}: unknown key `{unknown[0]}`{did_you_mean(closest(unknown[0], list(keys)))}"
             + f"; the keys are {', '.join(keys)}"
         )
+
+
+def read_param_file(path: Path, shown: str) -> dict[str, str]:
+    """A `--param-file`: TOML, `NAME = value` at the top level (as in scoot.toml's
+    [params]), each value as text for the compiler. `shown` is how its messages name it."""
+    how = "write one `NAME = value` per line (TOML), as in scoot.toml's [params]"
+    try:
+        data = tomllib.loads(read_regular_file(path, MAX_SETTINGS_BYTES).decode("utf-8"))
+    except UnreadableFile as error:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: cannot read it: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: it is not UTF-8 text; {how}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: {error}; {how}") from None
+    except RecursionError:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: arrays or tables nest too deep to read") from None
+    if set(data) == {"params"} and isinstance(data["params"], dict):
+        raise SettingsError(
+            f"{PARAM_FILE_OPTION} {shown}: it holds a [params] table; a param file is the table's contents: "
+            "remove the `[params]` line"
+        )
+    return {str(k): _param_text(v) for k, v in data.items()}
 
 
 def _architecture_path(root: Path, written: str, settings: Path) -> Path:
