@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from scoot_cli.application import (
+    ParamOptions,
     application_options,
     exits_on_error,
     from_option,
@@ -23,15 +24,22 @@ from scoot_cli.application import (
 from scoot_cli.output import counted, use_color
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
 
     from scoot_app.converge import ConvergeEvent, ConvergeOutcome
     from scoot_cli.views.changes import PlanView
     from scoot_lang.compiler import Compilation
     from scoot_runtime.engine import Runtime
     from scoot_runtime.plan import Plan, PlanError
+    from scoot_runtime.workspace import ParamValue
 
 
-def _plan_view(runtime: Runtime, compilation: Compilation, delete_data: bool = False) -> PlanView:
+def _plan_view(
+    runtime: Runtime,
+    compilation: Compilation,
+    delete_data: bool = False,
+    params: Mapping[str, ParamValue] | None = None,
+) -> PlanView:
     from scoot_cli.views.changes import PlanView
     from scoot_cli.views.sct_lines import Locator
 
@@ -41,6 +49,7 @@ def _plan_view(runtime: Runtime, compilation: Compilation, delete_data: bool = F
         recorded=dict(runtime.store.state.objects),
         revisions={address: desired.revision for address, desired in runtime.desired.items()},
         delete_data=delete_data,
+        params=params or {},
     )
 
 
@@ -94,7 +103,7 @@ def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) 
 def plan(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     revisions: tuple[str, ...],
     from_repo: str | None,
     as_json: bool,
@@ -120,7 +129,8 @@ def plan(
     runtime, made = planned.runtime, planned.plan
     if isinstance(made, PlanFailed):
         _plan_failed(made.error, application.compilation, as_json)
-    view = _plan_view(runtime, application.compilation, delete_data)
+    # A plan of destruction takes no values: what goes is what scoot.lock records.
+    view = _plan_view(runtime, application.compilation, delete_data, None if destroy else application.params)
     if as_json:
         click.echo(json.dumps(plan_json(made, view), indent=2, ensure_ascii=False))
     else:
@@ -132,7 +142,7 @@ def plan(
 def _converge(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     *,
     destroy: bool,
     yes: bool,
@@ -163,8 +173,9 @@ def _converge(
 
     outcome = converge(
         application, destroy=destroy, revisions=pins, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, lock_timeout=lock_timeout, confirm=confirm,
-        on_event=ConvergePrinter(application.compilation, destroy, delete_data),
+        refresh=refresh, lock_timeout=lock_timeout, confirm=confirm, on_event=ConvergePrinter(
+            application.compilation, destroy, delete_data, None if destroy else application.params
+        ),
     )
     if isinstance(outcome, LockBusy):
         raise click.ClickException(outcome.message)
@@ -176,8 +187,15 @@ def _converge(
 class ConvergePrinter:
     """What `apply` and `destroy` print as a converge goes (`scoot watch` prints the same)."""
 
-    def __init__(self, compilation: Compilation, destroy: bool, delete_data: bool) -> None:
+    def __init__(
+        self,
+        compilation: Compilation,
+        destroy: bool,
+        delete_data: bool,
+        params: Mapping[str, ParamValue] | None = None,
+    ) -> None:
         self.compilation, self.destroy, self.delete_data = compilation, destroy, delete_data
+        self.params = params
         self.color = use_color()
 
     def __call__(self, event: ConvergeEvent) -> None:
@@ -204,7 +222,7 @@ class ConvergePrinter:
             if event.runtime.store.recovered:
                 click.echo("An interrupted run was found; what it did is taken into account.", err=True)
         elif isinstance(event, PlanMade):
-            view = _plan_view(event.runtime, self.compilation, self.delete_data)
+            view = _plan_view(event.runtime, self.compilation, self.delete_data, self.params)
             click.echo(render_plan(event.plan, view, self.color), color=self.color)
         elif isinstance(event, ApplyStarted):
             click.echo("")
@@ -270,7 +288,7 @@ def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: 
 def apply(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     revisions: tuple[str, ...],
     from_repo: str | None,
     yes: bool,
@@ -300,7 +318,7 @@ def apply(
 def destroy(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     from_repo: str | None,
     yes: bool,
     parallelism: int | None,

@@ -231,13 +231,13 @@ def test_init_writes_an_application_that_validates(tmp_path: Path) -> None:
 def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
     folder.mkdir()
-    (folder / "scoot.toml").write_text("# mine\n")
+    (folder / "architecture.sct").write_text("// mine\n")
     (folder / ".gitignore").write_text("build/\n")
     result = scoot("init", str(folder))
     assert result.exit_code == 1
-    assert "scoot.toml" in result.output and ".gitignore" in result.output and "--force" in result.output
-    assert (folder / "scoot.toml").read_text() == "# mine\n"
-    assert not (folder / "architecture.sct").exists()
+    assert "architecture.sct" in result.output and ".gitignore" in result.output and "--force" in result.output
+    assert (folder / "architecture.sct").read_text() == "// mine\n"
+    assert not (folder / "scoot.toml").exists()
     forced = scoot("init", "--force", str(folder))
     assert forced.exit_code == 0, forced.output
     assert "[architecture]" in (folder / "scoot.toml").read_text()

@@ -23,7 +23,7 @@ from scoot_runtime.conformance import context_for, make_spec, record
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec, Recorded
 from scoot_runtime.drivers.local import LocalDriver, LocalDriverError
 from scoot_runtime.drivers.local import processes as local_processes
-from scoot_runtime.drivers.local.paths import inside, owner
+from scoot_runtime.drivers.local.paths import inside, log_path, owner
 from scoot_runtime.drivers.local.processes import Proc
 from scoot_runtime.plugins import MissingDependency
 from tests.ports import free_port
@@ -261,7 +261,7 @@ def test_output_goes_to_a_private_log(driver: LocalDriver, source: Path) -> None
         source, command=python("import time; print('hello log', flush=True); time.sleep(600)")
     )
     created = run(driver.create(spec))
-    log = driver.context.workspace / "logs" / "api.web.0.log"
+    log = log_path(driver.context.workspace, driver.context.target, spec.address, 0)
     try:
         wait_for(lambda: "hello log" in log.read_text())
         assert log.stat().st_mode & 0o777 == 0o600
@@ -497,7 +497,7 @@ def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: 
     spec = storage(engine)
     created = run(driver.create(spec))
     path = Path(created.outputs["path"])
-    assert path.is_absolute() and path.is_relative_to(driver.context.workspace / "data" / "api")
+    assert path.is_absolute() and path.is_relative_to(driver.context.workspace / "targets" / "test" / "data" / "api")
     if engine == "sqlite":
         assert path.name == "orders.sqlite" and path.read_bytes().startswith(b"SQLite format 3\0")
         with sqlite3.connect(path) as db:
