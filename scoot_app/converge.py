@@ -128,6 +128,7 @@ def converge(
     `command` names the run in the apply lock (who holds it, for another run's message)."""
     import asyncio
 
+    from scoot_model.objects import placed_outputs
     from scoot_runtime.applylock import ApplyLock, LockHeld
     from scoot_runtime.engine import DEFAULT_PARALLELISM
 
@@ -154,10 +155,12 @@ def converge(
                     return NothingToDo(made)
                 if not confirm(made):
                     return Declined(made)
+                root = runtime.root.resolve()
                 kept = {
-                    address: state.outputs.get("path") or state.outputs.get("url")
+                    address: outputs.get("path") or outputs.get("url")
                     for address, state in runtime.store.state.objects.items()
                     if state.kind == "storage"
+                    for outputs in [placed_outputs(state.kind, state.outputs, root)]
                 }
                 on_event(ApplyStarted(made))
                 started = time.monotonic()

@@ -133,6 +133,7 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
     import asyncio
 
     from scoot_cli.views.status import status_rows, status_table
+    from scoot_model.objects import placed_outputs
 
     application = load_application(path, target, params, from_repo, by_state="status")
     runtime = open_runtime_redacted(application, fetch=False)
@@ -143,7 +144,8 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
             observed = runner.run(_read_recorded(runtime, addresses)) if addresses else {}
         finally:
             close_runtime(runner, runtime)
-    rows = status_rows(state.objects, observed)
+    root = application.workspace.root.resolve()
+    rows = status_rows(state.objects, observed, root)
     if as_json:
         report = {
             "target": application.target.name,
@@ -155,7 +157,7 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
                     "kind": row.kind,
                     "observed": row.observed,
                     "revision": state.objects[row.address].revision,
-                    "outputs": state.objects[row.address].outputs,
+                    "outputs": placed_outputs(row.kind, state.objects[row.address].outputs, root),
                 }
                 for row in rows
             ],
