@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scoot_runtime.engine import Runtime
     from scoot_runtime.plan import Plan, PlanError
     from scoot_runtime.repositories.base import Fetched
-    from scoot_runtime.workspace import Target, Workspace
+    from scoot_runtime.workspace import ParamValue, Target, Workspace
 
 
 class ApplicationError(ScootError):
@@ -45,6 +45,8 @@ class Loaded:
     compilation: Compilation
     # `--from`: the architecture's repository and the revision of it compiled.
     origin: Fetched | None = None
+    # The values given for the architecture's params, and where each was given.
+    params: Mapping[str, ParamValue] = dataclasses.field(default_factory=dict)
 
     @property
     def architecture(self) -> Architecture | None:
@@ -59,11 +61,13 @@ class Failed:
     target: Target
     compilation: Compilation
     origin: Fetched | None = None
+    params: Mapping[str, ParamValue] = dataclasses.field(default_factory=dict)
 
     def by_state(self) -> Loaded:
         """The application without an architecture, for what goes by scoot.lock alone
         (destroy, status, refresh): the runtime then knows only what the state records."""
-        return Loaded(self.workspace, self.target, dataclasses.replace(self.compilation, architecture=None), self.origin)
+        without = dataclasses.replace(self.compilation, architecture=None)
+        return Loaded(self.workspace, self.target, without, self.origin, self.params)
 
 
 def shown_path(path: Path) -> str:
@@ -80,12 +84,14 @@ def load(
     target: str | None = None,
     params: Mapping[str, str] | None = None,
     from_repo: str | None = None,
+    param_file: str | Path | None = None,
 ) -> Loaded | Failed:
-    """Read scoot.toml, pick the target, compile the architecture (`params` over
-    scoot.toml's [params]).
+    """Read scoot.toml, pick the target, compile the architecture with the params'
+    values (`given_params`: `params` over `param_file` over scoot.toml).
 
-    With `from_repo` (`--from`), the architecture comes from its repository, fetched
-    under `.scoots/repos/`; scoot.toml, scoot.lock and `.scoots/` stay PATH's.
+    With `from_repo` (`--from`, else scoot.toml's [architecture] `from`), the architecture
+    comes from its repository, fetched under `.scoots/repos/`; scoot.toml, scoot.lock and
+    `.scoots/` stay PATH's.
     """
     from scoot_lang import compile_path
     from scoot_runtime import workspace
@@ -105,15 +111,41 @@ def load(
     chosen = loaded.target(target)
     origin = None
     if from_repo is not None:
-        loaded, origin = _fetch_architecture(loaded, chosen, from_repo)
-    merged = {**loaded.params, **(params or {})}
-    result = compile_path(shown_path(loaded.architecture), merged)
+        loaded, origin = _fetch_architecture(loaded, chosen, from_repo, f"--from {from_repo}")
+    elif loaded.architecture_from is not None:
+        said = f"{loaded.root / workspace.SETTINGS_FILE}: [architecture] `from` = \"{loaded.architecture_from}\""
+        loaded, origin = _fetch_architecture(loaded, chosen, loaded.architecture_from, said)
+    given = given_params(loaded, chosen, param_file, params)
+    result = compile_path(
+        shown_path(loaded.architecture),
+        {name: given.value for name, given in given.items()},
+        origins={name: given.source for name, given in given.items()},
+    )
     if not result.ok or result.architecture is None:
-        return Failed(loaded, chosen, result, origin)
-    return Loaded(loaded, chosen, result, origin)
+        return Failed(loaded, chosen, result, origin, given)
+    return Loaded(loaded, chosen, result, origin, given)
 
 
-def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str) -> tuple[Workspace, Fetched]:
+def given_params(
+    loaded: Workspace, target: Target, param_file: str | Path | None, params: Mapping[str, str] | None
+) -> dict[str, ParamValue]:
+    """The values for the architecture's params, each with where it was given, the
+    later over the earlier: scoot.toml's [params], its [targets.NAME.params],
+    `--param-file`, `--param`. Whether the architecture declares them is the
+    compiler's to say (SCT504), as for any value."""
+    from scoot_lang.evaluation import PARAM_OPTION
+    from scoot_runtime.workspace import PARAM_FILE_OPTION, ParamValue, read_param_file
+
+    values = loaded.params_for(target)
+    if param_file is not None:
+        shown = shown_path(Path(param_file))
+        source = f"{PARAM_FILE_OPTION} {shown}"
+        values.update({k: ParamValue(v, source, False) for k, v in read_param_file(Path(param_file), shown).items()})
+    values.update({k: ParamValue(v, PARAM_OPTION, False) for k, v in (params or {}).items()})
+    return values
+
+
+def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str, said: str) -> tuple[Workspace, Fetched]:
     """The workspace with its architecture taken from `from_repo`, and what was fetched.
 
     The fetched repository's own scoot.toml, if any, says only where the
@@ -123,12 +155,10 @@ def _fetch_architecture(loaded: Workspace, chosen: Target, from_repo: str) -> tu
     from scoot_runtime import workspace
     from scoot_runtime.sources import fetch_architecture
 
-    fetched = fetch_architecture(loaded, chosen, from_repo)
+    fetched = fetch_architecture(loaded, chosen, from_repo, said=said)
     inside = workspace.load(fetched.path).architecture
     if not inside.is_relative_to(fetched.path.resolve()):
-        raise ApplicationError(
-            f"--from {from_repo}: its scoot.toml puts the architecture outside the repository ({inside})"
-        )
+        raise ApplicationError(f"{said}: its scoot.toml puts the architecture outside the repository ({inside})")
     return dataclasses.replace(loaded, architecture=inside), fetched
 
 

@@ -109,6 +109,7 @@ class WatchSession:
         target: str | None = None,
         params: Mapping[str, str] | None = None,
         pins: Mapping[str, str] | None = None,
+        param_file: str | Path | None = None,
         parallelism: int | None = None,
         interval: float = 60.0,
         settle: float = 2.0,
@@ -121,6 +122,7 @@ class WatchSession:
         from scoot_runtime.watch.poll import watched
 
         self.path, self.target, self.params = path, target, dict(params or {})
+        self.param_file = param_file
         self.pins = dict(pins or {})
         self.parallelism = parallelism
         self.on_event = on_event
@@ -169,7 +171,7 @@ class WatchSession:
         """One look; an architecture with errors (being edited?) is a complaint, not the end."""
         from scoot_runtime.watch import poll
 
-        application = load(self.path, self.target, self.params)
+        application = load(self.path, self.target, self.params, param_file=self.param_file)
         if isinstance(application, Failed):
             self._broken = True
             compilation = application.compilation
@@ -231,7 +233,7 @@ class WatchSession:
             if where is not None and where.driver != PathDriver.name:
                 pins[change.component] = change.latest
         try:
-            application = load(self.path, self.target, self.params)
+            application = load(self.path, self.target, self.params, param_file=self.param_file)
             self.on_event(Reloaded(application))
             if isinstance(application, Failed):
                 return Outcome.FAILED

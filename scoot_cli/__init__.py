@@ -22,7 +22,7 @@ import functools
 
 import click
 
-from scoot_cli import application, converge, language, observe, repos, watch
+from scoot_cli import application, converge, language, observe, repos, statefile, watch
 
 
 class _Scoot(click.Group):
@@ -71,6 +71,7 @@ cli.add_command(observe.status)
 cli.add_command(observe.logs)
 cli.add_command(observe.graph)
 cli.add_command(observe.force_unlock)
+cli.add_command(statefile.merge_lock)
 cli.add_command(repos.repos)
 cli.add_command(watch.watch)
 

@@ -14,8 +14,9 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
@@ -91,8 +92,9 @@ def from_option(function: Callable[P, R]) -> Callable[P, R]:
     """--from: the architecture from its repository (every command that compiles it)."""
     return click.option(
         "--from", "from_repo", metavar="REPO", default=None,
-        help="Take the architecture from its repository (a git URL, a folder such as ./shop, or owner/name "
-        "of the repository driver) instead of PATH; scoot.toml and scoot.lock stay PATH's.",
+        help="Take the architecture from its repository (a git URL, a folder such as ./shop, owner/name "
+        "of the repository driver, or `scheme`: its name by the naming scheme) instead of PATH; scoot.toml "
+        "and scoot.lock stay PATH's. Default: scoot.toml's [architecture] from.",
     )(function)
 
 
@@ -116,23 +118,41 @@ def revision_pins(revisions: tuple[str, ...]) -> dict[str, str]:
         raise click.BadParameter(str(error), param_hint="--revision") from None
 
 
-def application_options(function: Callable[P, R]) -> Callable[P, R]:
-    """PATH (the application folder), --target and --param."""
-    function = click.option(
+@dataclass(frozen=True)
+class ParamOptions:
+    """--param and --param-file, as given: what a command hands to `load_application`."""
+
+    given: tuple[str, ...] = ()  # --param NAME=VALUE
+    file: str | None = None  # --param-file FILE
+
+
+def application_options(function: Callable[..., R]) -> Callable[..., R]:
+    """PATH (the application folder), --target, --param and --param-file (the command
+    receives the last two as one `params: ParamOptions`)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, params: tuple[str, ...] = (), param_file: str | None = None, **kwargs: Any) -> R:
+        return function(*args, params=ParamOptions(params, param_file), **kwargs)
+
+    command: Callable[..., R] = click.option(
         "--param", "params", multiple=True, metavar="NAME=VALUE",
-        help="Set a param (repeatable); overrides scoot.toml's [params].",
-    )(function)
-    function = click.option(
+        help="Set a param for this command only (repeatable); over scoot.toml and --param-file.",
+    )(wrapper)
+    command = click.option(
+        "--param-file", "param_file", metavar="FILE", default=None, type=click.Path(dir_okay=False),
+        help="Read params from a TOML file of NAME = value lines, for this command only; over scoot.toml.",
+    )(command)
+    command = click.option(
         "--target", "target", metavar="NAME", default=None,
         help="The target to work on (a [targets.NAME] table of scoot.toml). Default: local.",
-    )(function)
-    return click.argument("path", default=".", type=click.Path(file_okay=True))(function)
+    )(command)
+    return click.argument("path", default=".", type=click.Path(file_okay=True))(command)
 
 
 def load_application(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     from_repo: str | None = None,
     *,
     by_state: str | None = None,
@@ -146,11 +166,12 @@ def load_application(
     """
     from scoot_app.application import Failed, load
 
-    loaded = load(path, target, parse_params(params), from_repo)
-    if loaded.origin is not None and from_repo is not None:
+    loaded = load(path, target, parse_params(params.given), from_repo, params.file)
+    if loaded.origin is not None:
         revision = loaded.origin.revision.removeprefix("sha256:")[:12]
         click.echo(
-            f"Architecture from {from_repo} at revision {revision} ({shown_path(loaded.origin.path)}).", err=True
+            f"Architecture from {loaded.origin.repository} at revision {revision} ({shown_path(loaded.origin.path)}).",
+            err=True,
         )
     result = loaded.compilation
     if result.diagnostics:
@@ -194,19 +215,41 @@ def close_runtime(runner: asyncio.Runner, runtime: Runtime) -> None:
         runner.run(runtime.close())
 
 
+def _prepare_clone(root: Path) -> None:
+    """`scoot init` in an application that exists (a clone): what git does not carry."""
+    from scoot_runtime import init as starter
+
+    written = starter.prepare_clone(root)
+    registered = starter.register_merge_driver(root)
+    click.echo(f"{shown_path(root)} is already a Scoot application (scoot.toml); its files are kept.")
+    for item in written:
+        click.echo(f"  {item.how:<11} {item.path.relative_to(root)}")
+    if registered:
+        click.echo("  registered  git's merge driver for scoot.lock (`scoot merge-lock`)")
+    elif not written:
+        click.echo("  nothing to do: it is not in a git repository, and its files have their lines")
+
+
 @click.command(short_help="Start an application: scoot.toml, architecture.sct, app/.")
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--name", help="The application's name. Default: the folder's name.")
-@click.option("--force", is_flag=True, help="Overwrite files that exist (a .gitignore only gets the .scoots/ line).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist (a .gitignore or .gitattributes only gets its line).")
 @exits_on_error
 def init(directory: str, name: str | None, force: bool) -> None:
     """Start an application in DIRECTORY (default: here): scoot.toml, architecture.sct, a
-    small web server in app/ and a .gitignore. Nothing is overwritten without --force."""
+    small web server in app/, a .gitignore and a .gitattributes; inside a git repository,
+    register git's merge driver for scoot.lock. Nothing is overwritten without --force.
+
+    In an application that exists (a clone), only what git does not carry: the merge
+    driver, and the lines .gitignore and .gitattributes lack."""
     from scoot_lang import compile_source
     from scoot_model.names import KEYWORDS
     from scoot_runtime import init as starter
 
     root = Path(directory)
+    if (root / "scoot.toml").is_file() and not force:
+        _prepare_clone(root)
+        return
     chosen = name or root.resolve().name
     problem = starter.name_problem(chosen)
     if problem is None and chosen in KEYWORDS:
@@ -230,6 +273,8 @@ def init(directory: str, name: str | None, force: bool) -> None:
     click.echo(f"Scoot application `{chosen}` in {shown_path(root)}:")
     for item in written:
         click.echo(f"  {item.how:<11} {item.path.relative_to(root)}")
+    if starter.register_merge_driver(root):
+        click.echo("  registered  git's merge driver for scoot.lock (`scoot merge-lock`)")
     click.echo("")
     click.echo("Next:")
     if shown_path(root) != ".":

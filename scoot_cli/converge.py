@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from scoot_cli.application import (
+    ParamOptions,
     application_options,
     exits_on_error,
     from_option,
@@ -21,15 +22,22 @@ from scoot_cli.application import (
 from scoot_cli.output import counted, use_color
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
 
     from scoot_app.converge import ConvergeEvent, ConvergeOutcome
     from scoot_cli.views.changes import PlanView
     from scoot_lang.compiler import Compilation
     from scoot_runtime.engine import Runtime
     from scoot_runtime.plan import Plan, PlanError
+    from scoot_runtime.workspace import ParamValue
 
 
-def _plan_view(runtime: Runtime, compilation: Compilation, delete_data: bool = False) -> PlanView:
+def _plan_view(
+    runtime: Runtime,
+    compilation: Compilation,
+    delete_data: bool = False,
+    params: Mapping[str, ParamValue] | None = None,
+) -> PlanView:
     from scoot_cli.views.changes import PlanView
     from scoot_cli.views.sct_lines import Locator
 
@@ -39,6 +47,7 @@ def _plan_view(runtime: Runtime, compilation: Compilation, delete_data: bool = F
         recorded=dict(runtime.store.state.objects),
         revisions={address: desired.revision for address, desired in runtime.desired.items()},
         delete_data=delete_data,
+        params=params or {},
     )
 
 
@@ -92,7 +101,7 @@ def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) 
 def plan(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     revisions: tuple[str, ...],
     from_repo: str | None,
     as_json: bool,
@@ -118,7 +127,8 @@ def plan(
     runtime, made = planned.runtime, planned.plan
     if isinstance(made, PlanFailed):
         _plan_failed(made.error, application.compilation, as_json)
-    view = _plan_view(runtime, application.compilation, delete_data)
+    # A plan of destruction takes no values: what goes is what scoot.lock records.
+    view = _plan_view(runtime, application.compilation, delete_data, None if destroy else application.params)
     if as_json:
         click.echo(json.dumps(plan_json(made, view), indent=2, ensure_ascii=False))
     else:
@@ -130,7 +140,7 @@ def plan(
 def _converge(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     *,
     destroy: bool,
     yes: bool,
@@ -160,7 +170,9 @@ def _converge(
 
     outcome = converge(
         application, destroy=destroy, revisions=pins, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, confirm=confirm, on_event=ConvergePrinter(application.compilation, destroy, delete_data),
+        refresh=refresh, confirm=confirm, on_event=ConvergePrinter(
+            application.compilation, destroy, delete_data, None if destroy else application.params
+        ),
     )
     if isinstance(outcome, LockBusy):
         raise click.ClickException(outcome.message)
@@ -172,8 +184,15 @@ def _converge(
 class ConvergePrinter:
     """What `apply` and `destroy` print as a converge goes (`scoot watch` prints the same)."""
 
-    def __init__(self, compilation: Compilation, destroy: bool, delete_data: bool) -> None:
+    def __init__(
+        self,
+        compilation: Compilation,
+        destroy: bool,
+        delete_data: bool,
+        params: Mapping[str, ParamValue] | None = None,
+    ) -> None:
         self.compilation, self.destroy, self.delete_data = compilation, destroy, delete_data
+        self.params = params
         self.color = use_color()
 
     def __call__(self, event: ConvergeEvent) -> None:
@@ -188,7 +207,7 @@ class ConvergePrinter:
             if event.runtime.store.recovered:
                 click.echo("An interrupted run was found; what it did is taken into account.", err=True)
         elif isinstance(event, PlanMade):
-            view = _plan_view(event.runtime, self.compilation, self.delete_data)
+            view = _plan_view(event.runtime, self.compilation, self.delete_data, self.params)
             click.echo(render_plan(event.plan, view, self.color), color=self.color)
         elif isinstance(event, ApplyStarted):
             click.echo("")
@@ -253,7 +272,7 @@ def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: 
 def apply(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     revisions: tuple[str, ...],
     from_repo: str | None,
     yes: bool,
@@ -281,7 +300,7 @@ def apply(
 def destroy(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     from_repo: str | None,
     yes: bool,
     parallelism: int | None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scoot_cli.application import (
+    ParamOptions,
     application_options,
     close_runtime,
     exits_on_error,
@@ -58,7 +59,7 @@ async def _read_recorded(runtime: Runtime, addresses: list[str]) -> dict[str, An
 @application_options
 @from_option
 @exits_on_error
-def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
+def refresh(path: str, target: str | None, params: ParamOptions, from_repo: str | None) -> None:
     """Read every recorded object through its driver and record what it observes."""
     import asyncio
 
@@ -128,10 +129,11 @@ def refresh(path: str, target: str | None, params: tuple[str, ...], from_repo: s
 @from_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @exits_on_error
-def status(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, as_json: bool) -> None:
+def status(path: str, target: str | None, params: ParamOptions, from_repo: str | None, as_json: bool) -> None:
     """The objects recorded for the target, their outputs and revision, and whether they still run."""
     import asyncio
 
+    from scoot_cli.views.params import params_json, params_lines
     from scoot_cli.views.status import status_rows, status_table
     from scoot_model.objects import placed_outputs
 
@@ -151,6 +153,7 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
             "target": application.target.name,
             "cloud": application.target.cloud,
             "serial": state.serial,
+            "params": params_json(application.params),
             "objects": [
                 {
                     "address": row.address,
@@ -166,6 +169,8 @@ def status(path: str, target: str | None, params: tuple[str, ...], from_repo: st
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     name = application.target.name
+    for line in params_lines(application.params, use_color()):
+        click.echo(line, color=use_color())
     if not rows:
         click.echo(f"Target `{name}` (cloud `{application.target.cloud}`) has no recorded objects: run `scoot apply`.")
     else:
@@ -196,7 +201,7 @@ def logs(
     object_address: str,
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     from_repo: str | None,
     follow: bool,
     replica: int | None,
@@ -285,7 +290,7 @@ def _print_logs(application: Loaded, address: Address, prefixed: bool, replica: 
     help="Graphviz DOT, or a Mermaid flowchart.",
 )
 @exits_on_error
-def graph(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, output: str) -> None:
+def graph(path: str, target: str | None, params: ParamOptions, from_repo: str | None, output: str) -> None:
     """Draw the architecture: components as clusters, objects as nodes, references and
     connections (dashed) as edges, coloured by what `apply` would do once something is applied."""
     import asyncio

@@ -1,5 +1,5 @@
-"""`scoot repos`: each component's repository, whether it exists, its newest revision;
-`scoot repos create`: make the missing ones through their drivers."""
+"""`scoot repos`: the architecture's repository and each component's, whether it exists,
+its newest revision; `scoot repos create`: make the missing ones through their drivers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scoot_cli.application import (
+    ParamOptions,
     application_options,
     exits_on_error,
     from_option,
@@ -40,9 +41,16 @@ class _Row:
     latest: str | None
     problem: str | None
 
+    @property
+    def architecture(self) -> bool:
+        from scoot_runtime.sources import ARCHITECTURE
+
+        return self.component == ARCHITECTURE
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "component": self.component,
+            "component": None if self.architecture else self.component,
+            "architecture": self.architecture,
             "repository": self.repository,
             "driver": self.driver,
             "exists": self.exists,
@@ -51,20 +59,23 @@ class _Row:
         }
 
 
-@click.group(cls=_ListByDefault, short_help="List the components' repositories; create the missing ones.")
+@click.group(cls=_ListByDefault, short_help="List the repositories; create the missing ones.")
 def repos() -> None:
-    """The repository of each component with code (compute objects, or a `source` or
-    `repository`): where it is (by `source`, `repository`, or the naming scheme through the
-    repository driver of scoot.toml's [repositories]), whether it exists, and its newest
-    revision. `scoot repos create` makes the missing ones."""
+    """The architecture's repository (where `--from` took it from, else its name by the
+    naming scheme) and the repository of each component with code (compute objects, or a
+    `source` or `repository`): where it is (by `source`, `repository`, or the naming scheme
+    through the repository driver of scoot.toml's [repositories]), whether it exists, and its
+    newest revision. `scoot repos create` makes the missing ones."""
 
 
-def _open(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> Sources:
+def _open(path: str, target: str | None, params: ParamOptions, from_repo: str | None) -> Sources:
     from scoot_runtime.sources import Sources
 
     application = load_application(path, target, params, from_repo)
     assert application.compilation.architecture is not None
-    return Sources(application.workspace, application.target, application.compilation.architecture)
+    return Sources(
+        application.workspace, application.target, application.compilation.architecture, origin=application.origin
+    )
 
 
 def _rows(sources: Sources) -> list[_Row]:
@@ -76,7 +87,7 @@ def _rows(sources: Sources) -> list[_Row]:
     latest = sources.latest(present) if present else {}
     rows = []
     for component in exists:
-        located = sources.located[component]
+        located = sources.located_for(component)
         found = exists.get(component)
         newest = latest.get(component)
         problem = None
@@ -108,13 +119,14 @@ def _table(rows: list[_Row], color: bool) -> str:
     return table(header, cells, color, 3, lambda exists: {"yes": "green", "no": "red"}.get(exists, "yellow"))
 
 
-@repos.command("list", short_help="List the components' repositories (the default).")
+@repos.command("list", short_help="List the architecture's and the components' repositories (the default).")
 @application_options
 @from_option
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @exits_on_error
-def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None, as_json: bool) -> None:
-    """Each component's repository, its driver, whether it exists, and its newest revision."""
+def list_(path: str, target: str | None, params: ParamOptions, from_repo: str | None, as_json: bool) -> None:
+    """The architecture's repository, marked `(architecture)`, and each component's: its
+    driver, whether it exists, and its newest revision."""
     with _open(path, target, params, from_repo) as sources:
         rows = _rows(sources)
     if as_json:
@@ -132,18 +144,19 @@ def list_(path: str, target: str | None, params: tuple[str, ...], from_repo: str
         click.echo(f"{counted(len(missing), 'repository', 'repositories')} missing: `scoot repos create` makes them, or set `source`.")
 
 
-@repos.command(short_help="Create the components' repositories that do not exist.")
+@repos.command(short_help="Create the repositories that do not exist.")
 @application_options
 @from_option
 @exits_on_error
-def create(path: str, target: str | None, params: tuple[str, ...], from_repo: str | None) -> None:
-    """Create each component's repository that does not exist yet, through its driver
-    (private where the host has the notion). Drivers that cannot create say so."""
+def create(path: str, target: str | None, params: ParamOptions, from_repo: str | None) -> None:
+    """Create the architecture's repository and each component's that does not exist yet,
+    through its driver (private where the host has the notion). Drivers that cannot create
+    say so."""
     failed: list[str] = []
     made = 0
     with _open(path, target, params, from_repo) as sources:
         for component, found in sources.exists().items():
-            located = sources.located[component]
+            located = sources.located_for(component)
             if found is True:
                 continue
             if isinstance(found, Exception):
@@ -157,7 +170,7 @@ def create(path: str, target: str | None, params: tuple[str, ...], from_repo: st
             made += 1
             click.echo(f"  + {component}: created {located.repository} ({located.driver})")
     if made == 0 and not failed:
-        click.echo("Every component's repository exists: nothing to create.")
+        click.echo("Every repository exists: nothing to create.")
     elif made:
         click.echo(f"Created {counted(made, 'repository', 'repositories')}.")
     if failed:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from scoot_cli.application import (
+    ParamOptions,
     application_options,
     exits_on_error,
     explain,
@@ -186,7 +187,7 @@ def _names(changes: tuple[Change, ...]) -> str:
 def watch(
     path: str,
     target: str | None,
-    params: tuple[str, ...],
+    params: ParamOptions,
     revisions: tuple[str, ...],
     interval: float | None,
     settle: float | None,
@@ -238,7 +239,8 @@ def watch(
         os.environ.pop(webhook_secret_env, None)
     output = WatchOutput()
     session = WatchSession(
-        application, path, target=target, params=parse_params(params), pins=pins, parallelism=parallelism,
+        application, path, target=target, params=parse_params(params.given), param_file=params.file, pins=pins,
+        parallelism=parallelism,
         interval=interval, settle=settle, on_event=WatchPrinter(output), debug=bool(os.environ.get("SCOOT_DEBUG")),
     )
     components = sorted(session.located)

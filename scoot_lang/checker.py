@@ -13,13 +13,14 @@ already known to be wrong (`values.INVALID`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from scoot_lang import syntax as s
 from scoot_lang.binding import declare
 from scoot_lang.cycles import reference_cycles
 from scoot_lang.diagnostics import Diagnostic, diagnostic
-from scoot_lang.evaluation import Evaluator
+from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
 from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
 from scoot_lang.semantic import SemanticModel, SourceMap
@@ -36,21 +37,27 @@ class CheckResult:
     source_map: SourceMap
 
 
-def check(files: list[s.File], params: dict[str, str] | None = None) -> CheckResult:
+def check(
+    files: list[s.File], params: dict[str, str] | None = None, origins: Mapping[str, str] | None = None
+) -> CheckResult:
+    """`origins`: where each of `params` was given (`scoot.toml [params]`), `--param` if unsaid."""
     params = dict(params or {})
+    given = {name: (origins or {}).get(name, PARAM_OPTION) for name in params}
     findings = Findings()
     declared = declare(files, findings)
     params_declared = [name for name, (decl, _) in declared.decls.items() if isinstance(decl, s.ParamDecl)]
     for name in params:
         if name not in params_declared:
-            findings.add(
-                diagnostic(
-                    "SCT504",
-                    f"--param {name}: the architecture declares no param `{name}`{did_you_mean(closest(name, params_declared))}",
-                    None,
+            origin, like = given[name], did_you_mean(closest(name, params_declared))
+            if origin == PARAM_OPTION:
+                message = f"{given_as(origin, name)}: the architecture declares no param `{name}`{like}"
+            else:
+                message = (
+                    f"{origin}: the architecture declares no param `{name}`{like}; remove `{name}` "
+                    "there, or declare the param in the architecture"
                 )
-            )
-    evaluator = Evaluator(findings, declared, Budget(findings), params)
+            findings.add(diagnostic("SCT504", message, None))
+    evaluator = Evaluator(findings, declared, Budget(findings), params, given)
     evaluator.evaluate_decls()
     validator = Validator(findings, evaluator)
     application = validator.application(*declared.application) if declared.application else None

@@ -90,20 +90,27 @@ def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, 
         )
 
 
-def compile_sources(texts: Mapping[str, str], params: Mapping[str, str] | None = None) -> Compilation:
-    """Compile a unit given as `{path: text}`; a path ending in `.json` is the JSON form."""
+def compile_sources(
+    texts: Mapping[str, str], params: Mapping[str, str] | None = None, *, origins: Mapping[str, str] | None = None
+) -> Compilation:
+    """Compile a unit given as `{path: text}`; a path ending in `.json` is the JSON form.
+
+    `origins` says where each of `params` was given, for the messages about it
+    (`scoot.toml [params]`); `--param` when it does not say."""
     # Compiling allocates many small objects and makes no reference cycles: the
     # cycle collector would only walk them again and again (a third of the time).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compile(texts, params)
+        return _compile(texts, params, origins)
     finally:
         if collecting:
             gc.enable()
 
 
-def _compile(texts: Mapping[str, str], params: Mapping[str, str] | None) -> Compilation:
+def _compile(
+    texts: Mapping[str, str], params: Mapping[str, str] | None, origins: Mapping[str, str] | None
+) -> Compilation:
     sources = {path: SourceFile(path, text) for path, text in texts.items()}
     files: list[s.File] = []
     diagnostics: list[Diagnostic] = []
@@ -123,7 +130,7 @@ def _compile(texts: Mapping[str, str], params: Mapping[str, str] | None) -> Comp
         diagnostics.append(
             diagnostic("SCT006", "a JSON architecture is a whole unit: compile it alone, not with other files", None)
         )
-    result = check([] if unreadable else files, dict(params or {}))
+    result = check([] if unreadable else files, dict(params or {}), origins)
     if not unreadable:
         diagnostics.extend(result.diagnostics)
     diagnostics = _unique(diagnostics)
@@ -145,8 +152,11 @@ def compile_source(
     return compile_sources({path: text}, params)
 
 
-def compile_path(path: str | Path, params: Mapping[str, str] | None = None) -> Compilation:
-    """Compile the unit at a path: an `.sct` file, a JSON file, or a folder."""
+def compile_path(
+    path: str | Path, params: Mapping[str, str] | None = None, *, origins: Mapping[str, str] | None = None
+) -> Compilation:
+    """Compile the unit at a path: an `.sct` file, a JSON file, or a folder (`origins`:
+    as `compile_sources`)."""
     root = Path(path)
     try:
         if not root.exists():
@@ -172,7 +182,7 @@ def compile_path(path: str | Path, params: Mapping[str, str] | None = None) -> C
             left -= len(text.encode("utf-8"))
     if unreadable:
         return Compilation(None, unreadable)
-    return compile_sources(texts, params)
+    return compile_sources(texts, params, origins=origins)
 
 
 def _failed(code: str, message: str) -> Compilation:

@@ -66,12 +66,22 @@ class Context:
         return Context(self.file, self.component, self.object, self.constant)
 
 
+# Where a param's value was given, unless the caller says otherwise (scoot.toml, a file).
+PARAM_OPTION = "--param"
+
+
+def given_as(origin: str, name: str) -> str:
+    """A value's name with where it was given: `--param port`, `scoot.toml [params]: port`."""
+    return f"{origin} {name}" if origin == PARAM_OPTION else f"{origin}: {name}"
+
+
 @dataclass
 class Evaluator:
     findings: Findings
     declared: Declarations
     budget: Budget
     params: dict[str, str] = field(default_factory=dict)  # from `--param`, as text
+    origins: dict[str, str] = field(default_factory=dict)  # where each was given (PARAM_OPTION if unsaid)
     values: dict[str, Value] = field(default_factory=dict)  # the folded lets and params
     used: set[str] = field(default_factory=set)  # the lets and params something refers to
     deps: Edges = field(default_factory=dict)
@@ -199,7 +209,8 @@ class Evaluator:
         if value is INVALID or not param_type_ok(kind, value):
             self.findings.error(
                 "SCT502",
-                f"--param {name}={text!r} is not a {kind}" + (" (write true or false)" if kind == "bool" else "")
+                f"{given_as(self.origins.get(name, PARAM_OPTION), name)}={text!r} is not a {kind}"
+                + (" (write true or false)" if kind == "bool" else "")
                 + ("" if kind not in ("list", "map") else " (write it as JSON)"),
                 file,
                 decl.name,

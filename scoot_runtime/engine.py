@@ -22,6 +22,7 @@ from scoot_model.wording import closest, did_you_mean
 from scoot_runtime import applylock, drivers
 from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
+from scoot_runtime.files import make_workspace
 from scoot_runtime.plan import Plan, make_plan
 from scoot_runtime.reconciler import ApplyResult, Event, Reconciler
 from scoot_runtime.secrets import Secrets
@@ -65,6 +66,7 @@ class Runtime:
         destroy): its compute objects have no source, so it cannot apply them.
         """
         chosen = workspace.target(target)
+        make_workspace(workspace.state_dir)
         store = StateStore(workspace.root, chosen.name, chosen.cloud)
         state = store.load()
         application = architecture.application.name if architecture else workspace.root.name
@@ -90,7 +92,7 @@ class Runtime:
             root=workspace.root,
             options=dict(chosen.options),
         )
-        secrets = Secrets(workspace.state_dir, workspace.root, workspace.secrets_file, environ)
+        secrets = Secrets(workspace.state_dir, workspace.root, workspace.secrets_file, environ, state.lineage)
         return cls(
             workspace, chosen, application, desired, store, secrets, driver_type(context), sources, repositories
         )

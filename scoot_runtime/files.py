@@ -35,6 +35,16 @@ def source_files(folder: Path) -> Iterator[tuple[str, str]]:
         pending.extend((prefix + entry.name + "/", entry.path) for entry in reversed(subfolders))
 
 
+def make_workspace(folder: Path) -> Path:
+    """Make `.scoots/` (machine facts, fetched sources, logs: never checked in) with a
+    `.gitignore` of its own, so that it ignores itself whoever made the application folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        write_atomic(ignore, "# Scoot's workspace: this machine's facts, never checked in.\n*\n")
+    return folder
+
+
 @contextlib.contextmanager
 def errors_naming(path: str | Path) -> Iterator[None]:
     """Name `path` in an OSError raised without a file name.

@@ -4,14 +4,19 @@
     architecture.sct   one component `app`: a web server, a SQLite database, a connection
     app/server.py      the web server (standard library only)
     .gitignore         `.scoots/` (fetched sources, logs, run files: never checked in)
+    .gitattributes     `scoot.lock merge=scoot`: git merges scoot.lock with `scoot merge-lock`
 
-Nothing is overwritten unless asked (`force`); even then a `.gitignore` that
-exists is only given the `.scoots/` line it lacks, never replaced.
+Nothing is overwritten unless asked (`force`); even then a `.gitignore` or a
+`.gitattributes` that exists is only given the line it lacks, never replaced.
+Inside a git repository, the merge driver is registered in its configuration,
+which git does not copy to clones: `scoot init` in a clone of an application
+(`prepare_clone`) registers it there, and writes nothing else.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,11 @@ from scoot_runtime.files import write_atomic
 
 GITIGNORE = ".gitignore"
 IGNORED = ".scoots/"
+GITATTRIBUTES = ".gitattributes"
+MERGED_BY_SCOOT = "scoot.lock merge=scoot"
+# Files `init` gives a line, rather than writing them whole.
+LINES = {GITIGNORE: IGNORED, GITATTRIBUTES: MERGED_BY_SCOOT}
+MERGE_DRIVER = "scoot merge-lock %O %A %B"
 DEFAULT_PORT = 8080
 
 SETTINGS = """\
@@ -29,6 +39,7 @@ SETTINGS = """\
 
 [architecture]
 path = "."                            # the .sct files: this folder (or one file, or a JSON file)
+# from = "scheme"                     # or, instead of `path`: from its repository (as `--from`)
 
 # [params]                            # values of the architecture's params;
 # port = 9000                         # `--param port=9000` overrides them for one run
@@ -184,6 +195,7 @@ def starter_files(name: str, port: int = DEFAULT_PORT) -> dict[str, str]:
         "architecture.sct": ARCHITECTURE.format(name=name, port=port),
         "app/server.py": SERVER.format(name=name, port=port),
         GITIGNORE: IGNORED + "\n",
+        GITATTRIBUTES: MERGED_BY_SCOOT + "\n",
     }
 
 
@@ -197,8 +209,8 @@ def write(root: Path, files: dict[str, str], force: bool = False) -> list[Writte
     if present and not force:
         raise InitError(
             f"{root} already has {', '.join(present)}; nothing was written. "
-            "Run `scoot init --force` to overwrite them (a .gitignore is only given the "
-            f"`{IGNORED}` line), or choose an empty folder: `scoot init DIR`."
+            "Run `scoot init --force` to overwrite them (a .gitignore or .gitattributes is only "
+            "given its line), or choose an empty folder: `scoot init DIR`."
         )
     for relative in files:
         if (root / relative).is_dir():
@@ -207,15 +219,48 @@ def write(root: Path, files: dict[str, str], force: bool = False) -> list[Writte
     for relative, text in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        if relative == GITIGNORE and path.exists():
-            current = path.read_text(encoding="utf-8")
-            lines = {line.strip() for line in current.splitlines()}
-            if IGNORED in lines or IGNORED.rstrip("/") in lines:
-                continue
-            write_atomic(path, current + ("" if current.endswith("\n") or not current else "\n") + text)
-            written.append(Written(path, "updated"))
+        if relative in LINES and path.exists():
+            if _add_line(path, LINES[relative]):
+                written.append(Written(path, "updated"))
             continue
         how = "overwritten" if path.exists() else "created"
         write_atomic(path, text)
         written.append(Written(path, how))
     return written
+
+
+def _add_line(path: Path, line: str) -> bool:
+    """Give a file a line it lacks (True), keeping everything it has."""
+    current = path.read_text(encoding="utf-8")
+    present = {existing.strip() for existing in current.splitlines()}
+    if line in present or line.rstrip("/") in present:
+        return False
+    write_atomic(path, current + ("" if current.endswith("\n") or not current else "\n") + line + "\n")
+    return True
+
+
+def prepare_clone(root: Path) -> list[Written]:
+    """What an application needs on a machine besides its files: the lines of its
+    .gitignore and .gitattributes, and the merge driver registered with git."""
+    written: list[Written] = []
+    for relative, line in LINES.items():
+        path = root / relative
+        if not path.exists():
+            write_atomic(path, line + "\n")
+            written.append(Written(path, "created"))
+        elif _add_line(path, line):
+            written.append(Written(path, "updated"))
+    return written
+
+
+def register_merge_driver(root: Path) -> bool:
+    """Register `scoot merge-lock` as git's `scoot` merge driver, if `root` is in a git
+    repository (True); its configuration is the repository's own, never a global one."""
+    inside = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--git-dir"], capture_output=True, text=True, check=False
+    )
+    if inside.returncode != 0:
+        return False
+    for key, value in (("merge.scoot.name", "scoot.lock, merged object by object"), ("merge.scoot.driver", MERGE_DRIVER)):
+        subprocess.run(["git", "-C", str(root), "config", key, value], capture_output=True, text=True, check=True)
+    return True

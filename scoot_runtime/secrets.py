@@ -3,9 +3,13 @@
 A `secret("NAME")` is looked up in the environment, then in the secrets file
 named in `scoot.toml` (`[secrets] file = "~/.config/scoot/shop.env"`, lines of
 `NAME=value`), which must live outside the application's repository. What the
-state records of a secret is a keyed digest (HMAC-SHA256 with a key kept in
-`.scoots/`, never checked in), so that a changed secret is noticed without its
-value, or anything that could confirm a guess at it, being written down.
+state records of a value holding a secret is a slow, salted digest (scrypt, salted
+with the target's lineage), the same on every clone that has the same secret
+values, so that a changed secret is noticed on every clone, while confirming a guess
+at one from scoot.lock costs a scrypt computation per guess (see `digest`, and
+docs/runtime.md, "Secrets": the threat model). Each clone remembers the digests it
+computed in `.scoots/digests.json`, indexed by a keyed hash (a key in `.scoots/`),
+so a plan computes each one once.
 
 Every message Scoot prints goes through `Secrets.redact`, which hides the values handed
 out in any text, however it was cut or split before (see `redact` for the rule).
@@ -24,9 +28,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scoot_runtime.errors import ScootError
-from scoot_runtime.files import errors_naming
+from scoot_runtime.files import errors_naming, write_atomic
 
 KEY_FILE = "secret.key"
+DIGESTS_FILE = "digests.json"
+# scrypt's cost: 16 MiB and some 50 ms a digest. A guess at a secret costs as much.
+SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
+DIGEST_PREFIX = "scrypt1:"
 # The shortest piece of a secret hidden wherever it appears (see `Secrets.redact`).
 FRAGMENT = 8
 MASK = "***"
@@ -43,8 +51,12 @@ class Secrets:
         root: Path,
         file: Path | None = None,
         environ: Mapping[str, str] | None = None,
+        lineage: str = "",
     ) -> None:
         self.workspace = workspace
+        # The digests' salt: the target's lineage, which every clone reads in scoot.lock.
+        self.salt = hashlib.sha256(b"scoot secret digest:" + lineage.encode()).digest()
+        self._digests: dict[str, str] | None = None
         self.environ = os.environ if environ is None else environ
         self._file_values: dict[str, str] | None = None
         self.file = file
@@ -189,32 +201,49 @@ class Secrets:
         return self._key
 
     def digest(self, text: str) -> str:
-        """A keyed digest of text holding a secret: `hmac-sha256:<key id>:<hex>`."""
-        key_id = hashlib.sha256(self.key).hexdigest()[:8]
-        return f"{HMAC_PREFIX}{key_id}:" + hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+        """The digest of text holding a secret: `scrypt1:<hex>`, scrypt of the text salted
+        with the target's lineage, so that every clone with the same values computes the
+        same one. Computed once a clone: remembered in `.scoots/digests.json` under a
+        keyed hash of the text (this clone's key), never under anything a reader of the
+        file could check a guess against."""
+        index = hmac.new(self.key, self.salt + text.encode(), hashlib.sha256).hexdigest()
+        known = self._known_digests()
+        if index not in known:
+            known[index] = DIGEST_PREFIX + hashlib.scrypt(text.encode(), salt=self.salt, **SCRYPT).hex()
+            path = self.workspace / DIGESTS_FILE
+            with contextlib.suppress(OSError):  # a cache: losing it costs time, never correctness
+                write_atomic(path, json.dumps(known, sort_keys=True))
+        return known[index]
 
-
-HMAC_PREFIX = "hmac-sha256:"
+    def _known_digests(self) -> dict[str, str]:
+        if self._digests is None:
+            self._digests = {}
+            with contextlib.suppress(OSError, ValueError):
+                read = json.loads((self.workspace / DIGESTS_FILE).read_text(encoding="utf-8"))
+                if isinstance(read, dict):
+                    self._digests = {k: v for k, v in read.items() if isinstance(v, str) and v.startswith(DIGEST_PREFIX)}
+        return self._digests
 
 
 def same_digest(recorded: str | None, wanted: str | None) -> bool:
     """Whether two digests say the value is unchanged.
 
     A value holding secrets has two digests joined by `+`: a plain one of the value
-    with its secrets masked, and a keyed one of the secrets' values. Keyed digests
-    made with another key (another machine, a fresh clone) cannot be compared: that
-    part is taken as unchanged, rather than reapplied for nothing, while a change to
-    anything else in the value is still seen.
+    with its secrets masked, and a salted one of the value with its secrets (`digest`).
+    One recorded by an older Scoot (`hmac-sha256:`, keyed per clone) cannot be compared
+    with today's: that part is taken as unchanged, rather than reapplied for nothing,
+    while a change to anything else in the value is still seen; the next apply of the
+    object records today's.
     """
     if recorded == wanted:
         return True
     if not recorded or not wanted:
         return False
-    old_plain, _, old_keyed = recorded.partition("+")
-    new_plain, _, new_keyed = wanted.partition("+")
-    if old_plain != new_plain or bool(old_keyed) != bool(new_keyed):
+    old_plain, _, old_salted = recorded.partition("+")
+    new_plain, _, new_salted = wanted.partition("+")
+    if old_plain != new_plain or bool(old_salted) != bool(new_salted):
         return False
-    return old_keyed.split(":")[1] != new_keyed.split(":")[1]  # another key: cannot tell
+    return not (old_salted.startswith(DIGEST_PREFIX) and new_salted.startswith(DIGEST_PREFIX))
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -21,6 +21,7 @@ is refused at once.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,10 +42,19 @@ from scoot_runtime.repositories.base import (
 )
 from scoot_runtime.repositories.git import GitDriver
 from scoot_runtime.repositories.path import PathDriver
-from scoot_runtime.workspace import RepositorySettings, SettingsError, Target, Workspace
+from scoot_runtime.workspace import (
+    FROM_SCHEME,
+    SETTINGS_FILE,
+    RepositorySettings,
+    SettingsError,
+    Target,
+    Workspace,
+)
 
-Origin = Literal["source", "repository", "scheme"]
+Origin = Literal["source", "repository", "scheme", "from"]
 FETCHES_AT_ONCE = 8
+# The key of the architecture's own repository among the components' (never a component's name).
+ARCHITECTURE = "(architecture)"
 T = TypeVar("T")
 
 
@@ -62,7 +72,10 @@ class Located:
     def described(self) -> str:
         """The repository for a message: `acme/shop-api` through the github driver."""
         name = str(self.repository) if self.repository else "?"
-        how = {"source": "its `source`", "repository": "its `repository`", "scheme": "the naming scheme"}[self.origin]
+        how = {
+            "source": "its `source`", "repository": "its `repository`", "scheme": "the naming scheme",
+            "from": "`--from`",
+        }[self.origin]
         return f"{name} ({self.driver} driver, from {how})"
 
 
@@ -121,9 +134,11 @@ class Sources:
         target: Target,
         architecture: Architecture,
         environ: Mapping[str, str] | None = None,
+        origin: Fetched | None = None,
     ) -> None:
         self.workspace = workspace
         self.architecture = architecture
+        self.origin = origin  # where `--from` took the architecture from, if it did
         self.settings: RepositorySettings = workspace.repositories_for(target)
         self.environ = dict(environ or {})
         self._drivers: dict[str, RepositoryDriver] = {}
@@ -148,6 +163,7 @@ class Sources:
                 workspace=self.workspace.state_dir,
                 options=dict(options),
                 environ=self.environ,
+                settings_root=self.workspace.root,
             )
             self._drivers[name] = repositories.load(name)(context)
         return self._drivers[name]
@@ -198,6 +214,31 @@ class Sources:
             return Located(component, self.configured, None, "scheme", f"component `{component}`: {error}")
         return self._named(component, full, "scheme")
 
+    @functools.cached_property
+    def architecture_located(self) -> Located:
+        """The architecture's own repository: where `--from` took it from, else the scheme's
+        `{owner}/{application}` (`{application}/architecture` in its own organisation)."""
+        if self.origin is not None:
+            repository = self.origin.repository
+            return Located(ARCHITECTURE, repository.driver, repository, "from")
+        if self.owner is None and not self.settings.organisation:
+            return Located(
+                ARCHITECTURE, self.configured, None, "scheme",
+                "the architecture's repository cannot be named by the scheme `{owner}/{application}` without "
+                "an owner: set `owner` in the application block (or in [repositories] of scoot.toml)",
+            )
+        try:
+            full = naming.architecture_repository(
+                self.owner or "", self.architecture.application.name, organisation=self.settings.organisation
+            )
+        except RepositoryError as error:
+            return Located(ARCHITECTURE, self.configured, None, "scheme", f"the architecture's repository: {error}")
+        return self._named(ARCHITECTURE, full, "scheme")
+
+    def located_for(self, key: str) -> Located:
+        """A component's repository, or the architecture's (`ARCHITECTURE`)."""
+        return self.architecture_located if key == ARCHITECTURE else self.located[key]
+
     def _named(self, component: str, full: str, origin: Origin) -> Located:
         try:
             repository = self.driver(self.configured).repository(full)
@@ -234,12 +275,14 @@ class Sources:
         return self._ask(wanted, lambda driver, repository, _: driver.latest(repository))
 
     def exists(self, components: Iterable[str] | None = None) -> dict[str, bool | Exception]:
-        """Whether each component's repository exists (default: every component with code)."""
-        wanted = sorted(components) if components is not None else with_code(self.architecture)
+        """Whether each repository exists (default: the architecture's, `ARCHITECTURE`, and
+        every component with code)."""
+        wanted = sorted(components) if components is not None else [ARCHITECTURE, *with_code(self.architecture)]
         return self._ask(wanted, lambda driver, repository, _: driver.exists(repository))
 
     def create(self, component: str) -> None:
-        located = self.located[component]
+        """Create a component's repository, or the architecture's (`ARCHITECTURE`)."""
+        located = self.located_for(component)
         if located.repository is None:
             raise RepositoryError(located.problem or f"component `{component}` has no repository")
         self.driver(located.driver).create(located.repository)
@@ -287,7 +330,7 @@ class Sources:
         result: dict[str, Any] = {}
         jobs: dict[tuple[str, Repository, str | None], list[str]] = {}
         for component in components:
-            located = self.located[component]
+            located = self.located_for(component)
             if located.repository is None:
                 result[component] = RepositoryError(located.problem or "no repository")
             else:
@@ -297,7 +340,7 @@ class Sources:
         for job, answer in answers.items():
             for component in jobs[job]:
                 result[component] = answer
-        return dict(sorted(result.items()))
+        return {key: result[key] for key in components}
 
     def _each(self, jobs: list[T], work: Any) -> dict[T, Any]:
         """`work(job)` for each job in threads: its result, or the exception it raised."""
@@ -325,32 +368,46 @@ class Sources:
 
 
 def fetch_architecture(
-    workspace: Workspace, target: Target, where: str, environ: Mapping[str, str] | None = None
+    workspace: Workspace,
+    target: Target,
+    where: str,
+    environ: Mapping[str, str] | None = None,
+    said: str | None = None,
 ) -> Fetched:
     """`--from REPO`: the architecture's repository, fetched under `.scoots/repos/` (a folder: in place).
 
     REPO is a git URL (the git driver, `#ref` allowed), a folder written as one
-    (`./shop`, `../shop`, `/srv/shop`: the path driver), or `owner/name` of the
-    target's repository driver. The application folder's scoot.toml and
-    scoot.lock stay the ones in use.
+    (`./shop`, `../shop`, `/srv/shop`: the path driver), `owner/name` of the
+    target's repository driver, or `scheme`: the naming scheme's name of the
+    architecture's repository (`{owner}/{application}`, `{application}/architecture`
+    in its own organisation) through that driver. The application folder's
+    scoot.toml and scoot.lock stay the ones in use. `said` is how the user wrote
+    REPO, for messages (default `--from REPO`).
     """
+    said = said or f"--from {where}"
     settings = workspace.repositories_for(target)
     folder = where.startswith((".", "/", "~"))
-    if locations.is_git_url(where):
+    named = where
+    if where == FROM_SCHEME:
+        driver_name = settings.driver
+        named = _scheme_architecture(workspace, settings, said)
+        said = f"{said} ({named} by the naming scheme, for application `{workspace.root.name}`: the folder's name)"
+    elif locations.is_git_url(where):
         driver_name = GitDriver.name
     elif folder:
         driver_name = PathDriver.name
     elif _is_full_name(where):
         if Path(where).is_dir():
             raise ScootError(
-                f"--from {where}: both a folder here and a repository name; write `./{where}` for the "
+                f"{said}: both a folder here and a repository name; write `./{where}` for the "
                 "folder, or run from elsewhere for the repository"
             )
         driver_name = settings.driver
     else:
         raise ScootError(
-            f"--from {where}: give a git URL, a folder (starting with `./`, `../` or `/`), or the "
-            f"`owner/name` of a repository of the {settings.driver} driver"
+            f"{said}: give a git URL, a folder (starting with `./`, `../` or `/`), the `owner/name` of a "
+            f"repository of the {settings.driver} driver, or `{FROM_SCHEME}` (the architecture's repository "
+            "by the naming scheme)"
         )
     context = RepositoryContext(
         application=workspace.root.name,
@@ -359,6 +416,7 @@ def fetch_architecture(
         workspace=workspace.state_dir,
         options=dict(settings.options if driver_name == settings.driver else {}),
         environ=dict(environ or {}),
+        settings_root=workspace.root,
     )
     driver = repositories.load(driver_name)(context)
     try:
@@ -368,12 +426,31 @@ def fetch_architecture(
         elif isinstance(driver, PathDriver) and folder:
             repository = driver.folder(str(Path(where).expanduser().resolve()))
         else:
-            repository = driver.repository(where)
+            repository = driver.repository(named)
         return driver.fetch(repository)
     except RepositoryError as error:
-        raise RepositoryError(f"--from {where}: {error}") from None
+        raise RepositoryError(f"{said}: {error}") from None
     finally:
         driver.close()
+
+
+def _scheme_architecture(workspace: Workspace, settings: RepositorySettings, said: str) -> str:
+    """The scheme's name of the architecture's repository, before the architecture is read:
+    the application is named by its folder, the owner by [repositories] `owner`."""
+    application = workspace.root.name
+    if not settings.organisation and settings.owner is None:
+        raise SettingsError(
+            f"{said}: the architecture's repository by the naming scheme is `{{owner}}/{{application}}`, and "
+            f"the owner is in the architecture, which is not read yet: set `owner` in [repositories] of "
+            f"{workspace.root / SETTINGS_FILE} (or `organisation = true`), or name the repository (`owner/name`)"
+        )
+    try:
+        return naming.architecture_repository(settings.owner or "", application, organisation=settings.organisation)
+    except RepositoryError as error:
+        raise RepositoryError(
+            f"{said}: application `{application}` (the application folder's name): {error}; name the "
+            "repository instead (`owner/name`)"
+        ) from None
 
 
 def _is_full_name(text: str) -> bool:

@@ -4,9 +4,13 @@
 per target what was last applied: for each object its configuration as written
 (references and secrets symbolic), a digest per key of what that resolved to
 (secrets keyed, never plain), the driver's identity of what it made, the
-outputs, and the source revision it ran. It is deterministic JSON (sorted keys,
-one object per key) so that a change to one object is a small diff, and it
-carries a checksum that every read verifies.
+outputs, and the source revision it ran. It holds only what is true on every
+clone (no machine's paths, pids or times: drivers keep those in `.scoots/`). It is
+deterministic JSON (sorted keys, one object per key) so that a change to one
+object is a small diff, and each record (a target's header, an object, a pending
+operation) carries its own checksum, which every read verifies: an edit to one
+object changes only that object's lines, and two branches that touched different
+objects merge (`state_merge`, the git merge driver `scoot merge-lock`).
 
 While an apply runs, each driver call is recorded in a journal under
 `.scoots/journal/` before it starts (intent) and after it ends (result): one
@@ -36,9 +40,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scoot_model.objects import dumps
 from scoot_model.reading import MIB, read_regular_file
 from scoot_runtime.errors import ScootError
-from scoot_runtime.files import errors_naming, fsync_folder, write_atomic
+from scoot_runtime.files import errors_naming, fsync_folder, make_workspace, write_atomic
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+# Version 1 had one checksum for the whole file; it is still read (and written as 2).
+_WHOLE_FILE_VERSION = 1
 STATE_FILE = "scoot.lock"
 # Far above a lock of 10,000 objects (some 10 MiB), and a bound on what a hostile one costs.
 MAX_LOCK_BYTES = 256 * MIB
@@ -83,11 +89,10 @@ class TargetState(_Model):
 
 
 class StateFileModel(_Model):
-    """The whole `scoot.lock`."""
+    """The whole `scoot.lock` (on disk, each record also carries its checksum)."""
 
-    version: Literal[1] = 1
+    version: Literal[2] = 2
     targets: dict[str, TargetState] = Field(default_factory=dict)
-    checksum: str = Field(default="", description="sha256 of the file's content without this field.")
 
 
 class StateError(ScootError):
@@ -129,16 +134,37 @@ def _damaged(path: Path, what: str) -> StateError:
     return StateError(f"{path}: {what}. " + _RECOVER.format(name=path.name), path)
 
 
-def _checksum(data: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of `data` with its `checksum` emptied."""
-    canonical = dumps({**data, "checksum": ""})
+def _checksum(record: dict[str, Any], *where: str) -> str:
+    """sha256 of a record's canonical JSON without its `checksum`, and of where it is (its
+    target, and its address), so that a record moved elsewhere does not pass either."""
+    canonical = dumps({**record, "checksum": "", "@": list(where)})
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _records(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[str, ...]]]:
+    """Each record of a dumped state file and where it is: a target's header (its own
+    fields but its objects and pending operations), each object and each pending operation."""
+    for name, target in data.get("targets", {}).items():
+        if not isinstance(target, dict):
+            continue
+        yield target, (name,)
+        for section in ("objects", "pending"):
+            records = target.get(section)
+            if isinstance(records, dict):
+                for address, record in records.items():
+                    if isinstance(record, dict):
+                        yield record, (name, section, address)
+
+
+def _header(target: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in target.items() if key not in ("objects", "pending")}
+
+
 def render_state_file(model: StateFileModel) -> str:
-    """The canonical text of `scoot.lock`: sorted keys, two-space indent, checksum filled in."""
+    """The canonical text of `scoot.lock`: sorted keys, two-space indent, each record's checksum."""
     data = model.model_dump(mode="json")
-    data["checksum"] = _checksum(data)
+    for record, where in _records(data):
+        record["checksum"] = _checksum(_header(record) if len(where) == 1 else record, *where)
     return dumps(data)
 
 
@@ -152,11 +178,17 @@ def read_state_file(path: Path) -> StateFileModel:
         if error.errno == errno.ENOENT:
             return StateFileModel()
         raise StateError(f"{path}: cannot be read ({error.strerror}).", path) from error
+    return parse_state_file(raw, path)
+
+
+def parse_state_file(raw: bytes, path: Path) -> StateFileModel:
+    """The state in the bytes of a `scoot.lock` (read from `path`, which messages name)."""
     if raw.startswith(b"<<<<<<< ") or b"\n<<<<<<< " in raw:
         raise _damaged(
             path,
-            "it holds unresolved merge conflict markers (`<<<<<<<`). Take one side whole "
-            "(`git checkout --ours` or `--theirs`); a hand-merged state fails its checksum",
+            "it holds unresolved merge conflict markers (`<<<<<<<`). Merge it with Scoot's merge "
+            "driver (`scoot init` registers it; then `git merge` again), or take one side whole "
+            "(`git checkout --ours` or `--theirs`)",
         )
     try:
         data = orjson.loads(raw)
@@ -165,20 +197,17 @@ def read_state_file(path: Path) -> StateFileModel:
     if not isinstance(data, dict):
         raise _damaged(path, "it is not a JSON object")
     version = data.get("version")
-    if version != STATE_VERSION:
+    if version == _WHOLE_FILE_VERSION:
+        _verify_whole_file(data, path)
+        data = {"version": STATE_VERSION, "targets": data.get("targets")}
+    elif version == STATE_VERSION:
+        _verify_records(data, path)
+    else:
         raise StateError(
             f"{path}: state format version {version!r} is not one this scoot reads "
-            f"(it reads version {STATE_VERSION}). If a newer scoot wrote it, upgrade scoot; "
-            "otherwise the file is damaged. " + _RECOVER.format(name=path.name),
+            f"(it reads versions {_WHOLE_FILE_VERSION} and {STATE_VERSION}). If a newer scoot wrote it, "
+            "upgrade scoot; otherwise the file is damaged. " + _RECOVER.format(name=path.name),
             path,
-        )
-    recorded = data.get("checksum")
-    if not isinstance(recorded, str) or not recorded:
-        raise _damaged(path, "it has no checksum")
-    if recorded != _checksum(data):
-        raise _damaged(
-            path,
-            "its checksum does not match its content: it was edited by hand, merged, or damaged",
         )
     try:
         return StateFileModel.model_validate(data)
@@ -187,6 +216,30 @@ def read_state_file(path: Path) -> StateFileModel:
             f"{'.'.join(str(part) for part in e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()[:3]
         )
         raise _damaged(path, f"its content does not match the state schema ({problems})") from error
+
+
+def _verify_whole_file(data: dict[str, Any], path: Path) -> None:
+    recorded = data.get("checksum")
+    if not isinstance(recorded, str) or not recorded:
+        raise _damaged(path, "it has no checksum")
+    canonical = dumps({**data, "checksum": ""})
+    if recorded != "sha256:" + hashlib.sha256(canonical.encode()).hexdigest():
+        raise _damaged(path, "its checksum does not match its content: it was edited by hand, merged, or damaged")
+
+
+def _verify_records(data: dict[str, Any], path: Path) -> None:
+    """Check, then drop, each record's checksum; the first record at fault is named."""
+    for record, where in _records(data):
+        recorded = record.pop("checksum", None)
+        what = f"target `{where[0]}`" if len(where) == 1 else f"`{where[2]}` of target `{where[0]}`"
+        if not isinstance(recorded, str) or not recorded:
+            raise _damaged(path, f"the record of {what} has no checksum")
+        if recorded != _checksum(_header(record) if len(where) == 1 else record, *where):
+            raise _damaged(
+                path,
+                f"the checksum of {what} does not match its record: it was edited or merged by hand, "
+                "or damaged",
+            )
 
 
 def write_state_file(path: Path, model: StateFileModel) -> None:
@@ -430,6 +483,8 @@ class StateStore:
         interrupted first run, whose resources carry it. Nothing is written.
         """
         recorded = read_state_file(self.state_path).targets.get(self.target)
+        if recorded is not None:
+            self._refuse_older(recorded)
         header = self.journal.header()
         if recorded is None:
             if header is not None:
@@ -439,6 +494,32 @@ class StateStore:
         self.recovered = self.journal.exists()
         self._state = self.journal.replay(recorded) if self.recovered else recorded
         return self._state
+
+    @property
+    def _written_path(self) -> Path:
+        return self.workspace / "written" / f"{self.target}.json"
+
+    def _refuse_older(self, recorded: TargetState) -> None:
+        """Refuse a scoot.lock older than the state this clone last wrote for the target.
+
+        Checking out an older branch brings back an older scoot.lock: planned against it,
+        what was applied since would look unrecorded. The lineage and serial this clone
+        last wrote are kept in `.scoots/written/` to tell.
+        """
+        try:
+            written = orjson.loads(self._written_path.read_bytes())
+            lineage, serial = written["lineage"], int(written["serial"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # never written here, or unreadable: nothing to compare with
+        if lineage == recorded.lineage and recorded.serial < serial:
+            raise StateError(
+                f"{self.state_path}: target `{self.target}` is at serial {recorded.serial}, older than "
+                f"serial {serial}, which this clone wrote last: this scoot.lock comes from before that "
+                "apply (an older branch or commit?). Bring in the newer scoot.lock (`git pull`, or merge "
+                "the branch that applied) and run the command again. To go back to this older state on "
+                f"purpose, remove {self._written_path}.",
+                self.state_path,
+            )
 
     def begin(self) -> None:
         """Start recording a run (a leftover journal is continued: it is not in scoot.lock yet)."""
@@ -517,7 +598,7 @@ class StateStore:
     def _write(self, state: TargetState) -> None:
         # Targets apply independently, each under its own apply lock, yet share this file:
         # the read-modify-write is serialised so one target's commit cannot drop another's.
-        self.workspace.mkdir(parents=True, exist_ok=True)
+        make_workspace(self.workspace)
         with open(self.workspace / "scoot.lock.mutex", "a+b") as mutex:
             fcntl.flock(mutex.fileno(), fcntl.LOCK_EX)
             on_disk = read_state_file(self.state_path)
@@ -548,3 +629,5 @@ class StateStore:
             written = state.model_copy(update={"serial": state.serial + 1})
             targets = {**on_disk.targets, self.target: written}
             write_state_file(self.state_path, StateFileModel(targets=targets))
+            self._written_path.parent.mkdir(exist_ok=True)
+            write_atomic(self._written_path, dumps({"lineage": written.lineage, "serial": written.serial}))

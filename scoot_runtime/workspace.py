@@ -2,6 +2,7 @@
 
     [architecture]
     path = "."                        # the .sct files (a folder or a file), or a JSON file
+    from = "scheme"                   # or: take it from its repository (what `--from` takes)
 
     [params]
     env = "prod"                      # values for the architecture's params
@@ -22,6 +23,9 @@
 
     [targets.staging.repositories]    # this target's repositories, over [repositories]
     driver = "github"
+
+    [targets.staging.params]          # this target's values, over [params]
+    env = "staging"
 
     [watch]                           # `scoot watch`'s defaults (its options win)
     interval = 30                     # seconds between two looks at the repositories
@@ -48,6 +52,7 @@ SETTINGS_FILE = "scoot.toml"
 MAX_SETTINGS_BYTES = MIB  # scoot.toml is read whole: a bound on what a hostile one costs
 WORKSPACE = ".scoots"
 DEFAULT_TARGET = "local"
+PARAM_FILE_OPTION = "--param-file"  # how a param file's values are named (messages, plans)
 _TARGET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
@@ -55,6 +60,10 @@ class SettingsError(ScootError):
     pass
 
 
+# The keys of an [architecture] table.
+ARCHITECTURE_KEYS = ("from", "path")
+# `from = "scheme"` (and `--from scheme`): the architecture's repository by the naming scheme.
+FROM_SCHEME = "scheme"
 # The keys of a [repositories] table that are Scoot's; the others are the driver's options.
 REPOSITORY_KEYS = frozenset({"driver", "owner", "organisation", "drop_prefix"})
 DEFAULT_REPOSITORY_DRIVER = "path"
@@ -76,11 +85,14 @@ class RepositorySettings:
         The target's keys win; another `driver` takes none of these driver options
         (they were written for the other driver), only the scheme's choices.
         """
+        organisation = table.get("organisation", self.organisation)
         merged = {
             "driver": self.driver,
             "organisation": self.organisation,
             "drop_prefix": self.drop_prefix,
-            **({"owner": self.owner} if self.owner is not None else {}),
+            # An owner the target's own organisation makes useless is not inherited (it cannot
+            # be unset here); one written in the target's table is refused, as anywhere.
+            **({"owner": self.owner} if self.owner is not None and organisation is not True else {}),
             **(self.options if table.get("driver", self.driver) == self.driver else {}),
             **table,
         }
@@ -106,6 +118,20 @@ class Target:
     options: dict[str, Any] = field(default_factory=dict)
     # Its [targets.NAME.repositories] table, as written (None: the [repositories] table alone).
     repositories: dict[str, Any] | None = None
+    # Its [targets.NAME.params] table, as text (over [params]).
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParamValue:
+    """A value given for a param, and where it was given (`source`, in words:
+    `scoot.toml [params]`, `--param-file dev.toml`, `--param`)."""
+
+    value: str
+    source: str
+    # Written in scoot.toml: a plain `scoot plan` uses it again. A value from the
+    # command line (--param, --param-file) is for that one command.
+    from_settings: bool
 
 
 @dataclass(frozen=True)
@@ -117,6 +143,15 @@ class Workspace:
     targets: dict[str, Target]
     repositories: RepositorySettings = field(default_factory=RepositorySettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    # [architecture] `from`: take the architecture from its repository (as `--from` does).
+    architecture_from: str | None = None
+
+    def params_for(self, target: Target) -> dict[str, ParamValue]:
+        """The values scoot.toml gives `target`: [params], under [targets.NAME.params]."""
+        values = {name: ParamValue(value, f"{SETTINGS_FILE} [params]", True) for name, value in self.params.items()}
+        where = f"{SETTINGS_FILE} [targets.{target.name}.params]"
+        values.update({name: ParamValue(value, where, True) for name, value in target.params.items()})
+        return values
 
     def repositories_for(self, target: Target) -> RepositorySettings:
         """The repository settings a target works with: [repositories], under its own table."""
@@ -166,6 +201,7 @@ def load(root: Path) -> Workspace:
             "repositories, secrets, targets, watch"
         )
     architecture = _table(data, "architecture", path)
+    _known_keys(architecture, ARCHITECTURE_KEYS, f"{path}: [architecture]")
     params = {str(k): _param_text(v) for k, v in _table(data, "params", path).items()}
     secrets = _table(data, "secrets", path)
     secrets_file = Path(str(secrets["file"])).expanduser() if "file" in secrets else None
@@ -179,11 +215,17 @@ def load(root: Path) -> Workspace:
             )
         if not isinstance(table, dict) or not isinstance(table.get("cloud", "local"), str):
             raise SettingsError(f"{path}: [targets.{name}] must be a table with `cloud = \"DRIVER\"`")
-        options = {k: v for k, v in table.items() if k not in ("cloud", "repositories")}
+        options = {k: v for k, v in table.items() if k not in ("cloud", "repositories", "params")}
         own = table.get("repositories")
         if own is not None and not isinstance(own, dict):
             raise SettingsError(f"{path}: `repositories` of [targets.{name}] must be a table ([targets.{name}.repositories])")
-        targets[name] = Target(name, str(table.get("cloud", "local")), options, own)
+        values = table.get("params", {})
+        if not isinstance(values, dict):
+            raise SettingsError(
+                f"{path}: `params` of [targets.{name}] must be a table ([targets.{name}.params]) of NAME = value"
+            )
+        target_params = {str(k): _param_text(v) for k, v in values.items()}
+        targets[name] = Target(name, str(table.get("cloud", "local")), options, own, target_params)
     return Workspace(
         root=root,
         architecture=_architecture_path(root, str(architecture.get("path", ".")), path),
@@ -192,7 +234,60 @@ def load(root: Path) -> Workspace:
         targets=targets,
         repositories=repository_settings(_table(data, "repositories", path), f"{path}: [repositories]"),
         watch=watch_settings(_table(data, "watch", path), f"{path}: [watch]"),
+        architecture_from=_architecture_from(root, architecture, path),
     )
+
+
+def _architecture_from(root: Path, table: dict[str, Any], settings: Path) -> str | None:
+    """[architecture] `from`, as `--from` takes it; a folder is relative to scoot.toml's folder."""
+    if "from" not in table:
+        return None
+    written = table["from"]
+    where = f"{settings}: [architecture] `from`"
+    if not isinstance(written, str) or not written.strip():
+        raise SettingsError(
+            f"{where} must be a string: a git URL, a folder (./shop), an owner/name of the repository "
+            f"driver, or \"{FROM_SCHEME}\" (the architecture's repository by the naming scheme)"
+        )
+    if "path" in table:
+        raise SettingsError(
+            f"{where} and `path` are both set: `path` is where the architecture is in this folder, `from` "
+            "takes it from its repository (whose own scoot.toml says where it is in it); remove one"
+        )
+    if written.startswith((".", "/", "~")):
+        return str((root / Path(written).expanduser()).resolve())
+    return written
+
+
+def _known_keys(table: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(table) - set(keys))
+    if unknown:
+        raise SettingsError(
+            f"{where}: unknown key `{unknown[0]}`{did_you_mean(closest(unknown[0], list(keys)))}"
+            + f"; the keys are {', '.join(keys)}"
+        )
+
+
+def read_param_file(path: Path, shown: str) -> dict[str, str]:
+    """A `--param-file`: TOML, `NAME = value` at the top level (as in scoot.toml's
+    [params]), each value as text for the compiler. `shown` is how its messages name it."""
+    how = "write one `NAME = value` per line (TOML), as in scoot.toml's [params]"
+    try:
+        data = tomllib.loads(read_regular_file(path, MAX_SETTINGS_BYTES).decode("utf-8"))
+    except UnreadableFile as error:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: cannot read it: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: it is not UTF-8 text; {how}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: {error}; {how}") from None
+    except RecursionError:
+        raise SettingsError(f"{PARAM_FILE_OPTION} {shown}: arrays or tables nest too deep to read") from None
+    if set(data) == {"params"} and isinstance(data["params"], dict):
+        raise SettingsError(
+            f"{PARAM_FILE_OPTION} {shown}: it holds a [params] table; a param file is the table's contents: "
+            "remove the `[params]` line"
+        )
+    return {str(k): _param_text(v) for k, v in data.items()}
 
 
 def _architecture_path(root: Path, written: str, settings: Path) -> Path:
@@ -229,12 +324,7 @@ def watch_settings(table: dict[str, Any], where: str) -> WatchSettings:
         "webhook_path": (str,),
         "webhook_secret_env": (str,),
     }
-    unknown = sorted(set(table) - set(kinds))
-    if unknown:
-        raise SettingsError(
-            f"{where}: unknown key `{unknown[0]}`{did_you_mean(closest(unknown[0], sorted(kinds)))}"
-            + f"; the keys are {', '.join(sorted(kinds))}"
-        )
+    _known_keys(table, tuple(sorted(kinds)), where)
     for key, value in table.items():
         wanted = kinds[key]
         if not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool)):
@@ -262,6 +352,17 @@ def repository_settings(table: dict[str, Any], where: str) -> RepositorySettings
         if not isinstance(value, bool):
             raise SettingsError(f"{where}: `{key}` must be true or false")
         flags[key] = value
+    if flags["drop_prefix"] and not flags["organisation"]:
+        raise SettingsError(
+            f"{where}: `drop_prefix = true` applies only with `organisation = true` (it drops `{{application}}-` "
+            "from the components' repositories in the application's own organisation): set "
+            "`organisation = true` too, or `drop_prefix = false`"
+        )
+    if flags["organisation"] and owner is not None:
+        raise SettingsError(
+            f"{where}: `owner` does not apply with `organisation = true` (the repositories' owner is then "
+            "the application itself, `{application}/…`): remove `owner`, or `organisation`"
+        )
     options = {k: v for k, v in table.items() if k not in REPOSITORY_KEYS}
     return RepositorySettings(driver, owner, flags["organisation"], flags["drop_prefix"], options)
 

@@ -42,8 +42,12 @@ def application_root(folder: Path) -> Path | None:
 
 
 def params_for(folder: Path) -> dict[str, str]:
+    """The values scoot.toml gives the default target (the one the plan lens plans)."""
     root = application_root(folder)
-    return dict(settings.load(root).params) if root is not None else {}
+    if root is None:
+        return {}
+    loaded = settings.load(root)
+    return {name: given.value for name, given in loaded.params_for(loaded.target(None)).items()}
 
 
 def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:

@@ -9,10 +9,12 @@ from typing import Any
 
 import click
 
+from scoot_cli.views.params import params_json, params_lines
 from scoot_cli.views.sct_lines import Location, Locator
 from scoot_cli.views.written import key_changes, short_revision
 from scoot_runtime.plan import Action, Change, Plan
 from scoot_runtime.state import ObjectState
+from scoot_runtime.workspace import ParamValue
 
 SYMBOLS: dict[Action, str] = {
     Action.CREATE: "+",
@@ -50,6 +52,7 @@ class PlanView:
     recorded: Mapping[str, ObjectState] = field(default_factory=dict)
     revisions: Mapping[str, str | None] = field(default_factory=dict)  # wanted source revisions
     delete_data: bool = False
+    params: Mapping[str, ParamValue] = field(default_factory=dict)  # the values used, and their sources
 
 
 def _symbol(change: Change) -> tuple[str, str]:
@@ -183,7 +186,9 @@ def plan_summary(plan: Plan) -> str:
 
 
 def render_plan(plan: Plan, view: PlanView, color: bool) -> str:
-    lines: list[str] = []
+    lines: list[str] = params_lines(view.params, color)
+    if lines:
+        lines.append("")
     shown = plan_lines(plan, view)
     if shown:
         if plan.destroy:
@@ -202,6 +207,7 @@ def plan_json(plan: Plan, view: PlanView) -> dict[str, Any]:
     data = plan.to_dict()
     data["destroy"] = plan.destroy
     data["has_changes"] = plan.has_changes
+    data["params"] = params_json(view.params)
     for entry, change in zip(data["changes"], plan.changes, strict=True):
         where = view.locator.change(change) if change.action is not Action.DELETE else None
         entry["location"] = where.to_dict() if where else None

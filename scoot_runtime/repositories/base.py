@@ -84,10 +84,17 @@ class RepositoryContext:
 
     application: str
     owner: str | None  # the application's `owner`
-    root: Path  # the architecture's folder: relative folders are relative to it
+    root: Path  # the architecture's folder: a component's relative `source` is relative to it
     workspace: Path  # the `.scoots/` folder; fetched revisions go under `repos/`
     options: Mapping[str, Any] = field(default_factory=dict)  # the [repositories] table
     environ: Mapping[str, str] = field(default_factory=dict)
+    # The folder of scoot.toml, where the options were written (None: `root`). With `--from`
+    # the architecture's folder is a fetched checkout: an option is never relative to that.
+    settings_root: Path | None = None
+
+    def option_path(self, written: str) -> Path:
+        """A path-like option of [repositories] (`~` expanded), relative to scoot.toml's folder."""
+        return ((self.settings_root or self.root) / Path(written).expanduser()).resolve()
 
 
 class RepositoryDriver(ABC):

@@ -101,10 +101,10 @@ class GitDriver(RepositoryDriver):
         return Repository(self.name, url, ref)
 
     def _base(self, base: str) -> str:
-        """`base_url` as a URL prefix; a plain folder is relative to the architecture's folder."""
+        """`base_url` as a URL prefix; a plain folder is relative to scoot.toml's folder."""
         if locations.is_git_url(base + "x/y"):
             return base if base.endswith(("/", ":")) else base + "/"
-        return str((self.context.root / base).resolve()) + "/"
+        return str(self.context.option_path(base)) + "/"
 
     # --- what is there -----------------------------------------------------------------------
 
@@ -131,24 +131,51 @@ class GitDriver(RepositoryDriver):
 
     def latest(self, repository: Repository) -> str:
         ref = repository.ref
-        if ref is not None and COMMIT.fullmatch(ref):
+        if ref is None:
+            return self._default_branch(repository)[1]
+        if COMMIT.fullmatch(ref):
             return ref
-        patterns = ["HEAD"] if ref is None else [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/tags/{ref}^{{}}", ref]
-        output = self._git(["ls-remote", repository.name, *patterns], timeout=ASK_SECONDS, about=repository)
+        patterns = [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/tags/{ref}^{{}}", ref]
+        found = self._ls_remote(repository, patterns)
+        for name in (f"refs/tags/{ref}^{{}}", f"refs/heads/{ref}", f"refs/tags/{ref}", ref):
+            if name in found:
+                return found[name]
+        if _SHORT.fullmatch(ref):
+            return self.fetch(repository).revision
+        raise RepositoryError(
+            f"{shown(repository.name)} has no branch or tag `{ref}`: push it, or change the `#{ref}` of the source"
+        )
+
+    def _default_branch(self, repository: Repository) -> tuple[str, str]:
+        """What to fetch for the default branch, and its commit: the remote's HEAD; or, when
+        HEAD names no branch there (a bare repository whose HEAD is `master`, with only `main`
+        pushed), the remote's only branch. Several branches and no HEAD: which to name."""
+        found = self._ls_remote(repository, ["HEAD"])
+        if "HEAD" in found:
+            return "HEAD", found["HEAD"]
+        found = self._ls_remote(repository, [], heads=True)  # asked only then: a remote may have many
+        branches = sorted(name for name in found if name.startswith("refs/heads/"))
+        if len(branches) == 1:
+            return branches[0], found[branches[0]]
+        if not branches:
+            raise RepositoryError(f"{shown(repository.name)} has no commits yet: push one, then run the command again")
+        listed = ", ".join(name.removeprefix("refs/heads/") for name in branches)
+        first = "main" if "refs/heads/main" in branches else branches[0].removeprefix("refs/heads/")
+        raise RepositoryError(
+            f"{shown(repository.name)} has no default branch (its HEAD names no branch there) and several "
+            f"branches: {listed}. Name one after `#`, such as `source = \"{shown(repository.name)}#{first}\"` "
+            f"(`--from {shown(repository.name)}#{first}`), or set the remote's HEAD to one of them"
+        )
+
+    def _ls_remote(self, repository: Repository, patterns: Sequence[str], *, heads: bool = False) -> dict[str, str]:
+        """`git ls-remote` of the patterns (`heads`: of every branch): ref name → commit."""
+        option = ["--heads"] if heads else []
+        output = self._git(["ls-remote", *option, repository.name, *patterns], timeout=ASK_SECONDS, about=repository)
         found: dict[str, str] = {}
         for line in output.splitlines():
             commit, _, name = line.partition("\t")
             found.setdefault(name, commit)
-        for name in (f"refs/tags/{ref}^{{}}", f"refs/heads/{ref}", f"refs/tags/{ref}", ref) if ref else ("HEAD",):
-            if name in found:
-                return found[name]
-        if ref is not None and _SHORT.fullmatch(ref):
-            return self.fetch(repository).revision
-        if ref is None:
-            raise RepositoryError(f"{shown(repository.name)} has no commits yet: push one, then run the command again")
-        raise RepositoryError(
-            f"{shown(repository.name)} has no branch or tag `{ref}`: push it, or change the `#{ref}` of the source"
-        )
+        return found
 
     # --- fetching ----------------------------------------------------------------------------
 
@@ -157,7 +184,10 @@ class GitDriver(RepositoryDriver):
         wanted = revision or repository.ref
         folder = self.context.workspace / REPOS / safe_name(repository.name)
         known = wanted
-        if wanted is None or not (COMMIT.fullmatch(wanted) or _SHORT.fullmatch(wanted)):
+        default = "HEAD"
+        if wanted is None:
+            default, known = self._default_branch(repository)
+        elif not (COMMIT.fullmatch(wanted) or _SHORT.fullmatch(wanted)):
             # A branch, a tag or the default branch: ask which commit it is (one ls-remote).
             # A shallow fetch would send the whole tree again even when it is here already.
             try:
@@ -171,7 +201,7 @@ class GitDriver(RepositoryDriver):
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder):
             cache = self._cache(folder, repository)
-            commit = self._fetch_commit(cache, repository, wanted)
+            commit = self._fetch_commit(cache, repository, wanted, default)
             checkout = folder / commit
             if not checkout.is_dir():
                 self._checkout(cache, commit, checkout, repository)
@@ -193,11 +223,11 @@ class GitDriver(RepositoryDriver):
         self._git(["config", "remote.origin.url", repository.name], cache=cache, timeout=ASK_SECONDS, about=repository)
         return cache
 
-    def _fetch_commit(self, cache: Path, repository: Repository, wanted: str | None) -> str:
-        """Fetch one commit (shallow) and return its full id."""
+    def _fetch_commit(self, cache: Path, repository: Repository, wanted: str | None, default: str = "HEAD") -> str:
+        """Fetch one commit (shallow) and return its full id; `default` when nothing is `wanted`."""
         try:
             self._git(
-                ["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", wanted or "HEAD"],
+                ["fetch", "--quiet", "--no-tags", "--depth", "1", "origin", wanted or default],
                 cache=cache, timeout=FETCH_SECONDS, about=repository,
             )
         except _Missing:

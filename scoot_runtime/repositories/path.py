@@ -2,8 +2,9 @@
 
 A component's `source = "./api"` is such a folder, relative to the
 architecture's folder; so is a repository named by the scheme or by
-`repository = "owner/name"`, which is the folder `<base>/<name>`: by default
-`base` is the folder that holds the architecture's folder, where sibling
+`repository = "owner/name"`, which is the folder `<base>/<name>`: `base` is
+relative to scoot.toml's folder (never to a checkout `--from` fetched), and by
+default `..`, the folder that holds the application folder, where sibling
 checkouts of the component repositories sit (`../shop-api` beside `shop/`).
 
 Nothing is copied: a fetched folder is the folder itself, and its revision is a
@@ -42,12 +43,10 @@ class PathDriver(RepositoryDriver):
 
     def base(self) -> Path:
         """The folder holding repositories named `owner/name` (as `<base>/<name>`)."""
-        base = self.context.options.get("base")
-        if base is None:
-            return self.context.root.resolve().parent
+        base = self.context.options.get("base", "..")
         if not isinstance(base, str) or not base:
             raise RepositoryError("[repositories] `base` of the path driver must be a folder, such as \"..\"")
-        return (self.context.root / Path(base).expanduser()).resolve()
+        return self.context.option_path(base)
 
     def repository(self, name: str, ref: str | None = None) -> Repository:
         _, folder = naming.split(name)

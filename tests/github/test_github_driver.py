@@ -659,8 +659,10 @@ def test_scoot_finds_creates_and_runs_components_from_github(
         return ran.read_text().splitlines() if ran.exists() else []
 
     assert "alice/shop-api  github  no" in scoot("repos")
-    assert "created alice/shop-api (github)" in scoot("repos", "create")
-    assert github.bodies == [{"name": "shop-api", "private": True}]
+    created = scoot("repos", "create")
+    assert "+ (architecture): created alice/shop (github)" in created  # the architecture's own, too
+    assert "+ api: created alice/shop-api (github)" in created
+    assert github.bodies == [{"name": "shop", "private": True}, {"name": "shop-api", "private": True}]
 
     first = github.commit("alice/shop-api", {"main.py": MAIN.format(version="v1")})
     assert f"alice/shop-api  github  yes     {first[:12]}" in scoot("repos")
@@ -703,6 +705,17 @@ def test_the_architecture_read_from_its_github_repository(
     assert (
         root / ".scoots" / "repos" / "github" / "alice" / "shop" / commit / "architecture.sct"
     ).is_file()
+
+    # Written once in scoot.toml: the scheme's alice/shop (the folder names the application).
+    (root / "scoot.toml").write_text(
+        '[architecture]\nfrom = "scheme"\n\n'
+        f'[repositories]\ndriver = "github"\nowner = "alice"\napi_url = "{github.url}"\n',
+        encoding="utf-8",
+    )
+    configured = CliRunner().invoke(cli, ["plan", str(root)], catch_exceptions=False)
+    assert configured.exit_code == 0, configured.output
+    assert f"Architecture from alice/shop at revision {commit[:12]}" in configured.output
+    assert "api.web (compute) will be created" in configured.output
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:

@@ -120,9 +120,9 @@ def app_processes(app: Path, target: str = "local") -> list[tuple[int, int | Non
     return [(p.pid, p.start_time) for p in local_processes.scan(f"{token}/{target}")]
 
 
-def status_outputs(app: Path, address: str) -> dict[str, Any]:
+def status_outputs(app: Path, address: str, target: str = "local") -> dict[str, Any]:
     """An object's outputs as `scoot status --json` shows them (local paths absolute)."""
-    report = json.loads(scoot("status", "--json", str(app)).stdout)
+    report = json.loads(scoot("status", "--json", "--target", target, str(app)).stdout)
     outputs: dict[str, Any] = next(o["outputs"] for o in report["objects"] if o["address"] == address)
     return outputs
 
@@ -229,13 +229,13 @@ def test_init_writes_an_application_that_validates(tmp_path: Path) -> None:
 def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
     folder.mkdir()
-    (folder / "scoot.toml").write_text("# mine\n")
+    (folder / "architecture.sct").write_text("// mine\n")
     (folder / ".gitignore").write_text("build/\n")
     result = scoot("init", str(folder))
     assert result.exit_code == 1
-    assert "scoot.toml" in result.output and ".gitignore" in result.output and "--force" in result.output
-    assert (folder / "scoot.toml").read_text() == "# mine\n"
-    assert not (folder / "architecture.sct").exists()
+    assert "architecture.sct" in result.output and ".gitignore" in result.output and "--force" in result.output
+    assert (folder / "architecture.sct").read_text() == "// mine\n"
+    assert not (folder / "scoot.toml").exists()
     forced = scoot("init", "--force", str(folder))
     assert forced.exit_code == 0, forced.output
     assert "[architecture]" in (folder / "scoot.toml").read_text()

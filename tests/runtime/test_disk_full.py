@@ -23,7 +23,7 @@ from scoot_runtime.conformance import context_for, make_spec
 from scoot_runtime.drivers.base import Address
 from scoot_runtime.drivers.local.driver import LocalDriver
 from scoot_runtime.drivers.local.paths import LocalDriverError, owner
-from scoot_runtime.files import write_atomic
+from scoot_runtime.files import make_workspace, write_atomic
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import Journal
 from tests.ports import free_port
@@ -61,6 +61,7 @@ def test_apply_and_init_name_the_file_the_full_disk_refused(disk: Path) -> None:
     (app / ".scoots" / "locks").mkdir(parents=True)
     (app / ".scoots" / "locks" / "local.lock").write_bytes(b" " * 4096)
     owner(app / ".scoots")  # and the local driver's owner file, read by the plan
+    make_workspace(app / ".scoots")  # and the workspace's own .gitignore
     fill(disk)
     applied = scoot_process("apply", "--yes", str(app), cwd=disk.parent)
     assert applied.returncode == 1, applied.stdout + applied.stderr

@@ -378,7 +378,17 @@ def test_the_naming_scheme_through_the_git_driver_and_repos(
     listed = scoot("repos", "--json", str(app))
     assert json.loads(listed.output)["repositories"] == [
         {
+            "component": None,
+            "architecture": True,
+            "repository": f"{daemon}acme/tiny.git",
+            "driver": "git",
+            "exists": False,
+            "latest": None,
+            "problem": None,
+        },
+        {
             "component": "web",
+            "architecture": False,
             "repository": f"{daemon}acme/tiny-web.git",
             "driver": "git",
             "exists": False,
@@ -393,7 +403,7 @@ def test_the_naming_scheme_through_the_git_driver_and_repos(
     commit = remote.commit({"server.py": SERVER, "version.txt": "scheme\n"})
     table = scoot("repos", str(app))
     assert table.exit_code == 0, table.output
-    assert f"web        {daemon}acme/tiny-web.git  git     yes     {commit[:12]}" in table.output
+    assert [f"{daemon}acme/tiny-web.git", "git", "yes", commit[:12]] in [line.split()[1:] for line in table.output.splitlines()]
 
     applied = scoot("apply", "--yes", str(app))
     assert applied.exit_code == 0, applied.output
@@ -423,10 +433,96 @@ def test_apply_from_the_architecture_repository(
     assert (app / "scoot.lock").is_file() and not (app / "architecture.sct").exists()
 
     listed = json.loads(scoot("repos", "--json", "--from", f"{daemon}acme/tiny.git", str(app)).stdout)
-    assert [(r["component"], r["driver"], r["exists"]) for r in listed["repositories"]] == [("web", "path", True)]
+    assert [(r["component"], r["driver"], r["exists"]) for r in listed["repositories"]] == [
+        (None, "git", True),  # the architecture's, where --from took it from
+        ("web", "path", True),
+    ]
     status = scoot("status", "--from", f"{daemon}acme/tiny.git", str(app))
     assert status.exit_code == 0 and "web.site" in status.output
 
     destroyed = scoot("destroy", "--yes", "--from", f"{daemon}acme/tiny.git", str(app))
     assert destroyed.exit_code == 0, destroyed.output
     assert lock(app) == {}
+
+
+# -- a remote HEAD that names no branch; the architecture's repository by the scheme -----------
+
+
+def bare_with_head_on_master(bare: Path, work: Path, branches: tuple[str, ...]) -> dict[str, str]:
+    """A bare repository whose HEAD is `master`, with only `branches` pushed: branch → commit."""
+    git("init", "--quiet", "--bare", str(bare))
+    git("symbolic-ref", "HEAD", "refs/heads/master", cwd=bare)
+    git("clone", "--quiet", str(bare), str(work))
+    commits = {}
+    for number, branch in enumerate(branches):
+        git("checkout", "--quiet", "-B", branch, cwd=work)
+        (work / "version.txt").write_text(f"{branch}\n", encoding="utf-8")
+        git("add", "--all", cwd=work)
+        git("commit", "--quiet", "-m", f"commit {number}", cwd=work)
+        git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
+        commits[branch] = git("rev-parse", "HEAD", cwd=work)
+    return commits
+
+
+def test_a_remote_head_naming_no_branch_falls_back_to_the_only_branch(tmp_path: Path) -> None:
+    commits = bare_with_head_on_master(tmp_path / "api.git", tmp_path / "work", ("main",))
+    with pytest.raises(subprocess.CalledProcessError):  # what git itself makes of it
+        git("fetch", "--depth", "1", f"file://{tmp_path / 'api.git'}", "HEAD", cwd=tmp_path / "work")
+    git_driver = driver(tmp_path / "app")
+    repository = git_driver.remote(f"file://{tmp_path / 'api.git'}")
+    assert git_driver.latest(repository) == commits["main"]
+    fetched = git_driver.fetch(repository)
+    assert fetched.revision == commits["main"]
+    assert (fetched.path / "version.txt").read_text(encoding="utf-8") == "main\n"
+
+
+def test_a_remote_head_naming_no_branch_with_several_branches_says_which_to_name(tmp_path: Path) -> None:
+    commits = bare_with_head_on_master(tmp_path / "api.git", tmp_path / "work", ("main", "dev"))
+    git_driver = driver(tmp_path / "app")
+    url = f"file://{tmp_path / 'api.git'}"
+    for ask in (git_driver.latest, git_driver.fetch):
+        with pytest.raises(RepositoryError) as raised:
+            ask(git_driver.remote(url))
+        said = str(raised.value)
+        assert "no default branch" in said and "branches: dev, main" in said
+        assert f'source = "{url}#main"' in said
+    assert git_driver.fetch(git_driver.remote(url, "dev")).revision == commits["dev"]
+
+
+def test_the_architectures_repository_by_the_scheme_with_a_relative_base_url(tmp_path: Path) -> None:
+    """`scoot repos create` makes the architecture's repository beside the components'; then
+    `from = "scheme"` reads the architecture from it, and `base_url = "../remotes/"` stays
+    relative to scoot.toml's folder (not to the fetched checkout) to find the component."""
+    app = make_app(tmp_path / "tiny", "", free_port())
+    (app / "scoot.toml").write_text('[repositories]\ndriver = "git"\nbase_url = "../remotes/"\n', encoding="utf-8")
+    remotes = tmp_path / "remotes" / "acme"
+
+    listed = json.loads(scoot("repos", "--json", str(app)).stdout)["repositories"]
+    assert [(r["architecture"], r["repository"], r["exists"]) for r in listed] == [
+        (True, str(remotes / "tiny.git"), False),
+        (False, str(remotes / "tiny-web.git"), False),
+    ]
+    created = scoot("repos", "create", str(app))
+    assert created.exit_code == 0, created.output
+    assert f"+ (architecture): created {remotes / 'tiny.git'} (git)" in created.output
+    assert (remotes / "tiny.git" / "HEAD").is_file() and (remotes / "tiny-web.git" / "HEAD").is_file()
+
+    # Pushed to `main`, whatever the default branch of `git init` here: HEAD may name none.
+    architecture = Remote(remotes / "tiny.git", tmp_path / "architecture")
+    revision = architecture.commit({"architecture.sct": (app / "architecture.sct").read_text(encoding="utf-8")})
+    web = Remote(remotes / "tiny-web.git", tmp_path / "web")
+    web_commit = web.commit({"server.py": SERVER, "version.txt": "scheme\n"})
+    (app / "architecture.sct").unlink()  # from now on, only the repository has it
+    (app / "scoot.toml").write_text(
+        '[architecture]\nfrom = "scheme"\n\n[repositories]\ndriver = "git"\nowner = "acme"\nbase_url = "../remotes/"\n',
+        encoding="utf-8",
+    )
+    planned = scoot("plan", str(app))
+    assert planned.exit_code == 0, planned.output
+    assert f"Architecture from {remotes / 'tiny.git'} at revision {revision[:12]}" in planned.output
+    assert "+ web.site (compute) will be created" in planned.output
+    listed = json.loads(scoot("repos", "--json", str(app)).stdout)["repositories"]
+    assert [(r["architecture"], r["exists"], r["latest"]) for r in listed] == [
+        (True, True, revision[:12]),
+        (False, True, web_commit[:12]),
+    ]

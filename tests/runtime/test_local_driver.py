@@ -24,7 +24,7 @@ from scoot_runtime.conformance import context_for, make_spec, record
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec, Recorded
 from scoot_runtime.drivers.local import LocalDriver, LocalDriverError
 from scoot_runtime.drivers.local import processes as local_processes
-from scoot_runtime.drivers.local.paths import inside, owner
+from scoot_runtime.drivers.local.paths import inside, log_path, owner
 from scoot_runtime.plugins import MissingDependency
 from tests.ports import free_port
 
@@ -264,7 +264,7 @@ def test_output_goes_to_a_private_log(driver: LocalDriver, source: Path) -> None
         source, command=python("import time; print('hello log', flush=True); time.sleep(600)")
     )
     created = run(driver.create(spec))
-    log = driver.context.workspace / "logs" / "api.web.0.log"
+    log = log_path(driver.context.workspace, driver.context.target, spec.address, 0)
     try:
         wait_for(lambda: "hello log" in log.read_text())
         assert log.stat().st_mode & 0o777 == 0o600
@@ -500,7 +500,7 @@ def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: 
     created = run(driver.create(spec))
     # Recorded relative to the application folder: scoot.lock holds no path of one machine.
     relative = Path(created.outputs["path"])
-    assert not relative.is_absolute() and relative.is_relative_to(Path(".scoots", "data", "api"))
+    assert not relative.is_absolute() and relative.is_relative_to(Path(".scoots", "targets", "test", "data", "api"))
     assert created.identity == {"engine": engine}
     path = driver.context.root / relative
     if engine == "sqlite":
@@ -534,8 +534,8 @@ def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: 
 def test_a_clouds_stores_have_local_stand_ins_that_report_a_url(driver: LocalDriver) -> None:
     bucket = run(driver.create(storage("bucket", "pictures")))
     table = run(driver.create(storage("table", "products")))
-    assert bucket.outputs["url"] == "file:.scoots/data/api/pictures.bucket"
-    assert table.outputs["url"] == "sqlite:.scoots/data/api/products.table.sqlite"
+    assert bucket.outputs["url"] == "file:.scoots/targets/test/data/api/pictures.bucket"
+    assert table.outputs["url"] == "sqlite:.scoots/targets/test/data/api/products.table.sqlite"
     # Where they are used (`placed`, by the runtime), the paths and URLs are absolute.
     root = driver.context.root
     used = placed_outputs("storage", bucket.outputs, root), placed_outputs("storage", table.outputs, root)

@@ -45,15 +45,15 @@ async def collect(driver: LocalDriver, wanted: int, act: list[tuple[int, object]
 def test_printing_reads_every_replica_in_order(tmp_path: Path) -> None:
     driver = LocalDriver(context_for(tmp_path))
     workspace = driver.context.workspace
-    write(log_path(workspace, WEB, 1), "one a\none b\n")
-    write(log_path(workspace, WEB, 0), "zero a\nzero unfinished")
+    write(log_path(workspace, driver.context.target, WEB, 1), "one a\none b\n")
+    write(log_path(workspace, driver.context.target, WEB, 0), "zero a\nzero unfinished")
 
     async def read(replica: int | None) -> list[tuple[str, str]]:
         return [(line.source, line.text) async for line in driver.logs(WEB, None, replica=replica)]
 
     assert asyncio.run(read(None)) == [("0", "zero a"), ("0", "zero unfinished"), ("1", "one a"), ("1", "one b")]
     assert asyncio.run(read(1)) == [("1", "one a"), ("1", "one b")]
-    with pytest.raises(LocalDriverError, match=r"no logs of `api.web` yet \(.scoots/logs/api.web.5.log"):
+    with pytest.raises(LocalDriverError, match=r"no logs of `api.web` yet \(.scoots/targets/test/logs/api.web.5.log"):
         asyncio.run(read(5))
 
 
@@ -61,7 +61,7 @@ def test_following_picks_up_new_replicas_and_replaced_files(tmp_path: Path) -> N
     """A replica started later is followed too; a replaced file's unfinished line stays its own."""
     driver = LocalDriver(context_for(tmp_path))
     workspace = driver.context.workspace
-    zero, one = log_path(workspace, WEB, 0), log_path(workspace, WEB, 1)
+    zero, one = log_path(workspace, driver.context.target, WEB, 0), log_path(workspace, driver.context.target, WEB, 1)
     write(zero, "r0 first\n")
 
     def rotate() -> None:
@@ -76,7 +76,7 @@ def test_following_picks_up_new_replicas_and_replaced_files(tmp_path: Path) -> N
 
 def test_following_waits_for_a_first_log(tmp_path: Path) -> None:
     driver = LocalDriver(context_for(tmp_path))
-    zero = log_path(driver.context.workspace, WEB, 0)
+    zero = log_path(driver.context.workspace, driver.context.target, WEB, 0)
 
     async def later() -> list[tuple[str, str]]:
         asyncio.get_running_loop().call_later(0.3, write, zero, "started\n")

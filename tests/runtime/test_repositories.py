@@ -22,7 +22,7 @@ from scoot_runtime.errors import ScootError
 from scoot_runtime.repositories.base import RepositoryContext, RepositoryError
 from scoot_runtime.repositories.locations import Location, parse
 from scoot_runtime.repositories.path import PathDriver, folder_revision
-from scoot_runtime.sources import Sources, parse_pins
+from scoot_runtime.sources import ARCHITECTURE, Sources, parse_pins
 from scoot_runtime.workspace import SettingsError, load
 
 
@@ -234,7 +234,8 @@ def test_fetching_keeps_each_problem_with_its_component(tmp_path: Path) -> None:
         fetched = sources.fetch()
     assert sorted(fetched) == ["api", "shared", "worker"]  # `data` runs nothing
     with Sources(loaded, loaded.target(None), architecture()) as sources:
-        assert sorted(sources.exists()) == ["api", "shared", "worker"]  # `data` has no code
+        # The architecture's own repository first; `data` has no code.
+        assert list(sources.exists()) == [ARCHITECTURE, "api", "shared", "worker"]
     assert fetched["api"].fetched is not None and fetched["api"].fetched.path == tmp_path / "api"
     worker = fetched["worker"].problem
     assert worker is not None and "shop-worker" in worker and "naming scheme" in worker
@@ -291,8 +292,12 @@ def test_repos_lists_and_creates(tmp_path: Path) -> None:
     root = app(tmp_path / "shop", "")
     listed = scoot("repos", str(root))
     assert listed.exit_code == 0, listed.output
-    assert listed.output.splitlines()[0].split() == ["COMPONENT", "REPOSITORY", "DRIVER", "EXISTS", "LATEST"]
-    assert "no" in listed.output.splitlines()[1] and "1 repository missing" in listed.output
+    lines = listed.output.splitlines()
+    assert lines[0].split() == ["COMPONENT", "REPOSITORY", "DRIVER", "EXISTS", "LATEST"]
+    # The architecture's own repository, acme/shop by the scheme: this folder (`base` is `..`).
+    assert lines[1].split()[:4] == ["(architecture)", str(root), "path", "yes"]
+    assert lines[2].split()[:4] == ["api", str(tmp_path / "shop-api"), "path", "no"]
+    assert "1 repository missing" in listed.output
 
     created = scoot("repos", "create", str(root))
     assert created.exit_code == 0, created.output
@@ -301,8 +306,103 @@ def test_repos_lists_and_creates(tmp_path: Path) -> None:
     assert "nothing to create" in scoot("repos", "create", str(root)).output
 
     rows = json.loads(scoot("repos", "list", "--json", str(root)).output)["repositories"]
-    assert [(r["component"], r["driver"], r["exists"]) for r in rows] == [("api", "path", True)]
-    assert rows[0]["latest"] == folder_revision(tmp_path / "shop-api").removeprefix("sha256:")[:12]
+    assert [(r["component"], r["architecture"], r["driver"], r["exists"]) for r in rows] == [
+        (None, True, "path", True),
+        ("api", False, "path", True),
+    ]
+    assert rows[1]["latest"] == folder_revision(tmp_path / "shop-api").removeprefix("sha256:")[:12]
+
+
+def test_repos_creates_the_architectures_repository_too(tmp_path: Path) -> None:
+    root = app(tmp_path / "shop", "")
+    (root / "scoot.toml").write_text('[repositories]\nbase = "../repos"\n', encoding="utf-8")
+    listed = scoot("repos", str(root))
+    assert "2 repositories missing" in listed.output, listed.output
+    created = scoot("repos", "create", str(root))
+    assert created.exit_code == 0, created.output
+    assert f"+ (architecture): created {tmp_path / 'repos' / 'shop'} (path)" in created.output
+    assert (tmp_path / "repos" / "shop").is_dir() and (tmp_path / "repos" / "shop-api").is_dir()
+
+    # In its own organisation, the architecture's repository is {application}/architecture.
+    (root / "scoot.toml").write_text('[repositories]\nbase = "../repos"\norganisation = true\n', encoding="utf-8")
+    rows = json.loads(scoot("repos", "--json", str(root)).output)["repositories"]
+    assert [(r["architecture"], r["repository"], r["exists"]) for r in rows] == [
+        (True, str(tmp_path / "repos" / "architecture"), False),
+        (False, str(tmp_path / "repos" / "shop-api"), True),
+    ]
+
+
+def test_the_architecture_from_scoot_toml_by_the_naming_scheme(tmp_path: Path) -> None:
+    repos = tmp_path / "repos"
+    app(repos / "shop", "")  # the architecture's repository: acme/shop by the scheme
+    (repos / "shop-api").mkdir()  # the component's: acme/shop-api
+    deploy = tmp_path / "deploy" / "shop"  # the folder's name is the application's, for the scheme
+    deploy.mkdir(parents=True)
+    settings = '[architecture]\nfrom = "scheme"\n\n[repositories]\nowner = "acme"\nbase = "../../repos"\n'
+    (deploy / "scoot.toml").write_text(settings, encoding="utf-8")
+
+    planned = scoot("plan", str(deploy))
+    assert planned.exit_code == 0, planned.output
+    assert f"Architecture from {repos / 'shop'} at revision" in planned.output
+    assert "+ api.web (compute) will be created" in planned.output
+    # `base` is relative to scoot.toml's folder, not to the architecture's (which is elsewhere).
+    rows = json.loads(scoot("repos", "--json", str(deploy)).stdout)["repositories"]
+    assert [(r["architecture"], r["repository"], r["exists"]) for r in rows] == [
+        (True, str(repos / "shop"), True),
+        (False, str(repos / "shop-api"), True),
+    ]
+
+    # The command line wins over scoot.toml.
+    other = app(tmp_path / "other", 'source = "./api"')
+    (other / "api").mkdir()
+    chosen = scoot("plan", "--from", str(other), str(deploy))
+    assert chosen.exit_code == 0, chosen.output
+    assert f"Architecture from {other} at revision" in chosen.output
+
+    # The scheme needs an owner before the architecture (which names one) is read.
+    (deploy / "scoot.toml").write_text('[architecture]\nfrom = "scheme"\n', encoding="utf-8")
+    ownerless = scoot("plan", str(deploy))
+    assert ownerless.exit_code == 1
+    assert "[architecture] `from`" in ownerless.output and "set `owner` in [repositories]" in ownerless.output
+    missing = scoot("plan", "--from", "scheme", str(tmp_path / "other"))
+    assert missing.exit_code == 1 and "set `owner` in [repositories]" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ("[repositories]\ndrop_prefix = true\n", r"\[repositories\]: `drop_prefix = true` applies only with `organisation = true`"),
+        ("[repositories]\norganisation = true\nowner = \"acme\"\n", r"`owner` does not apply with `organisation = true`"),
+        ("[architecture]\npath = \".\"\nfrom = \"acme/shop\"\n", r"\[architecture\] `from` and `path` are both set"),
+        ("[architecture]\nfrom = 3\n", r"\[architecture\] `from` must be a string"),
+        ("[architecture]\nform = \"acme/shop\"\n", r"unknown key `form`.*did you mean `from`\?"),
+    ],
+)
+def test_settings_that_cannot_apply_are_refused(tmp_path: Path, settings: str, says: str) -> None:
+    (tmp_path / "scoot.toml").write_text(settings, encoding="utf-8")
+    with pytest.raises(SettingsError, match=says) as raised:
+        load(tmp_path)
+    assert str(tmp_path / "scoot.toml") in str(raised.value)
+
+
+def test_a_targets_repositories_are_checked_with_what_they_inherit(tmp_path: Path) -> None:
+    (tmp_path / "scoot.toml").write_text(
+        '[repositories]\norganisation = true\ndrop_prefix = true\n\n'
+        '[targets.solo]\n[targets.solo.repositories]\norganisation = false\n\n'
+        '[targets.org]\n[targets.org.repositories]\ndrop_prefix = false\n',
+        encoding="utf-8",
+    )
+    loaded = load(tmp_path)
+    with pytest.raises(SettingsError, match=r"\[targets.solo.repositories\]: `drop_prefix = true` applies only"):
+        loaded.repositories_for(loaded.target("solo"))
+    assert loaded.repositories_for(loaded.target("org")).organisation
+    # An owner is not inherited by a target that makes the application its own organisation.
+    (tmp_path / "scoot.toml").write_text(
+        '[repositories]\nowner = "acme"\n\n[targets.org]\n[targets.org.repositories]\norganisation = true\n',
+        encoding="utf-8",
+    )
+    loaded = load(tmp_path)
+    assert loaded.repositories_for(loaded.target("org")).owner is None
 
 
 def test_counts_of_repositories_read_as_english() -> None:

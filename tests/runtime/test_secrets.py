@@ -48,15 +48,45 @@ def test_a_bad_line_names_the_line_not_its_text(tmp_path: Path) -> None:
         secrets.missing({"X"})
 
 
-def test_keyed_digests(tmp_path: Path) -> None:
-    one = Secrets(tmp_path / "a", tmp_path / "app", None, {})
-    other = Secrets(tmp_path / "b", tmp_path / "app", None, {})
-    assert one.digest("v") == one.digest("v") != one.digest("w")
+def test_digests_are_shared_by_clones_and_useless_without_the_secret(tmp_path: Path) -> None:
+    """Two clones (each its own `.scoots/` and key) with one lineage compute the same
+    digest of a value, so a changed secret is seen on both and an unchanged one on
+    neither; another target's lineage salts it otherwise; and the digest is scrypt's,
+    not a plain hash anyone could check a guess against."""
+    import hashlib
+
+    lineage = "11111111-1111-4111-8111-111111111111"
+    one = Secrets(tmp_path / "a", tmp_path / "app", None, {}, lineage)
+    other = Secrets(tmp_path / "b", tmp_path / "app", None, {}, lineage)
+    elsewhere = Secrets(tmp_path / "c", tmp_path / "app", None, {}, "another-lineage")
+    assert one.digest("v") == other.digest("v") != one.digest("w")
+    assert elsewhere.digest("v") != one.digest("v")
+    assert (tmp_path / "a" / "secret.key").read_bytes() != (tmp_path / "b" / "secret.key").read_bytes()
     assert (tmp_path / "a" / "secret.key").stat().st_mode & 0o777 == 0o600
-    # Another machine's key: the keyed part cannot be compared, the plain part can.
-    assert same_digest("sha256:aa+" + one.digest("v"), "sha256:aa+" + other.digest("w"))
+    plain = {hashlib.sha256(b"v").hexdigest(), hashlib.sha256(one.salt + b"v").hexdigest()}
+    assert one.digest("v").removeprefix("scrypt1:") not in plain
+    assert same_digest("sha256:aa+" + one.digest("v"), "sha256:aa+" + other.digest("v"))
+    assert not same_digest("sha256:aa+" + one.digest("v"), "sha256:aa+" + other.digest("w"))
     assert not same_digest("sha256:aa+" + one.digest("v"), "sha256:bb+" + other.digest("v"))
-    assert not same_digest("sha256:aa+" + one.digest("v"), "sha256:aa+" + one.digest("w"))
+    # A digest of an older Scoot (keyed per clone) cannot be compared: only the plain part is.
+    old = "hmac-sha256:0a1b2c3d:" + "0" * 64
+    assert same_digest("sha256:aa+" + old, "sha256:aa+" + one.digest("w"))
+    assert not same_digest("sha256:aa+" + old, "sha256:bb+" + one.digest("w"))
+
+
+def test_a_clone_computes_each_digest_once(tmp_path: Path) -> None:
+    """The digests a clone computed are remembered in `.scoots/digests.json`, under a keyed
+    hash of the value: the file holds nothing a guess could be checked against without
+    this clone's key, and a second run reads it instead of computing again."""
+    first = Secrets(tmp_path / ".scoots", tmp_path, None, {}, "lineage")
+    digest = first.digest("token=hunter2-but-longer")
+    remembered = json.loads((tmp_path / ".scoots" / "digests.json").read_text())
+    assert list(remembered.values()) == [digest]
+    assert "hunter2" not in (tmp_path / ".scoots" / "digests.json").read_text()
+    # A planted entry under the same index is what a second run returns: it did not recompute.
+    (index,) = remembered
+    (tmp_path / ".scoots" / "digests.json").write_text(json.dumps({index: "scrypt1:planted"}))
+    assert Secrets(tmp_path / ".scoots", tmp_path, None, {}, "lineage").digest("token=hunter2-but-longer") == "scrypt1:planted"
 
 
 # -- redact: whatever the window and the splitting of the text ---------------------------------

@@ -50,8 +50,27 @@ def target(objects: int = 3, lineage: str = "11111111-1111-4111-8111-11111111111
     )
 
 
+def record_checksum(record: dict[str, Any], *where: str) -> str:
+    """A record's checksum as the format defines it: its canonical JSON, without its
+    checksum (a target's without its objects and pending operations), with where it is."""
+    canonical = dumps({**record, "checksum": "", "@": list(where)})
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def checksummed(data: dict[str, Any]) -> str:
-    """The file text for `data`, checksum computed as the format defines it."""
+    """The file text for `data` (version 2), each record's checksum as the format defines it."""
+    data = json.loads(json.dumps(data))
+    for name, target in data["targets"].items():
+        header = {k: v for k, v in target.items() if k not in ("objects", "pending")}
+        target["checksum"] = record_checksum(header, name)
+        for section in ("objects", "pending"):
+            for address, record in target.get(section, {}).items():
+                record["checksum"] = record_checksum(record, name, section, address)
+    return dumps(data)
+
+
+def whole_file_checksummed(data: dict[str, Any]) -> str:
+    """The text of a version 1 file: one checksum of the whole content."""
     canonical = dumps({**data, "checksum": ""})
     return dumps({**data, "checksum": "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()})
 
@@ -68,11 +87,28 @@ def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "scoot.lock"
     model = StateFileModel(targets={"local": target(), "prod": target(1, lineage=str(uuid.uuid4()))})
     write_state_file(path, model)
-    read = read_state_file(path)
-    assert read.checksum.startswith("sha256:") and len(read.checksum) == 7 + 64
-    assert read.model_copy(update={"checksum": ""}) == model
+    assert read_state_file(path) == model
     text = path.read_text()
-    assert text.endswith("}\n") and json.loads(text)["version"] == 1
+    assert text.endswith("}\n") and json.loads(text)["version"] == 2
+    # A checksum in each target's header, each object and each pending operation.
+    written = json.loads(text)
+    assert "checksum" not in written
+    for state in written["targets"].values():
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", state["checksum"])
+        for record in [*state["objects"].values(), *state["pending"].values()]:
+            assert re.fullmatch(r"sha256:[0-9a-f]{64}", record["checksum"])
+
+
+def test_a_version_1_file_is_read(tmp_path: Path) -> None:
+    """A scoot.lock of an older Scoot (one checksum for the whole file) is read, and
+    written back as version 2 at the next write."""
+    path = tmp_path / "scoot.lock"
+    model = StateFileModel(targets={"local": target()})
+    path.write_text(whole_file_checksummed({"version": 1, "targets": model.model_dump(mode="json")["targets"]}))
+    assert read_state_file(path) == model
+    path.write_text(path.read_text().replace('"port": 8001', '"port": 8002', 1))
+    with pytest.raises(StateError, match="checksum does not match"):
+        read_state_file(path)
 
 
 def test_missing_file_is_an_empty_state(tmp_path: Path) -> None:
@@ -104,11 +140,12 @@ def test_one_changed_object_is_a_small_diff(tmp_path: Path) -> None:
     after = (root / "scoot.lock").read_text()
 
     lines = changed_lines(before, after)
-    # The port line, the serial, and the checksum: one line out, one line in, each.
-    assert len(lines) == 6, lines
+    # The port line and the object's checksum; the serial and the target's checksum:
+    # one line out, one line in, each. No other object's lines.
+    assert len(lines) == 8, lines
     assert sum('"port": 9999' in line for line in lines) == 1
     assert sum('"serial"' in line for line in lines) == 2
-    assert sum('"checksum"' in line for line in lines) == 2
+    assert sum('"checksum"' in line for line in lines) == 4
 
 
 def test_tampered_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:
@@ -120,7 +157,7 @@ def test_tampered_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     with pytest.raises(StateError) as caught:
         read_state_file(path)
     message = str(caught.value)
-    assert str(path) in message and "checksum" in message
+    assert str(path) in message and "checksum" in message and "`api.web1` of target `local`" in message
     assert "not changed" in message and "version control" in message
 
     # A run against it refuses too, and never rewrites it.
@@ -137,7 +174,8 @@ def test_tampered_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:
         ('{"version": 1, "targets": {', "not valid JSON"),
         ("[1, 2]", "not a JSON object"),
         ('{"version": 1, "targets": {}}', "no checksum"),
-        ('{"version": 2, "targets": {}, "checksum": "sha256:00"}', "version 2"),
+        ('{"version": 3, "targets": {}}', "version 3"),
+        ('{"version": 2, "targets": {"t": {"cloud": "local", "lineage": "x"}}}', "target `t` has no checksum"),
         ("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> other\n", "merge conflict"),
     ],
 )

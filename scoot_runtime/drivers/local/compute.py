@@ -325,7 +325,7 @@ class ComputeObjects:
             raise LocalDriverError(
                 f"{name}: port {port} is already in use by another process; stop it or choose another port"
             )
-        log_file = log_path(self.context.workspace, spec.address, replica)
+        log_file = log_path(self.context.workspace, self.context.target, spec.address, replica)
         offset = _log_header(log_file, name)
         env = self._env(spec, wanted, replica)
         try:

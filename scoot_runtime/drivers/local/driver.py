@@ -115,7 +115,7 @@ class LocalDriver(CloudDriver):
         self, address: Address, recorded: Recorded | None, *, replica: int | None = None, follow: bool = False
     ) -> AsyncIterator[LogLine]:
         """The processes' log files, kept after they stop (read even with nothing recorded)."""
-        return read_logs(self.context.workspace, address, replica, follow)
+        return read_logs(self.context.workspace, self.context.target, address, replica, follow)
 
     def _kind(self, spec: ObjectSpec) -> str:
         if spec.kind not in self.kinds:

@@ -1,4 +1,5 @@
-"""What the local driver's processes wrote: `.scoots/logs/<component>.<object>.<replica>.log`.
+"""What the local driver's processes wrote: `.scoots/logs/<component>.<object>.<replica>.log`
+(`.scoots/targets/<target>/logs/...` for a target other than `local`).
 
 Read as `tail -F` does: a file that is replaced (a new process, after an
 update) is finished and then followed anew, and a truncated one is read again
@@ -18,18 +19,18 @@ from scoot_runtime.drivers.local.paths import LocalDriverError, log_path
 POLL_SECONDS = 0.2
 
 
-def log_files(workspace: Path, address: Address, replica: int | None) -> list[tuple[int, Path]]:
+def log_files(workspace: Path, target: str, address: Address, replica: int | None) -> list[tuple[int, Path]]:
     """The log file of each replica that has one (or of `replica`, whether or not it exists yet)."""
     if replica is not None:
-        return [(replica, log_path(workspace, address, replica))]
-    folder = workspace / "logs"
+        return [(replica, log_path(workspace, target, address, replica))]
+    folder = log_path(workspace, target, address, 0).parent
     prefix = f"{address}."
     found = []
     if folder.is_dir():
         for file in folder.iterdir():
             middle = file.name[len(prefix) : -len(".log")] if file.name.startswith(prefix) else ""
             if file.name.endswith(".log") and middle.isdigit():
-                found.append((int(middle), log_path(workspace, address, int(middle))))
+                found.append((int(middle), log_path(workspace, target, address, int(middle))))
     return sorted(found)
 
 
@@ -70,18 +71,20 @@ class _Tail:
             self.handle.close()
 
 
-async def read_logs(workspace: Path, address: Address, replica: int | None, follow: bool) -> AsyncIterator[LogLine]:
+async def read_logs(
+    workspace: Path, target: str, address: Address, replica: int | None, follow: bool
+) -> AsyncIterator[LogLine]:
     """Each replica's lines; with `follow`, wait for more, and for replicas that start later."""
-    files = log_files(workspace, address, replica)
+    files = log_files(workspace, target, address, replica)
     if not follow and not any(path.exists() for _, path in files):
-        expected = files[0][1] if files else log_path(workspace, address, 0)
+        expected = files[0][1] if files else log_path(workspace, target, address, 0)
         shown = expected.relative_to(workspace.parent)  # the application folder's `.scoots/`
         raise LocalDriverError(f"no logs of `{address}` yet ({shown} does not exist): run `scoot apply` to start it")
     tails = {number: _Tail(number, path) for number, path in files}
     try:
         while True:
             if follow and replica is None:
-                for number, path in log_files(workspace, address, None):
+                for number, path in log_files(workspace, target, address, None):
                     tails.setdefault(number, _Tail(number, path))
             grew = False
             for _, tail in sorted(tails.items()):

@@ -33,19 +33,31 @@ def inside(root: Path, *names: str) -> Path:
     return path
 
 
-def log_path(workspace: Path, address: Address, replica: int) -> Path:
-    """`.scoots/logs/<component>.<object>.<replica>.log`."""
-    return inside(workspace, "logs", f"{address.component}.{address.object}.{replica}.log")
+# The target whose logs and stores are where they were before targets had folders.
+DEFAULT_TARGET = "local"
+
+
+def target_folder(workspace: Path, target: str) -> Path:
+    """Where a target's logs and stores are: `.scoots/` itself for the default target
+    `local` (where they always were), `.scoots/targets/<target>/` for any other, so
+    that two targets of one application folder share no log file and no store."""
+    return workspace if target == DEFAULT_TARGET else inside(workspace, "targets", target)
+
+
+def log_path(workspace: Path, target: str, address: Address, replica: int) -> Path:
+    """`<target folder>/logs/<component>.<object>.<replica>.log`."""
+    return inside(target_folder(workspace, target), "logs", f"{address.component}.{address.object}.{replica}.log")
 
 
 # The file or folder name of each storage engine's store, after the object's name.
 _DATA_SUFFIXES = {"sqlite": ".sqlite", "directory": "", "bucket": ".bucket", "table": ".table.sqlite"}
 
 
-def data_path(workspace: Path, address: Address, engine: str) -> Path:
-    """`.scoots/data/<component>/<object>.sqlite` for SQLite, `.../<object>/` for a folder,
-    `<object>.bucket/` for a bucket (a folder), `<object>.table.sqlite` for a table."""
-    return inside(workspace, "data", address.component, address.object + _DATA_SUFFIXES.get(engine, ""))
+def data_path(workspace: Path, target: str, address: Address, engine: str) -> Path:
+    """`<target folder>/data/<component>/<object>.sqlite` for SQLite, `.../<object>/` for a
+    folder, `<object>.bucket/` for a bucket (a folder), `<object>.table.sqlite` for a table."""
+    folder = target_folder(workspace, target)
+    return inside(folder, "data", address.component, address.object + _DATA_SUFFIXES.get(engine, ""))
 
 
 def owner(workspace: Path) -> str:

@@ -68,7 +68,7 @@ class StorageObjects:
         if failures:
             raise LocalDriverError(f"{spec.address}: {failures[0].message}")
         engine = str(spec.config["engine"])
-        return engine, data_path(self.context.workspace, spec.address, engine)
+        return engine, data_path(self.context.workspace, self.context.target, spec.address, engine)
 
     def _recorded(self, spec: ObjectSpec, recorded: Recorded | None) -> tuple[str, Path]:
         """Where the store is: of the recorded engine when there is a record, by its name.
@@ -78,15 +78,15 @@ class StorageObjects:
         """
         engine = recorded.identity.get("engine") if recorded is not None else None
         if engine in ENGINES:
-            return str(engine), data_path(self.context.workspace, spec.address, str(engine))
+            return str(engine), data_path(self.context.workspace, self.context.target, spec.address, str(engine))
         if recorded is None and "engine" not in spec.config:
             # An interrupted create of a store no longer wanted: no configuration says
             # which engine, so look for either.
             for candidate in ENGINES:
-                path = data_path(self.context.workspace, spec.address, candidate)
+                path = data_path(self.context.workspace, self.context.target, spec.address, candidate)
                 if path.exists():
                     return candidate, path
-            return ENGINES[0], data_path(self.context.workspace, spec.address, ENGINES[0])
+            return ENGINES[0], data_path(self.context.workspace, self.context.target, spec.address, ENGINES[0])
         return self._path(spec)
 
     async def create(self, spec: ObjectSpec) -> Created:
