@@ -147,6 +147,7 @@ def converge(
     a held lock is waited for up to `lock_timeout` seconds."""
     import asyncio
 
+    from scoot_model.objects import placed_outputs
     from scoot_runtime.applylock import LockHeld
     from scoot_runtime.engine import DEFAULT_PARALLELISM
 
@@ -175,10 +176,12 @@ def converge(
                     return NothingToDo(made)
                 if not confirm(made):
                     return Declined(made)
+                root = runtime.root.resolve()
                 kept = {
-                    address: state.outputs.get("path") or state.outputs.get("url")
+                    address: outputs.get("path") or outputs.get("url")
                     for address, state in runtime.store.state.objects.items()
                     if state.kind == "storage"
+                    for outputs in [placed_outputs(state.kind, state.outputs, root)]
                 }
                 on_event(ApplyStarted(made))
                 started = time.monotonic()

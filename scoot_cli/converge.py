@@ -261,7 +261,7 @@ def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: 
             click.echo(f"  {address}  {deleted_storage[address] or ''}".rstrip())
     elif deleted_storage:
         click.echo(f"Storage data deleted: {', '.join(sorted(deleted_storage))}.")
-    outputs = output_lines(outcome.runtime.store.state.objects) if not destroy else []
+    outputs = output_lines(outcome.runtime.store.state.objects, outcome.runtime.root.resolve()) if not destroy else []
     if outputs:
         click.echo("")
         click.echo("Outputs:")

@@ -137,6 +137,7 @@ def status(path: str, target: str | None, params: ParamOptions, from_repo: str |
 
     from scoot_cli.views.params import params_json, params_lines
     from scoot_cli.views.status import status_rows, status_table
+    from scoot_model.objects import placed_outputs
 
     application = load_application(path, target, params, from_repo, by_state="status")
     runtime = open_runtime_redacted(application, fetch=False)
@@ -147,7 +148,8 @@ def status(path: str, target: str | None, params: ParamOptions, from_repo: str |
             observed = runner.run(_read_recorded(runtime, addresses)) if addresses else {}
         finally:
             close_runtime(runner, runtime)
-    rows = status_rows(state.objects, observed)
+    root = application.workspace.root.resolve()
+    rows = status_rows(state.objects, observed, root)
     if as_json:
         report = {
             "target": application.target.name,
@@ -160,7 +162,7 @@ def status(path: str, target: str | None, params: ParamOptions, from_repo: str |
                     "kind": row.kind,
                     "observed": row.observed,
                     "revision": state.objects[row.address].revision,
-                    "outputs": state.objects[row.address].outputs,
+                    "outputs": placed_outputs(row.kind, state.objects[row.address].outputs, root),
                 }
                 for row in rows
             ],

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import quote, unquote
 
 import orjson
 from pydantic import (
@@ -114,6 +116,35 @@ class Output(BaseModel):
 
     type: Literal["string", "number"]
     description: str
+    # A place on the machine that runs the application (a local store's file, or its
+    # `file:`/`sqlite:` URL): recorded relative to the application folder, so that
+    # scoot.lock holds no path of one machine; `placed` makes it absolute where it is used.
+    local: bool = False
+
+
+# A URL: its scheme, and its path (relative in `sqlite:.scoots/data/api/products.table.sqlite`).
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(.*)$")
+
+
+def placed(value: Any, root: Path) -> Any:
+    """A local output's value as it is used: relative to the application folder `root` as
+    recorded, absolute here. A relative path becomes `root / path`, a URL with a relative
+    path (`scheme:path`) `scheme:///root/path`; anything else is returned as it is."""
+    if not isinstance(value, str) or not value or value.startswith("/"):
+        return value
+    url = _URL.match(value)
+    if url is None:
+        return str(root / value)
+    if url[2].startswith("/"):
+        return value
+    return f"{url[1]}://{quote(str(root / unquote(url[2])))}"
+
+
+def placed_outputs(kind_name: str, outputs: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    """An object's outputs as they are used: its kind's `local` ones made absolute (`placed`)."""
+    model = kinds.get(kind_name)
+    local = {name for name, output in model.outputs.items() if output.local} if model else set()
+    return {name: placed(value, root) if name in local else value for name, value in outputs.items()}
 
 
 class SctObject(Model):
@@ -244,8 +275,14 @@ class Storage(SctObject):
     kind_name: ClassVar[str] = "storage"
     kind_description: ClassVar[str] = "A store for data: a SQLite file, a folder, or a driver's store."
     outputs: ClassVar[dict[str, Output]] = {
-        "path": Output(type="string", description="The file or folder holding the data (local stores)."),
-        "url": Output(type="string", description="The address of the store (remote stores)."),
+        "path": Output(
+            type="string", description="The file or folder holding the data (local stores).", local=True
+        ),
+        "url": Output(
+            type="string",
+            description="The address of the store (`s3://…`; a local store's `file://` or `sqlite://` URL).",
+            local=True,
+        ),
     }
 
 

@@ -154,7 +154,7 @@ async def make_plan(
         await _refresh(plan, wanted, state, driver, parallelism)
 
     known: dict[str, Known | None] = {}
-    resolver = Resolver(known, secrets)
+    resolver = Resolver(known, secrets, driver.context.root.resolve())
     try:
         order = topological({a: d.depends_on for a, d in wanted.items()})
     except CycleError as error:

@@ -83,6 +83,8 @@ class Reconciler:
         self.state = store.state
         self.driver = driver
         self.secrets = secrets
+        # Where local outputs (relative in scoot.lock) are: the application folder.
+        self.root = driver.context.root.resolve()
         self.delete_data = delete_data
         self.on_event = on_event
         self.limit = asyncio.Semaphore(max(1, min(parallelism, driver.parallelism or parallelism)))
@@ -179,7 +181,7 @@ class Reconciler:
     async def _converge(self, address: str, desired: DesiredObject, change: Change) -> None:
         started = time.monotonic()
         try:
-            resolved = resolve(Resolver(self.known, self.secrets), desired)
+            resolved = resolve(Resolver(self.known, self.secrets, self.root), desired)
         except Exception as error:
             self._fail(address, change.action, started, error)
             return

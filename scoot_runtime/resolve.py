@@ -5,6 +5,11 @@ exactly one reference becomes the referenced value with its type; `"${api.web}"`
 (an object) becomes what the driver may need of it (address, kind, outputs); `${secret("NAME")}` becomes the secret's value, in memory only. A
 reference to an object whose outputs are not known yet (it is still to be
 created) resolves to `UNKNOWN`.
+
+A local output (`Output.local`: a local store's path or URL) is recorded relative
+to the application folder; it is made absolute here, in what the driver gets,
+while the digests are of the recorded (relative) form: a moved application
+folder, or a clone of it, has nothing to change.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from scoot_model import template
+from scoot_model.objects import placed_outputs
 from scoot_runtime.desired import env_name
 from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import Secrets
@@ -52,10 +59,13 @@ class Resolved:
 
 
 class Resolver:
-    def __init__(self, known: Mapping[str, Known | None], secrets: Secrets) -> None:
+    def __init__(self, known: Mapping[str, Known | None], secrets: Secrets, root: Path | None = None) -> None:
         # `known[address]` is None for an object whose outputs are not known yet.
         self.known = known
         self.secrets = secrets
+        # The application folder local outputs are relative to (None: they stay relative).
+        self.root = root
+        self._placed = False  # whether the last build made a local output absolute
 
     def resolve(
         self,
@@ -67,9 +77,12 @@ class Resolver:
         environment variables; `connection`: a connection's (source env, target), to
         name what it injects."""
         holding: dict[str, set[str]] = {}
-        values = self._build(config, connected, connection, holding, mask=False)
+        self._placed = False
+        values = self._build(config, connected, connection, holding, mask=False, place=True)
         result = Resolved(values, {}, secrets=set().union(*holding.values()) if holding else set())
-        masked = self._build(config, connected, connection, {}, mask=True) if holding else values
+        # Digested: local outputs as recorded (relative), and secrets masked.
+        recorded = self._build(config, connected, connection, {}, mask=False, place=False) if self._placed else values
+        masked = self._build(config, connected, connection, {}, mask=True, place=False) if holding else recorded
         for key, resolved in values.items():
             if _contains_unknown(resolved):
                 result.unknown.add(key)
@@ -78,7 +91,7 @@ class Resolver:
             # lock file cannot confirm a guess at them (see `Secrets.digest`).
             digest = "sha256:" + hashlib.sha256(_canonical(masked[key]).encode()).hexdigest()
             if key in holding:
-                digest += "+" + self.secrets.digest(_canonical(resolved))
+                digest += "+" + self.secrets.digest(_canonical(recorded[key]))
             result.digests[key] = digest
         return result
 
@@ -89,17 +102,18 @@ class Resolver:
         connection: tuple[Mapping[str, Any], str] | None,
         holding: dict[str, set[str]],
         mask: bool,
+        place: bool,
     ) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for key, value in config.items():
             found: set[str] = set()
-            values[key] = self._value(value, found, mask)
+            values[key] = self._value(value, found, mask, place)
             if found:
                 holding[key] = found
         if connected:
             env = values.setdefault("env", {})
             for target in connected:
-                outputs = self._outputs(target)
+                outputs = self._outputs(target, place)
                 if outputs is None:
                     values["env"] = env = UNKNOWN
                     break
@@ -107,7 +121,7 @@ class Resolver:
                     env.setdefault(env_name(target.split(".")[1], output), value)
         if connection is not None:
             source_env, target = connection
-            outputs = self._outputs(target)
+            outputs = self._outputs(target, place=False)
             values["injected"] = (
                 UNKNOWN
                 if outputs is None
@@ -115,39 +129,48 @@ class Resolver:
             )
         return values
 
-    def _outputs(self, address: str) -> Mapping[str, Any] | None:
+    def _outputs(self, address: str, place: bool) -> Mapping[str, Any] | None:
         if address not in self.known:
             raise ResolveError(f"`{address}` is not in the architecture")
         known = self.known[address]
-        return None if known is None else known.outputs
+        return None if known is None else self._placed_outputs(known, place)
 
-    def _value(self, value: Any, found: set[str], mask: bool) -> Any:
+    def _placed_outputs(self, known: Known, place: bool) -> Mapping[str, Any]:
+        """`known`'s outputs, local ones made absolute when `place` (and the root is known)."""
+        if not place or self.root is None:
+            return known.outputs
+        outputs = placed_outputs(known.kind, known.outputs, self.root)
+        if outputs != known.outputs:
+            self._placed = True
+        return outputs
+
+    def _value(self, value: Any, found: set[str], mask: bool, place: bool) -> Any:
         if isinstance(value, str):
-            return self._string(value, found, mask)
+            return self._string(value, found, mask, place)
         if isinstance(value, list):
-            return [self._value(item, found, mask) for item in value]
+            return [self._value(item, found, mask, place) for item in value]
         if isinstance(value, dict):
-            return {key: self._value(item, found, mask) for key, item in value.items()}
+            return {key: self._value(item, found, mask, place) for key, item in value.items()}
         return value
 
-    def _string(self, text: str, found: set[str], mask: bool) -> Any:
+    def _string(self, text: str, found: set[str], mask: bool, place: bool) -> Any:
         if "$" not in text:
             return text
         parts = template.split(text)
         if len(parts) == 1 and parts[0].interpolation:
-            return self._interpolation(parts[0].text, found, mask)
+            return self._interpolation(parts[0].text, found, mask, place)
         out: list[str] = []
         for part in parts:
             if not part.interpolation:
                 out.append(part.text)
                 continue
-            value = self._interpolation(part.text, found, mask)
+            value = self._interpolation(part.text, found, mask, place)
             if value is UNKNOWN:
                 return UNKNOWN
             out.append(_text(value))
         return "".join(out)
 
-    def _interpolation(self, source: str, found: set[str], mask: bool) -> Any:
+    def _interpolation(self, source: str, found: set[str], mask: bool, place: bool) -> Any:
         secret = template.secret_name(source)
         if secret is not None:
             found.add(secret)
@@ -159,12 +182,13 @@ class Resolver:
         known = self.known[address]
         if known is None:
             return UNKNOWN
+        outputs = self._placed_outputs(known, place)
         if not output:
             # Outputs, not identity: a restarted process is the same object to what refers to it.
-            return {"address": address, "kind": known.kind, "outputs": dict(known.outputs)}
-        if output not in known.outputs:
-            raise ResolveError(f"`{address}` has no output `{output}` (it has {', '.join(sorted(known.outputs)) or 'none'})")
-        return known.outputs[output]
+            return {"address": address, "kind": known.kind, "outputs": dict(outputs)}
+        if output not in outputs:
+            raise ResolveError(f"`{address}` has no output `{output}` (it has {', '.join(sorted(outputs)) or 'none'})")
+        return outputs[output]
 
 
 def _canonical(value: Any) -> str:

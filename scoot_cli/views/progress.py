@@ -4,9 +4,11 @@ where the application answers."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import click
 
+from scoot_model.objects import placed_outputs
 from scoot_runtime.reconciler import ApplyResult, Event
 from scoot_runtime.state import ObjectState
 
@@ -48,14 +50,16 @@ def failure_lines(result: ApplyResult) -> list[str]:
     return lines
 
 
-def output_lines(objects: Mapping[str, ObjectState]) -> list[str]:
-    """Where the application answers: each compute's URL, each storage's path or URL."""
+def output_lines(objects: Mapping[str, ObjectState], root: Path) -> list[str]:
+    """Where the application answers: each compute's URL, each storage's path or URL
+    (made absolute: scoot.lock records a local one relative to the application folder, `root`)."""
     rows = []
     for address, state in sorted(objects.items()):
-        if state.kind == "compute" and state.outputs.get("url"):
-            rows.append((address, str(state.outputs["url"])))
+        outputs = placed_outputs(state.kind, state.outputs, root)
+        if state.kind == "compute" and outputs.get("url"):
+            rows.append((address, str(outputs["url"])))
         elif state.kind == "storage":
-            value = state.outputs.get("path") or state.outputs.get("url")
+            value = outputs.get("path") or outputs.get("url")
             if value:
                 rows.append((address, str(value)))
     width = max((len(a) for a, _ in rows), default=0)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scoot_cli.views.tables import table
 from scoot_cli.views.written import short_revision
+from scoot_model.objects import placed_outputs
 from scoot_runtime.state import ObjectState
 
 
@@ -20,11 +22,13 @@ class StatusRow:
     observed: str  # what the live read says
 
 
-def status_rows(objects: Mapping[str, ObjectState], observed: Mapping[str, Any]) -> list[StatusRow]:
-    """`observed[address]`: an Observed, None (the driver finds nothing), or an error message (str)."""
+def status_rows(objects: Mapping[str, ObjectState], observed: Mapping[str, Any], root: Path) -> list[StatusRow]:
+    """`observed[address]`: an Observed, None (the driver finds nothing), or an error message (str).
+    `root`: the application folder, that local outputs are recorded relative to."""
     rows = []
     for address, state in sorted(objects.items()):
-        output = state.outputs.get("url") or state.outputs.get("path") or ""
+        outputs = placed_outputs(state.kind, state.outputs, root)
+        output = outputs.get("url") or outputs.get("path") or ""
         seen = observed.get(address)
         if isinstance(seen, str):
             live = f"unknown ({seen})"

@@ -30,6 +30,7 @@ from click.testing import CliRunner, Result
 
 from scoot_cli import cli
 from scoot_runtime.applylock import ApplyLock
+from scoot_runtime.drivers.local import processes as local_processes
 from scoot_runtime.init import starter_files
 from tests.ports import free_port
 
@@ -109,24 +110,21 @@ def recorded(app: Path, target: str = "local") -> dict[str, Any]:
     return objects
 
 
-def recorded_processes(app: Path) -> list[tuple[int, int | None]]:
-    """(pid, start time) of every process scoot.lock records, whatever the driver's identity shape."""
-    found: list[tuple[int, int | None]] = []
+def app_processes(app: Path, target: str = "local") -> list[tuple[int, int | None]]:
+    """(pid, start time) of every process `app` runs for `target`, found as the local driver
+    finds them: by the marker naming the folder's owner token (scoot.lock records no pid)."""
+    owner_file = app / ".scoots" / "local" / "owner.json"
+    if not owner_file.exists():
+        return []
+    token = json.loads(owner_file.read_text())["token"]
+    return [(p.pid, p.start_time) for p in local_processes.scan(f"{token}/{target}")]
 
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            if isinstance(value.get("pid"), int):
-                start = value.get("start_time")
-                found.append((value["pid"], start if isinstance(start, int) else None))
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
 
-    for state in recorded(app).values():
-        walk(state.get("identity", {}))
-    return found
+def status_outputs(app: Path, address: str, target: str = "local") -> dict[str, Any]:
+    """An object's outputs as `scoot status --json` shows them (local paths absolute)."""
+    report = json.loads(scoot("status", "--json", "--target", target, str(app)).stdout)
+    outputs: dict[str, Any] = next(o["outputs"] for o in report["objects"] if o["address"] == address)
+    return outputs
 
 
 def running(pid: int, start_time: int | None = None) -> bool:
@@ -158,7 +156,7 @@ def get(url: str) -> str:
 
 
 def kill_leftovers(app: Path, pids: list[tuple[int, int | None]]) -> None:
-    """Kill recorded processes still running in `app` (checked by their working folder)."""
+    """Kill the processes `pids` still running in `app` (checked by their working folder)."""
     for pid, start in pids:
         if not running(pid, start):
             continue
@@ -184,11 +182,11 @@ def applied(app: Path) -> Iterator[Path]:
     pids: list[tuple[int, int | None]] = []
     try:
         result = scoot("apply", "--yes", str(app))
-        pids = recorded_processes(app)
+        pids = app_processes(app)
         assert result.exit_code == 0, result.output
         yield app
     finally:
-        pids = list({*pids, *recorded_processes(app)})
+        pids = list({*pids, *app_processes(app)})
         scoot("destroy", "--yes", str(app))
         wait_until_gone(pids, 5)
         kill_leftovers(app, pids)
@@ -267,7 +265,7 @@ def test_the_starter_application_runs(tmp_path: Path) -> None:
     pids: list[tuple[int, int | None]] = []
     try:
         result = scoot("apply", "--yes", "--param", f"port={port}", str(folder))
-        pids = recorded_processes(folder)
+        pids = app_processes(folder)
         assert result.exit_code == 0, result.output
         url = url_of(folder)
         assert url.endswith(f":{port}") and url in result.output
@@ -443,7 +441,7 @@ def test_apply_prints_events_and_where_the_application_answers(app: Path) -> Non
     pids: list[tuple[int, int | None]] = []
     try:
         result = scoot_process("apply", "--yes", str(app), cwd=app.parent)
-        pids = recorded_processes(app)
+        pids = app_processes(app)
         assert result.returncode == 0, result.stdout + result.stderr
         out = result.stdout
         assert re.search(r"^app\.db: create done \(\d+\.\ds\)$", out, re.MULTILINE), out
@@ -484,7 +482,7 @@ def test_changing_one_attribute_changes_one_object(applied: Path) -> None:
 @pytest.mark.slow
 def test_status_and_destroy_go_by_the_lock_when_the_architecture_is_broken(applied: Path) -> None:
     """A broken `.sct` (a merge gone wrong) must not keep anyone from seeing or removing what runs."""
-    pids = recorded_processes(applied)
+    pids = app_processes(applied)
     (applied / "architecture.sct").write_text("application app {\n  owner = \n")
     assert scoot("plan", str(applied)).exit_code == 1  # what needs the architecture still stops
     status = scoot("status", str(applied))
@@ -500,9 +498,10 @@ def test_destroy_stops_every_process_and_keeps_the_data(app: Path) -> None:
     pids: list[tuple[int, int | None]] = []
     try:
         assert scoot("apply", "--yes", str(app)).exit_code == 0
-        pids = recorded_processes(app)
+        pids = app_processes(app)
         assert pids and all(running(pid, start) for pid, start in pids)
-        database = Path(recorded(app)["app.db"]["outputs"]["path"])
+        database = Path(status_outputs(app, "app.db")["path"])
+        assert database.is_absolute() and not Path(recorded(app)["app.db"]["outputs"]["path"]).is_absolute()
         get(url_of(app) + "/")  # writes a row
         refused = scoot_process("destroy", str(app), cwd=app.parent)
         assert refused.returncode == 1 and "--yes" in refused.stderr
@@ -524,7 +523,7 @@ def test_destroy_stops_every_process_and_keeps_the_data(app: Path) -> None:
 
 @pytest.mark.slow
 def test_drift_is_shown_refreshed_and_repaired(applied: Path) -> None:
-    (pid, start), *_ = recorded_processes(applied)
+    (pid, start), *_ = app_processes(applied)
     os.kill(pid, signal.SIGKILL)
     wait_until_gone([(pid, start)])
     planned = scoot("plan", str(applied))
@@ -553,7 +552,7 @@ def test_a_failed_apply_lists_every_failure_and_exits_1(app: Path) -> None:
     pids: list[tuple[int, int | None]] = []
     try:
         result = scoot("apply", "--yes", str(app))
-        pids = recorded_processes(app)
+        pids = app_processes(app)
         assert result.exit_code == 1, result.output
         assert re.search(r"^app\.web: create failed \(\d+\.\ds\): .+", result.output, re.MULTILINE), result.output
         assert "app.db: create done" in result.output  # an independent branch goes on
@@ -762,7 +761,7 @@ def test_a_secret_value_is_never_printed_or_written(tmp_path: Path) -> None:
     try:
         for args in (("plan",), ("apply", "--yes"), ("status",), ("graph",), ("plan", "--json")):
             result = scoot(*args, str(app), env=environment)
-            pids = pids or recorded_processes(app)
+            pids = pids or app_processes(app)
             assert result.exit_code == 0, result.output
             outputs.append(result.output)
         changed = scoot("plan", str(app), env={"TINY_TOKEN": secret + "x"})

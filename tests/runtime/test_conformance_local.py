@@ -40,10 +40,11 @@ SLEEPER = "import time; time.sleep(600)"
 
 class TestLocalConformance(DriverConformance):
     owner: str | None = None
+    root: Path | None = None
 
     def make_driver(self, root: Path) -> LocalDriver:
         driver = LocalDriver(context_for(root, grace_period=2))
-        self.owner = driver.owner
+        self.owner, self.root = driver.owner, root
         return driver
 
     def samples(self, root: Path) -> Sequence[Sample]:
@@ -100,10 +101,9 @@ class TestLocalConformance(DriverConformance):
 
     async def break_out_of_band(self, spec: ObjectSpec, created: Created) -> None:
         if spec.kind == "compute":
-            killed = [
-                local_processes.Proc(p["pid"], p["start_time"])
-                for p in created.identity["processes"]
-            ]
+            assert self.owner is not None
+            # scoot.lock records no pid: the processes are those carrying the object's marker.
+            killed = [p.proc for p in local_processes.scan(self.owner, str(spec.address))]
             for proc in killed:
                 os.kill(proc.pid, signal.SIGKILL)
             # A signal is delivered, not waited for: return once they are gone.
@@ -111,7 +111,8 @@ class TestLocalConformance(DriverConformance):
                 local_processes.reap()
                 await asyncio.sleep(0.01)
             return
-        path = Path(created.identity["path"])
+        assert self.root is not None
+        path = self.root / created.outputs["path"]
         if path.is_dir():
             shutil.rmtree(path)
         else:

@@ -120,24 +120,15 @@ def owner(app: Path) -> str:
     return f"{token}/local/"
 
 
-def recorded_pids(app: Path) -> set[int]:
+def recorded_markers(app: Path) -> list[str]:
+    """The marker of every replica scoot.lock records (it records no pid: a replica's process
+    is the one that carries its marker), sorted."""
     data = json.loads((app / "scoot.lock").read_text())
-    pids: set[int] = set()
-    for state in data["targets"]["local"]["objects"].values():
-        pids |= set(_pids(state.get("identity", {})))
-    return pids
-
-
-def _pids(value: object) -> Iterator[int]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "pid" and isinstance(item, int):
-                yield item
-            else:
-                yield from _pids(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _pids(item)
+    return sorted(
+        f"{owner(app)}{address}/{replica}"
+        for address, state in data["targets"]["local"]["objects"].items()
+        for replica in state.get("identity", {}).get("replicas", [])
+    )
 
 
 def get(url: str) -> str:
@@ -159,7 +150,7 @@ def app(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_sigkill_at_many_points_then_apply_converges(app: Path) -> None:
-    port = free_port()
+    port = free_port(2)  # `second` listens on port + 1
     (app / "architecture.sct").write_text(architecture(port, delay=0.3))
     for delay in (0.05, 0.2, 0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0):
         (app / "architecture.sct").write_text(architecture(port, greeting=f"g{delay}", delay=0.3))
@@ -173,14 +164,14 @@ def test_sigkill_at_many_points_then_apply_converges(app: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert get(f"http://127.0.0.1:{port}/") == f"ok g{delay}"
         # Every process Scoot started is one the state knows: no orphan.
-        live = set(marked_processes(owner(app)))
-        assert live == recorded_pids(app), (delay, live, recorded_pids(app))
+        live = sorted(marked_processes(owner(app)).values())
+        assert live == recorded_markers(app), (delay, live, recorded_markers(app))
     plan = scoot(app, "plan", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr
 
 
 def test_a_second_apply_at_once_is_refused_naming_the_holder(app: Path) -> None:
-    (app / "architecture.sct").write_text(architecture(free_port(), delay=2.0))
+    (app / "architecture.sct").write_text(architecture(free_port(2), delay=2.0))
     first = start_scoot(app, "apply", "--yes")
     try:
         deadline = time.monotonic() + 20
@@ -196,7 +187,7 @@ def test_a_second_apply_at_once_is_refused_naming_the_holder(app: Path) -> None:
 
 
 def test_a_damaged_lock_file_is_refused_and_left_alone(app: Path) -> None:
-    (app / "architecture.sct").write_text(architecture(free_port()))
+    (app / "architecture.sct").write_text(architecture(free_port(2)))
     assert scoot(app, "apply", "--yes").returncode == 0
     lock = app / "scoot.lock"
     damaged = lock.read_text().replace('"serial": ', '"serial": 1', 1)
@@ -210,7 +201,7 @@ def test_a_damaged_lock_file_is_refused_and_left_alone(app: Path) -> None:
 
 
 def test_a_secret_is_never_written_or_printed(app: Path) -> None:
-    (app / "architecture.sct").write_text(architecture(free_port()))
+    (app / "architecture.sct").write_text(architecture(free_port(2)))
     outputs = []
     for args in (["plan"], ["apply", "--yes"], ["plan", "--json"], ["status"], ["refresh"], ["graph"]):
         result = scoot(app, *args)
@@ -222,5 +213,5 @@ def test_a_secret_is_never_written_or_printed(app: Path) -> None:
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
     # The process got it: that is what a secret is for.
-    pids = recorded_pids(app)
+    pids = marked_processes(owner(app))
     assert any(SECRET.encode() in Path(f"/proc/{pid}/environ").read_bytes() for pid in pids)

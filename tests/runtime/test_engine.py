@@ -26,7 +26,8 @@ from scoot_runtime.drivers.base import (
 )
 from scoot_runtime.engine import Runtime
 from scoot_runtime.plan import Action, PlanError
-from scoot_runtime.resolve import Resolver
+from scoot_runtime.resolve import Known, Resolver
+from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import read_state_file
 from scoot_runtime.workspace import load
 
@@ -463,3 +464,28 @@ def test_two_connections_that_would_inject_the_same_names_are_a_plan_error(tmp_p
     with pytest.raises(PlanError) as error:
         asyncio.run(runtime(tmp_path, architecture).plan())
     assert "ORDERS_" in str(error.value) and "api.orders" in str(error.value)
+
+
+def test_a_local_output_is_handed_on_absolute_and_digested_as_recorded(tmp_path: Path) -> None:
+    """A store's path is recorded relative to the application folder: what a driver gets is
+    absolute, and the digests (what the next plan compares) do not depend on where the folder is."""
+    known = {
+        "api.orders": Known("storage", {"engine": "table"}, {"path": ".scoots/data/api/o.sqlite", "url": "sqlite:.scoots/data/api/o.sqlite"}),
+        "api.web": Known("compute", {}, {"host": "127.0.0.1", "url": "http://127.0.0.1:8080"}),
+    }
+    config = {"env": {"DB": "${api.orders.path}", "WEB": "${api.web.url}", "TOKEN": '${secret("T")}'}, "to": "${api.orders}"}
+    resolved = {}
+    for name in ("here", "there"):
+        root = tmp_path / name
+        secrets = Secrets(root / ".scoots", root, environ={"T": "s3cret"}, lineage="l")
+        resolved[name] = Resolver(known, secrets, root).resolve(config, connected=("api.orders",))
+    here, there = resolved["here"], resolved["there"]
+    assert here.config["env"]["DB"] == here.config["env"]["ORDERS_PATH"] == str(tmp_path / "here/.scoots/data/api/o.sqlite")
+    assert here.config["env"]["ORDERS_URL"] == f"sqlite://{tmp_path}/here/.scoots/data/api/o.sqlite"
+    assert here.config["env"]["WEB"] == "http://127.0.0.1:8080"  # not a local output: as it is
+    assert here.config["to"]["outputs"]["path"] == str(tmp_path / "here/.scoots/data/api/o.sqlite")
+    assert there.config["env"]["DB"] == str(tmp_path / "there/.scoots/data/api/o.sqlite")
+    assert here.digests == there.digests
+    # Without a root (the editor's plan lens), the recorded form is handed on.
+    bare = Resolver(known, Secrets(tmp_path / ".scoots", tmp_path, environ={"T": "s3cret"}, lineage="l"))
+    assert bare.resolve(config).config["env"]["DB"] == ".scoots/data/api/o.sqlite"

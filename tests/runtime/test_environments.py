@@ -23,11 +23,11 @@ from tests.runtime.test_cli_runtime import (
     ARCHITECTURE as BASE,
 )
 from tests.runtime.test_cli_runtime import (
+    app_processes,
     get,
     kill_leftovers,
-    recorded,
-    recorded_processes,
     scoot,
+    status_outputs,
     wait_until_gone,
 )
 
@@ -113,7 +113,7 @@ def duo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path,
     try:
         yield folder, local_port, staging_port
     finally:
-        pids = [*recorded_processes(folder)]
+        pids = [*app_processes(folder), *app_processes(folder, "staging")]
         for target in ("local", "staging"):
             scoot("destroy", "--yes", "--target", target, str(folder))
         wait_until_gone(pids, 5)
@@ -140,8 +140,8 @@ def test_two_targets_run_side_by_side_with_their_own_values(duo: tuple[Path, int
     assert get(f"http://127.0.0.1:{staging_port}/") == "hello from staging (1)"
     assert get(f"http://127.0.0.1:{staging_port}/") == "hello from staging (2)"
     assert get(f"http://127.0.0.1:{local_port}/") == "hello from local (2)"
-    local_db = Path(recorded(app)["app.db"]["outputs"]["path"])
-    staging_db = Path(recorded(app, "staging")["app.db"]["outputs"]["path"])
+    local_db = Path(status_outputs(app, "app.db")["path"])
+    staging_db = Path(status_outputs(app, "app.db", "staging")["path"])
     assert local_db != staging_db and local_db.is_file() and staging_db.is_file()
     # Each target's logs are its own.
     local_logs = scoot("logs", "app.web", str(app))

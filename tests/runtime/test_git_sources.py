@@ -305,12 +305,12 @@ def lock(app: Path) -> dict[str, dict[str, object]]:
 @pytest.fixture
 def cleanup() -> Iterator[list[Path]]:
     """Applications to destroy at teardown; any process they recorded that is left is killed."""
-    from tests.runtime.test_cli_runtime import kill_leftovers, recorded_processes, wait_until_gone
+    from tests.runtime.test_cli_runtime import app_processes, kill_leftovers, wait_until_gone
 
     apps: list[Path] = []
     yield apps
     for app in apps:
-        pids = recorded_processes(app)
+        pids = app_processes(app)
         CliRunner().invoke(cli, ["destroy", "--yes", str(app)])
         wait_until_gone(pids, 5)
         kill_leftovers(app, pids)

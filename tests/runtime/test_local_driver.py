@@ -18,13 +18,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from scoot_model.objects import placed_outputs
 from scoot_runtime import drivers
 from scoot_runtime.conformance import context_for, make_spec, record
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec, Recorded
 from scoot_runtime.drivers.local import LocalDriver, LocalDriverError
 from scoot_runtime.drivers.local import processes as local_processes
 from scoot_runtime.drivers.local.paths import inside, log_path, owner
-from scoot_runtime.drivers.local.processes import Proc
 from scoot_runtime.plugins import MissingDependency
 from tests.ports import free_port
 
@@ -60,8 +60,11 @@ def alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] not in "ZX"
 
 
-def pids(created: Created) -> list[int]:
-    return [p["pid"] for p in created.identity["processes"]]
+def pids(driver: LocalDriver, address: str = "api.web") -> list[int]:
+    """The pids of an object's replicas, by replica, found as the driver finds them: by their
+    marker (scoot.lock records no pid)."""
+    found = local_processes.scan(driver.owner, address)
+    return [p.pid for p in sorted(found, key=lambda p: p.replica or 0) if p.leader]
 
 
 @pytest.fixture
@@ -275,7 +278,7 @@ def test_a_process_outlives_its_starter_in_its_own_session(
     spec = compute(source, command=python("import time; time.sleep(600)"))
     created = run(driver.create(spec))
     try:
-        [pid] = pids(created)
+        [pid] = pids(driver)
         found = local_processes.inspect(pid)
         assert found is not None and found.leader and found.pgid == pid
         assert Path(f"/proc/{pid}/cwd").resolve() == source.resolve()
@@ -299,7 +302,7 @@ def test_workdir_inside_the_source(driver: LocalDriver, source: Path) -> None:
     spec = compute(source, command=python("import time; time.sleep(600)"), workdir="sub")
     created = run(driver.create(spec))
     try:
-        assert Path(f"/proc/{pids(created)[0]}/cwd").resolve() == (source / "sub").resolve()
+        assert Path(f"/proc/{pids(driver)[0]}/cwd").resolve() == (source / "sub").resolve()
     finally:
         run(driver.delete(spec, record(spec, created)))
 
@@ -309,13 +312,14 @@ def test_killed_out_of_band_is_drift(driver: LocalDriver, source: Path) -> None:
     created = run(driver.create(spec))
     recorded = record(spec, created)
     try:
-        first, second = pids(created)
+        assert created.identity == {"replicas": [0, 1]}
+        first, second = pids(driver)
         os.kill(second, signal.SIGKILL)
         wait_for(lambda: not alive(second))
         observed = run(driver.read(spec, recorded))
         assert observed is not None
-        assert observed.drift == (f"replica 1 (pid {second}) is not running",)
-        assert pids(Created(observed.identity, {})) == [first]
+        assert observed.drift == ("replica 1 is not running",)
+        assert observed.identity == {"replicas": [0]} and pids(driver) == [first]
         # Nothing runs at all: the object is gone.
         os.kill(first, signal.SIGKILL)
         wait_for(lambda: not alive(first))
@@ -354,12 +358,13 @@ def test_update_replaces_replicas_one_by_one(driver: LocalDriver, source: Path) 
     port = free_port(2)
     spec = compute(source, command=python(SERVER), port=port, replicas=2, env={"V": 1})
     created = run(driver.create(spec))
+    before = pids(driver)
     changed = compute(source, command=python(SERVER), port=port, replicas=2, env={"V": 2})
     updated = run(driver.update(changed, record(spec, created)))
     try:
-        assert set(pids(updated)).isdisjoint(pids(created))
-        assert not any(alive(pid) for pid in pids(created))
-        assert all(alive(pid) for pid in pids(updated))
+        after = pids(driver)
+        assert len(after) == 2 and set(after).isdisjoint(before)
+        assert not any(alive(pid) for pid in before)
         # Each replica listens on its own port: port + replica.
         for replica in (0, 1):
             socket.create_connection(("127.0.0.1", port + replica), timeout=2).close()
@@ -370,10 +375,11 @@ def test_update_replaces_replicas_one_by_one(driver: LocalDriver, source: Path) 
 def test_a_second_create_takes_over_by_name(driver: LocalDriver, source: Path) -> None:
     """A create repeated after a crash (no record of the first) leaves one set of processes."""
     spec = compute(source, command=python("import time; time.sleep(600)"))
-    first = run(driver.create(spec))
+    run(driver.create(spec))
+    [first] = pids(driver)
     second = run(driver.create(spec))
     try:
-        assert not alive(pids(first)[0]) and alive(pids(second)[0])
+        assert not alive(first) and pids(driver) != [first] and len(pids(driver)) == 1
     finally:
         run(driver.delete(spec, record(spec, second)))
 
@@ -441,50 +447,46 @@ def test_a_port_already_taken_is_refused(driver: LocalDriver, source: Path) -> N
             run(driver.create(compute(source, command=python(SERVER), port=port)))
 
 
-def test_a_reused_pid_is_not_ours(driver: LocalDriver, source: Path) -> None:
-    """A record with a live pid but another start time: not running, and never signalled."""
+def test_a_pid_in_a_record_is_never_taken_for_ours(driver: LocalDriver, source: Path) -> None:
+    """A record of an earlier version named pids: one that is alive, even with its very start
+    time, is not this folder's (its marker says whose a process is), and is never signalled."""
     stranger = subprocess.Popen(["sleep", "600"])
     try:
         found = local_processes.inspect(stranger.pid)
         assert found is not None
-        fake = Recorded(
+        old = Recorded(
             "compute",
             {},
             {},
-            {
-                "processes": [
-                    {"replica": 0, "pid": stranger.pid, "start_time": found.start_time - 1}
-                ]
-            },
+            {"processes": [{"replica": 0, "pid": stranger.pid, "start_time": found.start_time}]},
             {},
         )
         spec = compute(source, command=["sleep", "600"])
-        assert run(driver.read(spec, fake)) is None
-        run(driver.delete(spec, fake))
-        assert stranger.poll() is None and local_processes.is_running(
-            Proc(stranger.pid, found.start_time)
-        )
+        assert run(driver.read(spec, old)) is None
+        run(driver.delete(spec, old))
+        assert stranger.poll() is None and local_processes.is_running(found.proc)
     finally:
         stranger.kill()
         stranger.wait()
 
 
-def test_read_adopts_a_process_the_record_does_not_know(driver: LocalDriver, source: Path) -> None:
+def test_read_goes_by_the_marker(driver: LocalDriver, source: Path) -> None:
+    """What runs is found by its marker: a record is compared by its replicas, and no pid is recorded."""
     spec = compute(source, command=python("import time; time.sleep(600)"))
     created = run(driver.create(spec))
-    [pid] = pids(created)
-    stale = Recorded(
-        "compute",
-        {},
-        dict(spec.digests),
-        {"processes": [{"replica": 0, "pid": pid, "start_time": 1}]},
-        {},
-        spec.revision,
-    )
+    [pid] = pids(driver)
+    assert created.identity == {"replicas": [0]}
+
+    def recorded(identity: dict[str, Any]) -> Recorded:
+        return Recorded("compute", {}, dict(spec.digests), identity, {}, spec.revision)
+
     try:
-        observed = run(driver.read(spec, stale))
-        assert observed is not None and observed.identity == created.identity
-        assert observed.drift == (f"replica 0 runs as pid {pid}, not the recorded pid {pid}",)
+        # An earlier version's record, its pid long gone: read by its replicas.
+        old = run(driver.read(spec, recorded({"processes": [{"replica": 0, "pid": pid + 1, "start_time": 1}]})))
+        assert old is not None and old.identity == created.identity and not old.drift
+        unknown = run(driver.read(spec, recorded({"replicas": []})))
+        assert unknown is not None and unknown.identity == created.identity
+        assert unknown.drift == (f"replica 0 runs as pid {pid}, which the state does not record",)
     finally:
         run(driver.delete(spec, record(spec, created)))
 
@@ -496,8 +498,11 @@ def test_read_adopts_a_process_the_record_does_not_know(driver: LocalDriver, sou
 def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: str) -> None:
     spec = storage(engine)
     created = run(driver.create(spec))
-    path = Path(created.outputs["path"])
-    assert path.is_absolute() and path.is_relative_to(driver.context.workspace / "targets" / "test" / "data" / "api")
+    # Recorded relative to the application folder: scoot.lock holds no path of one machine.
+    relative = Path(created.outputs["path"])
+    assert not relative.is_absolute() and relative.is_relative_to(Path(".scoots", "targets", "test", "data", "api"))
+    assert created.identity == {"engine": engine}
+    path = driver.context.root / relative
     if engine == "sqlite":
         assert path.name == "orders.sqlite" and path.read_bytes().startswith(b"SQLite format 3\0")
         with sqlite3.connect(path) as db:
@@ -529,12 +534,17 @@ def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: 
 def test_a_clouds_stores_have_local_stand_ins_that_report_a_url(driver: LocalDriver) -> None:
     bucket = run(driver.create(storage("bucket", "pictures")))
     table = run(driver.create(storage("table", "products")))
-    pictures, products = Path(bucket.outputs["path"]), Path(table.outputs["path"])
+    assert bucket.outputs["url"] == "file:.scoots/targets/test/data/api/pictures.bucket"
+    assert table.outputs["url"] == "sqlite:.scoots/targets/test/data/api/products.table.sqlite"
+    # Where they are used (`placed`, by the runtime), the paths and URLs are absolute.
+    root = driver.context.root
+    used = placed_outputs("storage", bucket.outputs, root), placed_outputs("storage", table.outputs, root)
+    pictures, products = Path(used[0]["path"]), Path(used[1]["path"])
     assert pictures.is_dir() and pictures.name == "pictures.bucket"
-    assert bucket.outputs["url"] == pictures.as_uri()
+    assert used[0]["url"] == pictures.as_uri()
     assert products.read_bytes().startswith(b"SQLite format 3\0")
     assert products.name == "products.table.sqlite"
-    assert table.outputs["url"] == f"sqlite://{products}"
+    assert used[1]["url"] == f"sqlite://{products}"
     run(driver.delete(storage("bucket", "pictures"), record(storage("bucket", "pictures"), bucket), delete_data=True))
     run(driver.delete(storage("table", "products"), record(storage("table", "products"), table), delete_data=True))
     assert not pictures.exists() and not products.exists()
@@ -543,7 +553,7 @@ def test_a_clouds_stores_have_local_stand_ins_that_report_a_url(driver: LocalDri
 def test_storage_that_is_not_what_it_should_be_is_drift(driver: LocalDriver) -> None:
     spec = storage("sqlite")
     created = run(driver.create(spec))
-    path = Path(created.outputs["path"])
+    path = driver.context.root.resolve() / created.outputs["path"]
     path.write_bytes(b"not a database at all")
     observed = run(driver.read(spec, record(spec, created)))
     assert observed is not None and observed.drift == (f"{path} is not a SQLite database",)

@@ -87,14 +87,32 @@ def tagged(tag: str) -> dict[int, dict[str, str]]:
     return found
 
 
-def recorded(app: Path) -> dict[int, str]:
-    """pid → address, of every process scoot.lock records."""
+def recorded_replicas(app: Path) -> dict[str, str]:
+    """The marker → address of every replica scoot.lock records. It records no pid: a
+    replica's process is the one carrying its marker, which names the folder's owner token."""
     data = json.loads((app / "scoot.lock").read_text())
+    token = json.loads((app / ".scoots" / "local" / "owner.json").read_text())["token"]
     return {
-        process["pid"]: address
+        f"{token}/local/{address}/{replica}": address
         for address, state in data["targets"]["local"]["objects"].items()
-        for process in state.get("identity", {}).get("processes", [])
+        for replica in state.get("identity", {}).get("replicas", [])
     }
+
+
+def recorded(app: Path) -> dict[int, str]:
+    """pid → address of every process that runs as a replica scoot.lock records."""
+    replicas = recorded_replicas(app)
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        for item in environ:
+            name, _, value = item.decode(errors="replace").partition("=")
+            if name == "SCOOT_OBJECT" and value in replicas:
+                found[int(entry.name)] = replicas[value]
+    return found
 
 
 def kill_tagged(tag: str) -> None:
@@ -120,10 +138,11 @@ def tag() -> Iterator[str]:
 
 def assert_runs_as_recorded(app: Path, tag: str, value: str) -> None:
     """Every running process is one scoot.lock records, started with V=value; and each
-    recorded one runs."""
-    live = tagged(tag)
-    leaders = {pid: env for pid, env in live.items() if pid in recorded(app)}
-    assert set(leaders) == set(recorded(app)) and set(live) == set(leaders), (live.keys(), recorded(app))
+    recorded one runs, as one process."""
+    live, runs = tagged(tag), recorded(app)
+    leaders = {pid: env for pid, env in live.items() if pid in runs}
+    assert set(leaders) == set(runs) and set(live) == set(leaders), (live.keys(), runs)
+    assert sorted(runs.values()) == sorted(recorded_replicas(app).values()), (runs, recorded_replicas(app))
     for env in leaders.values():
         assert env["V"] == value, env
         assert json.loads(env["ARGV"])[-1].rpartition("-")[2] == value, env["ARGV"]

@@ -239,7 +239,7 @@ def test_a_secret_a_process_prints_is_hidden_however_the_message_is_cut(tmp_path
     U+2028 (a line break to `str.splitlines`, not to a log file) and one longer than the
     8 KB shown: no piece of 8 characters, and no line of a multi-line one, is in what
     `scoot apply` or `scoot logs` prints."""
-    from tests.runtime.test_cli_runtime import ROOT, kill_leftovers, recorded_processes
+    from tests.runtime.test_cli_runtime import ROOT, app_processes, kill_leftovers
 
     secrets = {
         # 30 lines: the last 20 lines shown cut it; short lines as well as long ones.
@@ -278,7 +278,7 @@ def test_a_secret_a_process_prints_is_hidden_however_the_message_is_cut(tmp_path
             assert "and giving up" in logs.stdout
             printed[f"logs {name} stdout"], printed[f"logs {name} stderr"] = logs.stdout, logs.stderr
     finally:
-        kill_leftovers(app, recorded_processes(app))
+        kill_leftovers(app, app_processes(app))
     assert "Last lines of .scoots/logs/app.multi.0.log" in printed["apply stderr"]
     leaks = {
         (stream, name): found

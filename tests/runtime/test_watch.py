@@ -31,11 +31,11 @@ from scoot_runtime.watch.loop import ApplyEnded, Outcome
 from scoot_runtime.watch.webhook import signature
 from tests.runtime.test_cli_runtime import (
     ROOT,
+    app_processes,
     free_port,
     kill_leftovers,
     lock_file,
     recorded,
-    recorded_processes,
     scoot,
     wait_until_gone,
 )
@@ -259,7 +259,7 @@ def app(tmp_path: Path) -> Iterator[App]:
             if watcher.process.poll() is None:
                 watcher.process.kill()
                 watcher.process.wait(10)
-        pids = recorded_processes(folder)
+        pids = app_processes(folder)
         scoot("destroy", "--yes", str(folder))
         wait_until_gone(pids, 5)
         kill_leftovers(folder, pids)
@@ -503,7 +503,7 @@ def test_webhooks_trigger_one_apply_and_bad_ones_none(app: App) -> None:
     watcher.wait_for_looks(1, after=APPLIED)
     assert watcher.count(r"applying \(app\)") == 3
 
-    pids = [pid for pid, _ in recorded_processes(app.folder)]
+    pids = [pid for pid, _ in app_processes(app.folder)]
     assert pids
     assert watcher.stop() == 0
     text = watcher.output()

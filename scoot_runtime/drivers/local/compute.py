@@ -1,9 +1,12 @@
 """`compute` objects on this machine: one detached process per replica.
 
-Identity (what `scoot.lock` records): `{"processes": [{"replica": 0, "pid":
-1234, "start_time": 5678}, ...]}`. Outputs: `host`, and with a port `port` and
-`url`. Replica `i` listens on `port + i` (`PORT` says which); the outputs name
-replica 0's.
+Identity (what `scoot.lock` records): `{"replicas": [0, 1, ...]}`, the replicas
+that run. No pid: scoot.lock is shared, and a pid is a fact of one machine. The
+processes are found by their marker (`processes.MARKER`, which names this
+folder's owner token): one walk of `/proc` serves a whole refresh (`inventory`,
+then every `read`), and what this driver starts or stops drops it. Outputs:
+`host`, and with a port `port` and `url`. Replica `i` listens on `port + i`
+(`PORT` says which); the outputs name replica 0's.
 
 The environment of a process holds secrets: it is built in memory, handed to
 the process, and never logged, recorded or put into a message.
@@ -143,13 +146,8 @@ def outputs(port: int | None) -> dict[str, Any]:
     return {"host": health.HOST, "port": port, "url": f"http://{health.HOST}:{port}"}
 
 
-def identity(running: Mapping[int, Proc]) -> dict[str, Any]:
-    return {
-        "processes": [
-            {"replica": replica, "pid": proc.pid, "start_time": proc.start_time}
-            for replica, proc in sorted(running.items())
-        ]
-    }
+def identity(replicas: Iterable[int]) -> dict[str, Any]:
+    return {"replicas": sorted(replicas)}
 
 
 def applied_text(spec: ObjectSpec) -> str:
@@ -175,16 +173,14 @@ def applied_of(text: str | None) -> Applied | None:
     return Applied(digests, revision)
 
 
-def recorded_processes(identity: Mapping[str, Any]) -> dict[int, Proc]:
-    """The processes an identity records, by replica (entries of another shape are ignored)."""
-    found: dict[int, Proc] = {}
-    entries = identity.get("processes")
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, Mapping) and all(
-            isinstance(entry.get(k), int) for k in ("replica", "pid", "start_time")
-        ):
-            found[entry["replica"]] = Proc(entry["pid"], entry["start_time"])
-    return found
+def recorded_replicas(identity: Mapping[str, Any]) -> set[int]:
+    """The replicas an identity records; also read from the identity of earlier versions,
+    `{"processes": [{"replica": 0, "pid": ..., "start_time": ...}]}` (its pids are ignored)."""
+    replicas = identity.get("replicas")
+    if not isinstance(replicas, list):
+        entries = identity.get("processes")
+        replicas = [e.get("replica") for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
+    return {r for r in replicas if isinstance(r, int) and not isinstance(r, bool)}
 
 
 class ComputeObjects:
@@ -193,6 +189,9 @@ class ComputeObjects:
     def __init__(self, context: DriverContext, options: Options) -> None:
         self.context = context
         self.options = options
+        # The last walk of /proc for this folder's processes: shared by the reads of a
+        # refresh, dropped by whatever starts or stops a process (see `_scan`).
+        self._scanned: asyncio.Future[list[Running]] | None = None
 
     @functools.cached_property
     def owner(self) -> str:
@@ -206,7 +205,7 @@ class ComputeObjects:
         cwd = self._cwd(spec, wanted)
         # Whatever already runs under this object's name (a create interrupted by a
         # crash) is replaced: creating twice converges on one set of processes.
-        await self._stop(spec.address, (), lambda _: True)
+        await self._stop(spec.address, lambda _: True)
         results = await asyncio.gather(
             *(self._start(spec, wanted, cwd, replica) for replica in range(wanted.replicas)),
             return_exceptions=True,
@@ -214,65 +213,39 @@ class ComputeObjects:
         started = {i: r for i, r in enumerate(results) if isinstance(r, Proc)}
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            await self._stop(spec.address, started.values(), lambda _: True)
+            await self._stop(spec.address, lambda _: True)
             if all(isinstance(f, LocalDriverError) for f in failures):
                 raise LocalDriverError("\n".join(str(f) for f in failures))
             raise failures[0]
         return Created(identity(started), outputs(wanted.port))
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
-        """What runs: the recorded processes, or without a record those carrying the marker.
+        """What runs: the processes carrying this object's marker (this folder's, this target's).
 
-        None when nothing of this folder runs under the object's name. With a record, a
-        recorded process that is gone (or a pid now used by another process, or by
-        another copy of the application) is drift, and a process found by its marker
-        in its place is adopted. A replica started from another configuration than the
-        recorded one (an interrupted update) is drift too.
+        None when nothing of this folder runs under the object's name. A replica the
+        record names that does not run, or one that runs and is not recorded, is drift;
+        so is a replica started from another configuration than the recorded one (an
+        interrupted update). Without a record, the replicas wanted that do not run are
+        named.
         """
         processes.reap()
-        address = str(spec.address)
         running: dict[int, Running] = {}
-        missing: dict[int, Proc] = {}
-        drift: list[str] = []
-        if recorded is not None:
-            for replica, proc in sorted(recorded_processes(recorded.identity).items()):
-                found = processes.owned(proc, self.owner, address)
-                if found is not None and found.replica == replica:
-                    running[replica] = found
-                    continue
-                missing[replica] = proc
-                if found is None and processes.is_running(proc):
-                    drift.append(
-                        f"replica {replica}: pid {proc.pid} runs, but this folder did not start it "
-                        "(another copy of the application did): it is left alone"
-                    )
-        if recorded is None or missing:
-            # Something is missing, or there is no record (a crash between starting the
-            # processes and recording them, or a lost scoot.lock): look for them by name.
-            for found in await self._leaders(address):
-                number = found.replica
-                if number is None or number in running:
-                    continue
-                running[number] = found
-                if number in missing:
-                    drift.append(
-                        f"replica {number} runs as pid {found.pid}, not the recorded pid {missing[number].pid}"
-                    )
-                elif recorded is not None:
-                    drift.append(
-                        f"replica {number} runs as pid {found.pid}, which the state does not record"
-                    )
+        for found in await self._leaders(str(spec.address)):
+            if found.replica is not None:
+                running.setdefault(found.replica, found)
         if not running:
             return None
-        drift += [
-            f"replica {r} (pid {p.pid}) is not running"
-            for r, p in missing.items()
-            if r not in running
-        ]
-        if recorded is None:
-            # Found by name alone: say which of the wanted replicas are missing.
-            wanted = range(_replicas(spec.config))
-            drift += [f"replica {r} is not running" for r in wanted if r not in running]
+        if recorded is not None:
+            wanted = recorded_replicas(recorded.identity)
+            drift = [
+                f"replica {r} runs as pid {p.pid}, which the state does not record"
+                for r, p in sorted(running.items())
+                if r not in wanted
+            ]
+        else:
+            wanted = set(range(_replicas(spec.config)))
+            drift = []
+        drift += [f"replica {r} is not running" for r in sorted(wanted) if r not in running]
         applied = {replica: applied_of(found.config) for replica, found in running.items()}
         if recorded is not None:
             drift += [
@@ -284,17 +257,15 @@ class ComputeObjects:
         made = list(applied.values())
         made_from = made[0] if all(m == made[0] for m in made) else None
         observed = dict(recorded.outputs) if recorded is not None else outputs(_port(spec.config))
-        return Observed(
-            identity({r: found.proc for r, found in running.items()}),
-            observed,
-            tuple(drift),
-            made_from,
-        )
+        return Observed(identity(running), observed, tuple(drift), made_from)
 
     async def running(self) -> set[str]:
-        """The addresses of the objects with a process of this folder's running for this target."""
-        found = await asyncio.to_thread(processes.scan, self.owner)
-        return {p.address for p in found if p.address is not None}
+        """The addresses of the objects with a process of this folder's running for this target.
+
+        A refresh begins here: a new walk of /proc, which its reads then share.
+        """
+        self._scanned = None
+        return {p.address for p in await self._scan() if p.address is not None}
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         """Replace the processes, one replica at a time: stop the old one, start the new one.
@@ -306,21 +277,16 @@ class ComputeObjects:
         """
         wanted = settings(spec)
         cwd = self._cwd(spec, wanted)
-        old = recorded_processes(recorded.identity)
         started: dict[int, Proc] = {}
         for replica in range(wanted.replicas):
-            previous = [old[replica]] if replica in old else []
-            await self._stop(spec.address, previous, _only(replica))
+            await self._stop(spec.address, _only(replica))
             started[replica] = await self._start(spec, wanted, cwd, replica)
         # Fewer replicas than before: stop the rest.
-        extra = [proc for replica, proc in old.items() if replica >= wanted.replicas]
-        await self._stop(spec.address, extra, lambda i: i >= wanted.replicas)
+        await self._stop(spec.address, lambda i: i >= wanted.replicas)
         return Created(identity(started), outputs(wanted.port))
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded) -> None:
-        await self._stop(
-            spec.address, recorded_processes(recorded.identity).values(), lambda _: True
-        )
+        await self._stop(spec.address, lambda _: True)
 
     # --- helpers -----------------------------------------------------------------
 
@@ -364,6 +330,7 @@ class ComputeObjects:
         env = self._env(spec, wanted, replica)
         try:
             child = processes.spawn(wanted.argv, cwd, env, log_file)
+            self._scanned = None  # a walk from before it does not see it
         except OSError as error:
             # The message names the program, never the environment.
             raise LocalDriverError(
@@ -383,7 +350,7 @@ class ComputeObjects:
             )
         except (health.Unhealthy, asyncio.CancelledError) as error:
             # Killed at once, with whatever it started (found by the marker).
-            await self._stop(spec.address, [proc.proc] if proc else [], _only(replica), grace=0)
+            await self._stop(spec.address, _only(replica), grace=0)
             processes.reap()
             if isinstance(error, asyncio.CancelledError):
                 raise
@@ -398,32 +365,44 @@ class ComputeObjects:
     async def _stop(
         self,
         address: Address,
-        recorded: Iterable[Proc],
         replicas: Callable[[int], bool],
         grace: float | None = None,
     ) -> None:
-        """Stop the recorded processes still alive and every process whose marker names
-        this object and a replica `replicas` selects (SIGKILL after `grace` seconds,
-        by default the `grace_period` option)."""
-        found = await asyncio.to_thread(processes.scan, self.owner, str(address))
-        targets = {p.pid: p for p in found if p.replica is not None and replicas(p.replica)}
-        for proc in recorded:
-            # Only the very process recorded, and only if this folder started it: a pid
-            # reused by another, or another copy's process, is left alone.
-            current = processes.owned(proc, self.owner, str(address))
-            if current is not None:
-                targets.setdefault(current.pid, current)
-        await processes.terminate(
-            targets.values(), self.options.grace_period if grace is None else grace
-        )
+        """Stop every process whose marker names this object (in this folder, for this
+        target) and a replica `replicas` selects, and what they started (SIGKILL after
+        `grace` seconds, by default the `grace_period` option). A process of another
+        copy of the application carries another owner token: it is left alone."""
+        self._scanned = None
+        try:
+            found = await asyncio.to_thread(processes.scan, self.owner, str(address))
+            targets = [p for p in found if p.replica is not None and replicas(p.replica)]
+            await processes.terminate(targets, self.options.grace_period if grace is None else grace)
+        finally:
+            self._scanned = None
+
+    async def _scan(self) -> list[Running]:
+        """This folder's processes for this target: the last walk of /proc, or a new one.
+
+        Reads running at once share one walk. A walk is dropped when this driver
+        starts or stops a process, and when a refresh begins (`running`).
+        """
+        scanned = self._scanned
+        if scanned is None or scanned.get_loop() is not asyncio.get_running_loop() or (
+            scanned.done() and (scanned.cancelled() or scanned.exception() is not None)
+        ):
+            scanned = self._scanned = asyncio.ensure_future(asyncio.to_thread(processes.scan, self.owner))
+        # Shielded: a read cancelled while it waits does not cancel the walk the others wait for.
+        return await asyncio.shield(scanned)
 
     async def _leaders(self, address: str) -> list[Running]:
-        """The processes started for this object (not their children), by their marker."""
-        found = await asyncio.to_thread(processes.scan, self.owner, address)
+        """The live processes started for this object (not their children), by their marker."""
+        found = [p for p in await self._scan() if p.address == address]
         # A child may have started a session of its own: it still has a parent that
         # carries the marker (or, orphaned, it started after the replica did).
         marked = {p.pid for p in found}
         leaders = [p for p in found if p.leader and p.ppid not in marked]
+        # The walk may be older than this read: what ended since is not counted.
+        leaders = [p for p in leaders if processes.is_running(p.proc)]
         return sorted(leaders, key=lambda p: (p.replica or 0, p.start_time, p.pid))
 
     def _shown(self, path: Path) -> str:

@@ -1,15 +1,18 @@
 """Processes on this machine: start them detached, recognise them again, stop them.
 
-A process is known by its pid *and* its start time (field 22 of
-`/proc/<pid>/stat`, in clock ticks since boot): pids are reused, the pair is
-not. Every process the driver starts also carries an environment variable,
+Every process the driver starts carries an environment variable,
 `SCOOT_OBJECT=<owner>/<target>/<component>.<object>/<replica>`, which its
-children inherit; scanning `/proc/*/environ` for it finds what runs under an
-object's name even when no record says so (after a crash, or with `scoot.lock`
-lost), and finds the children that left the process group before we stop them.
-`<owner>` names the application folder's workspace (see `workspace.owner`), so
-a second copy of the application on this machine never takes a process of the
+children inherit; scanning `/proc/*/environ` for it is how a process is found:
+by an object's name, whatever scoot.lock records (it records no pid: it is
+shared, a pid is a fact of one machine), after a crash as after a clean apply,
+and with the children that left the process group before we stop them.
+`<owner>` names the application folder's workspace (see `paths.owner`), so a
+second copy of the application on this machine never takes a process of the
 first for its own, even though their `scoot.lock` files say the same.
+
+Once found, a process is held by its pid *and* its start time (field 22 of
+`/proc/<pid>/stat`, in clock ticks since boot): pids are reused, the pair is
+not.
 
 Beside the marker, `SCOOT_CONFIG` holds what the process was started from (the
 digests of its configuration and its source revision): what is found running
@@ -46,7 +49,7 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 @dataclass(frozen=True)
 class Proc:
-    """A process as the state records it."""
+    """A process, held by what tells it from a later one with the same pid."""
 
     pid: int
     start_time: int
@@ -126,20 +129,6 @@ def _marked(pid: int, environ: bytes, owner: str, address: str | None) -> Runnin
     if process is None:
         return None
     return replace(process, address=mark[0], replica=int(mark[1]), config=config)
-
-
-def owned(proc: Proc, owner: str, address: str) -> Running | None:
-    """The recorded process `proc`, if it is alive and carries `owner`'s marker for `address`.
-
-    A pid with the right start time is not enough: a copy of the application
-    elsewhere on this machine records the same pids in its copy of `scoot.lock`.
-    """
-    try:
-        environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
-    except OSError:  # gone, or not ours to read
-        return None
-    found = _marked(proc.pid, environ, owner, address)
-    return found if found is not None and found.start_time == proc.start_time else None
 
 
 def scan(owner: str, address: str | None = None) -> list[Running]:
@@ -234,8 +223,8 @@ async def _wait_gone(targets: Sequence[Running], groups: set[int], seconds: floa
 async def terminate(processes: Iterable[Running], grace: float) -> None:
     """SIGTERM each process (its whole group if it leads one), SIGKILL what is left after `grace`.
 
-    Every process given must have been verified as ours (its marker, or its
-    recorded pid and start time) by the caller a moment before. A group is
+    Every process given must have been verified as ours (its marker) by the
+    caller a moment before. A group is
     signalled only while it has a live member, and a group id is not reused
     while it has one.
     """

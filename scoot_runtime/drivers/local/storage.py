@@ -1,15 +1,19 @@
 """`storage` objects on this machine: a SQLite file or a folder under `.scoots/data/`.
 
-Identity: `{"engine": ..., "path": ...}`; outputs: `{"path": <absolute path>}`.
-The name is deterministic (`data/<component>/<object>.sqlite`, or
+Identity: `{"engine": ...}`; outputs: `{"path": ...}`, relative to the
+application folder (`.scoots/data/api/orders.sqlite`): scoot.lock is shared, and
+holds no path of one machine. The model marks `path` and `url` as local outputs
+(`Output.local`), and the runtime makes them absolute where it hands them on
+(`scoot_runtime.resolve`) or shows them. The name is deterministic (`data/<component>/<object>.sqlite`, or
 `data/<component>/<object>/`), so a store is found again without a record, and
 one kept by a delete (data is kept unless `delete_data`) is taken up again by
 the next create.
 
 The engines a cloud provides have a local stand-in, so that one architecture
 applies on both: `bucket` is a folder (`<object>.bucket/`) and `table` a SQLite
-file (`<object>.table.sqlite`); both also report a `url` (`file:///…`,
-`sqlite:///…`), as a cloud's store reports its URL (`s3://…`, `dynamodb://…`).
+file (`<object>.table.sqlite`); both also report a `url`, as a cloud's store
+reports its URL (`s3://…`, `dynamodb://…`): recorded with a relative path
+(`file:.scoots/…`, `sqlite:.scoots/…`), it is `file:///…` or `sqlite:///…` where used.
 """
 
 from __future__ import annotations
@@ -98,13 +102,13 @@ class StorageObjects:
         problem = _problem(engine, path)
         if problem:
             raise LocalDriverError(f"{spec.address}: {problem}")
-        return _created(engine, path)
+        return self._created(engine, path)
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         engine, path = self._recorded(spec, recorded)
         if not path.exists():
             return None
-        created = _created(engine, path)
+        created = self._created(engine, path)
         problem = _problem(engine, path)
         return Observed(created.identity, created.outputs, (problem,) if problem else ())
 
@@ -129,15 +133,17 @@ class StorageObjects:
         with contextlib.suppress(OSError):
             path.parent.rmdir()
 
-
-def _created(engine: str, path: Path) -> Created:
-    absolute = str(path.absolute())
-    outputs = {"path": absolute}
-    if engine == "bucket":
-        outputs["url"] = path.absolute().as_uri()
-    elif engine == "table":
-        outputs["url"] = "sqlite://" + quote(absolute)
-    return Created({"engine": engine, "path": absolute}, outputs)
+    def _created(self, engine: str, path: Path) -> Created:
+        """A store's identity and outputs: its path relative to the application folder."""
+        # `.scoots/` is in the application folder (even if it is a link to elsewhere).
+        workspace = self.context.workspace
+        relative = (workspace.relative_to(self.context.root) / path.relative_to(workspace.resolve())).as_posix()
+        outputs = {"path": relative}
+        if engine == "bucket":
+            outputs["url"] = "file:" + quote(relative)
+        elif engine == "table":
+            outputs["url"] = "sqlite:" + quote(relative)
+        return Created({"engine": engine}, outputs)
 
 
 def _problem(engine: str, path: Path) -> str | None:
