@@ -14,6 +14,8 @@ type, so typed fields accept such a string too (see `Ref`).
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -134,17 +136,24 @@ def placed(value: Any, root: Path) -> Any:
         return value
     url = _URL.match(value)
     if url is None:
-        return str(root / value)
+        return os.path.join(root, value)
     if url[2].startswith("/"):
         return value
-    return f"{url[1]}://{quote(str(root / unquote(url[2])))}"
+    return f"{url[1]}://{quote(os.path.join(root, unquote(url[2])))}"
 
 
-def placed_outputs(kind_name: str, outputs: Mapping[str, Any], root: Path) -> dict[str, Any]:
+def placed_outputs(kind_name: str, outputs: Mapping[str, Any], root: Path) -> Mapping[str, Any]:
     """An object's outputs as they are used: its kind's `local` ones made absolute (`placed`)."""
     model = kinds.get(kind_name)
-    local = {name for name, output in model.outputs.items() if output.local} if model else set()
+    local = _local_outputs(model) if model else ()
+    if not any(name in outputs for name in local):
+        return outputs
     return {name: placed(value, root) if name in local else value for name, value in outputs.items()}
+
+
+@functools.cache
+def _local_outputs(model: type[SctObject]) -> tuple[str, ...]:
+    return tuple(name for name, output in model.outputs.items() if output.local)
 
 
 class SctObject(Model):

@@ -19,6 +19,7 @@ reports its URL (`s3://…`, `dynamodb://…`): recorded with a relative path
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import sqlite3
@@ -133,11 +134,17 @@ class StorageObjects:
         with contextlib.suppress(OSError):
             path.parent.rmdir()
 
+    @functools.cached_property
+    def _workspace(self) -> tuple[Path, Path]:
+        """`.scoots/` as the stores' paths start (resolved), and as the application folder names it."""
+        # In the application folder, even if it is a link to elsewhere.
+        workspace = self.context.workspace
+        return workspace.resolve(), workspace.relative_to(self.context.root)
+
     def _created(self, engine: str, path: Path) -> Created:
         """A store's identity and outputs: its path relative to the application folder."""
-        # `.scoots/` is in the application folder (even if it is a link to elsewhere).
-        workspace = self.context.workspace
-        relative = (workspace.relative_to(self.context.root) / path.relative_to(workspace.resolve())).as_posix()
+        resolved, named = self._workspace
+        relative = (named / path.relative_to(resolved)).as_posix()
         outputs = {"path": relative}
         if engine == "bucket":
             outputs["url"] = "file:" + quote(relative)
