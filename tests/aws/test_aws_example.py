@@ -276,8 +276,9 @@ def test_the_same_architecture_runs_on_the_local_target(app: Path) -> None:
         with urllib.request.urlopen(f"{url}/products/lamp", timeout=10) as answer:
             assert json.loads(answer.read()) == {"name": "lamp", "id": "lamp"}
         local = json.loads((app / "scoot.lock").read_text(encoding="utf-8"))["targets"]["local"]["objects"]
-        assert local["api.products"]["outputs"]["url"].startswith("sqlite:///")
-        assert local["api.pictures"]["outputs"]["url"].startswith("file:///")
+        # Recorded relative to the application folder (scoot.lock holds no machine's paths).
+        assert local["api.products"]["outputs"]["url"] == "sqlite:.scoots/data/api/products.table.sqlite"
+        assert local["api.pictures"]["outputs"]["url"].startswith("file:.scoots/data/api/")
     finally:
         destroyed = scoot("destroy", "--yes", "--delete-data", "--param", param, str(app))
         assert destroyed.exit_code == 0, destroyed.output

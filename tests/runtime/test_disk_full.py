@@ -89,7 +89,8 @@ WRITERS: dict[str, tuple[Callable[[Path], object], str]] = {
     "the apply lock": (lambda root: ApplyLock(root / ".scoots", "local").acquire(), ".scoots/locks/local.lock"),
     "the journal": (lambda root: Journal(root / ".scoots", "local").open("l", "local"), ".scoots/journal/local.jsonl"),
     "the digests' key": (lambda root: Secrets(root / ".scoots", root, None, {}).key, ".scoots/secret.key"),
-    "a local process's log": (_compute, ".scoots/logs/app.web.0.log"),
+    # The conformance context's target is `test`, which keeps its logs and stores apart.
+    "a local process's log": (_compute, ".scoots/targets/test/logs/app.web.0.log"),
 }
 
 
@@ -112,6 +113,6 @@ def test_a_local_store_the_full_disk_refuses_names_its_file(disk: Path) -> None:
     root.mkdir()
     fill(disk)
     spec = make_spec(Address("app", "db"), "storage", {"engine": "sqlite"})
-    store = root / ".scoots" / "data" / "app" / "db.sqlite"
+    store = root / ".scoots" / "targets" / "test" / "data" / "app" / "db.sqlite"
     with pytest.raises(LocalDriverError, match=f"^cannot create {store}: database or disk is full$"):
         asyncio.run(LocalDriver(context_for(root)).create(spec))
