@@ -35,6 +35,8 @@ DIGESTS_FILE = "digests.json"
 # scrypt's cost: 16 MiB and some 50 ms a digest. A guess at a secret costs as much.
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
 DIGEST_PREFIX = "scrypt1:"
+# Far above the secret-holding values of one application; a bound on what the cache grows to.
+MAX_DIGESTS_KEPT = 10_000
 # The shortest piece of a secret hidden wherever it appears (see `Secrets.redact`).
 FRAGMENT = 8
 MASK = "***"
@@ -210,9 +212,11 @@ class Secrets:
         known = self._known_digests()
         if index not in known:
             known[index] = DIGEST_PREFIX + hashlib.scrypt(text.encode(), salt=self.salt, **SCRYPT).hex()
+            for oldest in list(known)[: max(0, len(known) - MAX_DIGESTS_KEPT)]:
+                del known[oldest]  # the file keeps the newest, in the order they were made
             path = self.workspace / DIGESTS_FILE
             with contextlib.suppress(OSError):  # a cache: losing it costs time, never correctness
-                write_atomic(path, json.dumps(known, sort_keys=True))
+                write_atomic(path, json.dumps(known))
         return known[index]
 
     def _known_digests(self) -> dict[str, str]:

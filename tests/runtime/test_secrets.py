@@ -347,3 +347,13 @@ def test_a_secret_in_a_command_is_refused_before_anything_runs(tmp_path: Path) -
     form.write_text(json.dumps(data), encoding="utf-8")
     refused = scoot("validate", str(form))
     assert refused.returncode == 1 and "error SCT404: `command`" in refused.stderr, refused.stderr
+
+
+def test_the_clones_digests_are_bounded_keeping_the_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scoot_runtime.secrets as module
+
+    monkeypatch.setattr(module, "MAX_DIGESTS_KEPT", 2)
+    secrets = Secrets(tmp_path / ".scoots", tmp_path, None, {}, "lineage")
+    made = [secrets.digest(text) for text in ("one", "two", "three")]
+    kept = json.loads((tmp_path / ".scoots" / "digests.json").read_text())
+    assert list(kept.values()) == made[1:]

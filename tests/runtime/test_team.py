@@ -170,3 +170,19 @@ def test_the_workspace_ignores_itself(tmp_path: Path) -> None:
     assert ".scoots" not in untracked and "scoot.lock" in untracked, untracked
     assert json.loads((root / "scoot.lock").read_text())["version"] == 2
     assert scoot("destroy", "--yes", str(root)).exit_code == 0
+
+
+def test_merge_lock_refuses_garbage_and_merges_from_no_common_ancestor(tmp_path: Path) -> None:
+    """`scoot merge-lock` as git calls it: a damaged side is refused, naming it, and `ours`
+    is left as it was; an empty base (the two sides share no ancestor) merges what each has."""
+    base, ours, theirs = tmp_path / "base", tmp_path / "ours", tmp_path / "theirs"
+    base.write_text("")
+    ours.write_text("<<<<<<< HEAD\n{}\n")
+    write_state_file(theirs, StateFileModel(targets={"aws": TargetState(lineage=LINEAGE, cloud="aws")}))
+    refused = scoot("merge-lock", str(base), str(ours), str(theirs))
+    assert refused.exit_code == 1 and "merge conflict markers" in refused.output and str(ours) in refused.output
+    assert ours.read_text() == "<<<<<<< HEAD\n{}\n"
+    write_state_file(ours, StateFileModel(targets={"local": TargetState(lineage=LINEAGE, cloud="local")}))
+    merged = scoot("merge-lock", str(base), str(ours), str(theirs))
+    assert merged.exit_code == 0, merged.output
+    assert sorted(read_state_file(ours).targets) == ["aws", "local"]
