@@ -62,6 +62,9 @@ class Failed:
     compilation: Compilation
     origin: Fetched | None = None
     params: Mapping[str, ParamValue] = dataclasses.field(default_factory=dict)
+    # Why the architecture could not be fetched (`load(..., offline_ok=True)`): then
+    # nothing was compiled, and `compilation` is empty.
+    unfetched: str | None = None
 
     def by_state(self) -> Loaded:
         """The application without an architecture, for what goes by scoot.lock alone
@@ -85,15 +88,20 @@ def load(
     params: Mapping[str, str] | None = None,
     from_repo: str | None = None,
     param_file: str | Path | None = None,
+    *,
+    offline_ok: bool = False,
 ) -> Loaded | Failed:
     """Read scoot.toml, pick the target, compile the architecture with the params'
     values (`given_params`: `params` over `param_file` over scoot.toml).
 
     With `from_repo` (`--from`, else scoot.toml's [architecture] `from`), the architecture
     comes from its repository, fetched under `.scoots/repos/`; scoot.toml, scoot.lock and
-    `.scoots/` stay PATH's.
+    `.scoots/` stay PATH's. `offline_ok`: for what can go by scoot.lock alone (destroy,
+    status, refresh), a repository that cannot be fetched is a `Failed` saying why,
+    not an error.
     """
     from scoot_lang import compile_path
+    from scoot_lang.compiler import Compilation
     from scoot_runtime import workspace
 
     root = Path(path)
@@ -110,12 +118,17 @@ def load(
     loaded = workspace.load(root)
     chosen = loaded.target(target)
     origin = None
-    if from_repo is not None:
-        loaded, origin = _fetch_architecture(loaded, chosen, from_repo, f"--from {from_repo}")
-    elif loaded.architecture_from is not None:
-        said = f"{loaded.root / workspace.SETTINGS_FILE}: [architecture] `from` = \"{loaded.architecture_from}\""
-        loaded, origin = _fetch_architecture(loaded, chosen, loaded.architecture_from, said)
     given = given_params(loaded, chosen, param_file, params)
+    try:
+        if from_repo is not None:
+            loaded, origin = _fetch_architecture(loaded, chosen, from_repo, f"--from {from_repo}")
+        elif loaded.architecture_from is not None:
+            said = f"{loaded.root / workspace.SETTINGS_FILE}: [architecture] `from` = \"{loaded.architecture_from}\""
+            loaded, origin = _fetch_architecture(loaded, chosen, loaded.architecture_from, said)
+    except ScootError as error:
+        if not offline_ok:
+            raise
+        return Failed(loaded, chosen, Compilation(None, []), None, given, unfetched=str(error))
     result = compile_path(
         shown_path(loaded.architecture),
         {name: given.value for name, given in given.items()},

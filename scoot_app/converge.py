@@ -253,7 +253,7 @@ def force_unlock(path: Path, target: str, *, force: bool = False) -> Unlocked:
     holder = applylock.force_unlock(folder.state_dir, target, force=force)
     if target not in folder.targets:
         return Unlocked(had_file, holder)
-    loaded = load(path, target)
+    loaded = load(path, target, offline_ok=True)
     application = loaded.by_state() if isinstance(loaded, Failed) else loaded
     shared = applylock.shared_lock(
         application_name(application.workspace, application.architecture), application.target

@@ -199,12 +199,13 @@ def load_application(
     its diagnostics; exit 1 when it has errors.
 
     Commands that can go by scoot.lock alone (destroy, status, refresh) name
-    themselves in `by_state`: an architecture with errors then leaves the
-    application without one, after saying so, instead of stopping them.
+    themselves in `by_state`: an architecture with errors, or one whose repository
+    cannot be fetched, then leaves the application without one, after saying so,
+    instead of stopping them.
     """
     from scoot_app.application import Failed, load
 
-    loaded = load(path, target, parse_params(params.given), from_repo, params.file)
+    loaded = load(path, target, parse_params(params.given), from_repo, params.file, offline_ok=by_state is not None)
     if loaded.origin is not None:
         revision = loaded.origin.revision.removeprefix("sha256:")[:12]
         click.echo(
@@ -217,7 +218,8 @@ def load_application(
     if isinstance(loaded, Failed):
         if by_state is None:
             sys.exit(1)
-        click.echo(f"The architecture has errors (above); {by_state} goes by what scoot.lock records.", err=True)
+        why = "has errors (above)" if loaded.unfetched is None else f"cannot be fetched: {loaded.unfetched}"
+        click.echo(f"The architecture {why}; {by_state} goes by what scoot.lock records.", err=True)
         return loaded.by_state()
     return loaded
 
