@@ -180,6 +180,39 @@ class Workspace:
         return self.targets[name]
 
 
+def find_root(start: Path) -> Path | None:
+    """The application folder `start` is in, as git finds `.git`: the nearest of `start`
+    and its parents that holds scoot.toml or an `.sct` file. A folder of `.sct` files
+    without scoot.toml that an ancestor's scoot.toml names as its architecture
+    ([architecture] path) belongs to that ancestor. None: no application up to `/`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+        if _holds_sct(folder):
+            return _owner_of_architecture(folder) or folder
+    return None
+
+
+def _holds_sct(folder: Path) -> bool:
+    try:
+        return any(p.suffix == ".sct" and not p.is_dir() for p in folder.iterdir())
+    except OSError:  # a folder we may not list holds no application we can use
+        return False
+
+
+def _owner_of_architecture(folder: Path) -> Path | None:
+    """The ancestor whose scoot.toml takes its architecture from `folder` (or a file in it)."""
+    for parent in folder.parents:
+        if (parent / SETTINGS_FILE).is_file():
+            try:
+                architecture = load(parent).architecture
+            except SettingsError:  # a broken scoot.toml claims nothing; using it says what is wrong
+                return None
+            return parent if folder in (architecture, architecture.parent) else None
+    return None
+
+
 def load(root: Path) -> Workspace:
     """Read an application folder's settings; a folder with no scoot.toml gets the defaults."""
     root = root.resolve()
