@@ -301,7 +301,7 @@ def report_outcome(
         click.echo("")
         click.echo("Outputs:")
         for line in outputs:
-            click.echo(line)
+            click.echo(redact(line))
     if where is not None:
         click.echo("")
         for line in next_steps(destroy, where, _logs_of(outcome)):

@@ -49,6 +49,7 @@ from scoot_model.wording import closest, did_you_mean
 from scoot_runtime.errors import ScootError
 
 SETTINGS_FILE = "scoot.toml"
+ARCHITECTURE_FILE = "architecture.sct"  # what `scoot init` writes
 MAX_SETTINGS_BYTES = MIB  # scoot.toml is read whole: a bound on what a hostile one costs
 WORKSPACE = ".scoots"
 DEFAULT_TARGET = "local"
@@ -181,15 +182,18 @@ class Workspace:
 
 
 def find_root(start: Path) -> Path | None:
-    """The application folder `start` is in, as git finds `.git`: the nearest of `start`
-    and its parents that holds scoot.toml or an `.sct` file. A folder of `.sct` files
-    without scoot.toml that an ancestor's scoot.toml names as its architecture
-    ([architecture] path) belongs to that ancestor. None: no application up to `/`."""
+    """The application folder `start` is in, found as git finds `.git`: `start` if it
+    holds scoot.toml or an `.sct` file, else the nearest of its parents that holds
+    scoot.toml or an architecture.sct (the name `scoot init` writes: a stray `notes.sct`
+    in /tmp or a home folder makes no application of everything under it). A folder
+    of `.sct` files without scoot.toml that the nearest scoot.toml above names as its
+    architecture ([architecture] path) belongs to that folder. None: no application
+    up to `/`."""
     start = start.resolve()
     for folder in (start, *start.parents):
         if (folder / SETTINGS_FILE).is_file():
             return folder
-        if _holds_sct(folder):
+        if (folder / ARCHITECTURE_FILE).is_file() or (folder == start and _holds_sct(folder)):
             return _owner_of_architecture(folder) or folder
     return None
 
