@@ -88,7 +88,10 @@ def application_folder(path: str | Path | None) -> Path:
 
     if path is not None:
         return Path(path)
-    return find_root(Path.cwd()) or Path(".")
+    try:
+        return find_root(Path.cwd()) or Path(".")
+    except OSError:  # the current folder is gone: using "." says so
+        return Path(".")
 
 
 def architecture_path(path: str | None) -> str:

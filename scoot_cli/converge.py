@@ -236,12 +236,12 @@ class ConvergePrinter:
         from scoot_cli.views.changes import render_plan
         from scoot_cli.views.progress import event_line
 
-        if self.live:
+        rewrite = isinstance(event, Applying) and event.event.status == "running" and self.terminal
+        if self.live and not rewrite:
             click.echo(_CLEAR_LINE, nl=False)
-            self.live = False
-        if isinstance(event, Applying) and event.event.status == "running" and self.terminal:
+        self.live = rewrite
+        if isinstance(event, Applying) and rewrite:
             click.echo(_CLEAR_LINE + event_line(event.event, self.color), nl=False, color=self.color)
-            self.live = True
         elif isinstance(event, WaitingForLock):
             say_waiting(event.wait)
         elif isinstance(event, LockLeft):
