@@ -82,6 +82,57 @@ def shown_path(path: Path) -> str:
     return str(relative) if str(relative) != "." else "."
 
 
+def application_folder(path: str | Path | None) -> Path:
+    """The application folder a command works on: `path` when given; else the one the
+    current folder is in (`workspace.find_root`: the nearest folder up from here with
+    scoot.toml or an `.sct` file), else the current folder, where loading says what is
+    missing."""
+    from scoot_runtime.workspace import find_root
+
+    if path is not None:
+        return Path(path)
+    try:
+        return find_root(Path.cwd()) or Path(".")
+    except OSError:  # the current folder is gone: using "." says so
+        return Path(".")
+
+
+def architecture_path(path: str | None) -> str:
+    """A compiler command's PATH (compile, validate, fmt): as given, else the architecture
+    of the application the current folder is in (scoot.toml's [architecture] path), as
+    the user would type it."""
+    from scoot_runtime import workspace
+
+    if path is not None:
+        return path
+    root = application_folder(None)
+    try:
+        return shown_path(workspace.load(root).architecture)
+    except workspace.SettingsError:  # the folder itself: compiling it says what is there
+        return shown_path(root)
+
+
+def found_by_default(path: str | Path) -> bool:
+    """Whether a command run here without a folder would work on `path`'s application."""
+    return application_folder(None).resolve() == Path(path).resolve()
+
+
+def existing_folder(path: str | Path) -> Path:
+    """`path` as an application folder, refused when it is not a folder there."""
+    root = Path(path)
+    if not root.exists():
+        raise ApplicationError(
+            f"{path} does not exist; give the application folder (where scoot.toml and "
+            "architecture.sct are), or run `scoot init` to make one"
+        )
+    if not root.is_dir():
+        raise ApplicationError(
+            f"{path} is a file; give the application folder that holds it (`{root.parent}`): "
+            "scoot.toml there says where the architecture is"
+        )
+    return root
+
+
 def load(
     path: str | Path,
     target: str | None = None,
@@ -104,18 +155,7 @@ def load(
     from scoot_lang.compiler import Compilation
     from scoot_runtime import workspace
 
-    root = Path(path)
-    if not root.exists():
-        raise ApplicationError(
-            f"{path} does not exist; give the application folder (where scoot.toml and "
-            "architecture.sct are), or run `scoot init` to make one"
-        )
-    if not root.is_dir():
-        raise ApplicationError(
-            f"{path} is a file; give the application folder that holds it (`{root.parent}`): "
-            "scoot.toml there says where the architecture is"
-        )
-    loaded = workspace.load(root)
+    loaded = workspace.load(existing_folder(path))
     chosen = loaded.target(target)
     origin = None
     given = given_params(loaded, chosen, param_file, params)
