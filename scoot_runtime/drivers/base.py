@@ -151,6 +151,8 @@ class PreviousVersionKept(ScootError):
     def __init__(self, address: Address, failure: str) -> None:
         # The cause's first line in the sentence; what follows it (a log's tail) below.
         first, _, rest = failure.strip().partition("\n")
+        # The address is said once, beside the message: not again inside it.
+        first = first.removeprefix(f"{address}: ").removeprefix(f"{address} ").rstrip(".")
         # No address in front: the runtime reports it beside the object's (`api.web: the new…`).
         super().__init__(
             f"the new version failed to start ({first}): the previous version is still running"

@@ -23,7 +23,8 @@ instances of the current generation (that still are what the options say) and
 launches only the replicas missing (a change of `replicas`, or a replica
 terminated behind scoot's back, touches nothing else); any other change rolls
 them: the new instances are launched and running before the old ones are
-terminated. A change of `ingress_cidr` (or `health`) rolls nothing: the security
+terminated. A roll that fails terminates the new ones and gives the old ones
+back their launch parameter and port (`PreviousVersionKept`). A change of `ingress_cidr` (or `health`) rolls nothing: the security
 group's rule is replaced in place.
 """
 
