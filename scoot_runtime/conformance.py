@@ -74,6 +74,7 @@ from scoot_runtime.drivers.base import (
     Created,
     DriverContext,
     ObjectSpec,
+    Observed,
     PreviousVersionKept,
     Recorded,
 )
@@ -153,6 +154,14 @@ def _expect(condition: object, sample: ObjectSpec, message: str) -> None:
         raise ConformanceError(f"{sample.kind} {sample.address}: {message}")
 
 
+def _expect_found(observed: Observed | None, spec: ObjectSpec, created: Created, when: str) -> None:
+    """`read` found what `create` made: the same identity and outputs."""
+    _expect(observed is not None, spec, f"read found nothing {when}")
+    assert observed is not None
+    _expect(observed.identity == created.identity, spec, f"{when}, read identity {observed.identity} != {created.identity}")
+    _expect(observed.outputs == created.outputs, spec, f"{when}, read outputs {observed.outputs} != {created.outputs}")
+
+
 class _Applied:
     """An object created for a check, deleted at the end whatever happens."""
 
@@ -192,19 +201,7 @@ async def check_create_read(driver: CloudDriver, sample: Sample) -> None:
     """Create, then read finds it, with the same identity and outputs."""
     spec = sample.spec()
     async with _Applied(driver, spec) as (created, recorded):
-        observed = await driver.read(spec, recorded)
-        _expect(observed is not None, spec, "read found nothing right after create")
-        assert observed is not None
-        _expect(
-            observed.identity == created.identity,
-            spec,
-            f"read identity {observed.identity} != {created.identity}",
-        )
-        _expect(
-            observed.outputs == created.outputs,
-            spec,
-            f"read outputs {observed.outputs} != {created.outputs}",
-        )
+        _expect_found(await driver.read(spec, recorded), spec, created, "right after create")
 
 
 async def check_idempotent(driver: CloudDriver, sample: Sample) -> None:
@@ -307,19 +304,8 @@ async def check_failed_update_keeps_previous(driver: CloudDriver, sample: Sample
             else:
                 raise ConformanceError(f"{spec.kind} {spec.address}: an update that cannot start succeeded")
             observed = await driver.read(spec, recorded)
-            _expect(observed is not None, spec, "after a failed update, read found nothing")
-            assert observed is not None
-            _expect(not observed.drift, spec, f"after a failed update, drift: {observed.drift}")
-            _expect(
-                observed.identity == created.identity,
-                spec,
-                f"after a failed update, identity {observed.identity} != {created.identity}",
-            )
-            _expect(
-                observed.outputs == created.outputs,
-                spec,
-                f"after a failed update, outputs {observed.outputs} != {created.outputs}",
-            )
+            _expect_found(observed, spec, created, "after a failed update")
+            _expect(observed is not None and not observed.drift, spec, f"drift after a failed update: {observed}")
     finally:
         if updater is not driver:
             await updater.close()

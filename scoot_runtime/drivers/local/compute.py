@@ -19,7 +19,7 @@ import datetime
 import functools
 import logging
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,10 @@ INHERITED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ
 SHELL = "/bin/sh"
 TAIL_LINES = 20
 TAIL_BYTES = 8192
+
+
+class NotRestored(LocalDriverError):
+    """A failed update whose previous version did not start again either."""
 
 
 @dataclass(frozen=True)
@@ -298,7 +302,8 @@ class ComputeObjects:
             else:
                 started = await self._roll(spec, wanted, cwd, previous, recorded)
         except LocalDriverError as error:
-            raise (PreviousVersionKept(spec.address, str(error)) if kept else error) from None
+            restored = kept and not isinstance(error, NotRestored)
+            raise (PreviousVersionKept(spec.address, str(error)) if restored else error) from None
         # Every new replica is healthy: the old processes (with any replica no longer wanted) stop.
         await self._stop(spec.address, lambda p: p.proc in before)
         return Created(identity(started), outputs(wanted.port))
@@ -342,7 +347,7 @@ class ComputeObjects:
                 )
                 lost = [str(r) for r in results if isinstance(r, BaseException)]
                 if lost and isinstance(error, LocalDriverError):
-                    raise LocalDriverError(
+                    raise NotRestored(
                         f"{error}\nand the previous version did not start again:\n" + "\n".join(lost)
                     ) from None
                 raise
@@ -373,7 +378,7 @@ class ComputeObjects:
         log_file = log_path(self.context.workspace, self.context.target, address, replica)
         offset = _log_header(log_file, f"{name} (the previous version, again)")
         check = _literal_health(recorded.config.get("health"))
-        return await self._run(address, replica, name, launch.argv, launch.cwd, launch.env, check, port, log_file, offset)
+        return await self._run(address, name, launch.argv, launch.cwd, launch.env, check, port, log_file, offset)
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded) -> None:
         await self._stop(spec.address, _every)
@@ -418,14 +423,13 @@ class ComputeObjects:
         log_file = log_path(self.context.workspace, self.context.target, spec.address, replica)
         offset = _log_header(log_file, name)
         env = self._env(spec, wanted, replica)
-        return await self._run(spec.address, replica, name, wanted.argv, cwd, env, wanted.health, port, log_file, offset)
+        return await self._run(spec.address, name, wanted.argv, cwd, env, wanted.health, port, log_file, offset)
 
     async def _run(
         self,
         address: Address,
-        replica: int,
         name: str,
-        argv: Collection[str],
+        argv: Sequence[str],
         cwd: Path,
         env: Mapping[str, str],
         check: str | tuple[str, ...] | None,
@@ -434,7 +438,6 @@ class ComputeObjects:
         offset: int,
     ) -> Proc:
         """Spawn a replica's process and wait until it is healthy; on failure stop it and raise."""
-        argv = list(argv)
         try:
             child = processes.spawn(argv, cwd, env, log_file)
             self._scanned = None  # a walk from before it does not see it
