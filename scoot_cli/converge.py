@@ -296,7 +296,9 @@ def report_outcome(
             click.echo(f"  {address}  {deleted_storage[address] or ''}".rstrip())
     elif deleted_storage:
         click.echo(f"Storage data deleted: {', '.join(sorted(deleted_storage))}.")
-    outputs = output_lines(outcome.runtime.store.state.objects, outcome.runtime.root.resolve()) if not destroy else []
+    # Only what answers: not the record of an object that failed, unless its previous version was kept.
+    answering = {a: o for a, o in outcome.runtime.store.state.objects.items() if result.answers(a)}
+    outputs = output_lines(answering, outcome.runtime.root.resolve()) if not destroy else []
     if outputs:
         click.echo("")
         click.echo("Outputs:")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scoot_runtime.desired import DesiredObject
-from scoot_runtime.drivers.base import CloudDriver, Created
+from scoot_runtime.drivers.base import CloudDriver, Created, PreviousVersionKept
 from scoot_runtime.plan import (
     Action,
     Change,
@@ -65,10 +65,18 @@ class ApplyResult:
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    # Failed updates whose previous version still runs, as scoot.lock records it
+    # (the driver raised `PreviousVersionKept`).
+    kept: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.failed and not self.skipped
+
+    def answers(self, address: str) -> bool:
+        """Whether what scoot.lock records for `address` is known to answer after this
+        apply: not when it failed, unless its previous version was kept."""
+        return address not in self.failed or address in self.kept
 
 
 class Reconciler:
@@ -233,7 +241,11 @@ class Reconciler:
                         made = await self.driver.create(spec)
         except Exception as error:
             if action is Action.UPDATE:
+                # The record of the previous version stays: with `PreviousVersionKept`,
+                # it is what runs; otherwise the next refresh finds what does.
                 self.store.result(address, self.state.objects.get(address))
+                if isinstance(error, PreviousVersionKept):
+                    self.result.kept.append(address)
             # A create that failed may have made part of the object (a role, a security
             # group): its intent stays pending, so the next plan, or destroy, looks for it
             # by its deterministic name, as after a crash, and takes up or removes what is there.
