@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from moto_server import Moto, Proxy
 
 from scoot_cli import cli
-from tests.aws.test_aws_lock import point, scoot_process
+from tests.aws.test_aws_lock import point, release_both, scoot_process
 
 # `scoot` as git runs the merge driver: the one installed beside this interpreter.
 GIT_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -153,28 +153,24 @@ def test_two_clones_share_one_aws_target(team: Team, moto_server: Moto, monkeypa
         applying = scoot_process("apply", "--target", "aws", "--yes", str(one))
         waiting: subprocess.Popen[str] | None = None
         try:
-            assert proxy.hung.wait(60), "clone 1's apply never reached its table: " + "".join(applying.communicate())
+            assert proxy.hung.wait(60), "clone 1's apply never reached its table"
             refused = CliRunner().invoke(
                 cli, ["apply", "--target", "aws", "--yes", str(two)], env={"ADMIN_TOKEN": NEW}
             )
             assert refused.exit_code == 1, refused.output
             assert f"locked by pid {applying.pid} on host {socket.gethostname()}" in refused.output, refused.output
             assert "apply --target aws --yes" in refused.output
-
             waiting = scoot_process("apply", "--target", "aws", "--yes", "--lock-timeout", "2m", str(two))
             assert waiting.stderr is not None
             said = waiting.stderr.readline()
             assert f"by pid {applying.pid}" in said and "waiting up to 2m for it" in said, said
-            proxy.release()
-            out, err = applying.communicate(timeout=120)
-            assert applying.returncode == 0, out + err
-            out, err = waiting.communicate(timeout=120)
-            assert waiting.returncode == 0, out + err
-        finally:
+        except BaseException:
             for process in (applying, waiting):
                 if process is not None:
                     process.kill()
                     process.wait()
+            raise
+        out, _ = release_both(proxy, applying, waiting)
     finally:
         proxy.stop()
     git(one, "checkout", "-q", "--", "scoot.toml")
