@@ -281,9 +281,9 @@ class CloudDriver(ABC):
     async def inventory(self) -> Mapping[str, str]:
         """What of this target the driver can list by name alone, address → kind.
 
-        The plan reads, and adopts, whatever is listed here that the state does not
-        record (a lost `scoot.lock`), rather than making it a second time. By default
-        a driver cannot list anything.
+        Of what is listed here that the state does not record, the plan adopts what
+        the architecture wants (a lost `scoot.lock`) rather than making it a second
+        time, and leaves the rest alone. By default a driver cannot list anything.
         """
         return {}
 
