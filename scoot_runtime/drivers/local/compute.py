@@ -235,8 +235,11 @@ class ComputeObjects:
         """
         processes.reap()
         running: dict[int, Running] = {}
+        twice: dict[int, list[int]] = {}
         for found in await self._leaders(str(spec.address)):
             if found.replica is not None:
+                if found.replica in running:
+                    twice.setdefault(found.replica, [running[found.replica].pid]).append(found.pid)
                 running.setdefault(found.replica, found)
         if not running:
             return None
@@ -251,6 +254,12 @@ class ComputeObjects:
             wanted = set(range(_replicas(spec.config)))
             drift = []
         drift += [f"replica {r} is not running" for r in sorted(wanted) if r not in running]
+        # An update that starts the new version beside the old one, interrupted before the
+        # old one stopped, leaves two processes for a replica: the next update stops both.
+        drift += [
+            f"replica {r} runs twice (pids {', '.join(map(str, pids))}: an interrupted update)"
+            for r, pids in sorted(twice.items())
+        ]
         applied = {replica: applied_of(found.config) for replica, found in running.items()}
         if recorded is not None:
             drift += [
