@@ -57,6 +57,8 @@ class _Binder:
                     self.application(item, file)
                 elif isinstance(item, s.ComponentBlock):
                     self.component(item, file)
+                elif isinstance(item, s.MovedBlock):
+                    continue  # addresses, not declarations: the `moves` pass reads them
                 elif not item.name.missing:
                     self.value(item, file)
         if self.found.application is None:

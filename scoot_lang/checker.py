@@ -4,6 +4,7 @@
 2. `evaluation`: every `let` and `param` folded (references resolved by `references`);
 3. `validation`: each block evaluated and validated against the model of its kind;
 4. `cycles`: references between objects that no order could satisfy;
+5. `moves`: the `moved` blocks' addresses and the model's rules of moves;
 then what is declared and never used.
 
 What the passes learn goes into the semantic model and the source map; what is
@@ -23,6 +24,7 @@ from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
 from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
+from scoot_lang.moves import check_moves
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
 from scoot_model.objects import Architecture, Component
@@ -67,11 +69,12 @@ def check(
         if component is not None:
             components[name] = component
     findings.diagnostics.extend(reference_cycles(evaluator.deps))
+    moved = check_moves(files, declared, findings)
     for name, (decl, file) in declared.decls.items():
         if name not in evaluator.used and not file.from_json:
             what = "param" if isinstance(decl, s.ParamDecl) else "let"
             findings.error("SCT901", f"{what} `{name}` is never used; remove it or refer to it", file, decl.name)
     architecture = None
     if application is not None and not findings.has_errors:
-        architecture = Architecture.model_construct(application=application, components=components)
+        architecture = Architecture.model_construct(application=application, components=components, moved=moved)
     return CheckResult(architecture, findings.diagnostics, findings.semantic, findings.source_map)

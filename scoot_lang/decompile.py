@@ -28,6 +28,8 @@ def decompile(architecture: Architecture) -> str:
     ]
     for name in sorted(architecture.components):
         items.append(_component(architecture, name))
+    for move in architecture.moved:  # in their order: the model keeps it
+        items.append(s.MovedBlock([_address("from", move.from_), _address("to", move.to)]))
     return format_file(s.File("architecture.sct", items), "")
 
 
@@ -45,6 +47,10 @@ def _component(architecture: Architecture, name: str) -> s.ComponentBlock:
         kind = fields.pop("kind")
         members.append(s.ObjectBlock(s.Ident(kind), s.Ident(object_name), scope.attributes(fields)))
     return s.ComponentBlock(s.Ident(name), members)
+
+
+def _address(key: str, address: str) -> s.Attribute:
+    return s.Attribute(s.Ident(key), s.Reference([s.Ident(part) for part in address.split(".")]))
 
 
 @dataclass

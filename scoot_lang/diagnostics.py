@@ -69,6 +69,13 @@ CODES = _table(
     Code("SCT502", "a parameter value of the wrong type"),
     Code("SCT503", "a parameter with no value"),
     Code("SCT504", "a value given for a parameter that is not declared"),
+    # moved blocks
+    Code("SCT601", "a `moved` address that is not one"),
+    Code("SCT602", "a move between an object and a component, or to itself"),
+    Code("SCT603", "moved to something not declared"),
+    Code("SCT604", "moved from something still declared"),
+    Code("SCT605", "an address moved twice"),
+    Code("SCT606", "moves that go round in a circle"),
     # hints
     Code("SCT901", "unused let or param", Severity.WARNING),
 )

@@ -27,6 +27,8 @@ from scoot_lang.parser import parse
 
 INDENT = "  "
 WIDTH = 80
+# Items that may follow one another without a blank line between them.
+_GROUPS: tuple[type | tuple[type, ...], ...] = ((s.ParamDecl, s.LetDecl), s.MovedBlock)
 # The most attributes an object block from the decompiler may have and stay on one line.
 ONE_LINE_ATTRIBUTES = 2
 
@@ -145,10 +147,11 @@ class _Printer:
 
     def file(self, items: list[s.Item]) -> str:
         rows = self._rows(items, lambda item: (None, self._item(item)), 0, len(self.text))
-        declarations = (s.ParamDecl, s.LetDecl)
         for index in range(1, len(items)):
-            # Consecutive `param`s and `let`s may stay together; everything else is set apart.
-            if not all(isinstance(item, declarations) for item in items[index - 1 : index + 1]):
+            # Consecutive `param`s and `let`s may stay together, and consecutive `moved`
+            # blocks; everything else is set apart.
+            pair = items[index - 1 : index + 1]
+            if not any(all(isinstance(item, group) for item in pair) for group in _GROUPS):
                 rows[index].blank_before = True
         lines = _layout(rows, "")
         return "\n".join(lines) + "\n" if lines else ""
@@ -164,6 +167,8 @@ class _Printer:
                 return head if default is None else self._after(head + " = ", default)
             case s.LetDecl(name=name, value=value):
                 return self._after(f"let {name.text} = ", value)
+            case s.MovedBlock(attributes=attributes):
+                return self._block("moved", item, attributes, "", one_line=True)
         raise AssertionError(item)
 
     def _after(self, head: str, value: s.Expr) -> str:

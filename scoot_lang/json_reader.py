@@ -165,10 +165,12 @@ class _Reader:
             elif key == "components":
                 for component in self.map_of(value, "`components`"):
                     items.append(self.component(component))
+            elif key == "moved":
+                items.extend(self.moved(value))
             else:
                 self.error(
                     "SCT202",
-                    f"unknown top-level key `{key}`; expected `$schema`, `version`, `application`, `components`",
+                    f"unknown top-level key `{key}`; expected `$schema`, `version`, `application`, `components`, `moved`",
                     entry.key.start,
                     entry.key.end,
                 )
@@ -199,6 +201,19 @@ class _Reader:
             else:
                 members.append(_attribute(field))
         return s.ComponentBlock(entry.key, members, entry.start, entry.end)
+
+    def moved(self, value: s.Expr) -> list[s.MovedBlock]:
+        """`"moved": [{"from": "api.orders", "to": "api.store"}]`: a `moved` block each."""
+        if not isinstance(value, s.ListExpr):
+            self.error("SCT204", '`moved` must be a JSON array, such as [{"from": "api.orders", "to": "api.store"}]', value.start, value.end)
+            return []
+        moves: list[s.MovedBlock] = []
+        for item in value.items:
+            if not isinstance(item, s.MapExpr):
+                self.error("SCT204", 'a move must be a JSON object: {"from": ..., "to": ...}', item.start, item.end)
+                continue
+            moves.append(s.MovedBlock([_attribute(field) for field in self.map_of(item, "a move")], item.start, item.end))
+        return moves
 
     def object(self, entry: s.MapEntry) -> s.ObjectBlock:
         attributes: list[s.Attribute] = []

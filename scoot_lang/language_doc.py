@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from scoot_lang.functions import FUNCTIONS
 from scoot_model import reference
-from scoot_model.objects import BUILTIN_KINDS, Application, Component, SctObject
+from scoot_model.objects import BUILTIN_KINDS, Application, Component, Moved, SctObject
 
 MODULE = "scoot_lang.language_doc"
 REGENERATE = f"python -m {MODULE} docs/language.md"
@@ -48,6 +48,7 @@ def sections() -> dict[str, str]:
     language's: `scoot schema` shows them."""
     found = {"application": _keys_table(Application), "component": _keys_table(Component)}
     found.update({kind.kind_name: _kind(kind) for kind in BUILTIN_KINDS})
+    found["moved"] = _keys_table(Moved)
     found["functions"] = _functions_table()
     return found
 

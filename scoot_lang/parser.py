@@ -202,6 +202,9 @@ class _Builder(Transformer[Any, Any]):
             self._ident(c[0]), self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
         )
 
+    def moved(self, c: list[Any]) -> s.MovedBlock:
+        return s.MovedBlock(c[2:-1], c[0].start_pos, c[-1].end_pos, c[1].start_pos)
+
     def param(self, c: list[Any]) -> s.ParamDecl:
         default = c[4] if len(c) > 4 else None
         end = default.end if default is not None else c[2].end_pos
@@ -426,6 +429,7 @@ _DISPLAY = {
     "COMPONENT": "`component`",
     "PARAM": "`param`",
     "LET": "`let`",
+    "MOVED": "`moved`",
     "TRUE": "`true`",
     "FALSE": "`false`",
     "NULL": "`null`",
@@ -433,7 +437,7 @@ _DISPLAY = {
 }
 _VALUE_STARTS = {"STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME"}
 _CLOSERS = ("RBRACE", "RBRACKET", "RPAREN")
-_RESYNC = {"$END", "APPLICATION", "COMPONENT", "PARAM", "LET", *_CLOSERS}
+_RESYNC = {"$END", "APPLICATION", "COMPONENT", "PARAM", "LET", "MOVED", *_CLOSERS}
 _GAP = re.compile(r"(?:\s+|(?://|#)[^\n]*|/\*[\s\S]*?\*/)*")
 
 

@@ -41,6 +41,9 @@ class ReferenceUse(NamedTuple):
     # Per part, the symbol it names (`component:api`, `object:api.web`), None for an
     # output or a map key: so a tool knows `api` in `api.web.url` is the component.
     part_targets: tuple[str | None, ...] = ()
+    # "from" or "to" for an address of a `moved` block: a name, not a value. What a
+    # `to` names is kept by a rename (the chain goes on from it, docs/language.md).
+    address: str | None = None
 
     def part_span(self, index: int) -> Span:
         """The span of one name of the reference (`orders` in `api.orders.path`)."""

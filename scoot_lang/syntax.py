@@ -187,8 +187,18 @@ class LetDecl:
     end: int = -1
 
 
-Item = ApplicationBlock | ComponentBlock | ParamDecl | LetDecl
-Block = ApplicationBlock | ComponentBlock | ObjectBlock
+@dataclass(slots=True)
+class MovedBlock:
+    """`moved { from = api.orders, to = api.store }`: the checker reads the addresses."""
+
+    attributes: list[Attribute]
+    start: int = -1
+    end: int = -1
+    open_brace: int = -1
+
+
+Item = ApplicationBlock | ComponentBlock | ParamDecl | LetDecl | MovedBlock
+Block = ApplicationBlock | ComponentBlock | ObjectBlock | MovedBlock
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import quote, unquote
@@ -484,6 +485,54 @@ class Moved(Model):
         return self
 
 
+MoveRule = Literal["still_declared", "moved_twice", "circle", "not_declared"]
+
+
+@dataclass(frozen=True)
+class MoveProblem:
+    """What is wrong with the move at `index` of a list, and which of its addresses says it."""
+
+    index: int
+    address: Literal["from", "to"]
+    rule: MoveRule
+    message: str
+
+
+def move_problems(moved: list[Moved], declared: set[str]) -> list[MoveProblem]:
+    """Each move's `to` is declared and its `from` is not; no address is moved twice
+    (a chain, `a` to `b` then `b` to `c`, is fine: `b` is then only a `to` and a `from`).
+
+    `declared`: the addresses of the architecture (`api`, `api.web`). Every problem, in
+    the order the moves are checked (the compiler reports each on its text, the model
+    raises the first).
+    """
+    problems: list[MoveProblem] = []
+    sources: set[str] = set()
+    for index, move in enumerate(moved):
+        if move.from_ in declared:
+            message = f"moved from `{move.from_}`: it is still declared; remove it, or the `moved` block"
+            problems.append(MoveProblem(index, "from", "still_declared", message))
+        if move.from_ in sources:
+            message = f"`{move.from_}` is moved twice: keep one `moved` block for it"
+            problems.append(MoveProblem(index, "from", "moved_twice", message))
+        sources.add(move.from_)
+    ends = {move.from_: move.to for move in moved}
+    for index, move in enumerate(moved):
+        seen, at = {move.from_}, move.to
+        while at in ends:
+            if at in seen:
+                message = f"the moves from `{move.from_}` go round in a circle"
+                problems.append(MoveProblem(index, "to", "circle", message))
+                break
+            seen.add(at)
+            at = ends[at]
+        else:
+            if at not in declared:
+                message = f"moved to `{move.to}`: nothing of that name is declared"
+                problems.append(MoveProblem(index, "to", "not_declared", message))
+    return problems
+
+
 class Architecture(Model):
     """A whole architecture: the application and its components."""
 
@@ -498,30 +547,12 @@ class Architecture(Model):
 
     @model_validator(mode="after")
     def _moves_agree(self) -> Architecture:
-        """Each move's `to` is declared and its `from` is not; no address is moved twice
-        (a chain, `a` to `b` then `b` to `c`, is fine: `b` is then only a `to` and a `from`)."""
         declared = set(self.components) | {
             f"{component}.{name}" for component, held in self.components.items() for name in held.objects
         }
-        sources: set[str] = set()
-        for move in self.moved:
-            if move.from_ in declared:
-                raise ValueError(
-                    f"moved from `{move.from_}`: it is still declared; remove it, or the `moved` block"
-                )
-            if move.from_ in sources:
-                raise ValueError(f"`{move.from_}` is moved twice: keep one `moved` block for it")
-            sources.add(move.from_)
-        ends = {move.from_: move.to for move in self.moved}
-        for move in self.moved:
-            seen, at = {move.from_}, move.to
-            while at in ends:
-                if at in seen:
-                    raise ValueError(f"the moves from `{move.from_}` go round in a circle")
-                seen.add(at)
-                at = ends[at]
-            if at not in declared:
-                raise ValueError(f"moved to `{move.to}`: nothing of that name is declared")
+        problems = move_problems(self.moved, declared)
+        if problems:
+            raise ValueError(problems[0].message)
         return self
 
     def to_dict(self) -> dict[str, Any]:

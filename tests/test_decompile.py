@@ -275,3 +275,28 @@ def test_any_string_round_trips(values: dict[str, EnvValue]) -> None:
         },
     )
     check_round_trip(architecture)
+
+
+def test_moves_are_kept_in_their_order() -> None:
+    text = textwrap.dedent(
+        """\
+        application shop { owner = "acme" }
+
+        component api {
+          storage store { engine = "sqlite" }
+        }
+
+        component payments {
+        }
+
+        moved { from = billing, to = payments }
+        moved { from = api.orders, to = api.store }
+        """
+    )
+    compiled = compile_source(text)
+    assert compiled.architecture is not None
+    assert [(m.from_, m.to) for m in compiled.architecture.moved] == [("billing", "payments"), ("api.orders", "api.store")]
+    decompiled = decompile(compiled.architecture)
+    assert decompiled == text
+    again = compile_source(decompiled).architecture
+    assert again is not None and again.to_json() == compiled.architecture.to_json()

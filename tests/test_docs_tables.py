@@ -25,7 +25,7 @@ def test_the_generated_tables_are_up_to_date() -> None:
 
 def test_every_builtin_kind_and_function_has_its_section() -> None:
     names = set(language_doc.sections())
-    assert names == {"application", "component", "functions", *(k.kind_name for k in BUILTIN_KINDS)}
+    assert names == {"application", "component", "moved", "functions", *(k.kind_name for k in BUILTIN_KINDS)}
     text = LANGUAGE.read_text(encoding="utf-8")
     for function in FUNCTIONS.values():
         assert f"`{function.signature}`" in text

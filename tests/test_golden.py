@@ -175,7 +175,8 @@ def _table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> list[str]:
 def _named(ref: ReferenceUse) -> str:
     """What each part of a reference names: a symbol, an output, or a key of a map."""
     if ref.target is None:
-        return "(not found)"
+        # A `moved` block's old address names nothing declared, by design.
+        return "(an old address)" if ref.address == "from" else "(not found)"
     last = max((i for i, target in enumerate(ref.part_targets) if target), default=-1)
     named = []
     for index, part in enumerate(ref.parts):

@@ -17,7 +17,15 @@ from scoot_lang import compile_source
 from scoot_lang.decompile import decompile
 from scoot_lang.format import format_text
 from scoot_model import template
-from scoot_model.objects import Application, Architecture, Component, Compute, Connection, Storage
+from scoot_model.objects import (
+    Application,
+    Architecture,
+    Component,
+    Compute,
+    Connection,
+    Moved,
+    Storage,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(
@@ -26,7 +34,7 @@ SAMPLES = sorted(
     if p.is_file()
 )
 
-KEYWORDS = {"application", "component", "param", "let", "true", "false", "null"}
+KEYWORDS = {"application", "component", "param", "let", "moved", "true", "false", "null"}
 # Object names that are also output names could make `component.object` mean an
 # output of a same-named object in the enclosing component; see docs/decisions.md.
 OUTPUT_NAMES = {"url", "host", "port", "path", "env"}
@@ -108,7 +116,23 @@ def architectures(draw: st.DrawFn) -> Architecture:
             objects=objects,
         )
     owner = draw(st.none() | st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True))
-    return Architecture(application=Application(name=draw(names), owner=owner), components=components)
+    application = Application(name=draw(names), owner=owner)
+    return Architecture(application=application, components=components, moved=draw(moves(components)))
+
+
+@st.composite
+def moves(draw: st.DrawFn, components: dict[str, Component]) -> list[Moved]:
+    """Renames to declared objects and components, some of them chains (`a` to `b`, `b` to `c`)."""
+    declared = {*components, *(f"{c}.{o}" for c, held in components.items() for o in held.objects)}
+    made: list[Moved] = []
+    for _ in range(draw(st.integers(0, 3))):
+        whole = draw(st.booleans())  # a component, or an object
+        ends = [a for a in [*sorted(declared), *(m.from_ for m in made)] if ("." not in a) == whole]
+        old = draw(names) if whole else f"{draw(names)}.{draw(names)}"
+        if old in declared or any(m.from_ == old for m in made):
+            continue
+        made.append(Moved.model_validate({"from": old, "to": draw(st.sampled_from(ends))}))
+    return made
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -182,7 +206,7 @@ def test_arbitrary_bytes_give_diagnostics_not_exceptions(data: bytes) -> None:
 
 
 TOKENS = ["{", "}", "[", "]", "(", ")", "=", ",", ".", '"', '"""', "${", "$${", "}", "/*", "//", "#",
-          "\\", "application", "component", "let", "param", "compute", "null", "-1.5e3", "\n", "é", "\t"]
+          "\\", "application", "component", "let", "param", "moved", "compute", "null", "-1.5e3", "\n", "é", "\t"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -57,7 +57,14 @@ def _fix(snapshot: Snapshot, path: str, diag: Diagnostic) -> lsp.CodeAction | No
     return None
 
 
+def _header_starts(block: s.Block) -> tuple[int, ...]:
+    """Where a diagnostic about a block's missing key may start: its keyword, or its name."""
+    return (block.start,) if isinstance(block, s.MovedBlock) else (block.start, block.name.start)
+
+
 def _placeholder(block: s.Block, key: str) -> str:
+    if isinstance(block, s.MovedBlock):
+        return "component.object"  # an address is written bare, never as a string
     owner = vocabulary.model_of(block)
     k = reference.key(owner, key) if owner else None
     kind = k.type if k else ""
@@ -79,7 +86,7 @@ def _add_key(snapshot: Snapshot, path: str, diag: Diagnostic, key: str) -> lsp.C
     file = model.tree(snapshot.compilation, path)
     if file is None:
         return None
-    block = next((b for b in model.blocks(file) if diag.span.start in (b.name.start, b.start)), None)
+    block = next((b for b in model.blocks(file) if diag.span.start in _header_starts(b)), None)
     if block is None or block.open_brace < 0:
         return None
     text = snapshot.texts[path]

@@ -133,6 +133,7 @@ _TOP = {
     "component": "component ${1:name} {\n\t$0\n}",
     "param": "param ${1:name}: ${2|string,number,bool,list,map,any|} = ${3}",
     "let": "let ${1:name} = ${2}",
+    "moved": "moved { from = ${1:component.object}, to = ${2:component.object} }",
 }
 
 
@@ -141,7 +142,7 @@ def _top_level() -> Items:
         lsp.CompletionItem(
             label=keyword,
             kind=lsp.CompletionItemKind.Keyword,
-            detail=f"{keyword} block" if keyword in ("application", "component") else f"{keyword} declaration",
+            detail=f"{keyword} block" if keyword in ("application", "component", "moved") else f"{keyword} declaration",
             insert_text=snippet,
             insert_text_format=lsp.InsertTextFormat.Snippet,
         )
@@ -204,7 +205,23 @@ def _after_dot(snapshot: Snapshot, where: model.Place, parts: list[str]) -> Item
     return []
 
 
+def _addresses(snapshot: Snapshot, key_name: str) -> Items:
+    """What a `moved` block's `to` may name: the declared objects and components, written bare.
+    A `from` names something no longer declared: nothing to offer."""
+    if key_name != "to":
+        return []
+    items = []
+    for sym in _symbols(snapshot):
+        if sym.kind == "object":
+            items.append(_item(f"{sym.component}.{sym.name}", lsp.CompletionItemKind.Field, f"{sym.object_kind} object"))
+        elif sym.kind == "component":
+            items.append(_item(sym.name, lsp.CompletionItemKind.Module, "component"))
+    return items
+
+
 def _values(snapshot: Snapshot, where: model.Place, key_name: str, quoted: bool) -> Items:
+    if isinstance(where.block, s.MovedBlock):
+        return [] if quoted else _addresses(snapshot, key_name)
     items: Items = []
     owner = vocabulary.model_of(where.block)
     k = reference.key(owner, key_name) if owner is not None and not where.map_keys else None

@@ -14,6 +14,7 @@ from scoot_lang.functions import FUNCTIONS
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
 from scoot_lsp.navigation import Hit, hit_at
+from scoot_lsp.positions import LineIndex
 from scoot_model import reference
 from scoot_model.objects import kinds
 
@@ -42,9 +43,39 @@ def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None 
         owner = vocabulary.model_of(where.block)
         k = reference.key(owner, attr.key.text) if owner else None
         if k is not None:
-            what = where.object.kind.text if where.object else "application" if isinstance(where.block, s.ApplicationBlock) else "component"
+            what = where.object.kind.text if where.object else _BLOCK_WORD.get(type(where.block), "component")
             return _markdown(vocabulary.key_markdown(k, what), index.range(attr.key.start, attr.key.end))
+    if isinstance(where.item, s.MovedBlock):
+        return _moved(where.item, attr, offset, index, recorded)
     return None
+
+
+_BLOCK_WORD: dict[type, str] = {s.ApplicationBlock: "application", s.MovedBlock: "moved"}
+
+
+def _moved(block: s.MovedBlock, attr: s.Attribute | None, offset: int, index: LineIndex, recorded: Recorded | None) -> lsp.Hover | None:
+    """On the keyword: what a move is; on an old address: whether `scoot.lock` still holds it."""
+    if block.start <= offset <= block.start + len("moved"):
+        return _markdown(MOVED_HELP, index.range(block.start, block.start + len("moved")))
+    value = attr.value if attr is not None else None
+    if attr is None or value is None or not value.start <= offset <= value.end or attr.key.text != "from":
+        return None
+    address = value.dotted if isinstance(value, s.Reference) else "this"
+    lines = [f"**{address}** — the old address of a move: declared no more; what was applied there is kept under `to`"]
+    if recorded is not None and isinstance(value, s.Reference) and len(value.parts) == 2:
+        targets = sorted(recorded(address))
+        if targets:
+            lines += ["", "Recorded in `scoot.lock` (" + ", ".join(f"`{t}`" for t in targets) + "): the next apply moves it."]
+        else:
+            lines += ["", "Not recorded in `scoot.lock`: already moved, or never applied (the plan warns; the block may stay)."]
+    return _markdown("\n".join(lines), index.range(value.start, value.end))
+
+
+MOVED_HELP = (
+    "**moved** — a rename: what was applied as `from` is now `to`, the same thing, its identity and data "
+    "kept (an object, `component.object`, or a whole component). The plan shows a move, not a delete and "
+    "a create. An editor's rename of an applied object writes it."
+)
 
 
 def _call_at(file: s.File | None, offset: int) -> s.Call | None:

@@ -22,7 +22,7 @@ from lsprotocol import types as lsp
 from scoot_lang.compiler import Compilation
 from scoot_lsp.documents import Snapshot
 from scoot_runtime import workspace as settings
-from scoot_runtime.state import STATE_FILE, StateError, read_state_file
+from scoot_runtime.state import STATE_FILE, StateError, StateFileModel, read_state_file
 
 log = logging.getLogger("scoot_lsp")
 _VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "no-op": "unchanged"}
@@ -50,18 +50,27 @@ def params_for(folder: Path) -> dict[str, str]:
     return {name: given.value for name, given in loaded.params_for(loaded.target(None)).items()}
 
 
-def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:
-    """What each target of `scoot.lock` records of an object (nothing when there is no lock)."""
+def _lock(folder: Path) -> StateFileModel:
+    """The `scoot.lock` of the application whose architecture is `folder` (empty when none, or damaged)."""
     root = application_root(folder) or folder
     try:
-        lock = read_state_file(root / STATE_FILE)
+        return read_state_file(root / STATE_FILE)
     except StateError:
-        return {}
+        return StateFileModel()
+
+
+def recorded(folder: Path, address: str) -> dict[str, dict[str, Any]]:
+    """What each target of `scoot.lock` records of an object (nothing when there is no lock)."""
     return {
         target: state.objects[address].model_dump(mode="json")
-        for target, state in lock.targets.items()
+        for target, state in _lock(folder).targets.items()
         if address in state.objects
     }
+
+
+def recorded_addresses(folder: Path) -> frozenset[str]:
+    """Every object address `scoot.lock` records, for any target (a rename of one writes a `moved`)."""
+    return frozenset(address for state in _lock(folder).targets.values() for address in state.objects)
 
 
 @dataclass(frozen=True)

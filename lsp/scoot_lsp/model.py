@@ -34,7 +34,7 @@ class Place:
         """The innermost block whose braces hold the offset."""
         if self.object is not None:
             return self.object
-        if isinstance(self.item, s.ApplicationBlock | s.ComponentBlock):
+        if isinstance(self.item, s.ApplicationBlock | s.ComponentBlock | s.MovedBlock):
             return self.item
         return None
 
@@ -101,11 +101,13 @@ def blocks(file: s.File) -> Iterator[s.Block]:
         elif isinstance(item, s.ComponentBlock):
             yield item
             yield from item.objects
+        elif isinstance(item, s.MovedBlock):
+            yield item
 
 
 def attributes(file: s.File) -> Iterator[s.Attribute]:
     for item in file.items:
-        if isinstance(item, s.ApplicationBlock):
+        if isinstance(item, s.ApplicationBlock | s.MovedBlock):
             yield from item.attributes
         elif isinstance(item, s.ComponentBlock):
             for member in item.members:

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from lsprotocol import types as lsp
 
+from scoot_lang import syntax as s
 from scoot_lang.semantic import ReferenceUse, SemanticModel, Symbol
 from scoot_lang.source import Span
+from scoot_lsp import model
 from scoot_lsp.documents import Snapshot, uri_of
 from scoot_model import names
 
@@ -66,14 +68,18 @@ def definition(snapshot: Snapshot, path: str, offset: int) -> list[lsp.Location]
     return [location(snapshot, hit.symbol.name_span)]
 
 
-def uses(semantic: SemanticModel, symbol: Symbol) -> list[Span]:
-    """Every span of text that names `symbol` in a reference."""
+def uses(semantic: SemanticModel, symbol: Symbol, renaming: bool = False) -> list[Span]:
+    """Every span of text that names `symbol` in a reference.
+
+    `renaming`: not what a `moved` block's `to` moves to: that is history, which a
+    rename continues with a `moved` block of its own (docs/language.md, "Renaming: moved").
+    """
     spans: list[Span] = []
     for ref in semantic.references:
         if ref.target is None:
             continue
         for index in range(len(ref.parts)):
-            if ref.parts[index] != symbol.name:
+            if ref.parts[index] != symbol.name or (renaming and ref.address == "to" and index == len(ref.parts) - 1):
                 continue
             symbol_id, output = part_meaning(ref, index)
             if symbol_id == symbol.id and output is None:
@@ -108,7 +114,12 @@ def _new_id(symbol: Symbol, new_name: str) -> str:
     return f"{symbol.kind}:{new_name}"
 
 
-def rename(snapshot: Snapshot, path: str, offset: int, new_name: str) -> lsp.WorkspaceEdit:
+def rename(
+    snapshot: Snapshot, path: str, offset: int, new_name: str, recorded: frozenset[str] = frozenset()
+) -> lsp.WorkspaceEdit:
+    """Rename a symbol and every reference to it; for an object or component that `scoot.lock`
+    records (`recorded`: its object addresses, for any target), or that a `moved` block
+    already moves to, also append `moved { from = OLD, to = NEW }`."""
     prepare_rename(snapshot, path, offset)
     hit = hit_at(snapshot, path, offset)
     assert hit is not None
@@ -124,10 +135,37 @@ def rename(snapshot: Snapshot, path: str, offset: int, new_name: str) -> lsp.Wor
     ):
         raise RenameError(f"there is already a param or let named `{new_name}`")
     edits: dict[str, list[lsp.TextEdit]] = {}
-    for span in [symbol.name_span, *uses(semantic, symbol)]:
+    for span in [symbol.name_span, *uses(semantic, symbol, renaming=True)]:
         edit = lsp.TextEdit(range=snapshot.index(span.file).range(span.start, span.end), new_text=new_name)
         edits.setdefault(uri_of(span.file), []).append(edit)
+    moved = _moved_block(snapshot, symbol, new_name, recorded)
+    if moved is not None and new_name != symbol.name:
+        edits.setdefault(uri_of(symbol.span.file), []).append(moved)
     return lsp.WorkspaceEdit(changes=edits)
+
+
+def _moved_block(snapshot: Snapshot, symbol: Symbol, new_name: str, recorded: frozenset[str]) -> lsp.TextEdit | None:
+    """The `moved` block a rename of an applied object or component needs, at the end of its file."""
+    if symbol.kind == "object":
+        old, new = f"{symbol.component}.{symbol.name}", f"{symbol.component}.{new_name}"
+        held = old in recorded
+    elif symbol.kind == "component":
+        old, new = symbol.name, new_name
+        held = any(address.startswith(old + ".") for address in recorded)
+    else:
+        return None
+    semantic = snapshot.compilation.semantic
+    chained = any(ref.address == "to" and ref.target == symbol.id for ref in semantic.references)
+    if not (held or chained):
+        return None
+    file = symbol.span.file
+    text = snapshot.texts[file]
+    tree = model.tree(snapshot.compilation, file)
+    after_move = tree is not None and bool(tree.items) and isinstance(tree.items[-1], s.MovedBlock)
+    # As `scoot fmt` lays it out: set apart from a block, together with other moves.
+    lead = ("" if text.endswith("\n") or not text else "\n") + ("" if after_move or not text else "\n")
+    end = snapshot.index(file).range(len(text), len(text))
+    return lsp.TextEdit(range=end, new_text=f"{lead}moved {{ from = {old}, to = {new} }}\n")
 
 
 # --- symbols -----------------------------------------------------------------------

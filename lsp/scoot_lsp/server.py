@@ -311,8 +311,12 @@ async def prepare_rename(ls: ScootLanguageServer, params: lsp.PrepareRenameParam
 @server.feature(lsp.TEXT_DOCUMENT_RENAME)
 async def rename(ls: ScootLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit:
     snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
+    unit = ls.scoot.unit_of(params.text_document.uri)
+    # In a thread: whether the renamed object is recorded is read from `scoot.lock`.
+    loop = asyncio.get_running_loop()
+    held = await loop.run_in_executor(None, lens.recorded_addresses, unit.folder) if unit.folder else frozenset()
     try:
-        return navigation.rename(snapshot, path, offset, params.new_name)
+        return navigation.rename(snapshot, path, offset, params.new_name, held)
     except navigation.RenameError as error:
         raise RequestFailed(str(error)) from None
 

@@ -99,6 +99,12 @@ def _raw(snapshot: Snapshot, path: str) -> list[Token]:
             _ident(tokens, item.type, "type", LIBRARY)
             if item.default is not None:
                 _expr(tokens, item.default, refs, snapshot)
+        elif isinstance(item, s.MovedBlock):
+            # Its addresses: a `to` as what it names, a `from` (named by nothing) as a name.
+            tokens.append((item.start, item.start + len("moved"), _TYPE["keyword"], 0))
+            for attr in item.attributes:
+                _ident(tokens, attr.key, "property")
+                _expr(tokens, attr.value, refs, snapshot)
         elif isinstance(item, s.LetDecl):
             tokens.append((item.start, item.start + len("let"), _TYPE["keyword"], 0))
             _ident(tokens, item.name, "variable", DECLARATION | READONLY)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from scoot_lang import syntax as s
 from scoot_lang.functions import Function
 from scoot_model import reference
-from scoot_model.objects import Application, Component, kinds
+from scoot_model.objects import Application, Component, Moved, kinds
 
 
 def model_of(block: s.Block | None) -> type[BaseModel] | None:
@@ -22,6 +22,8 @@ def model_of(block: s.Block | None) -> type[BaseModel] | None:
         return Component
     if isinstance(block, s.ObjectBlock):
         return kinds.get(block.kind.text)
+    if isinstance(block, s.MovedBlock):
+        return Moved
     return None
 
 

@@ -37,6 +37,8 @@ component api {
   }
   storage orders {engine="sqlite"}
 }
+
+moved { from = api.old, to = api.orders }
 """
 ERROR_LINE = 8
 COMPLETION = (9, 4)
@@ -60,6 +62,10 @@ PROBES: list[tuple[int, int, str]] = [
     (11, 52, "scootInterpolationDelimiter"),  # ${
     (11, 54, "scootBuiltin"),  # secret
     (11, 62, "scootString"),  # "TOKEN", nested in the interpolation
+    (16, 1, "scootKeyword"),  # moved
+    (16, 9, "scootMovedKey"),  # from
+    (16, 16, "scootAddress"),  # api.old, a name and not a reference
+    (16, 25, "scootMovedKey"),  # to
 ]
 
 

@@ -26,6 +26,11 @@ syn keyword scootType string number bool list map any contained
 syn match   scootBadType "\h[[:alnum:]_-]*" contained
 syn keyword scootKeyword let nextgroup=scootLetName skipwhite skipempty
 syn match   scootLetName "\h[[:alnum:]_-]*" contained
+" moved { from = ADDRESS, to = ADDRESS }: the addresses are names, not references
+syn keyword scootKeyword moved nextgroup=scootMovedBody skipwhite skipempty
+syn region  scootMovedBody matchgroup=scootDelimiter start="{" end="}" contained contains=scootComment,scootMovedKey,scootAddress
+syn match   scootMovedKey "\<\%(from\|to\)\ze\s*=" contained
+syn match   scootAddress "\%(=\s*\)\@<=\h[[:alnum:]_-]*\%(\.\h[[:alnum:]_-]*\)\=" contained
 
 " KIND NAME { ... }: an object
 syn match   scootKind "\%([[:alnum:]_-]\)\@<!\h[[:alnum:]_-]*\ze\s\+\h[[:alnum:]_-]*\s*{" nextgroup=scootObjectName skipwhite
@@ -64,6 +69,9 @@ hi def link scootBadType                Error
 hi def link scootKind                   Type
 hi def link scootObjectName             Function
 hi def link scootKey                    Identifier
+hi def link scootMovedKey               Statement
+hi def link scootAddress                Structure
+hi def link scootDelimiter              Delimiter
 hi def link scootBoolean                Boolean
 hi def link scootNull                   Constant
 hi def link scootNumber                 Number
