@@ -54,7 +54,11 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     is destroyed at teardown, and any process left is killed."""
     monkeypatch.setenv("API_TOKEN", SECRET_VALUE)
     architecture = WITH_SECRET.replace("OTHER_PORT", str(free_port()))
-    folder = make_app(tmp_path / "tiny", free_port(), architecture)
+    yield from cleaned_up(make_app(tmp_path / "tiny", free_port(), architecture), monkeypatch)
+
+
+def cleaned_up(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """`folder`, the current folder; what it ran destroyed afterwards, and any process left killed."""
     monkeypatch.chdir(folder)
     try:
         yield folder
@@ -233,15 +237,7 @@ def test_plan_json_carries_values_before_and_after_with_secrets_masked(app: Path
 def two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An application with a second compute that needs nothing (`app.other`)."""
     architecture = WITH_OTHER.replace("OTHER_PORT", str(free_port()))
-    folder = make_app(tmp_path / "two", free_port(), architecture)
-    monkeypatch.chdir(folder)
-    try:
-        yield folder
-    finally:
-        pids = app_processes(folder)
-        scoot("destroy", "--yes", str(folder))
-        wait_until_gone(pids, 5)
-        kill_leftovers(folder, pids)
+    yield from cleaned_up(make_app(tmp_path / "two", free_port(), architecture), monkeypatch)
 
 
 @pytest.mark.slow
