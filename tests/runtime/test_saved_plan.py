@@ -282,3 +282,13 @@ def test_replace_replaces_an_unchanged_object(two: Path) -> None:
     after = {pid for pid, _ in app_processes(two)}
     assert len(before - after) == 1 and len(after - before) == 1  # web's process is new, other's kept
     assert get(url_of(two) + "/healthz")
+
+
+@pytest.mark.slow
+def test_a_saved_plan_of_destruction_destroys_what_it_showed(app: Path) -> None:
+    applied(app)
+    plan_file = save_plan(app, "--destroy")
+    result = scoot("apply", str(plan_file))
+    assert result.exit_code == 0, result.output
+    assert "Destroy complete: 2 done" in result.output
+    assert recorded(app) == {} and app_processes(app) == []
