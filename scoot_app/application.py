@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -265,14 +265,27 @@ class PlanFailed:
 
 
 async def make_plan(
-    runtime: Runtime, *, destroy: bool = False, refresh: bool = True, parallelism: int | None = None
+    runtime: Runtime,
+    *,
+    destroy: bool = False,
+    refresh: bool = True,
+    parallelism: int | None = None,
+    only: Sequence[str] = (),
+    replace: Sequence[str] = (),
 ) -> Plan | PlanFailed:
-    """The runtime's plan, or the problems that keep it from being made."""
+    """The runtime's plan (narrowed to `only`, with `replace` replaced), or the problems
+    that keep it from being made."""
     from scoot_runtime.engine import DEFAULT_PARALLELISM
     from scoot_runtime.plan import PlanError
 
     try:
-        return await runtime.plan(destroy=destroy, refresh=refresh, parallelism=parallelism or DEFAULT_PARALLELISM)
+        return await runtime.plan(
+            destroy=destroy,
+            refresh=refresh,
+            parallelism=parallelism or DEFAULT_PARALLELISM,
+            only=only,
+            replace=replace,
+        )
     except PlanError as error:
         return PlanFailed(error)
 
@@ -293,6 +306,8 @@ def plan(
     fetch: bool = True,
     destroy: bool = False,
     refresh: bool = True,
+    only: Sequence[str] = (),
+    replace: Sequence[str] = (),
     on_opened: Callable[[Runtime], None] = lambda runtime: None,
 ) -> Planned:
     """Open the runtime, make a plan, let the drivers go: what `scoot plan` and the
@@ -305,7 +320,7 @@ def plan(
 
     async def run() -> Plan | PlanFailed:
         try:
-            return await make_plan(runtime, destroy=destroy, refresh=refresh)
+            return await make_plan(runtime, destroy=destroy, refresh=refresh, only=only, replace=replace)
         finally:
             # Best effort: the answer is already decided.
             with contextlib.suppress(Exception):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from scoot_app.application import Loaded, PlanFailed, make_plan, open_runtime
 
 if TYPE_CHECKING:
+    from scoot_app.saved_plan import SavedPlan
     from scoot_runtime.applylock import LockHolder, LockWait, TargetLock
     from scoot_runtime.drivers.base import HeldLock
     from scoot_runtime.engine import Runtime
@@ -125,7 +126,14 @@ class Converged:
         return self.result.ok
 
 
-ConvergeOutcome = LockBusy | PlanFailed | NothingToDestroy | NothingToDo | Declined | Converged
+@dataclass(frozen=True)
+class Stale:
+    """A saved plan no longer matches what it was made from: nothing was changed."""
+
+    reasons: list[str]
+
+
+ConvergeOutcome = LockBusy | PlanFailed | NothingToDestroy | NothingToDo | Declined | Converged | Stale
 
 
 def converge(
@@ -139,6 +147,9 @@ def converge(
     command: str | None = None,
     lock_timeout: float = 0.0,
     progress_every: float | None = None,
+    only: Sequence[str] = (),
+    replace: Sequence[str] = (),
+    saved: SavedPlan | None = None,
     confirm: Callable[[Plan], bool] = lambda plan: True,
     on_event: Callable[[ConvergeEvent], None] = lambda event: None,
 ) -> ConvergeOutcome:
@@ -147,7 +158,11 @@ def converge(
     `command` names the run in the apply lock (who holds it, for another run's message);
     a held lock is waited for up to `lock_timeout` seconds. An operation still in flight
     is told (an `Applying` event whose status is "running") every `progress_every`
-    seconds (default: every 10)."""
+    seconds (default: every 10). `only` and `replace`: `scoot_runtime.partial`.
+
+    With `saved` (`scoot apply FILE`), the saved plan's options replace these, its
+    desired objects the architecture's, and the outcome is `Stale`, before anything is
+    touched, when what it was made from changed (`SavedPlan.stale`, `SavedPlan.drifted`)."""
     import asyncio
 
     from scoot_model.objects import placed_outputs
@@ -162,6 +177,10 @@ def converge(
         lock.acquire()
     except LockHeld as error:
         return LockBusy(str(error))
+    if saved is not None:
+        options = saved.options
+        destroy, refresh, delete_data = options.destroy, options.refresh, options.delete_data
+        only, replace, revisions = options.only, options.replace, saved.pins
     try:
         if lock.stale_holder is not None:
             on_event(TookOver(lock.stale_holder))
@@ -170,9 +189,22 @@ def converge(
         with asyncio.Runner() as runner:
             applying = False
             try:
-                made = runner.run(make_plan(runtime, destroy=destroy, refresh=refresh, parallelism=parallelism))
+                if saved is not None:
+                    reasons = saved.stale(application, runtime)
+                    if reasons:
+                        return Stale(reasons)
+                    runtime.desired = saved.desired_objects(runtime.desired)
+                made = runner.run(
+                    make_plan(
+                        runtime, destroy=destroy, refresh=refresh, parallelism=parallelism, only=only, replace=replace
+                    )
+                )
                 if isinstance(made, PlanFailed):
                     return made
+                if saved is not None:
+                    reasons = saved.drifted(made)
+                    if reasons:
+                        return Stale(reasons)
                 if destroy and not runtime.store.state.objects and not made.has_changes:
                     return NothingToDestroy(made.target)
                 on_event(PlanMade(runtime, made))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import click
 
+from scoot_app.saved_plan import Options
 from scoot_cli.application import (
     ParamOptions,
     application_options,
@@ -25,10 +28,15 @@ from scoot_cli.application import (
 )
 from scoot_cli.output import counted, use_color
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from scoot_app.application import Loaded
     from scoot_app.converge import Converged, ConvergeEvent, ConvergeOutcome
+    from scoot_app.saved_plan import SavedPlan
     from scoot_cli.views.changes import PlanView
     from scoot_lang.compiler import Compilation
     from scoot_runtime.engine import Runtime
@@ -91,6 +99,19 @@ def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) 
         click.echo(f"  {subject}{at}: {redact(problem.message)}", err=True)
 
 
+def partial_options(function: Callable[P, R]) -> Callable[P, R]:
+    """--only and --replace: act on part of the architecture (`scoot_runtime.partial`)."""
+    function = click.option(
+        "--replace", "replace", multiple=True, metavar="ADDRESS",
+        help="Replace this object (component.object) even if nothing changed (repeatable).",
+    )(function)
+    return click.option(
+        "--only", "only", multiple=True, metavar="ADDRESS",
+        help="Plan only this object (component.object) and what it needs; destroying, it and what "
+        "depends on it (repeatable).",
+    )(function)
+
+
 @click.command(short_help="Show what apply would change, and the .sct line why.")
 @application_options
 @source_options
@@ -101,6 +122,11 @@ def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) 
 @click.option("--destroy", is_flag=True, help="Plan the destruction of every recorded object.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True, help="Read what the driver observes first.")
 @click.option("--delete-data", is_flag=True, help="Plan as `destroy --delete-data` would (storage data deleted).")
+@click.option(
+    "-o", "--out", "out", metavar="FILE", default=None, type=click.Path(dir_okay=False),
+    help="Save the plan to FILE: `scoot apply FILE` then does exactly it, or refuses if anything changed.",
+)
+@partial_options
 @exits_on_error
 def plan(
     path: str,
@@ -113,12 +139,15 @@ def plan(
     destroy: bool,
     refresh: bool,
     delete_data: bool,
+    out: str | None,
+    only: tuple[str, ...],
+    replace: tuple[str, ...],
 ) -> None:
     """Show what `apply` would change, object by object, and the .sct line behind each change.
 
     The components' sources are fetched first (their newest revision, or the one
     `--revision` pins): a new revision shows as an update of the compute objects
-    that run it."""
+    that run it. With `-o FILE`, the plan is saved for `scoot apply FILE`."""
     from scoot_app.application import PlanFailed
     from scoot_app.application import plan as make
     from scoot_cli.views.changes import plan_json, render_plan
@@ -126,7 +155,8 @@ def plan(
     pins = revision_pins(revisions)
     application = load_application(path, target, params, from_repo, by_state="plan --destroy" if destroy else None)
     planned = make(
-        application, revisions=pins, fetch=not destroy, destroy=destroy, refresh=refresh, on_opened=on_runtime_opened
+        application, revisions=pins, fetch=not destroy, destroy=destroy, refresh=refresh, only=only,
+        replace=replace, on_opened=on_runtime_opened,
     )
     runtime, made = planned.runtime, planned.plan
     if isinstance(made, PlanFailed):
@@ -137,8 +167,20 @@ def plan(
         click.echo(json.dumps(plan_json(made, view), indent=2, ensure_ascii=False))
     else:
         click.echo(render_plan(made, view, use_color()), color=use_color())
+    if out is not None:
+        _save_plan(out, application, runtime, made, Options(destroy, refresh, delete_data, only, replace), from_repo, as_json)
     if detailed_exitcode and made.has_changes:
         sys.exit(2)
+
+
+def _save_plan(
+    out: str, application: Loaded, runtime: Runtime, made: Plan, options: Options, from_repo: str | None, as_json: bool
+) -> None:
+    from scoot_app import saved_plan
+
+    saved_plan.write(out, saved_plan.make(application, runtime, made, options, from_repo))
+    # With --json, stdout is the plan alone.
+    click.echo(f"\nSaved the plan to {out}. Apply exactly it with: scoot apply {out}", err=as_json)
 
 
 def _converge(
@@ -154,12 +196,19 @@ def _converge(
     revisions: tuple[str, ...] = (),
     from_repo: str | None = None,
     lock_timeout: float = 0.0,
+    only: tuple[str, ...] = (),
+    replace: tuple[str, ...] = (),
+    saved: SavedPlan | None = None,
 ) -> None:
     """apply and destroy: `scoot_app.converge`, confirmed at the terminal (or by --yes),
-    its events printed as they come; exit 1 unless it converged."""
-    from scoot_app.converge import LockBusy, converge
+    its events printed as they come; exit 1 unless it converged.
+
+    A saved plan (`saved`) is applied without asking: it is what was reviewed."""
+    from scoot_app.converge import LockBusy, Stale, converge
 
     pins = revision_pins(revisions)
+    if saved is not None:
+        destroy, delete_data, yes = saved.options.destroy, saved.options.delete_data, True
     application = load_application(path, target, params, from_repo, by_state="destroy" if destroy else None)
     verb = "Destroy" if destroy else "Apply"
 
@@ -175,11 +224,18 @@ def _converge(
 
     outcome = converge(
         application, destroy=destroy, revisions=pins, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, lock_timeout=lock_timeout, progress_every=_progress_every(), confirm=confirm,
+        refresh=refresh, lock_timeout=lock_timeout, progress_every=_progress_every(), only=only, replace=replace,
+        saved=saved, confirm=confirm,
         on_event=ConvergePrinter(application.compilation, destroy, delete_data, None if destroy else application.params),
     )
     if isinstance(outcome, LockBusy):
         raise click.ClickException(outcome.message)
+    if isinstance(outcome, Stale):
+        click.echo("Error: the saved plan is stale; nothing was changed:", err=True)
+        for reason in outcome.reasons:
+            click.echo(f"  {redact(reason)}", err=True)
+        click.echo("Make the plan again (`scoot plan -o FILE`), review it, and apply that.", err=True)
+        sys.exit(1)
     code = report_outcome(outcome, application.compilation, destroy, delete_data, where_options(path, target))
     if code:
         sys.exit(code)
@@ -325,13 +381,14 @@ def _logs_of(outcome: Converged) -> str | None:
     return next(iter(failed or running), None)
 
 
-@click.command(short_help="Make what runs match the architecture.")
+@click.command(short_help="Make what runs match the architecture (or apply a saved plan).")
 @application_options
 @source_options
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="When storage is replaced or deleted, delete its data too.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True, help="Read what the driver observes first.")
+@partial_options
 @lock_timeout_option
 @exits_on_error
 def apply(
@@ -344,15 +401,47 @@ def apply(
     parallelism: int | None,
     delete_data: bool,
     refresh: bool,
+    only: tuple[str, ...],
+    replace: tuple[str, ...],
     lock_timeout: float,
 ) -> None:
     """Make what runs match the architecture: fetch the sources, plan, confirm, converge.
 
     A compute object runs in its component's fetched source; scoot.lock records
-    the revision each one ran."""
+    the revision each one ran. PATH may be a plan file (`scoot plan -o FILE`): then
+    exactly that plan is applied, without asking, or refused if anything it was made
+    from changed."""
+    if Path(path).is_file():
+        given = {
+            "--target": target is not None, "--param": bool(params.given), "--param-file": params.file is not None,
+            "--revision": bool(revisions), "--from": from_repo is not None, "--delete-data": delete_data,
+            "--no-refresh": not refresh, "--only": bool(only), "--replace": bool(replace),
+        }
+        clashing = [option for option, used in given.items() if used]
+        if clashing:
+            raise click.UsageError(
+                f"{', '.join(clashing)} cannot go with a saved plan: it carries its own target, params, "
+                "sources and options. Make the plan again with them (`scoot plan ... -o FILE`)"
+            )
+        _apply_saved(path, yes, parallelism, lock_timeout)
+        return
     _converge(
         path, target, params, destroy=False, yes=yes, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, revisions=revisions, from_repo=from_repo, lock_timeout=lock_timeout,
+        refresh=refresh, revisions=revisions, from_repo=from_repo, lock_timeout=lock_timeout, only=only,
+        replace=replace,
+    )
+
+
+def _apply_saved(path: str, yes: bool, parallelism: int | None, lock_timeout: float) -> None:
+    """`scoot apply FILE`: the plan file read, its application loaded as it was planned."""
+    from scoot_app import saved_plan
+
+    saved = saved_plan.read(path)
+    options = ParamOptions(tuple(saved_plan.given_params(saved)))
+    _converge(
+        saved.folder, saved.target, options, destroy=saved.options.destroy, yes=True, parallelism=parallelism,
+        delete_data=saved.options.delete_data, refresh=saved.options.refresh, from_repo=saved.from_repo,
+        lock_timeout=lock_timeout, saved=saved,
     )
 
 
@@ -362,6 +451,10 @@ def apply(
 @click.option("-y", "--yes", is_flag=True, help="Destroy without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="At most this many operations at once (default 64).")
 @click.option("--delete-data", is_flag=True, help="Delete storage data too (it is kept otherwise).")
+@click.option(
+    "--only", "only", multiple=True, metavar="ADDRESS",
+    help="Destroy only this object (component.object) and what depends on it (repeatable).",
+)
 @lock_timeout_option
 @exits_on_error
 def destroy(
@@ -372,10 +465,11 @@ def destroy(
     yes: bool,
     parallelism: int | None,
     delete_data: bool,
+    only: tuple[str, ...],
     lock_timeout: float,
 ) -> None:
     """Remove every object recorded for the target. Storage data is kept unless --delete-data."""
     _converge(
         path, target, params, destroy=True, yes=yes, parallelism=parallelism, delete_data=delete_data,
-        refresh=True, from_repo=from_repo, lock_timeout=lock_timeout,
+        refresh=True, from_repo=from_repo, lock_timeout=lock_timeout, only=only,
     )

@@ -13,7 +13,7 @@ secrets and the target's driver to the planner and the reconciler.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from scoot_runtime import applylock, drivers
 from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
 from scoot_runtime.files import make_workspace
+from scoot_runtime.partial import narrow
 from scoot_runtime.plan import Plan, make_plan
 from scoot_runtime.reconciler import PROGRESS_SECONDS, ApplyResult, Event, Reconciler
 from scoot_runtime.secrets import Secrets
@@ -103,8 +104,17 @@ class Runtime:
             workspace, chosen, application, desired, store, secrets, driver_type(context), sources, repositories
         )
 
-    async def plan(self, *, destroy: bool = False, refresh: bool = True, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
-        return await make_plan(
+    async def plan(
+        self,
+        *,
+        destroy: bool = False,
+        refresh: bool = True,
+        parallelism: int = DEFAULT_PARALLELISM,
+        only: Sequence[str] = (),
+        replace: Sequence[str] = (),
+    ) -> Plan:
+        """The plan; with `only` or `replace`, narrowed (`scoot_runtime.partial`)."""
+        made = await make_plan(
             self.target.name,
             self.desired,
             self.store.state,
@@ -114,6 +124,9 @@ class Runtime:
             refresh=refresh,
             parallelism=parallelism,
         )
+        if only or replace:
+            made = narrow(made, self.desired, self.store.state, only=only, replace=replace)
+        return made
 
     async def apply(
         self,
@@ -126,9 +139,11 @@ class Runtime:
     ) -> ApplyResult:
         """Apply `plan`, telling `on_event` each operation's start and end, and every
         `progress_every` seconds while one is still in flight."""
+        # A partial plan (`--only`) applies only the objects it has a change for.
+        planned = {change.address for change in plan.changes}
         reconciler = Reconciler(
             plan,
-            {} if plan.destroy else self.desired,
+            {} if plan.destroy else {a: d for a, d in self.desired.items() if a in planned},
             self.store,
             self.driver,
             self.secrets,

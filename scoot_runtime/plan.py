@@ -98,6 +98,11 @@ class Plan:
     forget: list[str] = field(default_factory=list)
     # An interrupted run's operations to close: what they left is recorded or adopted.
     settle: list[str] = field(default_factory=list)
+    # A partial plan (`scoot_runtime.partial`): the objects `--only` named, and the
+    # addresses of the changes it left out; the objects `--replace` named.
+    only: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -118,6 +123,9 @@ class Plan:
             "forget": list(self.forget),
             "settle": list(self.settle),
             "left_alone": [{"address": a, "kind": k} for a, k in sorted(self.left_alone.items())],
+            "only": list(self.only),
+            "left_out": list(self.left_out),
+            "replace": list(self.replace),
         }
 
 

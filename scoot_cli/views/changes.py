@@ -9,9 +9,12 @@ from typing import Any
 
 import click
 
+from scoot_cli.output import counted
 from scoot_cli.views.params import params_json, params_lines
 from scoot_cli.views.sct_lines import Location, Locator
-from scoot_cli.views.written import key_changes, short_revision
+from scoot_cli.views.written import holds_secret, key_changes, short_revision
+from scoot_model.wording import join_names
+from scoot_runtime.partial import REQUESTED
 from scoot_runtime.plan import Action, Change, Plan
 from scoot_runtime.state import ObjectState
 from scoot_runtime.workspace import ParamValue
@@ -143,6 +146,8 @@ def _details(change: Change, view: PlanView) -> list[tuple[str, str, Location | 
         styled = click.style(symbol, fg=colour) if colour else symbol
         out.append((f"{symbol} {text}", f"{styled} {text}", where))
 
+    if REQUESTED in change.replace:
+        add("~", "replaced as asked (--replace)", None)
     if change.unrecorded:
         add("!", "found by its name, though scoot.lock does not record it (adopted)", None)
     elif change.found:
@@ -231,6 +236,8 @@ def render_plan(plan: Plan, view: PlanView, color: bool) -> str:
     if alone:
         lines.extend([f"Left alone on target `{plan.target}`:", "", *alone, ""])
     lines.append(plan_summary(plan))
+    if plan.only:
+        lines.append(partial_line(plan))
     return "\n".join(lines)
 
 
@@ -254,4 +261,52 @@ def plan_json(plan: Plan, view: PlanView) -> dict[str, Any]:
                 "before": record.revision if record else None,
                 "after": view.revisions.get(change.address),
             }
+        entry["values"] = change_values(change, view)
+    if plan.only:
+        data["partial"] = partial_line(plan)
     return data
+
+
+def partial_line(plan: Plan) -> str:
+    """What a partial plan (`--only`) left out, said plainly."""
+    what = "what depends on" if plan.destroy else "what"
+    needs = "" if plan.destroy else " needs"
+    subject = join_names(plan.only).replace("`", "")
+    them = "it" if len(plan.only) == 1 else "them"
+    left = len(plan.left_out)
+    text = f"Only {subject} and {what} {them}{needs} were planned"
+    if not left:
+        return text + "; nothing else had changes."
+    were = "was" if left == 1 else "were"
+    return f"{text}; {counted(left, 'other change')} {were} left out ({', '.join(plan.left_out)})."
+
+
+def change_values(change: Change, view: PlanView) -> dict[str, dict[str, Any]]:
+    """Per changed key, its value before and after as the JSON form writes it (references
+    `${api.db.path}`, secrets `${secret("X")}`: their names, never their values).
+
+    A created object has every key it is given, a deleted one every key it had;
+    `after_unknown` marks a value known only after apply; `secret` one holding a secret."""
+    record = view.recorded.get(change.address)
+    before_config: Mapping[str, Any] = record.config if record is not None else {}
+    after_config: Mapping[str, Any] = {} if change.action is Action.DELETE else view.wanted.get(change.address, {})
+    if change.action is Action.CREATE:
+        keys: list[str] = sorted(after_config)
+    elif change.action is Action.DELETE:
+        keys = sorted(before_config)
+    else:
+        keys = list(change.keys)
+    values: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        if key == "revision":
+            before: Any = record.revision if record else None
+            after: Any = view.revisions.get(change.address)
+        else:
+            before, after = before_config.get(key), after_config.get(key)
+        values[key] = {
+            "before": before,
+            "after": after,
+            "after_unknown": key in change.unknown,
+            "secret": holds_secret(before) or holds_secret(after),
+        }
+    return values
