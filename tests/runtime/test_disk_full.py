@@ -86,6 +86,7 @@ def _compute(root: Path) -> None:
 # What writes, and the file it writes (relative to the application folder).
 WRITERS: dict[str, tuple[Callable[[Path], object], str]] = {
     "a file written whole (scoot.lock)": (lambda root: write_atomic(root / "scoot.lock", "{}"), "scoot.lock"),
+    "the workspace's own .gitignore": (lambda root: make_workspace(root / ".scoots"), ".scoots/.gitignore"),
     "the apply lock": (lambda root: ApplyLock(root / ".scoots", "local").acquire(), ".scoots/locks/local.lock"),
     "the journal": (lambda root: Journal(root / ".scoots", "local").open("l", "local"), ".scoots/journal/local.jsonl"),
     "the digests' key": (lambda root: Secrets(root / ".scoots", root, None, {}).key, ".scoots/secret.key"),
@@ -100,6 +101,8 @@ def test_a_write_the_full_disk_refuses_names_its_file(
 ) -> None:
     root = disk / "app"
     root.mkdir()
+    if written != ".scoots/.gitignore":
+        make_workspace(root / ".scoots")  # the first write into `.scoots/` makes it: its own case
     fill(disk)
     with pytest.raises(OSError) as raised:
         write(root)
