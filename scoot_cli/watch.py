@@ -137,7 +137,7 @@ class WatchPrinter:
         elif isinstance(event, w.ApplyError):
             complain(f"Error: {redact(explain(event.error))}")
         elif (
-            isinstance(event, c.TookOver | c.RuntimeOpened | c.PlanMade | c.ApplyStarted | c.Applying)
+            isinstance(event, c.WaitingForLock | c.TookOver | c.RuntimeOpened | c.PlanMade | c.ApplyStarted | c.Applying)
             and self.converging is not None
         ):
             self.converging(event)

@@ -90,12 +90,17 @@ class FilePoller:
         self._stats = stats
         return found
 
+    def check(self) -> list[str]:
+        """One poll: the keys that changed since the last (told to `on_change` too)."""
+        found = self.poll()
+        changed = [key for key in sorted(set(found) | set(self._seen)) if self._seen.get(key) != found.get(key)]
+        self._seen = found
+        for key in changed:
+            self.on_change(key)
+        return changed
+
     def _run(self) -> None:
         while not self._stop.wait(self.period):
             # Whatever goes wrong here (a settings file half written) is the look's to say.
             with contextlib.suppress(Exception):
-                found = self.poll()
-                for key in sorted(set(found) | set(self._seen)):
-                    if self._seen.get(key) != found.get(key):
-                        self.on_change(key)
-                self._seen = found
+                self.check()

@@ -520,8 +520,17 @@ def test_edits_of_the_architecture_and_of_scoot_toml_are_applied_once(app: App) 
     assert watcher.count(r"applied \(scoot\.toml\)$") == 1
     watcher.wait_for_looks(1, after=ANY_APPLIED)
     assert watcher.count(APPLYING) == 5
+
+    # A component's new commit and a save, seen by one look: one apply for both.
+    commit = app.remote.commit({"server.py": GREETER + "# again\n"}, "greets again")
+    save(sct, greeting(text, "hallo"))
+    watcher.wait_for(ANY_APPLIED, count=6)
+    assert watcher.count(r"applied \(app, architecture\.sct\)$") == 1
+    assert app.serves() == "hallo crew" and app.revision() == commit
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+    assert watcher.count(APPLYING) == 6
     assert watcher.stop() == 0
-    assert watcher.count(r"Stopped watching \(5 applies run\)\.") == 1
+    assert watcher.count(r"Stopped watching \(6 applies run\)\.") == 1
     assert "Traceback" not in watcher.output()
 
 
@@ -534,6 +543,20 @@ def test_a_push_to_the_architecture_repository_is_applied_once(app: App, tmp_pat
     repository = Remote(tmp_path / "remotes" / "acme" / "tiny.git", tmp_path / "architecture")
     first = repository.commit({"architecture.sct": text}, "hello")
     url = repository.bare.as_uri()
+
+    # A webhook's push to the architecture's repository is a reason to look, as one to a component's.
+    from scoot_app.application import Loaded, load
+    from scoot_app.watch import WatchSession
+    from scoot_runtime.sources import ARCHITECTURE
+    from scoot_runtime.watch.webhook import Push
+
+    loaded = load(app.folder, from_repo=url)
+    assert isinstance(loaded, Loaded)
+    session = WatchSession(loaded, app.folder, from_repo=url)
+    assert session.pushed(Push("1", "acme/tiny", frozenset({url}), "refs/heads/main", None)) == [ARCHITECTURE]
+    assert session.pushed(Push("2", "acme/tiny-app", frozenset(), "refs/heads/main", None)) == ["app"]
+    assert session.pushed(Push("3", "acme/other", frozenset(), "refs/heads/main", None)) == []
+
     watcher = app.watch("--from", url)
     watcher.wait_for(ANY_APPLIED)
     watcher.wait_for_looks(1, after=ANY_APPLIED)
@@ -550,6 +573,32 @@ def test_a_push_to_the_architecture_repository_is_applied_once(app: App, tmp_pat
     assert watcher.count(APPLYING) == 2
     assert watcher.stop() == 0
     assert watcher.count(r"Stopped watching \(2 applies run\)\.") == 1
+
+
+@pytest.mark.slow
+def test_with_a_lock_timeout_an_apply_waits_for_the_lock(app: App) -> None:
+    from scoot_app.application import Loaded, load
+    from scoot_runtime.applylock import ApplyLock
+
+    loaded = load(app.folder)
+    assert isinstance(loaded, Loaded)
+    other = ApplyLock(loaded.workspace.state_dir, loaded.target.name, command="scoot apply")
+    other.acquire()
+    try:
+        watcher = app.watch("--lock-timeout", "1m")
+        watcher.wait_for(r"^Target `local` is locked .*; waiting up to 1m for it\.$", stream="err")
+        assert watcher.count(r"applying \(app\)") == 1 and watcher.count(ANY_APPLIED) == 0
+    finally:
+        other.release()
+    watcher.wait_for(r"applied \(app\)$")
+    assert app.serves() == "v1"
+    assert watcher.count(r"another run holds the apply lock", stream="err") == 0
+    assert watcher.stop() == 0
+
+    bad = app.watch("--lock-timeout", "soon")
+    assert bad.process.wait(60) == 2
+    bad.drained()
+    assert "--lock-timeout" in bad.output() and "applying" not in bad.output()
 
 
 # -- webhooks ---------------------------------------------------------------------------------
