@@ -421,26 +421,11 @@ def test_losing_the_race_for_the_apply_lock_is_waiting_not_failing(
 
 # -- the desired state: the architecture's files, scoot.toml, its repository -------------------
 
-GREETER = """\
-import os, signal, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = (os.environ["GREETING"] + " " + os.environ["WHO"] + "\\n").encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-"""
+# The server, answering its GREETING and WHO (from the architecture) rather than a version.
+GREETER = SERVER.format(version="-").replace(
+    '(VERSION + "\\n")', '(os.environ["GREETING"] + " " + os.environ["WHO"] + "\\n")'
+)
+assert "GREETING" in GREETER
 # Any apply, whatever it is for: `applied (app)`, `applied (architecture.sct)`...
 ANY_APPLIED = r"^\d\d:\d\d:\d\d applied \("
 APPLYING = r"^\d\d:\d\d:\d\d applying \("
