@@ -62,6 +62,9 @@ class Failed:
     compilation: Compilation
     origin: Fetched | None = None
     params: Mapping[str, ParamValue] = dataclasses.field(default_factory=dict)
+    # Why the architecture could not be fetched (`load(..., offline_ok=True)`): then
+    # nothing was compiled, and `compilation` is empty.
+    unfetched: str | None = None
 
     def by_state(self) -> Loaded:
         """The application without an architecture, for what goes by scoot.lock alone
@@ -79,23 +82,43 @@ def shown_path(path: Path) -> str:
     return str(relative) if str(relative) != "." else "."
 
 
-def load(
-    path: str | Path,
-    target: str | None = None,
-    params: Mapping[str, str] | None = None,
-    from_repo: str | None = None,
-    param_file: str | Path | None = None,
-) -> Loaded | Failed:
-    """Read scoot.toml, pick the target, compile the architecture with the params'
-    values (`given_params`: `params` over `param_file` over scoot.toml).
+def application_folder(path: str | Path | None) -> Path:
+    """The application folder a command works on: `path` when given; else the one the
+    current folder is in (`workspace.find_root`: the nearest folder up from here with
+    scoot.toml or an `.sct` file), else the current folder, where loading says what is
+    missing."""
+    from scoot_runtime.workspace import find_root
 
-    With `from_repo` (`--from`, else scoot.toml's [architecture] `from`), the architecture
-    comes from its repository, fetched under `.scoots/repos/`; scoot.toml, scoot.lock and
-    `.scoots/` stay PATH's.
-    """
-    from scoot_lang import compile_path
+    if path is not None:
+        return Path(path)
+    try:
+        return find_root(Path.cwd()) or Path(".")
+    except OSError:  # the current folder is gone: using "." says so
+        return Path(".")
+
+
+def architecture_path(path: str | None) -> str:
+    """A compiler command's PATH (compile, validate, fmt): as given, else the architecture
+    of the application the current folder is in (scoot.toml's [architecture] path), as
+    the user would type it."""
     from scoot_runtime import workspace
 
+    if path is not None:
+        return path
+    root = application_folder(None)
+    try:
+        return shown_path(workspace.load(root).architecture)
+    except workspace.SettingsError:  # the folder itself: compiling it says what is there
+        return shown_path(root)
+
+
+def found_by_default(path: str | Path) -> bool:
+    """Whether a command run here without a folder would work on `path`'s application."""
+    return application_folder(None).resolve() == Path(path).resolve()
+
+
+def existing_folder(path: str | Path) -> Path:
+    """`path` as an application folder, refused when it is not a folder there."""
     root = Path(path)
     if not root.exists():
         raise ApplicationError(
@@ -107,15 +130,45 @@ def load(
             f"{path} is a file; give the application folder that holds it (`{root.parent}`): "
             "scoot.toml there says where the architecture is"
         )
-    loaded = workspace.load(root)
+    return root
+
+
+def load(
+    path: str | Path,
+    target: str | None = None,
+    params: Mapping[str, str] | None = None,
+    from_repo: str | None = None,
+    param_file: str | Path | None = None,
+    *,
+    offline_ok: bool = False,
+) -> Loaded | Failed:
+    """Read scoot.toml, pick the target, compile the architecture with the params'
+    values (`given_params`: `params` over `param_file` over scoot.toml).
+
+    With `from_repo` (`--from`, else scoot.toml's [architecture] `from`), the architecture
+    comes from its repository, fetched under `.scoots/repos/`; scoot.toml, scoot.lock and
+    `.scoots/` stay PATH's. `offline_ok`: for what can go by scoot.lock alone (destroy,
+    status, refresh), a repository that cannot be fetched is a `Failed` saying why,
+    not an error.
+    """
+    from scoot_lang import compile_path
+    from scoot_lang.compiler import Compilation
+    from scoot_runtime import workspace
+
+    loaded = workspace.load(existing_folder(path))
     chosen = loaded.target(target)
     origin = None
-    if from_repo is not None:
-        loaded, origin = _fetch_architecture(loaded, chosen, from_repo, f"--from {from_repo}")
-    elif loaded.architecture_from is not None:
-        said = f"{loaded.root / workspace.SETTINGS_FILE}: [architecture] `from` = \"{loaded.architecture_from}\""
-        loaded, origin = _fetch_architecture(loaded, chosen, loaded.architecture_from, said)
     given = given_params(loaded, chosen, param_file, params)
+    try:
+        if from_repo is not None:
+            loaded, origin = _fetch_architecture(loaded, chosen, from_repo, f"--from {from_repo}")
+        elif loaded.architecture_from is not None:
+            said = f"{loaded.root / workspace.SETTINGS_FILE}: [architecture] `from` = \"{loaded.architecture_from}\""
+            loaded, origin = _fetch_architecture(loaded, chosen, loaded.architecture_from, said)
+    except ScootError as error:
+        if not offline_ok:
+            raise
+        return Failed(loaded, chosen, Compilation(None, []), None, given, unfetched=str(error))
     result = compile_path(
         shown_path(loaded.architecture),
         {name: given.value for name, given in given.items()},

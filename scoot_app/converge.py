@@ -66,7 +66,7 @@ class ApplyStarted:
 
 @dataclass(frozen=True)
 class Applying:
-    """One event of the apply (an operation started, done or failed)."""
+    """One event of the apply (an operation started, still running, done or failed)."""
 
     event: Event
 
@@ -138,18 +138,22 @@ def converge(
     refresh: bool = True,
     command: str | None = None,
     lock_timeout: float = 0.0,
+    progress_every: float | None = None,
     confirm: Callable[[Plan], bool] = lambda plan: True,
     on_event: Callable[[ConvergeEvent], None] = lambda event: None,
 ) -> ConvergeOutcome:
     """apply (or, with `destroy`, destroy): lock, plan, confirm, apply while telling events.
 
     `command` names the run in the apply lock (who holds it, for another run's message);
-    a held lock is waited for up to `lock_timeout` seconds."""
+    a held lock is waited for up to `lock_timeout` seconds. An operation still in flight
+    is told (an `Applying` event whose status is "running") every `progress_every`
+    seconds (default: every 10)."""
     import asyncio
 
     from scoot_model.objects import placed_outputs
     from scoot_runtime.applylock import LockHeld
     from scoot_runtime.engine import DEFAULT_PARALLELISM
+    from scoot_runtime.reconciler import PROGRESS_SECONDS
 
     lock = apply_lock(
         application, command=command, timeout=lock_timeout, on_wait=lambda wait: on_event(WaitingForLock(wait))
@@ -192,6 +196,7 @@ def converge(
                         parallelism=parallelism or DEFAULT_PARALLELISM,
                         delete_data=delete_data,
                         on_event=lambda event: on_event(Applying(event)),
+                        progress_every=progress_every or PROGRESS_SECONDS,
                     )
                 )
             finally:
@@ -253,7 +258,7 @@ def force_unlock(path: Path, target: str, *, force: bool = False) -> Unlocked:
     holder = applylock.force_unlock(folder.state_dir, target, force=force)
     if target not in folder.targets:
         return Unlocked(had_file, holder)
-    loaded = load(path, target)
+    loaded = load(path, target, offline_ok=True)
     application = loaded.by_state() if isinstance(loaded, Failed) else loaded
     shared = applylock.shared_lock(
         application_name(application.workspace, application.architecture), application.target

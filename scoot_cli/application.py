@@ -165,12 +165,15 @@ class ParamOptions:
 
 
 def application_options(function: Callable[..., R]) -> Callable[..., R]:
-    """PATH (the application folder), --target, --param and --param-file (the command
-    receives the last two as one `params: ParamOptions`)."""
+    """PATH (the application folder: by default the one the current folder is in, found
+    upward), --target, --param and --param-file (the command receives the last two as
+    one `params: ParamOptions`)."""
 
     @functools.wraps(function)
-    def wrapper(*args: Any, params: tuple[str, ...] = (), param_file: str | None = None, **kwargs: Any) -> R:
-        return function(*args, params=ParamOptions(params, param_file), **kwargs)
+    def wrapper(
+        *args: Any, path: str | None, params: tuple[str, ...] = (), param_file: str | None = None, **kwargs: Any
+    ) -> R:
+        return function(*args, path=folder_argument(path), params=ParamOptions(params, param_file), **kwargs)
 
     command: Callable[..., R] = click.option(
         "--param", "params", multiple=True, metavar="NAME=VALUE",
@@ -184,7 +187,25 @@ def application_options(function: Callable[..., R]) -> Callable[..., R]:
         "--target", "target", metavar="NAME", default=None,
         help="The target to work on (a [targets.NAME] table of scoot.toml). Default: local.",
     )(command)
-    return click.argument("path", default=".", type=click.Path(file_okay=True))(command)
+    return click.argument("path", default=None, required=False, type=click.Path(file_okay=True))(command)
+
+
+def folder_argument(path: str | None) -> str:
+    """A command's PATH: as given, else the application folder the current folder is in
+    (`scoot_app.application_folder`), as the user would type it."""
+    from scoot_app.application import application_folder
+
+    return path if path is not None else shown_path(application_folder(None))
+
+
+def where_options(path: str, target: str | None) -> str:
+    """What a command suggested next needs after it to work on the same application and
+    target from here: ` ../shop --target staging`, or ""."""
+    from scoot_app.application import found_by_default
+    from scoot_runtime.workspace import DEFAULT_TARGET
+
+    where = "" if found_by_default(path) else f" {shown_path(Path(path))}"
+    return where + (f" --target {target}" if target not in (None, DEFAULT_TARGET) else "")
 
 
 def load_application(
@@ -199,12 +220,13 @@ def load_application(
     its diagnostics; exit 1 when it has errors.
 
     Commands that can go by scoot.lock alone (destroy, status, refresh) name
-    themselves in `by_state`: an architecture with errors then leaves the
-    application without one, after saying so, instead of stopping them.
+    themselves in `by_state`: an architecture with errors, or one whose repository
+    cannot be fetched, then leaves the application without one, after saying so,
+    instead of stopping them.
     """
     from scoot_app.application import Failed, load
 
-    loaded = load(path, target, parse_params(params.given), from_repo, params.file)
+    loaded = load(path, target, parse_params(params.given), from_repo, params.file, offline_ok=by_state is not None)
     if loaded.origin is not None:
         revision = loaded.origin.revision.removeprefix("sha256:")[:12]
         click.echo(
@@ -217,7 +239,8 @@ def load_application(
     if isinstance(loaded, Failed):
         if by_state is None:
             sys.exit(1)
-        click.echo(f"The architecture has errors (above); {by_state} goes by what scoot.lock records.", err=True)
+        why = "has errors (above)" if loaded.unfetched is None else f"cannot be fetched: {loaded.unfetched}"
+        click.echo(f"The architecture {why}; {by_state} goes by what scoot.lock records.", err=True)
         return loaded.by_state()
     return loaded
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -20,13 +21,14 @@ from scoot_cli.application import (
     revision_pins,
     say_waiting,
     source_options,
+    where_options,
 )
 from scoot_cli.output import counted, use_color
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from scoot_app.converge import ConvergeEvent, ConvergeOutcome
+    from scoot_app.converge import Converged, ConvergeEvent, ConvergeOutcome
     from scoot_cli.views.changes import PlanView
     from scoot_lang.compiler import Compilation
     from scoot_runtime.engine import Runtime
@@ -173,15 +175,34 @@ def _converge(
 
     outcome = converge(
         application, destroy=destroy, revisions=pins, parallelism=parallelism, delete_data=delete_data,
-        refresh=refresh, lock_timeout=lock_timeout, confirm=confirm, on_event=ConvergePrinter(
-            application.compilation, destroy, delete_data, None if destroy else application.params
-        ),
+        refresh=refresh, lock_timeout=lock_timeout, progress_every=_progress_every(), confirm=confirm,
+        on_event=ConvergePrinter(application.compilation, destroy, delete_data, None if destroy else application.params),
     )
     if isinstance(outcome, LockBusy):
         raise click.ClickException(outcome.message)
-    code = report_outcome(outcome, application.compilation, destroy, delete_data)
+    code = report_outcome(outcome, application.compilation, destroy, delete_data, where_options(path, target))
     if code:
         sys.exit(code)
+
+
+# Seconds between two lines about an operation still in flight (default 10).
+PROGRESS_VARIABLE = "SCOOT_PROGRESS_SECONDS"
+
+
+def _progress_every() -> float | None:
+    text = os.environ.get(PROGRESS_VARIABLE)
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise click.UsageError(f"{PROGRESS_VARIABLE}={text!r}: give a number of seconds above 0, such as 10")
+    return seconds
+
+
+_CLEAR_LINE = "\r\x1b[K"  # back to the line's start, and erase it
 
 
 class ConvergePrinter:
@@ -197,6 +218,10 @@ class ConvergePrinter:
         self.compilation, self.destroy, self.delete_data = compilation, destroy, delete_data
         self.params = params
         self.color = use_color()
+        # On a terminal, an operation still in flight is one line rewritten in place
+        # (`live`: it is on the screen now); elsewhere, a line each time.
+        self.terminal = sys.stdout.isatty()
+        self.live = False
 
     def __call__(self, event: ConvergeEvent) -> None:
         from scoot_app.converge import (
@@ -211,7 +236,13 @@ class ConvergePrinter:
         from scoot_cli.views.changes import render_plan
         from scoot_cli.views.progress import event_line
 
-        if isinstance(event, WaitingForLock):
+        rewrite = isinstance(event, Applying) and event.event.status == "running" and self.terminal
+        if self.live and not rewrite:
+            click.echo(_CLEAR_LINE, nl=False)
+        self.live = rewrite
+        if isinstance(event, Applying) and rewrite:
+            click.echo(_CLEAR_LINE + event_line(event.event, self.color), nl=False, color=self.color)
+        elif isinstance(event, WaitingForLock):
             say_waiting(event.wait)
         elif isinstance(event, LockLeft):
             click.echo(f"warning: {redact(event.message)}", err=True)
@@ -230,11 +261,15 @@ class ConvergePrinter:
             click.echo(event_line(event.event, self.color), color=self.color)
 
 
-def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: bool, delete_data: bool) -> int:
-    """Say how a converge ended (but a busy lock, which each caller says its own way); its exit code."""
+def report_outcome(
+    outcome: ConvergeOutcome, compilation: Compilation, destroy: bool, delete_data: bool, where: str | None = None
+) -> int:
+    """Say how a converge ended (but a busy lock, which each caller says its own way); its exit code.
+
+    With `where` (`where_options`), what to run next after a converge that changed something."""
     from scoot_app.application import PlanFailed
     from scoot_app.converge import Converged, Declined, NothingToDestroy, NothingToDo
-    from scoot_cli.views.progress import apply_summary, failure_lines, output_lines
+    from scoot_cli.views.progress import apply_summary, failure_lines, next_steps, output_lines
 
     verb = "Destroy" if destroy else "Apply"
     if isinstance(outcome, PlanFailed):
@@ -261,11 +296,17 @@ def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: 
             click.echo(f"  {address}  {deleted_storage[address] or ''}".rstrip())
     elif deleted_storage:
         click.echo(f"Storage data deleted: {', '.join(sorted(deleted_storage))}.")
-    outputs = output_lines(outcome.runtime.store.state.objects, outcome.runtime.root.resolve()) if not destroy else []
+    # Only what answers: not the record of an object that failed, unless its previous version was kept.
+    answering = {a: o for a, o in outcome.runtime.store.state.objects.items() if result.answers(a)}
+    outputs = output_lines(answering, outcome.runtime.root.resolve()) if not destroy else []
     if outputs:
         click.echo("")
         click.echo("Outputs:")
         for line in outputs:
+            click.echo(redact(line))
+    if where is not None:
+        click.echo("")
+        for line in next_steps(destroy, where, _logs_of(outcome)):
             click.echo(line)
     if not result.ok:
         click.echo("", err=True)
@@ -274,6 +315,14 @@ def report_outcome(outcome: ConvergeOutcome, compilation: Compilation, destroy: 
             click.echo(line, err=True)
         return 1
     return 0
+
+
+def _logs_of(outcome: Converged) -> str | None:
+    """The compute whose logs to suggest: the first that failed, else the first that runs."""
+    computes = sorted(a for a, d in outcome.runtime.desired.items() if d.kind == "compute")
+    failed = [a for a in computes if a in outcome.result.failed]
+    running = [a for a in computes if a in outcome.runtime.store.state.objects]
+    return next(iter(failed or running), None)
 
 
 @click.command(short_help="Make what runs match the architecture.")

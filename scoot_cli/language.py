@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scoot_app.application import architecture_path
 from scoot_cli.output import counted, show_diagnostics
 
 if TYPE_CHECKING:
@@ -50,13 +51,14 @@ def _compile(path: str, params: dict[str, str], output: str, report: bool = Fals
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path())
+@click.argument("path", default=None, required=False, type=click.Path())
 @click.option("-o", "--output-file", "out", type=click.Path(dir_okay=False), help="Write the JSON here instead of printing it.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a param (repeatable).")
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
-def compile(path: str, out: str | None, params: tuple[str, ...], output: str) -> None:
-    """Compile PATH (an .sct file, a folder of them, or a JSON file) to the JSON form."""
-    result = _compile(path, parse_params(params), output)
+def compile(path: str | None, out: str | None, params: tuple[str, ...], output: str) -> None:
+    """Compile PATH (an .sct file, a folder of them, or a JSON file) to the JSON form.
+    Default: the architecture of the application the current folder is in."""
+    result = _compile(architecture_path(path), parse_params(params), output)
     if not result.ok or result.architecture is None:
         sys.exit(1)
     text = result.architecture.to_json()
@@ -67,11 +69,13 @@ def compile(path: str, out: str | None, params: tuple[str, ...], output: str) ->
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path())
+@click.argument("path", default=None, required=False, type=click.Path())
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a param (repeatable).")
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
-def validate(path: str, params: tuple[str, ...], output: str) -> None:
-    """Check PATH and report every problem, without writing anything."""
+def validate(path: str | None, params: tuple[str, ...], output: str) -> None:
+    """Check PATH and report every problem, without writing anything. Default: the
+    architecture of the application the current folder is in."""
+    path = architecture_path(path)
     result = _compile(path, parse_params(params), output, report=True)
     if not result.ok or result.architecture is None:
         sys.exit(1)
@@ -82,18 +86,19 @@ def validate(path: str, params: tuple[str, ...], output: str) -> None:
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(exists=True))
+@click.argument("path", default=None, required=False, type=click.Path(exists=True))
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
 @click.option("--diff", is_flag=True, help="Change nothing; print what formatting would change.")
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="text", show_default=True, help="How to print diagnostics.")
-def fmt(path: str, check: bool, diff: bool, output: str) -> None:
-    """Format .sct files in the canonical style (a file, or a folder's .sct files)."""
+def fmt(path: str | None, check: bool, diff: bool, output: str) -> None:
+    """Format .sct files in the canonical style (a file, or a folder's .sct files).
+    Default: the architecture of the application the current folder is in."""
     from scoot_lang.compiler import SCT_SUFFIX, read_source
     from scoot_lang.format import format_text
     from scoot_lang.source import SourceFile
     from scoot_runtime.files import write_atomic
 
-    root = Path(path)
+    root = Path(architecture_path(path))
     files = sorted(p for p in root.iterdir() if p.suffix == SCT_SUFFIX) if root.is_dir() else [root]
     unformatted = False
     failed = False

@@ -19,6 +19,7 @@ from scoot_cli.application import (
     application_options,
     close_runtime,
     exits_on_error,
+    folder_argument,
     from_option,
     load_application,
     lock_timeout_option,
@@ -321,14 +322,14 @@ def graph(path: str, target: str | None, params: ParamOptions, from_repo: str | 
 
 @click.command("force-unlock", short_help="Remove a target's apply lock left by a dead run.")
 @click.argument("target_name", metavar="TARGET")
-@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.argument("path", default=None, required=False, type=click.Path(file_okay=False))
 @click.option(
     "--force",
     is_flag=True,
     help="Remove it even while its holder looks alive, or runs on another host where it cannot be checked.",
 )
 @exits_on_error
-def force_unlock(target_name: str, path: str, force: bool) -> None:
+def force_unlock(target_name: str, path: str | None, force: bool) -> None:
     """Remove TARGET's apply lock, for when its holder is gone and the lock stayed: the
     folder's, and the one the target's driver keeps for every clone (aws: an S3 object).
 
@@ -341,7 +342,7 @@ def force_unlock(target_name: str, path: str, force: bool) -> None:
         check_target_name(target_name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="TARGET") from None
-    unlocked = unlock(Path(path), target_name, force=force)
+    unlocked = unlock(Path(folder_argument(path)), target_name, force=force)
     holders = [unlocked.holder] if unlocked.holder is not None else []
     if unlocked.holder is not None:
         click.echo(f"Removed the apply lock of target `{target_name}`, held by {unlocked.holder.describe()}.")

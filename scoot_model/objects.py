@@ -35,6 +35,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -451,6 +452,38 @@ class Component(Model):
         return value
 
 
+ADDRESS_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)?$"
+Address = Annotated[str, StringConstraints(pattern=ADDRESS_PATTERN)]
+
+
+class Moved(Model):
+    """A rename: what was applied as `from` is now `to`, the same thing (identity and data kept)."""
+
+    from_: Address = Field(
+        alias="from",
+        description=(
+            "The old address: `component.object`, or `component` for a whole component. It may stay "
+            "after the move was applied: a `moved` that matches nothing recorded is a warning."
+        ),
+        json_schema_extra={"examples": ["api.orders", "billing"]},
+    )
+    to: Address = Field(
+        description="The new address, of the same shape: an object (of the same kind) or a component of the architecture.",
+        json_schema_extra={"examples": ["api.store", "payments"]},
+    )
+
+    @model_validator(mode="after")
+    def _same_shape(self) -> Moved:
+        if self.from_ == self.to:
+            raise ValueError(f"`from` and `to` are both `{self.to}`: a move names two addresses")
+        if self.from_.count(".") != self.to.count("."):
+            raise ValueError(
+                f"`{self.from_}` and `{self.to}`: a move is from an object to an object "
+                "(`component.object`), or from a component to a component"
+            )
+        return self
+
+
 class Architecture(Model):
     """A whole architecture: the application and its components."""
 
@@ -458,6 +491,38 @@ class Architecture(Model):
     version: Literal[1] = Field(default=1, description="The format version of this file.")
     application: Application
     components: dict[Name, Component] = Field(default_factory=dict, description="The components, by name.")
+    moved: list[Moved] = Field(
+        default_factory=list,
+        description="Renames of objects and components applied before: each keeps its identity and data.",
+    )
+
+    @model_validator(mode="after")
+    def _moves_agree(self) -> Architecture:
+        """Each move's `to` is declared and its `from` is not; no address is moved twice
+        (a chain, `a` to `b` then `b` to `c`, is fine: `b` is then only a `to` and a `from`)."""
+        declared = set(self.components) | {
+            f"{component}.{name}" for component, held in self.components.items() for name in held.objects
+        }
+        sources: set[str] = set()
+        for move in self.moved:
+            if move.from_ in declared:
+                raise ValueError(
+                    f"moved from `{move.from_}`: it is still declared; remove it, or the `moved` block"
+                )
+            if move.from_ in sources:
+                raise ValueError(f"`{move.from_}` is moved twice: keep one `moved` block for it")
+            sources.add(move.from_)
+        ends = {move.from_: move.to for move in self.moved}
+        for move in self.moved:
+            seen, at = {move.from_}, move.to
+            while at in ends:
+                if at in seen:
+                    raise ValueError(f"the moves from `{move.from_}` go round in a circle")
+                seen.add(at)
+                at = ends[at]
+            if at not in declared:
+                raise ValueError(f"moved to `{move.to}`: nothing of that name is declared")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical dump: aliases, no defaults, `$schema` and `version` always present."""

@@ -37,7 +37,7 @@ import orjson
 
 from scoot_model.objects import dumps
 from scoot_runtime.errors import ScootError
-from scoot_runtime.files import errors_naming
+from scoot_runtime.files import errors_naming, make_workspace
 from scoot_runtime.state import check_target_name, utc_now
 
 if TYPE_CHECKING:
@@ -115,7 +115,8 @@ class ApplyLock:
     def acquire(self) -> None:
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_workspace(self.path.parent.parent)
+        self.path.parent.mkdir(exist_ok=True)
         while True:
             # os.open makes the descriptor non-inheritable, so processes the run starts
             # (the local driver's detached servers) do not keep the lock alive after it.

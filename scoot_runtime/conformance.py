@@ -7,6 +7,9 @@ It checks the contract the runtime relies on (docs/architecture.md, the runtime;
   same spec against its record is empty;
 - update changes the object in place, and a read then reports no drift;
 - replace: a key the driver lists in `diff().replace` is applied by delete then create;
+- a failed update keeps the previous version: an update to a version that cannot
+  start raises `PreviousVersionKept`, and a read then finds the object as it was
+  recorded (same identity and outputs, no drift);
 - delete, then read finds nothing (and deleting again is harmless);
 - drift: a resource destroyed behind the driver's back reads as None or as drift;
 - a crash between intent and result: with no record (`recorded=None`), a new
@@ -43,7 +46,10 @@ driver, a few sample objects, and how to break one behind the driver's back::
         async def break_out_of_band(self, spec: ObjectSpec, created: Created) -> None:
             delete_bucket(created.identity["name"])  # with the cloud's own SDK
 
-A sample without `update` (or `replace`) skips that check. Without pytest, the
+A sample without `update` (or `replace`) skips that check; one with `broken`
+(configuration keys) or `broken_options` (target options) with which a new version
+cannot start (a program that does not exist, an image that does not exist) is
+updated to it, and the previous version must be what runs afterwards. Without pytest, the
 `check_*` coroutines take a driver and a sample and raise `ConformanceError`.
 Kinds that make nothing observable (the local driver's connections) cannot be
 told apart from nothing: leave them out of the samples and test them directly.
@@ -55,7 +61,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -68,6 +74,8 @@ from scoot_runtime.drivers.base import (
     Created,
     DriverContext,
     ObjectSpec,
+    Observed,
+    PreviousVersionKept,
     Recorded,
 )
 
@@ -91,6 +99,10 @@ class Sample:
     # Keys merged into `config` that the driver's `diff` must put in `replace`.
     replace: Mapping[str, Any] | None = None
     revision: str | None = None
+    # Keys merged into `config`, and target options, with which a new version cannot
+    # start or never becomes healthy: the update must keep the previous version.
+    broken: Mapping[str, Any] | None = None
+    broken_options: Mapping[str, Any] | None = None
 
     def spec(self, changes: Mapping[str, Any] | None = None) -> ObjectSpec:
         return make_spec(
@@ -142,6 +154,14 @@ def _expect(condition: object, sample: ObjectSpec, message: str) -> None:
         raise ConformanceError(f"{sample.kind} {sample.address}: {message}")
 
 
+def _expect_found(observed: Observed | None, spec: ObjectSpec, created: Created, when: str) -> None:
+    """`read` found what `create` made: the same identity and outputs."""
+    _expect(observed is not None, spec, f"read found nothing {when}")
+    assert observed is not None
+    _expect(observed.identity == created.identity, spec, f"{when}, read identity {observed.identity} != {created.identity}")
+    _expect(observed.outputs == created.outputs, spec, f"{when}, read outputs {observed.outputs} != {created.outputs}")
+
+
 class _Applied:
     """An object created for a check, deleted at the end whatever happens."""
 
@@ -181,19 +201,7 @@ async def check_create_read(driver: CloudDriver, sample: Sample) -> None:
     """Create, then read finds it, with the same identity and outputs."""
     spec = sample.spec()
     async with _Applied(driver, spec) as (created, recorded):
-        observed = await driver.read(spec, recorded)
-        _expect(observed is not None, spec, "read found nothing right after create")
-        assert observed is not None
-        _expect(
-            observed.identity == created.identity,
-            spec,
-            f"read identity {observed.identity} != {created.identity}",
-        )
-        _expect(
-            observed.outputs == created.outputs,
-            spec,
-            f"read outputs {observed.outputs} != {created.outputs}",
-        )
+        _expect_found(await driver.read(spec, recorded), spec, created, "right after create")
 
 
 async def check_idempotent(driver: CloudDriver, sample: Sample) -> None:
@@ -270,6 +278,37 @@ async def check_replace(driver: CloudDriver, sample: Sample) -> None:
             replacement,
             "read identity differs after replace",
         )
+
+
+async def check_failed_update_keeps_previous(driver: CloudDriver, sample: Sample) -> None:
+    """An update to a version that cannot start raises `PreviousVersionKept`; the previous
+    version is then what runs, as recorded: a read finds its identity and outputs, no drift."""
+    if sample.broken is None and sample.broken_options is None:
+        return
+    spec, broken = sample.spec(), sample.spec(sample.broken)
+    updater = driver
+    if sample.broken_options:
+        options = {**driver.context.options, **sample.broken_options}
+        updater = type(driver)(replace(driver.context, options=options))
+    try:
+        async with _Applied(driver, spec) as (created, recorded):
+            try:
+                await updater.update(broken, recorded)
+            except PreviousVersionKept:
+                pass
+            except Exception as error:
+                raise ConformanceError(
+                    f"{spec.kind} {spec.address}: a failed update raised {type(error).__name__}, "
+                    f"not PreviousVersionKept: {error}"
+                ) from error
+            else:
+                raise ConformanceError(f"{spec.kind} {spec.address}: an update that cannot start succeeded")
+            observed = await driver.read(spec, recorded)
+            _expect_found(observed, spec, created, "after a failed update")
+            _expect(observed is not None and not observed.drift, spec, f"drift after a failed update: {observed}")
+    finally:
+        if updater is not driver:
+            await updater.close()
 
 
 async def check_delete(driver: CloudDriver, sample: Sample) -> None:
@@ -356,6 +395,9 @@ class DriverConformance:
 
     def test_replace(self, tmp_path: Path) -> None:
         self._run(tmp_path, check_replace)
+
+    def test_failed_update_keeps_previous(self, tmp_path: Path) -> None:
+        self._run(tmp_path, check_failed_update_keeps_previous)
 
     def test_delete(self, tmp_path: Path) -> None:
         self._run(tmp_path, check_delete)

@@ -24,7 +24,7 @@ from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
 from scoot_runtime.files import make_workspace
 from scoot_runtime.plan import Plan, make_plan
-from scoot_runtime.reconciler import ApplyResult, Event, Reconciler
+from scoot_runtime.reconciler import PROGRESS_SECONDS, ApplyResult, Event, Reconciler
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.sources import Source, Sources
 from scoot_runtime.state import STATE_FILE, StateStore, read_state_file
@@ -122,7 +122,10 @@ class Runtime:
         parallelism: int = DEFAULT_PARALLELISM,
         delete_data: bool = False,
         on_event: Callable[[Event], None] = lambda event: None,
+        progress_every: float = PROGRESS_SECONDS,
     ) -> ApplyResult:
+        """Apply `plan`, telling `on_event` each operation's start and end, and every
+        `progress_every` seconds while one is still in flight."""
         reconciler = Reconciler(
             plan,
             {} if plan.destroy else self.desired,
@@ -132,6 +135,7 @@ class Runtime:
             parallelism=parallelism,
             delete_data=delete_data,
             on_event=on_event,
+            progress_every=progress_every,
         )
         try:
             return await reconciler.run()

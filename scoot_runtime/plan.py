@@ -3,10 +3,12 @@
 Desired state (the architecture) is compared with the recorded state
 (`scoot.lock`), refreshed against what the driver observes: an object the
 driver no longer finds, or finds different (drift), is repaired; an interrupted
-run's pending operations are looked up by their deterministic names, and so is
-what the driver lists of the target that the state does not record (a lost
-`scoot.lock`): what is found is adopted, and compared with what is wanted now. Every problem a driver can see in a configuration is
-reported here, before anything is touched.
+run's pending operations are looked up by their deterministic names, and what is
+found is adopted, and compared with what is wanted now. What the driver lists of
+the target that the state does not record is adopted if the architecture wants
+it (a lost `scoot.lock`), and otherwise left alone, listed (another branch's or
+clone's: what scoot.lock does not record is not managed here). Every problem a
+driver can see in a configuration is reported here, before anything is touched.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class Plan:
     adopted: dict[str, Observed] = field(default_factory=dict)
     # Of those, the ones no record or pending operation names, by address: their kinds.
     unrecorded: dict[str, str] = field(default_factory=dict)
+    # Found, neither recorded nor wanted, by address: their kinds. Never touched.
+    left_alone: dict[str, str] = field(default_factory=dict)
 
     # Records to drop: objects no longer wanted that the driver no longer finds.
     forget: list[str] = field(default_factory=list)
@@ -113,6 +117,7 @@ class Plan:
             "summary": self.counts(),
             "forget": list(self.forget),
             "settle": list(self.settle),
+            "left_alone": [{"address": a, "kind": k} for a, k in sorted(self.left_alone.items())],
         }
 
 
@@ -243,7 +248,9 @@ async def _refresh(
             else:
                 spec = ObjectSpec(Address.parse(address), pending.kind, {})
             reads.append(read(address, spec, None))
-    # What the driver finds of this target that nothing records: a lost or replaced scoot.lock.
+    # What the driver finds of this target that nothing records. Wanted, it is adopted (a lost
+    # scoot.lock), not made twice; unwanted, it is left alone: another branch or clone may
+    # have applied it, and its scoot.lock, not this one, manages it.
     try:
         inventory = await driver.inventory()
     except Exception as error:
@@ -252,12 +259,11 @@ async def _refresh(
     for address, kind in sorted(inventory.items()):
         if address in state.objects or address in state.pending:
             continue
+        if address not in wanted:
+            plan.left_alone[address] = kind
+            continue
         plan.unrecorded[address] = kind
-        if address in wanted:
-            spec = spec_of(wanted[address], wanted[address].config)
-        else:
-            spec = ObjectSpec(Address.parse(address), kind, {})
-        reads.append(read(address, spec, None))
+        reads.append(read(address, spec_of(wanted[address], wanted[address].config), None))
     await asyncio.gather(*reads)
     if problems:
         raise PlanError(sorted(problems, key=lambda p: p.address))

@@ -13,13 +13,14 @@ dependants before what they depend on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scoot_runtime.desired import DesiredObject
-from scoot_runtime.drivers.base import CloudDriver, Created
+from scoot_runtime.drivers.base import CloudDriver, Created, PreviousVersionKept
 from scoot_runtime.plan import (
     Action,
     Change,
@@ -35,7 +36,10 @@ from scoot_runtime.resolve import Known, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, Operation, StateStore
 
-Status = Literal["started", "done", "failed", "skipped"]
+# "running": an operation still in flight, told every `progress_every` seconds.
+Status = Literal["started", "running", "done", "failed", "skipped"]
+# How often an operation still in flight is told (a "running" event).
+PROGRESS_SECONDS = 10.0
 _OPERATIONS: dict[Action, Operation] = {
     Action.CREATE: "create",
     Action.UPDATE: "update",
@@ -50,7 +54,10 @@ class Event:
     action: Action
     status: Status
     seconds: float = 0.0
+    # Why it failed or was skipped; for "running", what it waits for when that is
+    # known (`GET /healthz`: a compute's health check), else "".
     message: str = ""
+    kind: str = ""  # the object's kind, on "running" events
 
 
 @dataclass
@@ -58,10 +65,18 @@ class ApplyResult:
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    # Failed updates whose previous version still runs, as scoot.lock records it
+    # (the driver raised `PreviousVersionKept`).
+    kept: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.failed and not self.skipped
+
+    def answers(self, address: str) -> bool:
+        """Whether what scoot.lock records for `address` is known to answer after this
+        apply: not when it failed, unless its previous version was kept."""
+        return address not in self.failed or address in self.kept
 
 
 class Reconciler:
@@ -76,6 +91,7 @@ class Reconciler:
         parallelism: int = 64,
         delete_data: bool = False,
         on_event: Callable[[Event], None] = lambda event: None,
+        progress_every: float = PROGRESS_SECONDS,
     ) -> None:
         self.plan = plan
         self.desired = desired
@@ -87,6 +103,7 @@ class Reconciler:
         self.root = driver.context.root.resolve()
         self.delete_data = delete_data
         self.on_event = on_event
+        self.progress_every = progress_every
         self.limit = asyncio.Semaphore(max(1, min(parallelism, driver.parallelism or parallelism)))
         self.result = ApplyResult()
         self.finished: dict[str, asyncio.Event] = {}
@@ -152,7 +169,8 @@ class Reconciler:
             async with self.limit:
                 self._event(address, Action.DELETE, "started", started)
                 self.store.intent(address, "delete", record.kind)
-                await self.driver.delete(recorded_spec(address, record), recorded(record), self.delete_data)
+                async with self._ticking(address, Action.DELETE, started, record.kind, {}):
+                    await self.driver.delete(recorded_spec(address, record), recorded(record), self.delete_data)
             self.store.result(address, None)
             self.result.done.append(address)
             self._event(address, Action.DELETE, "done", started)
@@ -212,17 +230,22 @@ class Reconciler:
                 self._event(address, action, "started", started)
                 self.store.intent(address, operation, desired.kind)
                 made: Created
-                if action is Action.UPDATE and record is not None:
-                    made = await self.driver.update(spec, recorded(record))
-                else:
-                    if action is Action.REPLACE and record is not None:
-                        await self.driver.delete(spec, recorded(record), self.delete_data)
-                        self.store.result(address, None)
-                        self.store.intent(address, "create", desired.kind)
-                    made = await self.driver.create(spec)
+                async with self._ticking(address, action, started, desired.kind, resolved.config):
+                    if action is Action.UPDATE and record is not None:
+                        made = await self.driver.update(spec, recorded(record))
+                    else:
+                        if action is Action.REPLACE and record is not None:
+                            await self.driver.delete(spec, recorded(record), self.delete_data)
+                            self.store.result(address, None)
+                            self.store.intent(address, "create", desired.kind)
+                        made = await self.driver.create(spec)
         except Exception as error:
             if action is Action.UPDATE:
+                # The record of the previous version stays: with `PreviousVersionKept`,
+                # it is what runs; otherwise the next refresh finds what does.
                 self.store.result(address, self.state.objects.get(address))
+                if isinstance(error, PreviousVersionKept):
+                    self.result.kept.append(address)
             # A create that failed may have made part of the object (a role, a security
             # group): its intent stays pending, so the next plan, or destroy, looks for it
             # by its deterministic name, as after a crash, and takes up or removes what is there.
@@ -232,6 +255,25 @@ class Reconciler:
         self.known[address] = Known(desired.kind, made.identity, made.outputs)
         self.result.done.append(address)
         self._event(address, action, "done", started)
+
+    @contextlib.asynccontextmanager
+    async def _ticking(self, address: str, action: Action, started: float, kind: str, config: Any) -> AsyncIterator[None]:
+        """While the operation inside runs, tell a "running" event every `progress_every` seconds."""
+        waiting_for = self.secrets.redact(awaited(kind, config))
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(self.progress_every)
+                seconds = time.monotonic() - started
+                self.on_event(Event(address, action, "running", seconds, waiting_for, kind))
+
+        ticker = asyncio.create_task(tick())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
 
     def _state(self, desired: DesiredObject, digests: dict[str, str], identity: Any, outputs: Any) -> ObjectState:
         return ObjectState(
@@ -248,3 +290,15 @@ class Reconciler:
         message = self.secrets.redact(str(error) or type(error).__name__)
         self.result.failed[address] = message
         self._event(address, action, "failed", started, message)
+
+
+def awaited(kind: str, config: Mapping[str, Any]) -> str:
+    """What an operation on an object waits for, when its configuration says: a
+    compute's health check (`GET /healthz`, or its health command), which every cloud
+    runs before calling it started; else ""."""
+    health = config.get("health") if kind == "compute" else None
+    if isinstance(health, str) and health:
+        return f"GET {health}"
+    if isinstance(health, list) and health:
+        return f"the health command `{health[0]}`"
+    return ""

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scoot_runtime.errors import ScootError
-from scoot_runtime.files import errors_naming, write_atomic
+from scoot_runtime.files import errors_naming, make_workspace, write_atomic
 
 KEY_FILE = "secret.key"
 DIGESTS_FILE = "digests.json"
@@ -195,7 +195,7 @@ class Secrets:
         if self._key is None:
             path = self.workspace / KEY_FILE
             if not path.exists():
-                self.workspace.mkdir(parents=True, exist_ok=True)
+                make_workspace(self.workspace)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with errors_naming(path), os.fdopen(fd, "wb") as handle:
                     handle.write(random.token_bytes(32))

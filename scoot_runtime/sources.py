@@ -32,6 +32,7 @@ from scoot_model.objects import Architecture, Compute
 from scoot_model.wording import closest, did_you_mean
 from scoot_runtime import repositories
 from scoot_runtime.errors import ScootError
+from scoot_runtime.files import make_workspace
 from scoot_runtime.repositories import locations, naming
 from scoot_runtime.repositories.base import (
     Fetched,
@@ -413,7 +414,7 @@ def fetch_architecture(
         application=workspace.root.name,
         owner=settings.owner,
         root=workspace.root,
-        workspace=workspace.state_dir,
+        workspace=make_workspace(workspace.state_dir),
         options=dict(settings.options if driver_name == settings.driver else {}),
         environ=dict(environ or {}),
         settings_root=workspace.root,

@@ -49,6 +49,7 @@ from scoot_model.wording import closest, did_you_mean
 from scoot_runtime.errors import ScootError
 
 SETTINGS_FILE = "scoot.toml"
+ARCHITECTURE_FILE = "architecture.sct"  # what `scoot init` writes
 MAX_SETTINGS_BYTES = MIB  # scoot.toml is read whole: a bound on what a hostile one costs
 WORKSPACE = ".scoots"
 DEFAULT_TARGET = "local"
@@ -178,6 +179,42 @@ class Workspace:
                 f"{self.root / SETTINGS_FILE} (the targets are: {known})"
             )
         return self.targets[name]
+
+
+def find_root(start: Path) -> Path | None:
+    """The application folder `start` is in, found as git finds `.git`: `start` if it
+    holds scoot.toml or an `.sct` file, else the nearest of its parents that holds
+    scoot.toml or an architecture.sct (the name `scoot init` writes: a stray `notes.sct`
+    in /tmp or a home folder makes no application of everything under it). A folder
+    of `.sct` files without scoot.toml that the nearest scoot.toml above names as its
+    architecture ([architecture] path) belongs to that folder. None: no application
+    up to `/`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+        if (folder / ARCHITECTURE_FILE).is_file() or (folder == start and _holds_sct(folder)):
+            return _owner_of_architecture(folder) or folder
+    return None
+
+
+def _holds_sct(folder: Path) -> bool:
+    try:
+        return any(p.suffix == ".sct" and not p.is_dir() for p in folder.iterdir())
+    except OSError:  # a folder we may not list holds no application we can use
+        return False
+
+
+def _owner_of_architecture(folder: Path) -> Path | None:
+    """The ancestor whose scoot.toml takes its architecture from `folder` (or a file in it)."""
+    for parent in folder.parents:
+        if (parent / SETTINGS_FILE).is_file():
+            try:
+                architecture = load(parent).architecture
+            except SettingsError:  # a broken scoot.toml claims nothing; using it says what is wrong
+                return None
+            return parent if folder in (architecture, architecture.parent) else None
+    return None
 
 
 def load(root: Path) -> Workspace:

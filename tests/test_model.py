@@ -4,12 +4,16 @@ rules of compute objects that hold on every cloud."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from scoot_lang import compile_source
 from scoot_model import names, template
+from scoot_model.objects import Architecture
 
 MODEL = Path(__file__).resolve().parent.parent / "scoot_model"
 
@@ -207,3 +211,40 @@ def test_no_driver_imports_another() -> None:
             text = path.read_text(encoding="utf-8")
             for other in (p.name for p in drivers.iterdir() if p.is_dir() and p.name not in (folder.name, "__pycache__")):
                 assert f"scoot_runtime.drivers.{other}" not in text, (path, other)
+
+
+# -- moved ----------------------------------------------------------------------------------------
+
+MOVED_BASE: dict[str, Any] = {
+    "application": {"name": "shop"},
+    "components": {"api": {"objects": {"store": {"kind": "storage", "engine": "sqlite"}}}},
+}
+
+
+def test_moved_blocks_round_trip_through_json() -> None:
+    moves = [
+        {"from": "api.orders", "to": "api.cache"},
+        {"from": "api.cache", "to": "api.store"},
+        {"from": "web", "to": "api"},
+    ]
+    architecture = Architecture.model_validate({**MOVED_BASE, "moved": moves})
+    assert Architecture.from_json(architecture.to_json()) == architecture
+    assert architecture.to_dict()["moved"] == moves
+    assert "moved" not in Architecture.model_validate(MOVED_BASE).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("moves", "says"),
+    [
+        ([{"from": "api.store", "to": "api.store"}], "both `api.store`"),
+        ([{"from": "api", "to": "api.store"}], "from an object to an object"),
+        ([{"from": "api.orders", "to": "api.gone"}], "moved to `api.gone`: nothing of that name is declared"),
+        ([{"from": "api.store", "to": "api.orders"}], "moved from `api.store`: it is still declared"),
+        ([{"from": "api.a", "to": "api.b"}, {"from": "api.b", "to": "api.a"}], "go round in a circle"),
+        ([{"from": "api.a", "to": "api.store"}, {"from": "api.a", "to": "api.store"}], "`api.a` is moved twice"),
+        ([{"from": "../api", "to": "api"}], "should match pattern"),
+    ],
+)
+def test_moved_blocks_that_cannot_be(moves: list[dict[str, str]], says: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(says)):
+        Architecture.model_validate({**MOVED_BASE, "moved": moves})

@@ -32,6 +32,15 @@ COLOURS: dict[Action, str] = {
 }
 DRIFT_SYMBOL = "!"
 DRIFT_COLOUR = "magenta"
+# What the plan found and leaves alone (scoot.lock does not record it, so it is not this
+# branch's to change), and the hint that follows the list; in a destroy, nothing is wanted.
+LEFT_ALONE = "found, not recorded in scoot.lock and not in the architecture: left alone"
+LEFT_ALONE_HINT = (
+    "Perhaps another branch's or clone's: once that branch is merged here, it is managed here. "
+    "To take one over now, add it to the architecture: it is adopted, not made again."
+)
+LEFT_ALONE_DESTROYED = "found, not recorded in scoot.lock: left alone"
+LEFT_ALONE_DESTROYED_HINT = "Perhaps another branch's or clone's: destroy removes only what scoot.lock records."
 
 
 @dataclass
@@ -111,6 +120,20 @@ def plan_lines(plan: Plan, view: PlanView) -> list[Line]:
     return lines
 
 
+def left_alone_lines(plan: Plan, color: bool) -> list[str]:
+    """What the plan found and leaves alone, and what to do about it."""
+    if not plan.left_alone:
+        return []
+    what, hint = (LEFT_ALONE_DESTROYED, LEFT_ALONE_DESTROYED_HINT) if plan.destroy else (LEFT_ALONE, LEFT_ALONE_HINT)
+    lines = []
+    for address, kind in sorted(plan.left_alone.items()):
+        if color:
+            lines.append(f"  {click.style('=', dim=True)} {click.style(address, bold=True)} ({kind}) {what}")
+        else:
+            lines.append(f"  = {address} ({kind}) {what}")
+    return [*lines, "", f"  {hint}"]
+
+
 def _details(change: Change, view: PlanView) -> list[tuple[str, str, Location | None]]:
     """(plain, styled, location) of each detail line of a change."""
     out: list[tuple[str, str, Location | None]] = []
@@ -164,7 +187,7 @@ def format_lines(lines: Sequence[Line], color: bool) -> list[str]:
 
 def plan_summary(plan: Plan) -> str:
     if not plan.has_changes:
-        return "No changes. The infrastructure matches the architecture."
+        return "No changes. The infrastructure matches the architecture." + _left_alone_summary(plan)
     counts = plan.counts()
     text = (
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
@@ -182,7 +205,13 @@ def plan_summary(plan: Plan) -> str:
         text += f" {len(plan.forget)} gone and no longer wanted to forget ({', '.join(plan.forget)})."
     if plan.settle:
         text += f" {len(plan.settle)} interrupted operation(s) to close ({', '.join(plan.settle)})."
-    return text
+    return text + _left_alone_summary(plan)
+
+
+def _left_alone_summary(plan: Plan) -> str:
+    if not plan.left_alone:
+        return ""
+    return f" {len(plan.left_alone)} left alone, not recorded in scoot.lock ({', '.join(sorted(plan.left_alone))})."
 
 
 def render_plan(plan: Plan, view: PlanView, color: bool) -> str:
@@ -198,6 +227,9 @@ def render_plan(plan: Plan, view: PlanView, color: bool) -> str:
         lines.append("")
         lines.extend(format_lines(shown, color))
         lines.append("")
+    alone = left_alone_lines(plan, color)
+    if alone:
+        lines.extend([f"Left alone on target `{plan.target}`:", "", *alone, ""])
     lines.append(plan_summary(plan))
     return "\n".join(lines)
 

@@ -12,11 +12,19 @@ from scoot_model.objects import placed_outputs
 from scoot_runtime.reconciler import ApplyResult, Event
 from scoot_runtime.state import ObjectState
 
-_EVENT_COLOURS = {"started": "cyan", "done": "green", "failed": "red", "skipped": "yellow"}
+_EVENT_COLOURS = {"started": "cyan", "running": "cyan", "done": "green", "failed": "red", "skipped": "yellow"}
+# What an operation still in flight is doing, by its action (a compute's own words first).
+_DOING = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting"}
+_COMPUTE_DOING = {"create": "starting", "delete": "stopping"}
 
 
 def event_line(event: Event, color: bool) -> str:
-    """`app.web: create done (1.2s)`."""
+    """`app.web: create done (1.2s)`; `app.web: still starting, 10 s, waiting for GET /healthz`."""
+    if event.status == "running":
+        action = event.action.value
+        doing = (_COMPUTE_DOING if event.kind == "compute" else {}).get(action) or _DOING.get(action, action)
+        text = f"{event.address}: still {doing}, {event.seconds:.0f} s"
+        return text + (f", waiting for {event.message}" if event.message else "")
     status = click.style(event.status, fg=_EVENT_COLOURS[event.status], bold=True) if color else event.status
     text = f"{event.address}: {event.action.value} {status}"
     if event.status in ("done", "failed"):
@@ -64,3 +72,22 @@ def output_lines(objects: Mapping[str, ObjectState], root: Path) -> list[str]:
                 rows.append((address, str(value)))
     width = max((len(a) for a, _ in rows), default=0)
     return [f"  {address.ljust(width)}  {value}" for address, value in rows]
+
+
+def next_steps(destroy: bool, where: str, logs_of: str | None) -> list[str]:
+    """The commands to run next, after an apply or a destroy that changed something:
+    `where` is what each needs after it to find the same application and target
+    (` --target staging`, ` ../shop`), or ""; `logs_of` a compute whose logs to show."""
+    steps = []
+    if destroy:
+        steps += [(f"scoot status{where}", "what is still recorded"), (f"scoot apply{where}", "run it again")]
+    else:
+        if logs_of is not None:
+            steps.append((f"scoot logs {logs_of}{where}", "what it wrote (-f to follow)"))
+        steps += [
+            (f"scoot status{where}", "what runs, and whether it still does"),
+            (f"scoot output{where}", "the outputs; `scoot output NAME` prints one, for scripts"),
+            (f"scoot destroy{where}", "stop it all (storage data is kept)"),
+        ]
+    width = max(len(command) for command, _ in steps)
+    return ["Next:", *(f"  {command.ljust(width)}  # {why}" for command, why in steps)]

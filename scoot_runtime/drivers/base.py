@@ -13,6 +13,11 @@ A driver turns objects into infrastructure. The runtime calls, per object:
 - `shared_lock` (optional, a class method): the target's apply lock, kept where
   its resources are, so that every clone of the application shares it.
 
+An `update` whose new version cannot start, or never becomes healthy, puts the
+previous version back (or never stopped it) and raises `PreviousVersionKept`:
+the runtime then keeps the record of the previous version, which is what runs.
+Any other exception from `update` says nothing of what runs.
+
 `create`, `update` and `diff` get an `ObjectSpec` whose configuration has its
 references resolved to values (and secrets to their values, in memory only).
 `check` runs at plan time, before those values exist: it gets the configuration
@@ -138,6 +143,25 @@ class Recorded:
     revision: str | None = None
 
 
+class PreviousVersionKept(ScootError):
+    """Raised by `update`: the new version failed, and the previous one, as recorded
+    (its identity and outputs), is what runs and answers. Raise it only once that is
+    so: the new version's remains are gone and the previous one serves."""
+
+    def __init__(self, address: Address, failure: str) -> None:
+        # The cause's first line in the sentence; what follows it (a log's tail) below.
+        first, _, rest = failure.strip().partition("\n")
+        # The address is said once, beside the message: not again inside it.
+        first = first.removeprefix(f"{address}: ").removeprefix(f"{address} ").rstrip(".")
+        # No address in front: the runtime reports it beside the object's (`api.web: the new…`).
+        super().__init__(
+            f"the new version failed to start ({first}): the previous version is still running"
+            + (f"\n{rest}" if rest else "")
+        )
+        self.address = address
+        self.failure = failure
+
+
 @dataclass(frozen=True)
 class LogLine:
     """One line a compute printed; `source` says which of its processes (a replica, an instance)."""
@@ -257,9 +281,9 @@ class CloudDriver(ABC):
     async def inventory(self) -> Mapping[str, str]:
         """What of this target the driver can list by name alone, address → kind.
 
-        The plan reads, and adopts, whatever is listed here that the state does not
-        record (a lost `scoot.lock`), rather than making it a second time. By default
-        a driver cannot list anything.
+        Of what is listed here that the state does not record, the plan adopts what
+        the architecture wants (a lost `scoot.lock`) rather than making it a second
+        time, and leaves the rest alone. By default a driver cannot list anything.
         """
         return {}
 

@@ -8,6 +8,7 @@ credentials in the environment. Nothing here patches boto3.
 from __future__ import annotations
 
 import http.server
+import os
 import socket
 import subprocess
 import sys
@@ -32,6 +33,10 @@ CREDENTIALS = {
     "AWS_CONFIG_FILE": "/nonexistent/scoot-tests/aws-config",
     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/scoot-tests/aws-credentials",
 }
+# An image id that exists nowhere: RunInstances refuses it, on AWS as on the server
+# below, which checks images as AWS does (the latest Amazon Linux, the driver's
+# default, is one moto knows).
+MISSING_AMI = "ami-0000000000000dead"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ def start(log: Path) -> tuple[subprocess.Popen[bytes], str]:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "MOTO_ENABLE_AMI_VALIDATION": "true"},
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from moto_server import REGION, Moto, leftovers
+from moto_server import MISSING_AMI, REGION, Moto, leftovers
 
 from scoot_runtime.conformance import DriverConformance, Sample, context_for
 from scoot_runtime.drivers.aws import AwsDriver
@@ -47,6 +47,9 @@ class TestAwsConformance(DriverConformance):
                 source=source,
                 update={"env": {"GREETING": "bonjour"}},
                 revision="sha256:" + "ab" * 32,
+                # An image that does not exist: RunInstances refuses the new instances.
+                broken={"env": {"GREETING": "hallo"}},
+                broken_options={"ami": MISSING_AMI},
             ),
             Sample(
                 Address("api", "files"),

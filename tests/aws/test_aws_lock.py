@@ -130,6 +130,21 @@ def hold_apply(clones: Clones, proxy: Proxy) -> subprocess.Popen[str]:
     return applying
 
 
+def release_both(proxy: Proxy, applying: subprocess.Popen[str], waiting: subprocess.Popen[str]) -> tuple[str, str]:
+    """Let the held apply go on; both end well: what the waiting one printed (stdout, stderr)."""
+    try:
+        proxy.release()
+        out, err = applying.communicate(timeout=120)
+        assert applying.returncode == 0, out + err
+        out, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, out + err
+        return out, err
+    finally:
+        for process in (applying, waiting):
+            process.kill()
+            process.wait()
+
+
 def test_a_second_clone_is_refused_naming_the_first_or_waits_for_it(clones: Clones, moto_server: Moto) -> None:
     proxy = Proxy(moto_server.endpoint_url, hang_on=b"scoot:object")
     try:
@@ -148,21 +163,12 @@ def test_a_second_clone_is_refused_naming_the_first_or_waits_for_it(clones: Clon
         assert not (clones.two / "scoot.lock").exists()  # nothing was tried
 
         waiting = scoot_process("apply", "--target", "aws", "--yes", "--lock-timeout", "2m", str(clones.two))
-        try:
-            assert waiting.stderr is not None
-            said = waiting.stderr.readline()
-            assert f"locked (s3://{clones.bucket}/{clones.key}) by pid {applying.pid}" in said, said
-            assert "waiting up to 2m for it" in said
-            assert waiting.poll() is None
-            proxy.release()
-            out, err = applying.communicate(timeout=120)
-            assert applying.returncode == 0, out + err
-            out, err = waiting.communicate(timeout=120)
-            assert waiting.returncode == 0, out + err
-        finally:
-            for process in (applying, waiting):
-                process.kill()
-                process.wait()
+        assert waiting.stderr is not None
+        said = waiting.stderr.readline()
+        assert f"locked (s3://{clones.bucket}/{clones.key}) by pid {applying.pid}" in said, said
+        assert "waiting up to 2m for it" in said
+        assert waiting.poll() is None
+        out, err = release_both(proxy, applying, waiting)
         assert "Apply complete: 1 done" in out
         assert "waiting" not in err  # said once
         assert clones.lock() is None  # released by both

@@ -1,5 +1,5 @@
 """The runtime's command line on real files and real processes: init, plan, apply, destroy,
-refresh, status, logs, graph, force-unlock.
+refresh, status, logs, graph, force-unlock, and an update that fails keeping the old version.
 
 Most runs go through click's CliRunner (in this process: its stdin is no terminal); a few
 through the real entry point in a new interpreter. Every test that starts processes is
@@ -774,3 +774,74 @@ def test_a_secret_value_is_never_printed_or_written(tmp_path: Path) -> None:
     for file in app.rglob("*"):
         if file.is_file():
             assert secret.encode() not in file.read_bytes(), file
+
+
+# -- a failed update: the old version keeps serving ------------------------------------------
+
+KEPT = "app.web: the new version failed to start ("
+STILL_RUNNING = "): the previous version is still running"
+
+
+def set_command(app: Path, *command: str) -> None:
+    """Give app.web another `command`."""
+    sct = app / "architecture.sct"
+    lines = sct.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if line.lstrip().startswith("command = "))
+    lines[at] = f"    command = {json.dumps(list(command))}\n"
+    sct.write_text("".join(lines), encoding="utf-8")
+
+
+def assert_the_old_version_serves(app: Path, before: dict[str, object], url: str, output: str) -> None:
+    """After a failed update: the old server answers, scoot.lock records it, status agrees,
+    the Outputs name its URL, and the next plan plans the update again."""
+    assert get(url + "/healthz") == "ok\n"
+    assert recorded(app)["app.web"] == before
+    status = json.loads(scoot("status", "--json", str(app)).stdout)
+    assert {o["address"]: o["observed"] for o in status["objects"]} == {"app.db": "ok", "app.web": "ok"}
+    assert "Outputs:" in output and f"app.web  {url}" in output
+    plan = scoot("plan", "--detailed-exitcode", str(app))
+    assert plan.exit_code == 2, plan.output
+    assert "~ app.web (compute) will be updated in place" in plan.output
+
+
+@pytest.mark.slow
+def test_an_update_to_a_missing_program_keeps_the_old_version_serving(applied: Path) -> None:
+    app = applied
+    url, before = url_of(app), recorded(app)["app.web"]
+    assert get(url + "/healthz") == "ok\n"
+    set_command(app, "scoot-no-such-program")
+    result = scoot("apply", "--yes", str(app))
+    assert result.exit_code == 1, result.output
+    assert KEPT in result.output and STILL_RUNNING in result.output, result.output
+    assert "cannot start `scoot-no-such-program`" in result.output
+    assert "Traceback" not in result.output
+    assert_the_old_version_serves(app, before, url, result.output)
+
+
+@pytest.mark.slow
+def test_an_update_that_never_becomes_healthy_keeps_the_old_version_then_a_good_one_applies(applied: Path) -> None:
+    app = applied
+    url, before = url_of(app), recorded(app)["app.web"]
+    # A short wait for health, set only now: the first start had the default.
+    toml = app / "scoot.toml"
+    toml.write_text(toml.read_text() + "\n[targets.local]\nhealth_timeout = 1\n", encoding="utf-8")
+    # It starts, and never answers on its port.
+    set_command(app, sys.executable, "-c", "import time; time.sleep(600)")
+    result = scoot("apply", "--yes", str(app))
+    assert result.exit_code == 1, result.output
+    assert KEPT in result.output and STILL_RUNNING in result.output, result.output
+    assert "was not healthy within 1 s" in result.output
+    assert_the_old_version_serves(app, before, url, result.output)
+
+    # A correct update, on another port: it starts beside the old one, which then stops.
+    set_command(app, sys.executable, "-u", "server.py")
+    port = free_port()
+    toml.write_text(toml.read_text().replace("port = ", f"port = {port}\n# was "), encoding="utf-8")
+    good = scoot("apply", "--yes", str(app))
+    assert good.exit_code == 0, good.output
+    assert url_of(app) == f"http://127.0.0.1:{port}" and url_of(app) in good.output
+    assert get(url_of(app) + "/healthz") == "ok\n"
+    with pytest.raises(urllib.error.URLError):
+        get(url + "/healthz")
+    assert recorded(app)["app.web"]["config"]["command"][-1] == "server.py"
+    assert scoot("plan", "--detailed-exitcode", str(app)).exit_code == 0

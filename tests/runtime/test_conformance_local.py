@@ -62,6 +62,8 @@ class TestLocalConformance(DriverConformance):
                 },
                 source=source,
                 update={"env": {"GREETING": "bonjour"}},
+                # Same port: the old one stops, the new one cannot start, the old one starts again.
+                broken={"command": ["/nonexistent/scoot-no-such-program"]},
             ),
             Sample(
                 Address("api", "workers"),
@@ -69,6 +71,8 @@ class TestLocalConformance(DriverConformance):
                 {"command": [sys.executable, "-c", SLEEPER], "replicas": 2},
                 source=source,
                 update={"replicas": 3},
+                # No port: the new replicas start beside the old ones, and exit.
+                broken={"command": [sys.executable, "-c", "raise SystemExit(3)"]},
             ),
             Sample(
                 Address("api", "orders"),

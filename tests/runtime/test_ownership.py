@@ -299,14 +299,20 @@ def test_a_lost_lock_file_finds_what_runs_instead_of_starting_it_twice(tmp_path:
     assert len(tagged(tag)) == len(running)
 
 
-def test_what_runs_unrecorded_and_unwanted_is_planned_for_deletion(tmp_path: Path, tag: str) -> None:
+def test_what_runs_unrecorded_and_unwanted_is_left_alone(tmp_path: Path, tag: str) -> None:
+    """Not recorded, not wanted: another branch's or clone's, perhaps. Listed, never stopped."""
     app = make_app(tmp_path / "app", tag, "v")
     ok(scoot(app, "apply", "--yes"))
+    [jobs] = [pid for pid, env in tagged(tag).items() if json.loads(env["ARGV"])[-1] == "jobs-v"]
     (app / "scoot.lock").unlink()
     (app / "architecture.sct").write_text(
         architecture(tag, "v").replace("compute jobs", "compute gone_jobs").replace("jobs-", "gone-")
     )
     plan = ok(scoot(app, "plan"))
-    assert "- api.jobs (compute) will be deleted" in plan, plan
+    assert "= api.jobs (compute) found, not recorded in scoot.lock and not in the architecture: left alone" in plan
+    assert "api.jobs (compute) will be deleted" not in plan, plan
     ok(scoot(app, "apply", "--yes"))
-    assert_runs_as_recorded(app, tag, "v")
+    assert jobs in tagged(tag)
+    assert set(recorded(app)) == set(tagged(tag)) - {jobs}  # the rest runs as recorded, jobs beside it
+    ok(scoot(app, "destroy", "--yes"))
+    assert set(tagged(tag)) == {jobs}

@@ -368,6 +368,34 @@ def test_the_architecture_from_scoot_toml_by_the_naming_scheme(tmp_path: Path) -
     assert missing.exit_code == 1 and "set `owner` in [repositories]" in missing.output
 
 
+def test_what_goes_by_scoot_lock_does_not_need_the_architecture_repository(tmp_path: Path) -> None:
+    # An architecture repository that cannot be fetched (the network is down, it was
+    # moved): status, refresh and destroy go by scoot.lock, saying why; plan refuses.
+    repos = tmp_path / "repos"
+    (repos / "shop").mkdir(parents=True)
+    (repos / "shop" / "architecture.sct").write_text(
+        'application shop {}\ncomponent data {\n  storage files { engine = "directory" }\n}\n',
+        encoding="utf-8",
+    )
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    (deploy / "scoot.toml").write_text(f'[architecture]\nfrom = "{repos / "shop"}"\n', encoding="utf-8")
+    applied = scoot("apply", "--yes", str(deploy))
+    assert applied.exit_code == 0, applied.output
+    assert len(json.loads(scoot("status", "--json", str(deploy)).stdout)["objects"]) == 1
+    (repos / "shop").rename(repos / "gone")
+
+    planned = scoot("plan", str(deploy))
+    assert planned.exit_code == 1 and "gone" not in planned.output and str(repos / "shop") in planned.output
+    for command in (["status"], ["refresh"], ["destroy", "--yes"]):
+        result = scoot(*command, str(deploy))
+        assert result.exit_code == 0, result.output
+        assert "The architecture cannot be fetched: " in result.output
+        assert f"{command[0]} goes by what scoot.lock records" in result.output
+    status = scoot("status", "--json", str(deploy))
+    assert json.loads(status.stdout)["objects"] == []
+
+
 @pytest.mark.parametrize(
     ("settings", "says"),
     [

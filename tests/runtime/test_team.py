@@ -172,6 +172,23 @@ def test_the_workspace_ignores_itself(tmp_path: Path) -> None:
     assert scoot("destroy", "--yes", str(root)).exit_code == 0
 
 
+def test_the_workspace_ignores_itself_when_only_the_architecture_was_fetched(tmp_path: Path) -> None:
+    """`--from` fetches into `.scoots/repos/` before anything else makes `.scoots/` (`scoot repos`)."""
+    remote, work, deploy = tmp_path / "shop.git", tmp_path / "work", tmp_path / "deploy"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(tmp_path, "clone", "-q", str(remote), str(work))
+    (work / "architecture.sct").write_text('application shop {}\ncomponent c {\n  storage s { engine = "directory" }\n}\n')
+    git(work, "add", "-A")
+    git(work, "-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-q", "-m", "a")
+    git(work, "push", "-q", "origin", "main")
+    deploy.mkdir()
+    git(deploy, "init", "-q")
+    shown = scoot("repos", "--from", f"file://{remote}", str(deploy))
+    assert shown.exit_code == 0, shown.output
+    assert any((deploy / ".scoots" / "repos").iterdir())
+    assert git(deploy, "status", "--porcelain", "--untracked-files=all").stdout == ""
+
+
 def test_merge_lock_refuses_garbage_and_merges_from_no_common_ancestor(tmp_path: Path) -> None:
     """`scoot merge-lock` as git calls it: a damaged side is refused, naming it, and `ours`
     is left as it was; an empty base (the two sides share no ancestor) merges what each has."""

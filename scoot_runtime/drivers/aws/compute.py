@@ -23,7 +23,8 @@ instances of the current generation (that still are what the options say) and
 launches only the replicas missing (a change of `replicas`, or a replica
 terminated behind scoot's back, touches nothing else); any other change rolls
 them: the new instances are launched and running before the old ones are
-terminated. A change of `ingress_cidr` (or `health`) rolls nothing: the security
+terminated. A roll that fails terminates the new ones and gives the old ones
+back their launch parameter and port (`PreviousVersionKept`). A change of `ingress_cidr` (or `health`) rolls nothing: the security
 group's rule is replaced in place.
 """
 
@@ -34,7 +35,7 @@ import base64
 import binascii
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ from scoot_runtime.drivers.base import (
     Created,
     ObjectSpec,
     Observed,
+    PreviousVersionKept,
     Recorded,
     model_problems,
 )
@@ -88,6 +90,17 @@ def recorded_options(recorded: Recorded | None) -> dict[str, str | None] | None:
     if not isinstance(found, Mapping):
         return None
     return {name: None if found.get(name) is None else str(found.get(name)) for name in TARGET_OPTIONS}
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """What a roll must give back to the version it replaces if it fails."""
+
+    parameter: str | None  # the launch spec (may hold secrets: in memory only)
+    port: int | None
+
+    def __repr__(self) -> str:  # never the launch spec
+        return f"_Previous(port={self.port})"
 
 
 @dataclass(frozen=True)
@@ -167,10 +180,10 @@ class ComputeObjects:
     # --- the operations --------------------------------------------------------------
 
     async def create(self, spec: ObjectSpec) -> Created:
-        return await self._converge(spec)
+        return await self._converge(spec, None)
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
-        return await self._converge(spec)
+        return await self._converge(spec, recorded)
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         address = spec.address
@@ -253,7 +266,7 @@ class ComputeObjects:
 
     # --- converging ------------------------------------------------------------------
 
-    async def _converge(self, spec: ObjectSpec) -> Created:
+    async def _converge(self, spec: ObjectSpec, recorded: Recorded | None) -> Created:
         address, config = spec.address, spec.config
         # The resolved configuration: a reference's value is judged here, once known.
         failures = model_problems("compute", config)
@@ -266,30 +279,83 @@ class ComputeObjects:
         generation = self._generation(spec)
         parameter = self.names.parameter(address)
         launch = launch_statements(self.artifacts.bucket, Artifacts.prefix(address), self.aws.region, parameter)
-        role, group_id, key, ami, _ = await asyncio.gather(
-            self.roles.ensure(address, launch),
-            self.network.ensure_group(address, port),
-            self.artifacts.upload(address, spec.source, spec.revision),
-            self._image(),
-            self._put_parameter(address, launch_spec(config)),
-        )
-        options = target_options(self.options)
         existing = _ordered(await self._instances(address, LIVE_STATES))
-        kept: dict[int, Instance] = {}
-        for instance in existing:
-            # An instance changed behind scoot's back (another type, say) is replaced too.
-            same = instance.generation == generation and not instance.differences(options)
-            if same and instance.replica < replicas:
-                kept.setdefault(instance.replica, instance)
-        missing = [r for r in range(replicas) if r not in kept]
-        launched = await asyncio.gather(
-            *(self._launch(address, r, role, group_id, ami, key, generation, port) for r in missing)
-        )
-        current = await self._wait_running([*(i.id for i in kept.values()), *launched], address)
+        previous = await self._previous(address, recorded, existing)
+        launched: list[str] = []
+        try:
+            role, group_id, key, ami, _ = await asyncio.gather(
+                self.roles.ensure(address, launch),
+                self.network.ensure_group(address, port),
+                self.artifacts.upload(address, spec.source, spec.revision),
+                self._image(),
+                self._put_parameter(address, launch_spec(config)),
+            )
+            options = target_options(self.options)
+            kept: dict[int, Instance] = {}
+            for instance in existing:
+                # An instance changed behind scoot's back (another type, say) is replaced too.
+                same = instance.generation == generation and not instance.differences(options)
+                if same and instance.replica < replicas:
+                    kept.setdefault(instance.replica, instance)
+            missing = [r for r in range(replicas) if r not in kept]
+            results = await asyncio.gather(
+                *(self._launch(address, r, role, group_id, ami, key, generation, port) for r in missing),
+                return_exceptions=True,
+            )
+            launched = [r for r in results if isinstance(r, str)]
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            # The roll's health: every instance running (the driver does not probe `health`).
+            current = await self._wait_running([*(i.id for i in kept.values()), *launched], address)
+        except Exception as error:
+            # The old instances were not touched: the new ones go, and what they run is put back.
+            undone = await self._undo(address, launched, previous, port)
+            if previous is None or undone:
+                if undone:
+                    raise AwsDriverError(
+                        f"{error}\nand putting the previous version back failed: {'; '.join(undone)}"
+                    ) from None
+                raise
+            raise PreviousVersionKept(address, str(error)) from None
         keep = {i.id for i in current}
         await self._terminate([i.id for i in existing if i.id not in keep], address, wait=False)
         await self.artifacts.remove(address, keep=key)
         return Created(self._identity(current, group_id, role, options), self._outputs(current, port))
+
+    async def _previous(
+        self, address: Address, recorded: Recorded | None, existing: Sequence[Instance]
+    ) -> _Previous | None:
+        """What the recorded version runs with, if it serves (every recorded instance is
+        live): its launch parameter (held in memory: it may hold secrets) and its port."""
+        ids = [str(i) for i in (recorded.identity.get("instances") or ())] if recorded is not None else []
+        if not ids or not set(ids) <= {i.id for i in existing}:
+            return None
+        found = await self.aws.maybe(
+            "ssm", "get_parameter", Name=self.names.parameter(address), WithDecryption=True
+        )
+        value = (found or {}).get("Parameter", {}).get("Value")
+        serving = [i for i in existing if i.id in ids]
+        return _Previous(value if isinstance(value, str) else None, serving[0].port)
+
+    async def _undo(
+        self, address: Address, launched: Sequence[str], previous: _Previous | None, port: int | None
+    ) -> list[str]:
+        """Terminate the instances a failed roll launched and, if the previous version
+        serves, give it back its launch parameter (read at each start of its command)
+        and its port; what could not be undone."""
+        failed: list[str] = []
+        steps: list[tuple[str, Awaitable[Any]]] = [("terminating the new instances", self._terminate(launched, address))]
+        if previous is not None and previous.parameter is not None:
+            steps.append(("restoring its launch parameter", self._put_parameter(address, previous.parameter)))
+        if previous is not None and previous.port != port:
+            steps.append(("reopening its port", self.network.ensure_group(address, previous.port)))
+        for what, step in steps:
+            try:
+                await step
+            except Exception as error:  # each step is tried: one failing does not stop the others
+                failed.append(f"{what}: {error}")
+        return failed
 
     def _generation(self, spec: ObjectSpec) -> str:
         parts = {k: v for k, v in sorted(spec.digests.items()) if k not in _NOT_IN_GENERATION}

@@ -14,13 +14,14 @@ Target options: see `options`. The guide is docs/drivers/aws.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
 from scoot_runtime.drivers.aws import compute, connection, storage
 from scoot_runtime.drivers.aws.artifacts import Artifacts
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.iam import Roles
+from scoot_runtime.drivers.aws.inventory import inventory
 from scoot_runtime.drivers.aws.lock import S3Lock
 from scoot_runtime.drivers.aws.naming import Names
 from scoot_runtime.drivers.aws.options import OPTION_NAMES, AwsOptions
@@ -129,6 +130,9 @@ class AwsDriver(CloudDriver):
             return await self._storage.read(spec, recorded)
         self._kind(spec)
         return await self._connection.read(spec, recorded)
+
+    async def inventory(self) -> Mapping[str, str]:
+        return await inventory(self.aws, self.names)
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         if spec.kind == "compute":

@@ -19,7 +19,7 @@ import datetime
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,13 @@ from scoot_runtime.drivers.base import (
     DriverContext,
     ObjectSpec,
     Observed,
+    PreviousVersionKept,
     Recorded,
     model_problems,
 )
 from scoot_runtime.drivers.local import health, processes
 from scoot_runtime.drivers.local.paths import LocalDriverError, log_path, owner
-from scoot_runtime.drivers.local.processes import Proc, Running
+from scoot_runtime.drivers.local.processes import Launch, Proc, Running
 from scoot_runtime.files import errors_naming
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,10 @@ INHERITED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ
 SHELL = "/bin/sh"
 TAIL_LINES = 20
 TAIL_BYTES = 8192
+
+
+class NotRestored(LocalDriverError):
+    """A failed update whose previous version did not start again either."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ class ComputeObjects:
         cwd = self._cwd(spec, wanted)
         # Whatever already runs under this object's name (a create interrupted by a
         # crash) is replaced: creating twice converges on one set of processes.
-        await self._stop(spec.address, lambda _: True)
+        await self._stop(spec.address, _every)
         results = await asyncio.gather(
             *(self._start(spec, wanted, cwd, replica) for replica in range(wanted.replicas)),
             return_exceptions=True,
@@ -213,7 +218,7 @@ class ComputeObjects:
         started = {i: r for i, r in enumerate(results) if isinstance(r, Proc)}
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            await self._stop(spec.address, lambda _: True)
+            await self._stop(spec.address, _every)
             if all(isinstance(f, LocalDriverError) for f in failures):
                 raise LocalDriverError("\n".join(str(f) for f in failures))
             raise failures[0]
@@ -268,25 +273,115 @@ class ComputeObjects:
         return {p.address for p in await self._scan() if p.address is not None}
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
-        """Replace the processes, one replica at a time: stop the old one, start the new one.
+        """Replace the processes, keeping the previous version if the new one fails.
 
-        The old replica must stop first: the new one listens on the same port. If a
-        new replica fails its health check it is stopped and the error raised; the
-        replicas already replaced keep running with the new configuration, the rest
-        with the old, and the next apply finds them all by their marker.
+        Where the ports allow (no port, or none of the new ports is one the old
+        processes were given), the new replicas start beside the old ones, which
+        stop only once every new one is healthy. Otherwise each old replica stops,
+        its new one starts, one replica at a time; if a new replica fails, the new
+        ones already started stop and the old ones start again exactly as they were
+        started (argv, environment, folder, read back from /proc before they were
+        stopped: scoot.lock holds no secret value, the processes do). Either way a
+        failure leaves the previous version running, and `PreviousVersionKept` says
+        so when that version is the recorded one.
         """
         wanted = settings(spec)
-        cwd = self._cwd(spec, wanted)
-        started: dict[int, Proc] = {}
-        for replica in range(wanted.replicas):
-            await self._stop(spec.address, _only(replica))
-            started[replica] = await self._start(spec, wanted, cwd, replica)
-        # Fewer replicas than before: stop the rest.
-        await self._stop(spec.address, lambda i: i >= wanted.replicas)
+        previous = await self._previous(spec.address)
+        # Every process of the object now, children included (the same walk of /proc).
+        before = {p.proc for p in await self._scan() if p.address == str(spec.address)}
+        kept = self._recorded_runs(previous, recorded)
+        try:
+            cwd = self._cwd(spec, wanted)
+        except LocalDriverError as error:
+            raise (PreviousVersionKept(spec.address, str(error)) if kept else error) from None
+        ports = {wanted.replica_port(r) for r in range(wanted.replicas)} - {None}
+        beside = not ports & {_env_port(launch) for _, launch in previous.values()}
+        try:
+            if beside:
+                started = await self._start_beside(spec, wanted, cwd)
+            else:
+                started = await self._roll(spec, wanted, cwd, previous, recorded)
+        except LocalDriverError as error:
+            restored = kept and not isinstance(error, NotRestored)
+            raise (PreviousVersionKept(spec.address, str(error)) if restored else error) from None
+        # Every new replica is healthy: the old processes (with any replica no longer wanted) stop.
+        await self._stop(spec.address, lambda p: p.proc in before)
         return Created(identity(started), outputs(wanted.port))
 
+    async def _start_beside(self, spec: ObjectSpec, wanted: Settings, cwd: Path) -> dict[int, Proc]:
+        """Start every new replica while the old ones run; if one fails, stop the others."""
+        results = await asyncio.gather(
+            *(self._start(spec, wanted, cwd, replica) for replica in range(wanted.replicas)),
+            return_exceptions=True,
+        )
+        started = {i: r for i, r in enumerate(results) if isinstance(r, Proc)}
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            await self._stop(spec.address, _within({p.pid for p in started.values()}), grace=0)
+            if all(isinstance(f, LocalDriverError) for f in failures):
+                raise LocalDriverError("\n".join(str(f) for f in failures))
+            raise failures[0]
+        return started
+
+    async def _roll(
+        self,
+        spec: ObjectSpec,
+        wanted: Settings,
+        cwd: Path,
+        previous: Mapping[int, tuple[Running, Launch]],
+        recorded: Recorded,
+    ) -> dict[int, Proc]:
+        """Replace one replica at a time (the new one listens on the old one's port); on a
+        failure, put every replaced one back as it was started, then raise."""
+        started: dict[int, Proc] = {}
+        for replica in range(wanted.replicas):
+            await self._stop(spec.address, _replica(replica))
+            try:
+                started[replica] = await self._start(spec, wanted, cwd, replica)
+            except Exception as error:
+                await self._stop(spec.address, _within({p.pid for p in started.values()}), grace=0)
+                back = [r for r in previous if r <= replica]
+                results = await asyncio.gather(
+                    *(self._restart(spec.address, r, previous[r][1], recorded) for r in back),
+                    return_exceptions=True,
+                )
+                lost = [str(r) for r in results if isinstance(r, BaseException)]
+                if lost and isinstance(error, LocalDriverError):
+                    raise NotRestored(
+                        f"{error}\nand the previous version did not start again:\n" + "\n".join(lost)
+                    ) from None
+                raise
+        return started
+
+    async def _previous(self, address: Address) -> dict[int, tuple[Running, Launch]]:
+        """What runs for the object now, by replica: each replica's process and how it was started."""
+        self._scanned = None
+        found: dict[int, tuple[Running, Launch]] = {}
+        for leader in await self._leaders(str(address)):
+            launch = await asyncio.to_thread(processes.launch_of, leader.proc)
+            if leader.replica is not None and launch is not None:
+                found.setdefault(leader.replica, (leader, launch))
+        return found
+
+    @staticmethod
+    def _recorded_runs(previous: Mapping[int, tuple[Running, Launch]], recorded: Recorded) -> bool:
+        """Whether what runs is the recorded version: its replicas, from its configuration."""
+        return bool(previous) and set(previous) == recorded_replicas(recorded.identity) and all(
+            (made := applied_of(running.config)) is not None and not made.changed(recorded.digests, recorded.revision)
+            for running, _ in previous.values()
+        )
+
+    async def _restart(self, address: Address, replica: int, launch: Launch, recorded: Recorded) -> Proc:
+        """Start a replica of the previous version again as it was started; wait until healthy."""
+        name = f"{address} replica {replica}"
+        port = _env_port(launch)
+        log_file = log_path(self.context.workspace, self.context.target, address, replica)
+        offset = _log_header(log_file, f"{name} (the previous version, again)")
+        check = _literal_health(recorded.config.get("health"))
+        return await self._run(address, name, launch.argv, launch.cwd, launch.env, check, port, log_file, offset)
+
     async def delete(self, spec: ObjectSpec, recorded: Recorded) -> None:
-        await self._stop(spec.address, lambda _: True)
+        await self._stop(spec.address, _every)
 
     # --- helpers -----------------------------------------------------------------
 
@@ -328,54 +423,56 @@ class ComputeObjects:
         log_file = log_path(self.context.workspace, self.context.target, spec.address, replica)
         offset = _log_header(log_file, name)
         env = self._env(spec, wanted, replica)
+        return await self._run(spec.address, name, wanted.argv, cwd, env, wanted.health, port, log_file, offset)
+
+    async def _run(
+        self,
+        address: Address,
+        name: str,
+        argv: Sequence[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        check: str | tuple[str, ...] | None,
+        port: int | None,
+        log_file: Path,
+        offset: int,
+    ) -> Proc:
+        """Spawn a replica's process and wait until it is healthy; on failure stop it and raise."""
         try:
-            child = processes.spawn(wanted.argv, cwd, env, log_file)
+            child = processes.spawn(argv, cwd, env, log_file)
             self._scanned = None  # a walk from before it does not see it
         except OSError as error:
             # The message names the program, never the environment.
-            raise LocalDriverError(
-                f"{name}: cannot start `{wanted.argv[0]}`: {error.strerror}"
-            ) from None
+            raise LocalDriverError(f"{name}: cannot start `{argv[0]}`: {error.strerror}") from None
         proc = processes.inspect(child.pid)
         try:
             if proc is None:  # ended already
                 raise health.Unhealthy(f"exited {health.exit_text(child.wait())} while starting")
             await health.wait_healthy(
-                child,
-                health=wanted.health,
-                port=port,
-                cwd=cwd,
-                env=env,
-                timeout=self.options.health_timeout,
+                child, health=check, port=port, cwd=cwd, env=env, timeout=self.options.health_timeout
             )
         except (health.Unhealthy, asyncio.CancelledError) as error:
-            # Killed at once, with whatever it started (found by the marker).
-            await self._stop(spec.address, _only(replica), grace=0)
+            # Killed at once, with whatever it started (its session; the old version is not in it).
+            await self._stop(address, _within({child.pid}), grace=0)
             processes.reap()
             if isinstance(error, asyncio.CancelledError):
                 raise
-            expected = health.describe(wanted.health, port)
             raise LocalDriverError(
-                f"{name} {error} (healthy means {expected}).\n"
+                f"{name} {error} (healthy means {health.describe(check, port)}).\n"
                 f"Last lines of {self._shown(log_file)}:\n{_tail(log_file, offset)}"
             ) from None
         log.info("started %s as pid %d", name, proc.pid)
         return proc.proc
 
-    async def _stop(
-        self,
-        address: Address,
-        replicas: Callable[[int], bool],
-        grace: float | None = None,
-    ) -> None:
+    async def _stop(self, address: Address, which: Callable[[Running], bool], grace: float | None = None) -> None:
         """Stop every process whose marker names this object (in this folder, for this
-        target) and a replica `replicas` selects, and what they started (SIGKILL after
-        `grace` seconds, by default the `grace_period` option). A process of another
-        copy of the application carries another owner token: it is left alone."""
+        target) and that `which` selects, and what they started (SIGKILL after `grace`
+        seconds, by default the `grace_period` option). A process of another copy of
+        the application carries another owner token: it is left alone."""
         self._scanned = None
         try:
             found = await asyncio.to_thread(processes.scan, self.owner, str(address))
-            targets = [p for p in found if p.replica is not None and replicas(p.replica)]
+            targets = [p for p in found if p.replica is not None and which(p)]
             await processes.terminate(targets, self.options.grace_period if grace is None else grace)
         finally:
             self._scanned = None
@@ -412,8 +509,31 @@ class ComputeObjects:
             return str(path)
 
 
-def _only(replica: int) -> Callable[[int], bool]:
-    return lambda i: i == replica
+def _every(_: Running) -> bool:
+    return True
+
+
+def _replica(replica: int) -> Callable[[Running], bool]:
+    return lambda p: p.replica == replica
+
+
+def _within(sessions: Collection[int]) -> Callable[[Running], bool]:
+    """The processes of the sessions the replicas `sessions` lead (each replica leads its own)."""
+    return lambda p: p.session in sessions
+
+
+def _env_port(launch: Launch) -> int | None:
+    port = launch.env.get("PORT", "")
+    return int(port) if port.isdigit() else None
+
+
+def _literal_health(check: Any) -> str | tuple[str, ...] | None:
+    """A recorded `health` as written, if it holds no reference (else the port is probed)."""
+    if isinstance(check, str) and "${" not in check:
+        return check
+    if isinstance(check, list) and check and all(isinstance(a, str) and "${" not in a for a in check):
+        return tuple(check)
+    return None
 
 
 def _replicas(config: Mapping[str, Any]) -> int:

@@ -60,7 +60,10 @@ async def wait_healthy(
             raise Unhealthy(f"exited {exit_text(code)} while starting")
         remaining = deadline - loop.time()
         if remaining <= 0:
-            raise Unhealthy(f"was not healthy within {timeout:g} s ({reason})")
+            raise Unhealthy(
+                f"was not healthy within {timeout:g} s ({reason}; "
+                f"health_timeout = {timeout:g} s: raise it in the target's [targets.NAME] table of scoot.toml)"
+            )
         probe_timeout = min(remaining, PROBE_SECONDS)
         if isinstance(health, str):
             failure = await asyncio.to_thread(_http_get, port or 0, health, probe_timeout)

@@ -79,6 +79,39 @@ class Running:
         return Proc(self.pid, self.start_time)
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How a live process was started, read back from `/proc`: enough to start it again
+    as it was. Its environment may hold secrets: kept in memory only, never shown."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    cwd: Path
+
+    def __repr__(self) -> str:  # never the environment
+        return f"Launch(argv[0]={self.argv[0] if self.argv else ''!r}, cwd={str(self.cwd)!r})"
+
+
+def launch_of(proc: Proc) -> Launch | None:
+    """How `proc` was started (its argv, environment and folder), or None if it is gone or
+    does not say (a process that rewrote its argv cannot be told apart: it is read as it is).
+
+    Blocking (reads /proc): call it in a thread."""
+    base = Path(f"/proc/{proc.pid}")
+    try:
+        argv = (base / "cmdline").read_bytes().split(b"\0")
+        environ = (base / "environ").read_bytes().split(b"\0")
+        cwd = Path(os.readlink(base / "cwd"))
+    except OSError:
+        return None
+    # Read after the reads: the pid may have been reused in between.
+    if not is_running(proc) or not argv or not argv[0]:
+        return None
+    env = dict(v.decode("utf-8", "surrogateescape").partition("=")[::2] for v in environ if b"=" in v)
+    decoded = tuple(a.decode("utf-8", "surrogateescape") for a in (argv[:-1] if argv[-1] == b"" else argv))
+    return Launch(decoded, env, cwd)
+
+
 def marker(owner: str, address: str, replica: int) -> str:
     """The SCOOT_OBJECT value of a replica; `owner` is `<workspace owner>/<target>`."""
     return f"{owner}/{address}/{replica}"
