@@ -1,11 +1,13 @@
-"""`scoot watch`: apply again whenever a component's source changes.
+"""`scoot watch`: apply again whenever the desired state or a component's source changes.
 
 Every `--interval` seconds (and, with `--webhook`, whenever GitHub says a watched
 repository was pushed to), the repository drivers are asked for each component's newest
 revision; where it is not what scoot.lock records for the component's compute objects,
 one apply runs, exactly as `scoot apply --yes` would (the same code, the same apply lock),
-with the changed components pinned to the revisions seen. Changes that arrive together,
-or while an apply runs, are applied once, after it.
+with the changed components pinned to the revisions seen. The architecture's files and
+scoot.toml (at once on a save), and the architecture's repository under `--from`, are
+followed too. Changes that arrive together, or while an apply runs, are applied once,
+after it.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from scoot_cli.application import (
     application_options,
     exits_on_error,
     explain,
+    from_option,
     load_application,
+    lock_timeout_option,
     redact,
     revision_pins,
 )
 from scoot_cli.converge import ConvergePrinter, report_outcome
 from scoot_cli.language import parse_params
-from scoot_cli.output import counted, show_diagnostics
+from scoot_cli.output import counted, show_diagnostics, use_color
 
 if TYPE_CHECKING:
     from scoot_app.watch import WatchEvent
@@ -47,12 +51,13 @@ class WatchOutput:
         with self._lock:
             click.echo(f"{time.strftime('%H:%M:%S')} {line}")
 
-    def complain(self, line: str) -> None:
-        """On stderr; the same complaint twice in a row is said once."""
+    def complain(self, line: str, same: str | None = None) -> None:
+        """On stderr; the same complaint twice in a row is said once (`same`: what makes
+        it the same, when not the whole line)."""
         with self._lock:
-            if line == self._last_complaint:
+            if (same or line) == self._last_complaint:
                 return
-            self._last_complaint = line
+            self._last_complaint = same or line
             click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
 
     def forget(self) -> None:
@@ -81,7 +86,6 @@ class WatchPrinter:
     def __call__(self, event: WatchEvent) -> None:
         from scoot_app import converge as c
         from scoot_app import watch as w
-        from scoot_cli.views.written import short_revision
         from scoot_runtime.watch import loop
 
         say, complain = self.output.say, self.output.complain
@@ -93,7 +97,11 @@ class WatchPrinter:
         elif isinstance(event, loop.LookFailed):
             if os.environ.get(_TRACE):
                 say(f"looked ({event.why}): failed")
-            complain(f"cannot look at the sources ({event.why}): {event.error}; looking again in {event.interval:g}s")
+            # Said once whatever made it look (a poll, a save): the same error is no news.
+            complain(
+                f"cannot look at the sources ({event.why}): {event.error}; looking again in {event.interval:g}s",
+                same=str(event.error),
+            )
         elif isinstance(event, loop.ApplyBegins):
             say(f"applying ({_names(event.changes)})")
         elif isinstance(event, loop.ApplyEnded):
@@ -104,7 +112,7 @@ class WatchPrinter:
             elif event.outcome is loop.Outcome.APPLIED:
                 say(f"applied ({_names(event.changes)})")
             else:
-                tried = ", ".join(f"{c.component} {short_revision(c.latest)}" for c in event.changes)
+                tried = ", ".join(_tried(c) for c in event.changes)
                 complain(
                     f"apply failed ({tried}); watching goes on: the next change is applied, "
                     "and this revision is not tried again until then"
@@ -123,13 +131,13 @@ class WatchPrinter:
             compilation = event.application.compilation
             if compilation.diagnostics:
                 show_diagnostics(compilation.diagnostics, compilation.sources, "text")
-            self.converging = ConvergePrinter(compilation, destroy=False, delete_data=False)
+            self.converging = ConvergePrinter(compilation, False, False, event.application.params)
         elif isinstance(event, w.ConvergeEnded):
             report_outcome(event.outcome, event.application.compilation, destroy=False, delete_data=False)
         elif isinstance(event, w.ApplyError):
             complain(f"Error: {redact(explain(event.error))}")
         elif (
-            isinstance(event, c.TookOver | c.RuntimeOpened | c.PlanMade | c.ApplyStarted | c.Applying)
+            isinstance(event, c.WaitingForLock | c.TookOver | c.RuntimeOpened | c.PlanMade | c.ApplyStarted | c.Applying)
             and self.converging is not None
         ):
             self.converging(event)
@@ -141,17 +149,41 @@ _TRACE = "SCOOT_WATCH_TRACE"
 
 
 def _describe(change: Change) -> str:
+    """What changed, in words: a component's new revision, a file saved, the architecture's new commit."""
     from scoot_cli.views.written import short_revision
+    from scoot_runtime.watch.desired import ARCHITECTURE_REPOSITORY, FILE
 
-    return f"{change.component}: new revision {short_revision(change.recorded)} → {short_revision(change.latest)}"
+    if change.kind == FILE:
+        return f"{change.component} changed"
+    revisions = f"{short_revision(change.recorded)} → {short_revision(change.latest)}"
+    if change.kind == ARCHITECTURE_REPOSITORY:
+        return f"{_name(change)}: {revisions}"
+    return f"{change.component}: new revision {revisions}"
+
+
+def _name(change: Change) -> str:
+    from scoot_runtime.repositories.git import shown
+    from scoot_runtime.watch.desired import ARCHITECTURE_REPOSITORY
+
+    if change.kind == ARCHITECTURE_REPOSITORY:
+        return f"architecture repository {shown(change.component)}"
+    return change.component
+
+
+def _tried(change: Change) -> str:
+    from scoot_cli.views.written import short_revision
+    from scoot_runtime.watch.desired import FILE
+
+    return _name(change) if change.kind == FILE else f"{_name(change)} {short_revision(change.latest)}"
 
 
 def _names(changes: tuple[Change, ...]) -> str:
-    return ", ".join(c.component for c in changes)
+    return ", ".join(_name(c) for c in changes)
 
 
-@click.command(short_help="Apply again whenever a component's source changes.")
+@click.command(short_help="Apply again whenever the architecture or a component's source changes.")
 @application_options
+@from_option
 @click.option(
     "--revision", "revisions", multiple=True, metavar="COMPONENT=REV",
     help="Keep a component at this branch, tag or commit: it is not watched (repeatable).",
@@ -166,6 +198,7 @@ def _names(changes: tuple[Change, ...]) -> str:
     "(default: [watch] settle, else 2).",
 )
 @click.option("--parallelism", type=click.IntRange(1, 10_000), default=None, help="As for apply (default 64).")
+@lock_timeout_option
 @click.option(
     "--webhook/--no-webhook", default=None,
     help="Also listen for GitHub push webhooks (signed; see --listen). Default: [watch] webhook, else no.",
@@ -188,32 +221,38 @@ def watch(
     path: str,
     target: str | None,
     params: ParamOptions,
+    from_repo: str | None,
     revisions: tuple[str, ...],
     interval: float | None,
     settle: float | None,
     parallelism: int | None,
+    lock_timeout: float,
     webhook: bool | None,
     listen: str | None,
     webhook_path: str | None,
     webhook_secret_env: str | None,
 ) -> None:
-    """Watch the components' sources and apply whenever one changes, until Ctrl-C or SIGTERM.
+    """Watch the architecture and the components' sources; apply whenever one changes, until Ctrl-C or SIGTERM.
 
     Each look compares every component's newest revision (through its repository
-    driver) with the revision scoot.lock records for its compute objects; when any
-    differ, one apply runs, as `scoot apply --yes` does. A failed apply is reported and
-    watching goes on: that revision is not tried again, the next change is applied.
+    driver) with the revision scoot.lock records for its compute objects, and the
+    architecture's files and scoot.toml (their contents; a save is seen within half a
+    second) or, with --from, the architecture's repository with what the last apply
+    read; when any differ, one apply runs, as `scoot apply --yes` does. A failed apply
+    is reported and watching goes on: that revision is not tried again, the next change
+    is applied.
 
     With --webhook, GitHub push webhooks (content type application/json, a secret set)
     also trigger a look: each delivery must carry a valid X-Hub-Signature-256 made
     with the secret in the environment variable --webhook-secret-env names.
     """
     from scoot_app.watch import WatchSession
+    from scoot_cli.views.params import params_lines
     from scoot_runtime.repositories.git import shown
     from scoot_runtime.watch.webhook import WebhookServer
 
     pins = revision_pins(revisions)
-    application = load_application(path, target, params)
+    application = load_application(path, target, params, from_repo)
     settings = application.workspace.watch
     interval = settings.interval if interval is None else interval
     settle = settings.settle if settle is None else settle
@@ -240,14 +279,19 @@ def watch(
     output = WatchOutput()
     session = WatchSession(
         application, path, target=target, params=parse_params(params.given), param_file=params.file, pins=pins,
-        parallelism=parallelism,
+        from_repo=from_repo, parallelism=parallelism, lock_timeout=lock_timeout,
         interval=interval, settle=settle, on_event=WatchPrinter(output), debug=bool(os.environ.get("SCOOT_DEBUG")),
     )
+    for line in params_lines(application.params, use_color()):
+        click.echo(line, color=use_color())
     components = sorted(session.located)
     output.say(
         f"Watching {counted(len(components), 'component')} of `{session.name}` (target {application.target.name}), "
         f"looking every {interval:g}s:"
     )
+    if session.origin is not None:
+        output.say(f"  the architecture: {shown(session.origin.repository.name)} (its newest revision)")
+    output.say(f"  {', '.join(sorted(session.files()))}: on every save")
     for component in components:
         # A password written into a source URL is masked, as in git's own messages.
         output.say(f"  {component}: {shown(session.located[component].described)}")

@@ -4,8 +4,10 @@
     with loop.signals():
         loop.run()
 
-`look()` returns, per component, its newest revision and the revisions its compute
-objects ran as scoot.lock records them; `apply(changes)` runs one apply and says how it
+`look()` returns, per key (a component; or any other input its caller follows, such
+as the architecture's own files, with a `kind` of the caller's), its newest revision and
+the revisions that ran (for a component, as scoot.lock records them for its compute
+objects); `apply(changes)` runs one apply and says how it
 went; `report` is told what happens, as typed events (`LoopEvent`: each look, each new
 revision, each apply begun and how it ended), for a caller to print or a test to wait
 on. Everything runs on the
@@ -26,26 +28,33 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 from scoot_runtime.watch.coalesce import Coalescer
 
+# The kind of a key that is a component's source (any other is its caller's to name).
+COMPONENT = "component"
+
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a look found: per component, its newest revision and what its computes ran."""
+    """What a look found: per key (a component, or another input), its newest revision and what ran."""
 
     latest: Mapping[str, str]
-    # Per component, the revision each of its compute objects ran (None: never applied).
+    # Per key, the revision each of its runs ran (a component: each compute object; None:
+    # never applied). A key that nothing runs is no change.
     recorded: Mapping[str, Collection[str | None]]
+    # What each key is, passed on with its changes for whoever tells them (default COMPONENT).
+    kinds: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Change:
-    component: str
-    recorded: str | None  # what most of its compute objects ran
+    component: str  # the key: a component, or another input (see `kind`)
+    recorded: str | None  # what most of its runs ran
     latest: str
+    kind: str = COMPONENT
 
 
 class Outcome(enum.Enum):
@@ -89,14 +98,15 @@ LoopEvent = Looked | LookFailed | ApplyBegins | ApplyEnded
 
 
 def changes(snapshot: Snapshot) -> list[Change]:
-    """The components whose newest revision is not what every one of their computes ran."""
+    """The keys whose newest revision is not what every one of their runs ran."""
     found = []
     for component, latest in sorted(snapshot.latest.items()):
         ran = list(snapshot.recorded.get(component, ()))
         if not ran or all(revision == latest for revision in ran):
             continue  # up to date, or no compute runs this source
         others = Counter(revision for revision in ran if revision != latest)
-        found.append(Change(component, others.most_common(1)[0][0], latest))
+        kind = snapshot.kinds.get(component, COMPONENT)
+        found.append(Change(component, others.most_common(1)[0][0], latest, kind))
     return found
 
 
@@ -115,7 +125,7 @@ class WatchLoop:
         self.report = report
         self.interval = interval
         self.coalescer = coalescer
-        # Per component, the newest revision an apply was run for: not tried again until
+        # Per key, the newest revision an apply was run for: not tried again until
         # it changes (an apply that failed is retried on the next change, not every poll).
         self.attempted: dict[str, str] = {}
         self.applies = 0
@@ -135,7 +145,7 @@ class WatchLoop:
             applied = self.check(", ".join(reasons) if reasons else "poll")
 
     def check(self, why: str) -> bool:
-        """Look at the sources; apply once if any component's revision changed (True if so)."""
+        """Look at the sources; apply once if any key's revision changed (True if so)."""
         try:
             snapshot = self.look()
         except Exception as error:

@@ -368,7 +368,7 @@ def test_a_broken_architecture_or_a_missing_repository_is_said_once_and_watching
     sct = app.folder / "architecture.sct"
     good = sct.read_text()
     sct.write_text(good.replace("compute web {", "compute web {\n    colour = 3"))
-    watcher.wait_for(r"cannot look at the sources \(poll\): the architecture has errors", stream="err")
+    watcher.wait_for(r"cannot look at the sources \([^)]+\): the architecture has errors", stream="err")
     watcher.wait_for_looks(4, after=APPLIED, failed=True)  # three more looks, said once
     assert watcher.count(r"cannot look at the sources", stream="err") == 1
     assert watcher.count(r"colour", stream="err") >= 1  # the diagnostic itself
@@ -417,6 +417,173 @@ def test_losing_the_race_for_the_apply_lock_is_waiting_not_failing(
     assert session.loop.check("poll")
     assert app.serves() == "v1" and session.applies == 1
     assert [e.outcome for e in events.of(ApplyEnded)] == [Outcome.BUSY, Outcome.APPLIED]
+
+
+# -- the desired state: the architecture's files, scoot.toml, its repository -------------------
+
+# The server, answering its GREETING and WHO (from the architecture) rather than a version.
+GREETER = SERVER.format(version="-").replace(
+    '(VERSION + "\\n")', '(os.environ["GREETING"] + " " + os.environ["WHO"] + "\\n")'
+)
+assert "GREETING" in GREETER
+# Any apply, whatever it is for: `applied (app)`, `applied (architecture.sct)`...
+ANY_APPLIED = r"^\d\d:\d\d:\d\d applied \("
+APPLYING = r"^\d\d:\d\d:\d\d applying \("
+
+
+def greeting(text: str, value: str) -> str:
+    """The architecture, its compute greeting with `value` (and WHO from the param `who`)."""
+    if "GREETING" in text:
+        return re.sub(r'GREETING = "[^"]*"', f'GREETING = "{value}"', text)
+    text = text.replace("param port:", 'param who: string = "world"\nparam port:', 1)
+    return text.replace("PORT = port", f'PORT = port\n      GREETING = "{value}"\n      WHO = who', 1)
+
+
+def save(path: Path, text: str) -> None:
+    """As editors save: the new text written beside the file, then renamed over it."""
+    temporary = path.with_name(f".{path.name}.swp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+@pytest.mark.slow
+def test_edits_of_the_architecture_and_of_scoot_toml_are_applied_once(app: App) -> None:
+    app.remote.commit({"server.py": GREETER}, "greets")
+    sct = app.folder / "architecture.sct"
+    text = greeting(sct.read_text(), "hello")
+    sct.write_text(text, encoding="utf-8")
+    settings = app.folder / "scoot.toml"
+    settings.write_text(settings.read_text() + '\n[targets.local.params]\nwho = "team"\n', encoding="utf-8")
+    # A long interval: only a save makes it look again.
+    watcher = app.watch("--interval", "600", "--settle", "2")
+    watcher.wait_for(ANY_APPLIED)
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+    assert app.serves() == "hello team"
+    assert watcher.count(r"\d   architecture\.sct, scoot\.toml: on every save$") == 1
+    # The params first, as plan and apply say them (and each apply's plan again).
+    params = r"^Params: port = \d+ \(scoot\.toml \[params\]\); who = team \(scoot\.toml \[targets\.local\.params\]\)$"
+    assert re.search(params, watcher.lines[0]), watcher.output()
+
+    # One edit: one apply, saying what changed.
+    save(sct, greeting(text, "bonjour"))
+    watcher.wait_for(ANY_APPLIED, count=2)
+    assert app.serves() == "bonjour team"
+    assert watcher.count(r"^\d\d:\d\d:\d\d architecture\.sct changed$") == 1
+    assert watcher.count(r"applied \(architecture\.sct\)$") == 1
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+
+    # Two saves in quick succession (within the settle time): one apply, of the last. They
+    # are spaced so that each is seen on its own (the files are polled every 0.5 s).
+    save(sct, greeting(text, "hola"))
+    time.sleep(0.6)
+    save(sct, greeting(text, "ciao"))
+    watcher.wait_for(ANY_APPLIED, count=3)
+    assert app.serves() == "ciao team"
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+    assert watcher.count(APPLYING) == 3
+
+    # An edit with errors: said, nothing applied; fixed, applied.
+    save(sct, greeting(text, "salut").replace("compute web {", "compute web {\n    colour = 3"))
+    watcher.wait_for(r"cannot look at the sources \(architecture\.sct changed\): the architecture has errors", stream="err")
+    assert watcher.count(r"colour", stream="err") >= 1
+    save(sct, greeting(text, "salut"))
+    watcher.wait_for(r"The architecture compiles again\.$")
+    watcher.wait_for(ANY_APPLIED, count=4)
+    assert app.serves() == "salut team"
+    assert watcher.count(APPLYING) == 4
+    assert watcher.count(r"cannot look at the sources", stream="err") == 1
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+
+    # The same content saved again is no change; a param of the target changed in scoot.toml
+    # is one: the look it makes is for scoot.toml alone, and one apply follows.
+    save(sct, greeting(text, "salut"))
+    save(settings, settings.read_text().replace('who = "team"', 'who = "crew"'))
+    watcher.wait_for(ANY_APPLIED, count=5)
+    assert app.serves() == "salut crew"
+    assert watcher.count(r" looked \(scoot\.toml changed\): 1 new$") == 1
+    assert watcher.count(r" looked \([^)]*architecture\.sct") == 4  # the three edits above and the fix
+    assert watcher.count(r"applied \(scoot\.toml\)$") == 1
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+    assert watcher.count(APPLYING) == 5
+
+    # A component's new commit and a save, seen by one look: one apply for both.
+    commit = app.remote.commit({"server.py": GREETER + "# again\n"}, "greets again")
+    save(sct, greeting(text, "hallo"))
+    watcher.wait_for(ANY_APPLIED, count=6)
+    assert watcher.count(r"applied \(app, architecture\.sct\)$") == 1
+    assert app.serves() == "hallo crew" and app.revision() == commit
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+    assert watcher.count(APPLYING) == 6
+    assert watcher.stop() == 0
+    assert watcher.count(r"Stopped watching \(6 applies run\)\.") == 1
+    assert "Traceback" not in watcher.output()
+
+
+@pytest.mark.slow
+def test_a_push_to_the_architecture_repository_is_applied_once(app: App, tmp_path: Path) -> None:
+    app.remote.commit({"server.py": GREETER}, "greets")
+    local = app.folder / "architecture.sct"
+    text = greeting(local.read_text(), "hello")
+    local.unlink()  # the architecture is the repository's alone
+    repository = Remote(tmp_path / "remotes" / "acme" / "tiny.git", tmp_path / "architecture")
+    first = repository.commit({"architecture.sct": text}, "hello")
+    url = repository.bare.as_uri()
+
+    # A webhook's push to the architecture's repository is a reason to look, as one to a component's.
+    from scoot_app.application import Loaded, load
+    from scoot_app.watch import WatchSession
+    from scoot_runtime.sources import ARCHITECTURE
+    from scoot_runtime.watch.webhook import Push
+
+    loaded = load(app.folder, from_repo=url)
+    assert isinstance(loaded, Loaded)
+    session = WatchSession(loaded, app.folder, from_repo=url)
+    assert session.pushed(Push("1", "acme/tiny", frozenset({url}), "refs/heads/main", None)) == [ARCHITECTURE]
+    assert session.pushed(Push("2", "acme/tiny-app", frozenset(), "refs/heads/main", None)) == ["app"]
+    assert session.pushed(Push("3", "acme/other", frozenset(), "refs/heads/main", None)) == []
+
+    watcher = app.watch("--from", url)
+    watcher.wait_for(ANY_APPLIED)
+    watcher.wait_for_looks(1, after=ANY_APPLIED)
+    assert app.serves() == "hello world"
+    assert watcher.count(rf"\d   the architecture: {re.escape(url)} \(its newest revision\)$") == 1
+    assert watcher.count(r"\d   scoot\.toml: on every save$") == 1
+
+    second = repository.commit({"architecture.sct": greeting(text, "bonjour")}, "bonjour")
+    watcher.wait_for(ANY_APPLIED, count=2)
+    assert app.serves() == "bonjour world"
+    said = rf"^\d\d:\d\d:\d\d architecture repository {re.escape(url)}: {first[:12]} → {second[:12]}$"
+    assert watcher.count(said) == 1
+    watcher.wait_for_looks(3, after=ANY_APPLIED)  # more looks: nothing more to apply
+    assert watcher.count(APPLYING) == 2
+    assert watcher.stop() == 0
+    assert watcher.count(r"Stopped watching \(2 applies run\)\.") == 1
+
+
+@pytest.mark.slow
+def test_with_a_lock_timeout_an_apply_waits_for_the_lock(app: App) -> None:
+    from scoot_app.application import Loaded, load
+    from scoot_runtime.applylock import ApplyLock
+
+    loaded = load(app.folder)
+    assert isinstance(loaded, Loaded)
+    other = ApplyLock(loaded.workspace.state_dir, loaded.target.name, command="scoot apply")
+    other.acquire()
+    try:
+        watcher = app.watch("--lock-timeout", "1m")
+        watcher.wait_for(r"^Target `local` is locked .*; waiting up to 1m for it\.$", stream="err")
+        assert watcher.count(r"applying \(app\)") == 1 and watcher.count(ANY_APPLIED) == 0
+    finally:
+        other.release()
+    watcher.wait_for(r"applied \(app\)$")
+    assert app.serves() == "v1"
+    assert watcher.count(r"another run holds the apply lock", stream="err") == 0
+    assert watcher.stop() == 0
+
+    bad = app.watch("--lock-timeout", "soon")
+    assert bad.process.wait(60) == 2
+    bad.drained()
+    assert "--lock-timeout" in bad.output() and "applying" not in bad.output()
 
 
 # -- webhooks ---------------------------------------------------------------------------------
