@@ -23,6 +23,7 @@ from scoot_runtime import applylock, drivers
 from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
 from scoot_runtime.files import make_workspace
+from scoot_runtime.moves import Move
 from scoot_runtime.partial import narrow
 from scoot_runtime.plan import Plan, make_plan
 from scoot_runtime.reconciler import PROGRESS_SECONDS, ApplyResult, Event, Reconciler
@@ -52,6 +53,8 @@ class Runtime:
     # Each component with compute objects: its fetched source, or why it could not be fetched.
     sources: dict[str, Source] = field(default_factory=dict)
     repositories: Sources | None = None
+    # The architecture's `moved` blocks, (from, to).
+    moved: list[Move] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -100,8 +103,9 @@ class Runtime:
             options=dict(chosen.options),
         )
         secrets = Secrets(workspace.state_dir, workspace.root, workspace.secrets_file, environ, state.lineage)
+        moved = [(m.from_, m.to) for m in architecture.moved] if architecture else []
         return cls(
-            workspace, chosen, application, desired, store, secrets, driver_type(context), sources, repositories
+            workspace, chosen, application, desired, store, secrets, driver_type(context), sources, repositories, moved
         )
 
     async def plan(
@@ -123,6 +127,7 @@ class Runtime:
             destroy=destroy,
             refresh=refresh,
             parallelism=parallelism,
+            moved=self.moved,
         )
         if only or replace:
             made = narrow(made, self.desired, self.store.state, only=only, replace=replace)

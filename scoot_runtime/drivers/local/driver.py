@@ -13,7 +13,7 @@ variables to pass on to every process, beyond PATH, HOME, LANG, LC_* and such).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, ClassVar
 
 from scoot_runtime.drivers.base import (
@@ -110,6 +110,18 @@ class LocalDriver(CloudDriver):
             await self._storage.delete(spec, recorded, delete_data)
         else:
             self._kind(spec)
+
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        if spec.kind == "compute":
+            return await self._compute.move(spec, recorded, source)
+        if spec.kind == "storage":
+            return await self._storage.move(spec, recorded, source)
+        self._kind(spec)
+        return Created(dict(recorded.identity), dict(recorded.outputs))  # a connection is nothing here
+
+    def moved_outputs(self, kind: str, outputs: Mapping[str, Any]) -> Collection[str]:
+        """A store's path (and URL) is its address's; a compute's outputs stay."""
+        return [name for name in ("path", "url") if name in outputs] if kind == "storage" else ()
 
     def logs(
         self, address: Address, recorded: Recorded | None, *, replica: int | None = None, follow: bool = False

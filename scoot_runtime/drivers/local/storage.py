@@ -14,6 +14,10 @@ applies on both: `bucket` is a folder (`<object>.bucket/`) and `table` a SQLite
 file (`<object>.table.sqlite`); both also report a `url`, as a cloud's store
 reports its URL (`s3://…`, `dynamodb://…`): recorded with a relative path
 (`file:.scoots/…`, `sqlite:.scoots/…`), it is `file:///…` or `sqlite:///…` where used.
+
+A move (a `moved` block) renames the store to its new address's name: one
+`rename` on one file system, atomic (a SQLite file's companions `-wal`, `-shm`
+first, the database last: the database's rename is the move).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from scoot_runtime.drivers.base import (
+    Address,
     CheckFailure,
     Created,
     DriverContext,
@@ -38,6 +43,7 @@ from scoot_runtime.drivers.base import (
     Recorded,
 )
 from scoot_runtime.drivers.local.paths import LocalDriverError, data_path
+from scoot_runtime.files import errors_naming, fsync_folder
 
 ENGINES = ("sqlite", "directory", "bucket", "table")
 # The engines kept as a folder; the others are SQLite files.
@@ -117,6 +123,36 @@ class StorageObjects:
         # Nothing of a local store changes in place (`size` is no quota on a local
         # disk; `engine` needs a replacement): make sure it is there.
         return await self.create(spec)
+
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        """Rename the store `source` names to the name of `spec.address`. Done already (the
+        store is at the new name, not the old one): nothing to do. Something at the new
+        name already is never overwritten."""
+        engine, old = self._recorded(ObjectSpec(source, spec.kind, spec.config), recorded)
+        new = data_path(self.context.workspace, self.context.target, spec.address, engine)
+        companions = () if engine in FOLDERS else SQLITE_SIDECARS
+        if not old.exists():
+            if new.exists():
+                return self._created(engine, new)
+            raise LocalDriverError(f"{source}: its store is not at {old}: there is nothing to move to {spec.address}")
+        if new.exists():
+            raise LocalDriverError(
+                f"{spec.address}: cannot move {source}'s store to {new}: something is there already. "
+                "Move it aside (or delete it) and apply again"
+            )
+        new.parent.mkdir(parents=True, exist_ok=True)
+        with errors_naming(new):
+            for suffix in companions:
+                companion = old.with_name(old.name + suffix)
+                if companion.exists():
+                    os.replace(companion, new.with_name(new.name + suffix))
+            os.rename(old, new)
+        fsync_folder(new.parent)
+        if old.parent != new.parent:
+            fsync_folder(old.parent)
+            with contextlib.suppress(OSError):  # leave no empty component folder behind
+                old.parent.rmdir()
+        return self._created(engine, new)
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
         if not delete_data:
