@@ -200,3 +200,23 @@ def test_a_move_killed_half_way_converges(app: Path) -> None:
     assert sorted(marked_processes(owner(app)).values()) == [f"{owner(app)}api.site/0"]
     assert (app / DATA / "api/store.sqlite").is_file() and not (app / DATA / "api/orders.sqlite").exists()
     assert "No changes" in scoot(app, "plan", "--detailed-exitcode")
+
+
+def test_a_saved_plan_and_only_carry_the_move(app: Path, tmp_path: Path) -> None:
+    write(app, STORES.format(db="orders", files="uploads"))
+    scoot(app, "apply", "--yes")
+    (app / DATA / "api/uploads/a.txt").write_text("a file")
+    moves = "moved {\n  from = api.orders\n  to = api.store\n}\nmoved {\n  from = api.uploads\n  to = api.files\n}\n"
+    write(app, STORES.format(db="store", files="files"), moves)
+
+    # --only the new address (or the old one) plans its move, and leaves the other out.
+    for named in ("api.files", "api.uploads"):
+        only = scoot(app, "plan", "--only", named)
+        assert "→ api.uploads (storage) will be moved to api.files" in only and "left out (api.store)" in only, only
+        assert "api.orders (storage) will be moved" not in only
+    saved = tmp_path / "move.plan"
+    scoot(app, "plan", "--only", "api.files", "-o", str(saved))
+    scoot(app, "apply", str(saved), "--yes")
+    assert (app / DATA / "api/files/a.txt").read_text() == "a file"
+    assert sorted(recorded(app)) == ["api.files", "api.orders"]
+    assert "→ api.orders (storage) will be moved to api.store" in scoot(app, "plan")
