@@ -216,7 +216,10 @@ def test_a_saved_plan_and_only_carry_the_move(app: Path, tmp_path: Path) -> None
         assert "api.orders (storage) will be moved" not in only
     saved = tmp_path / "move.plan"
     scoot(app, "plan", "--only", "api.files", "-o", str(saved))
-    scoot(app, "apply", str(saved), "--yes")
+    applied = subprocess.run(
+        [sys.executable, "-m", "scoot_cli", "apply", "--yes", str(saved)], capture_output=True, text=True, timeout=120
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
     assert (app / DATA / "api/files/a.txt").read_text() == "a file"
     assert sorted(recorded(app)) == ["api.files", "api.orders"]
     assert "→ api.orders (storage) will be moved to api.store" in scoot(app, "plan")
