@@ -177,6 +177,16 @@ async def make_plan(
     _check(wanted, driver, secrets)
     plan = Plan(target, [], destroy)
     matched = match_moves(moved if not destroy else (), wanted, state)
+    for address, source in matched.moves.items():
+        kind = state.objects[source].kind
+        if kind not in driver.movable:
+            matched.problems.append(
+                (
+                    address,
+                    f"moved from `{source}`: the {driver.name} driver cannot move a {kind}; remove the "
+                    f"`moved` block to delete `{source}` and create `{address}`",
+                )
+            )
     if matched.problems:
         raise PlanError([PlanProblem(address, message) for address, message in matched.problems])
     plan.warnings = matched.warnings

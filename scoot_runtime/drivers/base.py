@@ -258,6 +258,10 @@ class CloudDriver(ABC):
     kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
     # The options a target may set for this driver in scoot.toml; others are refused.
     option_names: ClassVar[frozenset[str]] = frozenset()
+    # The kinds whose objects `move` can move (the plan refuses a move of another kind),
+    # and those `adopt` can take up (`scoot import`).
+    movable: ClassVar[frozenset[str]] = frozenset()
+    adoptable: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, context: DriverContext) -> None:
         self.context = context
@@ -310,6 +314,13 @@ class CloudDriver(ABC):
             f"{source}: the {self.name} driver cannot move objects; remove the `moved` block "
             f"to delete `{source}` and create `{spec.address}`"
         )
+
+    async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
+        """Take up an existing resource, named by the cloud's own id (`scoot import`), as the
+        object `spec`: read it, and say what it is (identity and outputs) without changing
+        it. Refuse (a `ScootError` saying why and what to do) what is not there, is not of
+        the object's kind or engine, or is another state's. The default: this driver cannot."""
+        raise ScootError(f"{spec.address}: the {self.name} driver cannot import a `{spec.kind}`")
 
     def moved_outputs(self, kind: str, outputs: Mapping[str, Any]) -> Collection[str]:
         """The outputs a move may change, which the plan shows dependants as known after

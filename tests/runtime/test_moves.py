@@ -223,3 +223,59 @@ def test_a_saved_plan_and_only_carry_the_move(app: Path, tmp_path: Path) -> None
     assert (app / DATA / "api/files/a.txt").read_text() == "a file"
     assert sorted(recorded(app)) == ["api.files", "api.orders"]
     assert "→ api.orders (storage) will be moved to api.store" in scoot(app, "plan")
+
+
+def test_import_takes_up_an_existing_folder_and_sqlite_file(app: Path, tmp_path: Path) -> None:
+    write(app, STORES.format(db="orders", files="uploads"))
+    existing = tmp_path / "old-uploads"
+    existing.mkdir()
+    (existing / "a.txt").write_text("a file")
+    database = tmp_path / "old.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("create table t (v text)")
+        db.execute("insert into t values ('kept')")
+
+    imported = scoot(app, "import", "api.uploads", str(existing))
+    assert "Imported api.uploads (storage)" in imported and "api.orders (storage) will be created" in imported, imported
+    assert "api.uploads (storage) will be" not in imported  # recorded as it is: nothing to do
+    scoot(app, "import", "api.orders", str(database))
+    assert (app / DATA / "api/uploads/a.txt").read_text() == "a file" and not existing.exists()
+    assert "No changes" in scoot(app, "plan", "--detailed-exitcode")
+    with sqlite3.connect(app / DATA / "api/orders.sqlite") as db:
+        assert db.execute("select v from t").fetchall() == [("kept",)]
+
+    # Clear refusals: an address the architecture does not declare, a path that is not
+    # there, one already recorded, a file for a folder, a running process.
+    unknown = scoot(app, "import", "api.upload", str(tmp_path), code=1)
+    assert "`api.upload` is not an object of the architecture (did you mean `api.uploads`?)" in unknown, unknown
+    assert "is recorded in scoot.lock already" in scoot(app, "import", "api.uploads", str(tmp_path), code=1)
+    write(app, STORES.format(db="orders", files="uploads") + '  storage more { engine = "directory" }\n')
+    missing = scoot(app, "import", "api.more", str(tmp_path / "nowhere"), code=1)
+    assert "nowhere does not exist; give the path of a folder" in missing, missing
+    (tmp_path / "file.txt").write_text("x")
+    assert "is not a folder" in scoot(app, "import", "api.more", str(tmp_path / "file.txt"), code=1)
+
+
+def test_import_refuses_a_running_process_and_forget_leaves_what_it_names(app: Path) -> None:
+    body = f'  compute web {{\n    command = ["{sys.executable}", "-c", "import time; time.sleep(600)"]\n  }}\n'
+    write(app, body + '  storage orders { engine = "sqlite" }\n')
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        refused = scoot(app, "import", "api.web", str(process.pid), code=1)
+        assert "cannot import a running process" in refused and "never signals a process it did not start" in refused
+        assert process.poll() is None  # untouched
+    finally:
+        process.kill()
+        process.wait()
+
+    write(app, '  storage orders { engine = "sqlite" }\n')
+    scoot(app, "apply", "--yes")
+    still = scoot(app, "forget", "api.orders", code=1)
+    assert "`api.orders` is still in the architecture" in still and "Take it out of the architecture first" in still
+    write(app, '  storage other { engine = "directory" }\n')
+    assert "Forgot api.orders (storage)" in scoot(app, "forget", "api.orders")
+    assert "api.orders" not in recorded(app)
+    assert "api.orders" not in scoot(app, "plan")
+    scoot(app, "destroy", "--yes", "--delete-data")
+    assert (app / DATA / "api/orders.sqlite").is_file()  # forgotten: not scoot's to delete any more
+    assert "records no `api.nothing`" in scoot(app, "forget", "api.nothing", code=1)
