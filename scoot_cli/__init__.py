@@ -22,7 +22,17 @@ import functools
 
 import click
 
-from scoot_cli import application, converge, language, observe, outputs, records, repos, statefile, watch
+from scoot_cli import (
+    application,
+    converge,
+    language,
+    observe,
+    outputs,
+    records,
+    repos,
+    statefile,
+    watch,
+)
 
 
 class _Scoot(click.Group):
