@@ -13,6 +13,8 @@ told to take it out of the architecture first.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,20 +43,32 @@ class Forgotten:
     state: ObjectState | None  # None: only an interrupted operation was recorded
 
 
-def import_object(
-    application: Loaded, address: str, resource_id: str, *, command: str | None = None, lock_timeout: float = 0.0
-) -> Imported | LockBusy:
-    """Record the existing resource `resource_id` as `address` (a `ScootError` says why not)."""
-    import asyncio
-
+@contextlib.contextmanager
+def _locked(application: Loaded, command: str | None, lock_timeout: float) -> Iterator[LockBusy | None]:
+    """The target's apply lock held inside; or, when another run holds it, why (LockBusy)."""
     from scoot_runtime.applylock import LockHeld
 
     lock = apply_lock(application, command=command, timeout=lock_timeout)
     try:
         lock.acquire()
     except LockHeld as error:
-        return LockBusy(str(error))
+        yield LockBusy(str(error))
+        return
     try:
+        yield None
+    finally:
+        lock.release()
+
+
+def import_object(
+    application: Loaded, address: str, resource_id: str, *, command: str | None = None, lock_timeout: float = 0.0
+) -> Imported | LockBusy:
+    """Record the existing resource `resource_id` as `address` (a `ScootError` says why not)."""
+    import asyncio
+
+    with _locked(application, command, lock_timeout) as busy:
+        if busy is not None:
+            return busy
         runtime = open_runtime(application)
 
         async def run() -> tuple[ObjectState, Plan | PlanFailed]:
@@ -66,23 +80,14 @@ def import_object(
 
         state, plan = asyncio.run(run())
         return Imported(runtime, address, state, plan)
-    finally:
-        lock.release()
 
 
 def forget_object(
     application: Loaded, address: str, *, command: str | None = None, lock_timeout: float = 0.0
 ) -> Forgotten | LockBusy:
     """Drop `address` from scoot.lock, touching nothing (a `ScootError` says why not)."""
-    from scoot_runtime.applylock import LockHeld
-
-    lock = apply_lock(application, command=command, timeout=lock_timeout)
-    try:
-        lock.acquire()
-    except LockHeld as error:
-        return LockBusy(str(error))
-    try:
+    with _locked(application, command, lock_timeout) as busy:
+        if busy is not None:
+            return busy
         runtime = open_runtime(application, fetch=False)
         return Forgotten(address, runtime.forget(address))
-    finally:
-        lock.release()

@@ -279,3 +279,24 @@ def test_import_refuses_a_running_process_and_forget_leaves_what_it_names(app: P
     scoot(app, "destroy", "--yes", "--delete-data")
     assert (app / DATA / "api/orders.sqlite").is_file()  # forgotten: not scoot's to delete any more
     assert "records no `api.nothing`" in scoot(app, "forget", "api.nothing", code=1)
+
+
+def test_a_move_journalled_and_not_committed_is_replayed_whole(tmp_path: Path) -> None:
+    from scoot_runtime.state import ObjectState, StateStore
+
+    store = StateStore(tmp_path, "local", "local")
+    store.load()
+    store.begin()
+    store.result("api.orders", ObjectState(kind="storage", config={}, outputs={"path": "old"}))
+    store.result("api.web", ObjectState(kind="compute", config={}, depends_on=["api.orders"]))
+    store.commit()
+    store.load()
+    store.begin()
+    store.intent("api.store", "move", "storage")
+    store.moved("api.orders", "api.store", ObjectState(kind="storage", config={}, outputs={"path": "new"}))
+    store.close()  # killed before scoot.lock was written: the journal holds the move
+
+    after = StateStore(tmp_path, "local", "local").load()
+    assert sorted(after.objects) == ["api.store", "api.web"] and not after.pending
+    assert after.objects["api.store"].outputs == {"path": "new"}
+    assert after.objects["api.web"].depends_on == ["api.store"]
