@@ -170,10 +170,10 @@ class Runtime:
         as the object `address` of the architecture, as the driver reads it.
 
         Recorded as made from what is wanted now (its resolved configuration's digests),
-        so the next plan compares what the driver observes of it, as for any object. The
-        intent is journalled first: interrupted, the next plan looks for the object by
-        its name (a local store, moved there, is found; a cloud's resource under another
-        name is not, and is imported again)."""
+        so the next plan compares what the driver observes of it, as for any object.
+        Interrupted before the record, nothing is recorded: a local store, moved into
+        place already, is found by its name at the next plan; a cloud's resource is
+        untouched, and is imported again."""
         state = self.store.state
         desired = self.desired.get(address)
         if desired is None:
