@@ -194,6 +194,7 @@ def converge(
                     if reasons:
                         return Stale(reasons)
                     runtime.desired = saved.desired_objects(runtime.desired)
+                    runtime.moved = list(saved.moved)
                 made = runner.run(
                     make_plan(
                         runtime, destroy=destroy, refresh=refresh, parallelism=parallelism, only=only, replace=replace

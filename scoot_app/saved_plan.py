@@ -73,6 +73,7 @@ class SavedPlan:
     desired: dict[str, dict[str, Any]]
     observed: dict[str, str | None]  # address → digest of what the driver observed
     plan: dict[str, Any] = field(default_factory=dict)  # the changes shown (`Plan.to_dict`)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # the `moved` blocks, (from, to)
 
     def to_body(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class SavedPlan:
             "desired": self.desired,
             "observed": self.observed,
             "plan": self.plan,
+            "moved": [list(move) for move in self.moved],
         }
 
     @classmethod
@@ -122,6 +124,8 @@ class SavedPlan:
             desired=dict(body["desired"]),
             observed=dict(body["observed"]),
             plan=dict(body["plan"]),
+            # Absent from plans saved before moves were applied: they had none.
+            moved=[(str(source), str(to)) for source, to in body.get("moved", [])],
         )
 
     @property
@@ -288,6 +292,7 @@ def make(
         },
         observed=observed_digests(plan.observed),
         plan=comparable(plan.to_dict()),
+        moved=list(runtime.moved),
     )
 
 

@@ -11,7 +11,7 @@ The commands live in the modules of this package, which are registered here:
 runtime commands share: loading the application and opening its runtime, said on the
 terminal; errors),
 `converge` (plan, apply, destroy), `observe` (refresh, status, logs, graph,
-force-unlock), `outputs` (output), `repos` (the components' repositories) and `watch` (apply again when
+force-unlock), `records` (import, forget), `outputs` (output), `repos` (the components' repositories) and `watch` (apply again when
 a source changes), and `scoot lsp` from the language server (an entry point); `output` holds what they print alike. Names with a leading underscore are
 private to this package.
 """
@@ -22,7 +22,17 @@ import functools
 
 import click
 
-from scoot_cli import application, converge, language, observe, outputs, repos, statefile, watch
+from scoot_cli import (
+    application,
+    converge,
+    language,
+    observe,
+    outputs,
+    records,
+    repos,
+    statefile,
+    watch,
+)
 
 
 class _Scoot(click.Group):
@@ -72,6 +82,8 @@ cli.add_command(observe.logs)
 cli.add_command(outputs.output)
 cli.add_command(observe.graph)
 cli.add_command(observe.force_unlock)
+cli.add_command(records.import_)
+cli.add_command(records.forget)
 cli.add_command(statefile.merge_lock)
 cli.add_command(repos.repos)
 cli.add_command(watch.watch)

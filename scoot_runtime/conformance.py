@@ -359,6 +359,25 @@ async def check_crash_recovery(
         )
 
 
+async def check_move(driver: CloudDriver, sample: Sample) -> None:
+    """Of a kind the driver says it moves: moved, it is found under its new address (by
+    its record, with the identity `move` returned) and no longer under the old one; moving
+    again (a retry after a crash) finds it moved and changes nothing."""
+    if sample.kind not in driver.movable:
+        return
+    spec = sample.spec()
+    to = Address(sample.address.component, f"{sample.address.object}-moved")
+    applied = _Applied(driver, spec)
+    async with applied as (_, recorded):
+        moved_spec = replace(spec, address=to)
+        moved = await driver.move(moved_spec, recorded, spec.address)
+        moved_record = applied.now(moved_spec, moved)  # what is deleted at the end
+        _expect_found(await driver.read(moved_spec, moved_record), moved_spec, moved, "after move")
+        _expect(await driver.read(spec, None) is None, spec, "read by the old name still finds it after move")
+        again = await driver.move(moved_spec, recorded, spec.address)
+        _expect(again.identity == moved.identity, moved_spec, f"moving again gave {again.identity}, not {moved.identity}")
+
+
 class DriverConformance:
     """The suite as pytest tests: subclass it as `TestSomething` (see the module's docstring)."""
 
@@ -398,6 +417,9 @@ class DriverConformance:
 
     def test_failed_update_keeps_previous(self, tmp_path: Path) -> None:
         self._run(tmp_path, check_failed_update_keeps_previous)
+
+    def test_move(self, tmp_path: Path) -> None:
+        self._run(tmp_path, check_move)
 
     def test_delete(self, tmp_path: Path) -> None:
         self._run(tmp_path, check_delete)

@@ -22,13 +22,16 @@ from scoot_model.wording import closest, did_you_mean
 from scoot_runtime import applylock, drivers
 from scoot_runtime.desired import DesiredObject, desired_objects
 from scoot_runtime.drivers.base import CloudDriver, DriverContext
+from scoot_runtime.errors import ScootError
 from scoot_runtime.files import make_workspace
+from scoot_runtime.moves import Move
 from scoot_runtime.partial import narrow
-from scoot_runtime.plan import Plan, make_plan
+from scoot_runtime.plan import Plan, make_plan, resolve, spec_of
 from scoot_runtime.reconciler import PROGRESS_SECONDS, ApplyResult, Event, Reconciler
+from scoot_runtime.resolve import Known, ResolveError, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.sources import Source, Sources
-from scoot_runtime.state import STATE_FILE, StateStore, read_state_file
+from scoot_runtime.state import STATE_FILE, ObjectState, StateStore, read_state_file
 from scoot_runtime.workspace import SettingsError, Target, Workspace
 
 DEFAULT_PARALLELISM = 64
@@ -52,6 +55,8 @@ class Runtime:
     # Each component with compute objects: its fetched source, or why it could not be fetched.
     sources: dict[str, Source] = field(default_factory=dict)
     repositories: Sources | None = None
+    # The architecture's `moved` blocks, (from, to).
+    moved: list[Move] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -100,8 +105,9 @@ class Runtime:
             options=dict(chosen.options),
         )
         secrets = Secrets(workspace.state_dir, workspace.root, workspace.secrets_file, environ, state.lineage)
+        moved = [(m.from_, m.to) for m in architecture.moved] if architecture else []
         return cls(
-            workspace, chosen, application, desired, store, secrets, driver_type(context), sources, repositories
+            workspace, chosen, application, desired, store, secrets, driver_type(context), sources, repositories, moved
         )
 
     async def plan(
@@ -123,6 +129,7 @@ class Runtime:
             destroy=destroy,
             refresh=refresh,
             parallelism=parallelism,
+            moved=self.moved,
         )
         if only or replace:
             made = narrow(made, self.desired, self.store.state, only=only, replace=replace)
@@ -157,6 +164,70 @@ class Runtime:
         finally:
             await self.driver.close()
             self._prune()
+
+    async def adopt(self, address: str, resource_id: str) -> ObjectState:
+        """`scoot import`: record the existing resource `resource_id` (the cloud's own id)
+        as the object `address` of the architecture, as the driver reads it.
+
+        Recorded as made from what is wanted now (its resolved configuration's digests),
+        so the next plan compares what the driver observes of it, as for any object.
+        Interrupted before the record, nothing is recorded: a local store, moved into
+        place already, is found by its name at the next plan; a cloud's resource is
+        untouched, and is imported again."""
+        state = self.store.state
+        desired = self.desired.get(address)
+        if desired is None:
+            hint = did_you_mean(closest(address, sorted(self.desired)))
+            raise ScootError(
+                f"`{address}` is not an object of the architecture{hint}: declare it in the "
+                "architecture first, then import the resource as it"
+            )
+        if address in state.objects:
+            raise ScootError(
+                f"`{address}` is recorded in scoot.lock already (target `{self.target.name}`): scoot manages it. "
+                f"To record another resource as it, take it out of the architecture, `scoot forget {address}`, "
+                "put it back, and import again"
+            )
+        made = await self.driver.adopt(spec_of(desired, desired.config), resource_id)
+        known: dict[str, Known | None] = {a: Known(s.kind, s.identity, s.outputs) for a, s in state.objects.items()}
+        try:
+            resolved = resolve(Resolver(known, self.secrets, self.root.resolve()), desired)
+            digests = {} if resolved.unknown else dict(resolved.digests)
+        except ResolveError:  # what it needs is not made yet: compared key by key at the next plan
+            digests = {}
+        record = ObjectState(
+            kind=desired.kind,
+            config=desired.config,
+            digests=digests,
+            identity=dict(made.identity),
+            outputs=dict(made.outputs),
+            revision=desired.revision,
+            depends_on=sorted(desired.depends_on),
+        )
+        self.store.begin()
+        self.store.result(address, record)
+        self.store.commit()
+        return record
+
+    def forget(self, address: str) -> ObjectState | None:
+        """`scoot forget`: drop `address` from scoot.lock; what it names is not touched.
+
+        Refused while the architecture declares it: the next plan would take it up
+        again by its name (or make it anew)."""
+        state = self.store.state
+        if address in self.desired:
+            raise ScootError(
+                f"`{address}` is still in the architecture: while it is, the next plan takes it up again "
+                "(or creates it). Take it out of the architecture first, then forget it"
+            )
+        if address not in state.objects and address not in state.pending:
+            hint = did_you_mean(closest(address, sorted(state.objects)))
+            raise ScootError(f"scoot.lock records no `{address}` for target `{self.target.name}`{hint}")
+        record = state.objects.get(address)
+        self.store.begin()
+        self.store.result(address, None)
+        self.store.commit()
+        return record
 
     async def close(self) -> None:
         """Release the drivers (apply does it itself)."""

@@ -8,6 +8,7 @@ architecture, or from scoot.lock for an object no longer wanted) are kept, and t
 are left out and counted (`Plan.left_out`); in a plan of destruction, what is kept is
 the objects named and what depends on them, since nothing may outlive what it needs.
 `replace` turns an object's update, or its absence of change, into a replacement.
+A move (`moved`) is kept with its object, named by its new address or its old one.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def narrow(
     if problems:
         raise PlanError(problems)
     if only:
-        _keep(plan, selected(plan, desired, state, only))
+        # An object a `moved` block renames is named by either address: its change is the new one's.
+        moved = {c.moved_from: c.address for c in plan.changes if c.moved_from is not None}
+        _keep(plan, selected(plan, desired, state, [moved.get(a, a) for a in only]))
         plan.only = tuple(dict.fromkeys(only))
     if replace:
         _replace(plan, set(replace))

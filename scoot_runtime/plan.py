@@ -7,14 +7,17 @@ run's pending operations are looked up by their deterministic names, and what is
 found is adopted, and compared with what is wanted now. What the driver lists of
 the target that the state does not record is adopted if the architecture wants
 it (a lost `scoot.lock`), and otherwise left alone, listed (another branch's or
-clone's: what scoot.lock does not record is not managed here). Every problem a
+clone's: what scoot.lock does not record is not managed here). A recorded object
+that a `moved` block renames (`scoot_runtime.moves`) is compared, under its new
+address, with what is wanted there: it is moved (and updated if it changed), not
+deleted and created. Every problem a
 driver can see in a configuration is reported here, before anything is touched.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -24,6 +27,7 @@ from scoot_runtime.desired import DesiredObject, source_problem
 from scoot_runtime.drivers.base import Address, CloudDriver, ObjectSpec, Observed, Recorded
 from scoot_runtime.errors import ScootError
 from scoot_runtime.graph import CycleError, topological
+from scoot_runtime.moves import Move, match_moves
 from scoot_runtime.resolve import UNKNOWN, Known, Resolved, ResolveError, Resolver
 from scoot_runtime.secrets import Secrets
 from scoot_runtime.state import ObjectState, TargetState
@@ -37,6 +41,7 @@ class Action(StrEnum):
     UPDATE = "update"
     REPLACE = "replace"
     DELETE = "delete"
+    MOVE = "move"  # moved to a new address, and nothing else changes
     NOOP = "no-op"
 
 
@@ -51,6 +56,7 @@ class Change:
     drift: tuple[str, ...] = ()  # what the driver observed differing from the record
     found: bool = False  # adopted: made by an interrupted run, found by its name
     unrecorded: bool = False  # ... and not even an interrupted run recorded it
+    moved_from: str | None = None  # recorded at this address, moved here first (`moved`)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +69,7 @@ class Change:
             "drift": list(self.drift),
             "found": self.found,
             "unrecorded": self.unrecorded,
+            "moved_from": self.moved_from,
         }
 
 
@@ -93,6 +100,8 @@ class Plan:
     unrecorded: dict[str, str] = field(default_factory=dict)
     # Found, neither recorded nor wanted, by address: their kinds. Never touched.
     left_alone: dict[str, str] = field(default_factory=dict)
+    # The `moved` blocks that match nothing recorded: said, not refused (they may stay).
+    warnings: list[str] = field(default_factory=list)
 
     # Records to drop: objects no longer wanted that the driver no longer finds.
     forget: list[str] = field(default_factory=list)
@@ -110,9 +119,11 @@ class Plan:
         return changes or bool(self.adopted or self.forget or self.settle)
 
     def counts(self) -> dict[str, int]:
+        """Changes by action; "move" counts every move, those updated or replaced too."""
         counts = {action.value: 0 for action in Action}
         for change in self.changes:
             counts[change.action.value] += 1
+        counts[Action.MOVE.value] = sum(1 for change in self.changes if change.moved_from)
         return counts
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,6 +137,7 @@ class Plan:
             "only": list(self.only),
             "left_out": list(self.left_out),
             "replace": list(self.replace),
+            "warnings": list(self.warnings),
         }
 
 
@@ -159,12 +171,28 @@ async def make_plan(
     destroy: bool = False,
     refresh: bool = True,
     parallelism: int = 64,
+    moved: Sequence[Move] = (),
 ) -> Plan:
     wanted = {} if destroy else desired
     _check(wanted, driver, secrets)
     plan = Plan(target, [], destroy)
+    matched = match_moves(moved if not destroy else (), wanted, state)
+    for address, source in matched.moves.items():
+        kind = state.objects[source].kind
+        if kind not in driver.movable:
+            matched.problems.append(
+                (
+                    address,
+                    f"moved from `{source}`: the {driver.name} driver cannot move a {kind}; remove the "
+                    f"`moved` block to delete `{source}` and create `{address}`",
+                )
+            )
+    if matched.problems:
+        raise PlanError([PlanProblem(address, message) for address, message in matched.problems])
+    plan.warnings = matched.warnings
     if refresh:
         await _refresh(plan, wanted, state, driver, parallelism)
+    moves = _moves(plan, matched.moves, refresh)
 
     known: dict[str, Known | None] = {}
     resolver = Resolver(known, secrets, driver.context.root.resolve())
@@ -173,14 +201,14 @@ async def make_plan(
     except CycleError as error:
         raise PlanError([PlanProblem(error.cycle[0], f"{error}: remove one of these references")]) from None
     for address in order:
-        change, outputs_known = _decide(address, wanted[address], state, plan, driver, resolver)
+        change, outputs_known = _decide(address, moves.get(address), wanted[address], state, plan, driver, resolver)
         plan.changes.append(change)
         known[address] = outputs_known
 
     # No longer wanted: what the state records, and what an interrupted run made.
     kinds = {a: s.kind for a, s in state.objects.items()}
     kinds.update({a: adopted_kind(plan, state, a) for a in plan.adopted if a not in state.objects})
-    gone = {a for a in kinds if a not in wanted}
+    gone = {a for a in kinds if a not in wanted and a not in moves.values()}
     depends_on = {a: set(state.objects[a].depends_on) & gone if a in state.objects else set() for a in gone}
     for address in reversed(topological(depends_on)):
         if refresh and address in plan.observed and plan.observed[address] is None:
@@ -191,6 +219,18 @@ async def make_plan(
     if refresh:  # only what was looked for can be settled
         plan.settle = sorted(a for a in state.pending if a not in plan.adopted)
     return plan
+
+
+def _moves(plan: Plan, moves: dict[str, str], refresh: bool) -> dict[str, str]:
+    """The moves to make: of those matched, the ones whose object is still there (one
+    found gone is forgotten, and made again under its new address). What an interrupted
+    move left under the new address is not adopted: the move is made again."""
+    if refresh:
+        moves = {a: source for a, source in moves.items() if plan.observed.get(source) is not None}
+    for address in moves:
+        plan.adopted.pop(address, None)
+        plan.unrecorded.pop(address, None)
+    return moves
 
 
 def adopted_kind(plan: Plan, state: TargetState, address: str) -> str:
@@ -250,7 +290,7 @@ async def _refresh(
     reads = [read(a, recorded_spec(a, s), recorded(s)) for a, s in state.objects.items()]
     # An interrupted run's operation: look for what it made by its deterministic name.
     for address, pending in state.pending.items():
-        if address not in state.objects and pending.operation in ("create", "replace"):
+        if address not in state.objects and pending.operation in ("create", "replace", "move"):
             if address in wanted:
                 spec = spec_of(wanted[address], wanted[address].config)
             else:
@@ -285,13 +325,24 @@ async def _refresh(
 
 def _decide(
     address: str,
+    source: str | None,
     desired: DesiredObject,
     state: TargetState,
     plan: Plan,
     driver: CloudDriver,
     resolver: Resolver,
 ) -> tuple[Change, Known | None]:
-    """The change for one object, and what its dependants may assume of its outputs."""
+    """The change for one object, and what its dependants may assume of its outputs.
+
+    `source`: the recorded address a `moved` block moves it from."""
+    if source is not None:
+        change, known = _decide(source, None, replace(desired, address=Address.parse(source)), state, plan, driver, resolver)
+        action = Action.MOVE if change.action is Action.NOOP else change.action
+        if known is not None:
+            # What a move changes (a local store's path) is known after it.
+            moving = driver.moved_outputs(desired.kind, known.outputs)
+            known = Known(known.kind, known.identity, {n: UNKNOWN if n in moving else v for n, v in known.outputs.items()})
+        return replace(change, address=address, action=action, moved_from=source), known
     record = state.objects.get(address)
     adopted = plan.adopted.get(address)
     untold = record is None and adopted is not None and adopted.applied is None

@@ -7,7 +7,9 @@ ago; if those changed what it would be given, it is updated even where the
 plan expected nothing. Every operation is recorded before it starts and when it
 ends. A failure stops only what depends on the failed object; independent
 branches go on, and every failure is reported at the end. Deletions run first,
-dependants before what they depend on.
+dependants before what they depend on. An object a `moved` block renames is moved
+first (the driver's `move`, recorded in one journal line), then converged as any
+other; what depends on it waits for both.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from scoot_runtime.desired import DesiredObject
-from scoot_runtime.drivers.base import CloudDriver, Created, PreviousVersionKept
+from scoot_runtime.drivers.base import Address, CloudDriver, Created, PreviousVersionKept
 from scoot_runtime.plan import (
     Action,
     Change,
@@ -45,6 +47,7 @@ _OPERATIONS: dict[Action, Operation] = {
     Action.UPDATE: "update",
     Action.REPLACE: "replace",
     Action.DELETE: "delete",
+    Action.MOVE: "move",
 }
 
 
@@ -190,11 +193,37 @@ class Reconciler:
                         self.result.skipped[address] = f"not applied: `{dependency}` did not apply"
                         self._event(address, change.action, "skipped", time.monotonic(), self.result.skipped[address])
                         return
+            if change.moved_from is not None and not await self._move(address, change.moved_from, desired):
+                return
             await self._converge(address, desired, change)
+            if change.moved_from is not None and address not in self.result.failed and address not in self.result.done:
+                self.result.done.append(address)  # moved, and nothing else to do
         except Exception as error:  # a bug of ours or a driver's: this object fails, the run goes on
             self._fail(address, change.action, time.monotonic(), error)
         finally:
             self.finished[address].set()
+
+    async def _move(self, address: str, source: str, desired: DesiredObject) -> bool:
+        """Move what `source` records to `address`; whether it moved."""
+        record = self.state.objects[source]
+        started = time.monotonic()
+        try:
+            async with self.limit:
+                self._event(address, Action.MOVE, "started", started)
+                self.store.intent(address, "move", record.kind)
+                async with self._ticking(address, Action.MOVE, started, record.kind, {}):
+                    spec = replace(recorded_spec(address, record), source=desired.source)
+                    made = await self.driver.move(spec, recorded(record), Address.parse(source))
+        except Exception as error:
+            # `source` stays recorded: the driver left it there. The intent stays pending,
+            # so the next plan looks under the new address for what the move may have left.
+            self._fail(address, Action.MOVE, started, error)
+            return False
+        update = {"identity": dict(made.identity), "outputs": dict(made.outputs)}
+        self.store.moved(source, address, record.model_copy(update=update))
+        self.known[address] = Known(record.kind, made.identity, made.outputs)
+        self._event(address, Action.MOVE, "done", started)
+        return True
 
     async def _converge(self, address: str, desired: DesiredObject, change: Change) -> None:
         started = time.monotonic()
@@ -213,7 +242,7 @@ class Reconciler:
         # Found by name, made from what the driver cannot tell: updated as planned, as the
         # plan says (a comparison with its unknown configuration would call for a replacement).
         untold = address in self.plan.adopted and self.plan.adopted[address].applied is None
-        if record is not None and action in (Action.NOOP, Action.UPDATE) and not untold:
+        if record is not None and action in (Action.NOOP, Action.MOVE, Action.UPDATE) and not untold:
             # Outputs it depends on may have changed since the plan: compare again.
             diff = self.driver.diff(spec, recorded(record))
             if any(key in diff.changed for key in diff.replace):

@@ -49,7 +49,8 @@ STATE_FILE = "scoot.lock"
 # Far above a lock of 10,000 objects (some 10 MiB), and a bound on what a hostile one costs.
 MAX_LOCK_BYTES = 256 * MIB
 
-Operation = Literal["create", "update", "replace", "delete"]
+# "move": an object recorded at one address made the object of another (a `moved` block).
+Operation = Literal["create", "update", "replace", "delete", "move"]
 
 
 class _Model(BaseModel):
@@ -322,6 +323,12 @@ class Journal:
         dumped = None if state is None else state.model_dump(mode="json")
         self._append({"type": "result", "address": address, "state": dumped})
 
+    def moved(self, source: str, address: str, state: ObjectState) -> None:
+        """Record in one line that what was `source` is now `address`: a crash leaves
+        it at one address or the other, never at both or neither."""
+        record = {"type": "moved", "from": source, "address": address}
+        self._append({**record, "state": state.model_dump(mode="json")})
+
     def close(self) -> None:
         """Stop appending; the file stays, for the next run to recover from."""
         if self._fd is not None:
@@ -371,6 +378,9 @@ class Journal:
                     )
             elif record["type"] == "intent":
                 pending[record["address"]] = record["pending"]
+            elif record["type"] == "moved":
+                pending.pop(record["address"], None)
+                objects = moved_objects(objects, record["from"], record["address"], record["state"])
             else:
                 address = record["address"]
                 pending.pop(address, None)
@@ -431,10 +441,31 @@ class Journal:
         if kind == "intent":
             operation = {"operation": record["operation"], "kind": record["kind"], "started": record["time"]}
             return {**record, "pending": PendingOperation.model_validate(operation)}
+        if kind == "moved":
+            if not isinstance(record["from"], str):
+                raise ValueError("a `moved` record's `from` must be a string")
+            return {**record, "state": ObjectState.model_validate(record["state"])}
         if kind == "result":
             state = record["state"]
             return {**record, "state": None if state is None else ObjectState.model_validate(state)}
         raise ValueError(f"unknown record type {kind!r}")
+
+
+def moved_objects(
+    objects: dict[str, ObjectState], source: str, address: str, state: ObjectState
+) -> dict[str, ObjectState]:
+    """`objects` with `source` recorded as `address` (as `state`), and every record that
+    depended on `source` depending on `address` instead."""
+    renamed = {}
+    for name, record in objects.items():
+        if name == source:
+            continue
+        if source in record.depends_on:
+            depends_on = sorted({address if d == source else d for d in record.depends_on})
+            record = record.model_copy(update={"depends_on": depends_on})
+        renamed[name] = record
+    renamed[address] = state
+    return renamed
 
 
 def _describe(error: Exception) -> str:
@@ -544,6 +575,18 @@ class StateStore:
             self.state.objects.pop(address, None)
         else:
             self.state.objects[address] = state
+
+    def moved(self, source: str, address: str, state: ObjectState) -> None:
+        """Record that what was recorded at `source` is now `address` (as `state`), in one
+        journal line; what depended on `source` depends on `address` now."""
+        dependants = {a for a, s in self.state.objects.items() if source in s.depends_on}
+        self._touched |= {source, address, *dependants}
+        self.journal.moved(source, address, state)
+        self.state.pending.pop(address, None)
+        # In place: readers hold `state.objects`.
+        updated = moved_objects(self.state.objects, source, address, state)
+        self.state.objects.clear()
+        self.state.objects.update(updated)
 
     def commit(self) -> TargetState:
         """Write the state into scoot.lock (serial + 1, other targets untouched); remove the journal."""

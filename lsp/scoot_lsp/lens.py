@@ -25,7 +25,7 @@ from scoot_runtime import workspace as settings
 from scoot_runtime.state import STATE_FILE, StateError, StateFileModel, read_state_file
 
 log = logging.getLogger("scoot_lsp")
-_VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "no-op": "unchanged"}
+_VERB = {"create": "create", "update": "update", "replace": "replace", "delete": "delete", "move": "move", "no-op": "unchanged"}
 
 
 def application_root(folder: Path) -> Path | None:

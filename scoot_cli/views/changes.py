@@ -24,6 +24,7 @@ SYMBOLS: dict[Action, str] = {
     Action.UPDATE: "~",
     Action.REPLACE: "-/+",
     Action.DELETE: "-",
+    Action.MOVE: "→",
     Action.NOOP: " ",
 }
 COLOURS: dict[Action, str] = {
@@ -31,6 +32,7 @@ COLOURS: dict[Action, str] = {
     Action.UPDATE: "yellow",
     Action.REPLACE: "red",
     Action.DELETE: "red",
+    Action.MOVE: "blue",
     Action.NOOP: "white",
 }
 DRIFT_SYMBOL = "!"
@@ -69,6 +71,9 @@ class PlanView:
 
 def _symbol(change: Change) -> tuple[str, str]:
     """The symbol and its styled form."""
+    if change.moved_from is not None and change.action is Action.UPDATE:
+        symbol = SYMBOLS[Action.MOVE]
+        return symbol, click.style(symbol, fg=COLOURS[Action.MOVE], bold=True)
     if change.drift and not change.keys and change.action in (Action.CREATE, Action.UPDATE):
         return DRIFT_SYMBOL, click.style(DRIFT_SYMBOL, fg=DRIFT_COLOUR, bold=True)
     if change.action is Action.REPLACE:
@@ -78,6 +83,8 @@ def _symbol(change: Change) -> tuple[str, str]:
 
 
 def _what(change: Change, view: PlanView) -> str:
+    if change.moved_from is not None:
+        return _moved(change, view)
     if change.found and change.action is Action.UPDATE and not change.keys:
         # Found by name, made from a configuration the driver cannot tell (the details say so).
         found = "found running, though scoot.lock does not record it" if change.unrecorded else "found after an interrupted run"
@@ -103,6 +110,17 @@ def _what(change: Change, view: PlanView) -> str:
     return "found after an interrupted run: it will be recorded" if change.found else "unchanged"
 
 
+def _moved(change: Change, view: PlanView) -> str:
+    """`api.orders (storage) will be moved to api.store`, and what else happens to it."""
+    moved = f"will be moved to {change.address}"
+    if change.action is Action.UPDATE:
+        return f"{moved} and updated in place"
+    if change.action is Action.REPLACE:
+        kept = "" if change.kind != "storage" else ", its data deleted" if view.delete_data else "; its data is kept"
+        return f"{moved}, then replaced{kept}"
+    return moved
+
+
 def plan_lines(plan: Plan, view: PlanView) -> list[Line]:
     """Per changed object: a line with its symbol, address, kind and source line; then its details."""
     lines: list[Line] = []
@@ -110,9 +128,11 @@ def plan_lines(plan: Plan, view: PlanView) -> list[Line]:
         if change.action is Action.NOOP and not change.found:
             continue
         symbol, styled_symbol = _symbol(change)
-        head = f"{change.address} ({change.kind}) {_what(change, view)}"
+        # A move is said from where it is recorded now: `api.orders … will be moved to api.store`.
+        named = change.moved_from or change.address
+        head = f"{named} ({change.kind}) {_what(change, view)}"
         colour = DRIFT_COLOUR if symbol == DRIFT_SYMBOL else COLOURS[change.action]
-        styled_head = click.style(change.address, bold=True) + f" ({change.kind}) " + click.style(
+        styled_head = click.style(named, bold=True) + f" ({change.kind}) " + click.style(
             _what(change, view), fg=colour
         )
         location = view.locator.object(change.address) if change.action is not Action.DELETE else None
@@ -155,7 +175,7 @@ def _details(change: Change, view: PlanView) -> list[tuple[str, str, Location | 
     for drift in change.drift:
         if not (change.action is Action.CREATE and drift == "not found"):  # the head line says it
             add("!", f"drift: {drift}", None)
-    record = view.recorded.get(change.address)
+    record = view.recorded.get(change.moved_from or change.address)
     wanted = view.wanted.get(change.address)
     for key in change.keys:
         where = view.locator.key(change.address, key)
@@ -194,9 +214,10 @@ def plan_summary(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes. The infrastructure matches the architecture." + _left_alone_summary(plan)
     counts = plan.counts()
+    moves = f", {counts['move']} to move" if counts["move"] else ""
     text = (
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
-        f"{counts['replace']} to replace, {counts['delete']} to delete."
+        f"{counts['replace']} to replace, {counts['delete']} to delete{moves}."
     )
     interrupted = len(plan.adopted) - len(plan.unrecorded)
     if interrupted:
@@ -235,6 +256,8 @@ def render_plan(plan: Plan, view: PlanView, color: bool) -> str:
     alone = left_alone_lines(plan, color)
     if alone:
         lines.extend([f"Left alone on target `{plan.target}`:", "", *alone, ""])
+    for warning in plan.warnings:
+        lines.extend([(click.style("Warning", fg="yellow", bold=True) if color else "Warning") + f": {warning}", ""])
     lines.append(plan_summary(plan))
     if plan.only:
         lines.append(partial_line(plan))
@@ -256,7 +279,7 @@ def plan_json(plan: Plan, view: PlanView) -> dict[str, Any]:
             keys[key] = found.to_dict() if found else None
         entry["key_locations"] = keys
         if "revision" in change.keys:  # whole revisions, for tools (the text shows them short)
-            record = view.recorded.get(change.address)
+            record = view.recorded.get(change.moved_from or change.address)
             entry["revision"] = {
                 "before": record.revision if record else None,
                 "after": view.revisions.get(change.address),
@@ -287,7 +310,7 @@ def change_values(change: Change, view: PlanView) -> dict[str, dict[str, Any]]:
 
     A created object has every key it is given, a deleted one every key it had;
     `after_unknown` marks a value known only after apply; `secret` one holding a secret."""
-    record = view.recorded.get(change.address)
+    record = view.recorded.get(change.moved_from or change.address)
     before_config: Mapping[str, Any] = record.config if record is not None else {}
     after_config: Mapping[str, Any] = {} if change.action is Action.DELETE else view.wanted.get(change.address, {})
     if change.action is Action.CREATE:

@@ -42,6 +42,7 @@ STATUS_FILL = {
     "replace": "#ffd0c2",
     "delete": "#f8c6c6",
     "drift": "#ead4f7",
+    "move": "#d6e9f8",
     "no-op": "#ffffff",
 }
 STATUS_STROKE = {
@@ -50,6 +51,7 @@ STATUS_STROKE = {
     "replace": "#d2691e",
     "delete": "#c0392b",
     "drift": "#8e44ad",
+    "move": "#2471a3",
     "no-op": "#555555",
 }
 _SHAPES_DOT = {"compute": "box", "storage": "cylinder"}

@@ -14,7 +14,7 @@ from scoot_runtime.state import ObjectState
 
 _EVENT_COLOURS = {"started": "cyan", "running": "cyan", "done": "green", "failed": "red", "skipped": "yellow"}
 # What an operation still in flight is doing, by its action (a compute's own words first).
-_DOING = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting"}
+_DOING = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting", "move": "moving"}
 _COMPUTE_DOING = {"create": "starting", "delete": "stopping"}
 
 

@@ -9,6 +9,8 @@ A driver turns objects into infrastructure. The runtime calls, per object:
 - `create`, `update`, `delete`: change the world, returning what was made;
 - `read`: what exists now, found by the recorded identity or, after a crash
   left no record, by the object's deterministic name;
+- `move` (optional): make what was recorded at one address the object of
+  another (a `moved` block), keeping its identity and data;
 - `inventory` (optional): what of the target exists, listed by name alone;
 - `shared_lock` (optional, a class method): the target's apply lock, kept where
   its resources are, so that every clone of the application shares it.
@@ -31,7 +33,7 @@ Drivers are plugins: a class registered under the entry-point group
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -256,6 +258,10 @@ class CloudDriver(ABC):
     kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
     # The options a target may set for this driver in scoot.toml; others are refused.
     option_names: ClassVar[frozenset[str]] = frozenset()
+    # The kinds whose objects `move` can move (the plan refuses a move of another kind),
+    # and those `adopt` can take up (`scoot import`).
+    movable: ClassVar[frozenset[str]] = frozenset()
+    adoptable: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, context: DriverContext) -> None:
         self.context = context
@@ -293,6 +299,33 @@ class CloudDriver(ABC):
     @abstractmethod
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
         """Remove the object. Data (storage) is kept unless `delete_data`."""
+
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        """Make what was applied as `source` (`recorded`) the object at `spec.address`,
+        keeping what it is: its data, its identity where the cloud's names allow. `spec`
+        is the recorded configuration at the new address; a change of configuration is
+        an `update` after the move. What the object is now, under its new address, is
+        returned.
+
+        Called again after a crash, it finishes what was started: what runs under the
+        new address already (and not under the old) is the move done. On failure, what
+        was `source` is still what it was, at `source`. The default: this driver cannot."""
+        raise ScootError(
+            f"{source}: the {self.name} driver cannot move objects; remove the `moved` block "
+            f"to delete `{source}` and create `{spec.address}`"
+        )
+
+    async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
+        """Take up an existing resource, named by the cloud's own id (`scoot import`), as the
+        object `spec`: read it, and say what it is (identity and outputs) without changing
+        it. Refuse (a `ScootError` saying why and what to do) what is not there, is not of
+        the object's kind or engine, or is another state's. The default: this driver cannot."""
+        raise ScootError(f"{spec.address}: the {self.name} driver cannot import a `{spec.kind}`")
+
+    def moved_outputs(self, kind: str, outputs: Mapping[str, Any]) -> Collection[str]:
+        """The outputs a move may change, which the plan shows dependants as known after
+        apply: by default, all of them."""
+        return tuple(outputs)
 
     def logs(
         self, address: Address, recorded: Recorded | None, *, replica: int | None = None, follow: bool = False

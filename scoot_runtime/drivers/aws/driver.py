@@ -14,8 +14,8 @@ Target options: see `options`. The guide is docs/drivers/aws.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from typing import ClassVar
+from collections.abc import AsyncIterator, Collection, Mapping
+from typing import Any, ClassVar
 
 from scoot_runtime.drivers.aws import compute, connection, storage
 from scoot_runtime.drivers.aws.artifacts import Artifacts
@@ -74,6 +74,11 @@ class AwsDriver(CloudDriver):
     kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
     engines: ClassVar[tuple[str, ...]] = storage.ENGINES
     option_names: ClassVar[frozenset[str]] = OPTION_NAMES
+    # A store keeps its bucket or table (named after its old address, kept in its
+    # identity). A compute's instances, role, security group and launch parameter are
+    # named after its address: not moved or imported yet (a compute is replaced).
+    movable: ClassVar[frozenset[str]] = frozenset({"storage"})
+    adoptable: ClassVar[frozenset[str]] = frozenset({"storage"})
 
     def __init__(self, context: DriverContext) -> None:
         super().__init__(context)
@@ -141,6 +146,20 @@ class AwsDriver(CloudDriver):
             return await self._storage.update(spec, recorded)
         self._kind(spec)
         return await self._connection.update(spec, recorded)
+
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        if spec.kind == "storage":
+            return await self._storage.move(spec, recorded, source)
+        return await super().move(spec, recorded, source)
+
+    def moved_outputs(self, kind: str, outputs: Mapping[str, Any]) -> Collection[str]:
+        """A store keeps its name, so its URL."""
+        return () if kind == "storage" else tuple(outputs)
+
+    async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
+        if spec.kind == "storage":
+            return await self._storage.adopt(spec, resource_id)
+        return await super().adopt(spec, resource_id)
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
         if spec.kind == "compute":

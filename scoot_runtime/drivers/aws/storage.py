@@ -20,7 +20,7 @@ from typing import Any
 
 from scoot_model import template
 from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
-from scoot_runtime.drivers.aws.naming import Names, tag_list, tag_map
+from scoot_runtime.drivers.aws.naming import LINEAGE_TAG, Names, tag_list, tag_map
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import (
     Address,
@@ -66,29 +66,53 @@ class StorageObjects:
 
     # --- the operations --------------------------------------------------------------
 
-    async def create(self, spec: ObjectSpec) -> Created:
+    async def create(self, spec: ObjectSpec, named: str | None = None) -> Created:
+        """Make the store (or take up the one `named`: moved, or imported)."""
         engine = self._engine(spec)
+        name = named or self._name(engine, spec.address, None)
         if engine == "bucket":
-            name = self.names.bucket(spec.address)
-            await self._ensure_bucket(name, spec.address)
+            await self._ensure_bucket(name, spec.address, named is not None)
             return Created({"engine": engine, "name": name}, {"url": bucket_url(name)})
-        name = self.names.table(spec.address)
-        await self._ensure_table(name, spec.address)
+        await self._ensure_table(name, spec.address, named is not None)
         return Created({"engine": engine, "name": name}, {"url": table_url(name)})
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         # Nothing of a store changes in place (`size` is no quota here; `engine` is a
         # replacement): make sure it is there, tagged, and configured.
-        return await self.create(spec)
+        return await self.create(spec, _recorded_name(recorded))
+
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        """The store keeps its name (derived from `source`, kept in the identity): only its
+        tags say its new address. Called again, it tags again."""
+        engine = self._engine(ObjectSpec(spec.address, spec.kind, {"engine": recorded.identity.get("engine")}))
+        name = self._name(engine, source, recorded)
+        tags = await bucket_tags(self.aws, name) if engine == "bucket" else await self._table_tags(name)
+        if tags is None:
+            raise AwsDriverError(f"{source}: its {engine} {name} is not there: there is nothing to move to {spec.address}")
+        return await self.create(ObjectSpec(spec.address, spec.kind, {"engine": engine}), name)
+
+    async def adopt(self, spec: ObjectSpec, name: str) -> Created:
+        """The bucket or table `name`, as the store `spec` (its engine), untouched: the
+        next apply tags it (and closes a bucket to the public)."""
+        engine = self._engine(spec)
+        tags = await bucket_tags(self.aws, name) if engine == "bucket" else await self._table_tags(name)
+        what = "S3 bucket" if engine == "bucket" else "DynamoDB table"
+        if tags is None:
+            raise AwsDriverError(
+                f"{spec.address}: there is no {what} named {name!r} (in region {self.aws.region}); "
+                f"give the name of an existing one (`{spec.address}` is a `{engine}`)"
+            )
+        if self._foreign(tags, spec.address, named=True):
+            raise self._refuse(f"the {what} {name}", spec.address)
+        return Created({"engine": engine, "name": name}, {"url": bucket_url(name) if engine == "bucket" else table_url(name)})
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         for engine in self._candidates(spec, recorded):
+            name = self._name(engine, spec.address, recorded)
             if engine == "bucket":
-                name = self.names.bucket(spec.address)
                 tags = await bucket_tags(self.aws, name)
                 url = bucket_url(name)
             else:
-                name = self.names.table(spec.address)
                 tags = await self._table_tags(name)
                 url = table_url(name)
             if tags is None:
@@ -108,10 +132,11 @@ class StorageObjects:
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
         engine = recorded.identity.get("engine")
+        named = _recorded_name(recorded)
         if engine == "bucket":
-            await self._delete_bucket(self.names.bucket(spec.address), spec.address, delete_data)
+            await self._delete_bucket(named or self.names.bucket(spec.address), spec.address, delete_data, named is not None)
         elif engine == "table":
-            await self._delete_table(self.names.table(spec.address), spec.address, delete_data)
+            await self._delete_table(named or self.names.table(spec.address), spec.address, delete_data, named is not None)
         else:
             for candidate in ENGINES:  # an interrupted create recorded no engine
                 fake = Recorded("storage", {}, {}, {"engine": candidate}, {})
@@ -126,6 +151,20 @@ class StorageObjects:
             raise AwsDriverError(f"{spec.address}: {failures[0].message if failures else 'no engine'}")
         return engine
 
+    def _name(self, engine: str, address: Address, recorded: Recorded | None) -> str:
+        """The recorded name (a store moved, or imported, keeps its own), else the address's."""
+        named = _recorded_name(recorded) if recorded is not None and recorded.identity.get("engine") == engine else None
+        return named or (self.names.bucket(address) if engine == "bucket" else self.names.table(address))
+
+    def _foreign(self, tags: Mapping[str, str], address: Address, named: bool) -> bool:
+        """Whether a store with these tags is not this state's to touch. By a name of the
+        address's (with this state's lineage in it), untagged is ours (a create interrupted
+        before tagging); by a recorded name (moved, imported), anything but another
+        state's scoot tags is."""
+        if named:
+            return tags.get(LINEAGE_TAG, self.names.lineage) != self.names.lineage
+        return bool(tags) and not self.names.owns(tags, address)
+
     def _candidates(self, spec: ObjectSpec, recorded: Recorded | None) -> tuple[str, ...]:
         engine = recorded.identity.get("engine") if recorded is not None else spec.config.get("engine")
         return (str(engine),) if engine in ENGINES else ENGINES
@@ -139,22 +178,25 @@ class StorageObjects:
 
     # S3
 
-    async def _ensure_bucket(self, name: str, address: Address) -> None:
+    async def _ensure_bucket(self, name: str, address: Address, named: bool = False) -> None:
         tags = await bucket_tags(self.aws, name)
         if tags is None:
+            if named:
+                raise AwsDriverError(f"{address}: the S3 bucket {name} it was recorded with is gone")
             await create_bucket(self.aws, name, str(address))
             tags = {}
         # Untagged: ours, made by a create interrupted before tagging (the name holds a
         # digest of this state's lineage). Tagged for another state: not ours.
-        if tags and not self.names.owns(tags, address):
+        if self._foreign(tags, address, named):
             raise self._refuse(f"the S3 bucket {name}", address)
-        await secure_bucket(self.aws, name, self.names.tags(address))
+        # The bucket's other tags (an imported one's) stay.
+        await secure_bucket(self.aws, name, {**tags, **self.names.tags(address)})
 
-    async def _delete_bucket(self, name: str, address: Address, delete_data: bool) -> None:
+    async def _delete_bucket(self, name: str, address: Address, delete_data: bool, named: bool = False) -> None:
         tags = await bucket_tags(self.aws, name)
         if tags is None:
             return
-        if tags and not self.names.owns(tags, address):  # untagged: ours (see `_ensure_bucket`)
+        if self._foreign(tags, address, named):  # untagged: ours (see `_ensure_bucket`)
             raise self._refuse(f"the S3 bucket {name}", address)
         if not delete_data:
             return  # the data stays, and the bucket with it
@@ -177,9 +219,11 @@ class StorageObjects:
         found = await self.aws.maybe("dynamodb", "list_tags_of_resource", ResourceArn=table["TableArn"])
         return tag_map(found.get("Tags") if found else None)
 
-    async def _ensure_table(self, name: str, address: Address) -> None:
+    async def _ensure_table(self, name: str, address: Address, named: bool = False) -> None:
         table = await self._describe_table(name)
         if table is None:
+            if named:
+                raise AwsDriverError(f"{address}: the DynamoDB table {name} it was recorded with is gone")
             try:
                 await self.aws.call(
                     "dynamodb",
@@ -195,7 +239,7 @@ class StorageObjects:
                     raise
             table = await self._wait_table(name, address)
         tags = await self._table_tags(name) or {}
-        if tags and not self.names.owns(tags, address):
+        if self._foreign(tags, address, named):
             raise self._refuse(f"the DynamoDB table {name}", address)
         if tags != {**tags, **self.names.tags(address)}:
             await self.aws.call(
@@ -214,15 +258,20 @@ class StorageObjects:
                 raise AwsDriverError(f"{address}: the DynamoDB table {name} is not active after {_TABLE_WAIT:g} s")
             await asyncio.sleep(1)
 
-    async def _delete_table(self, name: str, address: Address, delete_data: bool) -> None:
+    async def _delete_table(self, name: str, address: Address, delete_data: bool, named: bool = False) -> None:
         tags = await self._table_tags(name)
         if tags is None:
             return
-        if tags and not self.names.owns(tags, address):  # untagged: ours (see `_ensure_table`)
+        if self._foreign(tags, address, named):  # untagged: ours (see `_ensure_table`)
             raise self._refuse(f"the DynamoDB table {name}", address)
         if not delete_data:
             return  # the data stays, and the table with it
         await self.aws.maybe("dynamodb", "delete_table", TableName=name)
+
+
+def _recorded_name(recorded: Recorded | None) -> str | None:
+    name = recorded.identity.get("name") if recorded is not None else None
+    return name if isinstance(name, str) and name else None
 
 
 async def bucket_tags(aws: Aws, name: str) -> dict[str, str] | None:

@@ -10,6 +10,11 @@ then every `read`), and what this driver starts or stops drops it. Outputs:
 
 The environment of a process holds secrets: it is built in memory, handed to
 the process, and never logged, recorded or put into a message.
+
+A move (a `moved` block) starts each replica again under its new name, exactly as
+it was started (read back from /proc, the marker changed), the way an update
+replaces a version: beside the old one when it listens on no port, else one
+replica at a time; a replica that fails puts the old ones back.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ import datetime
 import functools
 import logging
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -304,12 +309,9 @@ class ComputeObjects:
         except LocalDriverError as error:
             raise (PreviousVersionKept(spec.address, str(error)) if kept else error) from None
         ports = {wanted.replica_port(r) for r in range(wanted.replicas)} - {None}
-        beside = not ports & {_env_port(launch) for _, launch in previous.values()}
+        start = functools.partial(self._start, spec, wanted, cwd)
         try:
-            if beside:
-                started = await self._start_beside(spec, wanted, cwd)
-            else:
-                started = await self._roll(spec, wanted, cwd, previous, recorded)
+            started = await self._switch(spec.address, spec.address, range(wanted.replicas), start, ports, previous, recorded)
         except LocalDriverError as error:
             restored = kept and not isinstance(error, NotRestored)
             raise (PreviousVersionKept(spec.address, str(error)) if restored else error) from None
@@ -317,16 +319,66 @@ class ComputeObjects:
         await self._stop(spec.address, lambda p: p.proc in before)
         return Created(identity(started), outputs(wanted.port))
 
-    async def _start_beside(self, spec: ObjectSpec, wanted: Settings, cwd: Path) -> dict[int, Proc]:
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        """Start each replica of `source` again under `spec.address`, as it was started,
+        then stop the old ones (the way `update` replaces a version). Nothing of `source`
+        running while `spec.address` runs: moved already."""
+        previous = await self._previous(source)
+        if not previous:
+            running = await self._previous(spec.address)
+            if running:
+                return Created(identity(running), dict(recorded.outputs))
+            raise LocalDriverError(
+                f"{source}: none of its processes runs, so there is nothing to move to {spec.address}; "
+                "run `scoot apply` again: it is created under its new name"
+            )
+        # What an interrupted move started under the new name goes: the old version serves.
+        await self._stop(spec.address, _every)
+        before = {p.proc for p in await self._scan() if p.address == str(source)}
+        ports = {_env_port(launch) for _, launch in previous.values()} - {None}
+
+        async def start(replica: int) -> Proc:
+            launch = previous[replica][1]
+            env = {**launch.env, processes.MARKER: processes.marker(self.owner, str(spec.address), replica)}
+            return await self._restart(spec.address, replica, replace(launch, env=env), recorded, f"moved from {source}")
+
+        try:
+            started = await self._switch(spec.address, source, sorted(previous), start, ports, previous, recorded)
+        except NotRestored:
+            raise
+        except LocalDriverError as error:
+            raise LocalDriverError(f"{error}\n{source} still runs under its old name") from None
+        await self._stop(source, lambda p: p.proc in before)
+        return Created(identity(started), dict(recorded.outputs))
+
+    async def _switch(
+        self,
+        address: Address,
+        source: Address,
+        replicas: Iterable[int],
+        start: Callable[[int], Awaitable[Proc]],
+        ports: set[int | None],
+        previous: Mapping[int, tuple[Running, Launch]],
+        recorded: Recorded,
+    ) -> dict[int, Proc]:
+        """Start the replicas of `address` in place of those of `source` (the same object,
+        or the one it moves from): beside them where the ports allow (none of the new
+        ports is one the old processes were given), else one at a time. The old ones are
+        left for the caller to stop; on failure, they run as before."""
+        if not ports & {_env_port(launch) for _, launch in previous.values()}:
+            return await self._start_beside(address, replicas, start)
+        return await self._roll(address, source, replicas, start, previous, recorded)
+
+    async def _start_beside(
+        self, address: Address, replicas: Iterable[int], start: Callable[[int], Awaitable[Proc]]
+    ) -> dict[int, Proc]:
         """Start every new replica while the old ones run; if one fails, stop the others."""
-        results = await asyncio.gather(
-            *(self._start(spec, wanted, cwd, replica) for replica in range(wanted.replicas)),
-            return_exceptions=True,
-        )
-        started = {i: r for i, r in enumerate(results) if isinstance(r, Proc)}
+        wanted = list(replicas)
+        results = await asyncio.gather(*(start(replica) for replica in wanted), return_exceptions=True)
+        started = {i: r for i, r in zip(wanted, results, strict=True) if isinstance(r, Proc)}
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            await self._stop(spec.address, _within({p.pid for p in started.values()}), grace=0)
+            await self._stop(address, _within({p.pid for p in started.values()}), grace=0)
             if all(isinstance(f, LocalDriverError) for f in failures):
                 raise LocalDriverError("\n".join(str(f) for f in failures))
             raise failures[0]
@@ -334,24 +386,25 @@ class ComputeObjects:
 
     async def _roll(
         self,
-        spec: ObjectSpec,
-        wanted: Settings,
-        cwd: Path,
+        address: Address,
+        source: Address,
+        replicas: Iterable[int],
+        start: Callable[[int], Awaitable[Proc]],
         previous: Mapping[int, tuple[Running, Launch]],
         recorded: Recorded,
     ) -> dict[int, Proc]:
         """Replace one replica at a time (the new one listens on the old one's port); on a
         failure, put every replaced one back as it was started, then raise."""
         started: dict[int, Proc] = {}
-        for replica in range(wanted.replicas):
-            await self._stop(spec.address, _replica(replica))
+        for replica in replicas:
+            await self._stop(source, _replica(replica))
             try:
-                started[replica] = await self._start(spec, wanted, cwd, replica)
+                started[replica] = await start(replica)
             except Exception as error:
-                await self._stop(spec.address, _within({p.pid for p in started.values()}), grace=0)
+                await self._stop(address, _within({p.pid for p in started.values()}), grace=0)
                 back = [r for r in previous if r <= replica]
                 results = await asyncio.gather(
-                    *(self._restart(spec.address, r, previous[r][1], recorded) for r in back),
+                    *(self._restart(source, r, previous[r][1], recorded) for r in back),
                     return_exceptions=True,
                 )
                 lost = [str(r) for r in results if isinstance(r, BaseException)]
@@ -380,12 +433,14 @@ class ComputeObjects:
             for running, _ in previous.values()
         )
 
-    async def _restart(self, address: Address, replica: int, launch: Launch, recorded: Recorded) -> Proc:
+    async def _restart(
+        self, address: Address, replica: int, launch: Launch, recorded: Recorded, why: str = "the previous version, again"
+    ) -> Proc:
         """Start a replica of the previous version again as it was started; wait until healthy."""
         name = f"{address} replica {replica}"
         port = _env_port(launch)
         log_file = log_path(self.context.workspace, self.context.target, address, replica)
-        offset = _log_header(log_file, f"{name} (the previous version, again)")
+        offset = _log_header(log_file, f"{name} ({why})")
         check = _literal_health(recorded.config.get("health"))
         return await self._run(address, name, launch.argv, launch.cwd, launch.env, check, port, log_file, offset)
 

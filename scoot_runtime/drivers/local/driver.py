@@ -13,7 +13,7 @@ variables to pass on to every process, beyond PATH, HOME, LANG, LC_* and such).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, ClassVar
 
 from scoot_runtime.drivers.base import (
@@ -43,6 +43,9 @@ class LocalDriver(CloudDriver):
     option_names: ClassVar[frozenset[str]] = frozenset(
         {"health_timeout", "grace_period", "pass_env"}
     )
+    movable: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
+    # Not a compute: see `adopt`.
+    adoptable: ClassVar[frozenset[str]] = frozenset({"storage"})
 
     def __init__(self, context: DriverContext) -> None:
         super().__init__(context)
@@ -110,6 +113,33 @@ class LocalDriver(CloudDriver):
             await self._storage.delete(spec, recorded, delete_data)
         else:
             self._kind(spec)
+
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        if spec.kind == "compute":
+            return await self._compute.move(spec, recorded, source)
+        if spec.kind == "storage":
+            return await self._storage.move(spec, recorded, source)
+        self._kind(spec)
+        return Created(dict(recorded.identity), dict(recorded.outputs))  # a connection is nothing here
+
+    async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
+        """A store: the folder or SQLite file at the path `resource_id`, moved into where
+        the address keeps it. A compute is refused: the driver knows its processes by the
+        marker it starts them with, and never signals a process it did not start."""
+        if spec.kind == "storage":
+            return await self._storage.adopt(spec, resource_id)
+        if spec.kind == "compute":
+            raise LocalDriverError(
+                f"{spec.address}: the local driver cannot import a running process: it knows a "
+                "compute's processes by the SCOOT_OBJECT marker it starts them with, which a process "
+                "it did not start does not carry, and it never signals a process it did not start. "
+                f"Stop that process yourself, then `scoot apply` starts `{spec.address}`"
+            )
+        raise LocalDriverError(f"{spec.address}: a `{spec.kind}` is nothing on this machine: there is nothing to import")
+
+    def moved_outputs(self, kind: str, outputs: Mapping[str, Any]) -> Collection[str]:
+        """A store's path (and URL) is its address's; a compute's outputs stay."""
+        return [name for name in ("path", "url") if name in outputs] if kind == "storage" else ()
 
     def logs(
         self, address: Address, recorded: Recorded | None, *, replica: int | None = None, follow: bool = False

@@ -14,6 +14,10 @@ applies on both: `bucket` is a folder (`<object>.bucket/`) and `table` a SQLite
 file (`<object>.table.sqlite`); both also report a `url`, as a cloud's store
 reports its URL (`s3://…`, `dynamodb://…`): recorded with a relative path
 (`file:.scoots/…`, `sqlite:.scoots/…`), it is `file:///…` or `sqlite:///…` where used.
+
+A move (a `moved` block) renames the store to its new address's name: one
+`rename` on one file system, atomic (a SQLite file's companions `-wal`, `-shm`
+first, the database last: the database's rename is the move).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from scoot_runtime.drivers.base import (
+    Address,
     CheckFailure,
     Created,
     DriverContext,
@@ -38,6 +43,7 @@ from scoot_runtime.drivers.base import (
     Recorded,
 )
 from scoot_runtime.drivers.local.paths import LocalDriverError, data_path
+from scoot_runtime.files import errors_naming, fsync_folder
 
 ENGINES = ("sqlite", "directory", "bucket", "table")
 # The engines kept as a folder; the others are SQLite files.
@@ -118,6 +124,57 @@ class StorageObjects:
         # disk; `engine` needs a replacement): make sure it is there.
         return await self.create(spec)
 
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        """Rename the store `source` names to the name of `spec.address`. Done already (the
+        store is at the new name, not the old one): nothing to do. Something at the new
+        name already is never overwritten."""
+        engine, old = self._recorded(ObjectSpec(source, spec.kind, spec.config), recorded)
+        new = data_path(self.context.workspace, self.context.target, spec.address, engine)
+        if not old.exists():
+            if new.exists():
+                return self._created(engine, new)
+            raise LocalDriverError(f"{source}: its store is not at {old}: there is nothing to move to {spec.address}")
+        if new.exists():
+            raise LocalDriverError(
+                f"{spec.address}: cannot move {source}'s store to {new}: something is there already. "
+                "Move it aside (or delete it) and apply again"
+            )
+        with errors_naming(new):
+            _rename(engine, old, new)
+        with contextlib.suppress(OSError):  # leave no empty component folder behind
+            old.parent.rmdir()
+        return self._created(engine, new)
+
+    async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
+        """The folder or SQLite file at `resource_id` (a path, relative to the current
+        folder), renamed to where the address keeps its store (on the same file system:
+        atomic), so that the store is found by its name as any other."""
+        engine, path = self._path(spec)
+        found = Path(resource_id).expanduser().absolute()
+        shape = "a folder" if engine in FOLDERS else "a SQLite file"
+        if not found.exists():
+            raise LocalDriverError(f"{spec.address}: {resource_id} does not exist; give the path of {shape} (its engine is `{engine}`)")
+        if found.is_symlink():
+            raise LocalDriverError(f"{spec.address}: {resource_id} is a symbolic link; give the path of {shape} itself")
+        problem = _problem(engine, found)
+        if problem:
+            raise LocalDriverError(f"{spec.address}: {problem}; `{spec.address}` is a `{engine}` store: give {shape}")
+        if found.resolve() == path.resolve():
+            return self._created(engine, path)
+        if path.exists():
+            raise LocalDriverError(
+                f"{spec.address}: {path} already holds a store of this address; move it aside (or delete it) "
+                "and import again"
+            )
+        try:
+            _rename(engine, found, path)
+        except OSError as error:
+            raise LocalDriverError(
+                f"{spec.address}: cannot move {found} to {path} ({error.strerror}); on another file "
+                "system, copy it there yourself, then import that path"
+            ) from None
+        return self._created(engine, path)
+
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:
         if not delete_data:
             return  # the data stays where it is
@@ -165,6 +222,20 @@ def _problem(engine: str, path: Path) -> str | None:
     if header and header != SQLITE_HEADER:
         return f"{path} is not a SQLite database"
     return None
+
+
+def _rename(engine: str, old: Path, new: Path) -> None:
+    """Rename a store, durably: a SQLite file's companions first, the database last (its
+    rename is the move: after a crash, the store is whole at one name or the other)."""
+    new.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in () if engine in FOLDERS else SQLITE_SIDECARS:
+        companion = old.with_name(old.name + suffix)
+        if companion.exists():
+            os.replace(companion, new.with_name(new.name + suffix))
+    os.rename(old, new)
+    fsync_folder(new.parent)
+    if old.parent != new.parent:
+        fsync_folder(old.parent)
 
 
 def _create_sqlite(path: Path) -> None:
