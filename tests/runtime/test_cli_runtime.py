@@ -300,7 +300,7 @@ def test_plan_json(app: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["target"] == "local" and data["has_changes"] is True and data["destroy"] is False
-    assert data["summary"] == {"create": 2, "update": 0, "replace": 0, "delete": 0, "no-op": 0}
+    assert data["summary"] == {"create": 2, "update": 0, "replace": 0, "delete": 0, "move": 0, "no-op": 0}
     changes = {c["address"]: c for c in data["changes"]}
     assert set(changes) == {"app.web", "app.db"}
     web = changes["app.web"]
