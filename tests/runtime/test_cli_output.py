@@ -214,8 +214,8 @@ def test_an_explicit_folder_wins_and_no_application_upward_suggests_init(tiny: P
     assert json.loads(compiled.stdout)["application"]["name"] == "other"
     lonely = tmp_path / "lonely"
     lonely.mkdir()
-    if any((f / "scoot.toml").exists() or (f / "architecture.sct").exists() for f in lonely.parents):
-        pytest.skip("an application is above the test's folder")
+    strays = [f for f in lonely.parents if (f / "scoot.toml").exists() or (f / "architecture.sct").exists()]
+    assert not strays, f"an application above the test's folder would be found upward: {strays}"
     os.chdir(lonely)
     result = scoot("plan")
     assert result.exit_code == 1
