@@ -9,7 +9,7 @@ Nothing is evaluated yet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import diagnostic
@@ -29,6 +29,18 @@ class ObjectInfo:
     component: str
     file: s.File
     model: type[SctObject] | None  # None: its kind is unknown (already reported)
+    # The loop variables its attributes see (its component's `for`, its own).
+    scope: dict[str, Any] = field(default_factory=dict)
+
+
+# A block with a `for` or an `if`, waiting for its instances (`scoot_lang.repetition`):
+# the block, its file, its component (for an object) and the loop variables around it.
+@dataclass
+class Pending:
+    block: s.ComponentBlock | s.ObjectBlock
+    file: s.File
+    component: str | None = None
+    scope: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,18 +49,31 @@ class Declarations:
     components: dict[str, tuple[s.ComponentBlock, s.File]] = field(default_factory=dict)
     objects: dict[str, dict[str, ObjectInfo]] = field(default_factory=dict)  # by component, then name
     decls: dict[str, tuple[Decl, s.File]] = field(default_factory=dict)  # lets and params
+    # The loop variables of each component made by a `for`.
+    component_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)  # blocks with `for` or `if`, components first
+    lower_components: dict[str, str] = field(default_factory=dict)
+    lower_objects: dict[str, dict[str, str]] = field(default_factory=dict)  # by component
 
 
 def declare(files: list[s.File], findings: Findings) -> Declarations:
-    """Bind every name of the unit, reporting what is wrong with the names themselves."""
-    return _Binder(findings).declare(files)
+    """Bind every name of the unit, reporting what is wrong with the names themselves.
+
+    Blocks with a `for` or an `if` are left in `pending`: their instances are bound
+    once lets and params can be evaluated (`scoot_lang.repetition`).
+    """
+    return Binder(findings).declare(files)
+
+
+def binder(declared: Declarations, findings: Findings) -> Binder:
+    """A binder that goes on adding to `declared` (the instances of `for` and `if`)."""
+    return Binder(findings, declared)
 
 
 @dataclass
-class _Binder:
+class Binder:
     findings: Findings
     found: Declarations = field(default_factory=Declarations)
-    lower_components: dict[str, str] = field(default_factory=dict)
 
     def declare(self, files: list[s.File]) -> Declarations:
         for file in files:
@@ -91,10 +116,17 @@ class _Binder:
         self.findings.source_map.add(("application",), span(file, block))
         self.findings.source_map.add(("application", "name"), span(file, block.name))
 
-    def component(self, block: s.ComponentBlock, file: s.File) -> None:
-        name = block.name.text
+    def component(
+        self, block: s.ComponentBlock, file: s.File, instance: str | None = None, scope: dict[str, Any] | None = None
+    ) -> None:
+        """Bind a component, or (`instance`) one instance of a component with a `for` or `if`."""
         if block.name.missing:
             return
+        if block.repetition is not None and instance is None:
+            self.found.pending.insert(sum(isinstance(p.block, s.ComponentBlock) for p in self.found.pending), Pending(block, file))
+            return
+        name = instance or block.name.text
+        lower_components = self.found.lower_components
         if name in self.found.components:
             first, first_file = self.found.components[name]
             self.findings.again(
@@ -106,34 +138,42 @@ class _Binder:
                 "the first declaration",
             )
             return
-        self.check_name(block.name, file, "component")
-        if name.lower() in self.lower_components:
+        if instance is None:
+            self.check_name(block.name, file, "component")
+        if name.lower() in lower_components:
             self.findings.error(
                 "SCT105",
-                f"component `{name}` differs from `{self.lower_components[name.lower()]}` only in case; their "
+                f"component `{name}` differs from `{lower_components[name.lower()]}` only in case; their "
                 "repositories and folders would collide on case-insensitive systems: rename one",
                 file,
                 block.name,
             )
-        self.lower_components[name.lower()] = name
+        lower_components[name.lower()] = name
         self.found.components[name] = (block, file)
+        if scope:
+            self.found.component_scopes[name] = scope
         self.findings.semantic.add(Symbol(f"component:{name}", "component", name, span(file, block), span(file, block.name)))
         self.findings.source_map.add(("components", name), span(file, block))
-        objects: dict[str, ObjectInfo] = {}
-        lower_objects: dict[str, str] = {}
+        self.found.objects[name] = {}
+        self.found.lower_objects[name] = {}
         for obj in block.objects:
-            self.object(obj, name, file, objects, lower_objects)
-        self.found.objects[name] = objects
+            if obj.repetition is not None:
+                self.found.pending.append(Pending(obj, file, name, dict(scope or {})))
+            else:
+                self.object(obj, name, file, scope=dict(scope or {}))
 
     def object(
         self,
         obj: s.ObjectBlock,
         component: str,
         file: s.File,
-        objects: dict[str, ObjectInfo],
-        lower_objects: dict[str, str],
+        instance: str | None = None,
+        scope: dict[str, Any] | None = None,
     ) -> None:
-        name = obj.name.text
+        """Bind an object of `component`, or (`instance`) one instance of an object with a `for` or `if`."""
+        objects = self.found.objects[component]
+        lower_objects = self.found.lower_objects[component]
+        name = instance or obj.name.text
         if obj.name.missing:
             return
         if name in objects:
@@ -146,7 +186,8 @@ class _Binder:
                 "the first object",
             )
             return
-        self.check_name(obj.name, file, "object")
+        if instance is None:
+            self.check_name(obj.name, file, "object")
         if name.lower() in lower_objects:
             self.findings.error(
                 "SCT105",
@@ -166,7 +207,7 @@ class _Binder:
                 obj.kind,
                 match,
             )
-        objects[name] = ObjectInfo(obj, component, file, model)
+        objects[name] = ObjectInfo(obj, component, file, model, scope or {})
         path = ("components", component, "objects", name)
         self.findings.semantic.add(
             Symbol(f"object:{component}.{name}", "object", name, span(file, obj), span(file, obj.name), component, obj.kind.text)

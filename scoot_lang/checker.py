@@ -18,13 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from scoot_lang import syntax as s
-from scoot_lang.binding import declare
+from scoot_lang.binding import binder, declare
 from scoot_lang.cycles import reference_cycles
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
 from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
 from scoot_lang.moves import check_moves
+from scoot_lang.repetition import expand
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
 from scoot_model.objects import Architecture, Component
@@ -60,6 +61,7 @@ def check(
                 )
             findings.add(diagnostic("SCT504", message, None))
     evaluator = Evaluator(findings, declared, Budget(findings), params, given)
+    expand(binder(declared, findings), evaluator)
     evaluator.evaluate_decls()
     validator = Validator(findings, evaluator)
     application = validator.application(*declared.application) if declared.application else None
@@ -74,6 +76,8 @@ def check(
         if name not in evaluator.used and not file.from_json:
             what = "param" if isinstance(decl, s.ParamDecl) else "let"
             findings.error("SCT901", f"{what} `{name}` is never used; remove it or refer to it", file, decl.name)
+    # The instances of a `for` share their text: what is wrong in it once is said once.
+    findings.diagnostics[:] = list(dict.fromkeys(findings.diagnostics))
     architecture = None
     if application is not None and not findings.has_errors:
         architecture = Architecture.model_construct(application=application, components=components, moved=moved)

@@ -193,14 +193,36 @@ class _Builder(Transformer[Any, Any]):
         )
 
     def component(self, c: list[Any]) -> s.ComponentBlock:
+        repetition = c[2] if isinstance(c[2], s.Repetition) else None
+        brace = 3 if repetition else 2
         return s.ComponentBlock(
-            self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+            self._ident(c[1]), c[brace + 1 : -1], c[0].start_pos, c[-1].end_pos, c[brace].start_pos, repetition
         )
 
     def object(self, c: list[Any]) -> s.ObjectBlock:
+        repetition = c[2] if isinstance(c[2], s.Repetition) else None
+        brace = 3 if repetition else 2
         return s.ObjectBlock(
-            self._ident(c[0]), self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+            self._ident(c[0]),
+            self._ident(c[1]),
+            c[brace + 1 : -1],
+            c[0].start_pos,
+            c[-1].end_pos,
+            c[brace].start_pos,
+            repetition,
         )
+
+    def for_clause(self, c: list[Any]) -> s.Repetition:
+        # FOR NAME ("," NAME)? IN expr (IF expr)?: the names are the tokens before `in`.
+        at_in = next(i for i, child in enumerate(c) if isinstance(child, Token | _Tok) and child.type == "IN")
+        variables = [self._ident(t) for t in c[1:at_in]]
+        iterable = c[at_in + 1]
+        condition = c[at_in + 3] if len(c) > at_in + 3 else None
+        end = (condition or iterable).end
+        return s.Repetition(variables, iterable, condition, c[0].start_pos, end)
+
+    def if_clause(self, c: list[Any]) -> s.Repetition:
+        return s.Repetition([], None, c[1], c[0].start_pos, c[1].end)
 
     def moved(self, c: list[Any]) -> s.MovedBlock:
         return s.MovedBlock(c[2:-1], c[0].start_pos, c[-1].end_pos, c[1].start_pos)
@@ -222,8 +244,31 @@ class _Builder(Transformer[Any, Any]):
 
     def number(self, c: list[Any]) -> s.NumberLit:
         raw = c[0].value
-        value: int | float = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        value: int | float = int(raw) if raw.isdigit() else float(raw)
         return s.NumberLit(raw, value, c[0].start_pos, c[0].end_pos)
+
+    def binary(self, c: list[Any]) -> s.Binary:
+        left, op, right = c
+        return s.Binary(op.value, left, right, left.start, right.end)
+
+    def unary(self, c: list[Any]) -> s.Expr:
+        op, operand = c
+        if op.value == "-" and isinstance(operand, s.NumberLit) and not operand.raw.startswith("-"):
+            # `-1` is a negative number, as it was before `-` was an operator.
+            return s.NumberLit("-" + operand.raw, -operand.value, op.start_pos, operand.end)
+        return s.Unary(op.value, operand, op.start_pos, operand.end)
+
+    def conditional(self, c: list[Any]) -> s.Conditional:
+        return s.Conditional(c[0], c[2], c[4], c[0].start, c[4].end)
+
+    def index(self, c: list[Any]) -> s.Index:
+        return s.Index(c[0], c[2], c[0].start, c[3].end_pos)
+
+    def get_attr(self, c: list[Any]) -> s.GetAttr:
+        return s.GetAttr(c[0], self._ident(c[-1]), c[0].start, c[-1].end_pos)
+
+    def group(self, c: list[Any]) -> s.Paren:
+        return s.Paren(c[1], c[0].start_pos, c[2].end_pos)
 
     def true(self, c: list[Any]) -> s.BoolLit:
         return s.BoolLit(True, c[0].start_pos, c[0].end_pos)
@@ -418,6 +463,24 @@ _DISPLAY = {
     "RBRACKET": "`]`",
     "RPAREN": "`)`",
     "LPAR": "`(`",
+    "QMARK": "`?`",
+    "OROR": "`||`",
+    "ANDAND": "`&&`",
+    "EQEQ": "`==`",
+    "NOTEQ": "`!=`",
+    "LT": "`<`",
+    "LE": "`<=`",
+    "GT": "`>`",
+    "GE": "`>=`",
+    "PLUS": "`+`",
+    "MINUS": "`-`",
+    "STAR": "`*`",
+    "SLASH": "`/`",
+    "PERCENT": "`%`",
+    "BANG": "`!`",
+    "FOR": "`for`",
+    "IN": "`in`",
+    "IF": "`if`",
     "COMMA": "`,`",
     "COLON": "`:`",
     "DOT": "`.`",
@@ -435,17 +498,27 @@ _DISPLAY = {
     "NULL": "`null`",
     "$END": "the end of the file",
 }
-_VALUE_STARTS = {"STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME"}
+_VALUE_STARTS = {
+    "STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME", "LPAR", "MINUS", "BANG"
+}
+# What may follow a complete value: an operator, an index. Named together in a message.
+_OPERATORS = {
+    "QMARK", "OROR", "ANDAND", "EQEQ", "NOTEQ", "LT", "LE", "GT", "GE", "PLUS", "MINUS", "STAR", "SLASH", "PERCENT",
+    "LBRACKET",
+}
 _CLOSERS = ("RBRACE", "RBRACKET", "RPAREN")
 _RESYNC = {"$END", "APPLICATION", "COMPONENT", "PARAM", "LET", "MOVED", *_CLOSERS}
 _GAP = re.compile(r"(?:\s+|(?://|#)[^\n]*|/\*[\s\S]*?\*/)*")
 
 
 def _expected(accepts: set[str]) -> str:
+    operator = ["an operator"] if accepts >= _OPERATORS - {"LBRACKET"} else []
+    if operator:
+        accepts = accepts - _OPERATORS
     if accepts >= _VALUE_STARTS:
-        names = ["a value", *sorted({_DISPLAY.get(a, a) for a in accepts - _VALUE_STARTS})]
+        names = ["a value", *sorted({_DISPLAY.get(a, a) for a in accepts - _VALUE_STARTS}), *operator]
     else:
-        names = sorted({_DISPLAY.get(a, f"`{a}`") for a in accepts})
+        names = sorted({_DISPLAY.get(a, f"`{a}`") for a in accepts}) + operator
     if len(names) > 1:
         return ", ".join(names[:-1]) + " or " + names[-1]
     return names[0] if names else "nothing more"
@@ -524,6 +597,11 @@ class _Recovery:
     def _token(self, error: Any) -> bool:
         token = error.token
         parser = error.interactive_parser
+        if token.type == "SLASH" and self.text.startswith("/*", token.start_pos):
+            # A comment never closed: its `/` lexed as division. The rest of the text is the comment.
+            self._report("SCT002", "this comment is not closed; end it with `*/`", token.start_pos, token.start_pos + 2)
+            parser.lexer_thread.state.line_ctr.feed(self.text[token.end_pos :])
+            return True
         at_end = token.type == "$END"
         start = len(self.text) if at_end else token.start_pos
         end = len(self.text) if at_end else token.end_pos
@@ -690,7 +768,7 @@ class _Tok:
         self.end_pos = end
 
 
-_POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "COLON": ":", "DOT": ".", "LPAR": "("}
+_POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "DOT": "."}
 
 
 class _NotClean(Exception):
@@ -760,12 +838,6 @@ class _FastPath:
             kind = str(found.lastgroup)  # every alternative is a named group
             start, pos = found.span(kind)
             if kind in shared:
-                if kind == "LPAR":
-                    depth += 1
-                    if depth > MAX_NESTING:
-                        pos = self._cut(text, kind, start, pos, out)
-                        depth -= 1
-                        continue
                 append(shared[kind])
             elif kind in comment_types:
                 comments.append(s.Comment(text[start:pos], start, pos))

@@ -49,7 +49,7 @@ def resolve(
     if not file.from_json:
         if first in declared.decls:
             value = value_of(first, ref.parts[0], file)
-            walked = _walk_value(value, ref, failures)
+            walked = walk_value(value, ref, failures)
             kind = "param" if isinstance(declared.decls[first][0], s.ParamDecl) else "let"
             if walked is not None or value is INVALID:
                 targets = (f"{kind}:{first}",) + (None,) * (len(parts) - 1)  # map keys are no symbols
@@ -121,7 +121,7 @@ def _resolve_object(
         failures.append(Failure("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
 
 
-def _walk_value(value: Value, ref: s.Reference, failures: list[Failure]) -> Value | None:
+def walk_value(value: Value, ref: s.Reference, failures: list[Failure]) -> Value | None:
     """Follow `.key` parts into a let's map value."""
     for part in ref.parts[1:]:
         if value is INVALID:

@@ -56,7 +56,8 @@ class Validator:
     def component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
         path = ("components", name)
         allowed = {k.name for k in reference.keys(Component)}  # not `objects`: blocks
-        values, broken = self.attributes(block.attributes, Component, Context(file, name), path, allowed)
+        scope = self.evaluator.declared.component_scopes.get(name, {})
+        values, broken = self.attributes(block.attributes, Component, Context(file, name, scope=scope), path, allowed)
         objects: dict[str, SctObject] = {}
         for obj_name, info in self.evaluator.declared.objects[name].items():
             checked = self.object(name, obj_name, info)
@@ -73,7 +74,7 @@ class Validator:
         if info.model is None:
             return None
         path = ("components", component, "objects", name)
-        ctx = Context(info.file, component, name)
+        ctx = Context(info.file, component, name, scope=info.scope)
         values, broken = self.attributes(info.block.attributes, info.model, ctx, path)
         data = {key: lower(value) for key, value in values.items()}
         data["kind"] = info.model.kind_name
@@ -121,7 +122,9 @@ class Validator:
                 broken.add(key)
                 continue
             wants_object = schema.get("pattern") == OBJECT_REF_PATTERN
-            value = self.evaluator.eval(attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object))
+            value = self.evaluator.eval(
+                attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object, scope=ctx.scope)
+            )
             if value is not INVALID and not budget.output_fits(value, ctx.file, attr.value, f"`{key}`"):
                 value = INVALID
             if value is INVALID or not self.output_type_ok(value, schema, key, attr, ctx):
