@@ -19,7 +19,9 @@ def _join(separator: str, items: list[Value]) -> str:
     texts = []
     for item in items:
         if not isinstance(item, str | int | float | bool):
-            raise OperationError("SCT402", f"`join` joins strings, numbers and booleans, not {describe_value(item)}")
+            raise OperationError(
+                "SCT402", f"`join` joins strings, numbers and booleans, not {describe_value(item)}"
+            )
         texts.append(scalar_text(item))
     return separator.join(texts)
 
@@ -36,7 +38,9 @@ def _range(*bounds: Any) -> list[Value]:
             raise OperationError("SCT402", f"`range` counts in whole numbers, not {bound!r}")
     start, end = (0, bounds[0]) if len(bounds) == 1 else bounds
     if end - start > MAX_RANGE:
-        raise OperationError("SCT402", f"`range` makes at most {MAX_RANGE:,} numbers; {end - start:,} asked")
+        raise OperationError(
+            "SCT402", f"`range` makes at most {MAX_RANGE:,} numbers; {end - start:,} asked"
+        )
     return list(range(start, end))
 
 
@@ -58,19 +62,28 @@ def _format(spec: str, *values: Value) -> str:
         if verb == "%":
             return "%"
         if verb not in ("s", "d"):
-            raise OperationError("SCT402", f"`format` knows `%s`, `%d` and `%%`, not `{match.group()}`")
+            raise OperationError(
+                "SCT402", f"`format` knows `%s`, `%d` and `%%`, not `{match.group()}`"
+            )
         if not pending:
             raise OperationError("SCT402", f"`format`'s spec has more `%{verb}` than values")
         value = pending.pop(0)
         if verb == "d" and not (isinstance(value, int) and not isinstance(value, bool)):
-            raise OperationError("SCT402", f"`%d` writes a whole number, not {describe_value(value)}")
+            raise OperationError(
+                "SCT402", f"`%d` writes a whole number, not {describe_value(value)}"
+            )
         if not isinstance(value, str | int | float | bool):
-            raise OperationError("SCT402", f"`%s` writes a string, a number or a boolean, not {describe_value(value)}")
+            raise OperationError(
+                "SCT402",
+                f"`%s` writes a string, a number or a boolean, not {describe_value(value)}",
+            )
         return scalar_text(value)
 
     text = _SPEC.sub(fill, spec)
     if pending:
-        raise OperationError("SCT402", f"`format` was given {len(pending)} more values than its spec uses")
+        raise OperationError(
+            "SCT402", f"`format` was given {len(pending)} more values than its spec uses"
+        )
     return text
 
 

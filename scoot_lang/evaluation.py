@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from scoot_lang import operators
 from scoot_lang import syntax as s
 from scoot_lang.binding import Decl, Declarations
-from scoot_lang.findings import Findings, span
-from scoot_lang import operators
 from scoot_lang.builtins import IMPLEMENTATIONS, type_ok
+from scoot_lang.findings import Findings, span
 from scoot_lang.functions import FUNCTIONS
 from scoot_lang.limits import MAX_FILE_BYTES, Budget
 from scoot_lang.operators import OperationError

@@ -40,7 +40,7 @@ class Function:
         """The call as the docs write it: `join(separator: string, list: list) → string`."""
         params = []
         for index, p in enumerate(self.parameters):
-            text = f"{p.name}: {p.type}"
+            text = f"{p.name}: {p.type.replace('|', '/')}"
             if self.variadic and index == len(self.parameters) - 1:
                 text += ", …"
             if index >= len(self.parameters) - self.optional:
@@ -53,7 +53,8 @@ class Function:
         """What completion inserts: the call with a placeholder for each required argument."""
         required = self.parameters[: len(self.parameters) - self.optional]
         args = ", ".join(
-            f'"${{{i}:{p.name}}}"' if p.type == "string" else f"${{{i}:{p.name}}}" for i, p in enumerate(required, 1)
+            f'"${{{i}:{p.name}}}"' if p.type == "string" else f"${{{i}:{p.name}}}"
+            for i, p in enumerate(required, 1)
         )
         return f"{self.name}({args})"
 
@@ -64,9 +65,20 @@ class Function:
         return len(self.parameters) - self.optional, most
 
 
-def _f(name: str, params: str, returns: str, example: str, doc: str, optional: int = 0, variadic: bool = False) -> Function:
-    parameters = tuple(Parameter(*p.strip().split(":")) for p in params.split(",") if p.strip())
-    return Function(name, tuple(Parameter(p.name.strip(), p.type.strip()) for p in parameters), returns, doc, example, optional, variadic)
+def _f(
+    name: str,
+    params: str,
+    returns: str,
+    example: str,
+    doc: str,
+    optional: int = 0,
+    variadic: bool = False,
+) -> Function:
+    """A function from its parameters written `name: type, name: type`."""
+    parameters = tuple(
+        Parameter(*(part.strip() for part in p.split(":"))) for p in params.split(",")
+    )
+    return Function(name, parameters, returns, doc, example, optional, variadic)
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -77,7 +89,7 @@ FUNCTIONS: dict[str, Function] = {
             "name: string",
             "string",
             'secret("SHOP_TOKEN")',
-            "The secret NAME, read when Scoot plans and applies the architecture: from its "
+            "The secret called `name`, read when Scoot plans and applies the architecture: from its "
             "environment, then from the secrets file. Its value is never written to a file, "
             "a log or a plan.",
         ),
@@ -132,7 +144,13 @@ FUNCTIONS: dict[str, Function] = {
             variadic=True,
         ),
         _f("keys", "map: map", "list", "keys({ a = 1 })", "The keys of a map, sorted."),
-        _f("values", "map: map", "list", "values({ a = 1 })", "The values of a map, in the order of its sorted keys."),
+        _f(
+            "values",
+            "map: map",
+            "list",
+            "values({ a = 1 })",
+            "The values of a map, in the order of its sorted keys.",
+        ),
         _f(
             "contains",
             "list: list, value: any",

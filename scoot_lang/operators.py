@@ -52,7 +52,9 @@ def equal(left: Value, right: Value) -> bool:
     if type(left) is not type(right):
         return False
     if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(equal(a, b) for a, b in zip(left, right, strict=True))
+        return len(left) == len(right) and all(
+            equal(a, b) for a, b in zip(left, right, strict=True)
+        )
     if isinstance(left, dict) and isinstance(right, dict):
         return left.keys() == right.keys() and all(equal(v, right[k]) for k, v in left.items())
     return left == right
@@ -72,7 +74,8 @@ def binary(op: str, left: Value, right: Value) -> Value:
         if not both_numbers and not (isinstance(left, str) and isinstance(right, str)):
             raise _wrong(op, left, right, "two numbers or two strings")
         a: Any = left
-        return {"<": a < right, "<=": a <= right, ">": a > right, ">=": a >= right}[op]
+        result: bool = {"<": a < right, "<=": a <= right, ">": a > right, ">=": a >= right}[op]
+        return result
     if not is_number(left) or not is_number(right):
         raise _wrong(op, left, right, "two numbers")
     x: Any = left
@@ -108,17 +111,25 @@ def index(target: Value, key: Value) -> Value:
     """`target[key]`: a list's item (from 0) or a map's key."""
     if isinstance(target, list):
         if not isinstance(key, int) or isinstance(key, bool):
-            raise OperationError("SCT704", f"a list's index is a whole number, not {describe_value(key)}")
+            raise OperationError(
+                "SCT704", f"a list's index is a whole number, not {describe_value(key)}"
+            )
         if not 0 <= key < len(target):
-            raise OperationError("SCT704", f"index {key} is out of range: the list has {len(target)} items")
+            raise OperationError(
+                "SCT704", f"index {key} is out of range: the list has {len(target)} items"
+            )
         return target[key]
     if isinstance(target, dict):
         if not isinstance(key, str):
             raise OperationError("SCT704", f"a map's key is a string, not {describe_value(key)}")
         if key not in target:
-            raise OperationError("SCT704", f"the map has no key `{key}`{did_you_mean(closest(key, list(target)))}")
+            raise OperationError(
+                "SCT704", f"the map has no key `{key}`{did_you_mean(closest(key, list(target)))}"
+            )
         return target[key]
-    raise OperationError("SCT704", f"only a list or a map can be indexed, not {describe_value(target)}")
+    raise OperationError(
+        "SCT704", f"only a list or a map can be indexed, not {describe_value(target)}"
+    )
 
 
 def truth(value: Value, what: str) -> bool:

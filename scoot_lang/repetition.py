@@ -48,15 +48,23 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
             return
         made: dict[str, Any] = {}
         for suffix, values, node in elements:
-            scope = {**item.scope, **dict(zip((v.text for v in repetition.variables), values, strict=True))}
+            scope = {
+                **item.scope,
+                **dict(zip((v.text for v in repetition.variables), values, strict=True)),
+            }
             if repetition.condition is not None and not _holds(
-                evaluator, repetition, Context(file, item.component, scope=scope), "the filter of a `for`"
+                evaluator,
+                repetition,
+                Context(file, item.component, scope=scope),
+                "the filter of a `for`",
             ):
                 continue
             name = f"{block.name.text}-{suffix}"
             problem = names.name_problem(name)
             if problem:
-                findings.error("SCT803", f"this element makes the name `{name}`, and {problem}", file, node)
+                findings.error(
+                    "SCT803", f"this element makes the name `{name}`, and {problem}", file, node
+                )
                 continue
             if name in made:
                 findings.again(
@@ -118,15 +126,26 @@ def _elements(
     written = repetition.iterable
     if isinstance(iterable, dict):
         if variables > 2:
-            findings.error("SCT801", "a `for` over a map takes one or two variables: `for key, value in m`", file, repetition)
+            findings.error(
+                "SCT801",
+                "a `for` over a map takes one or two variables: `for key, value in m`",
+                file,
+                repetition,
+            )
             return None
-        entries = {e.key.text: e.key for e in written.entries} if isinstance(written, s.MapExpr) else {}
+        entries = (
+            {e.key.text: e.key for e in written.entries} if isinstance(written, s.MapExpr) else {}
+        )
         return [
-            (key, (key, value)[:variables], entries.get(key, written)) for key, value in sorted(iterable.items())
+            (key, (key, value)[:variables], entries.get(key, written))
+            for key, value in sorted(iterable.items())
         ]
     if not isinstance(iterable, list):
         findings.error(
-            "SCT801", f"a `for` goes over a list or a map, not {describe_value(iterable)}", file, written
+            "SCT801",
+            f"a `for` goes over a list or a map, not {describe_value(iterable)}",
+            file,
+            written,
         )
         return None
     if variables != 1:
@@ -137,7 +156,11 @@ def _elements(
             repetition,
         )
         return None
-    items = written.items if isinstance(written, s.ListExpr) and len(written.items) == len(iterable) else None
+    items = (
+        written.items
+        if isinstance(written, s.ListExpr) and len(written.items) == len(iterable)
+        else None
+    )
     result: list[tuple[str, tuple[Value, ...], Any]] = []
     for index, element in enumerate(iterable):
         node = items[index] if items is not None else written

@@ -126,6 +126,9 @@ def expressions(file: s.File) -> Iterator[s.Expr]:
             yield item.default
     for attr in attributes(file):
         yield attr.value
+    for block in blocks(file):  # `for x in LIST if CONDITION` on a block
+        if isinstance(block, s.ComponentBlock | s.ObjectBlock) and block.repetition is not None:
+            yield from (e for e in (block.repetition.iterable, block.repetition.condition) if e is not None)
 
 
 def map_offset(old: str, new: str, offset: int) -> int:
