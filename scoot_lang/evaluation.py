@@ -504,7 +504,12 @@ class Evaluator:
                 )
             else:
                 failure = failures[0] if failures else Failure("SCT301", f"`{parts[0]}` is not defined", ref)
-                self.findings.error(failure.code, failure.message, ctx.file, failure.node, failure.suggestion)
+                unmade = self.declared.unmade
+                why = unmade.get((ctx.component or "", parts[0])) or unmade.get(("", parts[0]))
+                if why is None and len(parts) > 1:
+                    why = unmade.get((parts[0], parts[1]))
+                message = f"{failure.message} ({why})" if why and failure.code == "SCT301" else failure.message
+                self.findings.error(failure.code, message, ctx.file, failure.node, failure.suggestion)
             return INVALID
         meaning = meanings[0]
         target, value = meaning.target, meaning.value

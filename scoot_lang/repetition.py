@@ -78,6 +78,12 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
                 continue
             made[name] = node
             instances.append((name, scope))
+    key = (item.component or "", block.name.text)
+    if repetition.iterable is not None:
+        named = ", ".join(f"`{name}`" for name, _ in instances[:3]) or "none, as its list is empty"
+        binder.found.unmade[key] = f"`{block.name.text}` has a `for`: its instances are {named}"
+    elif not instances:
+        binder.found.unmade[key] = f"`{block.name.text}` exists only when its `if` holds, and it does not"
     for name, scope in instances:
         if isinstance(block, s.ComponentBlock):
             binder.component(block, file, name, scope)
