@@ -812,9 +812,15 @@ class _FastPath:
         self.states = parser.parse_table.states
         self.start_states = parser.parse_table.start_states
         self.end_states = parser.parse_table.end_states
-        # Per rule: how many values it takes, what it reduces to, and its tree builder.
+        # Per rule: how many values it takes, what it reduces to, and its tree builder;
+        # None for a `?rule` of one symbol, which hands its value on (an expression goes
+        # through one a precedence level: calling a builder for each would cost).
         self.rules = {
-            rule: (len(rule.expansion), rule.origin.name, callback)
+            rule: (
+                len(rule.expansion),
+                rule.origin.name,
+                None if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1 else callback,
+            )
             for rule, callback in parser.callbacks.items()
         }
         self.shift = Shift
@@ -897,14 +903,17 @@ class _FastPath:
                 if action is None:
                     raise _NotClean
                 size, origin, callback = rules[arg]
-                if size:
-                    children = value_stack[-size:]
-                    del state_stack[-size:]
-                    del value_stack[-size:]
+                if callback is None:  # one value, handed on as it is
+                    state_stack[-1] = states[state_stack[-2]][origin][1]
                 else:
-                    children = []
-                value_stack.append(callback(children))
-                state_stack.append(states[state_stack[-1]][origin][1])
+                    if size:
+                        children = value_stack[-size:]
+                        del state_stack[-size:]
+                        del value_stack[-size:]
+                    else:
+                        children = []
+                    value_stack.append(callback(children))
+                    state_stack.append(states[state_stack[-1]][origin][1])
                 if kind == "$END" and state_stack[-1] == end_state:
                     return value_stack[-1]
         raise _NotClean
