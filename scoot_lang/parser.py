@@ -247,28 +247,43 @@ class _Builder(Transformer[Any, Any]):
         value: int | float = int(raw) if raw.isdigit() else float(raw)
         return s.NumberLit(raw, value, c[0].start_pos, c[0].end_pos)
 
-    def binary(self, c: list[Any]) -> s.Binary:
+    def _nested(self, node: Any, *children: Any) -> Any:
+        """`node`, one level deeper than the deepest of its children; past `MAX_NESTING`
+        (`1 + 1 + ...` a thousand times: the later stages recurse), an ErrorExpr."""
+        node.depth = 1 + max(getattr(child, "depth", 0) for child in children)
+        if node.depth <= MAX_NESTING:
+            return node
+        self._error(
+            "SCT009",
+            f"this expression nests deeper than {MAX_NESTING} levels of operators and brackets; "
+            "split it with `let`s",
+            node.start,
+            node.end,
+        )
+        return s.ErrorExpr(node.start, node.end)
+
+    def binary(self, c: list[Any]) -> s.Expr:
         left, op, right = c
-        return s.Binary(op.value, left, right, left.start, right.end)
+        return self._nested(s.Binary(op.value, left, right, left.start, right.end), left, right)
 
     def unary(self, c: list[Any]) -> s.Expr:
         op, operand = c
         if op.value == "-" and isinstance(operand, s.NumberLit) and not operand.raw.startswith("-"):
             # `-1` is a negative number, as it was before `-` was an operator.
             return s.NumberLit("-" + operand.raw, -operand.value, op.start_pos, operand.end)
-        return s.Unary(op.value, operand, op.start_pos, operand.end)
+        return self._nested(s.Unary(op.value, operand, op.start_pos, operand.end), operand)
 
-    def conditional(self, c: list[Any]) -> s.Conditional:
-        return s.Conditional(c[0], c[2], c[4], c[0].start, c[4].end)
+    def conditional(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.Conditional(c[0], c[2], c[4], c[0].start, c[4].end), c[0], c[2], c[4])
 
-    def index(self, c: list[Any]) -> s.Index:
-        return s.Index(c[0], c[2], c[0].start, c[3].end_pos)
+    def index(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.Index(c[0], c[2], c[0].start, c[3].end_pos), c[0], c[2])
 
-    def get_attr(self, c: list[Any]) -> s.GetAttr:
-        return s.GetAttr(c[0], self._ident(c[-1]), c[0].start, c[-1].end_pos)
+    def get_attr(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.GetAttr(c[0], self._ident(c[-1]), c[0].start, c[-1].end_pos), c[0])
 
-    def group(self, c: list[Any]) -> s.Paren:
-        return s.Paren(c[1], c[0].start_pos, c[2].end_pos)
+    def group(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.Paren(c[1], c[0].start_pos, c[2].end_pos), c[1])
 
     def true(self, c: list[Any]) -> s.BoolLit:
         return s.BoolLit(True, c[0].start_pos, c[0].end_pos)
@@ -282,11 +297,13 @@ class _Builder(Transformer[Any, Any]):
             return s.ErrorExpr(token.start_pos, token.end_pos)
         return s.NullLit(token.start_pos, token.end_pos)
 
-    def list_expr(self, c: list[Any]) -> s.ListExpr:
-        return s.ListExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+    def list_expr(self, c: list[Any]) -> s.Expr:
+        node = s.ListExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+        return self._nested(node, *node.items) if node.items else node
 
-    def map_expr(self, c: list[Any]) -> s.MapExpr:
-        return s.MapExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+    def map_expr(self, c: list[Any]) -> s.Expr:
+        node = s.MapExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+        return self._nested(node, *(entry.value for entry in node.entries)) if node.entries else node
 
     def _spans_lines(self, opening: Any, closing: Any) -> bool:
         """Whether a list or map was written over several lines (the formatter keeps that)."""
@@ -312,8 +329,9 @@ class _Builder(Transformer[Any, Any]):
     def reference(self, c: list[Any]) -> s.Reference:
         return s.Reference([self._ident(t) for t in c], c[0].start_pos, c[-1].end_pos)
 
-    def call(self, c: list[Any]) -> s.Call:
-        return s.Call(self._ident(c[0]), c[1:-1], c[0].start_pos, c[-1].end_pos)
+    def call(self, c: list[Any]) -> s.Expr:
+        node = s.Call(self._ident(c[0]), c[1:-1], c[0].start_pos, c[-1].end_pos)
+        return self._nested(node, *node.args) if node.args else node
 
     # strings ---------------------------------------------------------------
 
@@ -328,7 +346,10 @@ class _Builder(Transformer[Any, Any]):
             return s.StringLit(raw, [body] if body else [], start, end)
         # Its interpolations nest one level deeper than the string itself.
         depth = self.string_depths.get(start, self.depth_base) + 1
-        return s.StringLit(raw, self.decode(body, lambda index: base + old(index), depth), start, end)
+        parts = self.decode(body, lambda index: base + old(index), depth)
+        string = s.StringLit(raw, parts, start, end)
+        inner = [part for part in parts if not isinstance(part, str)]
+        return self._nested(string, *inner) if inner else string  # type: ignore[no-any-return]
 
     def decode(self, body: str, at: Callable[[int], int], depth: int) -> list[str | s.Expr]:
         """Split a string body into literal text and interpolated expressions.

@@ -34,6 +34,7 @@ class StringLit:
     parts: list[str | Expr]
     start: int = -1
     end: int = -1
+    depth: int = 0  # how deep brackets and operators nest in it (`parser.MAX_NESTING`)
 
     @property
     def is_plain(self) -> bool:
@@ -72,6 +73,7 @@ class ListExpr:
     multiline: bool = False
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -89,6 +91,7 @@ class MapExpr:
     multiline: bool = False
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -110,6 +113,7 @@ class Call:
     args: list[Expr]
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -121,6 +125,7 @@ class Binary:
     right: Expr
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -131,6 +136,7 @@ class Unary:
     operand: Expr
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -142,6 +148,7 @@ class Conditional:
     otherwise: Expr
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -152,6 +159,7 @@ class Index:
     index: Expr
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -162,6 +170,7 @@ class GetAttr:
     name: Ident
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -171,6 +180,7 @@ class Paren:
     inner: Expr
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)

@@ -235,3 +235,16 @@ def test_for_and_if_clauses_on_blocks() -> None:
 def test_the_new_keywords_are_reserved(word: str) -> None:
     _, errors = parse(f"let {word} = 1\n")
     assert [e.code for e in errors] == ["SCT001"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [" + ".join(["1"] * 10_000), "!" * 10_000 + "true", "xs" + "[0]" * 2_000, "a ? 1 : " * 2_000 + "2"],
+    ids=["sum", "not", "index", "conditional"],
+)
+def test_an_expression_nested_past_the_limit_is_cut_not_a_crash(expression: str) -> None:
+    from scoot_lang import compile_source
+
+    result = compile_source(f'application a {{ owner = "x" }}\nlet x = {expression}\n')
+    codes = {d.code for d in result.diagnostics}
+    assert "SCT009" in codes
