@@ -11,62 +11,26 @@ from pathlib import Path
 import pytest
 
 from tests.ports import free_port
-from tests.runtime.test_cli_runtime import (
-    app_processes,
-    get,
-    kill_leftovers,
-    make_app,
-    recorded,
-    scoot,
-    wait_until_gone,
+from tests.runtime.test_cli_runtime import ARCHITECTURE as BASE
+from tests.runtime.test_cli_runtime import get, make_app, recorded, scoot
+from tests.runtime.test_saved_plan import cleaned_up
+
+# The runtime tests' application, its storage made by a `for` and a scratch folder by an `if`.
+ARCHITECTURE = (
+    BASE.replace(
+        "param port: number = 8080\n",
+        'param port: number = 8080\nparam debug: bool = false\nlet regions = ["eu", "us"]\n',
+    )
+    .replace("DATA_PATH = db.path", 'DATA_PATH = db-eu.path\n      REGIONS   = join(",", regions)')
+    .replace("storage db {", "storage db for region in regions {")
+    .removesuffix("}\n")
+    + '\n  storage scratch if debug && length(regions) > 1 {\n    engine = "directory"\n  }\n}\n'
 )
-
-ARCHITECTURE = """\
-application tiny {
-  owner = "acme"
-}
-
-param port: number = 8080
-param debug: bool = false
-let regions = ["eu", "us"]
-
-component app {
-  source = "./app"
-
-  compute web {
-    command = [PYTHON, "-u", "server.py"]
-    port    = port
-    health  = "/healthz"
-    env = {
-      PORT      = port
-      DATA_PATH = db-eu.path
-      REGIONS   = join(",", regions)
-    }
-  }
-
-  storage db for region in regions {
-    engine = "sqlite"
-  }
-
-  storage scratch if debug && length(regions) > 1 {
-    engine = "directory"
-  }
-}
-"""
 
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    folder = make_app(tmp_path / "tiny", free_port(), ARCHITECTURE)
-    monkeypatch.chdir(folder)
-    pids: list[tuple[int, int | None]] = []
-    try:
-        yield folder
-    finally:
-        pids = app_processes(folder)
-        scoot("destroy", "--yes", str(folder))
-        wait_until_gone(pids, 5)
-        kill_leftovers(folder, pids)
+    yield from cleaned_up(make_app(tmp_path / "tiny", free_port(), ARCHITECTURE), monkeypatch)
 
 
 @pytest.mark.slow
@@ -77,7 +41,11 @@ def test_a_for_and_an_if_apply_serve_and_follow_a_param(app: Path) -> None:
     assert set(changes) == {"app.web", "app.db-eu", "app.db-us"}
     # Each instance points at the header of the block that made it.
     header = ARCHITECTURE.splitlines().index("  storage db for region in regions {") + 1
-    assert changes["app.db-eu"]["location"]["line"] == changes["app.db-us"]["location"]["line"] == header
+    assert (
+        changes["app.db-eu"]["location"]["line"]
+        == changes["app.db-us"]["location"]["line"]
+        == header
+    )
 
     result = scoot("apply", "--yes", str(app))
     assert result.exit_code == 0, result.output
