@@ -55,8 +55,9 @@ class Declarations:
     lower_components: dict[str, str] = field(default_factory=dict)
     lower_objects: dict[str, dict[str, str]] = field(default_factory=dict)  # by component
     # Why a block's own name names nothing, by (component or "", name): it has a `for`
-    # (its instances are named), or its `if` does not hold. A message adds it.
-    unmade: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (its instances are named), or its `if` does not hold. A message adds it. None: its
+    # `for` was already reported wrong, and a reference to it or its instances is not.
+    unmade: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 def declare(files: list[s.File], findings: Findings) -> Declarations:

@@ -504,12 +504,10 @@ class Evaluator:
                 )
             else:
                 failure = failures[0] if failures else Failure("SCT301", f"`{parts[0]}` is not defined", ref)
-                unmade = self.declared.unmade
-                why = unmade.get((ctx.component or "", parts[0])) or unmade.get(("", parts[0]))
-                if why is None and len(parts) > 1:
-                    why = unmade.get((parts[0], parts[1]))
-                message = f"{failure.message} ({why})" if why and failure.code == "SCT301" else failure.message
-                self.findings.error(failure.code, message, ctx.file, failure.node, failure.suggestion)
+                why = self.unmade(parts, ctx.component) if failure.code == "SCT301" else ""
+                if why is not None:
+                    message = f"{failure.message} ({why})" if why else failure.message
+                    self.findings.error(failure.code, message, ctx.file, failure.node, failure.suggestion)
             return INVALID
         meaning = meanings[0]
         target, value = meaning.target, meaning.value
@@ -538,6 +536,18 @@ class Evaluator:
             for r in refs:
                 edges.setdefault((r.component, r.object), span(ctx.file, ref))
         return value
+
+    def unmade(self, parts: list[str], component: str | None) -> str | None:
+        """Why a reference names a block with a `for` or `if` that made nothing of that name
+        ("" if it does not; None if that block's `for` was reported wrong already)."""
+        candidates = [(component or "", parts[0]), ("", parts[0])]
+        if len(parts) > 1:
+            candidates.append((parts[0], parts[1]))
+        for (where, name), why in self.declared.unmade.items():
+            for candidate_where, written in candidates:
+                if where == candidate_where and (written == name or (why is None and written.startswith(name + "-"))):
+                    return why
+        return ""
 
     def object_not_value(self, ref: s.Reference, refs: tuple[ObjectRef, ...]) -> str:
         target = next(r for r in refs if r.output is None)

@@ -149,6 +149,12 @@ def _same(index: int) -> int:
 # --- building the tree -------------------------------------------------------
 
 
+# The nodes whose depth the builder counts (`_Builder._nested`).
+_Nested = (
+    s.StringLit | s.ListExpr | s.MapExpr | s.Call | s.Binary | s.Unary | s.Conditional | s.Index | s.GetAttr | s.Paren
+)
+
+
 class _Builder(Transformer[Any, Any]):
     """Lark's inline transformer: each method builds one node from its children."""
 
@@ -238,16 +244,18 @@ class _Builder(Transformer[Any, Any]):
     def attribute(self, c: list[Any]) -> s.Attribute:
         return s.Attribute(self._ident(c[0]), c[2], c[0].start_pos, c[2].end)
 
-    def string(self, c: list[Any]) -> s.StringLit:
+    def string(self, c: list[Any]) -> s.Expr:
         token = c[0]
-        return self.make_string(token.value, token.start_pos, token.end_pos)
+        string = self.make_string(token.value, token.start_pos, token.end_pos)
+        inner = [part for part in string.parts if not isinstance(part, str)]
+        return self._nested(string, *inner) if inner else string
 
     def number(self, c: list[Any]) -> s.NumberLit:
         raw = c[0].value
         value: int | float = int(raw) if raw.isdigit() else float(raw)
         return s.NumberLit(raw, value, c[0].start_pos, c[0].end_pos)
 
-    def _nested(self, node: Any, *children: Any) -> Any:
+    def _nested(self, node: _Nested, *children: Any) -> s.Expr:
         """`node`, one level deeper than the deepest of its children; past `MAX_NESTING`
         (`1 + 1 + ...` a thousand times: the later stages recurse), an ErrorExpr."""
         node.depth = 1 + max(getattr(child, "depth", 0) for child in children)
@@ -346,10 +354,7 @@ class _Builder(Transformer[Any, Any]):
             return s.StringLit(raw, [body] if body else [], start, end)
         # Its interpolations nest one level deeper than the string itself.
         depth = self.string_depths.get(start, self.depth_base) + 1
-        parts = self.decode(body, lambda index: base + old(index), depth)
-        string = s.StringLit(raw, parts, start, end)
-        inner = [part for part in parts if not isinstance(part, str)]
-        return self._nested(string, *inner) if inner else string  # type: ignore[no-any-return]
+        return s.StringLit(raw, self.decode(body, lambda index: base + old(index), depth), start, end)
 
     def decode(self, body: str, at: Callable[[int], int], depth: int) -> list[str | s.Expr]:
         """Split a string body into literal text and interpolated expressions.

@@ -41,10 +41,9 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
             instances.append((block.name.text, dict(item.scope)))
     else:
         iterable = _known(evaluator, repetition.iterable, ctx, "the list of a `for`")
-        if iterable is INVALID:
-            return
-        elements = _elements(evaluator, repetition, iterable, file)
-        if elements is None:
+        elements = None if iterable is INVALID else _elements(evaluator, repetition, iterable, file)
+        if elements is None:  # reported: what refers to its instances is not reported again
+            binder.found.unmade[(item.component or "", block.name.text)] = None
             return
         made: dict[str, Any] = {}
         for suffix, values, node in elements:
