@@ -82,7 +82,9 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
         named = ", ".join(f"`{name}`" for name, _ in instances[:3]) or "none, as its list is empty"
         binder.found.unmade[key] = f"`{block.name.text}` has a `for`: its instances are {named}"
     elif not instances:
-        binder.found.unmade[key] = f"`{block.name.text}` exists only when its `if` holds, and it does not"
+        binder.found.unmade[key] = (
+            f"`{block.name.text}` exists only when its `if` holds, and it does not"
+        )
     for name, scope in instances:
         if isinstance(block, s.ComponentBlock):
             binder.component(block, file, name, scope)
