@@ -76,16 +76,15 @@ CODES = _table(
     Code("SCT604", "moved from something still declared"),
     Code("SCT605", "an address moved twice"),
     Code("SCT606", "moves that go round in a circle"),
-    # expressions
-    Code("SCT701", "an operator applied to values of the wrong type"),
-    Code("SCT702", "division by zero"),
-    Code("SCT703", "an operator or function applied to a value known only at apply time"),
-    Code("SCT704", "an index out of range, a missing key, or indexing what is not a list or map"),
-    # repetition and conditions
-    Code("SCT801", "a `for` over something not a list or map, or loop variables that do not fit it"),
-    Code("SCT802", "a `for` or `if` whose value is known only at apply time"),
-    Code("SCT803", "an element of a `for` that does not make an instance name"),
-    Code("SCT804", "two elements of a `for` that make the same instance name"),
+    # expressions, repetition and conditions
+    Code("SCT801", "an operator applied to values of the wrong type"),
+    Code("SCT802", "division by zero"),
+    Code("SCT803", "an operator or function applied to a value known only at apply time"),
+    Code("SCT804", "an index out of range, a missing key, or indexing what is not a list or map"),
+    Code("SCT811", "a `for` over something not a list or map, or loop variables that do not fit it"),
+    Code("SCT812", "a `for` or `if` whose value is known only at apply time"),
+    Code("SCT813", "an element of a `for` that does not make an instance name"),
+    Code("SCT814", "two elements of a `for` that make the same instance name"),
     # hints
     Code("SCT901", "unused let or param", Severity.WARNING),
 )

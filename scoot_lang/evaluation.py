@@ -254,7 +254,7 @@ class Evaluator:
     # operators ---------------------------------------------------------------------
 
     def eval_operation(self, expr: s.Binary | s.Unary | s.Conditional | s.Index | s.GetAttr, ctx: Context) -> Value:
-        """An operator, folded: its operands must be known when compiling (SCT703)."""
+        """An operator, folded: its operands must be known when compiling (SCT803)."""
         inner = ctx.nested()
         try:
             if isinstance(expr, s.Conditional):
@@ -294,7 +294,7 @@ class Evaluator:
             return INVALID
         summary = summarize(value, self.budget.measured)
         if summary.refs or summary.secret or isinstance(value, Template | ComponentRef):
-            self.findings.error("SCT703", self.runtime_operand(value, expr, what), ctx.file, expr)
+            self.findings.error("SCT803", self.runtime_operand(value, expr, what), ctx.file, expr)
             return INVALID
         return value
 

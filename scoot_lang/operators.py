@@ -3,7 +3,7 @@
 Each takes folded values (strings, numbers, booleans, null, lists, maps) and returns
 the result, or raises `OperationError` with the code and message the evaluator
 reports on the expression. Values known only at apply time never reach here: the
-evaluator refuses them first (SCT703).
+evaluator refuses them first (SCT803).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _wrong(op: str, left: Value, right: Value, wants: str) -> OperationError:
     message = f"`{op}` needs {wants}, not {describe_value(left)} and {describe_value(right)}"
     if op == "+" and (isinstance(left, str) or isinstance(right, str)):
         message += '; join strings by interpolation: "${a}${b}"'
-    return OperationError("SCT701", message)
+    return OperationError("SCT801", message)
 
 
 def equal(left: Value, right: Value) -> bool:
@@ -87,7 +87,7 @@ def binary(op: str, left: Value, right: Value) -> Value:
     if op == "*":
         return _number(x * y, op)
     if y == 0:
-        raise OperationError("SCT702", f"`{op}` by zero")
+        raise OperationError("SCT802", f"`{op}` by zero")
     if op == "/":
         # Whole numbers that divide exactly stay whole (`8080 / 2` is a port).
         if isinstance(x, int) and isinstance(y, int) and x % y == 0:
@@ -99,10 +99,10 @@ def binary(op: str, left: Value, right: Value) -> Value:
 def unary(op: str, operand: Value) -> Value:
     if op == "!":
         if not isinstance(operand, bool):
-            raise OperationError("SCT701", f"`!` needs a boolean, not {describe_value(operand)}")
+            raise OperationError("SCT801", f"`!` needs a boolean, not {describe_value(operand)}")
         return not operand
     if not is_number(operand):
-        raise OperationError("SCT701", f"`-` needs a number, not {describe_value(operand)}")
+        raise OperationError("SCT801", f"`-` needs a number, not {describe_value(operand)}")
     x: Any = operand
     return _number(-x, op)
 
@@ -112,28 +112,28 @@ def index(target: Value, key: Value) -> Value:
     if isinstance(target, list):
         if not isinstance(key, int) or isinstance(key, bool):
             raise OperationError(
-                "SCT704", f"a list's index is a whole number, not {describe_value(key)}"
+                "SCT804", f"a list's index is a whole number, not {describe_value(key)}"
             )
         if not 0 <= key < len(target):
             raise OperationError(
-                "SCT704", f"index {key} is out of range: the list has {len(target)} items"
+                "SCT804", f"index {key} is out of range: the list has {len(target)} items"
             )
         return target[key]
     if isinstance(target, dict):
         if not isinstance(key, str):
-            raise OperationError("SCT704", f"a map's key is a string, not {describe_value(key)}")
+            raise OperationError("SCT804", f"a map's key is a string, not {describe_value(key)}")
         if key not in target:
             raise OperationError(
-                "SCT704", f"the map has no key `{key}`{did_you_mean(closest(key, list(target)))}"
+                "SCT804", f"the map has no key `{key}`{did_you_mean(closest(key, list(target)))}"
             )
         return target[key]
     raise OperationError(
-        "SCT704", f"only a list or a map can be indexed, not {describe_value(target)}"
+        "SCT804", f"only a list or a map can be indexed, not {describe_value(target)}"
     )
 
 
 def truth(value: Value, what: str) -> bool:
     """A condition's value, which must be a boolean (no truthy strings or numbers)."""
     if not isinstance(value, bool):
-        raise OperationError("SCT701", f"{what} must be a boolean, not {describe_value(value)}")
+        raise OperationError("SCT801", f"{what} must be a boolean, not {describe_value(value)}")
     return value

@@ -62,12 +62,12 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
             problem = names.name_problem(name)
             if problem:
                 findings.error(
-                    "SCT803", f"this element makes the name `{name}`, and {problem}", file, node
+                    "SCT813", f"this element makes the name `{name}`, and {problem}", file, node
                 )
                 continue
             if name in made:
                 findings.again(
-                    "SCT804",
+                    "SCT814",
                     f"this element makes `{name}` again; each element of a `for` names one instance",
                     file,
                     node,
@@ -94,14 +94,14 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
 
 
 def _known(evaluator: Evaluator, expr: s.Expr, ctx: Context, what: str) -> Value:
-    """A value that decides what exists: it must be known when compiling (SCT802)."""
+    """A value that decides what exists: it must be known when compiling (SCT812)."""
     value = evaluator.eval(expr, ctx)
     if value is INVALID:
         return INVALID
     summary = summarize(value, evaluator.budget.measured)
     if summary.refs or summary.secret:
         evaluator.findings.error(
-            "SCT802",
+            "SCT812",
             f"{what} decides which blocks exist, so it must be known when compiling; "
             "an output or a secret is only known at apply time: use params, lets and literals",
             ctx.file,
@@ -134,7 +134,7 @@ def _elements(
     if isinstance(iterable, dict):
         if variables > 2:
             findings.error(
-                "SCT801",
+                "SCT811",
                 "a `for` over a map takes one or two variables: `for key, value in m`",
                 file,
                 repetition,
@@ -149,7 +149,7 @@ def _elements(
         ]
     if not isinstance(iterable, list):
         findings.error(
-            "SCT801",
+            "SCT811",
             f"a `for` goes over a list or a map, not {describe_value(iterable)}",
             file,
             written,
@@ -157,7 +157,7 @@ def _elements(
         return None
     if variables != 1:
         findings.error(
-            "SCT801",
+            "SCT811",
             "a `for` over a list takes one variable (`for x in xs`); two are for a map (`for key, value in m`)",
             file,
             repetition,
@@ -175,7 +175,7 @@ def _elements(
             result.append((str(element), (element,), node))
         else:
             findings.error(
-                "SCT803",
+                "SCT813",
                 f"an element of a `for`'s list names its instance, so it is a string or a whole number, "
                 f"not {describe_value(element)}; to repeat with maps, go over a map: `for name, value in {{ ... }}`",
                 file,
