@@ -56,23 +56,43 @@ def plugged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = home / "bin" / "python"
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     # This environment's packages, and its editable install's paths (a .pth of their own).
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in sorted(ours))
     Path(purelib, "_scoot_parent.pth").write_text(lines, encoding="utf-8")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-index",
-         "--no-build-isolation", str(PACKAGE)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-build-isolation",
+            str(PACKAGE),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return python
 
 
-def scoot(python: Path, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def scoot(
+    python: Path, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(python), "-m", "scoot_cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+        [str(python), "-m", "scoot_cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "NO_COLOR": "1", **(env or {})},
     )
 
@@ -96,7 +116,9 @@ def test_the_plugin_kind_validates_and_is_in_the_schema(plugged: Path, mail: Pat
     objects = schema["$defs"]["Component"]["properties"]["objects"]["additionalProperties"]
     assert objects["discriminator"]["mapping"]["queue"] == "#/$defs/Queue"
     # A wrong key of the plugin's kind is reported as a built-in kind's would be.
-    (mail / "architecture.sct").write_text(MAIL.replace("max_messages", "max_mesages"), encoding="utf-8")
+    (mail / "architecture.sct").write_text(
+        MAIL.replace("max_messages", "max_mesages"), encoding="utf-8"
+    )
     result = scoot(plugged, "validate", cwd=mail)
     assert result.returncode == 1 and "SCT202" in result.stderr and "max_messages" in result.stderr
 
@@ -105,7 +127,10 @@ def test_the_json_form_and_decompile_know_the_plugin_kind(plugged: Path, mail: P
     compiled = scoot(plugged, "compile", cwd=mail)
     assert compiled.returncode == 0, compiled.stderr
     data = json.loads(compiled.stdout)
-    assert data["components"]["inbox"]["objects"]["incoming"] == {"kind": "queue", "max_messages": 50}
+    assert data["components"]["inbox"]["objects"]["incoming"] == {
+        "kind": "queue",
+        "max_messages": 50,
+    }
     (mail / "json").mkdir()
     (mail / "json" / "architecture.json").write_text(compiled.stdout, encoding="utf-8")
     assert scoot(plugged, "validate", "json", cwd=mail).returncode == 0
@@ -118,14 +143,20 @@ def test_without_the_plugin_the_kind_is_unknown_and_says_a_package_may_add_it(ma
     result = scoot(Path(sys.executable), "validate", cwd=mail)
     assert result.returncode == 1
     assert "SCT201: unknown object kind `queue`" in result.stderr
-    assert f"a package may add `queue` (it registers the kind under the entry-point group `{KIND_GROUP}`)" in result.stderr
+    assert (
+        f"a package may add `queue` (it registers the kind under the entry-point group `{KIND_GROUP}`)"
+        in result.stderr
+    )
 
 
 def test_a_plugin_driver_applies_the_plugin_kind(plugged: Path, mail: Path) -> None:
     # The local driver does not serve `queue`: refused at plan time, saying what serves what.
     planned = scoot(plugged, "plan", cwd=mail)
     assert planned.returncode == 1
-    assert "the local driver serves `compute`, `connection` and `storage`, not `queue`" in planned.stderr
+    assert (
+        "the local driver serves `compute`, `connection` and `storage`, not `queue`"
+        in planned.stderr
+    )
     assert "the package `scoot-queue`" in planned.stderr
     assert not (mail / ".scoots" / "queues").exists()
     # The plugin's driver does, and the built-in kinds through the local driver's code.
@@ -136,7 +167,9 @@ def test_a_plugin_driver_applies_the_plugin_kind(plugged: Path, mail: Path) -> N
     assert json.loads((folder / "queue.json").read_text())["max_messages"] == 50
     lock = json.loads((mail / "scoot.lock").read_text())
     recorded = lock["targets"]["local"]["objects"]["inbox.incoming"]
-    assert recorded["kind"] == "queue" and recorded["outputs"] == {"path": ".scoots/queues/inbox/incoming"}
+    assert recorded["kind"] == "queue" and recorded["outputs"] == {
+        "path": ".scoots/queues/inbox/incoming"
+    }
     # The compute got the queue's path, made absolute (`path` is a local output).
     deadline = time.monotonic() + 30
     while not (folder / "hello").exists():
@@ -150,8 +183,12 @@ def test_a_plugin_driver_applies_the_plugin_kind(plugged: Path, mail: Path) -> N
 
 
 @pytest.mark.asyncio
-async def test_the_language_server_completes_the_plugin_kind_and_its_keys(plugged: Path, mail: Path) -> None:
-    client = await ClientServerConfig(server_command=[str(plugged), "-m", "scoot_cli", "lsp"]).start()
+async def test_the_language_server_completes_the_plugin_kind_and_its_keys(
+    plugged: Path, mail: Path
+) -> None:
+    client = await ClientServerConfig(
+        server_command=[str(plugged), "-m", "scoot_cli", "lsp"]
+    ).start()
     assert isinstance(client, LanguageClient)
 
     @client.feature(lsp.WORKSPACE_CODE_LENS_REFRESH)
@@ -160,7 +197,10 @@ async def test_the_language_server_completes_the_plugin_kind_and_its_keys(plugge
 
     try:
         await client.initialize_session(
-            lsp.InitializeParams(capabilities=client_capabilities("visual-studio-code"), initialization_options={"debounce": 0.0})
+            lsp.InitializeParams(
+                capabilities=client_capabilities("visual-studio-code"),
+                initialization_options={"debounce": 0.0},
+            )
         )
         text = MAIL.replace("    max_messages = 50\n", "    \n")
         doc = open_file(client, mail / "architecture.sct", text)
@@ -169,7 +209,9 @@ async def test_the_language_server_completes_the_plugin_kind_and_its_keys(plugge
 
         async def labels(position: lsp.Position) -> dict[str, lsp.CompletionItem]:
             result = await client.text_document_completion_async(
-                lsp.CompletionParams(text_document=lsp.TextDocumentIdentifier(uri=doc), position=position)
+                lsp.CompletionParams(
+                    text_document=lsp.TextDocumentIdentifier(uri=doc), position=position
+                )
             )
             items = result.items if isinstance(result, lsp.CompletionList) else result or []
             return {item.label: item for item in items}
@@ -179,9 +221,21 @@ async def test_the_language_server_completes_the_plugin_kind_and_its_keys(plugge
         assert isinstance(kinds["queue"].documentation, lsp.MarkupContent)
         assert "scoot-queue" in kinds["queue"].documentation.value
         keys = await labels(find(text, "    \n", delta=4))
-        assert "max_messages" in keys and keys["max_messages"].detail and "whole number" in keys["max_messages"].detail
+        assert (
+            "max_messages" in keys
+            and keys["max_messages"].detail
+            and "whole number" in keys["max_messages"].detail
+        )
         outputs = await labels(find(text, "incoming.path", delta=len("incoming.")))
         assert set(outputs) == {"path"}
+        hover = await client.text_document_hover_async(
+            lsp.HoverParams(
+                text_document=lsp.TextDocumentIdentifier(uri=doc),
+                position=find(text, "queue incoming", delta=1),
+            )
+        )
+        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+        assert "A queue of messages kept in a folder" in hover.contents.value
     finally:
         await client.shutdown_session()
 
@@ -239,15 +293,22 @@ def test_broken_plugins_are_reported_and_the_built_in_kinds_stay(broken: Path) -
     )
 
 
-def test_a_broken_plugin_is_an_error_where_its_kind_is_used_not_a_traceback(plugged: Path, mail: Path, broken: Path) -> None:
+def test_a_broken_plugin_is_an_error_where_its_kind_is_used_not_a_traceback(
+    plugged: Path, mail: Path, broken: Path
+) -> None:
     env = {"PYTHONPATH": str(broken)}
     # The working plugin and the built-in kinds are untouched.
     assert scoot(plugged, "validate", cwd=mail, env=env).returncode == 0
     schema = scoot(plugged, "schema", cwd=mail, env=env)
     assert schema.returncode == 0 and "Queue" in json.loads(schema.stdout)["$defs"]
     assert "warning: the kind plugin `missing = scoot_broken_absent.kind:Missing`" in schema.stderr
-    (mail / "architecture.sct").write_text(MAIL + "component extra {\n  missing thing {}\n}\n", encoding="utf-8")
+    (mail / "architecture.sct").write_text(
+        MAIL + "component extra {\n  missing thing {}\n}\n", encoding="utf-8"
+    )
     result = scoot(plugged, "validate", cwd=mail, env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "SCT201: unknown object kind `missing`" in result.stderr
-    assert "of the package `scoot-broken` is not loaded: importing `scoot_broken_absent.kind:Missing` failed" in result.stderr
+    assert (
+        "of the package `scoot-broken` is not loaded: importing `scoot_broken_absent.kind:Missing` failed"
+        in result.stderr
+    )

@@ -32,7 +32,10 @@ class QueueLocalDriver(LocalDriver):
             return await super().create(spec)
         folder = self._folder(spec)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"max_messages": spec.config.get("max_messages", 1000), "digests": dict(spec.digests)}
+        meta = {
+            "max_messages": spec.config.get("max_messages", 1000),
+            "digests": dict(spec.digests),
+        }
         write_atomic(folder / META, orjson.dumps(meta).decode())
         return self._created(folder)
 

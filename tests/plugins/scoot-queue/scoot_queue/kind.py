@@ -20,5 +20,7 @@ class Queue(SctObject):
     kind_name: ClassVar[str] = "queue"
     kind_description: ClassVar[str] = "A queue of messages kept in a folder, one file per message."
     outputs: ClassVar[dict[str, Output]] = {
-        "path": Output(type="string", description="The folder holding the queue's messages.", local=True),
+        "path": Output(
+            type="string", description="The folder holding the queue's messages.", local=True
+        ),
     }
