@@ -356,6 +356,7 @@ class KindRegistry:
         self._origins: dict[str, str | None] = {}
         self._problems: list[KindPluginProblem] = []
         self._group = group
+        self._loaded = group is None
         # Re-entrant: a plugin's module may ask the registry while it is being imported.
         self._loading = threading.RLock()
         for kind in kinds:
@@ -402,14 +403,19 @@ class KindRegistry:
         )
 
     def _load(self) -> None:
-        if self._group is None:
+        if self._loaded:
             return
         with self._loading:
+            # `_group` is None here only while this very thread loads (a plugin asking):
+            # it gets the kinds so far. Any other thread waits for the lock, then for nothing.
             group, self._group = self._group, None
-            if group is None:
+            if self._loaded or group is None:
                 return
-            for entry_point in sorted(entry_points(group=group), key=lambda ep: ep.name):
-                self._plug(entry_point)
+            try:
+                for entry_point in sorted(entry_points(group=group), key=lambda ep: ep.name):
+                    self._plug(entry_point)
+            finally:
+                self._loaded = True
 
     def _plug(self, entry_point: EntryPoint) -> None:
         distribution = entry_point.dist.name if entry_point.dist is not None else None

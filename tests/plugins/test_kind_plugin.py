@@ -277,10 +277,13 @@ def broken(tmp_path: Path) -> Iterator[Path]:
 
 def test_broken_plugins_are_reported_and_the_built_in_kinds_stay(broken: Path) -> None:
     registry = KindRegistry()
+    assert "scoot_broken" not in sys.modules  # read on the first question, not before
     assert registry.get("compute") is Compute
+    assert "scoot_broken" in sys.modules
     assert registry.names() == ["compute", "connection", "storage"]
     problems = {problem.name: problem for problem in registry.problems()}
     assert set(problems) == set(BROKEN)
+    assert len(registry.problems()) == len(BROKEN)  # once: asking again loads nothing again
     assert all(problem.distribution == "scoot-broken" for problem in problems.values())
     assert "ModuleNotFoundError" in problems["missing"].reason
     assert "not a subclass of scoot_model.objects.SctObject" in problems["notakind"].reason
