@@ -121,6 +121,15 @@ def test_the_plugin_kind_validates_and_is_in_the_schema(plugged: Path, mail: Pat
     )
     result = scoot(plugged, "validate", cwd=mail)
     assert result.returncode == 1 and "SCT202" in result.stderr and "max_messages" in result.stderr
+    # An unknown kind is told among the installed ones.
+    (mail / "architecture.sct").write_text(
+        MAIL.replace("queue incoming", "queu incoming"), encoding="utf-8"
+    )
+    result = scoot(plugged, "validate", cwd=mail)
+    assert (
+        "unknown object kind `queu` (did you mean `queue`?); the kinds are `compute`, `connection`, `queue` and `storage`"
+        in result.stderr
+    )
 
 
 def test_the_json_form_and_decompile_know_the_plugin_kind(plugged: Path, mail: Path) -> None:
