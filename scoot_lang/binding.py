@@ -159,9 +159,11 @@ class _Binder:
         model = kinds.get(obj.kind.text)
         if model is None and not obj.kind.missing:
             match = closest(obj.kind.text, kinds.names())
+            # A close match is a typo; otherwise a package may be missing, or failed to load.
+            hint = "" if match else f"; {kinds.unknown(obj.kind.text)}"
             self.findings.error(
                 "SCT201",
-                f"unknown object kind `{obj.kind.text}`{did_you_mean(match)}; the kinds are {join_names(kinds.names())}",
+                f"unknown object kind `{obj.kind.text}`{did_you_mean(match)}; the kinds are {join_names(kinds.names())}{hint}",
                 file,
                 obj.kind,
                 match,

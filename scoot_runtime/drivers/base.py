@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scoot_model.wording import join_names
 from scoot_runtime.applylock import LockHolder
 from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import same_digest
@@ -248,13 +249,27 @@ def model_problems(kind: str, config: Mapping[str, Any]) -> list[CheckFailure]:
     return [CheckFailure(message, key) for key, message in problems(kind, config)]
 
 
+def unserved(driver: CloudDriver, kind: str) -> str:
+    """Why `driver` refuses an object of `kind`: the kinds it serves, and where `kind` comes from."""
+    from scoot_model.objects import kinds
+
+    package = kinds.origin(kind)
+    source = f" (a kind the package `{package}` adds)" if package else ""
+    return (
+        f"the {driver.name} driver serves {join_names(sorted(driver.kinds))}, not `{kind}`{source}: "
+        f"give this target a `cloud` whose driver serves `{kind}` (install the package that provides "
+        "it, under the entry-point group `scoot.cloud_drivers`), or use another kind"
+    )
+
+
 class CloudDriver(ABC):
     """Base of every cloud driver."""
 
     name: ClassVar[str] = ""
     # The most operations the runtime may run on this driver at once (None: no limit).
     parallelism: ClassVar[int | None] = None
-    # The object kinds, and for storage the engines, this driver provides.
+    # The object kinds this driver serves (a plugin's kinds too, by name): `check` refuses
+    # any other at plan time. A driver that does not say serves the built-in ones.
     kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
     # The options a target may set for this driver in scoot.toml; others are refused.
     option_names: ClassVar[frozenset[str]] = frozenset()
@@ -270,7 +285,7 @@ class CloudDriver(ABC):
         """Problems with a configuration, before anything is touched (plan time): the
         model's rules, which hold on every cloud; a driver adds its own."""
         if spec.kind not in self.kinds:
-            return [CheckFailure(f"the {self.name} driver has no `{spec.kind}` objects")]
+            return [CheckFailure(unserved(self, spec.kind))]
         return model_problems(spec.kind, spec.config)
 
     def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
