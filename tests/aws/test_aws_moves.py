@@ -6,6 +6,7 @@ with nothing recorded; and a forgotten bucket outlives destroy."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,10 @@ from click.testing import CliRunner, Result
 from moto_server import REGION, Moto, leftovers
 
 from scoot_cli import cli
+from scoot_runtime.drivers.aws import AwsDriver
 from scoot_runtime.drivers.aws.options import DEFAULT_AMI_PARAMETER
+from scoot_runtime.drivers.base import Address, DriverContext, ObjectSpec, Recorded
+from scoot_runtime.state import StateStore
 
 
 def scoot(*args: str, code: int = 0) -> str:
@@ -170,6 +174,47 @@ def test_a_moved_component_keeps_its_instances(app: Path, moto_server: Moto) -> 
     assert objects(app)["shop.web"]["identity"]["instances"] == instances
     assert {tags["scoot:component"] for tags in live(moto_server, instances).values()} == {"shop"}
     assert status_ok(app) == {"shop.files": "ok", "shop.web": "ok", "shop.web_files": "ok"}
+    assert "No changes" in scoot("plan", "--target", "aws", "--detailed-exitcode", str(app))
+    state = lineage(app)
+    scoot("destroy", "--target", "aws", "--yes", "--delete-data", str(app))
+    assert leftovers(moto_server, state) == []
+
+
+@pytest.mark.parametrize("interrupted", ["after re-tagging the instances", "before the move was recorded"])
+def test_an_interrupted_compute_move_converges_at_the_next_apply(app: Path, moto_server: Moto, interrupted: str) -> None:
+    compute = '  compute {name} {{\n    command = ["python3", "server.py"]\n    port = 8080\n  }}\n'
+    write(app, compute.format(name="web"))
+    scoot("apply", "--target", "aws", "--yes", str(app))
+    web = objects(app)["api.web"]
+    instances = web["identity"]["instances"]
+    write(app, compute.format(name="site"), "moved {\n  from = api.web\n  to = api.site\n}\n")
+    # The run that was killed: its intent journalled, never committed.
+    store = StateStore(app, "aws", "aws")
+    store.load()
+    store.begin()
+    store.intent("api.site", "move", "compute")
+    if interrupted == "after re-tagging the instances":
+        tags = [{"Key": "scoot:object", "Value": "site"}]
+        moto_server.client("ec2").create_tags(Resources=instances, Tags=tags)
+    else:
+        options = {"region": REGION, "endpoint_url": moto_server.endpoint_url}
+        context = DriverContext("moving", "aws", lineage(app), app / ".scoots", app, options)
+        recorded = Recorded("compute", web["config"], web["digests"], web["identity"], web["outputs"], web.get("revision"))
+
+        async def move() -> None:
+            driver = AwsDriver(context)
+            try:
+                await driver.move(ObjectSpec(Address("api", "site"), "compute", web["config"]), recorded, Address("api", "web"))
+            finally:
+                await driver.close()
+
+        asyncio.run(move())
+
+    scoot("apply", "--target", "aws", "--yes", str(app))
+    assert sorted(objects(app)) == ["api.site"]
+    assert objects(app)["api.site"]["identity"]["instances"] == instances
+    assert set(live(moto_server, instances)) == set(instances)
+    assert status_ok(app) == {"api.site": "ok"}
     assert "No changes" in scoot("plan", "--target", "aws", "--detailed-exitcode", str(app))
     state = lineage(app)
     scoot("destroy", "--target", "aws", "--yes", "--delete-data", str(app))
