@@ -9,8 +9,10 @@ Per compute the driver makes:
 - `replicas` instances, each booting with user data that fetches the archive and
   starts the command under systemd.
 
-Identity: `{"instances": [ids, by replica], "security_group", "role", "options"}`,
-`options` being the target options the compute was applied with (`TARGET_OPTIONS`):
+Identity: `{"instances": [ids, by replica], "security_group", "role", "options", "named"}`,
+`named` the naming address its role, group, parameter and archives are named after
+(see `naming`; moves and imports: `compute_moves`), and
+`options` the target options the compute was applied with (`TARGET_OPTIONS`):
 `diff` names the ones changed since (`instance_type`, `ingress_cidr`, ...), and
 `read` reports as drift instances or a security group that no longer match them.
 Outputs: `host` (replica 0's public address, else its private one), and with a
