@@ -332,8 +332,8 @@ class CloudDriver(ABC):
 
     async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
         """Take up an existing resource, named by the cloud's own id (`scoot import`), as the
-        object `spec`: read it, and say what it is (identity and outputs) without changing
-        it. Refuse (a `ScootError` saying why and what to do) what is not there, is not of
+        object `spec`: read it, and say what it is (identity and outputs), changing at most
+        what marks it as the object's (the aws driver tags an instance). Refuse (a `ScootError` saying why and what to do) what is not there, is not of
         the object's kind or engine, or is another state's. The default: this driver cannot."""
         raise ScootError(f"{spec.address}: the {self.name} driver cannot import a `{spec.kind}`")
 

@@ -238,7 +238,7 @@ def test_import_a_running_instance_then_plan_creates_nothing(app: Path, moto_ser
     write(app, '  compute web {\n    command = ["python3", "server.py"]\n    port = 8080\n  }\n')
 
     imported = scoot("import", "--target", "aws", "api.web", instance, str(app))
-    assert f"Imported api.web (compute): instances ['{instance}']" in imported, imported
+    assert f"Imported api.web (compute) from {instance}." in imported, imported
     # What scoot cannot know of it is what the next apply changes, and the import says so.
     assert "api.web (compute) has drifted: it will be repaired" in imported, imported
     assert f"instance {instance} (replica 0) was not launched by scoot: the next apply replaces it" in imported
@@ -294,7 +294,7 @@ def test_import_a_bucket_then_forget_it_and_destroy_leaves_it(app: Path, moto_se
     write(app, '  storage files { engine = "bucket" }\n')
 
     imported = scoot("import", "--target", "aws", "api.files", "made-by-hand", str(app))
-    assert "Imported api.files (storage): engine bucket, name made-by-hand." in imported, imported
+    assert "Imported api.files (storage) from made-by-hand." in imported, imported
     assert "will be created" not in imported and "to create" not in imported.replace("0 to create", ""), imported
     plan = scoot("plan", "--target", "aws", "--json", str(app))
     assert json.loads(plan)["summary"]["create"] == 0
