@@ -807,13 +807,25 @@ def assert_the_old_version_serves(app: Path, before: dict[str, object], url: str
 
 
 @pytest.mark.slow
-def test_an_update_to_a_missing_program_keeps_the_old_version_serving(applied: Path) -> None:
+@pytest.mark.parametrize(
+    ("options", "planned"),
+    [
+        ((), "~ app.web (compute) will be updated in place"),
+        # A replacement on the same port: the old one was stopped for the new one, and put back.
+        (("--replace", "app.web"), "-/+ app.web (compute) must be replaced"),
+    ],
+    ids=["update", "replace"],
+)
+def test_an_update_or_replacement_to_a_missing_program_keeps_the_old_version_serving(
+    applied: Path, options: tuple[str, ...], planned: str
+) -> None:
     app = applied
     url, before = url_of(app), recorded(app)["app.web"]
     assert get(url + "/healthz") == "ok\n"
     set_command(app, "scoot-no-such-program")
-    result = scoot("apply", "--yes", str(app))
+    result = scoot("apply", "--yes", *options, str(app))
     assert result.exit_code == 1, result.output
+    assert planned in result.output
     assert KEPT in result.output and STILL_RUNNING in result.output, result.output
     assert "cannot start `scoot-no-such-program`" in result.output
     assert "Traceback" not in result.output
@@ -871,21 +883,6 @@ def set_port(app: Path, port: int) -> None:
 def observed(app: Path) -> dict[str, str]:
     status = json.loads(scoot("status", "--json", str(app)).stdout)
     return {o["address"]: o["observed"] for o in status["objects"]}
-
-
-@pytest.mark.slow
-def test_a_replacement_whose_new_version_fails_keeps_the_old_one_serving(applied: Path) -> None:
-    app = applied
-    url, before = url_of(app), recorded(app)["app.web"]
-    assert get(url + "/healthz") == "ok\n"
-    set_command(app, "scoot-no-such-program")
-    result = scoot("apply", "--yes", "--replace", "app.web", str(app))
-    assert result.exit_code == 1, result.output
-    assert "-/+ app.web (compute) must be replaced" in result.output
-    assert KEPT in result.output and STILL_RUNNING in result.output, result.output
-    assert "cannot start `scoot-no-such-program`" in result.output
-    # The same port: the old one was stopped for the new one, and put back when it failed.
-    assert_the_old_version_serves(app, before, url, result.output)
 
 
 @pytest.mark.slow
