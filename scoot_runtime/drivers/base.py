@@ -11,6 +11,9 @@ A driver turns objects into infrastructure. The runtime calls, per object:
   left no record, by the object's deterministic name;
 - `move` (optional): make what was recorded at one address the object of
   another (a `moved` block), keeping its identity and data;
+- `replace` (optional, for the kinds in `replaceable`): a replacement made
+  create-before-destroy, the old object kept until the new one serves; for the
+  other kinds the runtime deletes, then creates;
 - `inventory` (optional): what of the target exists, listed by name alone;
 - `shared_lock` (optional, a class method): the target's apply lock, kept where
   its resources are, so that every clone of the application shares it.
@@ -18,7 +21,9 @@ A driver turns objects into infrastructure. The runtime calls, per object:
 An `update` whose new version cannot start, or never becomes healthy, puts the
 previous version back (or never stopped it) and raises `PreviousVersionKept`:
 the runtime then keeps the record of the previous version, which is what runs.
-Any other exception from `update` says nothing of what runs.
+One whose previous version did not start again either raises `PreviousVersionLost`
+with the identity of what runs (nothing, often): the runtime records that. Any
+other exception from `update` says nothing of what runs. `replace` raises the same.
 
 `create`, `update` and `diff` get an `ObjectSpec` whose configuration has its
 references resolved to values (and secrets to their values, in memory only).
@@ -165,6 +170,17 @@ class PreviousVersionKept(ScootError):
         self.failure = failure
 
 
+class PreviousVersionLost(ScootError):
+    """Raised by `update` or `replace`: the new version failed, and the previous one did
+    not start again either. `identity` is the driver's identity of what of the object
+    still runs (of a compute: no replica, or those never stopped), which the runtime
+    records; the message says what failed and what no longer runs."""
+
+    def __init__(self, message: str, identity: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.identity = dict(identity)
+
+
 @dataclass(frozen=True)
 class LogLine:
     """One line a compute printed; `source` says which of its processes (a replica, an instance)."""
@@ -277,6 +293,9 @@ class CloudDriver(ABC):
     # and those `adopt` can take up (`scoot import`).
     movable: ClassVar[frozenset[str]] = frozenset()
     adoptable: ClassVar[frozenset[str]] = frozenset()
+    # The kinds whose replacement `replace` makes (create before destroy); the others'
+    # are a `delete`, then a `create`.
+    replaceable: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, context: DriverContext) -> None:
         self.context = context
@@ -328,6 +347,18 @@ class CloudDriver(ABC):
         raise ScootError(
             f"{source}: the {self.name} driver cannot move objects; remove the `moved` block "
             f"to delete `{source}` and create `{spec.address}`"
+        )
+
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> Created:
+        """Replace the object `recorded` by a new one made from `spec`, create before
+        destroy: the new one made (for a compute, started and healthy) before the old one
+        is deleted. Where both cannot exist at once (one fixed port), the way `update`
+        rolls, putting the old one back if the new one fails. On failure the old one is
+        what it was, and `PreviousVersionKept` says so (or `PreviousVersionLost`, when it
+        could not be put back). Storage data is never deleted before the new store
+        exists, and only with `delete_data`. Called for the kinds in `replaceable`."""
+        raise ScootError(
+            f"{spec.address}: the {self.name} driver replaces a `{spec.kind}` by deleting it, then creating it"
         )
 
     async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
