@@ -201,6 +201,11 @@ class ComputeObjects:
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         return await self._converge(spec, recorded)
 
+    async def replace(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        """A replacement (`--replace`): a roll that keeps no instance, new ones running
+        before the old ones go, and the old ones serving if the new ones fail."""
+        return await self._converge(spec, recorded, anew=True)
+
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         address = spec.address
         named = await self._named(address, recorded)
@@ -294,7 +299,7 @@ class ComputeObjects:
 
     # --- converging ------------------------------------------------------------------
 
-    async def _converge(self, spec: ObjectSpec, recorded: Recorded | None) -> Created:
+    async def _converge(self, spec: ObjectSpec, recorded: Recorded | None, *, anew: bool = False) -> Created:
         address, config = spec.address, spec.config
         # The resolved configuration: a reference's value is judged here, once known.
         failures = model_problems("compute", config)
@@ -324,7 +329,7 @@ class ComputeObjects:
             for instance in existing:
                 # An instance changed behind scoot's back (another type, say) is replaced too.
                 same = instance.generation == generation and not instance.differences(options)
-                if same and instance.replica < replicas:
+                if same and not anew and instance.replica < replicas:
                     kept.setdefault(instance.replica, instance)
             missing = [r for r in range(replicas) if r not in kept]
             results = await asyncio.gather(

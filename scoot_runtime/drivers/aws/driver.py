@@ -79,6 +79,9 @@ class AwsDriver(CloudDriver):
     # is renamed. A compute is imported by its instances' ids (see `compute_moves`).
     movable: ClassVar[frozenset[str]] = frozenset({"storage", "compute", "connection"})
     adoptable: ClassVar[frozenset[str]] = frozenset({"storage", "compute"})
+    # A compute is replaced new instances first; a store of another engine is another
+    # service's resource, made after the old one is deleted (its data kept unless asked).
+    replaceable: ClassVar[frozenset[str]] = frozenset({"compute"})
 
     def __init__(self, context: DriverContext) -> None:
         super().__init__(context)
@@ -146,6 +149,11 @@ class AwsDriver(CloudDriver):
             return await self._storage.update(spec, recorded)
         self._kind(spec)
         return await self._connection.update(spec, recorded)
+
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> Created:
+        """A compute's replacement rolls as its update does, new instances first (the other
+        kinds are deleted, then created: see `replaceable`)."""
+        return await self._compute.replace(spec, recorded)
 
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         if spec.kind == "storage":
