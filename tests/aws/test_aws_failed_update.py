@@ -151,7 +151,7 @@ def test_a_replacement_starts_new_instances_before_the_old_ones_go_and_keeps_the
     write(app, 8080, "hi", ami=MISSING_AMI)
     failed = scoot("apply", "--target", "aws", "--yes", "--replace", "api.web", str(app))
     assert failed.exit_code == 1, failed.output
-    assert "-/+ api.web (compute) must be replaced" in failed.output, failed.output
+    assert "+/- api.web (compute) must be replaced, the new one first" in failed.output, failed.output
     assert "): the previous version is still running" in failed.output, failed.output
     assert live_instances(moto_server, lineage) == old
     assert web(app) == before

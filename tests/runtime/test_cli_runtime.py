@@ -812,7 +812,7 @@ def assert_the_old_version_serves(app: Path, before: dict[str, object], url: str
     [
         ((), "~ app.web (compute) will be updated in place"),
         # A replacement on the same port: the old one was stopped for the new one, and put back.
-        (("--replace", "app.web"), "-/+ app.web (compute) must be replaced"),
+        (("--replace", "app.web"), "+/- app.web (compute) must be replaced, the new one first"),
     ],
     ids=["update", "replace"],
 )
@@ -912,7 +912,7 @@ def test_a_replacement_on_a_new_port_starts_the_new_one_while_the_old_one_answer
     set_command(app, sys.executable, "-u", "checks_the_old.py")
     result = scoot("apply", "--yes", "--replace", "app.web", str(app))
     assert result.exit_code == 0, result.output
-    assert "-/+ app.web (compute) must be replaced" in result.output
+    assert "+/- app.web (compute) must be replaced, the new one first" in result.output
     # The new one found the old one answering when it started: no gap.
     assert answered.read_text() == "ok\n"
     new = url_of(app)

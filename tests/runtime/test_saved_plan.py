@@ -297,7 +297,7 @@ def test_replace_replaces_an_unchanged_object(two: Path) -> None:
     before = {pid for pid, _ in app_processes(two)}
     planned = scoot("plan", "--replace", "app.web", "--detailed-exitcode", str(two))
     assert planned.exit_code == 2, planned.output
-    assert "-/+ app.web (compute) must be replaced" in planned.output
+    assert "+/- app.web (compute) must be replaced, the new one first" in planned.output
     assert "replaced as asked (--replace)" in planned.output
     assert "Plan: 0 to create, 0 to update, 1 to replace, 0 to delete." in planned.output
     result = scoot("apply", "--yes", "--replace", "app.web", "--target", "local", str(two))
