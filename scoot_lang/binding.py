@@ -165,9 +165,7 @@ class _Binder:
         if self.found.application is None:
             first = files[0] if files else s.File("architecture.sct", [])
             if first.from_json:
-                message = (
-                    'there is no `application`; add one, such as `"application": {"name": "shop"}`'
-                )
+                message = 'there is no `application`; add one, such as `"application": {"name": "shop"}`'
             else:
                 message = 'there is no `application` block; add one, such as `application shop { owner = "acme" }`'
             self.findings.add(diagnostic("SCT101", message, Span(first.path, 0, 0)))
@@ -189,13 +187,7 @@ class _Binder:
         if not block.name.missing:
             self.check_name(block.name, file, "application")
         self.findings.semantic.add(
-            Symbol(
-                f"application:{block.name.text}",
-                "application",
-                block.name.text,
-                span(file, block),
-                span(file, block.name),
-            )
+            Symbol(f"application:{block.name.text}", "application", block.name.text, span(file, block), span(file, block.name))
         )
         self.findings.source_map.add(("application",), span(file, block))
         self.findings.source_map.add(("application", "name"), span(file, block.name))
@@ -372,15 +364,7 @@ class _Binder:
             everything[name] = info
         path = ("components", component, "objects", name)
         self.findings.semantic.add(
-            Symbol(
-                f"object:{component}.{name}",
-                "object",
-                name,
-                span(file, obj),
-                span(file, obj.name),
-                component,
-                obj.kind.text,
-            )
+            Symbol(f"object:{component}.{name}", "object", name, span(file, obj), span(file, obj.name), component, obj.kind.text)
         )
         self.findings.source_map.add(path, span(file, obj))
         self.findings.source_map.add((*path, "kind"), span(file, obj.kind))

@@ -62,16 +62,12 @@ def check(
     declared = declare(files, findings)
     modules = Modules(loader, findings, declared)
     modules.bind()
-    params_declared = [
-        name for name, (decl, _) in declared.decls.items() if isinstance(decl, s.ParamDecl)
-    ]
+    params_declared = [name for name, (decl, _) in declared.decls.items() if isinstance(decl, s.ParamDecl)]
     for name in params:
         if name not in params_declared:
             origin, like = given[name], did_you_mean(closest(name, params_declared))
             if origin == PARAM_OPTION:
-                message = (
-                    f"{given_as(origin, name)}: the architecture declares no param `{name}`{like}"
-                )
+                message = f"{given_as(origin, name)}: the architecture declares no param `{name}`{like}"
             else:
                 message = (
                     f"{origin}: the architecture declares no param `{name}`{like}; remove `{name}` "
@@ -100,18 +96,9 @@ def check(
     for name, (decl, file) in declared.decls.items():
         if name not in evaluator.used and not file.from_json:
             what = "param" if isinstance(decl, s.ParamDecl) else "let"
-            findings.error(
-                "SCT901",
-                f"{what} `{name}` is never used; remove it or refer to it",
-                file,
-                decl.name,
-            )
+            findings.error("SCT901", f"{what} `{name}` is never used; remove it or refer to it", file, decl.name)
     findings.diagnostics.extend(modules.unused())
     architecture = None
     if application is not None and not findings.has_errors:
-        architecture = Architecture.model_construct(
-            application=application, components=components, moved=moved
-        )
-    return CheckResult(
-        architecture, findings.diagnostics, findings.semantic, findings.source_map, modules.texts
-    )
+        architecture = Architecture.model_construct(application=application, components=components, moved=moved)
+    return CheckResult(architecture, findings.diagnostics, findings.semantic, findings.source_map, modules.texts)

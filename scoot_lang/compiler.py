@@ -96,9 +96,7 @@ def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, 
         return decode_text(data), None
     except UnicodeDecodeError as error:
         return None, diagnostic(
-            "SCT005",
-            f"`{path}` is not UTF-8 text ({error.reason}); save it as UTF-8",
-            Span(str(path), 0, 0),
+            "SCT005", f"`{path}` is not UTF-8 text ({error.reason}); save it as UTF-8", Span(str(path), 0, 0)
         )
 
 
@@ -200,11 +198,7 @@ def _compile(
             files.append(tree)
     if len(texts) > 1 and any(path.endswith(".json") for path in texts):
         diagnostics.append(
-            diagnostic(
-                "SCT006",
-                "a JSON architecture is a whole unit: compile it alone, not with other files",
-                None,
-            )
+            diagnostic("SCT006", "a JSON architecture is a whole unit: compile it alone, not with other files", None)
         )
     result = check([] if unreadable else files, dict(params or {}), origins, modules)
     if not unreadable:
@@ -242,15 +236,11 @@ def compile_path(
     root = Path(path)
     try:
         if not root.exists():
-            return _failed(
-                "SCT006", f"`{root}` does not exist; give an .sct file, a JSON file or a folder"
-            )
+            return _failed("SCT006", f"`{root}` does not exist; give an .sct file, a JSON file or a folder")
         files = unit_files(root)
     except (OSError, ValueError) as error:  # a name too long, a NUL, a folder we may not list
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        return _failed(
-            "SCT006", f"cannot use `{root}`: {reason}; give an .sct file, a JSON file or a folder"
-        )
+        return _failed("SCT006", f"cannot use `{root}`: {reason}; give an .sct file, a JSON file or a folder")
     if not files:
         return _failed(
             "SCT006",

@@ -132,16 +132,9 @@ class _Scope:
             if first in objects and _resolves(objects[first], rest):
                 found.append((self.component, *parts))
         component = self.architecture.components.get(first)
-        if (
-            component is not None
-            and (
-                (not rest and not found)  # a component alone means it only when nothing else does
-                or (
-                    rest
-                    and rest[0] in component.objects
-                    and _resolves(component.objects[rest[0]], rest[1:])
-                )
-            )
+        if component is not None and (
+            (not rest and not found)  # a component alone means it only when nothing else does
+            or (rest and rest[0] in component.objects and _resolves(component.objects[rest[0]], rest[1:]))
         ):
             found.append(tuple(parts))
         return found

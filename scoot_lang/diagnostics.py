@@ -186,9 +186,7 @@ def render(located: Located, sources: dict[str, SourceFile], color: bool = False
         width = max(1, last - column)
         gutter = f"{start.line:>5} | "
         lines.append(gutter + text.expandtabs(1))
-        lines.append(
-            " " * (len(gutter) - 2) + "| " + " " * (column - 1) + paint("^" * width, "1;32")
-        )
+        lines.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + paint("^" * width, "1;32"))
     for span, note in d.related:
         related_source = sources.get(span.file)
         if related_source is not None:

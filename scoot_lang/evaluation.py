@@ -82,9 +82,7 @@ class Evaluator:
     declared: Declarations
     budget: Budget
     params: dict[str, str] = field(default_factory=dict)  # from `--param`, as text
-    origins: dict[str, str] = field(
-        default_factory=dict
-    )  # where each was given (PARAM_OPTION if unsaid)
+    origins: dict[str, str] = field(default_factory=dict)  # where each was given (PARAM_OPTION if unsaid)
     values: dict[str, Value] = field(default_factory=dict)  # the folded lets and params
     used: set[str] = field(default_factory=set)  # the lets and params something refers to
     deps: Edges = field(default_factory=dict)
@@ -129,9 +127,7 @@ class Evaluator:
             return self.values[name]
         if name in self.evaluating:
             cycle = " → ".join([*self.evaluating[self.evaluating.index(name) :], name])
-            self.findings.error(
-                "SCT304", f"`{name}` depends on itself ({cycle}); break the cycle", file, use
-            )
+            self.findings.error("SCT304", f"`{name}` depends on itself ({cycle}); break the cycle", file, use)
             return INVALID
         if len(self.evaluating) >= MAX_NESTING:
             # Only lets that lead to a cycle are evaluated through others (`evaluate_decls`):
@@ -154,12 +150,8 @@ class Evaluator:
         if isinstance(decl, s.LetDecl):
             where: Any = decl.value
         else:  # a param: its default, or its name for a value from `--param`
-            where = (
-                decl.default if decl.default is not None and name not in self.params else decl.name
-            )
-        if value is not INVALID and self.budget.too_deep(
-            value, decl_file, where, f"the value of `{name}`"
-        ):
+            where = decl.default if decl.default is not None and name not in self.params else decl.name
+        if value is not INVALID and self.budget.too_deep(value, decl_file, where, f"the value of `{name}`"):
             value = INVALID
         self.values[name] = value
         return value
@@ -195,10 +187,7 @@ class Evaluator:
         value = self.eval(decl.default, Context(file, constant=True))
         if value is not INVALID and not param_type_ok(kind, value):
             self.findings.error(
-                "SCT502",
-                f"the default of param `{name}` is {describe_value(value)}, not a {kind}",
-                file,
-                decl.default,
+                "SCT502", f"the default of param `{name}` is {describe_value(value)}, not a {kind}", file, decl.default
             )
             return INVALID
         return value
@@ -263,12 +252,7 @@ class Evaluator:
         for entry in expr.entries:
             key = entry.key.text
             if key in result:
-                self.findings.error(
-                    "SCT103",
-                    f"key `{key}` is set twice in this map; remove one",
-                    ctx.file,
-                    entry.key,
-                )
+                self.findings.error("SCT103", f"key `{key}` is set twice in this map; remove one", ctx.file, entry.key)
                 continue
             result[key] = self.eval(entry.value, inner)
         return INVALID if INVALID in result.values() else result
@@ -299,9 +283,7 @@ class Evaluator:
             if isinstance(part, str):
                 parts.append(part)
                 continue
-            if (isinstance(value, ObjectRef) and value.output is not None) or isinstance(
-                value, Secret
-            ):
+            if (isinstance(value, ObjectRef) and value.output is not None) or isinstance(value, Secret):
                 parts.append(value)
             elif isinstance(value, Template):
                 parts.extend(value.parts)
@@ -356,22 +338,12 @@ class Evaluator:
         if INVALID in args:
             return INVALID
         if len(args) != 1 or not isinstance(args[0], str):
-            self.findings.error(
-                "SCT402",
-                f'`{name}` takes one string, such as {name}("{FUNCTIONS[name].example}")',
-                ctx.file,
-                call,
-            )
+            self.findings.error("SCT402", f'`{name}` takes one string, such as {name}("{FUNCTIONS[name].example}")', ctx.file, call)
             return INVALID
         arg = args[0]
         if name == "secret":
             if ctx.constant:
-                self.findings.error(
-                    "SCT306",
-                    "a secret is read at apply time; it cannot be a param's default",
-                    ctx.file,
-                    call,
-                )
+                self.findings.error("SCT306", "a secret is read at apply time; it cannot be a param's default", ctx.file, call)
                 return INVALID
             if not SECRET_NAME.match(arg):
                 self.findings.error(
@@ -389,12 +361,7 @@ class Evaluator:
         shown = _shown_path(relative)
         if "\0" in relative:
             # No file has such a name, and the OS refuses the path outright.
-            self.findings.error(
-                "SCT403",
-                f"cannot read `{shown}`: a path cannot hold a NUL character",
-                ctx.file,
-                argument,
-            )
+            self.findings.error("SCT403", f"cannot read `{shown}`: a path cannot hold a NUL character", ctx.file, argument)
             return INVALID
         try:
             base = Path(ctx.file.path).resolve().parent
@@ -405,10 +372,7 @@ class Evaluator:
             return INVALID
         if Path(relative).is_absolute() or not target.is_relative_to(base):
             self.findings.error(
-                "SCT403",
-                f"file() reads files in the architecture's folder; `{shown}` is outside it",
-                ctx.file,
-                argument,
+                "SCT403", f"file() reads files in the architecture's folder; `{shown}` is outside it", ctx.file, argument
             )
             return INVALID
         if target in self.file_texts:  # read once, however many calls name it
@@ -416,11 +380,7 @@ class Evaluator:
         try:
             text: Value = decode_text(read_regular_file(target, MAX_FILE_BYTES))
         except (UnreadableFile, UnicodeDecodeError) as error:
-            reason = (
-                (error.strerror or str(error))
-                if isinstance(error, UnreadableFile)
-                else "it is not UTF-8 text"
-            )
+            reason = (error.strerror or str(error)) if isinstance(error, UnreadableFile) else "it is not UTF-8 text"
             self.findings.error("SCT403", f"cannot read `{shown}`: {reason}", ctx.file, argument)
             text = INVALID
         if isinstance(text, str) and self.budget.too_large(
@@ -444,36 +404,20 @@ class Evaluator:
             if meanings:
                 described = " or ".join(meaning.label for meaning in meanings)
                 self.findings.error(
-                    "SCT302",
-                    f"`{ref.dotted}` is ambiguous here: it could be {described}; rename one of them",
-                    ctx.file,
-                    ref,
+                    "SCT302", f"`{ref.dotted}` is ambiguous here: it could be {described}; rename one of them", ctx.file, ref
                 )
             else:
-                failure = (
-                    failures[0]
-                    if failures
-                    else Failure("SCT301", f"`{parts[0]}` is not defined", ref)
-                )
-                self.findings.error(
-                    failure.code, failure.message, ctx.file, failure.node, failure.suggestion
-                )
+                failure = failures[0] if failures else Failure("SCT301", f"`{parts[0]}` is not defined", ref)
+                self.findings.error(failure.code, failure.message, ctx.file, failure.node, failure.suggestion)
             return INVALID
         meaning = meanings[0]
         target, value = meaning.target, meaning.value
         output = value.output if isinstance(value, ObjectRef) else None
-        references.append(
-            ReferenceUse(
-                span(ctx.file, ref), tuple(parts), part_starts, target, output, meaning.parts
-            )
-        )
+        references.append(ReferenceUse(span(ctx.file, ref), tuple(parts), part_starts, target, output, meaning.parts))
         summary = summarize(value, self.budget.measured)
         if ctx.constant and (summary.refs or summary.secret):
             self.findings.error(
-                "SCT306",
-                f"`{ref.dotted}` is only known at apply time; a param's default must be a constant",
-                ctx.file,
-                ref,
+                "SCT306", f"`{ref.dotted}` is only known at apply time; a param's default must be a constant", ctx.file, ref
             )
             return INVALID
         if isinstance(value, ComponentRef):
@@ -507,18 +451,10 @@ def _names_used(decl: Decl, decls: dict[str, Any]) -> set[str]:
     top = decl.value if isinstance(decl, s.LetDecl) else decl.default
     if top is None:
         return set()
-    return {
-        node.parts[0].text
-        for node in s.walk(top)
-        if isinstance(node, s.Reference) and node.parts[0].text in decls
-    }
+    return {node.parts[0].text for node in s.walk(top) if isinstance(node, s.Reference) and node.parts[0].text in decls}
 
 
 def _shown_path(path: str) -> str:
     """A path as a message shows it: control characters escaped, and not too long."""
-    shown = (
-        json.dumps(path, ensure_ascii=False)[1:-1]
-        if any(c < " " or c in '"\\' for c in path)
-        else path
-    )
+    shown = json.dumps(path, ensure_ascii=False)[1:-1] if any(c < " " or c in '"\\' for c in path) else path
     return shown if len(shown) <= 120 else shown[:100] + "…" + shown[-10:]

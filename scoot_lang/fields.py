@@ -27,11 +27,7 @@ def sub_schema(schema: dict[str, Any], keys: list[str]) -> dict[str, Any]:
         if container["type"] == "array":
             schema = container.get("items", {})
         else:
-            schema = (
-                container.get("properties", {}).get(key)
-                or container.get("additionalProperties")
-                or {}
-            )
+            schema = container.get("properties", {}).get(key) or container.get("additionalProperties") or {}
     return schema
 
 

@@ -53,9 +53,7 @@ def _json_parser() -> Lark:
     )
     # Lark builds its tree without recursion, but the reader walks it recursively:
     # a bracket past the limit stops the parse before any tree is built.
-    lark.parser.lexer = NestingLexer(
-        lark.parser.lexer, MAX_JSON_NESTING, _too_deep, cut=False, resumed=False
-    )
+    lark.parser.lexer = NestingLexer(lark.parser.lexer, MAX_JSON_NESTING, _too_deep, cut=False, resumed=False)
     return lark
 
 
@@ -177,12 +175,7 @@ class _Reader:
                     entry.key.end,
                 )
         if not version_seen and isinstance(root, s.MapExpr):
-            self.error(
-                "SCT008",
-                f'add `"version": {FORMAT_VERSION}` to the JSON form',
-                root.start,
-                root.start + 1,
-            )
+            self.error("SCT008", f'add `"version": {FORMAT_VERSION}` to the JSON form', root.start, root.start + 1)
         return s.File(self.path, items, [], from_json=True)
 
     def application(self, entry: s.MapEntry) -> s.ApplicationBlock:
@@ -193,12 +186,7 @@ class _Reader:
                 if isinstance(field.value, s.StringLit) and field.value.is_plain:
                     name = s.Ident(field.value.text, field.value.start, field.value.end)
                 else:
-                    self.error(
-                        "SCT204",
-                        "the application's `name` must be a string",
-                        field.value.start,
-                        field.value.end,
-                    )
+                    self.error("SCT204", "the application's `name` must be a string", field.value.start, field.value.end)
             else:
                 attributes.append(_attribute(field))
         if not name.text:
@@ -217,30 +205,14 @@ class _Reader:
     def moved(self, value: s.Expr) -> list[s.MovedBlock]:
         """`"moved": [{"from": "api.orders", "to": "api.store"}]`: a `moved` block each."""
         if not isinstance(value, s.ListExpr):
-            self.error(
-                "SCT204",
-                '`moved` must be a JSON array, such as [{"from": "api.orders", "to": "api.store"}]',
-                value.start,
-                value.end,
-            )
+            self.error("SCT204", '`moved` must be a JSON array, such as [{"from": "api.orders", "to": "api.store"}]', value.start, value.end)
             return []
         moves: list[s.MovedBlock] = []
         for item in value.items:
             if not isinstance(item, s.MapExpr):
-                self.error(
-                    "SCT204",
-                    'a move must be a JSON object: {"from": ..., "to": ...}',
-                    item.start,
-                    item.end,
-                )
+                self.error("SCT204", 'a move must be a JSON object: {"from": ..., "to": ...}', item.start, item.end)
                 continue
-            moves.append(
-                s.MovedBlock(
-                    [_attribute(field) for field in self.map_of(item, "a move")],
-                    item.start,
-                    item.end,
-                )
-            )
+            moves.append(s.MovedBlock([_attribute(field) for field in self.map_of(item, "a move")], item.start, item.end))
         return moves
 
     def object(self, entry: s.MapEntry) -> s.ObjectBlock:
@@ -251,15 +223,13 @@ class _Reader:
                 if isinstance(field.value, s.StringLit) and field.value.is_plain:
                     kind = s.Ident(field.value.text, field.value.start, field.value.end)
                 else:
-                    self.error(
-                        "SCT204", "`kind` must be a string", field.value.start, field.value.end
-                    )
+                    self.error("SCT204", "`kind` must be a string", field.value.start, field.value.end)
             else:
                 attributes.append(_attribute(field))
         if not kind.text:
             self.error(
                 "SCT203",
-                f'object `{entry.key.text}` needs a `kind` such as "compute"',
+                f"object `{entry.key.text}` needs a `kind` such as \"compute\"",
                 entry.key.start,
                 entry.key.end,
             )
@@ -309,11 +279,7 @@ def read_json(text: str, path: str) -> tuple[s.File | None, list[Diagnostic]]:
         elif isinstance(error, UnexpectedCharacters):
             message = f"`{text[pos]}` is not valid JSON here"
         else:
-            message = (
-                f"unexpected `{error.token}` in JSON"
-                if isinstance(error, UnexpectedToken)
-                else "invalid JSON"
-            )
+            message = f"unexpected `{error.token}` in JSON" if isinstance(error, UnexpectedToken) else "invalid JSON"
         reader.error("SCT007", message, pos, min(pos + 1, len(text)))
         return None, reader.diagnostics
     return reader.file(reader.expr(tree)), reader.diagnostics

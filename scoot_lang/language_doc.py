@@ -59,29 +59,25 @@ def generate(text: str) -> str:
     present = [m["name"] for m in _SECTION.finditer(text)]
     problems = [f"no section `{name}`" for name in wanted if name not in present]
     problems += [f"an unknown section `{name}`" for name in present if name not in wanted]
-    problems += [
-        f"section `{name}` twice" for name in dict.fromkeys(present) if present.count(name) > 1
-    ]
+    problems += [f"section `{name}` twice" for name in dict.fromkeys(present) if present.count(name) > 1]
     if problems:
-        raise ValueError(
-            f"the generated sections: {'; '.join(problems)} (markers: {begin('NAME')} ... {END})"
-        )
+        raise ValueError(f"the generated sections: {'; '.join(problems)} (markers: {begin('NAME')} ... {END})")
     return _SECTION.sub(lambda m: m["begin"] + wanted[m["name"]] + END, text)
 
 
 def diff(text: str, path: str = "docs/language.md") -> str:
     """What regenerating would change in `text`, as a unified diff (empty: nothing)."""
     lines = difflib.unified_diff(
-        text.splitlines(keepends=True),
-        generate(text).splitlines(keepends=True),
-        f"{path} (as written)",
-        f"{path} (from the models)",
+        text.splitlines(keepends=True), generate(text).splitlines(keepends=True), f"{path} (as written)", f"{path} (from the models)"
     )
     return "".join(lines)
 
 
 def _keys_table(model: type[BaseModel]) -> str:
-    rows = [(f"`{k.name}`", k.type, _default(k), k.description) for k in reference.keys(model)]
+    rows = [
+        (f"`{k.name}`", k.type, _default(k), k.description)
+        for k in reference.keys(model)
+    ]
     return _table(("Key", "Type", "Default", "Description"), rows)
 
 
@@ -96,36 +92,25 @@ def _default(k: reference.Key) -> str:
 def _kind(model: type[SctObject]) -> str:
     parts = [model.kind_description + "\n", _keys_table(model)]
     if model.outputs:
-        rows = [
-            (f"`{name}`", output.type, output.description) for name, output in model.outputs.items()
-        ]
+        rows = [(f"`{name}`", output.type, output.description) for name, output in model.outputs.items()]
         parts.append(_table(("Output", "Type", "Description"), rows))
     return "\n".join(parts)
 
 
 def _functions_table() -> str:
-    return _table(
-        ("Call", "Description"), [(f"`{f.signature}`", f.doc) for f in FUNCTIONS.values()]
-    )
+    return _table(("Call", "Description"), [(f"`{f.signature}`", f.doc) for f in FUNCTIONS.values()])
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     rule = "|" + "---|" * len(head) + "\n"
-    lines = [
-        "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |\n"
-        for row in (head, *rows)
-    ]
+    lines = ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |\n" for row in (head, *rows)]
     return lines[0] + rule + "".join(lines[1:])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=f"python -m {MODULE}", description=__doc__.split("\n\n")[0] if __doc__ else None
-    )
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("path", type=Path, help="the language reference, docs/language.md")
-    parser.add_argument(
-        "--check", action="store_true", help="change nothing; exit 1 with a diff if out of date"
-    )
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 with a diff if out of date")
     args = parser.parse_args(argv)
     path: Path = args.path
     text = path.read_text(encoding="utf-8")
@@ -136,10 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.check:
         if changes:
-            print(
-                f"{changes}\n{path}: the generated tables are out of date; run `{REGENERATE}`",
-                file=sys.stderr,
-            )
+            print(f"{changes}\n{path}: the generated tables are out of date; run `{REGENERATE}`", file=sys.stderr)
             return 1
         return 0
     if changes:

@@ -61,9 +61,7 @@ class Budget:
         )
         return True
 
-    def too_large(
-        self, size: int, file: s.File, node: Any, what: str, output: bool = False
-    ) -> bool:
+    def too_large(self, size: int, file: s.File, node: Any, what: str, output: bool = False) -> bool:
         """Count `size` bytes more of built text (or, with `output`, of the JSON form), and
         report the value that takes the total past `MAX_BUILT_BYTES`."""
         spent = self.output_bytes if output else self.built_bytes

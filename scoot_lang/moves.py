@@ -24,9 +24,7 @@ from scoot_model.objects import Moved, MoveProblem, MoveRule, move_problems
 from scoot_model.wording import closest, did_you_mean
 
 ADDRESS_KEYS = ("from", "to")
-EXAMPLE = (
-    "`from = api.orders, to = api.store` (objects) or `from = billing, to = payments` (components)"
-)
+EXAMPLE = "`from = api.orders, to = api.store` (objects) or `from = billing, to = payments` (components)"
 JSON_EXAMPLE = '`{"from": "api.orders", "to": "api.store"}` (objects) or `{"from": "billing", "to": "payments"}` (components)'
 
 # The model's rules of a list of moves, by code.
@@ -40,11 +38,7 @@ MOVE_CODES: dict[MoveRule, str] = {
 
 def not_an_address(key: str, why: str, at: Span, json_form: bool = False) -> Diagnostic:
     """SCT601: a `moved` block's `from` or `to` that does not have an address's form."""
-    return diagnostic(
-        "SCT601",
-        f"`{key}` is not an address: {why}; write {JSON_EXAMPLE if json_form else EXAMPLE}",
-        at,
-    )
+    return diagnostic("SCT601", f"`{key}` is not an address: {why}; write {JSON_EXAMPLE if json_form else EXAMPLE}", at)
 
 
 def shape_mismatch(message: str, at: Span) -> Diagnostic:
@@ -52,9 +46,7 @@ def shape_mismatch(message: str, at: Span) -> Diagnostic:
     return diagnostic("SCT602", message, at)
 
 
-def move_diagnostic(
-    problem: MoveProblem, at: Span, related: tuple[tuple[Span, str], ...] = ()
-) -> Diagnostic:
+def move_diagnostic(problem: MoveProblem, at: Span, related: tuple[tuple[Span, str], ...] = ()) -> Diagnostic:
     """SCT603–SCT606: a rule of the list of moves (`move_problems`), on the address at fault."""
     what_to_do = {
         "not_declared": "; name an object or component of the architecture",
@@ -90,9 +82,7 @@ def check_moves(files: list[s.File], declared: Declarations, findings: Findings)
         at = read[problem.index]
         related: tuple[tuple[Span, str], ...] = ()
         if problem.rule == "moved_twice":
-            first = next(
-                i for i, move in enumerate(moves) if move.from_ == moves[problem.index].from_
-            )
+            first = next(i for i, move in enumerate(moves) if move.from_ == moves[problem.index].from_)
             related = ((span(read[first].file, read[first].values["from"]), "first moved here"),)
         findings.add(move_diagnostic(problem, span(at.file, at.values[problem.address]), related))
     return moves
@@ -114,11 +104,7 @@ def _read(
         if key not in ADDRESS_KEYS:
             match = closest(key, list(ADDRESS_KEYS))
             findings.error(
-                "SCT202",
-                f"unknown key `{key}`{did_you_mean(match)}; a `moved` block holds `from` and `to`",
-                file,
-                attr.key,
-                match,
+                "SCT202", f"unknown key `{key}`{did_you_mean(match)}; a `moved` block holds `from` and `to`", file, attr.key, match
             )
             continue
         move.values[key] = attr.value
@@ -130,19 +116,10 @@ def _read(
     missing = [key for key in ADDRESS_KEYS if key not in move.values]
     if missing:
         # On the keyword; in the JSON form, on the move's `{`.
-        keyword = Span(
-            file.path, block.start, block.start + (1 if file.from_json else len("moved"))
-        )
+        keyword = Span(file.path, block.start, block.start + (1 if file.from_json else len("moved")))
         needs = " and ".join(f"`{key}`" for key in missing)
         example = JSON_EXAMPLE if file.from_json else EXAMPLE
-        findings.add(
-            diagnostic(
-                "SCT203",
-                f"a `moved` block needs {needs}: {example}",
-                keyword,
-                suggestion=missing[0],
-            )
-        )
+        findings.add(diagnostic("SCT203", f"a `moved` block needs {needs}: {example}", keyword, suggestion=missing[0]))
         return None
     if len(parsed) < len(ADDRESS_KEYS):
         return None
@@ -181,9 +158,7 @@ def _address(key: str, value: s.Expr, file: s.File, findings: Findings) -> str |
     return None
 
 
-def _record(
-    key: str, address: str, value: s.Expr, file: s.File, declared: Declarations, findings: Findings
-) -> None:
+def _record(key: str, address: str, value: s.Expr, file: s.File, declared: Declarations, findings: Findings) -> None:
     """An address for the editor tools: a `to` names what it moves to, when that is declared."""
     parts = address.split(".")
     if isinstance(value, s.Reference):

@@ -50,9 +50,7 @@ def grammar_path(name: str = "scoot.lark") -> Path:
 # --- strings -----------------------------------------------------------------
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_SIMPLE_REFERENCE = re.compile(
-    r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_-]*)*\s*"
-)
+_SIMPLE_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_-]*)*\s*")
 # The grammar's keywords: never names (a test keeps this in step with the grammar).
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
@@ -201,12 +199,7 @@ class _Builder(Transformer[Any, Any]):
 
     def object(self, c: list[Any]) -> s.ObjectBlock:
         return s.ObjectBlock(
-            self._ident(c[0]),
-            self._ident(c[1]),
-            c[3:-1],
-            c[0].start_pos,
-            c[-1].end_pos,
-            c[2].start_pos,
+            self._ident(c[0]), self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
         )
 
     def module(self, c: list[Any]) -> s.ModuleBlock:
@@ -299,9 +292,7 @@ class _Builder(Transformer[Any, Any]):
             return s.StringLit(raw, [body] if body else [], start, end)
         # Its interpolations nest one level deeper than the string itself.
         depth = self.string_depths.get(start, self.depth_base) + 1
-        return s.StringLit(
-            raw, self.decode(body, lambda index: base + old(index), depth), start, end
-        )
+        return s.StringLit(raw, self.decode(body, lambda index: base + old(index), depth), start, end)
 
     def decode(self, body: str, at: Callable[[int], int], depth: int) -> list[str | s.Expr]:
         """Split a string body into literal text and interpolated expressions.
@@ -363,16 +354,14 @@ class _Builder(Transformer[Any, Any]):
             return i + 2
         self._error(
             "SCT003",
-            f'unknown escape `\\{nxt}`; use \\n \\t \\r \\" \\\\ \\$ \\uXXXX, or write `\\\\` for a backslash',
+            f"unknown escape `\\{nxt}`; use \\n \\t \\r \\\" \\\\ \\$ \\uXXXX, or write `\\\\` for a backslash",
             at(i),
             at(i + 2),
         )
         text.append(nxt)
         return i + 2
 
-    def _interpolation(
-        self, inner: str, start: int, inner_start: int, end: int, depth: int
-    ) -> s.Expr:
+    def _interpolation(self, inner: str, start: int, inner_start: int, end: int, depth: int) -> s.Expr:
         """The expression inside a `${...}` at `[start, end)`; `depth`: its nesting level."""
         simple = _SIMPLE_REFERENCE.fullmatch(inner)
         if simple and simple.group(1) not in KEYWORDS:
@@ -383,9 +372,7 @@ class _Builder(Transformer[Any, Any]):
             ]
             return s.Reference(parts, parts[0].start, parts[-1].end)
         if not inner.strip():
-            self._error(
-                "SCT004", "empty interpolation `${}`; put a value inside or remove it", start, end
-            )
+            self._error("SCT004", "empty interpolation `${}`; put a value inside or remove it", start, end)
             return s.ErrorExpr(start, end)
         if depth > MAX_NESTING:
             self.too_deep(start, inner_start)
@@ -411,9 +398,7 @@ class _Builder(Transformer[Any, Any]):
         for index in range(first, len(self.diagnostics)):
             found = self.diagnostics[index]
             if found.span is not None:
-                span = found.span._replace(
-                    start=found.span.start + delta, end=found.span.end + delta
-                )
+                span = found.span._replace(start=found.span.start + delta, end=found.span.end + delta)
                 self.diagnostics[index] = dataclasses.replace(found, span=span)
 
 
@@ -461,17 +446,7 @@ _DISPLAY = {
     "NULL": "`null`",
     "$END": "the end of the file",
 }
-_VALUE_STARTS = {
-    "STRING",
-    "MSTRING",
-    "NUMBER",
-    "TRUE",
-    "FALSE",
-    "NULL",
-    "LBRACKET",
-    "LBRACE",
-    "NAME",
-}
+_VALUE_STARTS = {"STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME"}
 _CLOSERS = ("RBRACE", "RBRACKET", "RPAREN")
 _RESYNC = {
     "$END",
@@ -550,8 +525,8 @@ class _Recovery:
             eol = len(self.text) if eol < 0 else eol
             self._report(
                 "SCT002",
-                'this string is not closed: end it with `"` on the same line, close any `${` '
-                'with `}`, or use `"""` for text over several lines',
+                "this string is not closed: end it with `\"` on the same line, close any `${` "
+                "with `}`, or use `\"\"\"` for text over several lines",
                 pos,
                 eol,
             )
@@ -574,9 +549,7 @@ class _Recovery:
         start = len(self.text) if at_end else token.start_pos
         end = len(self.text) if at_end else token.end_pos
         found = "the end of the file" if at_end else f"`{token.value}`"
-        self._report(
-            "SCT001", f"unexpected {found}; expected {_expected(parser.accepts())}", start, end
-        )
+        self._report("SCT001", f"unexpected {found}; expected {_expected(parser.accepts())}", start, end)
         repaired = self._repair(_dry_copy(parser), token)
         if repaired is not None:
             for filler in repaired:
@@ -645,11 +618,7 @@ def _stand_in(kind: str, start: int, end: int) -> list[tuple[str, str, int, int]
     its parentheses, around the stand-in, so that `f(...)` still reads as a call.
     """
     if kind == "LPAR":
-        return [
-            ("LPAR", "(", start, start + 1),
-            ("NULL", "", start, end),
-            ("RPAREN", ")", end, end),
-        ]
+        return [("LPAR", "(", start, start + 1), ("NULL", "", start, end), ("RPAREN", ")", end, end)]
     return [("NULL", "", start, end)]
 
 
@@ -675,13 +644,7 @@ class NestingLexer:
         base: Callable[[], int] = lambda: 0,
         strings: Callable[[], dict[int, int]] | None = None,
     ) -> None:
-        self.inner, self.limit, self.report, self.cut, self.resumed = (
-            inner,
-            limit,
-            report,
-            cut,
-            resumed,
-        )
+        self.inner, self.limit, self.report, self.cut, self.resumed = inner, limit, report, cut, resumed
         self.base, self.strings = base, strings
         # Per lexer state (held, so that its id is not reused): [depth, cut level, cut start, cut kind].
         self.counts: dict[int, tuple[Any, list[Any]]] = {}
@@ -768,9 +731,7 @@ class _FastPath:
         from lark.lexer import PatternStr
         from lark.parsers.lalr_analysis import Shift
 
-        name_re = re.compile(
-            next(t.pattern.to_regexp() for t in lark.terminals if t.name == "NAME")
-        )
+        name_re = re.compile(next(t.pattern.to_regexp() for t in lark.terminals if t.name == "NAME"))
         self.keywords: dict[str, str] = {}
         alternatives = []
         terminals = sorted(
@@ -780,13 +741,9 @@ class _FastPath:
         self.comment_types = frozenset({"LINE_COMMENT", "BLOCK_COMMENT"})
         blank = ""
         for terminal in terminals:
-            if isinstance(terminal.pattern, PatternStr) and name_re.fullmatch(
-                terminal.pattern.value
-            ):
+            if isinstance(terminal.pattern, PatternStr) and name_re.fullmatch(terminal.pattern.value):
                 self.keywords[terminal.pattern.value] = terminal.name
-            elif (
-                terminal.name in lark.lexer_conf.ignore and terminal.name not in self.comment_types
-            ):
+            elif terminal.name in lark.lexer_conf.ignore and terminal.name not in self.comment_types:
                 blank = terminal.pattern.to_regexp()
             else:
                 alternatives.append(f"(?P<{terminal.name}>{terminal.pattern.to_regexp()})")
@@ -809,12 +766,7 @@ class _FastPath:
 
     def tokens(self, text: str) -> list[_Tok]:
         match = self.scanner.match
-        keywords, comment_types, comments, shared = (
-            self.keywords,
-            self.comment_types,
-            self.comments,
-            self.shared,
-        )
+        keywords, comment_types, comments, shared = self.keywords, self.comment_types, self.comments, self.shared
         string_depths = self.builder.string_depths
         depth = self.builder.depth_base
         out: list[_Tok] = []

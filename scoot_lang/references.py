@@ -147,18 +147,9 @@ def _resolve_object(
     output = rest[0].text
     outputs = info.model.outputs if info.model else {}
     if info.model is None:
-        meanings.append(
-            Meaning(label, target, INVALID, targets)
-        )  # its kind is unknown: already reported
+        meanings.append(Meaning(label, target, INVALID, targets))  # its kind is unknown: already reported
     elif len(rest) == 1 and output in outputs:
-        meanings.append(
-            Meaning(
-                f"the output `{component}.{name}.{output}`",
-                target,
-                ObjectRef(component, name, output),
-                targets,
-            )
-        )
+        meanings.append(Meaning(f"the output `{component}.{name}.{output}`", target, ObjectRef(component, name, output), targets))
     elif output not in outputs:
         match = closest(output, outputs)
         failures.append(
@@ -171,9 +162,7 @@ def _resolve_object(
             )
         )
     else:
-        failures.append(
-            Failure("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1])
-        )
+        failures.append(Failure("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
 
 
 def module_symbol(use: ModuleUse) -> str:
@@ -237,11 +226,7 @@ def _walk_value(value: Value, ref: s.Reference, failures: list[Failure]) -> Valu
             keys = list(value) if isinstance(value, dict) else []
             match = closest(part.text, keys) if keys else None
             hint = did_you_mean(match) if keys else f" ({describe_value(value)} has no keys)"
-            failures.append(
-                Failure(
-                    "SCT301", f"`{ref.parts[0].text}` has no key `{part.text}`{hint}", part, match
-                )
-            )
+            failures.append(Failure("SCT301", f"`{ref.parts[0].text}` has no key `{part.text}`{hint}", part, match))
             return None
         value = value[part.text]
     return value

@@ -46,29 +46,18 @@ class Validator:
 
     def application(self, block: s.ApplicationBlock, file: s.File) -> Application | None:
         allowed = {k.name for k in reference.keys(Application)}  # not `name`: the header says it
-        values, broken = self.attributes(
-            block.attributes, Application, Context(file), ("application",), allowed
-        )
+        values, broken = self.attributes(block.attributes, Application, Context(file), ("application",), allowed)
         if block.name.missing:
             return None
         data = {key: lower(value) for key, value in values.items()}
         data["name"] = block.name.text
-        result = self.validate(
-            Application,
-            data,
-            broken,
-            ("application",),
-            span(file, block.name),
-            f"application `{block.name.text}`",
-        )
+        result = self.validate(Application, data, broken, ("application",), span(file, block.name), f"application `{block.name.text}`")
         return result if isinstance(result, Application) else None
 
     def component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
         path = ("components", name)
         allowed = {k.name for k in reference.keys(Component)}  # not `objects`: blocks
-        values, broken = self.attributes(
-            block.attributes, Component, Context(file, name), path, allowed
-        )
+        values, broken = self.attributes(block.attributes, Component, Context(file, name), path, allowed)
         objects: dict[str, SctObject] = {}
         declared = self.evaluator.declared
         everything = declared.objects if declared.index is None else declared.index
@@ -79,9 +68,7 @@ class Validator:
             if checked is not None:
                 objects[obj_name] = checked
         data = {key: lower(value) for key, value in values.items()}
-        result = self.validate(
-            Component, data, broken, path, span(file, block.name), f"component `{name}`"
-        )
+        result = self.validate(Component, data, broken, path, span(file, block.name), f"component `{name}`")
         if not isinstance(result, Component):
             return None
         result.objects = objects
@@ -96,9 +83,7 @@ class Validator:
         data = {key: lower(value) for key, value in values.items()}
         data["kind"] = info.model.kind_name
         header = Span(info.file.path, info.block.kind.start, info.block.name.end)
-        result = self.validate(
-            info.model, data, broken, path, header, f"{info.model.kind_name} `{name}`"
-        )
+        result = self.validate(info.model, data, broken, path, header, f"{info.model.kind_name} `{name}`")
         return result if isinstance(result, SctObject) else None
 
     def attributes(
@@ -132,29 +117,17 @@ class Validator:
             self.findings.source_map.add((*path, key), span(ctx.file, attr), attr.value)
             schema = field_schema(model, key)
             if (allowed is not None and key not in allowed) or not schema or key == "kind":
-                choices = sorted(
-                    allowed
-                    if allowed is not None
-                    else reference.schema(model).get("properties", {})
-                )
+                choices = sorted(allowed if allowed is not None else reference.schema(model).get("properties", {}))
                 choices = [c for c in choices if c != "kind"]
                 match = closest(key, choices)
                 self.findings.error(
-                    "SCT202",
-                    f"unknown key `{key}`{did_you_mean(match)}; the keys here are {join_names(choices)}",
-                    ctx.file,
-                    attr.key,
-                    match,
+                    "SCT202", f"unknown key `{key}`{did_you_mean(match)}; the keys here are {join_names(choices)}", ctx.file, attr.key, match
                 )
                 broken.add(key)
                 continue
             wants_object = schema.get("pattern") == OBJECT_REF_PATTERN
-            value = self.evaluator.eval(
-                attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object)
-            )
-            if value is not INVALID and not budget.output_fits(
-                value, ctx.file, attr.value, f"`{key}`"
-            ):
+            value = self.evaluator.eval(attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object))
+            if value is not INVALID and not budget.output_fits(value, ctx.file, attr.value, f"`{key}`"):
                 value = INVALID
             if value is INVALID or not self.output_type_ok(value, schema, key, attr, ctx):
                 broken.add(key)
@@ -162,9 +135,7 @@ class Validator:
             result[key] = value
         return result, broken
 
-    def output_type_ok(
-        self, value: Value, schema: dict[str, Any], key: str, attr: s.Attribute, ctx: Context
-    ) -> bool:
+    def output_type_ok(self, value: Value, schema: dict[str, Any], key: str, attr: s.Attribute, ctx: Context) -> bool:
         """A reference to a string output cannot fill a number, and the other way round."""
         if not isinstance(value, ObjectRef) or value.output is None:
             return True
@@ -181,13 +152,7 @@ class Validator:
         return False
 
     def validate(
-        self,
-        model: type[BaseModel],
-        data: dict[str, Any],
-        broken: set[str],
-        path: JsonPath,
-        header: Span,
-        what: str,
+        self, model: type[BaseModel], data: dict[str, Any], broken: set[str], path: JsonPath, header: Span, what: str
     ) -> BaseModel | None:
         """Validate a block's values against its model; `header` is where a missing key is reported."""
         try:
@@ -226,12 +191,7 @@ class Validator:
             if item["type"] == "missing":
                 description = schema.get("description", "")
                 self.findings.add(
-                    diagnostic(
-                        "SCT203",
-                        f"{what} needs `{key}`: {description} Add `{key} = ...`.",
-                        header,
-                        suggestion=key,
-                    )
+                    diagnostic("SCT203", f"{what} needs `{key}`: {description} Add `{key} = ...`.", header, suggestion=key)
                 )
                 continue
             keys = [key]
@@ -250,18 +210,12 @@ class Validator:
             if item["type"] in MODEL_ERROR_CODES:
                 # On the element at fault, else (it came from a let) on the key's value.
                 at = source_map.value_span((*path, *keys)) or source_map.value_span((*path, key))
-                self.findings.add(
-                    diagnostic(
-                        MODEL_ERROR_CODES[item["type"]], f"`{key}`: {item['msg']}", at or where
-                    )
-                )
+                self.findings.add(diagnostic(MODEL_ERROR_CODES[item["type"]], f"`{key}`: {item['msg']}", at or where))
                 continue
             if item["type"] == "value_error":
                 message = f"`{key}`: {str(item['msg']).removeprefix('Value error, ')}"
             elif item["type"] == "too_short":
-                message = (
-                    f"`{'.'.join(keys)}` is empty: it must be {expected} holding at least one item"
-                )
+                message = f"`{'.'.join(keys)}` is empty: it must be {expected} holding at least one item"
             elif item["type"] in ("greater_than_equal", "less_than_equal"):
                 message = f"`{'.'.join(keys)}` must be {expected}; {shown} is not"
             elif item["type"] == "string_pattern_mismatch" and own_pattern(schema):

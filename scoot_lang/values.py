@@ -53,18 +53,8 @@ class Invalid:
 
 INVALID = Invalid()
 Value: TypeAlias = (
-    str
-    | int
-    | float
-    | bool
-    | list["Value"]
-    | dict[str, "Value"]
-    | ObjectRef
-    | ComponentRef
-    | Secret
-    | Template
-    | Invalid
-    | None
+    str | int | float | bool | list["Value"] | dict[str, "Value"]
+    | ObjectRef | ComponentRef | Secret | Template | Invalid | None
 )
 
 
@@ -77,9 +67,7 @@ def lower(value: Value) -> Any:
     if isinstance(value, Template):
         parts = value.parts
         return "".join(
-            template.escape(p, before_interpolation=i + 1 < len(parts))
-            if isinstance(p, str)
-            else p.text()
+            template.escape(p, before_interpolation=i + 1 < len(parts)) if isinstance(p, str) else p.text()
             for i, p in enumerate(parts)
         )
     if isinstance(value, list):
@@ -159,9 +147,7 @@ def _scalar_summary(item: Any) -> Summary:
     if isinstance(item, str):
         return Summary(0, len(item) + _OBJECT_SIZE, (), False)
     if isinstance(item, Template):
-        size = (
-            sum(len(p) if isinstance(p, str) else REFERENCE_SIZE for p in item.parts) + _OBJECT_SIZE
-        )
+        size = sum(len(p) if isinstance(p, str) else REFERENCE_SIZE for p in item.parts) + _OBJECT_SIZE
         refs = tuple(dict.fromkeys(p for p in item.parts if isinstance(p, ObjectRef)))
         return Summary(0, size, refs, any(isinstance(p, Secret) for p in item.parts))
     if isinstance(item, ObjectRef):
@@ -193,9 +179,7 @@ def summarize(value: Value, memory: Measured) -> Summary:
             pending.append((item, True))
             pending.extend((c, False) for c in containers)
             continue
-        parts = [
-            memory[id(c)][1] if isinstance(c, list | dict) else _scalar_summary(c) for c in children
-        ]
+        parts = [memory[id(c)][1] if isinstance(c, list | dict) else _scalar_summary(c) for c in children]
         size = sum(part.size for part in parts)
         if isinstance(item, dict):
             size += _MAP_SIZE + len(item) * _MAP_ITEM_SIZE + sum(len(key) for key in item)
