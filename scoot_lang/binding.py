@@ -253,6 +253,7 @@ class _Binder:
         scope = parent + (f"{component}.{name}" if component else name)
         use = ModuleUse(block, file, component, scope)
         uses[name] = use
+        self.findings.semantic.add(Symbol(f"module:{scope}", "module", name, span(file, block), span(file, block.name), component))
         (self.root or self.found).all_uses.append(use)
 
     def real_component(self, name: str) -> str:
