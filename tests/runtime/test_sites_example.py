@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.ports import free_port
-from tests.runtime.test_cli_runtime import ROOT, app_processes, kill_leftovers, scoot, wait_until_gone
+from tests.runtime.test_cli_runtime import (
+    ROOT,
+    app_processes,
+    kill_leftovers,
+    scoot,
+    wait_until_gone,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,7 @@ LINKS = {key.removeprefix("LINK_").lower(): value for key, value in os.environ.i
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if self.path == "/healthz":
             self.answer(200, {"ok": True})
         elif self.path == "/":
@@ -44,7 +44,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
+    def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write(f"{SITE}: {format % args}\n")
 
 
