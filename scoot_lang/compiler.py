@@ -103,12 +103,15 @@ def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, 
 def folder_modules(root: Path, git: ModuleLoader = no_git) -> ModuleLoader:
     """A loader of modules from folders inside `root`, the application's folder (git
     sources go to `git`): a source is relative to the file that uses it, and may not
-    leave `root`, by `..` or by a link."""
-    inside = root.resolve()
+    leave `root` (or, in a module from git, its checkout), by `..` or by a link."""
+    bounds = [root.resolve()]  # the application's folder, then the git checkouts read
 
     def load(source: str, user: str) -> ModuleTexts:
         if source.startswith(GIT_PREFIX):
-            return git(source, user)
+            texts = git(source, user)
+            if texts.boundary:
+                bounds.append(Path(texts.boundary).resolve())
+            return texts
         if not source.startswith(("./", "../")):
             raise ModuleSourceError(
                 "SCT701",
@@ -119,34 +122,36 @@ def folder_modules(root: Path, git: ModuleLoader = no_git) -> ModuleLoader:
         shown = os.path.normpath(folder)
         try:
             resolved = folder.resolve()
+            users = Path(user).resolve()
         except (OSError, ValueError) as error:  # a link loop, a name too long
             raise ModuleSourceError("SCT701", f"cannot read module `{source}`: {error}") from error
+        inside = max((b for b in bounds if users.is_relative_to(b)), key=lambda b: len(b.parts), default=bounds[0])
         if not resolved.is_relative_to(inside):
+            what = "the application's folder" if inside == bounds[0] else "its git repository"
             raise ModuleSourceError(
                 "SCT702",
-                f"module source `{source}` leads outside the application's folder (to `{shown}`); a module "
+                f"module source `{source}` leads outside {what} (to `{shown}`); a module "
                 f"stays inside it, or comes from git ({GIT_FORM})",
             )
-        if not resolved.exists():
-            raise ModuleSourceError(
-                "SCT701", f"module source `{source}` does not exist (no `{shown}`); check the path"
-            )
-        files = [f for f in unit_files(Path(shown)) if f.suffix == SCT_SUFFIX]
-        if not files:
-            raise ModuleSourceError(
-                "SCT701", f"module source `{source}` holds no .sct file (in `{shown}`)"
-            )
-        texts: dict[str, str] = {}
-        for file in files:
-            text, problem = read_source(file)
-            if problem is not None or text is None:
-                raise ModuleSourceError(
-                    "SCT701", problem.message if problem else f"cannot read `{file}`"
-                )
-            texts[str(file)] = text
-        return ModuleTexts(str(resolved), shown, texts)
+        return module_folder(Path(shown), str(resolved), shown, source)
 
     return load
+
+
+def module_folder(folder: Path, key: str, shown: str, source: str, boundary: str = "") -> ModuleTexts:
+    """The `.sct` files of a module's folder (or its one file), or why they cannot be read."""
+    if not folder.exists():
+        raise ModuleSourceError("SCT701", f"module source `{source}` does not exist (no `{shown}`); check the path")
+    files = [f for f in unit_files(folder) if f.suffix == SCT_SUFFIX]
+    if not files:
+        raise ModuleSourceError("SCT701", f"module source `{source}` holds no .sct file (in `{shown}`)")
+    texts: dict[str, str] = {}
+    for file in files:
+        text, problem = read_source(file)
+        if problem is not None or text is None:
+            raise ModuleSourceError("SCT701", problem.message if problem else f"cannot read `{file}`")
+        texts[str(file)] = text
+    return ModuleTexts(key, shown, texts, boundary)
 
 
 def compile_sources(

@@ -58,11 +58,15 @@ class ModuleSourceError(Exception):
 
 
 class ModuleTexts(NamedTuple):
-    """A module's files: `key` names it once (recursion is found by it), `shown` in messages."""
+    """A module's files: `key` names it once (recursion is found by it), `shown` in messages.
+
+    `boundary`: the folder the module's own local sources stay in (a git checkout), if
+    not the application's."""
 
     key: str
     shown: str
     texts: dict[str, str]
+    boundary: str = ""
 
 
 class ModuleLoader(Protocol):
