@@ -36,13 +36,17 @@ def git_modules(workspace: Workspace, target: Target) -> ModuleLoader:
                 "recorded in scoot.lock yet",
             )
         try:
-            fetched = fetch_architecture(workspace, target, f"{found.url}#{found.ref}", said=f"module `{source}`")
+            fetched = fetch_architecture(
+                workspace, target, f"{found.url}#{found.ref}", said=f"module `{source}`"
+            )
         except ScootError as error:
             raise ModuleSourceError("SCT701", str(error)) from None
         folder = fetched.path / found.path if found.path else fetched.path
         checkout = Path(fetched.path)
         if not folder.resolve().is_relative_to(checkout.resolve()):
-            raise ModuleSourceError("SCT702", f"the folder of `{source}` leaves its repository; name a folder inside it")
+            raise ModuleSourceError(
+                "SCT702", f"the folder of `{source}` leaves its repository; name a folder inside it"
+            )
         key = f"{found.url}//{found.path}@{fetched.revision}"
         return module_folder(folder, key, f"{found.url}//{found.path}", source, str(checkout))
 

@@ -30,7 +30,13 @@ def write(folder: Path, files: dict[str, str]) -> Path:
 
 def test_a_source_may_not_leave_the_folder_through_a_link(tmp_path: Path) -> None:
     outside = write(tmp_path / "outside", {"main.sct": SITE})
-    app = write(tmp_path / "app", {"architecture.sct": APP + 'component api {\n  module w { source = "./linked", port = 1 }\n}\n'})
+    app = write(
+        tmp_path / "app",
+        {
+            "architecture.sct": APP
+            + 'component api {\n  module w { source = "./linked", port = 1 }\n}\n'
+        },
+    )
     os.symlink(outside, app / "linked")
     result = compile_path(app)
     assert [d.code for d in result.diagnostics] == ["SCT702"]
@@ -41,7 +47,8 @@ def test_a_module_may_be_one_file_and_use_modules_of_its_own(tmp_path: Path) -> 
     app = write(
         tmp_path,
         {
-            "architecture.sct": APP + 'component api {\n  module outer { source = "./modules/pair.sct" }\n}\n',
+            "architecture.sct": APP
+            + 'component api {\n  module outer { source = "./modules/pair.sct" }\n}\n',
             "modules/pair.sct": 'module a { source = "./site", port = 1 }\nmodule b { source = "./site", port = 2 }\n'
             "output urls = [a.url, b.url]\n",
             "modules/site/main.sct": SITE,
@@ -74,6 +81,10 @@ def test_a_git_source_has_one_form_with_a_revision() -> None:
     assert git_source("git::https://github.com/acme/mods.git?ref=0123abc") == GitSource(
         "https://github.com/acme/mods.git", "", "0123abc"
     )
-    for bad in ("git::https://github.com/acme/mods.git//web", "git::mods?ref=", "git::https://h/r.git//../x?ref=1"):
+    for bad in (
+        "git::https://github.com/acme/mods.git//web",
+        "git::mods?ref=",
+        "git::https://h/r.git//../x?ref=1",
+    ):
         with pytest.raises(ModuleSourceError):
             git_source(bad)

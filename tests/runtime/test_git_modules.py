@@ -44,13 +44,20 @@ def test_a_git_module_pinned_to_a_commit_is_fetched_and_used(tmp_path: Path) -> 
     folder = app(tmp_path / "app", f"git::file://{remote.bare}//web?ref={commit}")
     plan = scoot("plan", str(folder))
     assert plan.exit_code == 0, plan.output
-    assert "+ api.web-server (compute)" in plan.output and "+ api.web-extra-files (storage)" in plan.output, plan.output
+    assert (
+        "+ api.web-server (compute)" in plan.output
+        and "+ api.web-extra-files (storage)" in plan.output
+    ), plan.output
     assert (folder / ".scoots" / "repos").is_dir()
 
     # A later commit changes nothing until the source names it.
     remote.commit({"web/main.sct": MODULE.replace("server", "renamed")})
     again = scoot("plan", str(folder))
-    assert again.exit_code == 0 and "+ api.web-server (compute)" in again.output and "renamed" not in again.output
+    assert (
+        again.exit_code == 0
+        and "+ api.web-server (compute)" in again.output
+        and "renamed" not in again.output
+    )
 
 
 def test_a_git_module_named_by_a_tag_is_refused_for_now(tmp_path: Path) -> None:
@@ -59,12 +66,16 @@ def test_a_git_module_named_by_a_tag_is_refused_for_now(tmp_path: Path) -> None:
     folder = app(tmp_path / "app", f"git::file://{remote.bare}//web?ref=v1")
     plan = scoot("plan", str(folder))
     assert plan.exit_code != 0
-    assert "SCT701" in plan.output and "pin a git module to a whole commit id" in plan.output, plan.output
+    assert "SCT701" in plan.output and "pin a git module to a whole commit id" in plan.output, (
+        plan.output
+    )
 
 
 def test_a_local_source_inside_a_git_module_stays_in_its_repository(tmp_path: Path) -> None:
     remote = Remote(tmp_path / "modules.git", tmp_path / "work")
-    commit = remote.commit({"web/main.sct": MODULE.replace('"./extra"', '"../../../../../../outside"')})
+    commit = remote.commit(
+        {"web/main.sct": MODULE.replace('"./extra"', '"../../../../../../outside"')}
+    )
     folder = app(tmp_path / "app", f"git::file://{remote.bare}//web?ref={commit}")
     plan = scoot("plan", str(folder))
     assert plan.exit_code != 0

@@ -50,7 +50,10 @@ def test_the_sites_apply_and_serve_each_site_the_module_made(sites: Path) -> Non
         assert f"web.{name}-server: create done" in applied.output, applied.output
     assert len(app_processes(sites)) == 4
 
-    assert get(f"http://127.0.0.1:{ports['fr']}/") == {"site": "fr", "greeting": "bonjour from the fr site"}
+    assert get(f"http://127.0.0.1:{ports['fr']}/") == {
+        "site": "fr",
+        "greeting": "bonjour from the fr site",
+    }
     links = get(f"http://127.0.0.1:{ports['index']}/links")
     assert links == {name: f"http://127.0.0.1:{ports[name]}" for name in ("de", "en", "fr")}
     for url in links.values():  # type: ignore[union-attr]
@@ -58,8 +61,12 @@ def test_the_sites_apply_and_serve_each_site_the_module_made(sites: Path) -> Non
 
     # A change inside one use touches only its object, and the plan points into the module.
     text = (sites / "architecture.sct").read_text()
-    (sites / "architecture.sct").write_text(text.replace('greeting = "bonjour"', 'greeting = "salut"'))
+    (sites / "architecture.sct").write_text(
+        text.replace('greeting = "bonjour"', 'greeting = "salut"')
+    )
     plan = scoot("plan", *params, str(sites))
     assert plan.exit_code == 0, plan.output
     assert "~ web.fr-server (compute) will be updated in place" in plan.output, plan.output
-    assert "modules/site/main.sct:15" in plan.output and "0 to create, 1 to update" in plan.output, plan.output
+    assert (
+        "modules/site/main.sct:15" in plan.output and "0 to create, 1 to update" in plan.output
+    ), plan.output

@@ -22,7 +22,11 @@ HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8090"))
 SITE = os.environ.get("SITE", "site")
 GREETING = os.environ.get("GREETING", "hello")
-LINKS = {key.removeprefix("LINK_").lower(): value for key, value in os.environ.items() if key.startswith("LINK_")}
+LINKS = {
+    key.removeprefix("LINK_").lower(): value
+    for key, value in os.environ.items()
+    if key.startswith("LINK_")
+}
 
 
 class Handler(BaseHTTPRequestHandler):
