@@ -63,13 +63,13 @@ class Context:
     constant: bool = False  # a param default: no runtime values
     allow_object: bool = False
     # The loop variables of the `for`s around the expression (a component's and an object's).
-    scope: Mapping[str, Value] = field(default_factory=dict)
+    variables: Mapping[str, Value] = field(default_factory=dict)
 
     def nested(self) -> Context:
         """The context of a value inside this one: only a key's own value may be an object."""
         if not self.allow_object:
             return self
-        return Context(self.file, self.component, self.object, self.constant, scope=self.scope)
+        return Context(self.file, self.component, self.object, self.constant, variables=self.variables)
 
 
 # Where a param's value was given, unless the caller says otherwise (scoot.toml, a file).
@@ -93,6 +93,8 @@ class Evaluator:
     deps: Edges = field(default_factory=dict)
     evaluating: list[str] = field(default_factory=list)  # the lets and params being folded
     file_texts: dict[Path, Value] = field(default_factory=dict)  # what file() read (or INVALID)
+    # A module instance's params, as its use gives them (evaluated there, and checked).
+    arguments: Mapping[str, Value] = field(default_factory=dict)
 
     # lets and params ---------------------------------------------------------------
 
@@ -175,6 +177,8 @@ class Evaluator:
                 )
             return INVALID
         name = decl.name.text
+        if name in self.arguments:
+            return self.arguments[name]
         if name in self.params:
             return self.param_from_text(decl, file, self.params[name])
         if decl.default is None:
@@ -485,9 +489,9 @@ class Evaluator:
         parts = [p.text for p in ref.parts]
         if any(not p for p in parts):
             return INVALID
-        if parts[0] in ctx.scope:  # a loop variable hides any other meaning of its name
+        if parts[0] in ctx.variables:  # a loop variable hides any other meaning of its name
             failures: list[Failure] = []
-            walked = walk_value(ctx.scope[parts[0]], ref, failures)
+            walked = walk_value(ctx.variables[parts[0]], ref, failures)
             if walked is None:
                 self.findings.error(failures[0].code, failures[0].message, ctx.file, failures[0].node, failures[0].suggestion)
                 return INVALID
@@ -551,7 +555,7 @@ class Evaluator:
 
     def object_not_value(self, ref: s.Reference, refs: tuple[ObjectRef, ...]) -> str:
         target = next(r for r in refs if r.output is None)
-        info = self.declared.objects[target.component][target.object]
+        info = self.declared.object_info(target.component, target.object)
         outputs = list(info.model.outputs) if info.model else []
         choices = ", ".join(f"`{ref.dotted}.{o}`" for o in outputs) or "its outputs"
         return f"`{ref.dotted}` is an object, not a value; use one of its outputs: {choices}"

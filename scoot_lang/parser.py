@@ -230,6 +230,15 @@ class _Builder(Transformer[Any, Any]):
     def if_clause(self, c: list[Any]) -> s.Repetition:
         return s.Repetition([], None, c[1], c[0].start_pos, c[1].end)
 
+    def module(self, c: list[Any]) -> s.ModuleBlock:
+        keyword = s.Ident(c[0].value, c[0].start_pos, c[0].end_pos)
+        return s.ModuleBlock(
+            keyword, self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+        )
+
+    def output(self, c: list[Any]) -> s.OutputDecl:
+        return s.OutputDecl(self._ident(c[1]), c[3], c[0].start_pos, c[3].end)
+
     def moved(self, c: list[Any]) -> s.MovedBlock:
         return s.MovedBlock(c[2:-1], c[0].start_pos, c[-1].end_pos, c[1].start_pos)
 
@@ -519,6 +528,8 @@ _DISPLAY = {
     "PARAM": "`param`",
     "LET": "`let`",
     "MOVED": "`moved`",
+    "MODULE": "`module`",
+    "OUTPUT": "`output`",
     "TRUE": "`true`",
     "FALSE": "`false`",
     "NULL": "`null`",
@@ -533,7 +544,17 @@ _OPERATORS = {
     "LBRACKET",
 }
 _CLOSERS = ("RBRACE", "RBRACKET", "RPAREN")
-_RESYNC = {"$END", "APPLICATION", "COMPONENT", "PARAM", "LET", "MOVED", *_CLOSERS}
+_RESYNC = {
+    "$END",
+    "APPLICATION",
+    "COMPONENT",
+    "PARAM",
+    "LET",
+    "MOVED",
+    "MODULE",
+    "OUTPUT",
+    *_CLOSERS,
+}
 _GAP = re.compile(r"(?:\s+|(?://|#)[^\n]*|/\*[\s\S]*?\*/)*")
 
 

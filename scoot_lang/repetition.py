@@ -34,11 +34,11 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
     repetition = block.repetition
     assert repetition is not None
     findings = evaluator.findings
-    ctx = Context(file, item.component, scope=item.scope)
+    ctx = Context(file, item.component, variables=item.variables)
     instances: list[tuple[str, dict[str, Any]]] = []
     if repetition.iterable is None:  # a bare `if`
         if _holds(evaluator, repetition, ctx, "the condition of `if`"):
-            instances.append((block.name.text, dict(item.scope)))
+            instances.append((block.name.text, dict(item.variables)))
     else:
         iterable = _known(evaluator, repetition.iterable, ctx, "the list of a `for`")
         elements = None if iterable is INVALID else _elements(evaluator, repetition, iterable, file)
@@ -48,13 +48,13 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
         made: dict[str, Any] = {}
         for suffix, values, node in elements:
             scope = {
-                **item.scope,
+                **item.variables,
                 **dict(zip((v.text for v in repetition.variables), values, strict=True)),
             }
             if repetition.condition is not None and not _holds(
                 evaluator,
                 repetition,
-                Context(file, item.component, scope=scope),
+                Context(file, item.component, variables=scope),
                 "the filter of a `for`",
             ):
                 continue
@@ -90,7 +90,9 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
             binder.component(block, file, name, scope)
         else:
             assert item.component is not None
-            binder.object(block, item.component, file, name, scope)
+            objects = binder.found.objects.setdefault(item.component, {})
+            lower = {info.real.lower(): info.real for info in objects.values()}
+            binder.object(block, item.component, file, objects, lower, name, scope)
 
 
 def _known(evaluator: Evaluator, expr: s.Expr, ctx: Context, what: str) -> Value:

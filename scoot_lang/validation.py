@@ -9,7 +9,7 @@ found through the source map.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +42,7 @@ MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
 class Validator:
     findings: Findings
     evaluator: Evaluator
+    scopes: dict[str, Validator] = field(default_factory=dict)  # by module instance (shared)
 
     def application(self, block: s.ApplicationBlock, file: s.File) -> Application | None:
         allowed = {k.name for k in reference.keys(Application)}  # not `name`: the header says it
@@ -56,11 +57,17 @@ class Validator:
     def component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
         path = ("components", name)
         allowed = {k.name for k in reference.keys(Component)}  # not `objects`: blocks
-        scope = self.evaluator.declared.component_scopes.get(name, {})
-        values, broken = self.attributes(block.attributes, Component, Context(file, name, scope=scope), path, allowed)
+        variables = self.evaluator.declared.component_variables.get(name, {})
+        values, broken = self.attributes(
+            block.attributes, Component, Context(file, name, variables=variables), path, allowed
+        )
         objects: dict[str, SctObject] = {}
-        for obj_name, info in self.evaluator.declared.objects[name].items():
-            checked = self.object(name, obj_name, info)
+        declared = self.evaluator.declared
+        everything = declared.objects if declared.index is None else declared.index
+        for obj_name, info in everything[name].items():
+            # An object a module made is evaluated in its instance's scope.
+            checker = self.scopes.get(info.scope, self) if info.scope else self
+            checked = checker.object(name, obj_name, info)
             if checked is not None:
                 objects[obj_name] = checked
         data = {key: lower(value) for key, value in values.items()}
@@ -74,7 +81,7 @@ class Validator:
         if info.model is None:
             return None
         path = ("components", component, "objects", name)
-        ctx = Context(info.file, component, name, scope=info.scope)
+        ctx = Context(info.file, component, name, variables=info.variables)
         values, broken = self.attributes(info.block.attributes, info.model, ctx, path)
         data = {key: lower(value) for key, value in values.items()}
         data["kind"] = info.model.kind_name
@@ -123,7 +130,7 @@ class Validator:
                 continue
             wants_object = schema.get("pattern") == OBJECT_REF_PATTERN
             value = self.evaluator.eval(
-                attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object, scope=ctx.scope)
+                attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object, variables=ctx.variables)
             )
             if value is not INVALID and not budget.output_fits(value, ctx.file, attr.value, f"`{key}`"):
                 value = INVALID
@@ -137,7 +144,7 @@ class Validator:
         """A reference to a string output cannot fill a number, and the other way round."""
         if not isinstance(value, ObjectRef) or value.output is None:
             return True
-        info = self.evaluator.declared.objects[value.component][value.object]
+        info = self.evaluator.declared.object_info(value.component, value.object)
         output = info.model.outputs[value.output] if info.model else None
         if output is None or accepts_output(schema, output.type):
             return True

@@ -185,8 +185,10 @@ def test_attributes_without_separators_still_read_with_operators() -> None:
 
 
 def test_comparisons_do_not_chain() -> None:
-    _, errors = parse("let x = a < b < c\n")
-    assert [e.code for e in errors] == ["SCT001"]
+    text = "let x = a < b < c\n"
+    _, errors = parse(text)
+    assert errors[0].code == "SCT001" and errors[0].span is not None
+    assert errors[0].span.start == text.rindex("<")
 
 
 def test_an_interpolation_holds_an_expression() -> None:
