@@ -77,6 +77,8 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
                 continue
             made[name] = node
             instances.append((name, scope))
+    if not instances:
+        _mark_used(evaluator, block)
     key = (item.component or "", block.name.text)
     if repetition.iterable is not None:
         named = ", ".join(f"`{name}`" for name, _ in instances[:3]) or "none, as its list is empty"
@@ -93,6 +95,17 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
             objects = binder.found.objects.setdefault(item.component, {})
             lower = {info.real.lower(): info.real for info in objects.values()}
             binder.object(block, item.component, file, objects, lower, name, scope)
+
+
+def _mark_used(evaluator: Evaluator, block: s.ComponentBlock | s.ObjectBlock) -> None:
+    """A block that made nothing uses its lets and params still: a param that only a false
+    `if` reads (`debug_port`) is not an unused one (SCT901)."""
+    blocks = [block, *block.objects] if isinstance(block, s.ComponentBlock) else [block]
+    for each in blocks:
+        for attr in each.attributes:
+            for node in s.walk(attr.value):
+                if isinstance(node, s.Reference) and node.parts[0].text in evaluator.declared.decls:
+                    evaluator.used.add(node.parts[0].text)
 
 
 def _known(evaluator: Evaluator, expr: s.Expr, ctx: Context, what: str) -> Value:
