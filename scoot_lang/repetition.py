@@ -100,7 +100,9 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
 def _mark_used(evaluator: Evaluator, block: s.ComponentBlock | s.ObjectBlock) -> None:
     """A block that made nothing uses its lets and params still: a param that only a false
     `if` reads (`debug_port`) is not an unused one (SCT901)."""
-    blocks = [block, *block.objects] if isinstance(block, s.ComponentBlock) else [block]
+    blocks: list[s.ComponentBlock | s.ObjectBlock] = [block]
+    if isinstance(block, s.ComponentBlock):
+        blocks += block.objects
     for each in blocks:
         for attr in each.attributes:
             for node in s.walk(attr.value):
