@@ -871,6 +871,8 @@ class _FastPath:
             for rule, callback in parser.callbacks.items()
         }
         self.shift = Shift
+        # (state below, top state, token) → the state a chain of one-value reductions ends in.
+        self.handed: dict[tuple[int, int, str], int] = {}
         self.builder = builder
         self.comments = comments
 
@@ -932,6 +934,21 @@ class _FastPath:
         out.extend(_Tok(k, v, a, b) for k, v, a, b in _stand_in(kind, start, pos))
         return pos
 
+    def _hand_on(self, below: int, origin: str, kind: str, end_state: int) -> int:
+        """The state a chain of one-value reductions ends in, before `kind` is read.
+
+        Each such reduction (`?add_expr: mul_expr`) replaces the top state only, so
+        where the chain ends depends on the state below, the top and the token: an
+        expression's value goes up its ten precedence levels in one step."""
+        states, rules = self.states, self.rules
+        top = states[below][origin][1]
+        while not (kind == "$END" and top == end_state):
+            action, arg = states[top].get(kind, (None, None))
+            if action is None or action is self.shift or rules[arg][2] is not None:
+                break
+            top = states[below][rules[arg][1]][1]
+        return top
+
     def parse(self, text: str, start: str) -> Any:
         states, shift, rules = self.states, self.shift, self.rules
         state_stack = [self.start_states[start]]
@@ -939,6 +956,7 @@ class _FastPath:
         tokens = self.tokens(text)
         tokens.append(_Tok("$END", "", len(text), len(text)))
         end_state = self.end_states[start]
+        handed = self.handed
         for token in tokens:
             kind = token.type
             while True:
@@ -950,8 +968,12 @@ class _FastPath:
                 if action is None:
                     raise _NotClean
                 size, origin, callback = rules[arg]
-                if callback is None:  # one value, handed on as it is
-                    state_stack[-1] = states[state_stack[-2]][origin][1]
+                if callback is None:  # one value, handed on as it is: the chain is remembered
+                    key = (state_stack[-2], state_stack[-1], kind)
+                    top = handed.get(key)
+                    if top is None:
+                        top = handed[key] = self._hand_on(state_stack[-2], origin, kind, end_state)
+                    state_stack[-1] = top
                 else:
                     if size:
                         children = value_stack[-size:]
