@@ -941,7 +941,7 @@ class _FastPath:
         where the chain ends depends on the state below, the top and the token: an
         expression's value goes up its ten precedence levels in one step."""
         states, rules = self.states, self.rules
-        top = states[below][origin][1]
+        top: int = states[below][origin][1]
         while not (kind == "$END" and top == end_state):
             action, arg = states[top].get(kind, (None, None))
             if action is None or action is self.shift or rules[arg][2] is not None:
