@@ -268,8 +268,14 @@ class Documents:
         return texts, compile_sources(texts, self.params(unit))
 
     async def current(self, unit: Unit) -> Snapshot:
-        """A compilation of the unit as it is now (compiling it if needed)."""
-        latest = unit.latest
-        if latest is not None and latest.generation == unit.generation:
-            return latest
-        return await self.compile(unit)
+        """A compilation of the unit as it is now: the latest, or the one scheduled for
+        this generation (waited for: compiling again would queue behind it and take
+        twice as long), or one compiled now."""
+        while True:
+            latest = unit.latest
+            if latest is not None and latest.generation == unit.generation:
+                return latest
+            pending = unit.pending
+            if pending is None or pending.done():
+                return await self.compile(unit)
+            await asyncio.shield(pending)

@@ -3,9 +3,11 @@
 Compiling happens off the event loop (one worker thread), a short while after
 the last change (the debounce); a compilation whose unit changed again
 meanwhile is kept as the latest model but its diagnostics are not published.
-Completion and hover answer from the last model at once; the features that
-edit or navigate (definition, rename, formatting...) wait for a model of the
-current text. A handler that fails returns an LSP error; the server goes on.
+Completion answers at once: where the cursor is comes from a parse of its
+block in the current text (`model.current_place`), what exists from the last
+model. Hover and the features that edit or navigate (definition, rename,
+formatting...) wait for a model of the current text: the compile already
+scheduled for it, not a second one. A handler that fails returns an LSP error; the server goes on.
 
 Frames are read by `transport` (bounded, resynchronised after a bad one) and
 checked by `protocol` (every request is answered), not by pygls' own loop; the
@@ -253,7 +255,7 @@ async def pull_diagnostics(ls: ScootLanguageServer, params: lsp.DocumentDiagnost
     return lsp.RelatedFullDocumentDiagnosticReport(items=found.get(path, []), related_documents=related or None)
 
 
-# --- completion and hover: the last model -----------------------------------------------
+# --- completion: the current text's place, the last model's names; hover: the current model
 
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", '"', " "]))
@@ -262,21 +264,17 @@ async def complete(ls: ScootLanguageServer, params: lsp.CompletionParams) -> lsp
     index = document.index
     offset = index.offset(params.position)
     line_prefix = document.text[index.line_start(params.position.line) : offset]
-    model_offset = model.map_offset(snapshot.texts.get(path, ""), document.text, offset)
-    return completion.complete(snapshot, path, model_offset, line_prefix)
+    where = model.current_place(model.tree(snapshot.compilation, path), snapshot.texts.get(path, ""), document.text, offset)
+    return completion.complete(snapshot, where, line_prefix)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 async def on_hover(ls: ScootLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    snapshot, path, document, unit = await ls.last_model(params.text_document.uri)
-    offset = model.map_offset(snapshot.texts.get(path, ""), document.text, document.index.offset(params.position))
-    folder = unit.folder
+    snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
+    folder = ls.scoot.unit_of(params.text_document.uri).folder
     recorded = (lambda address: lens.recorded(folder, address)) if folder is not None else None
     # In a thread: a hover on an object reads its state in `scoot.lock`.
-    result = await asyncio.get_running_loop().run_in_executor(None, hover.hover, snapshot, path, offset, recorded)
-    if result is not None and snapshot.texts.get(path) is not document.text and snapshot.texts.get(path) != document.text:
-        result.range = None  # the model's range may not match the text any more
-    return result
+    return await asyncio.get_running_loop().run_in_executor(None, hover.hover, snapshot, path, offset, recorded)
 
 
 # --- navigation and edits: a model of the current text ---------------------------------
