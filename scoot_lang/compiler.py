@@ -30,6 +30,8 @@ JSON_NAME = "architecture.json"
 # string, but a few hundred a byte of text made only of names (`[a, a, a, ...]`: a
 # reference a name, each with its node and its record for the editor tools).
 MAX_SOURCE_BYTES = 4 * MIB
+SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
+UNSURE_AFTER_SYNTAX_ERRORS = frozenset({"SCT301", "SCT901"})
 
 
 @dataclass
@@ -132,7 +134,10 @@ def _compile(
         )
     result = check([] if unreadable else files, dict(params or {}), origins)
     if not unreadable:
-        diagnostics.extend(result.diagnostics)
+        # Recovery may have skipped a declaration or a use: with syntax errors, "not
+        # defined" and "never used" would be guesses (docs/diagnostics.md, SCT001).
+        guesses = UNSURE_AFTER_SYNTAX_ERRORS if any(d.code in SYNTAX_CODES for d in diagnostics) else ()
+        diagnostics.extend(d for d in result.diagnostics if d.code not in guesses)
     diagnostics = _unique(diagnostics)
     has_errors = any(d.severity is Severity.ERROR for d in diagnostics)
     return Compilation(

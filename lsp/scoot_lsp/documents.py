@@ -26,11 +26,10 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
-from scoot_lang.compiler import SCT_SUFFIX, Compilation, compile_sources
+from scoot_lang.compiler import SCT_SUFFIX, SYNTAX_CODES, Compilation, compile_sources
 from scoot_lsp import disk
 from scoot_lsp.positions import UTF16, LineIndex
 
-SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
 log = logging.getLogger("scoot_lsp")
 
 
