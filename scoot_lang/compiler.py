@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import gc
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,8 @@ JSON_NAME = "architecture.json"
 MAX_SOURCE_BYTES = 4 * MIB
 SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
 UNSURE_AFTER_SYNTAX_ERRORS = frozenset({"SCT301", "SCT901"})
+# A file's last parse, by path: its text, its tree and its syntax errors.
+Parsed = MutableMapping[str, tuple[str, s.File, list[Diagnostic]]]
 
 
 @dataclass
@@ -93,25 +95,35 @@ def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, 
 
 
 def compile_sources(
-    texts: Mapping[str, str], params: Mapping[str, str] | None = None, *, origins: Mapping[str, str] | None = None
+    texts: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    *,
+    origins: Mapping[str, str] | None = None,
+    parsed: Parsed | None = None,
 ) -> Compilation:
     """Compile a unit given as `{path: text}`; a path ending in `.json` is the JSON form.
 
     `origins` says where each of `params` was given, for the messages about it
-    (`scoot.toml [params]`); `--param` when it does not say."""
+    (`scoot.toml [params]`); `--param` when it does not say. `parsed`, kept by a
+    caller that compiles the same unit again and again (the language server), holds
+    each `.sct` file's last parse: a file whose text did not change is not parsed again
+    (the checker never changes a tree)."""
     # Compiling allocates many small objects and makes no reference cycles: the
     # cycle collector would only walk them again and again (a third of the time).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compile(texts, params, origins)
+        return _compile(texts, params, origins, parsed)
     finally:
         if collecting:
             gc.enable()
 
 
 def _compile(
-    texts: Mapping[str, str], params: Mapping[str, str] | None, origins: Mapping[str, str] | None
+    texts: Mapping[str, str],
+    params: Mapping[str, str] | None,
+    origins: Mapping[str, str] | None,
+    parsed: Parsed | None = None,
 ) -> Compilation:
     sources = {path: SourceFile(path, text) for path, text in texts.items()}
     files: list[s.File] = []
@@ -122,7 +134,13 @@ def _compile(
         if path.endswith(".json"):
             tree, errors = read_json(text, path)
         else:
-            tree, errors = parse(text, path)
+            known = parsed.get(path) if parsed is not None else None
+            if known is not None and known[0] == text:
+                tree, errors = known[1], known[2]
+            else:
+                tree, errors = parse(text, path)
+                if parsed is not None:
+                    parsed[path] = (text, tree, errors)
         diagnostics.extend(errors)
         if tree is None:
             unreadable = True  # not JSON at all: checking nothing would only add noise

@@ -162,6 +162,11 @@ def current_place(file: s.File | None, old: str, new: str, offset: int) -> Place
     return _parsed_place(new, start, end, offset)
 
 
+def prepare() -> None:
+    """Build the parser of this thread (the event loop's) now, not on the first completion."""
+    parse("", "prepare")
+
+
 def _parsed_place(text: str, start: int, end: int, offset: int) -> Place:
     fragment, _ = parse(text[start:end], "fragment")
     return place(fragment, offset - start)

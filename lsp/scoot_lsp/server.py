@@ -1,8 +1,9 @@
 """The Scoot language server: pygls handlers over the compiler's results.
 
-Compiling happens off the event loop (one worker thread), a short while after
-the last change (the debounce); a compilation whose unit changed again
-meanwhile is kept as the latest model but its diagnostics are not published.
+Compiling happens off the event loop (one worker thread), at once after a change
+(no debounce by default: compiles of a unit are coalesced instead); a
+compilation whose unit changed again meanwhile is kept as the latest model but
+its diagnostics are not published.
 Completion answers at once: where the cursor is comes from a parse of its
 block in the current text (`model.current_place`), what exists from the last
 model. Hover and the features that edit or navigate (definition, rename,
@@ -47,7 +48,10 @@ from scoot_lsp.positions import UTF16
 from scoot_lsp.protocol import ScootProtocol, strict_converter
 
 __version__ = "0.1.0"
-DEFAULT_DEBOUNCE = 0.015  # seconds after the last change before compiling
+# Seconds after a change before compiling: none, since the compiles of a unit are
+# coalesced (one at a time, then the newest text once): a burst of keystrokes costs at
+# most one compile more than it needs, and one change is answered without waiting.
+DEFAULT_DEBOUNCE = 0.0
 log = logging.getLogger("scoot_lsp")
 
 
@@ -137,9 +141,12 @@ class ScootLanguageServer(LanguageServer):
         try:
             if self.debounce > 0:
                 await asyncio.sleep(self.debounce)
-            if unit.generation != generation:
-                return  # superseded before it started
-            snapshot = await self.scoot.compile(unit)
+            # One compile of a unit at a time: the changes made while it runs are
+            # compiled next, once, by the newest of the tasks waiting here.
+            async with unit.compiling:
+                if unit.generation != generation:
+                    return  # superseded before it started
+                snapshot = await self.scoot.compile(unit)
             if unit.generation != generation:
                 return  # superseded while compiling: keep the model, drop the diagnostics
             self.publish(unit, snapshot)
@@ -196,6 +203,7 @@ server = ScootLanguageServer()
 def initialized(ls: ScootLanguageServer, params: lsp.InitializedParams) -> None:
     encoding = ls.workspace.position_encoding
     ls.scoot.encoding = str(encoding.value if isinstance(encoding, lsp.PositionEncodingKind) else encoding or UTF16)
+    model.prepare()
 
 
 @server.feature(lsp.INITIALIZE)
