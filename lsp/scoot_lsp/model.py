@@ -136,10 +136,11 @@ def current_place(file: s.File | None, old: str, new: str, offset: int) -> Place
 
     The top-level items of `old` that an edit did not touch keep their text in
     `new`; the cursor's item (or the stretch between untouched items that holds it)
-    is parsed again, alone, so that the answer is the current text's.
+    is parsed again, alone, so that the answer is the current text's. No tree (the
+    file is not compiled yet): the whole text is parsed; the JSON form: no place.
     """
-    if file is not None and (old is new or old == new):
-        return place(file, offset)
+    if file is not None and (file.from_json or old is new or old == new):
+        return place(file, offset) if not file.from_json else Place()
     start, end = 0, len(new)
     if file is not None:
         prefix, suffix = _common_ends(old, new)

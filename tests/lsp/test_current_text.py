@@ -7,33 +7,22 @@ before the compile of the changed text is done.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import SHOP, change, find, open_file, pos, until
+from tests.lsp.conftest import SERVER, SHOP, change, find, opened, pos, start_session
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "scoot_cli", "lsp"])
-)
+@pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
-    @lsp_client.feature(lsp.WORKSPACE_CODE_LENS_REFRESH)
-    def lens_refresh(params: None) -> None:
-        return None
-
-    params = lsp.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"),
-        initialization_options={"debounce": 1.0},
-    )
-    await lsp_client.initialize_session(params)
+    await start_session(lsp_client, debounce=1.0)
     yield
     await lsp_client.shutdown_session()
 
@@ -46,23 +35,10 @@ async def labels_at(client: LanguageClient, doc: str, position: lsp.Position) ->
     return {item.label for item in items}
 
 
-async def test_completion_right_after_a_blank_line_offers_the_compute_keys(
-    client: LanguageClient, tmp_path: Path
-) -> None:
-    doc = open_file(client, tmp_path / "architecture.sct", SHOP)
-    await until(lambda: doc in client.diagnostics)
-    at = find(SHOP, "    port    = 8080\n", delta=len("    port    = 8080"))
-    change(client, doc, 2, "\n    ", lsp.Range(start=at, end=at))
-    labels = await labels_at(
-        client, doc, pos(at.line + 1, 4)
-    )  # no wait: sent right after the change
-    assert {"replicas", "health", "workdir"} <= labels
-    assert "port" not in labels and "command" not in labels
-
-
 @pytest.mark.parametrize(
     "after",
     [
+        "    port    = 8080",
         "  compute web {",
         '    command = ["python3", "server.py"]',
         "      GREETING      = greeting\n    }",
@@ -71,11 +47,10 @@ async def test_completion_right_after_a_blank_line_offers_the_compute_keys(
 async def test_completion_right_after_a_blank_line_anywhere_in_the_compute(
     client: LanguageClient, tmp_path: Path, after: str
 ) -> None:
-    doc = open_file(client, tmp_path / "architecture.sct", SHOP)
-    await until(lambda: doc in client.diagnostics)
+    doc = await opened(client, tmp_path)
     at = find(SHOP, after, delta=len(after))
     change(client, doc, 2, "\n    ", lsp.Range(start=at, end=at))
-    labels = await labels_at(client, doc, pos(at.line + 1, 4))
+    labels = await labels_at(client, doc, pos(at.line + 1, 4))  # sent right after the change
     assert {"replicas", "health", "workdir"} <= labels
     assert "port" not in labels and "command" not in labels
 
@@ -83,8 +58,7 @@ async def test_completion_right_after_a_blank_line_anywhere_in_the_compute(
 async def test_completion_right_after_adding_an_object_block_offers_its_keys(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    doc = open_file(client, tmp_path / "architecture.sct", SHOP)
-    await until(lambda: doc in client.diagnostics)
+    doc = await opened(client, tmp_path)
     at = find(SHOP, "  storage orders")
     change(client, doc, 2, "  storage cache {\n    \n  }\n\n", lsp.Range(start=at, end=at))
     labels = await labels_at(client, doc, pos(at.line + 1, 4))
@@ -104,8 +78,7 @@ async def test_completion_right_after_adding_an_object_block_offers_its_keys(
 async def test_hover_right_after_a_change_describes_the_current_text(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    doc = open_file(client, tmp_path / "architecture.sct", SHOP)
-    await until(lambda: doc in client.diagnostics)
+    doc = await opened(client, tmp_path)
     at = find(SHOP, "    port    = 8080\n", delta=len("    port    = 8080\n"))
     change(client, doc, 2, "    replicas = 2\n", lsp.Range(start=at, end=at))
     result = await client.text_document_hover_async(
