@@ -43,6 +43,8 @@ from scoot_lang.parser import grammar_path  # noqa: E402
 TARGET_VS_BARE = 1.5  # whole compile time / bare Lark parse time: at most this
 TARGET_VS_HCL2 = 10.0  # our lines per second / python-hcl2's: at least this
 TARGET_COLD = 0.3  # seconds of `scoot compile small.sct` beyond `python -c pass`: under this
+TARGET_MODULES = 11.0  # compile time of a module used 1,000 times / used 100 times: at most this
+MODULE_USES = (100, 1_000)
 
 
 # --- the generated architectures ----------------------------------------------
@@ -136,6 +138,54 @@ def generate_hcl(n: int) -> str:
             "}\n"
         )
     return "".join(out)
+
+
+MODULE_TEXT = """param port: number
+param greeting: string = "hello"
+let label = "web ${port}"
+
+compute server {
+  command = ["python", "-m", "http.server", "${port}"]
+  port    = port
+  env     = { GREETING = greeting, LABEL = label }
+}
+
+storage files { engine = "files" }
+
+output url = server.url
+"""
+
+
+def generate_module_uses(n: int) -> str:
+    """An application whose one component uses the module of MODULE_TEXT `n` times, and
+    an object that refers to every use's output."""
+    uses = "\n".join(f'  module w{i} {{ source = "./modules/web", port = {8000 + i} }}' for i in range(n))
+    links = "\n".join(f"      W{i} = w{i}.url" for i in range(n))
+    return (
+        'application bench { owner = "acme" }\n\ncomponent api {\n'
+        f"{uses}\n\n  compute front {{\n    command = [\"true\"]\n    env = {{\n{links}\n    }}\n  }}\n}}\n"
+    )
+
+
+def module_scaling(reps: int) -> dict[int, float] | str:
+    """The median compile time of a module used 100 and 1,000 times (from files)."""
+    try:
+        from scoot_lang import compile_sources
+    except ImportError as error:
+        return f"scoot_lang.compile_sources is not available ({error})"
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "modules" / "web").mkdir(parents=True)
+        (Path(folder) / "modules" / "web" / "main.sct").write_text(MODULE_TEXT, encoding="utf-8")
+        main = str(Path(folder) / "architecture.sct")
+        contenders = []
+        for n in MODULE_USES:
+            text = generate_module_uses(n)
+            compiled = compile_sources({main: text})
+            if not compiled.ok:
+                return f"the module bench did not compile: {compiled.diagnostics[:3]}"
+            contenders.append(Contender(str(n), lambda t=text: compile_sources({main: t}), reps, warmup=False))
+        race(contenders)
+        return {int(c.name): c.median for c in contenders}
 
 
 def lines(text: str) -> int:
@@ -414,6 +464,14 @@ def main(argv: list[str] | None = None) -> int:
     if compile_error:
         print(f"NOTE: whole compile failed, so its figures are skipped: {compile_error}\n")
 
+    modules = module_scaling(max(reps, 7))  # small timings: more repetitions against noise
+    if not isinstance(modules, str):
+        small, large = MODULE_USES
+        print(
+            f"modules: a module used {small:,} times compiles in {modules[small] * 1000:.1f} ms, "
+            f"{large:,} times in {modules[large] * 1000:.1f} ms\n"
+        )
+
     cold = cold_start(cold_runs)
     why = "whole compile failed" if compile_error else "no scoot_lang.compile_source yet"
     print("targets (a target is met when it is met at every size)")
@@ -433,6 +491,12 @@ def main(argv: list[str] | None = None) -> int:
             why,
         )
     )
+    title = f"modules {MODULE_USES[1]:,} / {MODULE_USES[0]:,} uses <= {TARGET_MODULES:.0f}x"
+    if isinstance(modules, str):
+        print(f"  {title:<30}  NOT MEASURED ({modules})")
+    else:
+        ratio = modules[MODULE_USES[1]] / modules[MODULE_USES[0]]
+        print(f"  {title:<30}  {verdict(ratio <= TARGET_MODULES)}  ({ratio:.2f}x; linear is 10x)")
     if isinstance(cold, str):
         print(f"  {f'cold start < {TARGET_COLD} s':<30}  NOT MEASURED ({cold})")
     else:

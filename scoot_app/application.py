@@ -151,6 +151,7 @@ def load(
     status, refresh), a repository that cannot be fetched is a `Failed` saying why,
     not an error.
     """
+    from scoot_app.modules import git_modules
     from scoot_lang import compile_path
     from scoot_lang.compiler import Compilation
     from scoot_runtime import workspace
@@ -173,6 +174,7 @@ def load(
         shown_path(loaded.architecture),
         {name: given.value for name, given in given.items()},
         origins={name: given.source for name, given in given.items()},
+        git=git_modules(loaded, chosen),
     )
     if not result.ok or result.architecture is None:
         return Failed(loaded, chosen, result, origin, given)

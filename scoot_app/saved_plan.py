@@ -58,7 +58,7 @@ class Options:
 
 @dataclass(frozen=True)
 class SavedPlan:
-    folder: str  # the application folder, absolute
+    folder: str  # the application folder it was made in, absolute (`application_of`)
     target: str
     from_repo: str | None
     params: dict[str, str]  # the values given on the command line (scoot.toml's are bound by `settings`)
@@ -342,6 +342,17 @@ def read(path: str | Path) -> SavedPlan:
         return SavedPlan.from_body(body)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise SavedPlanError(f"{path} is not a plan this scoot can apply ({error}): {REMEDY}") from None
+
+
+def application_of(saved: SavedPlan) -> Path:
+    """The application folder a plan applies to: the one it was made in, if it is still
+    there; else the one the current folder is in, as a checkout in another place (the apply
+    job of a CI run) has it. Either way the plan's lineage and serial must match its
+    scoot.lock, so a plan never applies to another application's history."""
+    from scoot_app.application import application_folder
+
+    folder = Path(saved.folder)
+    return folder if folder.is_dir() else application_folder(None)
 
 
 def given_params(saved: SavedPlan) -> Sequence[str]:

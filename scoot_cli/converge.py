@@ -439,7 +439,7 @@ def _apply_saved(path: str, yes: bool, parallelism: int | None, lock_timeout: fl
     saved = saved_plan.read(path)
     options = ParamOptions(tuple(saved_plan.given_params(saved)))
     _converge(
-        saved.folder, saved.target, options, destroy=saved.options.destroy, yes=True, parallelism=parallelism,
+        str(saved_plan.application_of(saved)), saved.target, options, destroy=saved.options.destroy, yes=True, parallelism=parallelism,
         delete_data=saved.options.delete_data, refresh=saved.options.refresh, from_repo=saved.from_repo,
         lock_timeout=lock_timeout, saved=saved,
     )

@@ -48,8 +48,7 @@ def import_(
     if isinstance(outcome, LockBusy):
         raise click.ClickException(outcome.message)
     on_runtime_opened(outcome.runtime)
-    identity = ", ".join(f"{key} {value}" for key, value in sorted(outcome.state.identity.items()))
-    click.echo(f"Imported {address} ({outcome.state.kind}){': ' + identity if identity else ''}.")
+    click.echo(f"Imported {address} ({outcome.state.kind}) from {resource_id}.")
     click.echo("")
     if isinstance(outcome.plan, PlanFailed):
         _say_plan_failed(outcome.plan.error, application.compilation, False)

@@ -60,6 +60,11 @@ class WatchOutput:
             self._last_complaint = same or line
             click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
 
+    def warn(self, line: str) -> None:
+        """On stderr, every time."""
+        with self._lock:
+            click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
+
     def forget(self) -> None:
         with self._lock:
             self._last_complaint = None
@@ -98,8 +103,11 @@ class WatchPrinter:
             if os.environ.get(_TRACE):
                 say(f"looked ({event.why}): failed")
             # Said once whatever made it look (a poll, a save): the same error is no news.
+            # The files are followed on every save, so a fix is looked at at once, not
+            # only when the interval is up (with --webhook, at a push too).
             complain(
-                f"cannot look at the sources ({event.why}): {event.error}; looking again in {event.interval:g}s",
+                f"cannot look at the sources ({event.why}): {event.error}\n"
+                f"  looking again at the next save of a watched file, else in {event.interval:g}s",
                 same=str(event.error),
             )
         elif isinstance(event, loop.ApplyBegins):
@@ -136,6 +144,9 @@ class WatchPrinter:
             report_outcome(event.outcome, event.application.compilation, destroy=False, delete_data=False)
         elif isinstance(event, w.ApplyError):
             complain(f"Error: {redact(explain(event.error))}")
+        elif isinstance(event, c.LockLeft):
+            # Every time: a lock left behind stops every other run until it is broken.
+            self.output.warn(f"warning: {redact(event.message)}")
         elif (
             isinstance(event, c.WaitingForLock | c.TookOver | c.RuntimeOpened | c.PlanMade | c.ApplyStarted | c.Applying)
             and self.converging is not None

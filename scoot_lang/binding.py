@@ -4,10 +4,15 @@ The application, the components and their objects (with the model of each
 object's kind), and the `param`s and `let`s; a name declared twice, an invalid
 name, names that differ only in case, and an unknown kind are reported here.
 Nothing is evaluated yet.
+
+A module instance is a scope of its own (`modules.py`): its params, lets and
+outputs, and its objects under their names in the module's text, each bound to
+the name it takes in the application (`web-server` for `server` of `module web`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
@@ -26,17 +31,70 @@ Decl: TypeAlias = s.ParamDecl | s.LetDecl
 @dataclass
 class ObjectInfo:
     block: s.ObjectBlock
-    component: str
+    component: str  # the component it is in, by its name in the application
     file: s.File
     model: type[SctObject] | None  # None: its kind is unknown (already reported)
+    name: str = ""  # its name in the application (`web-server`); its block's name if ""
+    scope: str = ""  # the module instance that made it ("": the application's own text)
+
+    @property
+    def real(self) -> str:
+        return self.name or self.block.name.text
+
+
+@dataclass
+class ModuleUse:
+    """`module NAME { ... }`: where it is used, and (once instantiated) its outputs."""
+
+    block: s.ModuleBlock
+    file: s.File
+    component: str | None  # the component it is used in (by its name in the application)
+    scope: str  # its instance's key: `web`, `api.web`, `shop.api.web` (unique)
+    # The value of one output (name, the use that needs it, its file), or None when
+    # the module has no such output; set when the module is instantiated.
+    output: Callable[[str, s.Ident, s.File], object] | None = None
+    outputs: list[str] = field(default_factory=list)
+
+
+# Where the names a text declares go: in the application (None), or in a module
+# instance used in a component (`component`, its objects join it) or at the top level.
+@dataclass(frozen=True)
+class Place:
+    instance: str  # the use's name, which prefixes what the module makes
+    scope: str  # the instance's key (ModuleUse.scope)
+    component: str | None  # a use inside a component: the component, by its real name
+    symbols: str  # the suffix of its params' and lets' symbol ids (`@modules/web`)
 
 
 @dataclass
 class Declarations:
     application: tuple[s.ApplicationBlock, s.File] | None = None
     components: dict[str, tuple[s.ComponentBlock, s.File]] = field(default_factory=dict)
-    objects: dict[str, dict[str, ObjectInfo]] = field(default_factory=dict)  # by component, then name
+    # By component (its real name), then object by its name in this text.
+    objects: dict[str, dict[str, ObjectInfo]] = field(default_factory=dict)
     decls: dict[str, tuple[Decl, s.File]] = field(default_factory=dict)  # lets and params
+    outputs: dict[str, tuple[s.OutputDecl, s.File]] = field(default_factory=dict)  # a module's
+    # Module uses visible here: by the component they are used in (None: the top level).
+    uses: dict[str | None, dict[str, ModuleUse]] = field(default_factory=dict)
+    # A module's components by their names in its text, to their names in the application.
+    aliases: dict[str, str] = field(default_factory=dict)
+    # Every object of the application by real names (the application's `objects`;
+    # shared by the scopes of module instances).
+    index: dict[str, dict[str, ObjectInfo]] | None = None
+    # Every module use of the application, in the order they are found.
+    all_uses: list[ModuleUse] = field(default_factory=list)
+    component_scopes: dict[str, str] = field(
+        default_factory=dict
+    )  # a module's components: its instance
+    place: Place | None = None
+
+    def object_info(self, component: str, name: str) -> ObjectInfo:
+        """An object of the application, by real names."""
+        return (self.objects if self.index is None else self.index)[component][name]
+
+    def decl_id(self, kind: str, name: str) -> str:
+        """A param's or let's symbol id: `param:port`, `param:port@modules/web` in a module."""
+        return f"{kind}:{name}{self.place.symbols if self.place else ''}"
 
 
 def declare(files: list[s.File], findings: Findings) -> Declarations:
@@ -44,23 +102,66 @@ def declare(files: list[s.File], findings: Findings) -> Declarations:
     return _Binder(findings).declare(files)
 
 
+def declare_module(
+    files: list[s.File], findings: Findings, root: Declarations, place: Place
+) -> Declarations:
+    """Bind the names of one module instance (its own scope) and add what it makes to `root`."""
+    binder = _Binder(findings, Declarations(index=root.objects, place=place), root=root)
+    return binder.declare(files)
+
+
 @dataclass
 class _Binder:
     findings: Findings
     found: Declarations = field(default_factory=Declarations)
     lower_components: dict[str, str] = field(default_factory=dict)
+    root: Declarations | None = None  # in a module: the application's declarations
 
     def declare(self, files: list[s.File]) -> Declarations:
+        place = self.found.place
         for file in files:
             for item in file.items:
                 if isinstance(item, s.ApplicationBlock):
-                    self.application(item, file)
+                    if place is None:
+                        self.application(item, file)
+                    else:
+                        self.findings.error(
+                            "SCT706",
+                            "a module cannot declare an `application`: the file that uses it does; remove the block",
+                            file,
+                            item.name,
+                        )
                 elif isinstance(item, s.ComponentBlock):
-                    self.component(item, file)
+                    if place is not None and place.component is not None:
+                        self.findings.error(
+                            "SCT706",
+                            f"this module is used inside component `{place.component}`, so it makes objects, "
+                            "not components; use it at the top level, or declare objects here",
+                            file,
+                            item.name,
+                        )
+                    else:
+                        self.component(item, file)
+                elif isinstance(item, s.ModuleBlock):
+                    self.use(item, file, place.component if place else None)
+                elif isinstance(item, s.ObjectBlock):
+                    self.top_object(item, file)
                 elif isinstance(item, s.MovedBlock):
+                    if place is not None:
+                        self.findings.error(
+                            "SCT706",
+                            "a module cannot hold `moved` blocks: moves are the application's; write it "
+                            "in the file that uses the module",
+                            file,
+                            item,
+                        )
                     continue  # addresses, not declarations: the `moves` pass reads them
+                elif isinstance(item, s.OutputDecl):
+                    self.output(item, file)
                 elif not item.name.missing:
                     self.value(item, file)
+        if place is not None:
+            return self.found
         if self.found.application is None:
             first = files[0] if files else s.File("architecture.sct", [])
             if first.from_json:
@@ -91,12 +192,82 @@ class _Binder:
         self.findings.source_map.add(("application",), span(file, block))
         self.findings.source_map.add(("application", "name"), span(file, block.name))
 
-    def component(self, block: s.ComponentBlock, file: s.File) -> None:
-        name = block.name.text
+    def top_object(self, obj: s.ObjectBlock, file: s.File) -> None:
+        place = self.found.place
+        if place is None or place.component is None:
+            where = (
+                "a module used at the top level makes components: put the object in a component, or use "
+                "the module inside a component"
+                if place
+                else "an object belongs in a component: move it into a `component` block (objects at the "
+                "top level are for a module's files)"
+            )
+            self.findings.error("SCT706", where, file, obj.name)
+            return
+        objects = self.found.objects.setdefault(place.component, {})
+        self.object(obj, place.component, file, objects, {})
+
+    def output(self, decl: s.OutputDecl, file: s.File) -> None:
+        if self.found.place is None:
+            self.findings.error(
+                "SCT706",
+                "`output` belongs in a module's files: what a module gives the file that uses it; use `let` here",
+                file,
+                decl.name,
+            )
+            return
+        if decl.name.missing:
+            return
+        if decl.name.text in self.found.outputs:
+            first, first_file = self.found.outputs[decl.name.text]
+            self.findings.again(
+                "SCT103",
+                f"output `{decl.name.text}` is declared twice; rename one",
+                file,
+                decl.name,
+                (first_file, first.name),
+                "the first declaration",
+            )
+            return
+        self.found.outputs[decl.name.text] = (decl, file)
+
+    def use(self, block: s.ModuleBlock, file: s.File, component: str | None) -> None:
+        """A use of a module, instantiated after binding (`modules.py`)."""
         if block.name.missing:
             return
-        if name in self.found.components:
-            first, first_file = self.found.components[name]
+        name = block.name.text
+        uses = self.found.uses.setdefault(component, {})
+        if name in uses:
+            self.findings.again(
+                "SCT103",
+                f"module `{name}` is used twice under one name; rename one",
+                file,
+                block.name,
+                (uses[name].file, uses[name].block.name),
+                "the first use",
+            )
+            return
+        self.check_name(block.name, file, "module")
+        place = self.found.place
+        parent = place.scope + "." if place else ""
+        scope = parent + (f"{component}.{name}" if component else name)
+        use = ModuleUse(block, file, component, scope)
+        uses[name] = use
+        self.findings.semantic.add(Symbol(f"module:{scope}", "module", name, span(file, block), span(file, block.name), component))
+        (self.root or self.found).all_uses.append(use)
+
+    def real_component(self, name: str) -> str:
+        place = self.found.place
+        return f"{place.instance}-{name}" if place is not None else name
+
+    def component(self, block: s.ComponentBlock, file: s.File) -> None:
+        local = block.name.text
+        if block.name.missing:
+            return
+        name = self.real_component(local)
+        everything = self.root.components if self.root is not None else self.found.components
+        if local in self.found.aliases or name in everything:
+            first, first_file = everything[name]
             self.findings.again(
                 "SCT103",
                 f"component `{name}` is declared twice; rename or merge one",
@@ -106,7 +277,7 @@ class _Binder:
                 "the first declaration",
             )
             return
-        self.check_name(block.name, file, "component")
+        self.check_name(block.name, file, "component", name)
         if name.lower() in self.lower_components:
             self.findings.error(
                 "SCT105",
@@ -116,14 +287,25 @@ class _Binder:
                 block.name,
             )
         self.lower_components[name.lower()] = name
-        self.found.components[name] = (block, file)
-        self.findings.semantic.add(Symbol(f"component:{name}", "component", name, span(file, block), span(file, block.name)))
+        everything[name] = (block, file)
+        if self.root is not None and self.found.place is not None:
+            self.found.components[name] = (block, file)
+            self.found.aliases[local] = name
+            self.root.component_scopes[name] = self.found.place.scope
+            self.root.objects.setdefault(name, {})
+        self.findings.semantic.add(
+            Symbol(
+                f"component:{name}", "component", name, span(file, block), span(file, block.name)
+            )
+        )
         self.findings.source_map.add(("components", name), span(file, block))
         objects: dict[str, ObjectInfo] = {}
         lower_objects: dict[str, str] = {}
         for obj in block.objects:
             self.object(obj, name, file, objects, lower_objects)
         self.found.objects[name] = objects
+        for module in block.modules:
+            self.use(module, file, name)
 
     def object(
         self,
@@ -133,20 +315,31 @@ class _Binder:
         objects: dict[str, ObjectInfo],
         lower_objects: dict[str, str],
     ) -> None:
-        name = obj.name.text
+        local = obj.name.text
         if obj.name.missing:
             return
-        if name in objects:
+        place = self.found.place
+        # An object a module makes in a component is named after the use: `web-server`.
+        name = (
+            f"{place.instance}-{local}"
+            if place is not None and place.component is not None
+            else local
+        )
+        everything = (
+            (self.found.index or {}).setdefault(component, {}) if self.root is not None else objects
+        )
+        if local in objects or name in everything:
+            first = objects[local] if local in objects else everything[name]
             self.findings.again(
                 "SCT103",
                 f"component `{component}` already has an object `{name}`; rename one",
                 file,
                 obj.name,
-                (file, objects[name].block.name),
+                (first.file, first.block.name),
                 "the first object",
             )
             return
-        self.check_name(obj.name, file, "object")
+        self.check_name(obj.name, file, "object", name)
         if name.lower() in lower_objects:
             self.findings.error(
                 "SCT105",
@@ -159,14 +352,19 @@ class _Binder:
         model = kinds.get(obj.kind.text)
         if model is None and not obj.kind.missing:
             match = closest(obj.kind.text, kinds.names())
+            # A close match is a typo; otherwise a package may be missing, or failed to load.
+            hint = "" if match else f"; {kinds.unknown(obj.kind.text)}"
             self.findings.error(
                 "SCT201",
-                f"unknown object kind `{obj.kind.text}`{did_you_mean(match)}; the kinds are {join_names(kinds.names())}",
+                f"unknown object kind `{obj.kind.text}`{did_you_mean(match)}; the kinds are {join_names(kinds.names())}{hint}",
                 file,
                 obj.kind,
                 match,
             )
-        objects[name] = ObjectInfo(obj, component, file, model)
+        info = ObjectInfo(obj, component, file, model, name, place.scope if place else "")
+        objects[local] = info
+        if everything is not objects:
+            everything[name] = info
         path = ("components", component, "objects", name)
         self.findings.semantic.add(
             Symbol(f"object:{component}.{name}", "object", name, span(file, obj), span(file, obj.name), component, obj.kind.text)
@@ -189,9 +387,19 @@ class _Binder:
             )
             return
         self.found.decls[name] = (decl, file)
-        self.findings.semantic.add(Symbol(f"{what}:{name}", what, name, span(file, decl), span(file, decl.name)))
+        symbol = self.found.decl_id(what, name)
+        self.findings.semantic.add(
+            Symbol(symbol, what, name, span(file, decl), span(file, decl.name))
+        )
 
-    def check_name(self, ident: s.Ident, file: s.File, what: str) -> None:
+    def check_name(self, ident: s.Ident, file: s.File, what: str, real: str | None = None) -> None:
+        """Check a name, and the name it takes in the application (`real`) if a module made it."""
         problem = names.name_problem(ident.text)
+        if problem is None and real is not None and real != ident.text:
+            problem = names.name_problem(real)
+            if problem:
+                problem = f"it becomes `{real}`, and {problem}"
         if problem:
-            self.findings.error("SCT104", f"invalid {what} name `{ident.text}`: {problem}; rename it", file, ident)
+            self.findings.error(
+                "SCT104", f"invalid {what} name `{ident.text}`: {problem}; rename it", file, ident
+            )

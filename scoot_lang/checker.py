@@ -5,7 +5,8 @@
 3. `validation`: each block evaluated and validated against the model of its kind;
 4. `cycles`: references between objects that no order could satisfy;
 5. `moves`: the `moved` blocks' addresses and the model's rules of moves;
-then what is declared and never used.
+then what is declared and never used. Module instances (`modules`) are bound after
+the application's own names, each with an evaluator and a validator of its own.
 
 What the passes learn goes into the semantic model and the source map; what is
 wrong goes into diagnostics, each once, with no cascade from a value that is
@@ -15,7 +16,7 @@ already known to be wrong (`values.INVALID`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scoot_lang import syntax as s
 from scoot_lang.binding import declare
@@ -24,6 +25,7 @@ from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
 from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
+from scoot_lang.modules import ModuleLoader, Modules, ModuleSourceError, ModuleTexts
 from scoot_lang.moves import check_moves
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
@@ -37,16 +39,29 @@ class CheckResult:
     diagnostics: list[Diagnostic]
     semantic: SemanticModel
     source_map: SourceMap
+    module_texts: dict[str, str] = field(default_factory=dict)  # the modules' files, by path
+
+
+def no_modules(source: str, user: str) -> ModuleTexts:
+    raise ModuleSourceError(
+        "SCT701", "modules are read from files: compile a file or a folder to use one"
+    )
 
 
 def check(
-    files: list[s.File], params: dict[str, str] | None = None, origins: Mapping[str, str] | None = None
+    files: list[s.File],
+    params: dict[str, str] | None = None,
+    origins: Mapping[str, str] | None = None,
+    loader: ModuleLoader = no_modules,
 ) -> CheckResult:
-    """`origins`: where each of `params` was given (`scoot.toml [params]`), `--param` if unsaid."""
+    """`origins`: where each of `params` was given (`scoot.toml [params]`), `--param` if unsaid;
+    `loader`: reads the modules the unit uses."""
     params = dict(params or {})
     given = {name: (origins or {}).get(name, PARAM_OPTION) for name in params}
     findings = Findings()
     declared = declare(files, findings)
+    modules = Modules(loader, findings, declared)
+    modules.bind()
     params_declared = [name for name, (decl, _) in declared.decls.items() if isinstance(decl, s.ParamDecl)]
     for name in params:
         if name not in params_declared:
@@ -60,12 +75,20 @@ def check(
                 )
             findings.add(diagnostic("SCT504", message, None))
     evaluator = Evaluator(findings, declared, Budget(findings), params, given)
+    instances = modules.evaluators(evaluator.budget, evaluator, evaluator.deps)
     evaluator.evaluate_decls()
+    for instance in instances:
+        instance.evaluate_decls()
     validator = Validator(findings, evaluator)
+    for scope, made in modules.instances.items():
+        if made.evaluator is not None:
+            validator.scopes[scope] = Validator(made.findings, made.evaluator, validator.scopes)
     application = validator.application(*declared.application) if declared.application else None
     components: dict[str, Component] = {}
     for name, (block, file) in declared.components.items():
-        component = validator.component(name, block, file)
+        made_by = declared.component_scopes.get(name)
+        checker = validator.scopes.get(made_by, validator) if made_by else validator
+        component = checker.component(name, block, file)
         if component is not None:
             components[name] = component
     findings.diagnostics.extend(reference_cycles(evaluator.deps))
@@ -74,7 +97,8 @@ def check(
         if name not in evaluator.used and not file.from_json:
             what = "param" if isinstance(decl, s.ParamDecl) else "let"
             findings.error("SCT901", f"{what} `{name}` is never used; remove it or refer to it", file, decl.name)
+    findings.diagnostics.extend(modules.unused())
     architecture = None
     if application is not None and not findings.has_errors:
         architecture = Architecture.model_construct(application=application, components=components, moved=moved)
-    return CheckResult(architecture, findings.diagnostics, findings.semantic, findings.source_map)
+    return CheckResult(architecture, findings.diagnostics, findings.semantic, findings.source_map, modules.texts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,15 @@ from scoot_lang import syntax as s
 from scoot_lang.checker import check
 from scoot_lang.diagnostics import Diagnostic, Located, Severity, diagnostic, locate, sort_key
 from scoot_lang.json_reader import read_json
+from scoot_lang.modules import (
+    GIT_FORM,
+    GIT_PREFIX,
+    LOCAL_FORM,
+    ModuleLoader,
+    ModuleSourceError,
+    ModuleTexts,
+    no_git,
+)
 from scoot_lang.parser import parse
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.source import SourceFile, Span, decode_text
@@ -94,26 +104,85 @@ def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, 
         )
 
 
+def folder_modules(root: Path, git: ModuleLoader = no_git) -> ModuleLoader:
+    """A loader of modules from folders inside `root`, the application's folder (git
+    sources go to `git`): a source is relative to the file that uses it, and may not
+    leave `root` (or, in a module from git, its checkout), by `..` or by a link."""
+    bounds = [root.resolve()]  # the application's folder, then the git checkouts read
+
+    def load(source: str, user: str) -> ModuleTexts:
+        if source.startswith(GIT_PREFIX):
+            texts = git(source, user)
+            if texts.boundary:
+                bounds.append(Path(texts.boundary).resolve())
+            return texts
+        if not source.startswith(("./", "../")):
+            raise ModuleSourceError(
+                "SCT701",
+                f"`{source}` is not a module source: write a folder relative to this file, `{LOCAL_FORM}`, "
+                f"or a git source, `{GIT_FORM}`",
+            )
+        folder = Path(user).parent / source
+        shown = os.path.normpath(folder)
+        try:
+            resolved = folder.resolve()
+            users = Path(user).resolve()
+        except (OSError, ValueError) as error:  # a link loop, a name too long
+            raise ModuleSourceError("SCT701", f"cannot read module `{source}`: {error}") from error
+        inside = max((b for b in bounds if users.is_relative_to(b)), key=lambda b: len(b.parts), default=bounds[0])
+        if not resolved.is_relative_to(inside):
+            what = "the application's folder" if inside == bounds[0] else "its git repository"
+            raise ModuleSourceError(
+                "SCT702",
+                f"module source `{source}` leads outside {what} (to `{shown}`); a module "
+                f"stays inside it, or comes from git ({GIT_FORM})",
+            )
+        return module_folder(Path(shown), str(resolved), shown, source)
+
+    return load
+
+
+def module_folder(folder: Path, key: str, shown: str, source: str, boundary: str = "") -> ModuleTexts:
+    """The `.sct` files of a module's folder (or its one file), or why they cannot be read."""
+    if not folder.exists():
+        raise ModuleSourceError("SCT701", f"module source `{source}` does not exist (no `{shown}`); check the path")
+    files = [f for f in unit_files(folder) if f.suffix == SCT_SUFFIX]
+    if not files:
+        raise ModuleSourceError("SCT701", f"module source `{source}` holds no .sct file (in `{shown}`)")
+    texts: dict[str, str] = {}
+    for file in files:
+        text, problem = read_source(file)
+        if problem is not None or text is None:
+            raise ModuleSourceError("SCT701", problem.message if problem else f"cannot read `{file}`")
+        texts[str(file)] = text
+    return ModuleTexts(key, shown, texts, boundary)
+
+
 def compile_sources(
     texts: Mapping[str, str],
     params: Mapping[str, str] | None = None,
     *,
     origins: Mapping[str, str] | None = None,
     parsed: Parsed | None = None,
+    modules: ModuleLoader | None = None,
 ) -> Compilation:
     """Compile a unit given as `{path: text}`; a path ending in `.json` is the JSON form.
 
     `origins` says where each of `params` was given, for the messages about it
-    (`scoot.toml [params]`); `--param` when it does not say. `parsed`, kept by a
-    caller that compiles the same unit again and again (the language server), holds
-    each `.sct` file's last parse: a file whose text did not change is not parsed again
-    (the checker never changes a tree)."""
+    (`scoot.toml [params]`); `--param` when it does not say. `modules` reads the
+    modules it uses: by default, from folders inside the folder of its first file.
+    `parsed`, kept by a caller that compiles the same unit again and again (the
+    language server), holds each `.sct` file's last parse: a file whose text did not
+    change is not parsed again (the checker never changes a tree)."""
+    if modules is None:
+        first = next(iter(texts), "architecture.sct")
+        modules = folder_modules(Path(first).parent)
     # Compiling allocates many small objects and makes no reference cycles: the
     # cycle collector would only walk them again and again (a third of the time).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compile(texts, params, origins, parsed)
+        return _compile(texts, params, origins, modules, parsed)
     finally:
         if collecting:
             gc.enable()
@@ -123,6 +192,7 @@ def _compile(
     texts: Mapping[str, str],
     params: Mapping[str, str] | None,
     origins: Mapping[str, str] | None,
+    modules: ModuleLoader,
     parsed: Parsed | None = None,
 ) -> Compilation:
     sources = {path: SourceFile(path, text) for path, text in texts.items()}
@@ -150,12 +220,14 @@ def _compile(
         diagnostics.append(
             diagnostic("SCT006", "a JSON architecture is a whole unit: compile it alone, not with other files", None)
         )
-    result = check([] if unreadable else files, dict(params or {}), origins)
+    result = check([] if unreadable else files, dict(params or {}), origins, modules)
     if not unreadable:
         # Recovery may have skipped a declaration or a use: with syntax errors, "not
         # defined" and "never used" would be guesses (docs/diagnostics.md, SCT001).
         guesses = UNSURE_AFTER_SYNTAX_ERRORS if any(d.code in SYNTAX_CODES for d in diagnostics) else ()
         diagnostics.extend(d for d in result.diagnostics if d.code not in guesses)
+    for path, text in result.module_texts.items():
+        sources.setdefault(path, SourceFile(path, text))
     diagnostics = _unique(diagnostics)
     has_errors = any(d.severity is Severity.ERROR for d in diagnostics)
     return Compilation(
@@ -176,10 +248,14 @@ def compile_source(
 
 
 def compile_path(
-    path: str | Path, params: Mapping[str, str] | None = None, *, origins: Mapping[str, str] | None = None
+    path: str | Path,
+    params: Mapping[str, str] | None = None,
+    *,
+    origins: Mapping[str, str] | None = None,
+    git: ModuleLoader = no_git,
 ) -> Compilation:
     """Compile the unit at a path: an `.sct` file, a JSON file, or a folder (`origins`:
-    as `compile_sources`)."""
+    as `compile_sources`; `git`: reads git module sources)."""
     root = Path(path)
     try:
         if not root.exists():
@@ -205,7 +281,8 @@ def compile_path(
             left -= len(text.encode("utf-8"))
     if unreadable:
         return Compilation(None, unreadable)
-    return compile_sources(texts, params, origins=origins)
+    folder = root if root.is_dir() else root.parent
+    return compile_sources(texts, params, origins=origins, modules=folder_modules(folder, git))
 
 
 def _failed(code: str, message: str) -> Compilation:

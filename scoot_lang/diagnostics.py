@@ -76,6 +76,13 @@ CODES = _table(
     Code("SCT604", "moved from something still declared"),
     Code("SCT605", "an address moved twice"),
     Code("SCT606", "moves that go round in a circle"),
+    # modules
+    Code("SCT701", "a module source that cannot be read"),
+    Code("SCT702", "a module source outside the application's folder"),
+    Code("SCT703", "a module that uses itself"),
+    Code("SCT704", "a value given for a param the module does not declare"),
+    Code("SCT705", "a module param with no value"),
+    Code("SCT706", "a block where it cannot be: in a module, or meant for one"),
     # hints
     Code("SCT901", "unused let or param", Severity.WARNING),
 )

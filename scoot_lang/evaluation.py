@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -87,6 +88,8 @@ class Evaluator:
     deps: Edges = field(default_factory=dict)
     evaluating: list[str] = field(default_factory=list)  # the lets and params being folded
     file_texts: dict[Path, Value] = field(default_factory=dict)  # what file() read (or INVALID)
+    # A module instance's params, as its use gives them (evaluated there, and checked).
+    arguments: Mapping[str, Value] = field(default_factory=dict)
 
     # lets and params ---------------------------------------------------------------
 
@@ -169,6 +172,8 @@ class Evaluator:
                 )
             return INVALID
         name = decl.name.text
+        if name in self.arguments:
+            return self.arguments[name]
         if name in self.params:
             return self.param_from_text(decl, file, self.params[name])
         if decl.default is None:
@@ -435,7 +440,7 @@ class Evaluator:
 
     def object_not_value(self, ref: s.Reference, refs: tuple[ObjectRef, ...]) -> str:
         target = next(r for r in refs if r.output is None)
-        info = self.declared.objects[target.component][target.object]
+        info = self.declared.object_info(target.component, target.object)
         outputs = list(info.model.outputs) if info.model else []
         choices = ", ".join(f"`{ref.dotted}.{o}`" for o in outputs) or "its outputs"
         return f"`{ref.dotted}` is an object, not a value; use one of its outputs: {choices}"

@@ -3,7 +3,7 @@ the semantic model, the source map, and the diagnostics (each reported once)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scoot_lang import syntax as s
@@ -22,16 +22,37 @@ class Findings:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     semantic: SemanticModel = field(default_factory=SemanticModel)
     source_map: SourceMap = field(default_factory=SourceMap)
+    # Inside a module instance: the uses that led here, innermost first, added to
+    # each diagnostic as related locations (`in module `web`, used here`).
+    context: tuple[tuple[Span, str], ...] = ()
 
-    def error(self, code: str, message: str, file: s.File, node: Any, suggestion: str | None = None) -> None:
+    def inside(self, use: Span, label: str) -> Findings:
+        """The findings of a module instance used at `use`: the same lists, and one more context."""
+        return Findings(
+            self.diagnostics, self.semantic, self.source_map, ((use, label), *self.context)
+        )
+
+    def error(
+        self, code: str, message: str, file: s.File, node: Any, suggestion: str | None = None
+    ) -> None:
         """Report `code` on a node of the syntax tree."""
-        self.diagnostics.append(diagnostic(code, message, span(file, node), suggestion=suggestion))
+        self.add(diagnostic(code, message, span(file, node), suggestion=suggestion))
 
-    def again(self, code: str, message: str, file: s.File, node: Any, first: tuple[s.File, Any], label: str) -> None:
+    def again(
+        self,
+        code: str,
+        message: str,
+        file: s.File,
+        node: Any,
+        first: tuple[s.File, Any],
+        label: str,
+    ) -> None:
         """Report `code` on a second declaration of something, pointing at the first (`label`)."""
-        self.diagnostics.append(diagnostic(code, message, span(file, node), ((span(*first), label),)))
+        self.add(diagnostic(code, message, span(file, node), ((span(*first), label),)))
 
     def add(self, found: Diagnostic) -> None:
+        if self.context:
+            found = replace(found, related=(*found.related, *self.context))
         self.diagnostics.append(found)
 
     @property

@@ -165,8 +165,12 @@ class _Printer:
             case s.ParamDecl(name=name, type=type_, default=default):
                 head = f"param {name.text}: {type_.text}"
                 return head if default is None else self._after(head + " = ", default)
+            case s.OutputDecl(name=name, value=value):  # before LetDecl: an output has a let's shape
+                return self._after(f"output {name.text} = ", value)
             case s.LetDecl(name=name, value=value):
                 return self._after(f"let {name.text} = ", value)
+            case s.ObjectBlock(kind=kind, name=name, attributes=attributes):  # a module's, or a use
+                return self._block(f"{kind.text} {name.text}", item, attributes, "", one_line=True)
             case s.MovedBlock(attributes=attributes):
                 return self._block("moved", item, attributes, "", one_line=True)
         raise AssertionError(item)

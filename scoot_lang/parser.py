@@ -202,6 +202,15 @@ class _Builder(Transformer[Any, Any]):
             self._ident(c[0]), self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
         )
 
+    def module(self, c: list[Any]) -> s.ModuleBlock:
+        keyword = s.Ident(c[0].value, c[0].start_pos, c[0].end_pos)
+        return s.ModuleBlock(
+            keyword, self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+        )
+
+    def output(self, c: list[Any]) -> s.OutputDecl:
+        return s.OutputDecl(self._ident(c[1]), c[3], c[0].start_pos, c[3].end)
+
     def moved(self, c: list[Any]) -> s.MovedBlock:
         return s.MovedBlock(c[2:-1], c[0].start_pos, c[-1].end_pos, c[1].start_pos)
 
@@ -430,6 +439,8 @@ _DISPLAY = {
     "PARAM": "`param`",
     "LET": "`let`",
     "MOVED": "`moved`",
+    "MODULE": "`module`",
+    "OUTPUT": "`output`",
     "TRUE": "`true`",
     "FALSE": "`false`",
     "NULL": "`null`",
@@ -437,7 +448,17 @@ _DISPLAY = {
 }
 _VALUE_STARTS = {"STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME"}
 _CLOSERS = ("RBRACE", "RBRACKET", "RPAREN")
-_RESYNC = {"$END", "APPLICATION", "COMPONENT", "PARAM", "LET", "MOVED", *_CLOSERS}
+_RESYNC = {
+    "$END",
+    "APPLICATION",
+    "COMPONENT",
+    "PARAM",
+    "LET",
+    "MOVED",
+    "MODULE",
+    "OUTPUT",
+    *_CLOSERS,
+}
 _GAP = re.compile(r"(?:\s+|(?://|#)[^\n]*|/\*[\s\S]*?\*/)*")
 
 

@@ -1,5 +1,6 @@
 """What a reference may mean where it is written: a `let` or `param` (and keys of its
-map), an object of the enclosing component, or a component, its object and an output.
+map), an object of the enclosing component, a component, its object and an output, or
+an output of a module used here (`web.url`).
 
 Every meaning that resolves is returned, so the evaluator can report an ambiguous
 reference; when none does, why each did not.
@@ -8,10 +9,10 @@ reference; when none does, why each did not.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from scoot_lang import syntax as s
-from scoot_lang.binding import Declarations
+from scoot_lang.binding import Declarations, ModuleUse
 from scoot_lang.values import INVALID, ComponentRef, ObjectRef, Value, describe_value
 from scoot_model.wording import closest, did_you_mean, join_names
 
@@ -52,20 +53,56 @@ def resolve(
             walked = _walk_value(value, ref, failures)
             kind = "param" if isinstance(declared.decls[first][0], s.ParamDecl) else "let"
             if walked is not None or value is INVALID:
-                targets = (f"{kind}:{first}",) + (None,) * (len(parts) - 1)  # map keys are no symbols
-                meanings.append(Meaning(f"the {kind} `{first}`", f"{kind}:{first}", INVALID if walked is None else walked, targets))
+                symbol = declared.decl_id(kind, first)
+                targets = (symbol,) + (None,) * (len(parts) - 1)  # map keys are no symbols
+                meanings.append(
+                    Meaning(
+                        f"the {kind} `{first}`",
+                        symbol,
+                        INVALID if walked is None else walked,
+                        targets,
+                    )
+                )
         if component is not None and first in objects.get(component, {}):
             _resolve_object(declared, component, ref.parts, 0, meanings, failures)
-    if first in objects:
+        for place in (component, None) if component is not None else (None,):
+            use = declared.uses.get(place, {}).get(first)
+            if use is not None:
+                _resolve_output(use, ref, file, meanings, failures)
+                break
+    real = declared.aliases.get(first, first)  # a module's component, by its name in the module
+    if real in objects:
         if len(parts) == 1:
             # A component is never a value: it is a meaning only when there is no other.
             if not meanings:
-                meanings.append(Meaning(f"the component `{first}`", f"component:{first}", ComponentRef(first), (f"component:{first}",)))
-        elif parts[1] in objects[first]:
-            _resolve_object(declared, first, ref.parts, 1, meanings, failures)
+                meanings.append(
+                    Meaning(
+                        f"the component `{real}`",
+                        f"component:{real}",
+                        ComponentRef(real),
+                        (f"component:{real}",),
+                    )
+                )
+        elif parts[1] in objects[real]:
+            _resolve_object(declared, real, ref.parts, 1, meanings, failures)
+        elif parts[1] in declared.uses.get(real, {}):  # `api.web.url`: a module used in `api`
+            _resolve_output(
+                declared.uses[real][parts[1]],
+                s.Reference(ref.parts[1:], ref.start, ref.end),
+                file,
+                meanings,
+                failures,
+            )
         else:
-            match = closest(parts[1], objects[first])
-            failures.append(Failure("SCT301", f"component `{first}` has no object `{parts[1]}`{did_you_mean(match)}", ref.parts[1], match))
+            match = closest(parts[1], objects[real])
+            failures.append(
+                Failure(
+                    "SCT301",
+                    f"component `{first}` has no object `{parts[1]}`{did_you_mean(match)}",
+                    ref.parts[1],
+                    match,
+                )
+            )
     if not meanings and not failures:
         match = None
         if file.from_json:
@@ -74,7 +111,14 @@ def resolve(
                 "fully qualified, `component.object` or `component.object.output`"
             )
         else:
-            match = closest(first, [*declared.decls, *objects, *objects.get(component or "", {})])
+            uses = (
+                [*declared.uses.get(None, {}), *declared.uses.get(component, {})]
+                if component
+                else [*declared.uses.get(None, {})]
+            )
+            match = closest(
+                first, [*declared.decls, *objects, *objects.get(component or "", {}), *uses]
+            )
             message = f"`{first}` is not defined{did_you_mean(match)}"
         failures.append(Failure("SCT301", message, ref.parts[0], match))
     return meanings, failures
@@ -89,8 +133,8 @@ def _resolve_object(
     failures: list[Failure],
 ) -> None:
     """Resolve `parts[index:]` as an object of `component` and maybe one output."""
-    name = parts[index].text
-    info = declared.objects[component][name]
+    info = declared.objects[component][parts[index].text]
+    name = info.real  # its name in the application (a module's objects are renamed)
     target = f"object:{component}.{name}"
     label = f"the object `{component}.{name}`"
     rest = parts[index + 1 :]
@@ -119,6 +163,58 @@ def _resolve_object(
         )
     else:
         failures.append(Failure("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
+
+
+def module_symbol(use: ModuleUse) -> str:
+    return f"module:{use.scope}"
+
+
+def _resolve_output(
+    use: ModuleUse, ref: s.Reference, file: s.File, meanings: list[Meaning], failures: list[Failure]
+) -> None:
+    """`web.url`: an output of the module used as `web`."""
+    name = use.block.name.text
+    target = module_symbol(use)
+    if len(ref.parts) == 1:
+        choices = (
+            ", ".join(f"`{name}.{o}`" for o in use.outputs)
+            or "none: add `output NAME = ...` to the module"
+        )
+        failures.append(
+            Failure(
+                "SCT305",
+                f"`{name}` is a module, not a value; use one of its outputs: {choices}",
+                ref,
+            )
+        )
+        return
+    output = ref.parts[1].text
+    if use.output is None:  # not instantiated: its source could not be read (reported)
+        meanings.append(Meaning(f"the module `{name}`", target, INVALID, (target, None)))
+        return
+    if output not in use.outputs:
+        match = closest(output, use.outputs)
+        failures.append(
+            Failure(
+                "SCT301",
+                f"module `{name}` has no output `{output}`{did_you_mean(match)}; its outputs are {join_names(use.outputs)}",
+                ref.parts[1],
+                match,
+            )
+        )
+        return
+    value = cast(Value, use.output(output, ref.parts[1], file))
+    walked = _walk_value(value, s.Reference(ref.parts[1:], ref.start, ref.end), failures)
+    if walked is not None or value is INVALID:
+        label = f"the output `{name}.{output}`"
+        meanings.append(
+            Meaning(
+                label,
+                target,
+                INVALID if walked is None else walked,
+                (target,) + (None,) * (len(ref.parts) - 1),
+            )
+        )
 
 
 def _walk_value(value: Value, ref: s.Reference, failures: list[Failure]) -> Value | None:

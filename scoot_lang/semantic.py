@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 from scoot_lang import syntax as s
 from scoot_lang.source import Span
 
-SymbolKind = Literal["application", "component", "object", "param", "let"]
+SymbolKind = Literal["application", "component", "object", "param", "let", "module"]
 JsonPath = tuple[str, ...]
 
 

@@ -145,6 +145,14 @@ class ObjectBlock:
 
 
 @dataclass(slots=True)
+class ModuleBlock(ObjectBlock):
+    """`module web { source = "./modules/web", port = 8080 }`: a use of a module.
+
+    Shaped as an object block whose kind is the keyword `module` (the tools that walk
+    blocks read it as one); `source` and the params are its attributes."""
+
+
+@dataclass(slots=True)
 class ApplicationBlock:
     name: Ident
     attributes: list[Attribute]
@@ -156,7 +164,7 @@ class ApplicationBlock:
 @dataclass(slots=True)
 class ComponentBlock:
     name: Ident
-    members: list[Attribute | ObjectBlock]
+    members: list[Attribute | ObjectBlock]  # a ModuleBlock is an ObjectBlock too
     start: int = -1
     end: int = -1
     open_brace: int = -1
@@ -167,7 +175,13 @@ class ComponentBlock:
 
     @property
     def objects(self) -> list[ObjectBlock]:
-        return [member for member in self.members if isinstance(member, ObjectBlock)]
+        return [
+            m for m in self.members if isinstance(m, ObjectBlock) and not isinstance(m, ModuleBlock)
+        ]
+
+    @property
+    def modules(self) -> list[ModuleBlock]:
+        return [member for member in self.members if isinstance(member, ModuleBlock)]
 
 
 @dataclass(slots=True)
@@ -188,6 +202,11 @@ class LetDecl:
 
 
 @dataclass(slots=True)
+class OutputDecl(LetDecl):
+    """`output url = server.url`: what a module gives the file that uses it (a let's shape)."""
+
+
+@dataclass(slots=True)
 class MovedBlock:
     """`moved { from = api.orders, to = api.store }`: the checker reads the addresses."""
 
@@ -197,7 +216,8 @@ class MovedBlock:
     open_brace: int = -1
 
 
-Item = ApplicationBlock | ComponentBlock | ParamDecl | LetDecl | MovedBlock
+# ObjectBlock (and ModuleBlock) and OutputDecl at the top level: a module's files.
+Item = ApplicationBlock | ComponentBlock | ParamDecl | LetDecl | MovedBlock | ObjectBlock
 Block = ApplicationBlock | ComponentBlock | ObjectBlock | MovedBlock
 
 

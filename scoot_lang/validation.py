@@ -9,7 +9,7 @@ found through the source map.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +42,7 @@ MODEL_ERROR_CODES = {SECRET_IN_COMMAND: "SCT404"}
 class Validator:
     findings: Findings
     evaluator: Evaluator
+    scopes: dict[str, Validator] = field(default_factory=dict)  # by module instance (shared)
 
     def application(self, block: s.ApplicationBlock, file: s.File) -> Application | None:
         allowed = {k.name for k in reference.keys(Application)}  # not `name`: the header says it
@@ -58,8 +59,12 @@ class Validator:
         allowed = {k.name for k in reference.keys(Component)}  # not `objects`: blocks
         values, broken = self.attributes(block.attributes, Component, Context(file, name), path, allowed)
         objects: dict[str, SctObject] = {}
-        for obj_name, info in self.evaluator.declared.objects[name].items():
-            checked = self.object(name, obj_name, info)
+        declared = self.evaluator.declared
+        everything = declared.objects if declared.index is None else declared.index
+        for obj_name, info in everything[name].items():
+            # An object a module made is evaluated in its instance's scope.
+            checker = self.scopes.get(info.scope, self) if info.scope else self
+            checked = checker.object(name, obj_name, info)
             if checked is not None:
                 objects[obj_name] = checked
         data = {key: lower(value) for key, value in values.items()}
@@ -134,7 +139,7 @@ class Validator:
         """A reference to a string output cannot fill a number, and the other way round."""
         if not isinstance(value, ObjectRef) or value.output is None:
             return True
-        info = self.evaluator.declared.objects[value.component][value.object]
+        info = self.evaluator.declared.object_info(value.component, value.object)
         output = info.model.outputs[value.output] if info.model else None
         if output is None or accepts_output(schema, output.type):
             return True

@@ -17,8 +17,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import quote, unquote
@@ -318,12 +320,45 @@ class Connection(SctObject):
 
 BUILTIN_KINDS: tuple[type[SctObject], ...] = (Compute, Storage, Connection)
 
+# The entry-point group of the kinds a package adds: `queue = "scoot_queue.kind:Queue"`.
+KIND_GROUP = "scoot.object_kinds"
+
+
+@dataclass(frozen=True)
+class KindPluginProblem:
+    """An entry point of `scoot.object_kinds` that gives no kind, and why."""
+
+    name: str  # the entry point's name: the kind it was to add
+    entry_point: str  # as written: `queue = scoot_queue.kind:Queue`
+    distribution: str | None  # the package that declares it
+    reason: str
+
+    def __str__(self) -> str:
+        package = f"the package `{self.distribution}`" if self.distribution else "an installed package"
+        return (
+            f"the kind plugin `{self.entry_point}` (entry-point group `{KIND_GROUP}`) of {package} "
+            f"is not loaded: {self.reason}"
+        )
+
 
 class KindRegistry:
-    """The object kinds a schema defines: the built-ins, and those plugins add."""
+    """The object kinds a schema defines: the built-ins, and those plugins add.
 
-    def __init__(self, kinds: tuple[type[SctObject], ...] = BUILTIN_KINDS) -> None:
+    Plugins are the entry points of `group`, read on the first question asked and only
+    then (so that `scoot --help` imports none of them), once. A plugin that cannot be
+    loaded, or gives no valid kind, is recorded in `problems` and left out: the built-in
+    kinds and the other plugins' stay.
+    """
+
+    def __init__(self, kinds: tuple[type[SctObject], ...] = BUILTIN_KINDS, group: str | None = KIND_GROUP) -> None:
         self._kinds: dict[str, type[SctObject]] = {}
+        self._builtin = frozenset(kind.kind_name for kind in kinds)
+        self._origins: dict[str, str | None] = {}
+        self._problems: list[KindPluginProblem] = []
+        self._group = group
+        self._loaded = group is None
+        # Re-entrant: a plugin's module may ask the registry while it is being imported.
+        self._loading = threading.RLock()
         for kind in kinds:
             self.register(kind)
 
@@ -333,13 +368,88 @@ class KindRegistry:
         self._kinds[kind.kind_name] = kind
 
     def get(self, name: str) -> type[SctObject] | None:
+        self._load()
         return self._kinds.get(name)
 
     def names(self) -> list[str]:
+        self._load()
         return sorted(self._kinds)
 
     def __iter__(self) -> Iterator[type[SctObject]]:
         return iter(self._kinds[name] for name in self.names())
+
+    def builtin(self, name: str) -> bool:
+        return name in self._builtin
+
+    def origin(self, name: str) -> str | None:
+        """The package (distribution) a plugin kind comes from; None for a built-in one."""
+        self._load()
+        return self._origins.get(name)
+
+    def problems(self) -> list[KindPluginProblem]:
+        """The plugins that were found and give no kind, and why."""
+        self._load()
+        return list(self._problems)
+
+    def unknown(self, name: str) -> str:
+        """What to say of a kind no model describes, after `unknown object kind NAME`: the
+        plugin meant to add it and why it failed, or where kinds come from."""
+        failed = [problem for problem in self.problems() if problem.name == name]
+        if failed:
+            return "; ".join(str(problem) for problem in failed)
+        return (
+            f"a package may add `{name}` (it registers the kind under the entry-point group "
+            f"`{KIND_GROUP}`): install it into the environment Scoot runs in"
+        )
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        with self._loading:
+            # `_group` is None here only while this very thread loads (a plugin asking):
+            # it gets the kinds so far. Any other thread waits for the lock, then for nothing.
+            group, self._group = self._group, None
+            if self._loaded or group is None:
+                return
+            try:
+                for entry_point in sorted(entry_points(group=group), key=lambda ep: ep.name):
+                    self._plug(entry_point)
+            finally:
+                self._loaded = True
+
+    def _plug(self, entry_point: EntryPoint) -> None:
+        distribution = entry_point.dist.name if entry_point.dist is not None else None
+
+        def refuse(reason: str) -> None:
+            written = f"{entry_point.name} = {entry_point.value}"
+            self._problems.append(KindPluginProblem(entry_point.name, written, distribution, reason))
+
+        try:
+            kind = entry_point.load()
+        except Exception as error:  # whatever a third party's import raises: reported, not fatal
+            refuse(f"importing `{entry_point.value}` failed: {type(error).__name__}: {error}")
+            return
+        if not (isinstance(kind, type) and issubclass(kind, SctObject)):
+            refuse(f"`{entry_point.value}` is not a subclass of scoot_model.objects.SctObject")
+            return
+        name = kind.kind_name
+        wrong_name = names.name_problem(name) if name else "it sets no `kind_name`"
+        field = kind.model_fields.get("kind")
+        if wrong_name:
+            refuse(f"its kind_name `{name}` is not a name of the language: {wrong_name}")
+        elif name != entry_point.name:
+            refuse(f"the entry point is named `{entry_point.name}`, the kind `{name}`: name it after the kind")
+        elif name in self._builtin:
+            refuse(f"`{name}` is a built-in kind: choose another name")
+        elif name in self._kinds:
+            refuse(f"`{name}` is added already by the package `{self._origins.get(name)}`: uninstall one of them")
+        elif field is None or field.default != name:
+            refuse(f'its `kind` field is not `kind: Literal["{name}"] = "{name}"`')
+        elif not all(isinstance(output, Output) for output in kind.outputs.values()):
+            refuse("its `outputs` are not all scoot_model.objects.Output")
+        else:
+            self.register(kind)
+            self._origins[name] = distribution
 
 
 kinds = KindRegistry()
@@ -373,7 +483,9 @@ def validate_object(data: Any) -> SctObject:
     kind_name = data.get("kind")
     model = kinds.get(kind_name) if isinstance(kind_name, str) else None
     if model is None:
-        raise ValueError(f"unknown object kind {kind_name!r}; known kinds: {', '.join(kinds.names())}")
+        known = ", ".join(kinds.names())
+        hint = f": {kinds.unknown(kind_name)}" if isinstance(kind_name, str) else ""
+        raise ValueError(f"unknown object kind {kind_name!r}; known kinds: {known}{hint}")
     return model.model_validate(data)
 
 

@@ -6,7 +6,9 @@ It checks the contract the runtime relies on (docs/architecture.md, the runtime;
 - idempotence: a read right after create reports no drift, and `diff` of the
   same spec against its record is empty;
 - update changes the object in place, and a read then reports no drift;
-- replace: a key the driver lists in `diff().replace` is applied by delete then create;
+- replace: a key the driver lists in `diff().replace` is applied by delete then create,
+  or, for a kind in the driver's `replaceable`, by its `replace` (create before destroy),
+  after which read finds the new object and not the old one;
 - a failed update keeps the previous version: an update to a version that cannot
   start raises `PreviousVersionKept`, and a read then finds the object as it was
   recorded (same identity and outputs, no drift);
@@ -254,7 +256,8 @@ async def check_replace(driver: CloudDriver, sample: Sample) -> None:
     if sample.replace is None:
         return
     spec, replacement = sample.spec(), sample.spec(sample.replace)
-    async with _Applied(driver, spec) as (_, recorded):
+    applied = _Applied(driver, spec)
+    async with applied as (_, recorded):
         result = driver.diff(replacement, recorded)
         _expect(
             result.replace, replacement, "diff lists no key in `replace` for the sample's replace"
@@ -264,6 +267,13 @@ async def check_replace(driver: CloudDriver, sample: Sample) -> None:
             replacement,
             f"`replace` keys not in `changed`: {result}",
         )
+        if spec.kind in driver.replaceable:
+            # Create before destroy, by the driver: the new one is made, the old one gone.
+            created = await driver.replace(replacement, recorded, delete_data=True)
+            applied.now(replacement, created)
+            _expect_found(await driver.read(replacement, applied.record), replacement, created, "after replace")
+            _expect(await driver.read(spec, recorded) is None, spec, "after replace, read still finds the old one")
+            return
     # The old one is gone now (deleted by the context); make the new one.
     async with _Applied(driver, replacement) as (created, recorded):
         observed = await driver.read(replacement, recorded)

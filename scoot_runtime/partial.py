@@ -102,4 +102,9 @@ def _keep(plan: Plan, chosen: set[str]) -> None:
 def _replace(plan: Plan, addresses: set[str]) -> None:
     for index, change in enumerate(plan.changes):
         if change.address in addresses and change.action in (Action.NOOP, Action.UPDATE):
-            plan.changes[index] = changed(change, action=Action.REPLACE, replace=(*change.replace, REQUESTED))
+            plan.changes[index] = changed(
+                change,
+                action=Action.REPLACE,
+                replace=(*change.replace, REQUESTED),
+                new_first=change.kind in plan.replaceable,
+            )

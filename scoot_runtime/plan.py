@@ -57,6 +57,7 @@ class Change:
     found: bool = False  # adopted: made by an interrupted run, found by its name
     unrecorded: bool = False  # ... and not even an interrupted run recorded it
     moved_from: str | None = None  # recorded at this address, moved here first (`moved`)
+    new_first: bool = False  # a replacement the driver makes create before destroy (`replaceable`)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class Change:
             "found": self.found,
             "unrecorded": self.unrecorded,
             "moved_from": self.moved_from,
+            "new_first": self.new_first,
         }
 
 
@@ -102,6 +104,8 @@ class Plan:
     left_alone: dict[str, str] = field(default_factory=dict)
     # The `moved` blocks that match nothing recorded: said, not refused (they may stay).
     warnings: list[str] = field(default_factory=list)
+    # The kinds the driver replaces create before destroy (`CloudDriver.replaceable`).
+    replaceable: frozenset[str] = frozenset()
 
     # Records to drop: objects no longer wanted that the driver no longer finds.
     forget: list[str] = field(default_factory=list)
@@ -175,7 +179,7 @@ async def make_plan(
 ) -> Plan:
     wanted = {} if destroy else desired
     _check(wanted, driver, secrets)
-    plan = Plan(target, [], destroy)
+    plan = Plan(target, [], destroy, replaceable=driver.replaceable)
     matched = match_moves(moved if not destroy else (), wanted, state)
     for address, source in matched.moves.items():
         kind = state.objects[source].kind
@@ -376,7 +380,8 @@ def _decide(
         record.kind, record.identity, {name: UNKNOWN if name in moving else value for name, value in record.outputs.items()}
     )
     if replacing:
-        change = Change(address, desired.kind, Action.REPLACE, keys, replacing, unknown, drift)
+        new_first = desired.kind in driver.replaceable
+        change = Change(address, desired.kind, Action.REPLACE, keys, replacing, unknown, drift, new_first=new_first)
         return _found(change, plan), None
     if keys or drift:
         return _found(Change(address, desired.kind, Action.UPDATE, keys, (), unknown, drift), plan), outputs

@@ -7,7 +7,12 @@ ago; if those changed what it would be given, it is updated even where the
 plan expected nothing. Every operation is recorded before it starts and when it
 ends. A failure stops only what depends on the failed object; independent
 branches go on, and every failure is reported at the end. Deletions run first,
-dependants before what they depend on. An object a `moved` block renames is moved
+dependants before what they depend on. A replacement is made create before destroy
+where the driver can (`replaceable`): the new object serves before the old one is
+deleted, and a failure leaves the old one recorded, as after a failed update; where
+it cannot, the old one is deleted, then the new one created. Either way what depends
+on the object waits until the replacement is done, and is then updated with the new
+object's outputs. An object a `moved` block renames is moved
 first (the driver's `move`, recorded in one journal line), then converged as any
 other; what depends on it waits for both.
 """
@@ -22,7 +27,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from scoot_runtime.desired import DesiredObject
-from scoot_runtime.drivers.base import Address, CloudDriver, Created, PreviousVersionKept
+from scoot_runtime.drivers.base import (
+    Address,
+    CloudDriver,
+    Created,
+    PreviousVersionKept,
+    PreviousVersionLost,
+)
 from scoot_runtime.plan import (
     Action,
     Change,
@@ -262,6 +273,9 @@ class Reconciler:
                 async with self._ticking(address, action, started, desired.kind, resolved.config):
                     if action is Action.UPDATE and record is not None:
                         made = await self.driver.update(spec, recorded(record))
+                    elif record is not None and self._replaces(action, desired.kind):
+                        # Create before destroy: the old one serves until the new one does.
+                        made = await self.driver.replace(spec, recorded(record), self.delete_data)
                     else:
                         if action is Action.REPLACE and record is not None:
                             await self.driver.delete(spec, recorded(record), self.delete_data)
@@ -269,10 +283,13 @@ class Reconciler:
                             self.store.intent(address, "create", desired.kind)
                         made = await self.driver.create(spec)
         except Exception as error:
-            if action is Action.UPDATE:
+            if record is not None and (action is Action.UPDATE or self._replaces(action, desired.kind)):
                 # The record of the previous version stays: with `PreviousVersionKept`,
-                # it is what runs; otherwise the next refresh finds what does.
-                self.store.result(address, self.state.objects.get(address))
+                # it is what runs; with `PreviousVersionLost`, with what of it still runs
+                # (nothing, often); otherwise the next refresh finds what does.
+                if isinstance(error, PreviousVersionLost):
+                    record = record.model_copy(update={"identity": error.identity})
+                self.store.result(address, record)
                 if isinstance(error, PreviousVersionKept):
                     self.result.kept.append(address)
             # A create that failed may have made part of the object (a role, a security
@@ -284,6 +301,10 @@ class Reconciler:
         self.known[address] = Known(desired.kind, made.identity, made.outputs)
         self.result.done.append(address)
         self._event(address, action, "done", started)
+
+    def _replaces(self, action: Action, kind: str) -> bool:
+        """Whether the driver makes this replacement itself, create before destroy."""
+        return action is Action.REPLACE and kind in self.driver.replaceable
 
     @contextlib.asynccontextmanager
     async def _ticking(self, address: str, action: Action, started: float, kind: str, config: Any) -> AsyncIterator[None]:

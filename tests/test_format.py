@@ -926,3 +926,43 @@ def test_string_raw_writes_a_literal_interpolation_as_in_the_json() -> None:
     assert string_raw(['${secret("X")}']) == '"$${secret(\\"X\\")}"'
     assert string_raw(["cost: $", s.Reference([s.Ident("x")])]) == '"cost: \\$${x}"'
     assert string_raw(['q"b\\s\n\t\r\x01\x85']) == '"q\\"b\\\\s\\n\\t\\r\\u0001\\u0085"'
+
+
+# --- modules --------------------------------------------------------------------
+
+
+def test_module_uses_and_outputs_round_trip() -> None:
+    # A use is laid out as an object block (at the top level and in a component), an
+    # output as a let; a module's files hold objects at their top level.
+    expect(
+        """
+        module  shop {source="./modules/shop",database=db.path}
+        component api {
+          module web { source = "./modules/web"
+            port = 8080 }
+          compute front { command = ["true"] }
+        }
+        param port:number
+        output url=server.url
+        output  port = port
+        compute server {port=port}
+        """,
+        """
+        module shop { source = "./modules/shop", database = db.path }
+
+        component api {
+          module web {
+            source = "./modules/web"
+            port   = 8080
+          }
+
+          compute front { command = ["true"] }
+        }
+
+        param port: number
+        output url = server.url
+        output port = port
+
+        compute server { port = port }
+        """,
+    )

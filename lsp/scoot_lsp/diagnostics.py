@@ -12,7 +12,7 @@ DOCS = "https://scoot.dev/docs/diagnostics#{code}"
 
 
 def to_lsp(diag: Diagnostic, snapshot: Snapshot) -> lsp.Diagnostic:
-    if diag.span is not None and diag.span.file in snapshot.texts:
+    if diag.span is not None and snapshot.knows(diag.span.file):
         rng = snapshot.index(diag.span.file).range(diag.span.start, diag.span.end)
     else:
         rng = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
@@ -22,7 +22,7 @@ def to_lsp(diag: Diagnostic, snapshot: Snapshot) -> lsp.Diagnostic:
             message=note,
         )
         for span, note in diag.related
-        if span.file in snapshot.texts
+        if snapshot.knows(span.file)
     ]
     return lsp.Diagnostic(
         range=rng,
@@ -44,7 +44,7 @@ def by_file(snapshot: Snapshot, fallback: str | None = None) -> dict[str, list[l
     result: dict[str, list[lsp.Diagnostic]] = {path: [] for path in snapshot.texts}
     homeless = fallback if fallback in result else next(iter(result), None)
     for diag in snapshot.compilation.diagnostics:
-        path = diag.span.file if diag.span is not None and diag.span.file in result else homeless
+        path = diag.span.file if diag.span is not None and snapshot.knows(diag.span.file) else homeless
         if path is not None:
-            result[path].append(to_lsp(diag, snapshot))
+            result.setdefault(path, []).append(to_lsp(diag, snapshot))
     return result

@@ -71,8 +71,16 @@ class Snapshot:
     def index(self, path: str) -> LineIndex:
         index = self._indexes.get(path)
         if index is None:
-            index = self._indexes[path] = LineIndex(self.texts.get(path, ""), self.encoding)
+            text = self.texts.get(path)
+            if text is None:  # a module's file: read by the compiler, not open here
+                source = self.compilation.sources.get(path)
+                text = source.text if source is not None else ""
+            index = self._indexes[path] = LineIndex(text, self.encoding)
         return index
+
+    def knows(self, path: str) -> bool:
+        """Whether a diagnostic's file has a text here: the unit's, or a module's it uses."""
+        return path in self.texts or path in self.compilation.sources
 
     @property
     def syntax_ok(self) -> bool:

@@ -43,6 +43,9 @@ def kind_markdown(name: str) -> str | None:
     if model is None:
         return None
     lines = [f"**{name}** — object kind", "", model.kind_description or (model.__doc__ or "").strip()]
+    package = kinds.origin(name)
+    if package:
+        lines += ["", f"Added by the package `{package}`: a target's driver must serve it."]
     required = [k.name for k in reference.keys(model) if k.required]
     if required:
         lines += ["", "Required: " + ", ".join(f"`{k}`" for k in required)]

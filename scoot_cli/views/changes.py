@@ -77,7 +77,9 @@ def _symbol(change: Change) -> tuple[str, str]:
     if change.drift and not change.keys and change.action in (Action.CREATE, Action.UPDATE):
         return DRIFT_SYMBOL, click.style(DRIFT_SYMBOL, fg=DRIFT_COLOUR, bold=True)
     if change.action is Action.REPLACE:
-        return "-/+", click.style("-", fg="red", bold=True) + "/" + click.style("+", fg="green", bold=True)
+        # Terraform's order of the two: `+/-` makes the new one first, `-/+` deletes first.
+        minus, plus = click.style("-", fg="red", bold=True), click.style("+", fg="green", bold=True)
+        return ("+/-", f"{plus}/{minus}") if change.new_first else ("-/+", f"{minus}/{plus}")
     symbol = SYMBOLS[change.action]
     return symbol, click.style(symbol, fg=COLOURS[change.action], bold=True)
 
@@ -98,9 +100,10 @@ def _what(change: Change, view: PlanView) -> str:
     if change.action is Action.UPDATE:
         return "will be updated in place"
     if change.action is Action.REPLACE:
+        replaced = "must be replaced, the new one first" if change.new_first else "must be replaced"
         if change.kind == "storage":
-            return "must be replaced, its data deleted" if view.delete_data else "must be replaced; its data is kept"
-        return "must be replaced"
+            return f"{replaced}, the old one's data deleted" if view.delete_data else f"{replaced}; its data is kept"
+        return replaced
     if change.action is Action.DELETE:
         if change.kind == "storage":
             return "will be deleted, with its data" if view.delete_data else "will be deleted; its data is kept"

@@ -11,6 +11,9 @@ A driver turns objects into infrastructure. The runtime calls, per object:
   left no record, by the object's deterministic name;
 - `move` (optional): make what was recorded at one address the object of
   another (a `moved` block), keeping its identity and data;
+- `replace` (optional, for the kinds in `replaceable`): a replacement made
+  create-before-destroy, the old object kept until the new one serves; for the
+  other kinds the runtime deletes, then creates;
 - `inventory` (optional): what of the target exists, listed by name alone;
 - `shared_lock` (optional, a class method): the target's apply lock, kept where
   its resources are, so that every clone of the application shares it.
@@ -18,7 +21,9 @@ A driver turns objects into infrastructure. The runtime calls, per object:
 An `update` whose new version cannot start, or never becomes healthy, puts the
 previous version back (or never stopped it) and raises `PreviousVersionKept`:
 the runtime then keeps the record of the previous version, which is what runs.
-Any other exception from `update` says nothing of what runs.
+One whose previous version did not start again either raises `PreviousVersionLost`
+with the identity of what runs (nothing, often): the runtime records that. Any
+other exception from `update` says nothing of what runs. `replace` raises the same.
 
 `create`, `update` and `diff` get an `ObjectSpec` whose configuration has its
 references resolved to values (and secrets to their values, in memory only).
@@ -38,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scoot_model.wording import join_names
 from scoot_runtime.applylock import LockHolder
 from scoot_runtime.errors import ScootError
 from scoot_runtime.secrets import same_digest
@@ -164,6 +170,17 @@ class PreviousVersionKept(ScootError):
         self.failure = failure
 
 
+class PreviousVersionLost(ScootError):
+    """Raised by `update` or `replace`: the new version failed, and the previous one did
+    not start again either. `identity` is the driver's identity of what of the object
+    still runs (of a compute: no replica, or those never stopped), which the runtime
+    records; the message says what failed and what no longer runs."""
+
+    def __init__(self, message: str, identity: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.identity = dict(identity)
+
+
 @dataclass(frozen=True)
 class LogLine:
     """One line a compute printed; `source` says which of its processes (a replica, an instance)."""
@@ -248,13 +265,27 @@ def model_problems(kind: str, config: Mapping[str, Any]) -> list[CheckFailure]:
     return [CheckFailure(message, key) for key, message in problems(kind, config)]
 
 
+def unserved(driver: CloudDriver, kind: str) -> str:
+    """Why `driver` refuses an object of `kind`: the kinds it serves, and where `kind` comes from."""
+    from scoot_model.objects import kinds
+
+    package = kinds.origin(kind)
+    source = f" (a kind the package `{package}` adds)" if package else ""
+    return (
+        f"the {driver.name} driver serves {join_names(sorted(driver.kinds))}, not `{kind}`{source}: "
+        f"give this target a `cloud` whose driver serves `{kind}` (install the package that provides "
+        "it, under the entry-point group `scoot.cloud_drivers`), or use another kind"
+    )
+
+
 class CloudDriver(ABC):
     """Base of every cloud driver."""
 
     name: ClassVar[str] = ""
     # The most operations the runtime may run on this driver at once (None: no limit).
     parallelism: ClassVar[int | None] = None
-    # The object kinds, and for storage the engines, this driver provides.
+    # The object kinds this driver serves (a plugin's kinds too, by name): `check` refuses
+    # any other at plan time. A driver that does not say serves the built-in ones.
     kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
     # The options a target may set for this driver in scoot.toml; others are refused.
     option_names: ClassVar[frozenset[str]] = frozenset()
@@ -262,6 +293,9 @@ class CloudDriver(ABC):
     # and those `adopt` can take up (`scoot import`).
     movable: ClassVar[frozenset[str]] = frozenset()
     adoptable: ClassVar[frozenset[str]] = frozenset()
+    # The kinds whose replacement `replace` makes (create before destroy); the others'
+    # are a `delete`, then a `create`.
+    replaceable: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, context: DriverContext) -> None:
         self.context = context
@@ -270,7 +304,7 @@ class CloudDriver(ABC):
         """Problems with a configuration, before anything is touched (plan time): the
         model's rules, which hold on every cloud; a driver adds its own."""
         if spec.kind not in self.kinds:
-            return [CheckFailure(f"the {self.name} driver has no `{spec.kind}` objects")]
+            return [CheckFailure(unserved(self, spec.kind))]
         return model_problems(spec.kind, spec.config)
 
     def diff(self, spec: ObjectSpec, recorded: Recorded) -> DiffResult:
@@ -315,10 +349,22 @@ class CloudDriver(ABC):
             f"to delete `{source}` and create `{spec.address}`"
         )
 
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> Created:
+        """Replace the object `recorded` by a new one made from `spec`, create before
+        destroy: the new one made (for a compute, started and healthy) before the old one
+        is deleted. Where both cannot exist at once (one fixed port), the way `update`
+        rolls, putting the old one back if the new one fails. On failure the old one is
+        what it was, and `PreviousVersionKept` says so (or `PreviousVersionLost`, when it
+        could not be put back). Storage data is never deleted before the new store
+        exists, and only with `delete_data`. Called for the kinds in `replaceable`."""
+        raise ScootError(
+            f"{spec.address}: the {self.name} driver replaces a `{spec.kind}` by deleting it, then creating it"
+        )
+
     async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
         """Take up an existing resource, named by the cloud's own id (`scoot import`), as the
-        object `spec`: read it, and say what it is (identity and outputs) without changing
-        it. Refuse (a `ScootError` saying why and what to do) what is not there, is not of
+        object `spec`: read it, and say what it is (identity and outputs), changing at most
+        what marks it as the object's (the aws driver tags an instance). Refuse (a `ScootError` saying why and what to do) what is not there, is not of
         the object's kind or engine, or is another state's. The default: this driver cannot."""
         raise ScootError(f"{spec.address}: the {self.name} driver cannot import a `{spec.kind}`")
 

@@ -135,3 +135,32 @@ def _parameter(ssm: Any, lineage: str) -> str:
             if {"Key": "scoot:lineage", "Value": lineage} in tags:
                 return str(found["Name"])
     raise AssertionError(f"no launch parameter of {lineage}")
+
+
+def test_a_replacement_starts_new_instances_before_the_old_ones_go_and_keeps_them_if_it_fails(
+    app: Path, moto_server: Moto
+) -> None:
+    """`--replace` of a compute whose configuration did not change: a roll that keeps no
+    instance. One that cannot start (an image that does not exist) leaves the old ones."""
+    first = scoot("apply", "--target", "aws", "--yes", str(app))
+    assert first.exit_code == 0, first.output
+    before = web(app)
+    lineage = json.loads((app / "scoot.lock").read_text())["targets"]["aws"]["lineage"]
+    old = set(before["identity"]["instances"])
+
+    write(app, 8080, "hi", ami=MISSING_AMI)
+    failed = scoot("apply", "--target", "aws", "--yes", "--replace", "api.web", str(app))
+    assert failed.exit_code == 1, failed.output
+    assert "+/- api.web (compute) must be replaced, the new one first" in failed.output, failed.output
+    assert "): the previous version is still running" in failed.output, failed.output
+    assert live_instances(moto_server, lineage) == old
+    assert web(app) == before
+
+    write(app, 8080, "hi")
+    replaced = scoot("apply", "--target", "aws", "--yes", "--replace", "api.web", str(app))
+    assert replaced.exit_code == 0, replaced.output
+    new = set(web(app)["identity"]["instances"])
+    assert new and not new & old and live_instances(moto_server, lineage) == new
+    assert web(app)["identity"]["security_group"] == before["identity"]["security_group"]
+    status = json.loads(scoot("status", "--target", "aws", "--json", str(app)).stdout)
+    assert {o["address"]: o["observed"] for o in status["objects"]} == {"api.web": "ok"}

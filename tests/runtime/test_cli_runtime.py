@@ -1,5 +1,7 @@
 """The runtime's command line on real files and real processes: init, plan, apply, destroy,
-refresh, status, logs, graph, force-unlock, and an update that fails keeping the old version.
+refresh, status, logs, graph, force-unlock, an update or a replacement (`--replace`) that
+fails keeping the old version (a replacement on a new port starts the new one while the old
+one answers), and a failed roll whose old version does not start again, which says nothing runs.
 
 Most runs go through click's CliRunner (in this process: its stdin is no terminal); a few
 through the real entry point in a new interpreter. Every test that starts processes is
@@ -805,13 +807,25 @@ def assert_the_old_version_serves(app: Path, before: dict[str, object], url: str
 
 
 @pytest.mark.slow
-def test_an_update_to_a_missing_program_keeps_the_old_version_serving(applied: Path) -> None:
+@pytest.mark.parametrize(
+    ("options", "planned"),
+    [
+        ((), "~ app.web (compute) will be updated in place"),
+        # A replacement on the same port: the old one was stopped for the new one, and put back.
+        (("--replace", "app.web"), "+/- app.web (compute) must be replaced, the new one first"),
+    ],
+    ids=["update", "replace"],
+)
+def test_an_update_or_replacement_to_a_missing_program_keeps_the_old_version_serving(
+    applied: Path, options: tuple[str, ...], planned: str
+) -> None:
     app = applied
     url, before = url_of(app), recorded(app)["app.web"]
     assert get(url + "/healthz") == "ok\n"
     set_command(app, "scoot-no-such-program")
-    result = scoot("apply", "--yes", str(app))
+    result = scoot("apply", "--yes", *options, str(app))
     assert result.exit_code == 1, result.output
+    assert planned in result.output
     assert KEPT in result.output and STILL_RUNNING in result.output, result.output
     assert "cannot start `scoot-no-such-program`" in result.output
     assert "Traceback" not in result.output
@@ -845,3 +859,105 @@ def test_an_update_that_never_becomes_healthy_keeps_the_old_version_then_a_good_
         get(url + "/healthz")
     assert recorded(app)["app.web"]["config"]["command"][-1] == "server.py"
     assert scoot("plan", "--detailed-exitcode", str(app)).exit_code == 0
+
+
+# -- a replacement: create before destroy; a roll whose old version does not start again -------
+
+# The new version: before it serves, it asks the old one (on OLD_URL) and writes down what
+# it answered (in ANSWERED, outside the source), so the test knows the old one served while
+# the new one started.
+CHECKS_THE_OLD = """\
+import os, urllib.request
+with urllib.request.urlopen(os.environ["OLD_URL"] + "/healthz", timeout=5) as answer:
+    open(os.environ["ANSWERED"], "w").write(answer.read().decode())
+exec(open("server.py").read())
+"""
+
+
+def set_port(app: Path, port: int) -> None:
+    toml = app / "scoot.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace("port = ", f"port = {port}\n# was "), encoding="utf-8")
+
+
+def observed(app: Path) -> dict[str, str]:
+    status = json.loads(scoot("status", "--json", str(app)).stdout)
+    return {o["address"]: o["observed"] for o in status["objects"]}
+
+
+@pytest.mark.slow
+def test_a_replacement_on_a_new_port_starts_the_new_one_while_the_old_one_answers(
+    applied: Path,
+) -> None:
+    app = applied
+    url, old = url_of(app), app_processes(app)
+    answered = app.parent / "old-answered.txt"
+    sct = app / "architecture.sct"
+    extra = f'      OLD_URL   = "{url}"\n      ANSWERED  = "{answered}"\n'
+    sct.write_text(
+        sct.read_text().replace("      PORT      = port\n", "      PORT      = port\n" + extra)
+    )
+    port = free_port()
+    set_port(app, port)
+
+    # A new version that cannot start: the old one was never stopped.
+    set_command(app, "scoot-no-such-program")
+    bad = scoot("apply", "--yes", "--replace", "app.web", str(app))
+    assert bad.exit_code == 1 and KEPT in bad.output and STILL_RUNNING in bad.output, bad.output
+    assert all(running(pid, start) for pid, start in old), "the old version was stopped"
+    assert get(url + "/healthz") == "ok\n"
+    assert observed(app) == {"app.db": "ok", "app.web": "ok"}
+
+    (app / "app" / "checks_the_old.py").write_text(CHECKS_THE_OLD, encoding="utf-8")
+    set_command(app, sys.executable, "-u", "checks_the_old.py")
+    result = scoot("apply", "--yes", "--replace", "app.web", str(app))
+    assert result.exit_code == 0, result.output
+    assert "+/- app.web (compute) must be replaced, the new one first" in result.output
+    # The new one found the old one answering when it started: no gap.
+    assert answered.read_text() == "ok\n"
+    new = url_of(app)
+    assert new == f"http://127.0.0.1:{port}" and get(new + "/healthz") == "ok\n"
+    with pytest.raises(urllib.error.URLError):
+        get(url + "/healthz")
+    assert not any(running(pid, start) for pid, start in old)
+    assert observed(app) == {"app.db": "ok", "app.web": "ok"}
+    plan = scoot("plan", "--detailed-exitcode", str(app))
+    assert plan.exit_code == 0, plan.output
+
+
+@pytest.mark.slow
+def test_a_failed_update_whose_old_version_cannot_start_again_says_nothing_runs(
+    applied: Path,
+) -> None:
+    app = applied
+    url = url_of(app)
+    assert get(url + "/healthz") == "ok\n"
+    set_command(app, "scoot-no-such-program")
+    # Between the two applies the old program goes away: relaunched, it exits at once.
+    server = app / "app" / "server.py"
+    code = server.read_text(encoding="utf-8")
+    server.unlink()
+    result = scoot("apply", "--yes", str(app))
+    assert result.exit_code == 1, result.output
+    assert (
+        "app.web: the new version failed to start, and the previous version's replica 0 did not start"
+        in result.output
+    )
+    assert "nothing of app.web runs now" in result.output
+    assert STILL_RUNNING not in result.output and "Traceback" not in result.output
+    assert f"app.web  {url}" not in result.output  # Outputs: only what answers
+    with pytest.raises(urllib.error.URLError):
+        get(url + "/healthz")
+    assert not app_processes(app)
+    assert recorded(app)["app.web"]["identity"] == {"replicas": []}
+    assert observed(app) == {"app.db": "ok", "app.web": "missing"}
+
+    # Put right, the next apply starts it again.
+    server.write_text(code, encoding="utf-8")
+    set_command(app, sys.executable, "-u", "server.py")
+    plan = scoot("plan", str(app))
+    assert "! app.web (compute) is gone: it will be created again" in plan.output, plan.output
+    again = scoot("apply", "--yes", str(app))
+    assert again.exit_code == 0, again.output
+    assert get(url + "/healthz") == "ok\n"
+    assert recorded(app)["app.web"]["identity"] == {"replicas": [0]}

@@ -494,6 +494,41 @@ def test_read_goes_by_the_marker(driver: LocalDriver, source: Path) -> None:
 # --- storage --------------------------------------------------------------------------
 
 
+def test_a_store_replaced_is_made_before_the_old_one_goes_and_its_data_deleted_only_if_asked(
+    driver: LocalDriver,
+) -> None:
+    old = storage("sqlite")
+    made = run(driver.create(old))
+    path = driver.context.root / made.outputs["path"]
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE orders (id INTEGER)")
+    db.close()
+    recorded = record(old, made)
+
+    # The same engine is the same file: taken up as it is.
+    assert run(driver.replace(old, recorded)) == made
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("orders",)]
+    db.close()
+
+    # Another engine: the new store is made, the old one's data stays.
+    folder = storage("directory")
+    replaced = run(driver.replace(folder, recorded))
+    assert (driver.context.root / replaced.outputs["path"]).is_dir() and path.is_file()
+    assert run(driver.read(folder, record(folder, replaced))) is not None
+
+    # Back, with --delete-data: the folder's data goes, once the new file exists.
+    again = run(driver.replace(old, record(folder, replaced), delete_data=True))
+    assert again == made and path.is_file()
+    assert not (driver.context.root / replaced.outputs["path"]).exists()
+
+    # The same engine with --delete-data: a store started empty, as asked.
+    run(driver.replace(old, recorded, delete_data=True))
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
+    db.close()
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "directory"])
 def test_storage_data_survives_delete_unless_asked(driver: LocalDriver, engine: str) -> None:
     spec = storage(engine)

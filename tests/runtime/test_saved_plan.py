@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,27 @@ def test_a_saved_plan_applies_exactly_what_it_showed(app: Path) -> None:
     assert again.exit_code == 0, again.output
     # Applied, the plan is stale: scoot.lock moved on.
     assert_refused(app, plan_file, "serial 1, the plan was made at serial 0")
+
+
+@pytest.mark.slow
+def test_a_saved_plan_applies_in_another_checkout_of_the_application(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a CI run's apply job does: the plan made in one checkout, applied in another
+    (the folder it was made in is gone), from that checkout's folder."""
+    monkeypatch.setenv("API_TOKEN", SECRET_VALUE)
+    made = make_app(tmp_path / "plan-job", free_port(), WITH_SECRET.replace("OTHER_PORT", str(free_port())))
+    monkeypatch.chdir(made)
+    save_plan(made)
+    checkout = tmp_path / "apply-job"
+    shutil.copytree(made, checkout)
+    shutil.rmtree(made)
+    with contextmanager(cleaned_up)(checkout, monkeypatch):
+        result = scoot("apply", "saved.plan")
+        assert result.exit_code == 0, result.output
+        assert sorted(recorded(checkout)) == ["app.db", "app.web"]
+        assert get(url_of(checkout) + "/healthz")
+        assert not made.exists()  # nothing was made where the plan was made
 
 
 @pytest.mark.slow
@@ -274,7 +297,7 @@ def test_replace_replaces_an_unchanged_object(two: Path) -> None:
     before = {pid for pid, _ in app_processes(two)}
     planned = scoot("plan", "--replace", "app.web", "--detailed-exitcode", str(two))
     assert planned.exit_code == 2, planned.output
-    assert "-/+ app.web (compute) must be replaced" in planned.output
+    assert "+/- app.web (compute) must be replaced, the new one first" in planned.output
     assert "replaced as asked (--replace)" in planned.output
     assert "Plan: 0 to create, 0 to update, 1 to replace, 0 to delete." in planned.output
     result = scoot("apply", "--yes", "--replace", "app.web", "--target", "local", str(two))

@@ -26,6 +26,7 @@ from scoot_runtime.watch.loop import (
     ApplyEnded,
     Change,
     Looked,
+    LookFailed,
     Outcome,
     Snapshot,
     WatchLoop,
@@ -448,6 +449,31 @@ def test_the_loop_events_are_said_as_scoot_watch_says_them(capsys: pytest.Captur
         "apply failed (api bbbbbbbbbbbb); watching goes on: the next change is applied, "
         "and this revision is not tried again until then",
         "not applied now: another run holds the apply lock; looking again in 60s",
+    ]
+
+
+def test_a_failed_look_says_a_save_is_looked_at_at_once_and_a_lock_left_is_always_said(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from scoot_app.converge import LockLeft
+    from scoot_cli.watch import WatchOutput, WatchPrinter
+    from scoot_runtime.errors import ScootError
+
+    say = WatchPrinter(WatchOutput())
+    broken = ScootError("the architecture has errors:\narchitecture.sct:3:5: error SCT101: ...")
+    say(LookFailed("architecture.sct changed", broken, 600))
+    say(LookFailed("poll", broken, 600))  # the same error again: said once
+    left = "the shared lock s3://b/k could not be released: run `scoot force-unlock`"
+    say(LockLeft(left))
+    say(LockLeft(left))  # every time: it stops every other run
+    _, err = capsys.readouterr()
+    complaints = [line.split(" ", 1)[1] if line[:1].isdigit() else line for line in err.splitlines()]
+    assert complaints == [
+        "cannot look at the sources (architecture.sct changed): the architecture has errors:",
+        "architecture.sct:3:5: error SCT101: ...",
+        "  looking again at the next save of a watched file, else in 600s",
+        f"warning: {left}",
+        f"warning: {left}",
     ]
 
 

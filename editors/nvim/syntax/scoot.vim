@@ -17,14 +17,14 @@ syn match   scootComment "#.*$" contains=scootTodo,@Spell
 syn region  scootComment start="/\*" end="\*/" contains=scootTodo,@Spell
 
 " Declarations
-syn keyword scootKeyword application component nextgroup=scootBlockName skipwhite skipempty
+syn keyword scootKeyword application component module nextgroup=scootBlockName skipwhite skipempty
 syn match   scootBlockName "\h[[:alnum:]_-]*" contained
 syn keyword scootKeyword param nextgroup=scootParamName skipwhite skipempty
 syn match   scootParamName "\h[[:alnum:]_-]*" contained nextgroup=scootTypeSep skipwhite skipempty
 syn match   scootTypeSep ":" contained nextgroup=scootType,scootBadType skipwhite skipempty
 syn keyword scootType string number bool list map any contained
 syn match   scootBadType "\h[[:alnum:]_-]*" contained
-syn keyword scootKeyword let nextgroup=scootLetName skipwhite skipempty
+syn keyword scootKeyword let output nextgroup=scootLetName skipwhite skipempty
 syn match   scootLetName "\h[[:alnum:]_-]*" contained
 " moved { from = ADDRESS, to = ADDRESS }: the addresses are names, not references
 syn keyword scootKeyword moved nextgroup=scootMovedBody skipwhite skipempty

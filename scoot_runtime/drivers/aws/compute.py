@@ -9,8 +9,10 @@ Per compute the driver makes:
 - `replicas` instances, each booting with user data that fetches the archive and
   starts the command under systemd.
 
-Identity: `{"instances": [ids, by replica], "security_group", "role", "options"}`,
-`options` being the target options the compute was applied with (`TARGET_OPTIONS`):
+Identity: `{"instances": [ids, by replica], "security_group", "role", "options", "named"}`,
+`named` the naming address its role, group, parameter and archives are named after
+(see `naming`; moves and imports: `compute_moves`), and
+`options` the target options the compute was applied with (`TARGET_OPTIONS`):
 `diff` names the ones changed since (`instance_type`, `ingress_cidr`, ...), and
 `read` reports as drift instances or a security group that no longer match them.
 Outputs: `host` (replica 0's public address, else its private one), and with a
@@ -43,7 +45,14 @@ from scoot_runtime.drivers.aws.artifacts import Artifacts
 from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
 from scoot_runtime.drivers.aws.iam import Roles, launch_statements
 from scoot_runtime.drivers.aws.launch import launch_spec, user_data
-from scoot_runtime.drivers.aws.naming import APPLICATION_TAG, REPLICA_TAG, Names, tag_list, tag_map
+from scoot_runtime.drivers.aws.naming import (
+    APPLICATION_TAG,
+    REPLICA_TAG,
+    Names,
+    numbered,
+    tag_list,
+    tag_map,
+)
 from scoot_runtime.drivers.aws.network import (
     Network,
     describe_ingress,
@@ -81,6 +90,13 @@ NOT_ROLLING = _NOT_IN_GENERATION | (frozenset(TARGET_OPTIONS) - ROLLING_OPTIONS)
 def target_options(options: AwsOptions) -> dict[str, str | None]:
     """The target options a compute is made with, as its identity records them."""
     return {name: getattr(options, name) for name in TARGET_OPTIONS}
+
+
+def recorded_named(recorded: Recorded | None) -> Address | None:
+    """The naming address recorded in a compute's identity (see `naming`); None for a
+    record made before it was recorded (or no record)."""
+    named = recorded.identity.get("named") if recorded is not None else None
+    return Address.parse(named) if isinstance(named, str) and "." in named else None
 
 
 def recorded_options(recorded: Recorded | None) -> dict[str, str | None] | None:
@@ -185,13 +201,19 @@ class ComputeObjects:
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         return await self._converge(spec, recorded)
 
+    async def replace(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        """A replacement (`--replace`): a roll that keeps no instance, new ones running
+        before the old ones go, and the old ones serving if the new ones fail."""
+        return await self._converge(spec, recorded, anew=True)
+
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         address = spec.address
+        named = await self._named(address, recorded)
         instances, group, role, parameter = await asyncio.gather(
-            self._instances(address, LIVE_STATES),
-            self.network.find_group(address),
-            self.roles.exists(address),
-            self._parameter_exists(address),
+            self.instances(address, LIVE_STATES),
+            self.network.find_group(address, named),
+            self.roles.exists(address, named),
+            self._parameter_exists(address, named),
         )
         if not instances and group is None and not role and not parameter:
             return None
@@ -211,16 +233,25 @@ class ComputeObjects:
                 drift.append(f"security group {recorded.identity.get('security_group')} is gone")
         if not instances:
             drift.append("no instance is running")
-        if group is None:
-            drift.append("its security group is gone")
-        if not role:
-            drift.append("its IAM role is gone")
-        if not parameter:
-            drift.append("its launch parameter is gone")
+        if recorded is not None and not recorded.identity.get("role") and group is None and not role:
+            # Imported: only its instances are scoot's so far.
+            drift.append("it has no security group, IAM role or launch parameter of scoot's yet (imported)")
+        else:
+            if group is None:
+                drift.append("its security group is gone")
+            if not role:
+                drift.append("its IAM role is gone")
+            if not parameter:
+                drift.append("its launch parameter is gone")
         generations = {i.generation for i in instances}
         if len(generations) > 1:
             drift.append("instances of different generations run (an interrupted roll)")
         for instance in instances:
+            if not instance.generation:
+                drift.append(
+                    f"instance {instance.id} (replica {instance.replica}) was not launched by scoot: "
+                    "the next apply replaces it"
+                )
             drift += [f"instance {instance.id} (replica {instance.replica}) {d}" for d in instance.differences(options)]
         if group is not None:
             port = _port(spec.config.get("port"), recorded, instances)
@@ -236,21 +267,23 @@ class ComputeObjects:
             drift.append(f"its source archive {artifact} is gone")
         port = instances[0].port if instances else None
         return Observed(
-            self._identity(instances, group_id, self.names.role(address) if role else None, options),
-            self._outputs(instances, port),
+            self.identity(instances, group_id, self.names.role(named) if role else None, options, named),
+            self.outputs(instances, port),
             tuple(drift),
         )
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded) -> None:
         address = spec.address
-        instances = await self._instances(address, NOT_GONE)
+        named = await self._named(address, recorded)
+        instances = await self.instances(address, NOT_GONE)
         await self._terminate([i.id for i in instances], address)
-        group = await self.network.find_group(address)
+        group = await self.network.find_group(address, named)
         if group is not None:
             await self._delete_group(str(group["GroupId"]), address)
-        await self.roles.delete(address)
-        await self.aws.maybe("ssm", "delete_parameter", Name=self.names.parameter(address))
-        await self.artifacts.remove(address)
+        await self.roles.delete(address, named)
+        if await self._parameter_exists(address, named):
+            await self.aws.maybe("ssm", "delete_parameter", Name=self.names.parameter(named))
+        await self.artifacts.remove(named)
 
     async def logs(self, recorded: Recorded) -> dict[str, str]:
         """The console output of each recorded instance (boot, then the command's output)."""
@@ -266,7 +299,7 @@ class ComputeObjects:
 
     # --- converging ------------------------------------------------------------------
 
-    async def _converge(self, spec: ObjectSpec, recorded: Recorded | None) -> Created:
+    async def _converge(self, spec: ObjectSpec, recorded: Recorded | None, *, anew: bool = False) -> Created:
         address, config = spec.address, spec.config
         # The resolved configuration: a reference's value is judged here, once known.
         failures = model_problems("compute", config)
@@ -277,29 +310,30 @@ class ComputeObjects:
         port = config.get("port") if isinstance(config.get("port"), int) else None
         replicas = int(config.get("replicas", 1))
         generation = self._generation(spec)
-        parameter = self.names.parameter(address)
-        launch = launch_statements(self.artifacts.bucket, Artifacts.prefix(address), self.aws.region, parameter)
-        existing = _ordered(await self._instances(address, LIVE_STATES))
-        previous = await self._previous(address, recorded, existing)
+        named = await self._named(address, recorded) if recorded is not None else await self._free_name(address)
+        parameter = self.names.parameter(named)
+        launch = launch_statements(self.artifacts.bucket, Artifacts.prefix(named), self.aws.region, parameter)
+        existing = _ordered(await self.instances(address, LIVE_STATES))
+        previous = await self._previous(named, recorded, existing)
         launched: list[str] = []
         try:
             role, group_id, key, ami, _ = await asyncio.gather(
-                self.roles.ensure(address, launch),
-                self.network.ensure_group(address, port),
-                self.artifacts.upload(address, spec.source, spec.revision),
+                self.roles.ensure(address, named, launch),
+                self.network.ensure_group(address, named, port),
+                self.artifacts.upload(named, spec.source, spec.revision),
                 self._image(),
-                self._put_parameter(address, launch_spec(config)),
+                self._put_parameter(address, named, launch_spec(config)),
             )
             options = target_options(self.options)
             kept: dict[int, Instance] = {}
             for instance in existing:
                 # An instance changed behind scoot's back (another type, say) is replaced too.
                 same = instance.generation == generation and not instance.differences(options)
-                if same and instance.replica < replicas:
+                if same and not anew and instance.replica < replicas:
                     kept.setdefault(instance.replica, instance)
             missing = [r for r in range(replicas) if r not in kept]
             results = await asyncio.gather(
-                *(self._launch(address, r, role, group_id, ami, key, generation, port) for r in missing),
+                *(self._launch(address, named, r, role, group_id, ami, key, generation, port) for r in missing),
                 return_exceptions=True,
             )
             launched = [r for r in results if isinstance(r, str)]
@@ -310,7 +344,7 @@ class ComputeObjects:
             current = await self._wait_running([*(i.id for i in kept.values()), *launched], address)
         except Exception as error:
             # The old instances were not touched: the new ones go, and what they run is put back.
-            undone = await self._undo(address, launched, previous, port)
+            undone = await self._undo(address, named, launched, previous, port)
             if previous is None or undone:
                 if undone:
                     raise AwsDriverError(
@@ -320,11 +354,11 @@ class ComputeObjects:
             raise PreviousVersionKept(address, str(error)) from None
         keep = {i.id for i in current}
         await self._terminate([i.id for i in existing if i.id not in keep], address, wait=False)
-        await self.artifacts.remove(address, keep=key)
-        return Created(self._identity(current, group_id, role, options), self._outputs(current, port))
+        await self.artifacts.remove(named, keep=key)
+        return Created(self.identity(current, group_id, role, options, named), self.outputs(current, port))
 
     async def _previous(
-        self, address: Address, recorded: Recorded | None, existing: Sequence[Instance]
+        self, named: Address, recorded: Recorded | None, existing: Sequence[Instance]
     ) -> _Previous | None:
         """What the recorded version runs with, if it serves (every recorded instance is
         live): its launch parameter (held in memory: it may hold secrets) and its port."""
@@ -332,14 +366,14 @@ class ComputeObjects:
         if not ids or not set(ids) <= {i.id for i in existing}:
             return None
         found = await self.aws.maybe(
-            "ssm", "get_parameter", Name=self.names.parameter(address), WithDecryption=True
+            "ssm", "get_parameter", Name=self.names.parameter(named), WithDecryption=True
         )
         value = (found or {}).get("Parameter", {}).get("Value")
         serving = [i for i in existing if i.id in ids]
         return _Previous(value if isinstance(value, str) else None, serving[0].port)
 
     async def _undo(
-        self, address: Address, launched: Sequence[str], previous: _Previous | None, port: int | None
+        self, address: Address, named: Address, launched: Sequence[str], previous: _Previous | None, port: int | None
     ) -> list[str]:
         """Terminate the instances a failed roll launched and, if the previous version
         serves, give it back its launch parameter (read at each start of its command)
@@ -347,9 +381,9 @@ class ComputeObjects:
         failed: list[str] = []
         steps: list[tuple[str, Awaitable[Any]]] = [("terminating the new instances", self._terminate(launched, address))]
         if previous is not None and previous.parameter is not None:
-            steps.append(("restoring its launch parameter", self._put_parameter(address, previous.parameter)))
+            steps.append(("restoring its launch parameter", self._put_parameter(address, named, previous.parameter)))
         if previous is not None and previous.port != port:
-            steps.append(("reopening its port", self.network.ensure_group(address, previous.port)))
+            steps.append(("reopening its port", self.network.ensure_group(address, named, previous.port)))
         for what, step in steps:
             try:
                 await step
@@ -375,8 +409,8 @@ class ComputeObjects:
             self._ami = str(found["Parameter"]["Value"])
         return self._ami
 
-    async def _put_parameter(self, address: Address, value: str) -> None:
-        name = self.names.parameter(address)
+    async def _put_parameter(self, address: Address, named: Address, value: str) -> None:
+        name = self.names.parameter(named)
         await self.aws.call(
             "ssm",
             "put_parameter",
@@ -388,16 +422,27 @@ class ComputeObjects:
             Description=f"scoot: command and environment of compute {address}",
         )
         await self.aws.call(
-            "ssm", "add_tags_to_resource", ResourceType="Parameter", ResourceId=name, Tags=tag_list(self.names.tags(address))
+            "ssm",
+            "add_tags_to_resource",
+            ResourceType="Parameter",
+            ResourceId=name,
+            Tags=tag_list(self.names.owner_tags(address, named)),
         )
 
-    async def _parameter_exists(self, address: Address) -> bool:
-        found = await self.aws.maybe("ssm", "get_parameter", Name=self.names.parameter(address))
-        return found is not None
+    async def _parameter_exists(self, address: Address, named: Address) -> bool:
+        """Whether the launch parameter named after `named` is there as `address`'s (untagged:
+        a put of ours interrupted before it tagged it; its name is this state's own)."""
+        name = self.names.parameter(named)
+        if await self.aws.maybe("ssm", "get_parameter", Name=name) is None:
+            return False
+        tags = await self.aws.maybe("ssm", "list_tags_for_resource", ResourceType="Parameter", ResourceId=name)
+        found = tag_map((tags or {}).get("TagList"))
+        return not found or self.names.owns(found, address)
 
     async def _launch(
         self,
         address: Address,
+        named: Address,
         replica: int,
         role: str,
         group_id: str,
@@ -406,9 +451,9 @@ class ComputeObjects:
         generation: str,
         port: int | None,
     ) -> str:
-        name = f"{self.names.role(address)}-{replica}"
-        tags = self.names.tags(
-            address, Name=name, **{REPLICA_TAG: str(replica), GENERATION_TAG: generation, ARTIFACT_TAG: key}
+        name = f"{self.names.role(named)}-{replica}"
+        tags = self.names.owner_tags(
+            address, named, Name=name, **{REPLICA_TAG: str(replica), GENERATION_TAG: generation, ARTIFACT_TAG: key}
         )
         if port is not None:
             tags[PORT_TAG] = str(port)
@@ -422,7 +467,7 @@ class ComputeObjects:
                 region=self.aws.region,
                 bucket=self.artifacts.bucket,
                 key=key,
-                parameter=self.names.parameter(address),
+                parameter=self.names.parameter(named),
                 replica=replica,
             ),
             "IamInstanceProfile": {"Name": role},
@@ -430,7 +475,7 @@ class ComputeObjects:
             "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
             "TagSpecifications": [
                 {"ResourceType": "instance", "Tags": tag_list(tags)},
-                {"ResourceType": "volume", "Tags": tag_list(self.names.tags(address, Name=name))},
+                {"ResourceType": "volume", "Tags": tag_list(self.names.owner_tags(address, named, Name=name))},
             ],
         }
         if self.options.subnet_id:
@@ -449,9 +494,33 @@ class ComputeObjects:
                     raise
             await asyncio.sleep(3)
 
+    # --- names -----------------------------------------------------------------------
+
+    async def _named(self, address: Address, recorded: Recorded | None) -> Address:
+        """The naming address of the compute at `address` (see `naming`): as recorded, else
+        as its security group says, else the address itself."""
+        named = recorded_named(recorded)
+        if named is None:
+            named = await self.network.named_after(address)
+        return named or address
+
+    async def _free_name(self, address: Address) -> Address:
+        """The naming address for a compute made at `address`: its own, unless what is named
+        after it is another compute's, moved away from `address` (then `api.web.2`, …). One
+        an interrupted create of this object started is its own again."""
+        found = await self.network.named_after(address)
+        if found is not None:
+            return found
+        for number in range(1, 100):
+            named = numbered(address, number)
+            taken = await asyncio.gather(self.roles.taken(address, named), self.network.taken(address, named))
+            if not any(taken):
+                return named
+        raise AwsDriverError(f"{address}: 99 computes were moved away from this address; no name is left for it")
+
     # --- instances -------------------------------------------------------------------
 
-    async def _instances(self, address: Address, states: Sequence[str]) -> list[Instance]:
+    async def instances(self, address: Address, states: Sequence[str]) -> list[Instance]:
         tags = {k: v for k, v in self.names.tags(address).items() if k != APPLICATION_TAG}
         filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
         filters.append({"Name": "instance-state-name", "Values": list(states)})
@@ -521,18 +590,23 @@ class ComputeObjects:
     # --- results ---------------------------------------------------------------------
 
     @staticmethod
-    def _identity(
-        instances: Sequence[Instance], group_id: str | None, role: str | None, options: Mapping[str, str | None]
+    def identity(
+        instances: Sequence[Instance],
+        group_id: str | None,
+        role: str | None,
+        options: Mapping[str, str | None],
+        named: Address,
     ) -> dict[str, Any]:
         return {
             "instances": [i.id for i in instances],
             "security_group": group_id,
             "role": role,
             "options": dict(options),
+            "named": str(named),
         }
 
     @staticmethod
-    def _outputs(instances: Sequence[Instance], port: int | None) -> dict[str, Any]:
+    def outputs(instances: Sequence[Instance], port: int | None) -> dict[str, Any]:
         host = instances[0].host if instances else None
         if host is None:
             return {}

@@ -12,6 +12,11 @@ the connection (`scoot-connection-<component>-<object>`):
 Identity: `{"role", "policy", "grants"}` (`grants`: a digest of the policy
 document, so that a policy edited behind scoot's back reads as drift), or `{}`
 when there is nothing to grant; outputs: `env`, the names injected.
+
+The role is the compute's, named after its naming address (see `naming`): a compute
+moved keeps it. A connection moved (`moved`) renames its policy: the policy under
+the new name is put before the old one is deleted, so the role never lacks the
+grant, and the instances are not touched.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from scoot_model import template
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.iam import Roles, document
 from scoot_runtime.drivers.aws.naming import Names
+from scoot_runtime.drivers.aws.network import Network
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import Address, Created, ObjectSpec, Observed, Recorded
 
@@ -86,10 +92,15 @@ def _env(spec: ObjectSpec) -> dict[str, Any]:
 
 
 class ConnectionObjects:
-    def __init__(self, aws: Aws, names: Names, roles: Roles) -> None:
+    def __init__(self, aws: Aws, names: Names, roles: Roles, network: Network) -> None:
         self.aws = aws
         self.names = names
         self.roles = roles
+        self.network = network
+
+    async def _named(self, compute: Address) -> Address:
+        """The naming address of the compute `compute` (its role is named after it)."""
+        return await self.network.named_after(compute) or compute
 
     def policy_name(self, address: Address) -> str:
         return f"scoot-connection-{address.component}-{address.object}"[:128]
@@ -101,13 +112,14 @@ class ConnectionObjects:
         if not statements or compute is None or not isinstance(source, Mapping) or source.get("kind") != "compute":
             return Created({}, _env(spec))
         policy = self.policy_name(spec.address)
-        if not await self.roles.put_policy(compute, policy, statements):
+        named = await self._named(compute)
+        if not await self.roles.put_policy(compute, named, policy, statements):
             raise AwsDriverError(
                 f"{spec.address}: the IAM role of compute {compute} is not there to grant access "
                 "to; apply again once that compute exists"
             )
         identity = {
-            "role": self.names.role(compute),
+            "role": self.names.role(named),
             "policy": policy,
             "grants": digest(orjson.loads(document(statements))),
         }
@@ -133,7 +145,7 @@ class ConnectionObjects:
             compute = referenced(spec.config.get("from"))
             if compute is None:
                 return None
-            role, policy = self.names.role(compute), self.policy_name(spec.address)
+            role, policy = self.names.role(await self._named(compute)), self.policy_name(spec.address)
         found = await self.aws.maybe("iam", "get_role_policy", RoleName=role, PolicyName=policy)
         if found is None:
             return None
@@ -150,7 +162,28 @@ class ConnectionObjects:
             return
         compute = referenced(spec.config.get("from"))
         if compute is not None:  # an interrupted create recorded nothing: by name
-            await self.roles.delete_policy(compute, self.policy_name(spec.address))
+            await self.roles.delete_policy(await self._named(compute), self.policy_name(spec.address))
+
+    async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
+        """The policy put again under the new address's name, then the old one deleted;
+        called again, it finds the old one gone and the new one there."""
+        identity = dict(recorded.identity)
+        if not identity:
+            return Created({}, dict(recorded.outputs))  # nothing granted: nothing on AWS
+        role, old, new = str(identity.get("role")), str(identity.get("policy")), self.policy_name(spec.address)
+        if old != new:
+            found = await self.aws.maybe("iam", "get_role_policy", RoleName=role, PolicyName=old)
+            if found is not None:
+                policy = found.get("PolicyDocument")
+                text = policy if isinstance(policy, str) else orjson.dumps(policy).decode()
+                await self.aws.call("iam", "put_role_policy", RoleName=role, PolicyName=new, PolicyDocument=text)
+                await self.aws.call("iam", "delete_role_policy", RoleName=role, PolicyName=old)
+            elif await self.aws.maybe("iam", "get_role_policy", RoleName=role, PolicyName=new) is None:
+                raise AwsDriverError(
+                    f"{source}: its IAM policy {old} on role {role} is not there: there is nothing to "
+                    f"move to {spec.address}; remove the `moved` block to create {spec.address}"
+                )
+        return Created({**identity, "policy": new}, dict(recorded.outputs))
 
     async def _delete(self, identity: Mapping[str, Any]) -> None:
         role, policy = identity.get("role"), identity.get("policy")

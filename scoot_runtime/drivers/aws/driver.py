@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, ClassVar
 
-from scoot_runtime.drivers.aws import compute, connection, storage
+from scoot_runtime.drivers.aws import compute, compute_moves, connection, storage
 from scoot_runtime.drivers.aws.artifacts import Artifacts
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.iam import Roles
@@ -74,11 +74,14 @@ class AwsDriver(CloudDriver):
     kinds: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
     engines: ClassVar[tuple[str, ...]] = storage.ENGINES
     option_names: ClassVar[frozenset[str]] = OPTION_NAMES
-    # A store keeps its bucket or table (named after its old address, kept in its
-    # identity). A compute's instances, role, security group and launch parameter are
-    # named after its address: not moved or imported yet (a compute is replaced).
-    movable: ClassVar[frozenset[str]] = frozenset({"storage"})
-    adoptable: ClassVar[frozenset[str]] = frozenset({"storage"})
+    # A move re-tags and keeps every name (a store's bucket or table, a compute's role,
+    # group, parameter: see `naming`), so no instance is touched; a connection's policy
+    # is renamed. A compute is imported by its instances' ids (see `compute_moves`).
+    movable: ClassVar[frozenset[str]] = frozenset({"storage", "compute", "connection"})
+    adoptable: ClassVar[frozenset[str]] = frozenset({"storage", "compute"})
+    # A compute is replaced new instances first; a store of another engine is another
+    # service's resource, made after the old one is deleted (its data kept unless asked).
+    replaceable: ClassVar[frozenset[str]] = frozenset({"compute"})
 
     def __init__(self, context: DriverContext) -> None:
         super().__init__(context)
@@ -90,7 +93,7 @@ class AwsDriver(CloudDriver):
         self.artifacts = Artifacts(self.aws, names)
         self._compute = compute.ComputeObjects(self.aws, names, self.options, self.artifacts, roles)
         self._storage = storage.StorageObjects(self.aws, names)
-        self._connection = connection.ConnectionObjects(self.aws, names, roles)
+        self._connection = connection.ConnectionObjects(self.aws, names, roles, self._compute.network)
 
     def check(self, spec: ObjectSpec) -> list[CheckFailure]:
         failures = super().check(spec)
@@ -147,18 +150,30 @@ class AwsDriver(CloudDriver):
         self._kind(spec)
         return await self._connection.update(spec, recorded)
 
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> Created:
+        """A compute's replacement rolls as its update does, new instances first (the other
+        kinds are deleted, then created: see `replaceable`)."""
+        return await self._compute.replace(spec, recorded)
+
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         if spec.kind == "storage":
             return await self._storage.move(spec, recorded, source)
-        return await super().move(spec, recorded, source)
+        if spec.kind == "compute":
+            return await compute_moves.move(self._compute, spec, recorded, source)
+        self._kind(spec)
+        return await self._connection.move(spec, recorded, source)
 
     def moved_outputs(self, kind: str, outputs: Mapping[str, Any]) -> Collection[str]:
-        """A store keeps its name, so its URL."""
-        return () if kind == "storage" else tuple(outputs)
+        """None: a store keeps its name (so its URL), a compute its instances (so its host)."""
+        return ()
 
     async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
+        """A bucket or table by its name; a compute's instances by their ids, one per replica,
+        comma-separated (see `compute_moves`)."""
         if spec.kind == "storage":
             return await self._storage.adopt(spec, resource_id)
+        if spec.kind == "compute":
+            return await compute_moves.adopt(self._compute, spec, resource_id)
         return await super().adopt(spec, resource_id)
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> None:

@@ -49,10 +49,10 @@ class Roles:
         self.aws = aws
         self.names = names
 
-    async def ensure(self, address: Address, launch: list[dict[str, Any]]) -> str:
-        """The compute's role and instance profile (same name), with its launch policy."""
-        name = self.names.role(address)
-        tags = tag_list(self.names.tags(address))
+    async def ensure(self, address: Address, named: Address, launch: list[dict[str, Any]]) -> str:
+        """The compute's role and instance profile (same name, after `named`), with its launch policy."""
+        name = self.names.role(named)
+        tags = tag_list(self.names.owner_tags(address, named))
         try:
             await self.aws.call(
                 "iam",
@@ -65,46 +65,70 @@ class Roles:
         except AwsDriverError as error:
             if error_code(error) != "EntityAlreadyExists":
                 raise
-            await self._check_ours("role", name, address)
+            await self._check_ours("role", name, address, named)
         await self.aws.call("iam", "put_role_policy", RoleName=name, PolicyName=LAUNCH_POLICY, PolicyDocument=document(launch))
         try:
             await self.aws.call("iam", "create_instance_profile", InstanceProfileName=name, Tags=tags)
         except AwsDriverError as error:
             if error_code(error) != "EntityAlreadyExists":
                 raise
-            await self._check_ours("instance profile", name, address)
+            await self._check_ours("instance profile", name, address, named)
         profile = await self.aws.call("iam", "get_instance_profile", InstanceProfileName=name)
         if not any(r["RoleName"] == name for r in profile["InstanceProfile"].get("Roles", ())):
             await self.aws.call("iam", "add_role_to_instance_profile", InstanceProfileName=name, RoleName=name)
         return name
 
-    async def exists(self, address: Address) -> bool:
-        name = self.names.role(address)
-        found = await self.aws.maybe("iam", "get_role", RoleName=name)
+    async def exists(self, address: Address, named: Address) -> bool:
+        """Whether the role named after `named` is there, as the compute `address`'s."""
+        found = await self.aws.maybe("iam", "get_role", RoleName=self.names.role(named))
         return found is not None and self.names.owns(tag_map(found["Role"].get("Tags")), address)
 
-    async def put_policy(self, address: Address, policy: str, statements: list[dict[str, Any]]) -> bool:
+    async def taken(self, address: Address, named: Address) -> bool:
+        """Whether the role named after `named` is another object's (one moved away)."""
+        found = await self.aws.maybe("iam", "get_role", RoleName=self.names.role(named))
+        tags = tag_map(found["Role"].get("Tags")) if found is not None else {}
+        return bool(tags) and not self.names.owns(tags, address)
+
+    async def put_policy(self, address: Address, named: Address, policy: str, statements: list[dict[str, Any]]) -> bool:
         """Put an inline policy on the compute's role; False if there is no such role (yet)."""
-        if not await self.exists(address):
+        if not await self.exists(address, named):
             return False
         await self.aws.call(
             "iam",
             "put_role_policy",
-            RoleName=self.names.role(address),
+            RoleName=self.names.role(named),
             PolicyName=policy,
             PolicyDocument=document(statements),
         )
         return True
 
-    async def delete_policy(self, address: Address, policy: str) -> None:
-        await self.aws.maybe("iam", "delete_role_policy", RoleName=self.names.role(address), PolicyName=policy)
+    async def delete_policy(self, named: Address, policy: str) -> None:
+        await self.aws.maybe("iam", "delete_role_policy", RoleName=self.names.role(named), PolicyName=policy)
 
-    async def delete(self, address: Address) -> None:
-        """The instance profile, the role's inline policies, and the role."""
-        name = self.names.role(address)
+    async def retag(self, address: Address, named: Address) -> bool:
+        """Tag the role and instance profile named after `named` as the compute `address`'s
+        (a move); whether the role is there. Another state's is refused."""
+        name = self.names.role(named)
+        tags = tag_list(self.names.owner_tags(address, named))
         role = await self.aws.maybe("iam", "get_role", RoleName=name)
-        if role is not None and not self.names.owns(tag_map(role["Role"].get("Tags")), address):
-            raise AwsDriverError(f"{address}: the IAM role {name} was not made by this scoot state; not deleting it")
+        if role is not None:
+            self._refuse_foreign("role", name, address, tag_map(role["Role"].get("Tags")))
+            await self.aws.call("iam", "tag_role", RoleName=name, Tags=tags)
+        profile = await self.aws.maybe("iam", "get_instance_profile", InstanceProfileName=name)
+        if profile is not None:
+            self._refuse_foreign("instance profile", name, address, tag_map(profile["InstanceProfile"].get("Tags")))
+            await self.aws.call("iam", "tag_instance_profile", InstanceProfileName=name, Tags=tags)
+        return role is not None
+
+    async def delete(self, address: Address, named: Address) -> None:
+        """The instance profile, the role's inline policies, and the role (named after
+        `named`). One of this state's that is another object's (moved away) is left alone."""
+        name = self.names.role(named)
+        role = await self.aws.maybe("iam", "get_role", RoleName=name)
+        tags = tag_map(role["Role"].get("Tags")) if role is not None else {}
+        self._refuse_foreign("role", name, address, tags)
+        if tags and not self.names.owns(tags, address):
+            return
         profile = await self.aws.maybe("iam", "get_instance_profile", InstanceProfileName=name)
         if profile is not None:
             for attached in profile["InstanceProfile"].get("Roles", ()):
@@ -131,7 +155,13 @@ class Roles:
                     raise
             await asyncio.sleep(2)
 
-    async def _check_ours(self, what: str, name: str, address: Address) -> None:
+    def _refuse_foreign(self, what: str, name: str, address: Address, tags: dict[str, str]) -> None:
+        if tags and not self.names.owns(tags):
+            raise AwsDriverError(
+                f"{address}: the IAM {what} {name} was not made by this scoot state; scoot does not touch it"
+            )
+
+    async def _check_ours(self, what: str, name: str, address: Address, named: Address) -> None:
         if what == "role":
             found = await self.aws.call("iam", "get_role", RoleName=name)
             tags = tag_map(found["Role"].get("Tags"))
@@ -145,9 +175,8 @@ class Roles:
                 "scoot does not touch it"
             )
         if not tags:
+            owner = tag_list(self.names.owner_tags(address, named))
             if what == "role":
-                await self.aws.call("iam", "tag_role", RoleName=name, Tags=tag_list(self.names.tags(address)))
+                await self.aws.call("iam", "tag_role", RoleName=name, Tags=owner)
             else:
-                await self.aws.call(
-                    "iam", "tag_instance_profile", InstanceProfileName=name, Tags=tag_list(self.names.tags(address))
-                )
+                await self.aws.call("iam", "tag_instance_profile", InstanceProfileName=name, Tags=owner)

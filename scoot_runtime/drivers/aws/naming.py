@@ -8,6 +8,14 @@ part of it, so renaming the application finds everything again. Every resource
 also carries the tags `scoot:application`, `scoot:component`, `scoot:object`
 and `scoot:lineage`; the driver takes over a resource that has its name only
 when the lineage tag is its own, and never touches anything else.
+
+A compute's role, instance profile, security group, launch parameter and archives
+are named after the address it was made at, its *naming address*: a `moved` block
+re-tags them and keeps their names (AWS cannot rename a role, a group or a
+parameter, and the instances' user data names the parameter and the archive), so a
+move never touches a running instance. The naming address is in the compute's
+recorded identity (`named`) and, when it is not the address, in the
+`scoot:named-after` tag of what the compute has.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ COMPONENT_TAG = "scoot:component"
 OBJECT_TAG = "scoot:object"
 LINEAGE_TAG = "scoot:lineage"
 REPLICA_TAG = "scoot:replica"
+NAMED_TAG = "scoot:named-after"
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,13 @@ class Names:
             tags[OBJECT_TAG] = address.object
         return {**tags, **extra}
 
+    def owner_tags(self, address: Address, named: Address, **extra: str) -> dict[str, str]:
+        """The tags of what a compute at `address`, named after `named`, has."""
+        tags = self.tags(address, **extra)
+        if named != address:
+            tags[NAMED_TAG] = str(named)
+        return tags
+
     def owns(self, tags: Mapping[str, str], address: Address | None = None) -> bool:
         """Whether a resource with these tags was made by this state (for `address`).
 
@@ -86,6 +102,12 @@ class Names:
         return address is None or (
             tags.get(COMPONENT_TAG) == address.component and tags.get(OBJECT_TAG) == address.object
         )
+
+
+def numbered(address: Address, number: int) -> Address:
+    """The naming address to try `number`-th for an object at `address`: `address` itself,
+    then `api.web.2`, `api.web.3`… (the first ones are another object's, moved away)."""
+    return address if number == 1 else Address(address.component, f"{address.object}.{number}")
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

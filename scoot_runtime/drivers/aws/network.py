@@ -7,7 +7,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
-from scoot_runtime.drivers.aws.naming import Names, tag_list, tag_map
+from scoot_runtime.drivers.aws.naming import (
+    COMPONENT_TAG,
+    LINEAGE_TAG,
+    NAMED_TAG,
+    OBJECT_TAG,
+    Names,
+    tag_list,
+    tag_map,
+)
 from scoot_runtime.drivers.aws.options import AwsOptions
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import Address
@@ -77,23 +85,58 @@ class Network:
                 self._vpc = str(found["Vpcs"][0]["VpcId"])
         return self._vpc
 
-    async def find_group(self, address: Address) -> dict[str, Any] | None:
-        """The compute's security group, if there is one (by name, in any VPC), tagged as ours."""
+    async def find_group(self, address: Address, named: Address) -> dict[str, Any] | None:
+        """The compute's security group (named after `named`), if there is one, in any VPC,
+        tagged as `address`'s."""
+        for group in await self._named(named):
+            if self.names.owns(tag_map(group.get("Tags")), address):
+                return group
+        return None
+
+    async def taken(self, address: Address, named: Address) -> bool:
+        """Whether a group named after `named` is there and not `address`'s (moved away)."""
+        return any(not self.names.owns(tag_map(g.get("Tags")), address) for g in await self._named(named))
+
+    async def named_after(self, address: Address) -> Address | None:
+        """The naming address of the compute at `address`, read from the security group
+        tagged as its own: None if there is none."""
+        tags = {k: v for k, v in self.names.tags(address).items() if k in (LINEAGE_TAG, COMPONENT_TAG, OBJECT_TAG)}
         found = await self.aws.call(
             "ec2",
             "describe_security_groups",
-            Filters=[{"Name": "group-name", "Values": [self.names.security_group(address)]}],
+            Filters=[{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())],
         )
         for group in found.get("SecurityGroups", ()):
-            if self.names.owns(tag_map(group.get("Tags")), address):
-                return dict(group)
+            named = tag_map(group.get("Tags")).get(NAMED_TAG)
+            return Address.parse(named) if named and "." in named else address
         return None
 
-    async def ensure_group(self, address: Address, port: int | None) -> str:
+    async def retag(self, address: Address, named: Address) -> str | None:
+        """Tag the group named after `named` as the compute `address`'s (a move); its id."""
+        for group in await self._named(named):
+            if not self.names.owns(tag_map(group.get("Tags"))):
+                raise AwsDriverError(
+                    f"{address}: the security group {group['GroupId']} was not made by this scoot state; "
+                    "scoot does not touch it"
+                )
+            owner = self.names.owner_tags(address, named, Name=self.names.security_group(named))
+            await self.aws.call("ec2", "create_tags", Resources=[group["GroupId"]], Tags=tag_list(owner))
+            return str(group["GroupId"])
+        return None
+
+    async def _named(self, named: Address) -> list[dict[str, Any]]:
+        found = await self.aws.call(
+            "ec2",
+            "describe_security_groups",
+            Filters=[{"Name": "group-name", "Values": [self.names.security_group(named)]}],
+        )
+        return [dict(g) for g in found.get("SecurityGroups", ())]
+
+    async def ensure_group(self, address: Address, named: Address, port: int | None) -> str:
         """The compute's security group, opening `port` (TCP) to `ingress_cidr`; its id."""
-        group = await self.find_group(address)
+        group = await self.find_group(address, named)
         if group is None:
-            name = self.names.security_group(address)
+            name = self.names.security_group(named)
             try:
                 made = await self.aws.call(
                     "ec2",
@@ -102,7 +145,7 @@ class Network:
                     Description=f"scoot: compute {address} of {self.names.application}",
                     VpcId=await self.vpc(),
                     TagSpecifications=[
-                        {"ResourceType": "security-group", "Tags": tag_list(self.names.tags(address, Name=name))}
+                        {"ResourceType": "security-group", "Tags": tag_list(self.names.owner_tags(address, named, Name=name))}
                     ],
                 )
             except AwsDriverError as error:

@@ -11,6 +11,9 @@ then every `read`), and what this driver starts or stops drops it. Outputs:
 The environment of a process holds secrets: it is built in memory, handed to
 the process, and never logged, recorded or put into a message.
 
+A replacement is an update (`replace`): the new processes are started, and healthy,
+before the old ones stop, or where they share a port, one replica at a time.
+
 A move (a `moved` block) starts each replica again under its new name, exactly as
 it was started (read back from /proc, the marker changed), the way an update
 replaces a version: beside the old one when it listens on no port, else one
@@ -41,6 +44,7 @@ from scoot_runtime.drivers.base import (
     ObjectSpec,
     Observed,
     PreviousVersionKept,
+    PreviousVersionLost,
     Recorded,
     model_problems,
 )
@@ -59,8 +63,9 @@ TAIL_LINES = 20
 TAIL_BYTES = 8192
 
 
-class NotRestored(LocalDriverError):
-    """A failed update whose previous version did not start again either."""
+class NotRestored(PreviousVersionLost, LocalDriverError):
+    """A failed update (or replacement, or move) whose previous version did not start
+    again either: `identity` names the replicas that still run (none, often)."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +324,14 @@ class ComputeObjects:
         await self._stop(spec.address, lambda p: p.proc in before)
         return Created(identity(started), outputs(wanted.port))
 
+    async def replace(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+        """A replacement (`--replace`): new processes, started as `update` starts them,
+        beside the old ones where the ports allow (create before destroy), else one
+        replica at a time; the old ones stop once every new one is healthy, and come
+        back if one fails. Nothing of a local process outlives it but its log and what
+        it wrote, so a replacement is an update that starts anew whatever changed."""
+        return await self.update(spec, recorded)
+
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         """Start each replica of `source` again under `spec.address`, as it was started,
         then stop the old ones (the way `update` replaces a version). Nothing of `source`
@@ -407,11 +420,9 @@ class ComputeObjects:
                     *(self._restart(source, r, previous[r][1], recorded) for r in back),
                     return_exceptions=True,
                 )
-                lost = [str(r) for r in results if isinstance(r, BaseException)]
+                lost = {r: str(f) for r, f in zip(back, results, strict=True) if isinstance(f, BaseException)}
                 if lost and isinstance(error, LocalDriverError):
-                    raise NotRestored(
-                        f"{error}\nand the previous version did not start again:\n" + "\n".join(lost)
-                    ) from None
+                    raise _not_restored(source, error, lost, set(previous) - set(lost)) from None
                 raise
         return started
 
@@ -571,6 +582,23 @@ class ComputeObjects:
             return str(path.relative_to(self.context.root.resolve()))
         except ValueError:
             return str(path)
+
+
+def _not_restored(address: Address, error: LocalDriverError, lost: Mapping[int, str], runs: set[int]) -> NotRestored:
+    """The error of a roll that failed and could not put every replaced replica back."""
+    replicas = ", ".join(map(str, sorted(lost)))
+    serving = (
+        f"only replica {', '.join(map(str, sorted(runs)))} of the previous version runs"
+        if runs
+        else f"nothing of {address} runs now"
+    )
+    why = "\n".join(lost.values())
+    return NotRestored(
+        f"the new version failed to start, and the previous version's replica {replicas} did not start "
+        f"again either: {serving}. Fix what failed, then `scoot apply` starts it.\n"
+        f"The new version: {error}\nThe previous version: {why}",
+        identity(runs),
+    )
 
 
 def _every(_: Running) -> bool:

@@ -44,6 +44,7 @@ class LocalDriver(CloudDriver):
         {"health_timeout", "grace_period", "pass_env"}
     )
     movable: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
+    replaceable: ClassVar[frozenset[str]] = frozenset({"compute", "storage", "connection"})
     # Not a compute: see `adopt`.
     adoptable: ClassVar[frozenset[str]] = frozenset({"storage"})
 
@@ -113,6 +114,15 @@ class LocalDriver(CloudDriver):
             await self._storage.delete(spec, recorded, delete_data)
         else:
             self._kind(spec)
+
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool = False) -> Created:
+        """Create before destroy: see `compute.ComputeObjects.replace` and
+        `storage.StorageObjects.replace`; a connection is nothing here, made anew."""
+        if spec.kind == "compute":
+            return await self._compute.replace(spec, recorded)
+        if spec.kind == "storage":
+            return await self._storage.replace(spec, recorded, delete_data)
+        return _connection(spec, self._kind(spec))
 
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         if spec.kind == "compute":

@@ -15,6 +15,9 @@ file (`<object>.table.sqlite`); both also report a `url`, as a cloud's store
 reports its URL (`s3://…`, `dynamodb://…`): recorded with a relative path
 (`file:.scoots/…`, `sqlite:.scoots/…`), it is `file:///…` or `sqlite:///…` where used.
 
+A replacement (another engine) makes the new store before the old one is deleted,
+and the old one's data stays unless `--delete-data` says otherwise.
+
 A move (a `moved` block) renames the store to its new address's name: one
 `rename` on one file system, atomic (a SQLite file's companions `-wal`, `-shm`
 first, the database last: the database's rename is the move).
@@ -123,6 +126,20 @@ class StorageObjects:
         # Nothing of a local store changes in place (`size` is no quota on a local
         # disk; `engine` needs a replacement): make sure it is there.
         return await self.create(spec)
+
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, delete_data: bool) -> Created:
+        """A new store (another engine: another file or folder) made before the old one is
+        deleted, and the old one's data deleted only with `delete_data`. The same engine is
+        the same file or folder: it is taken up as it is, or, with `delete_data`, emptied
+        (its data deleted, then a new store made: what `--delete-data` asks)."""
+        _, old = self._recorded(spec, recorded)
+        _, new = self._path(spec)
+        if new == old and delete_data:
+            await self.delete(spec, recorded, delete_data)
+        made = await self.create(spec)
+        if new != old:
+            await self.delete(spec, recorded, delete_data)
+        return made
 
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         """Rename the store `source` names to the name of `spec.address`. Done already (the

@@ -1,0 +1,1 @@
+"""A `queue` object kind for Scoot (`kind.Queue`), and the driver that serves it (`driver`)."""
