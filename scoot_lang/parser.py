@@ -8,12 +8,12 @@ token it could not use, so that one mistake does not hide the next.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import threading
 from collections.abc import Callable
 from copy import copy
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -990,11 +990,22 @@ class _FastPath:
 
 # --- the parser --------------------------------------------------------------
 
-_lock = threading.RLock()
+# Each thread has a parser of its own (`cached_parser`): the language server's event
+# loop parses the cursor's block while its compile thread parses the unit, and neither
+# waits for the other. No parser is shared between threads: there is nothing to lock.
+_lock = contextlib.nullcontext()
+_parsers = threading.local()
 
 
-@cache
 def cached_parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
+    """This thread's parser, built on its first use."""
+    made: tuple[Lark, _Builder, list[s.Comment], _FastPath] | None = getattr(_parsers, "made", None)
+    if made is None:
+        made = _parsers.made = _build_parser()
+    return made
+
+
+def _build_parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
     builder = _Builder()
     comments: list[s.Comment] = []
 
