@@ -7,7 +7,8 @@ Per compute the driver makes:
 - an SSM SecureString parameter with the command and the environment (see `launch`);
 - the source archive in the application's artifact bucket (see `artifacts`);
 - `replicas` instances, each booting with user data that fetches the archive and
-  starts the command under systemd.
+  starts the command under systemd;
+- with a `port`, an Application Load Balancer in front of them (see `balancer`).
 
 Identity: `{"instances": [ids, by replica], "security_group", "role", "options", "named"}`,
 `named` the naming address its role, group, parameter and archives are named after
@@ -16,7 +17,7 @@ Identity: `{"instances": [ids, by replica], "security_group", "role", "options",
 `diff` names the ones changed since (`instance_type`, `ingress_cidr`, ...), and
 `read` reports as drift instances or a security group that no longer match them.
 Outputs: `host` (replica 0's public address, else its private one), and with a
-`port`, `port` and `url` (`http://host:port`).
+`port`, `port` and `url` (the load balancer's, `http://dns:port`).
 
 Instances carry a `scoot:generation` tag: a digest of what they run (the
 configuration's digests but `replicas` and `health`, the source revision, the
@@ -24,9 +25,11 @@ image, the instance type, the subnet, the key pair). An update keeps the
 instances of the current generation (that still are what the options say) and
 launches only the replicas missing (a change of `replicas`, or a replica
 terminated behind scoot's back, touches nothing else); any other change rolls
-them: the new instances are launched and running before the old ones are
-terminated. A roll that fails terminates the new ones and gives the old ones
-back their launch parameter and port (`PreviousVersionKept`). A change of `ingress_cidr` (or `health`) rolls nothing: the security
+them, `max_unavailable` replicas at a time: a batch's new instances are running
+and healthy in the load balancer before the old ones of those replicas leave it
+(drained); the old ones are terminated once every batch is healthy. A roll that
+fails takes the new ones out and terminates them, puts the drained old ones back,
+and gives the old ones their launch parameter and port (`PreviousVersionKept`). A change of `ingress_cidr` (or `health`) rolls nothing: the security
 group's rule is replaced in place.
 """
 
