@@ -161,3 +161,52 @@ def test_three_replicas_behind_a_balancer_and_a_failed_health_check_keeps_the_ol
     assert destroyed.exit_code == 0, destroyed.output
     assert leftovers(moto_server, state) == []
     assert balancers(moto_server, state) == []
+
+
+@pytest.mark.slow
+def test_a_roll_replaces_max_unavailable_replicas_at_a_time_and_keeps_them_healthy(
+    app: Path, moto_server: Moto
+) -> None:
+    """replicas = 3, max_unavailable = 2: two batches (two new, then one); each old instance
+    leaves the balancer only once its batch is healthy, so three are healthy throughout."""
+    text = (app / "architecture.sct").read_text(encoding="utf-8")
+    (app / "architecture.sct").write_text(
+        text.replace("replicas = replicas\n", "replicas = replicas\n    max_unavailable = 2\n"), encoding="utf-8"
+    )
+    applied = scoot("apply", "--target", "aws", "--yes", str(app))
+    assert applied.exit_code == 0, applied.output
+    state = lineage(app)
+    old = set(web(app)["identity"]["instances"])
+    [balancer] = balancers(moto_server, state)
+
+    calls: list[str] = []
+    healthy_after_deregistering: list[int] = []
+
+    def watch(request: bytes, answer: bytes) -> bytes:
+        for action in (b"RunInstances", b"RegisterTargets", b"DeregisterTargets", b"TerminateInstances"):
+            if b"Action=" + action + b"&" in request:
+                calls.append(action.decode())
+                if action == b"DeregisterTargets":
+                    states = targets(moto_server, balancer).values()
+                    healthy_after_deregistering.append(sum(s == "healthy" for s in states))
+        return answer
+
+    text = (app / "architecture.sct").read_text(encoding="utf-8")
+    (app / "architecture.sct").write_text(text.replace('"Acme catalog"', '"Acme catalogue"'), encoding="utf-8")
+    proxy = Proxy(moto_server.endpoint_url, rewrite=watch)
+    proxy.start()
+    try:
+        target(app, proxy.url)
+        rolled = scoot("apply", "--target", "aws", "--yes", str(app))
+    finally:
+        proxy.stop()
+    assert rolled.exit_code == 0, rolled.output
+    assert calls == [
+        "RunInstances", "RunInstances", "RegisterTargets", "DeregisterTargets",
+        "RunInstances", "RegisterTargets", "DeregisterTargets",
+        "TerminateInstances",
+    ], calls
+    assert healthy_after_deregistering == [3, 3]
+    new = set(web(app)["identity"]["instances"])
+    assert len(new) == 3 and not new & old
+    assert targets(moto_server, balancer) == dict.fromkeys(new, "healthy")
