@@ -467,8 +467,9 @@ def test_a_rule_edited_by_hand_on_the_security_group_is_drift_and_repaired(
         observed = await driver.read(spec, record(spec, created))
         assert observed is not None
         assert observed.drift == (
-            f"its security group {group} lets in tcp 22 from 0.0.0.0/0; tcp 8080 from 0.0.0.0/0, "
-            "not tcp 8080 from 0.0.0.0/0",
+            # 8080 from the group itself too: its load balancer is in it.
+            f"its security group {group} lets in tcp 22 from 0.0.0.0/0; tcp 8080 from 0.0.0.0/0, {group}, "
+            f"not tcp 8080 from 0.0.0.0/0, {group}",
         )
         repaired = await driver.update(spec, record(spec, created))
         assert repaired.identity["instances"] == created.identity["instances"]

@@ -257,22 +257,21 @@ class Balancers:
     # --- lookups ---------------------------------------------------------------------
 
     async def _balancer(self, address: Address, named: Address) -> dict[str, Any] | None:
-        found = await self.aws.maybe("elbv2", "describe_load_balancers", Names=[self.names.balancer(named)])
-        balancers = list((found or {}).get("LoadBalancers", ()))
-        if not balancers:
-            return None
-        await self._check_owned(address, str(balancers[0]["LoadBalancerArn"]), "load balancer")
-        return dict(balancers[0])
+        return await self._named("describe_load_balancers", "LoadBalancers", "LoadBalancerArn", address, named)
 
     async def _target_group(self, address: Address, named: Address) -> dict[str, Any] | None:
-        found = await self.aws.maybe("elbv2", "describe_target_groups", Names=[self.names.balancer(named)])
-        groups = list((found or {}).get("TargetGroups", ()))
-        if not groups:
-            return None
-        await self._check_owned(address, str(groups[0]["TargetGroupArn"]), "target group")
-        return dict(groups[0])
+        return await self._named("describe_target_groups", "TargetGroups", "TargetGroupArn", address, named)
 
-    async def _check_owned(self, address: Address, arn: str, what: str) -> None:
+    async def _named(self, action: str, key: str, arn: str, address: Address, named: Address) -> dict[str, Any] | None:
+        """The balancer or target group (both share a name) named after `named`, if any."""
+        found = await self.aws.maybe("elbv2", action, Names=[self.names.balancer(named)])
+        items = list((found or {}).get(key, ()))
+        if not items:
+            return None
+        await self._check_owned(address, str(items[0][arn]))
+        return dict(items[0])
+
+    async def _check_owned(self, address: Address, arn: str) -> None:
         """Refuse a resource with our name made by another state (its lineage tag says so).
         The name holds a digest of the lineage and the naming address, so one of this
         state's is the compute's, whatever address its tags name after a move."""
@@ -280,7 +279,7 @@ class Balancers:
         descriptions: list[dict[str, Any]] = list(answer.get("TagDescriptions", ()))
         tags = tag_map(descriptions[0].get("Tags") if descriptions else None)
         if tags and not self.names.owns(tags):
-            raise AwsDriverError(f"{address}: the {what} {arn} was not made by this scoot state; scoot does not touch it")
+            raise AwsDriverError(f"{address}: {arn} was not made by this scoot state; scoot does not touch it")
 
     async def _subnets(self, vpc: str) -> list[str]:
         """One subnet per availability zone of `vpc` (an ALB needs two zones at least): the
