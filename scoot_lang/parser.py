@@ -232,8 +232,16 @@ class _Builder(Transformer[Any, Any]):
 
     def module(self, c: list[Any]) -> s.ModuleBlock:
         keyword = s.Ident(c[0].value, c[0].start_pos, c[0].end_pos)
+        repetition = c[2] if isinstance(c[2], s.Repetition) else None
+        brace = 3 if repetition else 2
         return s.ModuleBlock(
-            keyword, self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+            keyword,
+            self._ident(c[1]),
+            c[brace + 1 : -1],
+            c[0].start_pos,
+            c[-1].end_pos,
+            c[brace].start_pos,
+            repetition,
         )
 
     def output(self, c: list[Any]) -> s.OutputDecl:
