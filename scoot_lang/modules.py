@@ -327,8 +327,8 @@ class Modules:
                 value,
             )
             return None
-        module = self.parsed(texts, here)
         findings = here.inside(span(use.file, use.block.name), f"in module `{name}`, used here")
+        module = self.parsed(texts, findings)
         place = Place(self.prefix(use, caller), use.scope, use.component, f"@{texts.shown}")
         declared = declare_module(module.files, findings, self.root, place)
         module.decls.update(declared.decls)
@@ -360,7 +360,7 @@ class Modules:
         instance = Instance(use, module, declared, findings, chain, keys, caller, arguments)
         arguments.instance = instance
         instance.evaluator = Evaluator(
-            findings, declared, self.evaluator.budget, arguments=arguments
+            findings, declared, self.evaluator.budget.reporting_to(findings), arguments=arguments
         )
         instance.evaluator.deps = self.evaluator.deps  # one graph of references for the cycle check
         use.outputs = list(declared.outputs)
