@@ -10,12 +10,13 @@ that commit, until `scoot modules update` resolves it again (docs/language.md, "
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
 
     from scoot_app.application import Failed, Loaded
     from scoot_lang.modules import ModuleLoader, ModuleTexts
@@ -150,3 +151,67 @@ def git_modules_for(path: str | Path) -> ModuleLoader:
         return made[0](source, user)
 
     return load_git
+
+
+def editor_modules(texts: Mapping[str, str]) -> ModuleLoader:
+    """The loader of a unit's modules for the language server: local folders, and git
+    sources from the copies already fetched under `.scoots/repos/` (it never fetches: it
+    answers as the user types), saying plainly when one is not fetched yet."""
+    from scoot_lang.compiler import folder_modules
+
+    folder = Path(next(iter(texts), "architecture.sct")).parent
+    return folder_modules(folder, fetched_git_modules(folder))
+
+
+def fetched_git_modules(folder: Path) -> ModuleLoader:
+    """Git module sources read from what `scoot compile`, `plan`… fetched for the application
+    `folder` is in: the checkout of the commit the source names, or scoot.lock records."""
+    from scoot_lang.compiler import module_folder
+    from scoot_lang.modules import ModuleSourceError, git_source
+    from scoot_runtime.repositories.base import COMMIT, REPOS
+    from scoot_runtime.repositories.git import safe_name
+    from scoot_runtime.state import STATE_FILE, StateError
+    from scoot_runtime.workspace import WORKSPACE, find_root
+
+    def load(source: str, user: str) -> ModuleTexts:
+        found = git_source(source)
+        try:
+            root = find_root(folder) or folder
+            commit = found.ref if COMMIT.fullmatch(found.ref) else _pins(root / STATE_FILE).get(
+                f"{found.url}?ref={found.ref}"
+            )
+        except (OSError, StateError) as error:
+            raise ModuleSourceError("SCT701", f"cannot read `{source}`: {error}") from None
+        checkout = root / WORKSPACE / REPOS / safe_name(found.url) / (commit or "")
+        if commit is None or not checkout.is_dir():
+            named = f"`{found.ref}`" if commit is None else f"commit {commit[:12]}"
+            raise ModuleSourceError(
+                "SCT701",
+                f"git module `{source}` is not fetched yet ({named}); `scoot compile` or `scoot plan` "
+                "fetches it (the editor reads only what is fetched)",
+            )
+        where = checkout / found.path if found.path else checkout
+        if not where.resolve().is_relative_to(checkout.resolve()):
+            raise ModuleSourceError(
+                "SCT702", f"the folder of `{source}` leaves its repository; name a folder inside it"
+            )
+        key = f"{found.url}//{found.path}@{commit}"
+        return module_folder(where, key, f"{found.url}//{found.path}", source, str(checkout))
+
+    return load
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    """scoot.lock's module pins, read again only when the file changed (it may be large)."""
+    try:
+        stat = lock.stat()
+    except FileNotFoundError:
+        return {}
+    return _read_pins(lock, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_pins(lock: Path, mtime_ns: int, size: int) -> dict[str, str]:
+    from scoot_runtime.state import read_state_file
+
+    return {name: pin.commit for name, pin in read_state_file(lock).modules.items()}

@@ -104,8 +104,9 @@ def no_git(source: str, user: str) -> ModuleTexts:
     git_source(source)
     raise ModuleSourceError(
         "SCT701",
-        f"git module sources are not supported yet (`{source}`); copy the module into the application's "
-        f"folder and use it as `{LOCAL_FORM}`",
+        f"`{source}` is a git module, and this compiler reads no repository; compile with `scoot compile` "
+        "(it fetches git modules), or copy the module into the application's folder and use it as "
+        f"`{LOCAL_FORM}`",
     )
 
 
