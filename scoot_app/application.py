@@ -20,6 +20,7 @@ from scoot_runtime.errors import ScootError
 if TYPE_CHECKING:
     from scoot_lang.compiler import Compilation
     from scoot_lang.diagnostics import Diagnostic
+    from scoot_lang.modules import ModuleLoader
     from scoot_lang.source import SourceFile
     from scoot_model.objects import Architecture
     from scoot_runtime.applylock import LockHolder
@@ -141,6 +142,7 @@ def load(
     param_file: str | Path | None = None,
     *,
     offline_ok: bool = False,
+    modules: Callable[[Workspace, Target], ModuleLoader] | None = None,
 ) -> Loaded | Failed:
     """Read scoot.toml, pick the target, compile the architecture with the params'
     values (`given_params`: `params` over `param_file` over scoot.toml).
@@ -149,7 +151,7 @@ def load(
     comes from its repository, fetched under `.scoots/repos/`; scoot.toml, scoot.lock and
     `.scoots/` stay PATH's. `offline_ok`: for what can go by scoot.lock alone (destroy,
     status, refresh), a repository that cannot be fetched is a `Failed` saying why,
-    not an error.
+    not an error. `modules` makes the loader of git module sources (`scoot_app.modules`).
     """
     from scoot_app.modules import git_modules
     from scoot_lang import compile_path
@@ -174,7 +176,7 @@ def load(
         shown_path(loaded.architecture),
         {name: given.value for name, given in given.items()},
         origins={name: given.source for name, given in given.items()},
-        git=git_modules(loaded, chosen),
+        git=(modules or git_modules)(loaded, chosen),
     )
     if not result.ok or result.architecture is None:
         return Failed(loaded, chosen, result, origin, given)

@@ -11,7 +11,7 @@ The commands live in the modules of this package, which are registered here:
 runtime commands share: loading the application and opening its runtime, said on the
 terminal; errors),
 `converge` (plan, apply, destroy), `observe` (refresh, status, logs, graph,
-force-unlock), `records` (import, forget), `outputs` (output), `repos` (the components' repositories) and `watch` (apply again when
+force-unlock), `records` (import, forget), `outputs` (output), `repos` (the components' repositories), `modules` (the git modules' pins) and `watch` (apply again when
 a source changes), and `scoot lsp` from the language server (an entry point); `output` holds what they print alike. Names with a leading underscore are
 private to this package.
 """
@@ -26,6 +26,7 @@ from scoot_cli import (
     application,
     converge,
     language,
+    modules,
     observe,
     outputs,
     records,
@@ -86,6 +87,7 @@ cli.add_command(records.import_)
 cli.add_command(records.forget)
 cli.add_command(statefile.merge_lock)
 cli.add_command(repos.repos)
+cli.add_command(modules.modules)
 cli.add_command(watch.watch)
 
 

@@ -42,9 +42,10 @@ def _write(path: str, text: str) -> None:
 def _compile(path: str, params: dict[str, str], output: str, report: bool = False) -> Compilation:
     """Compile and show the diagnostics (a JSON report always, on stdout where it is the
     command's output: `validate`)."""
+    from scoot_app.modules import git_modules_for
     from scoot_lang import compile_path
 
-    result = compile_path(path, params)
+    result = compile_path(path, params, git=git_modules_for(path))
     if result.diagnostics or output == "json":
         show_diagnostics(result.diagnostics, result.sources, output, to_stdout=report)
     return result

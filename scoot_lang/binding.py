@@ -66,6 +66,13 @@ class ModuleUse:
     # the module has no such output; set when the module is instantiated.
     output: Callable[[str, s.Ident, s.File], object] | None = None
     outputs: list[str] = field(default_factory=list)
+    name: str = ""  # its name, if not its block's: an instance of a use with `for` (`site-en`)
+    variables: dict[str, Any] = field(default_factory=dict)  # the loop variables its params see
+    tried: bool = False  # its module was (or could not be) instantiated
+
+    @property
+    def real(self) -> str:
+        return self.name or self.block.name.text
 
 
 # Where the names a text declares go: in the application (None), or in a module
@@ -233,7 +240,7 @@ class Binder:
             self.findings.error("SCT706", where, file, obj.name)
             return
         if obj.repetition is not None:
-            self.not_in_module(obj.repetition, file)
+            self.found.pending.append(Pending(obj, file, place.component))
             return
         objects = self.found.objects.setdefault(place.component, {})
         self.object(obj, place.component, file, objects, {})
@@ -262,11 +269,22 @@ class Binder:
             return
         self.found.outputs[decl.name.text] = (decl, file)
 
-    def use(self, block: s.ModuleBlock, file: s.File, component: str | None) -> None:
-        """A use of a module, instantiated after binding (`modules.py`)."""
+    def use(
+        self,
+        block: s.ModuleBlock,
+        file: s.File,
+        component: str | None,
+        instance: str | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
+        """A use of a module, instantiated after binding (`modules.py`), or (`instance`) one
+        instance of a use with a `for` or `if`."""
         if block.name.missing:
             return
-        name = block.name.text
+        if block.repetition is not None and instance is None:
+            self.found.pending.append(Pending(block, file, component, dict(variables or {})))
+            return
+        name = instance or block.name.text
         uses = self.found.uses.setdefault(component, {})
         if name in uses:
             self.findings.again(
@@ -278,11 +296,12 @@ class Binder:
                 "the first use",
             )
             return
-        self.check_name(block.name, file, "module")
+        if instance is None:
+            self.check_name(block.name, file, "module")
         place = self.found.place
         parent = place.scope + "." if place else ""
         scope = parent + (f"{component}.{name}" if component else name)
-        use = ModuleUse(block, file, component, scope)
+        use = ModuleUse(block, file, component, scope, name=name, variables=dict(variables or {}))
         uses[name] = use
         self.findings.semantic.add(Symbol(f"module:{scope}", "module", name, span(file, block), span(file, block.name), component))
         (self.root or self.found).all_uses.append(use)
@@ -303,9 +322,6 @@ class Binder:
         if block.name.missing:
             return
         if block.repetition is not None and instance is None:
-            if self.found.place is not None:
-                self.not_in_module(block.repetition, file)
-                return
             self.found.pending.insert(
                 sum(isinstance(p.block, s.ComponentBlock) for p in self.found.pending), Pending(block, file)
             )
@@ -357,7 +373,7 @@ class Binder:
                 self.object(obj, name, file, objects, lower_objects, variables=dict(variables or {}))
         self.found.objects[name] = objects
         for module in block.modules:
-            self.use(module, file, name)
+            self.use(module, file, name, variables=variables)
 
     def object(
         self,
@@ -446,15 +462,6 @@ class Binder:
         symbol = self.found.decl_id(what, name)
         self.findings.semantic.add(
             Symbol(symbol, what, name, span(file, decl), span(file, decl.name))
-        )
-
-    def not_in_module(self, repetition: s.Repetition, file: s.File) -> None:
-        self.findings.error(
-            "SCT811",
-            "`for` and `if` are not supported in a module's files yet; repeat the module's use, "
-            "or give it a param",
-            file,
-            repetition,
         )
 
     def check_name(self, ident: s.Ident, file: s.File, what: str, real: str | None = None) -> None:

@@ -29,7 +29,6 @@ from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
 from scoot_lang.modules import ModuleLoader, Modules, ModuleSourceError, ModuleTexts
 from scoot_lang.moves import check_moves
-from scoot_lang.repetition import expand
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
 from scoot_model.objects import Architecture, Component
@@ -65,8 +64,8 @@ def check(
     declared = declare(files, findings)
     evaluator = Evaluator(findings, declared, Budget(findings), params, given)
     # The instances of `for` and `if` first: a component made by a `for` may use modules.
-    expand(binder(declared, findings), evaluator)
-    modules = Modules(loader, findings, declared)
+    modules = Modules(loader, findings, declared, evaluator)
+    modules.expand(binder(declared, findings), evaluator)
     modules.bind()
     params_declared = [name for name, (decl, _) in declared.decls.items() if isinstance(decl, s.ParamDecl)]
     for name in params:
@@ -80,7 +79,7 @@ def check(
                     "there, or declare the param in the architecture"
                 )
             findings.add(diagnostic("SCT504", message, None))
-    instances = modules.evaluators(evaluator.budget, evaluator, evaluator.deps)
+    instances = modules.evaluators()
     evaluator.evaluate_decls()
     for instance in instances:
         instance.evaluate_decls()
@@ -102,6 +101,7 @@ def check(
         if name not in evaluator.used and not file.from_json:
             what = "param" if isinstance(decl, s.ParamDecl) else "let"
             findings.error("SCT901", f"{what} `{name}` is never used; remove it or refer to it", file, decl.name)
+    modules.evaluate_outputs()
     findings.diagnostics.extend(modules.unused())
     # The instances of a `for` share their text: what is wrong in it once is said once.
     findings.diagnostics[:] = list(dict.fromkeys(findings.diagnostics))

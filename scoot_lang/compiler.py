@@ -224,7 +224,9 @@ def _compile(
     if not unreadable:
         # Recovery may have skipped a declaration or a use: with syntax errors, "not
         # defined" and "never used" would be guesses (docs/diagnostics.md, SCT001).
-        guesses = UNSURE_AFTER_SYNTAX_ERRORS if any(d.code in SYNTAX_CODES for d in diagnostics) else ()
+        # A module's files too: a skipped `param` there makes its uses "not defined".
+        syntax = any(d.code in SYNTAX_CODES for d in (*diagnostics, *result.diagnostics))
+        guesses = UNSURE_AFTER_SYNTAX_ERRORS if syntax else ()
         diagnostics.extend(d for d in result.diagnostics if d.code not in guesses)
     for path, text in result.module_texts.items():
         sources.setdefault(path, SourceFile(path, text))

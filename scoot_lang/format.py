@@ -196,7 +196,8 @@ class _Printer:
             case s.LetDecl(name=name, value=value):
                 return self._after(f"let {name.text} = ", value)
             case s.ObjectBlock(kind=kind, name=name, attributes=attributes):  # a module's, or a use
-                return self._block(f"{kind.text} {name.text}", item, attributes, "", one_line=True)
+                head = f"{kind.text} {name.text}{format_repetition(item.repetition)}"
+                return self._block(head, item, attributes, "", one_line=True)
             case s.MovedBlock(attributes=attributes):
                 return self._block("moved", item, attributes, "", one_line=True)
         raise AssertionError(item)

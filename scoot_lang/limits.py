@@ -34,6 +34,13 @@ class Budget:
     measured: Measured = field(default_factory=dict)  # `summarize`'s memory
     built_bytes: int = 0  # the text of strings built by interpolation, and read by file()
     output_bytes: int = 0  # the JSON form of the attributes checked so far
+    # A module instance's view: the application's budget, spent by all, reported to the
+    # instance's findings (with a note of its use).
+    shared: Budget | None = None
+
+    def reporting_to(self, findings: Findings) -> Budget:
+        """This budget, its diagnostics reported to `findings`."""
+        return Budget(findings, self.measured, shared=self.shared or self)
 
     def too_deep(self, value: Value, file: s.File, node: Any, what: str) -> bool:
         """Report a value whose lists and maps nest deeper than `MAX_NESTING`: every
@@ -64,12 +71,13 @@ class Budget:
     def too_large(self, size: int, file: s.File, node: Any, what: str, output: bool = False) -> bool:
         """Count `size` bytes more of built text (or, with `output`, of the JSON form), and
         report the value that takes the total past `MAX_BUILT_BYTES`."""
-        spent = self.output_bytes if output else self.built_bytes
+        totals = self.shared or self
+        spent = totals.output_bytes if output else totals.built_bytes
         if spent + size <= MAX_BUILT_BYTES:
             if output:
-                self.output_bytes += size
+                totals.output_bytes += size
             else:
-                self.built_bytes += size
+                totals.built_bytes += size
             return False
         self.findings.error(
             "SCT010",

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from scoot_lang import syntax as s
-from scoot_lang.binding import Declarations, ModuleUse, Place, declare_module
+from scoot_lang.binding import Binder, Declarations, ModuleUse, Place, declare_module
 from scoot_lang.diagnostics import Diagnostic
-from scoot_lang.evaluation import Context, Edges, Evaluator
+from scoot_lang.evaluation import Context, Evaluator
 from scoot_lang.findings import Findings, span
-from scoot_lang.limits import Budget
 from scoot_lang.parser import MAX_NESTING, parse
+from scoot_lang.references import too_early
+from scoot_lang.repetition import expand
 from scoot_lang.values import (
     INVALID,
     ObjectRef,
@@ -103,8 +104,9 @@ def no_git(source: str, user: str) -> ModuleTexts:
     git_source(source)
     raise ModuleSourceError(
         "SCT701",
-        f"git module sources are not supported yet (`{source}`); copy the module into the application's "
-        f"folder and use it as `{LOCAL_FORM}`",
+        f"`{source}` is a git module, and this compiler reads no repository; compile with `scoot compile` "
+        "(it fetches git modules), or copy the module into the application's folder and use it as "
+        f"`{LOCAL_FORM}`",
     )
 
 
@@ -142,7 +144,7 @@ class Instance:
         if name in self.evaluating:
             self.findings.error(
                 "SCT304",
-                f"output `{name}` of module `{self.use.block.name.text}` depends on itself; break the cycle",
+                f"output `{name}` of module `{self.use.real}` depends on itself; break the cycle",
                 decl_file,
                 decl.name,
             )
@@ -178,12 +180,16 @@ class _Arguments(Mapping[str, Value]):
         value: Value = INVALID
         if self.caller is not None and self.findings is not None and self.instance is not None:
             use = self.instance.use
-            # In a component made by a `for`, its loop variables too (`name = lang`).
-            variables = self.caller.declared.component_variables.get(use.component or "", {})
+            # In a component made by a `for`, its loop variables too (`name = lang`), and
+            # the use's own (`module site for lang in ...`).
+            variables = {
+                **self.caller.declared.component_variables.get(use.component or "", {}),
+                **use.variables,
+            }
             value = self.caller.eval(attr.value, Context(use.file, use.component, variables=variables))
             kind = self.params[name].type.text
             if value is not INVALID and not _fits(kind, value):
-                module = self.instance.use.block.name.text
+                module = self.instance.use.real
                 self.findings.error(
                     "SCT502",
                     f"param `{name}` of module `{module}` is a {kind}; this is {describe_value(value)}"
@@ -224,15 +230,28 @@ def _fits(kind: str, value: Value) -> bool:
 
 @dataclass
 class Modules:
-    """Every module instance of an application, found and bound before evaluation."""
+    """Every module instance of an application, found and bound before evaluation.
+
+    `evaluator` is the application's: each instance gets its own, made when the instance
+    is, so that its blocks with `for` and `if` are made at once (with its params)."""
 
     loader: ModuleLoader
     findings: Findings
     root: Declarations
+    evaluator: Evaluator
     instances: dict[str, Instance] = field(default_factory=dict)  # by scope
     modules: dict[str, _Module] = field(default_factory=dict)  # by key
     loaded: dict[tuple[str, str], ModuleTexts | ModuleSourceError] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # every module file read, for messages
+    expanding: int = 0  # making the instances of `for` and `if`: no module output is known
+
+    def expand(self, binder: Binder, evaluator: Evaluator) -> None:
+        """Make the instances of the blocks with `for` and `if` of one scope."""
+        self.expanding += 1
+        try:
+            expand(binder, evaluator)
+        finally:
+            self.expanding -= 1
 
     def bind(self) -> None:
         """Instantiate every use, the uses inside modules included (they join `root.all_uses`)."""
@@ -248,8 +267,9 @@ class Modules:
                     parents[id(child)] = instance
 
     def instantiate(self, use: ModuleUse, caller: Instance | None) -> Instance | None:
+        use.tried = True
         here = caller.findings if caller else self.findings  # where the use is written
-        name = use.block.name.text
+        name = use.real
         attrs: dict[str, s.Attribute] = {}
         for attr in use.block.attributes:
             if attr.key.missing:
@@ -308,8 +328,8 @@ class Modules:
                 value,
             )
             return None
-        module = self.parsed(texts, here)
         findings = here.inside(span(use.file, use.block.name), f"in module `{name}`, used here")
+        module = self.parsed(texts, findings)
         place = Place(self.prefix(use, caller), use.scope, use.component, f"@{texts.shown}")
         declared = declare_module(module.files, findings, self.root, place)
         module.decls.update(declared.decls)
@@ -336,18 +356,31 @@ class Modules:
                 param,
             )
         given = {k: a for k, a in attrs.items() if k in params}
-        arguments = _Arguments(None, given, params, missing)
+        caller_evaluator = caller.evaluator if caller and caller.evaluator else self.evaluator
+        arguments = _Arguments(None, given, params, missing, caller_evaluator, here)
         instance = Instance(use, module, declared, findings, chain, keys, caller, arguments)
         arguments.instance = instance
+        instance.evaluator = Evaluator(
+            findings, declared, self.evaluator.budget.reporting_to(findings), arguments=arguments
+        )
+        instance.evaluator.deps = self.evaluator.deps  # one graph of references for the cycle check
         use.outputs = list(declared.outputs)
-        use.output = instance.output
+        use.output = lambda output, ident, file: self.output(instance, output, ident, file)
         self.instances[use.scope] = instance
+        self.expand(Binder(findings, declared, root=self.root), instance.evaluator)
         return instance
+
+    def output(self, instance: Instance, name: str, ident: s.Ident, file: s.File) -> Value:
+        if self.expanding:
+            where = instance.arguments.findings or self.findings  # the reference is the caller's
+            where.error("SCT812", too_early(instance.use, name), file, ident)
+            return INVALID
+        return instance.output(name, ident, file)
 
     def prefix(self, use: ModuleUse, caller: Instance | None) -> str:
         """What names what an instance makes: the use's name, after its caller's when the
         two make the same level of things (objects of one component, or components)."""
-        name = use.block.name.text
+        name = use.real
         if caller is not None and (caller.use.component is not None or use.component is None):
             return f"{caller.declared.place.instance if caller.declared.place else ''}-{name}"
         return name
@@ -376,21 +409,16 @@ class Modules:
             self.modules[texts.key] = module
         return module
 
-    def evaluators(self, budget: Budget, root: Evaluator, deps: Edges) -> list[Evaluator]:
-        """An evaluator for each instance, its params given by its use's (call after `bind`)."""
-        made: list[Evaluator] = []
+    def evaluators(self) -> list[Evaluator]:
+        """The evaluator of each instance (call after `bind`)."""
+        return [i.evaluator for i in self.instances.values() if i.evaluator is not None]
+
+    def evaluate_outputs(self) -> None:
+        """Every output of every instance, used or not: what is wrong in one is reported,
+        and a param that only an output uses is used."""
         for instance in self.instances.values():
-            evaluator = Evaluator(
-                instance.findings, instance.declared, budget, arguments=instance.arguments
-            )
-            evaluator.deps = deps  # one graph of references for the cycle check
-            instance.evaluator = evaluator
-            made.append(evaluator)
-        for instance in self.instances.values():
-            caller = instance.caller
-            instance.arguments.caller = caller.evaluator if caller else root
-            instance.arguments.findings = caller.findings if caller else self.findings
-        return made
+            for name, (decl, file) in instance.declared.outputs.items():
+                instance.output(name, decl.name, file)
 
     def unused(self) -> list[Diagnostic]:
         """The params and lets of a module no instance uses (each once, however many instances)."""

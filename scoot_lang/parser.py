@@ -231,10 +231,8 @@ class _Builder(Transformer[Any, Any]):
         return s.Repetition([], None, c[1], c[0].start_pos, c[1].end)
 
     def module(self, c: list[Any]) -> s.ModuleBlock:
-        keyword = s.Ident(c[0].value, c[0].start_pos, c[0].end_pos)
-        return s.ModuleBlock(
-            keyword, self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
-        )
+        b = self.object(c)  # shaped as an object block whose kind is the keyword `module`
+        return s.ModuleBlock(b.kind, b.name, b.attributes, b.start, b.end, b.open_brace, b.repetition)
 
     def output(self, c: list[Any]) -> s.OutputDecl:
         return s.OutputDecl(self._ident(c[1]), c[3], c[0].start_pos, c[3].end)

@@ -165,6 +165,16 @@ def _resolve_object(
         failures.append(Failure("SCT303", f"output `{output}` is a value; it has no `.{rest[1].text}`", rest[1]))
 
 
+def too_early(use: ModuleUse, output: str) -> str:
+    """Why a module's output cannot decide which blocks exist (SCT812)."""
+    name = use.real
+    return (
+        f"`{name}.{output}` is an output of module `{name}`, and a `for`'s list or an `if`'s condition "
+        "cannot use one: the blocks with `for` and `if` are made before the modules they use; give "
+        "the value to both instead (a let, or a param, here and in the module's use)"
+    )
+
+
 def module_symbol(use: ModuleUse) -> str:
     return f"module:{use.scope}"
 
@@ -173,7 +183,7 @@ def _resolve_output(
     use: ModuleUse, ref: s.Reference, file: s.File, meanings: list[Meaning], failures: list[Failure]
 ) -> None:
     """`web.url`: an output of the module used as `web`."""
-    name = use.block.name.text
+    name = use.real
     target = module_symbol(use)
     if len(ref.parts) == 1:
         choices = (
@@ -189,6 +199,9 @@ def _resolve_output(
         )
         return
     output = ref.parts[1].text
+    if use.output is None and not use.tried:  # the blocks with `for` and `if` are being made
+        failures.append(Failure("SCT812", too_early(use, output), ref.parts[1]))
+        return
     if use.output is None:  # not instantiated: its source could not be read (reported)
         meanings.append(Meaning(f"the module `{name}`", target, INVALID, (target, None)))
         return

@@ -90,6 +90,8 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
     for name, scope in instances:
         if isinstance(block, s.ComponentBlock):
             binder.component(block, file, name, scope)
+        elif isinstance(block, s.ModuleBlock):
+            binder.use(block, file, item.component, name, scope)
         else:
             assert item.component is not None
             objects = binder.found.objects.setdefault(item.component, {})

@@ -28,14 +28,21 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from scoot_model.objects import dumps
 from scoot_model.reading import MIB, read_regular_file
@@ -89,11 +96,30 @@ class TargetState(_Model):
     pending: dict[str, PendingOperation] = Field(default_factory=dict)
 
 
+class ModulePin(_Model):
+    """The commit a git module source's tag or branch named when it was first compiled."""
+
+    commit: str = Field(description="The full commit id every clone compiles the module from.")
+
+
 class StateFileModel(_Model):
     """The whole `scoot.lock` (on disk, each record also carries its checksum)."""
 
     version: Literal[2] = 2
     targets: dict[str, TargetState] = Field(default_factory=dict)
+    modules: dict[str, ModulePin] = Field(
+        default_factory=dict,
+        description="Git module sources pinned by a tag or a branch, `URL?ref=REF`, to a commit: "
+        "shared by every target (`scoot modules update` moves them).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_no_modules(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An application that pins no git module keeps the file it had before pins were.
+        data: dict[str, Any] = handler(self)
+        if not data.get("modules"):
+            data.pop("modules", None)
+        return data
 
 
 class StateError(ScootError):
@@ -155,6 +181,11 @@ def _records(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[str, 
                 for address, record in records.items():
                     if isinstance(record, dict):
                         yield record, (name, section, address)
+    modules = data.get("modules")
+    if isinstance(modules, dict):
+        for source, record in modules.items():
+            if isinstance(record, dict):
+                yield record, ("modules", source)
 
 
 def _header(target: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +263,13 @@ def _verify_records(data: dict[str, Any], path: Path) -> None:
     """Check, then drop, each record's checksum; the first record at fault is named."""
     for record, where in _records(data):
         recorded = record.pop("checksum", None)
-        what = f"target `{where[0]}`" if len(where) == 1 else f"`{where[2]}` of target `{where[0]}`"
+        what = (
+            f"target `{where[0]}`"
+            if len(where) == 1
+            else f"module `{where[1]}`"
+            if len(where) == 2
+            else f"`{where[2]}` of target `{where[0]}`"
+        )
         if not isinstance(recorded, str) or not recorded:
             raise _damaged(path, f"the record of {what} has no checksum")
         if recorded != _checksum(_header(record) if len(where) == 1 else record, *where):
@@ -250,6 +287,23 @@ def write_state_file(path: Path, model: StateFileModel) -> None:
     damaged file is refused before it could be replaced.
     """
     write_atomic(path, render_state_file(model))
+
+
+def pin_modules(root: Path, pins: Mapping[str, str], keep: Collection[str] | None = None) -> None:
+    """Record git module sources' commits (`pins`, by `URL?ref=REF`) in `root`'s scoot.lock,
+    the targets' records untouched; with `keep`, drop the pins of sources not in it."""
+    workspace = root / ".scoots"
+    make_workspace(workspace)
+    path = root / STATE_FILE
+    with open(workspace / "scoot.lock.mutex", "a+b") as mutex:  # as `StateStore._write`
+        fcntl.flock(mutex.fileno(), fcntl.LOCK_EX)
+        on_disk = read_state_file(path)
+        modules = {
+            source: pin for source, pin in on_disk.modules.items() if keep is None or source in keep
+        }
+        modules.update({source: ModulePin(commit=commit) for source, commit in pins.items()})
+        if modules != on_disk.modules:
+            write_state_file(path, on_disk.model_copy(update={"modules": modules}))
 
 
 # -- The journal --------------------------------------------------------------------------------
@@ -671,6 +725,6 @@ class StateStore:
                 )
             written = state.model_copy(update={"serial": state.serial + 1})
             targets = {**on_disk.targets, self.target: written}
-            write_state_file(self.state_path, StateFileModel(targets=targets))
+            write_state_file(self.state_path, on_disk.model_copy(update={"targets": targets}))
             self._written_path.parent.mkdir(exist_ok=True)
             write_atomic(self._written_path, dumps({"lineage": written.lineage, "serial": written.serial}))

@@ -49,7 +49,8 @@ def merge(base: StateFileModel, ours: StateFileModel, theirs: StateFileModel) ->
             target = _merge_target(name, target.base, target.ours, target.theirs)
         if target is not None:
             merged[name] = target
-    return StateFileModel(targets=merged)
+    modules = _merge_records("modules", base.modules, ours.modules, theirs.modules)
+    return StateFileModel(targets=merged, modules=modules)
 
 
 class _Both:

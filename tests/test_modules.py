@@ -88,3 +88,56 @@ def test_a_git_source_has_one_form_with_a_revision() -> None:
     ):
         with pytest.raises(ModuleSourceError):
             git_source(bad)
+
+
+def test_a_limit_reached_inside_a_module_names_the_use(tmp_path: Path) -> None:
+    deep = "[" * 40 + "1" + "]" * 40
+    app = write(
+        tmp_path,
+        {
+            "architecture.sct": APP + 'component api {\n  module w { source = "./deep" }\n}\n',
+            "deep/main.sct": f"let a = {deep}\nlet b = [[a]]\nlet c = {deep.replace('1', 'b')}\n"
+            'storage s { engine = "directory", path = "${length(c)}" }\n',
+        },
+    )
+    result = compile_path(app)
+    [found] = [d for d in result.diagnostics if d.code == "SCT009"]
+    assert found.span is not None and found.span.file.endswith("main.sct") and "deep" in found.span.file
+    assert [label for _, label in found.related] == ["in module `w`, used here"]
+
+
+def test_a_syntax_error_in_a_module_turns_off_not_defined_and_never_used(tmp_path: Path) -> None:
+    app = write(
+        tmp_path,
+        {
+            "architecture.sct": APP + 'component api {\n  module w { source = "./site", port = 1 }\n}\n',
+            # The broken `param` line is skipped by recovery: `port` then looks undefined.
+            "site/main.sct": "param port: number = = \n" + SITE.split("\n", 1)[1],
+        },
+    )
+    result = compile_path(app)
+    codes = [d.code for d in result.diagnostics]
+    assert "SCT001" in codes and "SCT301" not in codes and "SCT901" not in codes, result.diagnostics
+    syntax = next(d for d in result.diagnostics if d.code == "SCT001")
+    assert [label for _, label in syntax.related] == ["in module `w`, used here"]
+
+
+def test_the_instances_of_a_module_use_with_for_keep_their_names(tmp_path: Path) -> None:
+    def objects(langs: str) -> dict[str, object]:
+        write(
+            tmp_path,
+            {
+                "architecture.sct": APP
+                + f'component web {{\n  module site for lang in {langs} {{ source = "./site", port = 1 }}\n}}\n',
+                "site/main.sct": SITE,
+            },
+        )
+        result = compile_path(tmp_path)
+        assert result.architecture is not None, result.diagnostics
+        return dict(result.architecture.components["web"].objects)
+
+    before = objects('["en", "fr"]')
+    after = objects('["de", "en", "fr"]')
+    assert sorted(before) == ["site-en-server", "site-fr-server"]
+    assert sorted(after) == ["site-de-server", "site-en-server", "site-fr-server"]
+    assert all(after[name] == before[name] for name in before)

@@ -26,6 +26,7 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
+from scoot_app.modules import editor_modules
 from scoot_lang.compiler import SCT_SUFFIX, SYNTAX_CODES, Compilation, Parsed, compile_sources
 from scoot_lsp import disk
 from scoot_lsp.positions import UTF16, LineIndex
@@ -254,7 +255,7 @@ class Documents:
         """Compile the unit's current texts on this thread (tests, benchmarks)."""
         generation = unit.generation
         texts = self.texts(unit)
-        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit), parsed=unit.parsed), texts, self.encoding)
+        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit), parsed=unit.parsed, modules=editor_modules(texts)), texts, self.encoding)
         unit.keep(snapshot)
         return snapshot
 
@@ -276,7 +277,7 @@ class Documents:
         texts = self._with_disk(unit.folder, buffers)
         for gone in unit.parsed.keys() - texts.keys():
             del unit.parsed[gone]
-        return texts, compile_sources(texts, self.params(unit), parsed=unit.parsed)
+        return texts, compile_sources(texts, self.params(unit), parsed=unit.parsed, modules=editor_modules(texts))
 
     async def current(self, unit: Unit) -> Snapshot:
         """A compilation of the unit as it is now: the latest, or the one scheduled for
