@@ -66,6 +66,7 @@ class ModuleUse:
     # the module has no such output; set when the module is instantiated.
     output: Callable[[str, s.Ident, s.File], object] | None = None
     outputs: list[str] = field(default_factory=list)
+    suffix: str = ""  # of its module's params' and outputs' symbol ids (`@modules/web`)
 
 
 # Where the names a text declares go: in the application (None), or in a module
@@ -261,6 +262,8 @@ class Binder:
             )
             return
         self.found.outputs[decl.name.text] = (decl, file)
+        symbol = self.found.decl_id("output", decl.name.text)
+        self.findings.semantic.add(Symbol(symbol, "output", decl.name.text, span(file, decl), span(file, decl.name)))
 
     def use(self, block: s.ModuleBlock, file: s.File, component: str | None) -> None:
         """A use of a module, instantiated after binding (`modules.py`)."""

@@ -26,6 +26,7 @@ from scoot_lang.evaluation import Context, Edges, Evaluator
 from scoot_lang.findings import Findings, span
 from scoot_lang.limits import Budget
 from scoot_lang.parser import MAX_NESTING, parse
+from scoot_lang.semantic import ModuleLink, ReferenceUse
 from scoot_lang.values import (
     INVALID,
     ObjectRef,
@@ -341,8 +342,28 @@ class Modules:
         arguments.instance = instance
         use.outputs = list(declared.outputs)
         use.output = instance.output
+        use.suffix = place.symbols
+        self.link(use, texts, value, declared, given)
         self.instances[use.scope] = instance
         return instance
+
+    def link(
+        self, use: ModuleUse, texts: ModuleTexts, source: s.StringLit, declared: Declarations, given: dict[str, s.Attribute]
+    ) -> None:
+        """What the editor needs of a use: its module's files, what it makes, and each param
+        it gives as a reference to the param's declaration (hover, definition, rename)."""
+        semantic = self.findings.semantic
+        made = [f"object:{c}.{info.real}" for c, objects in declared.objects.items() for info in objects.values()]
+        made += [f"component:{name}" for name in declared.components]
+        symbol = f"module:{use.scope}"
+        semantic.modules[symbol] = ModuleLink(
+            symbol, source.text, span(use.file, source), tuple(texts.texts), use.suffix, tuple(made)
+        )
+        for key, attr in given.items():
+            param = f"param:{key}{use.suffix}"
+            semantic.references.append(
+                ReferenceUse(span(use.file, attr.key), (key,), (attr.key.start,), param, None, (param,), "argument")
+            )
 
     def prefix(self, use: ModuleUse, caller: Instance | None) -> str:
         """What names what an instance makes: the use's name, after its caller's when the
@@ -369,6 +390,7 @@ class Modules:
             for path, text in texts.texts.items():
                 tree, errors = parse(text, path)
                 self.texts[path] = text
+                self.findings.semantic.trees[path] = tree
                 for error in errors:
                     findings.add(error)
                 files.append(tree)

@@ -25,9 +25,12 @@ Recorded = Callable[[str], dict[str, dict[str, Any]]]
 def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None = None) -> lsp.Hover | None:
     file = model.tree(snapshot.compilation, path)
     index = snapshot.index(path)
+    repeated = _repetition_at(snapshot, file, path, offset)
+    if repeated is not None:
+        return _markdown(repeated[0], index.range(repeated[1].start, repeated[1].end))
     hit = hit_at(snapshot, path, offset)
     if hit is not None:
-        return _markdown(_symbol_text(hit, recorded), index.range(hit.span.start, hit.span.end))
+        return _markdown(_symbol_text(snapshot, hit, recorded), index.range(hit.span.start, hit.span.end))
     call = _call_at(file, offset)
     function = FUNCTIONS.get(call.name.text) if call is not None else None
     if call is not None and function is not None:
@@ -78,6 +81,37 @@ MOVED_HELP = (
 )
 
 
+def _repetition_at(snapshot: Snapshot, file: s.File | None, path: str, offset: int) -> tuple[str, s.Ident] | None:
+    """On the name of a block with a `for` or `if`: what it makes; on a loop variable
+    (declared, or used inside the block): what it goes over."""
+    where = model.place(file, offset)
+    around = [b for b in (where.object, where.item) if isinstance(b, s.ObjectBlock | s.ComponentBlock) and b.repetition]
+    compilation = snapshot.compilation
+    for block in around:
+        assert block.repetition is not None
+        if block.name.start <= offset <= block.name.end:
+            return vocabulary.repetition_markdown(compilation, block, path), block.name
+        for variable in block.repetition.variables:
+            if variable.start <= offset <= variable.end:
+                return vocabulary.loop_variable_markdown(compilation, block, variable.text, path), variable
+    first = _reference_start_at(file, offset)
+    for block in around:  # the innermost first: its variables hide its component's
+        assert block.repetition is not None
+        if first is not None and first.text in (v.text for v in block.repetition.variables):
+            return vocabulary.loop_variable_markdown(compilation, block, first.text, path), first
+    return None
+
+
+def _reference_start_at(file: s.File | None, offset: int) -> s.Ident | None:
+    """The first name of the reference at the offset, when the offset is on it."""
+    for top in model.expressions(file) if file is not None else ():
+        if top.start <= offset <= top.end:
+            for expr in s.walk(top):
+                if isinstance(expr, s.Reference) and expr.parts[0].start <= offset <= expr.parts[0].end:
+                    return expr.parts[0]
+    return None
+
+
 def _call_at(file: s.File | None, offset: int) -> s.Call | None:
     """The call whose function name holds the offset."""
     for top in model.expressions(file) if file is not None else ():
@@ -92,8 +126,17 @@ def _markdown(text: str, rng: lsp.Range) -> lsp.Hover:
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=rng)
 
 
-def _symbol_text(hit: Hit, recorded: Recorded | None) -> str:
+def _symbol_text(snapshot: Snapshot, hit: Hit, recorded: Recorded | None) -> str:
     sym = hit.symbol
+    compilation = snapshot.compilation
+    if sym.kind == "module":
+        return vocabulary.module_markdown(compilation, sym)
+    if sym.kind == "param":
+        link = vocabulary.module_of(compilation.semantic, sym)
+        return vocabulary.param_markdown(compilation, sym, link.source if link else None)
+    if sym.kind == "output":
+        use = hit.reference.parts[hit.reference.part_targets.index(sym.id) - 1] if hit.reference else None
+        return vocabulary.output_markdown(compilation, sym, use)
     if hit.output is not None:
         output = reference.outputs(sym.object_kind).get(hit.output)
         head = f"**{sym.component}.{sym.name}.{hit.output}** — output of {sym.object_kind} `{sym.component}.{sym.name}`"

@@ -17,10 +17,11 @@ from scoot_lang.parser import parse
 
 
 def tree(compilation: Compilation, path: str) -> s.File | None:
+    """The tree of a file of the unit, or of a module's file the unit uses."""
     for file in compilation.files:
         if file.path == path:
             return file
-    return None
+    return compilation.semantic.trees.get(path)
 
 
 @dataclass

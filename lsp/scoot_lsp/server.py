@@ -290,8 +290,24 @@ async def on_hover(ls: ScootLanguageServer, params: lsp.HoverParams) -> lsp.Hove
 
 
 async def _at(ls: ScootLanguageServer, uri: str, position: lsp.Position) -> tuple[Snapshot, str, int]:
-    snapshot, path, _ = await ls.fresh(uri)
+    user = _module_user(ls, uri)
+    if user is not None:
+        path = path_of(uri)
+        snapshot = await ls.scoot.current(user)
+    else:
+        snapshot, path, _ = await ls.fresh(uri)
     return snapshot, path, snapshot.index(path).offset(position)
+
+
+def _module_user(ls: ScootLanguageServer, uri: str) -> Unit | None:
+    """A unit that uses the document as a module's file: its model knows the module's uses
+    (hover, definition and rename inside a module answer from it; lsp/README.md)."""
+    path = path_of(uri)
+    for unit in ls.scoot.all_units():
+        latest = unit.latest
+        if latest is not None and path not in latest.texts and path in latest.compilation.semantic.trees:
+            return unit
+    return None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
@@ -318,7 +334,7 @@ async def prepare_rename(ls: ScootLanguageServer, params: lsp.PrepareRenameParam
 @server.feature(lsp.TEXT_DOCUMENT_RENAME)
 async def rename(ls: ScootLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit:
     snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
-    unit = ls.scoot.unit_of(params.text_document.uri)
+    unit = _module_user(ls, params.text_document.uri) or ls.scoot.unit_of(params.text_document.uri)
     # In a thread: whether the renamed object is recorded is read from `scoot.lock`.
     loop = asyncio.get_running_loop()
     held = await loop.run_in_executor(None, lens.recorded_addresses, unit.folder) if unit.folder else frozenset()
