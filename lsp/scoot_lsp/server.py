@@ -158,7 +158,11 @@ class ScootLanguageServer(LanguageServer):
     def publish(self, unit: Unit, snapshot: Snapshot) -> None:
         fallback = next((d.path for d in self.scoot.documents.values() if self.scoot.unit_of(d.uri) is unit), None)
         found = diagnostics.by_file(snapshot, fallback)
-        for path in unit.published - set(found):
+        # A module's file: the unit that uses it says what is wrong there, not its own folder's.
+        used = {path for path in found if (_module_user(self, uri_of(path)) or unit) is not unit}
+        for path in used:
+            del found[path]
+        for path in unit.published - set(found) - used:
             found[path] = []  # a file that left the unit
         for path, items in found.items():
             document = self.scoot.document(uri_of(path))
@@ -256,7 +260,11 @@ def did_change_watched(ls: ScootLanguageServer, params: lsp.DidChangeWatchedFile
     lsp.DiagnosticOptions(identifier="scoot", inter_file_dependencies=True, workspace_diagnostics=False),
 )
 async def pull_diagnostics(ls: ScootLanguageServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
-    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    user = _module_user(ls, params.text_document.uri)  # a module's file: its user's model
+    if user is not None:
+        snapshot, path = await ls.scoot.current(user), path_of(params.text_document.uri)
+    else:
+        snapshot, path, _ = await ls.fresh(params.text_document.uri)
     found = diagnostics.by_file(snapshot, path)
     related: dict[str, Any] = {
         uri_of(other): lsp.FullDocumentDiagnosticReport(items=items) for other, items in found.items() if other != path

@@ -30,7 +30,14 @@ def _ident(tokens: list[Token], ident: s.Ident, kind: str, modifiers: int = 0) -
         tokens.append((ident.start, ident.end, _TYPE[kind], modifiers))
 
 
-_SYMBOL_TYPE = {"component": ("namespace", 0), "object": ("variable", 0), "let": ("variable", READONLY), "param": ("variable", READONLY)}
+_SYMBOL_TYPE = {
+    "component": ("namespace", 0),
+    "object": ("variable", 0),
+    "let": ("variable", READONLY),
+    "param": ("variable", READONLY),
+    "module": ("namespace", 0),
+    "output": ("property", 0),
+}
 
 
 class _Source(NamedTuple):
