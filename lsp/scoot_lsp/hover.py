@@ -11,6 +11,7 @@ from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
 from scoot_lang.functions import FUNCTIONS
+from scoot_lang.modules import GIT_FORM, SOURCE_KEY
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
 from scoot_lsp.navigation import Hit, hit_at
@@ -37,6 +38,10 @@ def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None 
         return _markdown(vocabulary.function_markdown(function), index.range(call.name.start, call.name.end))
     where = model.place(file, offset)
     obj = where.object
+    if isinstance(obj, s.ModuleBlock):  # `module` and `source`: what a use is, where its module is
+        for ident in (obj.kind, *(a.key for a in obj.attributes if a.key.text == SOURCE_KEY)):
+            if ident.start <= offset <= ident.end:
+                return _markdown(MODULE_HELP if ident is obj.kind else SOURCE_HELP, index.range(ident.start, ident.end))
     if obj is not None and obj.kind.start <= offset <= obj.kind.end:
         kind_text = vocabulary.kind_markdown(obj.kind.text)
         if kind_text:
@@ -73,6 +78,15 @@ def _moved(block: s.MovedBlock, attr: s.Attribute | None, offset: int, index: Li
             lines += ["", "Not recorded in `scoot.lock`: already moved, or never applied (the plan warns; the block may stay)."]
     return _markdown("\n".join(lines), index.range(value.start, value.end))
 
+
+MODULE_HELP = (
+    "**module** — a use of a module: the `.sct` files at `source`, with the params given here. Its objects "
+    "join this component as `USE-OBJECT` (used at the top level, its components join the application as "
+    "`USE-COMPONENT`); `USE.OUTPUT` reads its outputs."
+)
+SOURCE_HELP = (
+    f"**{SOURCE_KEY}** — where the module is: `./FOLDER`, relative to this file, or `{GIT_FORM}` (required)"
+)
 
 MOVED_HELP = (
     "**moved** — a rename: what was applied as `from` is now `to`, the same thing, its identity and data "

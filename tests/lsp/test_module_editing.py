@@ -116,6 +116,8 @@ async def test_hover_and_definition_into_a_module(client: LanguageClient, tmp_pa
     assert "`cache-eu`, `cache-us`" in made
     absent = await hover_text(client, doc, find(APP, "debugger if"))
     assert "it does not hold" in absent
+    assert "a use of a module" in await hover_text(client, doc, find(APP, "module web"))
+    assert "where the module is" in await hover_text(client, doc, find(APP, "source = "))
 
     [to_param] = await definition(client, doc, find(APP, "port = 8080"))
     assert to_param.uri == uri(module) and to_param.range.start == find(MODULE, "port: number")
