@@ -8,11 +8,15 @@ parse of the cursor's block in the current buffer says where the cursor is
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from pathlib import Path
 
 from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
+from scoot_lang.compiler import SCT_SUFFIX
 from scoot_lang.functions import FUNCTIONS
 from scoot_lang.modules import GIT_FORM, SOURCE_KEY
 from scoot_lang.semantic import ModuleLink, Symbol
@@ -70,6 +74,38 @@ def complete(snapshot: Snapshot, where: model.Place, line_prefix: str) -> lsp.Co
             items = []
     else:
         items = []
+    return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+_SOURCE_PATH = re.compile(rf'^.*\b{SOURCE_KEY}\s*=\s*"(\.\.?/(?:[^"/]*/)*)[^"/]*$')
+
+
+def typed_source(where: model.Place, line_prefix: str) -> str | None:
+    """The folder typed so far in a use's `source = "./...` (`./modules/`), if the cursor is there."""
+    if not isinstance(where.object, s.ModuleBlock):
+        return None
+    match = _SOURCE_PATH.match(line_prefix)
+    return match.group(1) if match is not None else None
+
+
+def source_folders(folder: Path, typed: str) -> lsp.CompletionList:
+    """The folders inside `folder / typed` (it reads the disk: call it off the event loop);
+    those holding `.sct` files are modules."""
+    items: Items = []
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(folder / typed), key=lambda e: e.name):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            with contextlib.suppress(OSError):
+                module = any(f.name.endswith(SCT_SUFFIX) and f.is_file() for f in os.scandir(entry.path))
+                items.append(
+                    lsp.CompletionItem(
+                        label=entry.name,
+                        kind=lsp.CompletionItemKind.Folder,
+                        detail="a module (holds .sct files)" if module else "folder",
+                        sort_text=("0" if module else "1") + entry.name,
+                    )
+                )
     return lsp.CompletionList(is_incomplete=False, items=items)
 
 

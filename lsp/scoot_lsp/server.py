@@ -282,6 +282,10 @@ async def complete(ls: ScootLanguageServer, params: lsp.CompletionParams) -> lsp
     offset = index.offset(params.position)
     line_prefix = document.text[index.line_start(params.position.line) : offset]
     where = model.current_place(model.tree(snapshot.compilation, path), snapshot.texts.get(path, ""), document.text, offset)
+    typed = completion.typed_source(where, line_prefix)
+    if typed is not None and os.path.isabs(path):  # `source = "./...`: folders, read off the loop
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, completion.source_folders, Path(path).parent, typed)
     return completion.complete(snapshot, where, line_prefix)
 
 

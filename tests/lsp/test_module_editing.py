@@ -152,7 +152,16 @@ async def test_completion_of_params_outputs_keywords_and_loop_variables(client: 
     items = await complete(client, doc, find(dotted, "web., admin", delta=4))
     assert set(items) == {"url"} and "server.url" in (items["url"].detail or "")
 
-    change(client, doc, 4, APP)
+    # In `source = "./`: the folders there, a module's first.
+    (tmp_path / "modules" / "notes").mkdir()
+    typed = APP.replace('source = "./modules/web"\n  }', 'source = "./modules/w"\n  }')
+    change(client, doc, 4, typed)
+    folders = await complete(client, doc, find(typed, '"./modules/w"', delta=12))
+    assert set(folders) == {"web", "notes"} and folders["web"].detail == "a module (holds .sct files)"
+    top = await complete(client, doc, find(typed, '"./modules/w"', delta=3))
+    assert set(top) == {"modules"}
+
+    change(client, doc, 5, APP)
     after_name = await complete(client, doc, find(APP, "for region"))
     assert {"for", "if"} <= set(after_name)
     after_variable = await complete(client, doc, find(APP, "in regions"))
