@@ -353,8 +353,14 @@ class Modules:
         """What the editor needs of a use: its module's files, what it makes, and each param
         it gives as a reference to the param's declaration (hover, definition, rename)."""
         semantic = self.findings.semantic
-        made = [f"object:{c}.{info.real}" for c, objects in declared.objects.items() for info in objects.values()]
-        made += [f"component:{name}" for name in declared.components]
+        # Its components (a use at the top level: their objects move with them), or its objects.
+        made = [f"component:{name}" for name in declared.components]
+        made += [
+            f"object:{c}.{info.real}"
+            for c, objects in declared.objects.items()
+            if c not in declared.components
+            for info in objects.values()
+        ]
         symbol = f"module:{use.scope}"
         semantic.modules[symbol] = ModuleLink(
             symbol, source.text, span(use.file, source), tuple(texts.texts), use.suffix, tuple(made)

@@ -4,6 +4,7 @@ boundaries (with `moved` blocks for what scoot.lock records), and semantic token
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,26 @@ async def test_semantic_tokens_of_modules_and_operators(client: LanguageClient, 
     assert {("output", "keyword"), ("param", "keyword"), ("compute", "type"), ("server", "variable")} <= kinds
     # Its folder was compiled for the tokens, alone; its diagnostics (no application) are not published.
     assert not client.diagnostics.get(module_doc)
+
+
+async def test_rename_of_a_module_used_at_the_top_level_moves_its_components(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    sample = Path(__file__).parent.parent / "baselines" / "module_outputs"
+    shutil.copytree(sample / "modules", tmp_path / "modules")
+    text = (sample / "main.sct").read_text(encoding="utf-8")
+    app = tmp_path / "main.sct"
+    app.write_text(text, encoding="utf-8")
+    record(tmp_path, "db-data.files")
+    doc = open_file(client, app)
+    await until(lambda: doc in client.diagnostics)
+    changes = await rename(client, doc, text, "db {", "store")
+    renamed = applied(text, changes[doc])
+    assert "module store {" in renamed and renamed.count("store.path") == 2
+    # Its component moves, and its objects with it: one `moved` block.
+    assert renamed.endswith("}\n\nmoved { from = db-data, to = store-data }\n")
+    app.write_text(renamed, encoding="utf-8")
+    compiled = compile_path(tmp_path)
+    assert compiled.diagnostics == [], compiled.diagnostics
+    assert compiled.architecture is not None
+    assert compiled.architecture.moved == [Moved.model_validate({"from": "db-data", "to": "store-data"})]
