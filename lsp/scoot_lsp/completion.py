@@ -168,11 +168,12 @@ def _module_keys(snapshot: Snapshot, where: model.Place, block: s.ModuleBlock) -
         decl = vocabulary.declaration(compilation, sym)
         required = isinstance(decl, s.ParamDecl) and decl.default is None
         kind = decl.type.text if isinstance(decl, s.ParamDecl) else "any"
+        default = vocabulary.source_text(compilation, sym.span.file, decl.default) if isinstance(decl, s.ParamDecl) else ""
         items.append(
             lsp.CompletionItem(
                 label=sym.name,
                 kind=lsp.CompletionItemKind.Property,
-                detail=f"{kind} param" + (" (required)" if required else ""),
+                detail=f"{kind} param" + (" (required)" if required else f" = {default}"),
                 documentation=lsp.MarkupContent(
                     kind=lsp.MarkupKind.Markdown, value=vocabulary.param_markdown(compilation, sym, link.source if link else None)
                 ),

@@ -143,7 +143,7 @@ async def test_completion_of_params_outputs_keywords_and_loop_variables(client: 
     change(client, doc, 2, blank)
     items = await complete(client, doc, find(blank, '"./modules/web"\n    \n', delta=20))
     assert "source" not in items and set(items) >= {"port"}
-    assert items["port"].detail == "number param"
+    assert items["port"].detail == "number param = 80"
     documentation = items["port"].documentation
     assert isinstance(documentation, lsp.MarkupContent) and "The port it listens on." in documentation.value
 
@@ -192,6 +192,10 @@ async def test_rename_across_module_boundaries(client: LanguageClient, tmp_path:
     changes = await rename(client, module_doc, MODULE, "port: number", "listen")
     assert set(changes) == {doc, module_doc}
     assert len(changes[module_doc]) == 3  # the declaration, `${port}`, `= port` (once, though used twice)
+    at_use = await rename(client, doc, APP, "port = 8080", "listen")
+    assert {k: sorted(str(e.range) for e in v) for k, v in at_use.items()} == {
+        k: sorted(str(e.range) for e in v) for k, v in changes.items()
+    }
     # The application that uses the module says what is wrong in its file (not the module's
     # folder compiled alone: no application there, SCT101), pulled or pushed.
     pulled = await client.text_document_diagnostic_async(
