@@ -163,6 +163,10 @@ async def test_completion_of_params_outputs_keywords_and_loop_variables(client: 
     assert set(top) == {"modules"}
 
     change(client, doc, 5, APP)
+    # In a module's file, an object at the top level: the keys of its kind.
+    module_doc = open_file(client, tmp_path / "modules" / "web" / "main.sct")
+    keys = await complete(client, module_doc, find(MODULE, "  port    = port"))
+    assert "replicas" in keys and "command" not in keys
     after_name = await complete(client, doc, find(APP, "for region"))
     assert {"for", "if"} <= set(after_name)
     after_variable = await complete(client, doc, find(APP, "in regions"))
