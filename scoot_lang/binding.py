@@ -69,6 +69,7 @@ class ModuleUse:
     name: str = ""  # its name, if not its block's: an instance of a use with `for` (`site-en`)
     variables: dict[str, Any] = field(default_factory=dict)  # the loop variables its params see
     tried: bool = False  # its module was (or could not be) instantiated
+    suffix: str = ""  # of its module's params' and outputs' symbol ids (`@modules/web`)
 
     @property
     def real(self) -> str:
@@ -268,6 +269,8 @@ class Binder:
             )
             return
         self.found.outputs[decl.name.text] = (decl, file)
+        symbol = self.found.decl_id("output", decl.name.text)
+        self.findings.semantic.add(Symbol(symbol, "output", decl.name.text, span(file, decl), span(file, decl.name)))
 
     def use(
         self,

@@ -27,6 +27,7 @@ from scoot_lang.findings import Findings, span
 from scoot_lang.parser import MAX_NESTING, parse
 from scoot_lang.references import too_early
 from scoot_lang.repetition import expand
+from scoot_lang.semantic import ModuleLink, ReferenceUse
 from scoot_lang.values import (
     INVALID,
     ObjectRef,
@@ -366,8 +367,10 @@ class Modules:
         instance.evaluator.deps = self.evaluator.deps  # one graph of references for the cycle check
         use.outputs = list(declared.outputs)
         use.output = lambda output, ident, file: self.output(instance, output, ident, file)
+        use.suffix = place.symbols
         self.instances[use.scope] = instance
         self.expand(Binder(findings, declared, root=self.root), instance.evaluator)
+        self.link(use, texts, value, declared, given)  # after `expand`: what its `for`s made too
         return instance
 
     def output(self, instance: Instance, name: str, ident: s.Ident, file: s.File) -> Value:
@@ -376,6 +379,30 @@ class Modules:
             where.error("SCT812", too_early(instance.use, name), file, ident)
             return INVALID
         return instance.output(name, ident, file)
+
+    def link(
+        self, use: ModuleUse, texts: ModuleTexts, source: s.StringLit, declared: Declarations, given: dict[str, s.Attribute]
+    ) -> None:
+        """What the editor needs of a use: its module's files, what it makes, and each param
+        it gives as a reference to the param's declaration (hover, definition, rename)."""
+        semantic = self.findings.semantic
+        # Its components (a use at the top level: their objects move with them), or its objects.
+        made = [f"component:{name}" for name in declared.components]
+        made += [
+            f"object:{c}.{info.real}"
+            for c, objects in declared.objects.items()
+            if c not in declared.components
+            for info in objects.values()
+        ]
+        symbol = f"module:{use.scope}"
+        semantic.modules[symbol] = ModuleLink(
+            symbol, source.text, span(use.file, source), tuple(texts.texts), use.suffix, tuple(made)
+        )
+        for key, attr in given.items():
+            param = f"param:{key}{use.suffix}"
+            semantic.references.append(
+                ReferenceUse(span(use.file, attr.key), (key,), (attr.key.start,), param, None, (param,), "argument")
+            )
 
     def prefix(self, use: ModuleUse, caller: Instance | None) -> str:
         """What names what an instance makes: the use's name, after its caller's when the
@@ -402,6 +429,7 @@ class Modules:
             for path, text in texts.texts.items():
                 tree, errors = parse(text, path)
                 self.texts[path] = text
+                self.findings.semantic.trees[path] = tree
                 for error in errors:
                     findings.add(error)
                 files.append(tree)

@@ -92,6 +92,7 @@ def resolve(
                 file,
                 meanings,
                 failures,
+                (f"component:{real}",),
             )
         else:
             match = closest(parts[1], objects[real])
@@ -180,9 +181,15 @@ def module_symbol(use: ModuleUse) -> str:
 
 
 def _resolve_output(
-    use: ModuleUse, ref: s.Reference, file: s.File, meanings: list[Meaning], failures: list[Failure]
+    use: ModuleUse,
+    ref: s.Reference,
+    file: s.File,
+    meanings: list[Meaning],
+    failures: list[Failure],
+    lead: tuple[str | None, ...] = (),
 ) -> None:
-    """`web.url`: an output of the module used as `web`."""
+    """`web.url`: an output of the module used as `web` (`lead`: what the parts before
+    `ref`'s name, `api` of `api.web.url`, name)."""
     name = use.real
     target = module_symbol(use)
     if len(ref.parts) == 1:
@@ -203,7 +210,7 @@ def _resolve_output(
         failures.append(Failure("SCT812", too_early(use, output), ref.parts[1]))
         return
     if use.output is None:  # not instantiated: its source could not be read (reported)
-        meanings.append(Meaning(f"the module `{name}`", target, INVALID, (target, None)))
+        meanings.append(Meaning(f"the module `{name}`", target, INVALID, (*lead, target, None)))
         return
     if output not in use.outputs:
         match = closest(output, use.outputs)
@@ -225,7 +232,8 @@ def _resolve_output(
                 label,
                 target,
                 INVALID if walked is None else walked,
-                (target,) + (None,) * (len(ref.parts) - 1),
+                # The output is a symbol of the module's text; map keys after it are none.
+                (*lead, target, f"output:{output}{use.suffix}") + (None,) * (len(ref.parts) - 2),
             )
         )
 

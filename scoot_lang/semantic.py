@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 from scoot_lang import syntax as s
 from scoot_lang.source import Span
 
-SymbolKind = Literal["application", "component", "object", "param", "let", "module"]
+SymbolKind = Literal["application", "component", "object", "param", "let", "module", "output"]
 JsonPath = tuple[str, ...]
 
 
@@ -43,6 +43,7 @@ class ReferenceUse(NamedTuple):
     part_targets: tuple[str | None, ...] = ()
     # "from" or "to" for an address of a `moved` block: a name, not a value. What a
     # `to` names is kept by a rename (the chain goes on from it, docs/language.md).
+    # "argument" for a param given at a module's use (`port` of `module web { port = 80 }`).
     address: str | None = None
 
     def part_span(self, index: int) -> Span:
@@ -51,10 +52,27 @@ class ReferenceUse(NamedTuple):
         return Span(self.span.file, start, start + len(self.parts[index]))
 
 
+class ModuleLink(NamedTuple):
+    """A use of a module (`use`: its symbol id) and the module it uses, as the editor needs them."""
+
+    use: str
+    source: str  # as written
+    source_span: Span
+    files: tuple[str, ...]  # the module's files
+    suffix: str  # of its params' and outputs' symbol ids: `param:port@modules/web`
+    made: tuple[str, ...]  # the symbols of the objects or components the use makes
+
+    def member(self, kind: str, name: str) -> str:
+        """The symbol id of one of its params or outputs."""
+        return f"{kind}:{name}{self.suffix}"
+
+
 @dataclass
 class SemanticModel:
     symbols: dict[str, Symbol] = field(default_factory=dict)
     references: list[ReferenceUse] = field(default_factory=list)
+    modules: dict[str, ModuleLink] = field(default_factory=dict)  # by the use's symbol id
+    trees: dict[str, s.File] = field(default_factory=dict)  # the modules' files, by path
 
     def add(self, symbol: Symbol) -> None:
         self.symbols.setdefault(symbol.id, symbol)

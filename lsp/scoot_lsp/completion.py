@@ -8,13 +8,18 @@ parse of the cursor's block in the current buffer says where the cursor is
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from pathlib import Path
 
 from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
+from scoot_lang.compiler import SCT_SUFFIX
 from scoot_lang.functions import FUNCTIONS
-from scoot_lang.semantic import Symbol
+from scoot_lang.modules import GIT_FORM, SOURCE_KEY
+from scoot_lang.semantic import ModuleLink, Symbol
 from scoot_lang.values import PARAM_TYPES
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
@@ -27,6 +32,10 @@ _VALUE = re.compile(rf"({_NAME}|\"[^\"]*\")\s*=\s*(\"?)([A-Za-z0-9_-]*)$")
 _LIST_ITEM = re.compile(r"[\[,]\s*(\"?)([A-Za-z0-9_-]*)$")
 _HEAD = re.compile(r"^\s*([A-Za-z0-9_-]*)$")
 _PARAM_TYPE = re.compile(rf"^\s*param\s+{_NAME}\s*:\s*([A-Za-z]*)$")
+# After a block's header name (`storage cache `): `for` or `if`; after `for x `: `in`.
+_AFTER_NAME = re.compile(rf"^\s*({_NAME})\s+{_NAME}\s+([a-z]*)$")
+_AFTER_VARIABLES = re.compile(rf"^\s*{_NAME}\s+{_NAME}\s+for\s+{_NAME}(?:\s*,\s*{_NAME})?\s+([a-z]*)$")
+_NOT_REPEATED = ("application", "param", "let", "output", "moved", "module")
 
 Items = list[lsp.CompletionItem]
 
@@ -37,6 +46,13 @@ def complete(snapshot: Snapshot, where: model.Place, line_prefix: str) -> lsp.Co
     items: Items
     if (match := _PARAM_TYPE.match(line_prefix)) is not None:
         items = [lsp.CompletionItem(label=t, kind=lsp.CompletionItemKind.TypeParameter) for t in PARAM_TYPES]
+    elif _AFTER_VARIABLES.match(line_prefix) is not None:
+        items = [_keyword("in", "in ${1:list} ", "what the `for` goes over: a list, or a map")]
+    elif (match := _AFTER_NAME.match(line_prefix)) is not None and match.group(1) not in _NOT_REPEATED:
+        items = [
+            _keyword("for", "for ${1:x} in ${2:list} ", "one instance for each element: `NAME-ELEMENT`"),
+            _keyword("if", "if ${1:condition} ", "the block exists only when the condition holds"),
+        ]
     elif (match := _DOTTED.search(line_prefix)) is not None and not _in_string_text(line_prefix):
         parts = [p.strip() for p in match.group(1).split(".") if p.strip()]
         items = _after_dot(snapshot, where, parts)
@@ -47,15 +63,152 @@ def complete(snapshot: Snapshot, where: model.Place, line_prefix: str) -> lsp.Co
     elif _HEAD.match(line_prefix) is not None:
         if where.attribute is not None and isinstance(where.attribute.value, s.MapExpr | s.ListExpr):
             items = []  # a new map key or list item: anything the user likes
+        elif isinstance(where.object, s.ModuleBlock):
+            items = _module_keys(snapshot, where, where.object)
         elif where.block is not None:
-            items = _keys(where) + (_kinds() if where.object is None and isinstance(where.item, s.ComponentBlock) else [])
+            in_component = where.object is None and isinstance(where.item, s.ComponentBlock)
+            items = _keys(where) + ([*_kinds(), _module_use()] if in_component else [])
         elif where.item is None:
-            items = _top_level()
+            items = [*_top_level(), _module_use()]
         else:
             items = []
     else:
         items = []
     return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+_SOURCE_PATH = re.compile(rf'^.*\b{SOURCE_KEY}\s*=\s*"(\.\.?/(?:[^"/]*/)*)[^"/]*$')
+
+
+def typed_source(where: model.Place, line_prefix: str) -> str | None:
+    """The folder typed so far in a use's `source = "./...` (`./modules/`), if the cursor is there."""
+    if not isinstance(where.object, s.ModuleBlock):
+        return None
+    match = _SOURCE_PATH.match(line_prefix)
+    return match.group(1) if match is not None else None
+
+
+def source_folders(folder: Path, typed: str) -> lsp.CompletionList:
+    """The folders inside `folder / typed` (it reads the disk: call it off the event loop);
+    those holding `.sct` files are modules."""
+    items: Items = []
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(folder / typed), key=lambda e: e.name):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            with contextlib.suppress(OSError):
+                module = any(f.name.endswith(SCT_SUFFIX) and f.is_file() for f in os.scandir(entry.path))
+                items.append(
+                    lsp.CompletionItem(
+                        label=entry.name,
+                        kind=lsp.CompletionItemKind.Folder,
+                        detail="a module (holds .sct files)" if module else "folder",
+                        sort_text=("0" if module else "1") + entry.name,
+                    )
+                )
+    return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+def _keyword(word: str, snippet: str, doc: str) -> lsp.CompletionItem:
+    return lsp.CompletionItem(
+        label=word,
+        kind=lsp.CompletionItemKind.Keyword,
+        documentation=doc,
+        insert_text=snippet,
+        insert_text_format=lsp.InsertTextFormat.Snippet,
+    )
+
+
+def _module_use() -> lsp.CompletionItem:
+    return lsp.CompletionItem(
+        label="module",
+        kind=lsp.CompletionItemKind.Keyword,
+        detail="a use of a module",
+        insert_text='module ${1:name} {\n\tsource = "./${2:modules/NAME}"\n}',
+        insert_text_format=lsp.InsertTextFormat.Snippet,
+        sort_text="3module",
+    )
+
+
+def _link(snapshot: Snapshot, where: model.Place, block: s.ModuleBlock) -> ModuleLink | None:
+    """The module a use in the current text uses: as the last model bound this use, or
+    (a use it has not seen yet) as it bound another use of the same `source`."""
+    semantic = snapshot.compilation.semantic
+    for link in semantic.modules.values():
+        use = semantic.symbols.get(link.use)
+        if use is not None and use.name == block.name.text and use.component == where.component:
+            return link
+    source = next((a.value for a in block.attributes if a.key.text == SOURCE_KEY), None)
+    if isinstance(source, s.StringLit):
+        return next((link for link in semantic.modules.values() if link.source == source.text), None)
+    return None
+
+
+def _module_keys(snapshot: Snapshot, where: model.Place, block: s.ModuleBlock) -> Items:
+    """Inside `module NAME { ... }`: `source`, and the params of the module it names."""
+    present = {a.key.text for a in block.attributes}
+    items: Items = []
+    if SOURCE_KEY not in present:
+        items.append(
+            lsp.CompletionItem(
+                label=SOURCE_KEY,
+                kind=lsp.CompletionItemKind.Property,
+                detail="where the module is (required)",
+                documentation=f"`./FOLDER`, relative to this file, or `{GIT_FORM}`",
+                insert_text=f'{SOURCE_KEY} = "./$0"',
+                insert_text_format=lsp.InsertTextFormat.Snippet,
+                sort_text="0" + SOURCE_KEY,
+            )
+        )
+    link = _link(snapshot, where, block)
+    compilation = snapshot.compilation
+    for sym in vocabulary.members(compilation.semantic, link, "param") if link is not None else []:
+        if sym.name in present:
+            continue
+        decl = vocabulary.declaration(compilation, sym)
+        required = isinstance(decl, s.ParamDecl) and decl.default is None
+        kind = decl.type.text if isinstance(decl, s.ParamDecl) else "any"
+        default = vocabulary.source_text(compilation, sym.span.file, decl.default) if isinstance(decl, s.ParamDecl) else ""
+        items.append(
+            lsp.CompletionItem(
+                label=sym.name,
+                kind=lsp.CompletionItemKind.Property,
+                detail=f"{kind} param" + (" (required)" if required else f" = {default}"),
+                documentation=lsp.MarkupContent(
+                    kind=lsp.MarkupKind.Markdown, value=vocabulary.param_markdown(compilation, sym, link.source if link else None)
+                ),
+                insert_text=f"{sym.name} = $0",
+                insert_text_format=lsp.InsertTextFormat.Snippet,
+                sort_text=("0" if required else "1") + sym.name,
+            )
+        )
+    return items
+
+
+def _module_outputs(snapshot: Snapshot, component: str | None, name: str) -> Items | None:
+    """After `NAME.` where NAME is a module used here (in `component`, or at the top level): its outputs."""
+    semantic = snapshot.compilation.semantic
+    for link in semantic.modules.values():
+        use = semantic.symbols.get(link.use)
+        if use is None or use.name != name or use.component not in (component, None):
+            continue
+        items = []
+        for sym in vocabulary.members(semantic, link, "output"):
+            decl = vocabulary.declaration(snapshot.compilation, sym)
+            value = vocabulary.source_text(snapshot.compilation, sym.span.file, decl.value if isinstance(decl, s.LetDecl) else None)
+            items.append(_item(sym.name, lsp.CompletionItemKind.Property, f"module output = {value}"))
+        return items
+    return None
+
+
+def _loop_variables(where: model.Place) -> Items:
+    """The variables of the `for`s around the cursor: the object's, and its component's."""
+    items = []
+    for block in (where.object, where.item):
+        if isinstance(block, s.ObjectBlock | s.ComponentBlock) and block.repetition is not None:
+            for variable in block.repetition.variables:
+                items.append(_item(variable.text, lsp.CompletionItemKind.Variable, f"loop variable of `{block.name.text}`"))
+    return items
 
 
 def _in_string_text(prefix: str) -> bool:
@@ -162,8 +315,10 @@ def _roots(snapshot: Snapshot, component: str | None) -> Items:
             items.append(_item(sym.name, lsp.CompletionItemKind.Field, f"{sym.object_kind} object"))
         elif sym.kind == "component":
             items.append(_item(sym.name, lsp.CompletionItemKind.Module, "component"))
-        elif sym.kind in ("let", "param"):
+        elif sym.kind in ("let", "param") and "@" not in sym.id:  # a module's are its own
             items.append(_item(sym.name, lsp.CompletionItemKind.Variable, sym.kind))
+        elif sym.kind == "module" and sym.component in (component, None):
+            items.append(_item(sym.name, lsp.CompletionItemKind.Module, "module (its outputs: NAME.OUTPUT)"))
     return items
 
 
@@ -191,6 +346,9 @@ def _after_dot(snapshot: Snapshot, where: model.Place, parts: list[str]) -> Item
         local = symbols.get(f"object:{component}.{first}") if component else None
         if local is not None:
             return _outputs(local.object_kind)
+        outputs = _module_outputs(snapshot, component, first)
+        if outputs is not None:
+            return outputs
         if f"component:{first}" in symbols:
             return [
                 _item(sym.name, lsp.CompletionItemKind.Field, f"{sym.object_kind} object")
@@ -202,6 +360,7 @@ def _after_dot(snapshot: Snapshot, where: model.Place, parts: list[str]) -> Item
         target = symbols.get(f"object:{parts[0]}.{parts[1]}")
         if target is not None:
             return _outputs(target.object_kind)
+        return _module_outputs(snapshot, parts[0], parts[1]) or []
     return []
 
 
@@ -240,7 +399,7 @@ def _values(snapshot: Snapshot, where: model.Place, key_name: str, quoted: bool)
             items += [lsp.CompletionItem(label=v, kind=lsp.CompletionItemKind.Keyword) for v in ("true", "false")]
     if quoted:
         return items
-    items += _roots(snapshot, where.component)
+    items += _loop_variables(where) + _roots(snapshot, where.component)
     if where.item is not None and not isinstance(where.item, s.ParamDecl):
         items += [
             lsp.CompletionItem(

@@ -11,6 +11,7 @@ from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
 from scoot_lang.functions import FUNCTIONS
+from scoot_lang.modules import GIT_FORM, SOURCE_KEY
 from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
 from scoot_lsp.navigation import Hit, hit_at
@@ -25,15 +26,22 @@ Recorded = Callable[[str], dict[str, dict[str, Any]]]
 def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None = None) -> lsp.Hover | None:
     file = model.tree(snapshot.compilation, path)
     index = snapshot.index(path)
+    repeated = _repetition_at(snapshot, file, path, offset)
+    if repeated is not None:
+        return _markdown(repeated[0], index.range(repeated[1].start, repeated[1].end))
     hit = hit_at(snapshot, path, offset)
     if hit is not None:
-        return _markdown(_symbol_text(hit, recorded), index.range(hit.span.start, hit.span.end))
+        return _markdown(_symbol_text(snapshot, hit, recorded), index.range(hit.span.start, hit.span.end))
     call = _call_at(file, offset)
     function = FUNCTIONS.get(call.name.text) if call is not None else None
     if call is not None and function is not None:
         return _markdown(vocabulary.function_markdown(function), index.range(call.name.start, call.name.end))
     where = model.place(file, offset)
     obj = where.object
+    if isinstance(obj, s.ModuleBlock):  # `module` and `source`: what a use is, where its module is
+        for ident in (obj.kind, *(a.key for a in obj.attributes if a.key.text == SOURCE_KEY)):
+            if ident.start <= offset <= ident.end:
+                return _markdown(MODULE_HELP if ident is obj.kind else SOURCE_HELP, index.range(ident.start, ident.end))
     if obj is not None and obj.kind.start <= offset <= obj.kind.end:
         kind_text = vocabulary.kind_markdown(obj.kind.text)
         if kind_text:
@@ -71,11 +79,51 @@ def _moved(block: s.MovedBlock, attr: s.Attribute | None, offset: int, index: Li
     return _markdown("\n".join(lines), index.range(value.start, value.end))
 
 
+MODULE_HELP = (
+    "**module** — a use of a module: the `.sct` files at `source`, with the params given here. Its objects "
+    "join this component as `USE-OBJECT` (used at the top level, its components join the application as "
+    "`USE-COMPONENT`); `USE.OUTPUT` reads its outputs."
+)
+SOURCE_HELP = (
+    f"**{SOURCE_KEY}** — where the module is: `./FOLDER`, relative to this file, or `{GIT_FORM}` (required)"
+)
+
 MOVED_HELP = (
     "**moved** — a rename: what was applied as `from` is now `to`, the same thing, its identity and data "
     "kept (an object, `component.object`, or a whole component). The plan shows a move, not a delete and "
     "a create. An editor's rename of an applied object writes it."
 )
+
+
+def _repetition_at(snapshot: Snapshot, file: s.File | None, path: str, offset: int) -> tuple[str, s.Ident] | None:
+    """On the name of a block with a `for` or `if`: what it makes; on a loop variable
+    (declared, or used inside the block): what it goes over."""
+    where = model.place(file, offset)
+    around = [b for b in (where.object, where.item) if isinstance(b, s.ObjectBlock | s.ComponentBlock) and b.repetition]
+    compilation = snapshot.compilation
+    for block in around:
+        assert block.repetition is not None
+        if block.name.start <= offset <= block.name.end:
+            return vocabulary.repetition_markdown(compilation, block, path), block.name
+        for variable in block.repetition.variables:
+            if variable.start <= offset <= variable.end:
+                return vocabulary.loop_variable_markdown(compilation, block, variable.text, path), variable
+    first = _reference_start_at(file, offset)
+    for block in around:  # the innermost first: its variables hide its component's
+        assert block.repetition is not None
+        if first is not None and first.text in (v.text for v in block.repetition.variables):
+            return vocabulary.loop_variable_markdown(compilation, block, first.text, path), first
+    return None
+
+
+def _reference_start_at(file: s.File | None, offset: int) -> s.Ident | None:
+    """The first name of the reference at the offset, when the offset is on it."""
+    for top in model.expressions(file) if file is not None else ():
+        if top.start <= offset <= top.end:
+            for expr in s.walk(top):
+                if isinstance(expr, s.Reference) and expr.parts[0].start <= offset <= expr.parts[0].end:
+                    return expr.parts[0]
+    return None
 
 
 def _call_at(file: s.File | None, offset: int) -> s.Call | None:
@@ -92,8 +140,17 @@ def _markdown(text: str, rng: lsp.Range) -> lsp.Hover:
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=rng)
 
 
-def _symbol_text(hit: Hit, recorded: Recorded | None) -> str:
+def _symbol_text(snapshot: Snapshot, hit: Hit, recorded: Recorded | None) -> str:
     sym = hit.symbol
+    compilation = snapshot.compilation
+    if sym.kind == "module":
+        return vocabulary.module_markdown(compilation, sym)
+    if sym.kind == "param":
+        link = vocabulary.module_of(compilation.semantic, sym)
+        return vocabulary.param_markdown(compilation, sym, link.source if link else None)
+    if sym.kind == "output":
+        use = hit.reference.parts[hit.reference.part_targets.index(sym.id) - 1] if hit.reference else None
+        return vocabulary.output_markdown(compilation, sym, use)
     if hit.output is not None:
         output = reference.outputs(sym.object_kind).get(hit.output)
         head = f"**{sym.component}.{sym.name}.{hit.output}** — output of {sym.object_kind} `{sym.component}.{sym.name}`"

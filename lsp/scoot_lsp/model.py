@@ -17,10 +17,11 @@ from scoot_lang.parser import parse
 
 
 def tree(compilation: Compilation, path: str) -> s.File | None:
+    """The tree of a file of the unit, or of a module's file the unit uses."""
     for file in compilation.files:
         if file.path == path:
             return file
-    return None
+    return compilation.semantic.trees.get(path)
 
 
 @dataclass
@@ -65,6 +66,8 @@ def place(file: s.File | None, offset: int) -> Place:
         result.item = item
         if isinstance(item, s.ParamDecl | s.LetDecl):
             return result
+        if isinstance(item, s.ObjectBlock):  # a module's file: its objects are at the top level
+            result.object = item
         if not _in_body(item, offset):
             return result
         members: list[s.Attribute | s.ObjectBlock] = list(item.members) if isinstance(item, s.ComponentBlock) else list(item.attributes)

@@ -62,6 +62,11 @@ def location(snapshot: Snapshot, span: Span) -> lsp.Location:
 
 
 def definition(snapshot: Snapshot, path: str, offset: int) -> list[lsp.Location]:
+    """Where a name is declared; from a module's `source`, the module's files."""
+    for link in snapshot.compilation.semantic.modules.values():
+        span = link.source_span
+        if span.file == path and span.start <= offset <= span.end:
+            return [location(snapshot, Span(file, 0, 0)) for file in link.files]
     hit = hit_at(snapshot, path, offset)
     if hit is None:
         return []
@@ -85,7 +90,8 @@ def uses(semantic: SemanticModel, symbol: Symbol, renaming: bool = False) -> lis
             if symbol_id == symbol.id and output is None:
                 spans.append(ref.part_span(index))
                 break
-    return spans
+    # A module used twice has its text checked twice: one reference, two records.
+    return list(dict.fromkeys(spans))
 
 
 def references(snapshot: Snapshot, path: str, offset: int, include_declaration: bool) -> list[lsp.Location]:
@@ -101,17 +107,29 @@ def references(snapshot: Snapshot, path: str, offset: int, include_declaration: 
 def prepare_rename(snapshot: Snapshot, path: str, offset: int) -> lsp.PrepareRenamePlaceholder:
     hit = hit_at(snapshot, path, offset)
     if hit is None or hit.output is not None:
-        raise RenameError("this is not the name of a component, object, param or let")
+        raise RenameError("this is not the name of a component, object, module, param, let or module output")
     if hit.symbol.kind == "application":
         raise RenameError("the application's name names its repositories: change it by hand if you mean to")
     rng = snapshot.index(path).range(hit.span.start, hit.span.end)
-    return lsp.PrepareRenamePlaceholder(range=rng, placeholder=hit.symbol.name)
+    return lsp.PrepareRenamePlaceholder(range=rng, placeholder=_text(snapshot, hit.span))
+
+
+def _text(snapshot: Snapshot, span: Span) -> str:
+    text = snapshot.texts.get(span.file)
+    if text is None:
+        source = snapshot.compilation.sources.get(span.file)
+        text = source.text if source is not None else ""
+    return text[span.start : span.end]
 
 
 def _new_id(symbol: Symbol, new_name: str) -> str:
     if symbol.kind == "object":
         return f"object:{symbol.component}.{new_name}"
-    return f"{symbol.kind}:{new_name}"
+    if symbol.kind == "module":  # `module:api.web`: its scope's last name
+        scope = symbol.id.removeprefix("module:")
+        return f"module:{scope.rpartition('.')[0] + '.' if '.' in scope else ''}{new_name}"
+    suffix = symbol.id[symbol.id.index("@") :] if "@" in symbol.id else ""  # a module's param or output
+    return f"{symbol.kind}:{new_name}{suffix}"
 
 
 def rename(
@@ -128,44 +146,118 @@ def rename(
     if problem is not None:
         raise RenameError(f"`{new_name}` is not a name here: {problem}")
     semantic = snapshot.compilation.semantic
+    base = _text(snapshot, symbol.name_span)
+    if base != symbol.name:  # an instance of a block with a `for`: its name is the block's and an element's
+        return _rename_repeated(snapshot, hit.span, symbol, base, new_name, recorded)
     if new_name != symbol.name and _new_id(symbol, new_name) in semantic.symbols:
         raise RenameError(f"there is already a {symbol.kind} named `{new_name}`")
-    if symbol.kind in ("param", "let") and any(
-        sym.kind in ("param", "let") and sym.name == new_name for sym in semantic.symbols.values()
-    ):
-        raise RenameError(f"there is already a param or let named `{new_name}`")
+    if symbol.kind in ("param", "let"):
+        _check_value_name(semantic, symbol, new_name)
+    # What a module's use makes is named after it (`web-server`): renamed with it.
+    renamed = [(made, _made_name(made, symbol.name, new_name)) for made in _made(semantic, symbol)]
+    taken = [new for _, new in renamed if new in semantic.symbols and new_name != symbol.name]
+    if taken:
+        raise RenameError(f"the module would make `{taken[0].split(':', 1)[1]}`, which already exists")
     edits: dict[str, list[lsp.TextEdit]] = {}
     for span in [symbol.name_span, *uses(semantic, symbol, renaming=True)]:
-        edit = lsp.TextEdit(range=snapshot.index(span.file).range(span.start, span.end), new_text=new_name)
-        edits.setdefault(uri_of(span.file), []).append(edit)
-    moved = _moved_block(snapshot, symbol, new_name, recorded)
-    if moved is not None and new_name != symbol.name:
-        edits.setdefault(uri_of(symbol.span.file), []).append(moved)
+        _edit(snapshot, edits, span, new_name)
+    if new_name != symbol.name:
+        moves = [(symbol, symbol.id, _new_id(symbol, new_name))] + [
+            (semantic.symbols[old], old, new) for old, new in renamed if old in semantic.symbols
+        ]
+        _add_moves(snapshot, edits, symbol.span.file, moves, recorded)
     return lsp.WorkspaceEdit(changes=edits)
 
 
-def _moved_block(snapshot: Snapshot, symbol: Symbol, new_name: str, recorded: frozenset[str]) -> lsp.TextEdit | None:
-    """The `moved` block a rename of an applied object or component needs, at the end of its file."""
-    if symbol.kind == "object":
-        old, new = f"{symbol.component}.{symbol.name}", f"{symbol.component}.{new_name}"
-        held = old in recorded
-    elif symbol.kind == "component":
-        old, new = symbol.name, new_name
-        held = any(address.startswith(old + ".") for address in recorded)
+def _edit(snapshot: Snapshot, edits: dict[str, list[lsp.TextEdit]], span: Span, new_text: str) -> None:
+    edit = lsp.TextEdit(range=snapshot.index(span.file).range(span.start, span.end), new_text=new_text)
+    edits.setdefault(uri_of(span.file), []).append(edit)
+
+
+def _check_value_name(semantic: SemanticModel, symbol: Symbol, new_name: str) -> None:
+    """A param or let is renamed to no name another param or let of its scope (the
+    application's, or its module's) has; a module's param is never `source`."""
+    suffix = symbol.id[symbol.id.index("@") :] if "@" in symbol.id else ""
+    if suffix and new_name == "source":
+        raise RenameError("`source` says where a module is: a module's param cannot be named so")
+    for sym in semantic.symbols.values():
+        same_scope = sym.id.endswith(suffix) and (suffix or "@" not in sym.id)
+        if sym.kind in ("param", "let") and sym.name == new_name and same_scope and sym.id != symbol.id:
+            raise RenameError(f"there is already a param or let named `{new_name}`")
+
+
+def _made(semantic: SemanticModel, symbol: Symbol) -> tuple[str, ...]:
+    link = semantic.modules.get(symbol.id) if symbol.kind == "module" else None
+    return link.made if link is not None else ()
+
+
+def _made_name(made: str, old: str, new: str) -> str:
+    """`object:api.web-server` made by `web`, renamed to `site`: `object:api.site-server`."""
+    kind, _, address = made.partition(":")
+    component, dot, name = address.rpartition(".")
+    return f"{kind}:{component}{dot}{new}{name.removeprefix(old)}"
+
+
+def _rename_repeated(
+    snapshot: Snapshot, at: Span, symbol: Symbol, base: str, new_name: str, recorded: frozenset[str]
+) -> lsp.WorkspaceEdit:
+    """Rename a block with a `for` (`cache` of `cache-eu`, `cache-us`): its header and the
+    names of its instances in every reference; at a reference, `NEW-eu` names the new block."""
+    suffix = symbol.name[len(base) :]
+    if at == symbol.name_span:
+        new_base = new_name
+    elif new_name.endswith(suffix) and len(new_name) > len(suffix):
+        new_base = new_name[: -len(suffix)]
     else:
-        return None
+        raise RenameError(
+            f"`{symbol.name}` is made by the `for` of `{base}`: rename it to `NAME{suffix}`, "
+            f"or rename `{base}` at its header"
+        )
     semantic = snapshot.compilation.semantic
-    chained = any(ref.address == "to" and ref.target == symbol.id for ref in semantic.references)
-    if not (held or chained):
-        return None
-    file = symbol.span.file
+    made = [sym for sym in semantic.symbols.values() if sym.name_span == symbol.name_span and sym.kind == symbol.kind]
+    moves = [(sym, sym.id, _new_id(sym, new_base + sym.name[len(base) :])) for sym in made]
+    taken = [new for _, _, new in moves if new in semantic.symbols and new_base != base]
+    if taken:
+        raise RenameError(f"the block would make `{taken[0].split(':', 1)[1]}`, which already exists")
+    edits: dict[str, list[lsp.TextEdit]] = {}
+    _edit(snapshot, edits, symbol.name_span, new_base)
+    for sym in made:
+        for span in uses(semantic, sym, renaming=True):
+            _edit(snapshot, edits, Span(span.file, span.start, span.start + len(base)), new_base)
+    if new_base != base:
+        _add_moves(snapshot, edits, symbol.span.file, moves, recorded)
+    return lsp.WorkspaceEdit(changes=edits)
+
+
+def _add_moves(
+    snapshot: Snapshot,
+    edits: dict[str, list[lsp.TextEdit]],
+    file: str,
+    moves: list[tuple[Symbol, str, str]],
+    recorded: frozenset[str],
+) -> None:
+    """The `moved` blocks a rename of applied objects or components needs (symbol, old id,
+    new id each), at the end of the file declaring what is renamed (the application's
+    file, for what a module makes: moves are the application's)."""
+    semantic = snapshot.compilation.semantic
+    blocks = []
+    for symbol, old_id, new_id in moves:
+        if symbol.kind not in ("object", "component"):
+            continue
+        old, new = old_id.split(":", 1)[1], new_id.split(":", 1)[1]
+        held = old in recorded if symbol.kind == "object" else any(a.startswith(old + ".") for a in recorded)
+        chained = any(ref.address == "to" and ref.target == old_id for ref in semantic.references)
+        if held or chained:
+            blocks.append(f"moved {{ from = {old}, to = {new} }}\n")
+    if not blocks:
+        return
     text = snapshot.texts[file]
     tree = model.tree(snapshot.compilation, file)
     after_move = tree is not None and bool(tree.items) and isinstance(tree.items[-1], s.MovedBlock)
     # As `scoot fmt` lays it out: set apart from a block, together with other moves.
     lead = ("" if text.endswith("\n") or not text else "\n") + ("" if after_move or not text else "\n")
     end = snapshot.index(file).range(len(text), len(text))
-    return lsp.TextEdit(range=end, new_text=f"{lead}moved {{ from = {old}, to = {new} }}\n")
+    edits.setdefault(uri_of(file), []).append(lsp.TextEdit(range=end, new_text=lead + "".join(blocks)))
 
 
 # --- symbols -----------------------------------------------------------------------
@@ -176,6 +268,8 @@ _KINDS = {
     "object": lsp.SymbolKind.Object,
     "param": lsp.SymbolKind.Variable,
     "let": lsp.SymbolKind.Constant,
+    "module": lsp.SymbolKind.Module,
+    "output": lsp.SymbolKind.Property,
 }
 
 

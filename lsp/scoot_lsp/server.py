@@ -158,7 +158,11 @@ class ScootLanguageServer(LanguageServer):
     def publish(self, unit: Unit, snapshot: Snapshot) -> None:
         fallback = next((d.path for d in self.scoot.documents.values() if self.scoot.unit_of(d.uri) is unit), None)
         found = diagnostics.by_file(snapshot, fallback)
-        for path in unit.published - set(found):
+        # A module's file: the unit that uses it says what is wrong there, not its own folder's.
+        used = {path for path in found if (_module_user(self, uri_of(path)) or unit) is not unit}
+        for path in used:
+            del found[path]
+        for path in unit.published - set(found) - used:
             found[path] = []  # a file that left the unit
         for path, items in found.items():
             document = self.scoot.document(uri_of(path))
@@ -256,7 +260,11 @@ def did_change_watched(ls: ScootLanguageServer, params: lsp.DidChangeWatchedFile
     lsp.DiagnosticOptions(identifier="scoot", inter_file_dependencies=True, workspace_diagnostics=False),
 )
 async def pull_diagnostics(ls: ScootLanguageServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
-    snapshot, path, _ = await ls.fresh(params.text_document.uri)
+    user = _module_user(ls, params.text_document.uri)  # a module's file: its user's model
+    if user is not None:
+        snapshot, path = await ls.scoot.current(user), path_of(params.text_document.uri)
+    else:
+        snapshot, path, _ = await ls.fresh(params.text_document.uri)
     found = diagnostics.by_file(snapshot, path)
     related: dict[str, Any] = {
         uri_of(other): lsp.FullDocumentDiagnosticReport(items=items) for other, items in found.items() if other != path
@@ -274,6 +282,10 @@ async def complete(ls: ScootLanguageServer, params: lsp.CompletionParams) -> lsp
     offset = index.offset(params.position)
     line_prefix = document.text[index.line_start(params.position.line) : offset]
     where = model.current_place(model.tree(snapshot.compilation, path), snapshot.texts.get(path, ""), document.text, offset)
+    typed = completion.typed_source(where, line_prefix)
+    if typed is not None and os.path.isabs(path):  # `source = "./...`: folders, read off the loop
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, completion.source_folders, Path(path).parent, typed)
     return completion.complete(snapshot, where, line_prefix)
 
 
@@ -290,8 +302,24 @@ async def on_hover(ls: ScootLanguageServer, params: lsp.HoverParams) -> lsp.Hove
 
 
 async def _at(ls: ScootLanguageServer, uri: str, position: lsp.Position) -> tuple[Snapshot, str, int]:
-    snapshot, path, _ = await ls.fresh(uri)
+    user = _module_user(ls, uri)
+    if user is not None:
+        path = path_of(uri)
+        snapshot = await ls.scoot.current(user)
+    else:
+        snapshot, path, _ = await ls.fresh(uri)
     return snapshot, path, snapshot.index(path).offset(position)
+
+
+def _module_user(ls: ScootLanguageServer, uri: str) -> Unit | None:
+    """A unit that uses the document as a module's file: its model knows the module's uses
+    (hover, definition and rename inside a module answer from it; lsp/README.md)."""
+    path = path_of(uri)
+    for unit in ls.scoot.all_units():
+        latest = unit.latest
+        if latest is not None and path not in latest.texts and path in latest.compilation.semantic.trees:
+            return unit
+    return None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
@@ -318,7 +346,7 @@ async def prepare_rename(ls: ScootLanguageServer, params: lsp.PrepareRenameParam
 @server.feature(lsp.TEXT_DOCUMENT_RENAME)
 async def rename(ls: ScootLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit:
     snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
-    unit = ls.scoot.unit_of(params.text_document.uri)
+    unit = _module_user(ls, params.text_document.uri) or ls.scoot.unit_of(params.text_document.uri)
     # In a thread: whether the renamed object is recorded is read from `scoot.lock`.
     loop = asyncio.get_running_loop()
     held = await loop.run_in_executor(None, lens.recorded_addresses, unit.folder) if unit.folder else frozenset()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from typing import NamedTuple
+
 from lsprotocol import types as lsp
 
 from scoot_lang import syntax as s
-from scoot_lang.semantic import ReferenceUse
-from scoot_lsp import model
+from scoot_lang.semantic import ReferenceUse, SemanticModel
+from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot
 from scoot_lsp.navigation import part_meaning
 
 TOKEN_TYPES = [
-    "keyword", "type", "namespace", "variable", "property", "string", "number", "comment", "function", "enumMember"
+    "keyword", "type", "namespace", "variable", "property", "string", "number", "comment", "function", "enumMember",
+    "operator",
 ]
 TOKEN_MODIFIERS = ["declaration", "readonly", "defaultLibrary"]
 LEGEND = lsp.SemanticTokensLegend(token_types=TOKEN_TYPES, token_modifiers=TOKEN_MODIFIERS)
@@ -26,11 +30,28 @@ def _ident(tokens: list[Token], ident: s.Ident, kind: str, modifiers: int = 0) -
         tokens.append((ident.start, ident.end, _TYPE[kind], modifiers))
 
 
-_SYMBOL_TYPE = {"component": ("namespace", 0), "object": ("variable", 0), "let": ("variable", READONLY), "param": ("variable", READONLY)}
+_SYMBOL_TYPE = {
+    "component": ("namespace", 0),
+    "object": ("variable", 0),
+    "let": ("variable", READONLY),
+    "param": ("variable", READONLY),
+    "module": ("namespace", 0),
+    "output": ("property", 0),
+}
 
 
-def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], snapshot: Snapshot) -> None:
-    semantic = snapshot.compilation.semantic
+class _Source(NamedTuple):
+    """What the tokens of one file are made from: the model, and the file's text and
+    comments (an operator is found in the text between its operands: the tree keeps
+    the operands' positions, not the operator's)."""
+
+    semantic: SemanticModel
+    text: str
+    comments: list[s.Comment]
+
+
+def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], ctx: _Source) -> None:
+    semantic = ctx.semantic
     if isinstance(expr, s.StringLit):
         cursor = expr.start
         for part in expr.parts:
@@ -38,7 +59,7 @@ def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], snap
                 continue
             if part.start > cursor:
                 tokens.append((cursor, part.start, _TYPE["string"], 0))
-            _expr(tokens, part, refs, snapshot)
+            _expr(tokens, part, refs, ctx)
             cursor = max(cursor, part.end)
         if expr.end > cursor:
             tokens.append((cursor, expr.end, _TYPE["string"], 0))
@@ -48,30 +69,35 @@ def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], snap
         tokens.append((expr.start, expr.end, _TYPE["keyword"], 0))
     elif isinstance(expr, s.ListExpr):
         for item in expr.items:
-            _expr(tokens, item, refs, snapshot)
+            _expr(tokens, item, refs, ctx)
     elif isinstance(expr, s.MapExpr):
         for entry in expr.entries:
             if not entry.quoted:
                 _ident(tokens, entry.key, "property")
-            _expr(tokens, entry.value, refs, snapshot)
+            _expr(tokens, entry.value, refs, ctx)
     elif isinstance(expr, s.Call):
         _ident(tokens, expr.name, "function", LIBRARY)
         for arg in expr.args:
-            _expr(tokens, arg, refs, snapshot)
+            _expr(tokens, arg, refs, ctx)
     elif isinstance(expr, s.Binary):
-        _expr(tokens, expr.left, refs, snapshot)
-        _expr(tokens, expr.right, refs, snapshot)
+        _expr(tokens, expr.left, refs, ctx)
+        _operator(tokens, ctx, expr.left.end, expr.right.start, expr.op)
+        _expr(tokens, expr.right, refs, ctx)
     elif isinstance(expr, s.Conditional):
+        _operator(tokens, ctx, expr.condition.end, expr.then.start, "?")
+        _operator(tokens, ctx, expr.then.end, expr.otherwise.start, ":")
         for part in (expr.condition, expr.then, expr.otherwise):
-            _expr(tokens, part, refs, snapshot)
+            _expr(tokens, part, refs, ctx)
     elif isinstance(expr, s.Index):
-        _expr(tokens, expr.target, refs, snapshot)
-        _expr(tokens, expr.index, refs, snapshot)
+        _expr(tokens, expr.target, refs, ctx)
+        _expr(tokens, expr.index, refs, ctx)
     elif isinstance(expr, s.GetAttr):
-        _expr(tokens, expr.target, refs, snapshot)
+        _expr(tokens, expr.target, refs, ctx)
         _ident(tokens, expr.name, "property")
     elif isinstance(expr, s.Unary | s.Paren):
-        _expr(tokens, expr.operand if isinstance(expr, s.Unary) else expr.inner, refs, snapshot)
+        if isinstance(expr, s.Unary) and expr.start >= 0:
+            tokens.append((expr.start, expr.start + len(expr.op), _TYPE["operator"], 0))
+        _expr(tokens, expr.operand if isinstance(expr, s.Unary) else expr.inner, refs, ctx)
     elif isinstance(expr, s.Reference):
         ref = refs.get(expr.start)
         for index, name in enumerate(expr.parts):
@@ -86,25 +112,62 @@ def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], snap
             _ident(tokens, name, kind, modifiers)
 
 
+def _operator(tokens: list[Token], ctx: _Source, after: int, before: int, op: str) -> None:
+    """The operator `op` written between two operands (outside any comment there)."""
+    text, comments = ctx.text, ctx.comments
+    at = text.find(op, after, before) if 0 <= after <= before else -1
+    while at >= 0 and any(c.start <= at < c.end for c in comments):
+        at = text.find(op, at + 1, before)
+    if at >= 0:
+        tokens.append((at, at + len(op), _TYPE["operator"], 0))
+
+
 def _repetition(
-    tokens: list[Token], repetition: s.Repetition | None, refs: dict[int, ReferenceUse], snapshot: Snapshot
+    tokens: list[Token], repetition: s.Repetition | None, refs: dict[int, ReferenceUse], ctx: _Source
 ) -> None:
-    """`for x in xs if c`: its first keyword, its variables, its list and its condition."""
+    """`for x in xs if c`: its keywords, its variables, its list and its condition."""
     if repetition is None:
         return
     keyword = "for" if repetition.iterable is not None else "if"
     tokens.append((repetition.start, repetition.start + len(keyword), _TYPE["keyword"], 0))
     for variable in repetition.variables:
         _ident(tokens, variable, "variable", DECLARATION | READONLY)
+    if repetition.iterable is not None and repetition.variables:
+        _keyword_between(tokens, ctx, repetition.variables[-1].end, repetition.iterable.start, "in")
+        if repetition.condition is not None:
+            _keyword_between(tokens, ctx, repetition.iterable.end, repetition.condition.start, "if")
     for expr in (repetition.iterable, repetition.condition):
         if expr is not None:
-            _expr(tokens, expr, refs, snapshot)
+            _expr(tokens, expr, refs, ctx)
+
+
+def _keyword_between(tokens: list[Token], ctx: _Source, after: int, before: int, word: str) -> None:
+    text = ctx.text
+    found = re.search(rf"\b{word}\b", text[after:before]) if 0 <= after <= before else None
+    if found is not None:
+        tokens.append((after + found.start(), after + found.end(), _TYPE["keyword"], 0))
+
+
+def _block(tokens: list[Token], block: s.ObjectBlock, refs: dict[int, ReferenceUse], ctx: _Source) -> None:
+    """An object, or a module's use (`module` its keyword, its params properties)."""
+    if isinstance(block, s.ModuleBlock):
+        tokens.append((block.kind.start, block.kind.end, _TYPE["keyword"], 0))
+        _ident(tokens, block.name, "namespace", DECLARATION)
+    else:
+        _ident(tokens, block.kind, "type")
+        _ident(tokens, block.name, "variable", DECLARATION)
+    _repetition(tokens, block.repetition, refs, ctx)
+    for attr in block.attributes:
+        _ident(tokens, attr.key, "property")
+        _expr(tokens, attr.value, refs, ctx)
 
 
 def _raw(snapshot: Snapshot, path: str) -> list[Token]:
     file = model.tree(snapshot.compilation, path)
     if file is None:
         return []
+    compilation = snapshot.compilation
+    ctx = _Source(compilation.semantic, vocabulary.text_of(compilation, path), file.comments)
     refs = {ref.span.start: ref for ref in snapshot.compilation.semantic.references if ref.span.file == path}
     tokens: list[Token] = [(c.start, c.end, _TYPE["comment"], 0) for c in file.comments]
     for item in file.items:
@@ -113,34 +176,32 @@ def _raw(snapshot: Snapshot, path: str) -> list[Token]:
             tokens.append((item.start, item.start + len(keyword), _TYPE["keyword"], 0))
             _ident(tokens, item.name, "namespace", DECLARATION)
             if isinstance(item, s.ComponentBlock):
-                _repetition(tokens, item.repetition, refs, snapshot)
+                _repetition(tokens, item.repetition, refs, ctx)
             for member in item.members if isinstance(item, s.ComponentBlock) else item.attributes:
                 if isinstance(member, s.ObjectBlock):
-                    _ident(tokens, member.kind, "type")
-                    _ident(tokens, member.name, "variable", DECLARATION)
-                    _repetition(tokens, member.repetition, refs, snapshot)
-                    for attr in member.attributes:
-                        _ident(tokens, attr.key, "property")
-                        _expr(tokens, attr.value, refs, snapshot)
+                    _block(tokens, member, refs, ctx)
                 else:
                     _ident(tokens, member.key, "property")
-                    _expr(tokens, member.value, refs, snapshot)
+                    _expr(tokens, member.value, refs, ctx)
         elif isinstance(item, s.ParamDecl):
             tokens.append((item.start, item.start + len("param"), _TYPE["keyword"], 0))
             _ident(tokens, item.name, "variable", DECLARATION | READONLY)
             _ident(tokens, item.type, "type", LIBRARY)
             if item.default is not None:
-                _expr(tokens, item.default, refs, snapshot)
+                _expr(tokens, item.default, refs, ctx)
         elif isinstance(item, s.MovedBlock):
             # Its addresses: a `to` as what it names, a `from` (named by nothing) as a name.
             tokens.append((item.start, item.start + len("moved"), _TYPE["keyword"], 0))
             for attr in item.attributes:
                 _ident(tokens, attr.key, "property")
-                _expr(tokens, attr.value, refs, snapshot)
+                _expr(tokens, attr.value, refs, ctx)
+        elif isinstance(item, s.ObjectBlock):  # a module's file: its objects, its uses of modules
+            _block(tokens, item, refs, ctx)
         elif isinstance(item, s.LetDecl):
-            tokens.append((item.start, item.start + len("let"), _TYPE["keyword"], 0))
+            keyword = "output" if isinstance(item, s.OutputDecl) else "let"
+            tokens.append((item.start, item.start + len(keyword), _TYPE["keyword"], 0))
             _ident(tokens, item.name, "variable", DECLARATION | READONLY)
-            _expr(tokens, item.value, refs, snapshot)
+            _expr(tokens, item.value, refs, ctx)
     return tokens
 
 

@@ -6,10 +6,15 @@ and completion. What a key or kind says is read from the models, what a function
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel
 
 from scoot_lang import syntax as s
+from scoot_lang.compiler import Compilation
 from scoot_lang.functions import Function
+from scoot_lang.semantic import ModuleLink, SemanticModel, Symbol
+from scoot_lsp import model
 from scoot_model import reference
 from scoot_model.objects import Application, Component, Moved, kinds
 
@@ -56,3 +61,142 @@ def kind_markdown(name: str) -> str | None:
 
 def function_markdown(function: Function) -> str:
     return f"**{function.signature}** — built-in function\n\n{function.doc}"
+
+
+# --- modules and repetition: what the semantic model links to the modules' text -----
+
+
+def text_of(compilation: Compilation, path: str) -> str:
+    source = compilation.sources.get(path)
+    return source.text if source is not None else ""
+
+
+def declaration(compilation: Compilation, symbol: Symbol) -> s.ParamDecl | s.LetDecl | None:
+    """The `param`, `let` or `output` that declares a symbol (in the unit or a module's file)."""
+    file = model.tree(compilation, symbol.span.file)
+    for item in file.items if file is not None else ():
+        if isinstance(item, s.ParamDecl | s.LetDecl) and item.name.start == symbol.name_span.start:
+            return item
+    return None
+
+
+def doc_comment(compilation: Compilation, path: str, start: int) -> str:
+    """The comment lines just above a declaration (none if a blank line parts them)."""
+    file = model.tree(compilation, path)
+    text = text_of(compilation, path)
+    lines: list[str] = []
+    for comment in reversed(file.comments if file is not None else []):
+        if comment.end > start:
+            continue
+        between = text[comment.end : start]
+        if between.strip() or between.count("\n") > 1:
+            break
+        lines.insert(0, comment.text.lstrip("#/").strip())
+        start = comment.start
+    return "\n".join(lines)
+
+
+def source_text(compilation: Compilation, path: str, node: s.Expr | None) -> str:
+    """An expression as written."""
+    return text_of(compilation, path)[node.start : node.end] if node is not None and node.start >= 0 else ""
+
+
+def param_markdown(compilation: Compilation, symbol: Symbol, module: str | None) -> str:
+    """A param: its type, default and doc comment; `module`: the source of the module it belongs to."""
+    decl = declaration(compilation, symbol)
+    where = f"param of the module `{module}`" if module else "param"
+    head = f"**{symbol.name}** — {where}"
+    lines = [head]
+    if isinstance(decl, s.ParamDecl):
+        lines[0] += f": {decl.type.text}"
+        default = source_text(compilation, symbol.span.file, decl.default)
+        lines[0] += f" = `{default}`" if default else " (required)"
+    doc = doc_comment(compilation, symbol.span.file, symbol.span.start)
+    return "\n".join([*lines, *(["", doc] if doc else [])])
+
+
+def module_of(semantic: SemanticModel, symbol: Symbol) -> ModuleLink | None:
+    """The first use of the module a param or output symbol belongs to."""
+    if "@" not in symbol.id:
+        return None
+    suffix = symbol.id[symbol.id.index("@") :]
+    return next((link for link in semantic.modules.values() if link.suffix == suffix), None)
+
+
+def members(semantic: SemanticModel, link: ModuleLink, kind: str) -> list[Symbol]:
+    """A module's params or outputs, in the order they are declared."""
+    found = [sym for sym in semantic.symbols.values() if sym.kind == kind and sym.id.endswith(link.suffix)]
+    return sorted(found, key=lambda sym: (sym.span.file, sym.span.start))
+
+
+def module_markdown(compilation: Compilation, use: Symbol) -> str:
+    semantic = compilation.semantic
+    link = semantic.modules.get(use.id)
+    where = f" in component `{use.component}`" if use.component else " at the top level"
+    lines = [f"**{use.name}** — a use of a module{where}"]
+    if link is None:
+        return "\n".join([*lines, "", "Its source could not be read (see the diagnostics)."])
+    lines += ["", f"Source: `{link.source}`"]
+    params = members(semantic, link, "param")
+    if params:
+        lines += ["", "Params:"]
+        for sym in params:
+            decl = declaration(compilation, sym)
+            kind = decl.type.text if isinstance(decl, s.ParamDecl) else "any"
+            default = source_text(compilation, sym.span.file, decl.default) if isinstance(decl, s.ParamDecl) else ""
+            lines.append(f"- `{sym.name}`: {kind}" + (f" = `{default}`" if default else " (required)"))
+    outputs = members(semantic, link, "output")
+    if outputs:
+        lines += ["", "Outputs:"]
+        for sym in outputs:
+            decl = declaration(compilation, sym)
+            value = source_text(compilation, sym.span.file, decl.value if isinstance(decl, s.LetDecl) else None)
+            lines.append(f"- `{use.name}.{sym.name}` = `{value}`")
+    if link.made:
+        lines += ["", "Makes: " + ", ".join(f"`{made.split(':', 1)[1]}`" for made in link.made)]
+    return "\n".join(lines)
+
+
+def output_markdown(compilation: Compilation, symbol: Symbol, use: str | None) -> str:
+    decl = declaration(compilation, symbol)
+    value = source_text(compilation, symbol.span.file, decl.value if isinstance(decl, s.LetDecl) else None)
+    link = module_of(compilation.semantic, symbol)
+    owner = f" of the module `{link.source}`" if link else ""
+    lines = [f"**{use + '.' if use else ''}{symbol.name}** — output{owner}", "", f"`{symbol.name} = {value}`"]
+    lines += ["", f"Declared in `{Path(symbol.span.file).name}`"]
+    doc = doc_comment(compilation, symbol.span.file, symbol.span.start)
+    return "\n".join([*lines, *(["", doc] if doc else [])])
+
+
+def instances(semantic: SemanticModel, symbol: Symbol) -> list[Symbol]:
+    """The instances a block with a `for` makes (they share its name's span); the symbol alone otherwise."""
+    return [
+        sym for sym in semantic.symbols.values() if sym.name_span == symbol.name_span and sym.kind == symbol.kind
+    ]
+
+
+def repetition_markdown(compilation: Compilation, block: s.ComponentBlock | s.ObjectBlock, path: str) -> str:
+    """What a `for` or `if` on a block makes."""
+    repetition = block.repetition
+    assert repetition is not None
+    clause = text_of(compilation, path)[repetition.start : repetition.end]
+    semantic = compilation.semantic
+    made = [
+        sym.name
+        for sym in semantic.symbols.values()
+        if sym.name_span.file == path and sym.name_span.start == block.name.start and sym.kind in ("object", "component")
+    ]
+    if repetition.iterable is not None:
+        what = ", ".join(f"`{name}`" for name in made) or "none (its list is empty)"
+        return f"**{block.name.text}** `{clause}`\n\nMakes {what}: one for each element, named after it."
+    holds = "it holds: the block exists" if made else "it does not hold: the block does not exist"
+    return f"**{block.name.text}** `{clause}`\n\nExists only when its condition holds; now {holds}."
+
+
+def loop_variable_markdown(compilation: Compilation, block: s.ComponentBlock | s.ObjectBlock, name: str, path: str) -> str:
+    repetition = block.repetition
+    assert repetition is not None and repetition.iterable is not None
+    iterable = source_text(compilation, path, repetition.iterable)
+    position = [v.text for v in repetition.variables].index(name)
+    role = "each element" if len(repetition.variables) == 1 else ("each key" if position == 0 else "each value")
+    return f"**{name}** — loop variable of `{block.name.text}`: {role} of `{iterable}`"
