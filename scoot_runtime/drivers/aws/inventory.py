@@ -33,6 +33,9 @@ async def inventory(aws: Aws, names: Names) -> dict[str, str]:
             "get_resources",
             TagFilters=[{"Key": LINEAGE_TAG, "Values": [names.lineage]}],
             ResourceTypeFilters=sorted(KINDS),
+            # The largest pages the API gives: the calls grow by one per 100 objects.
+            ResourcesPerPage=100,
+            TagsPerPage=500,
             **({"PaginationToken": token} if token else {}),
         )
         for resource in page.get("ResourceTagMappingList", ()):

@@ -216,6 +216,7 @@ class PagedReads:
             "TagFilters": [{"Key": LINEAGE_TAG, "Values": [self.names.lineage]}],
             "ResourceTypeFilters": sorted(TAGGED),
             "ResourcesPerPage": 100,
+            "TagsPerPage": 500,
         }
         pages = await _pages(self.aws, "resourcegroupstaggingapi", "get_resources", "PaginationToken", "PaginationToken", arguments)
         tags: dict[tuple[str, str], dict[str, str]] = {}
