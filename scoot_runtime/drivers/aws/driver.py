@@ -21,11 +21,11 @@ from scoot_runtime.drivers.aws import compute, compute_moves, connection, storag
 from scoot_runtime.drivers.aws.artifacts import Artifacts
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.iam import Roles
-from scoot_runtime.drivers.aws.inventory import inventory
+from scoot_runtime.drivers.aws.inventory import KINDS, listed, tagged
 from scoot_runtime.drivers.aws.lock import S3Lock
 from scoot_runtime.drivers.aws.naming import Names
 from scoot_runtime.drivers.aws.options import OPTION_NAMES, AwsOptions
-from scoot_runtime.drivers.aws.refresh import PagedReads
+from scoot_runtime.drivers.aws.refresh import TAGGED, PagedReads
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import (
     Address,
@@ -149,7 +149,11 @@ class AwsDriver(CloudDriver):
         return await self._paged.read_many(reads, parallelism or self.parallelism or 16)
 
     async def inventory(self) -> Mapping[str, str]:
-        return await inventory(self.aws, self.names)
+        """What the Tagging API lists of this state; the listing (of the types the refresh
+        reads tags of too) also serves the refresh that follows (see `refresh`)."""
+        resources = await tagged(self.aws, self.names, {*KINDS, *TAGGED})
+        self._paged.tagged = resources
+        return listed(resources, self.names)
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         if spec.kind == "compute":

@@ -30,7 +30,7 @@ what was found (`ComputeObjects.observe`, the `tags_of` of storage, the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from scoot_runtime.drivers.aws.compute import (
@@ -42,6 +42,7 @@ from scoot_runtime.drivers.aws.compute import (
 )
 from scoot_runtime.drivers.aws.connection import ConnectionObjects
 from scoot_runtime.drivers.aws.errors import AwsCallError, AwsDriverError
+from scoot_runtime.drivers.aws.inventory import tagged
 from scoot_runtime.drivers.aws.naming import LINEAGE_TAG, NAMED_TAG, Names, tag_map
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.aws.storage import StorageObjects
@@ -50,20 +51,6 @@ from scoot_runtime.drivers.base import Address, ObjectSpec, Observed, ReadResult
 T = TypeVar("T")
 # The Tagging API's resource types whose tags the refresh reads, and what each is to it.
 TAGGED = {"s3:bucket": "bucket", "dynamodb:table": "table", "ssm:parameter": "parameter"}
-
-
-async def _pages(
-    aws: Aws, service: str, operation: str, token_in: str, token_out: str, arguments: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """Every page of a listing: `token_out` of one page is `token_in` of the next."""
-    pages: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = await aws.call(service, operation, **arguments, **({token_in: token} if token else {}))
-        pages.append(page)
-        token = page.get(token_out) or None
-        if not token:
-            return pages
 
 
 async def _listed(listing: Awaitable[T]) -> T | None:
@@ -111,6 +98,8 @@ class PagedReads:
         self.compute = compute
         self.storage = storage
         self.connection = connection
+        # What `AwsDriver.inventory` listed of the Tagging API for the refresh that follows it.
+        self.tagged: list[tuple[str, dict[str, str]]] | None = None
 
     async def read_many(
         self, reads: Sequence[tuple[ObjectSpec, Recorded | None]], parallelism: int
@@ -158,20 +147,20 @@ class PagedReads:
 
     async def _instances(self, lineage: list[dict[str, Any]]) -> list[dict[str, Any]]:
         filters = [*lineage, {"Name": "instance-state-name", "Values": list(LIVE_STATES)}]
-        pages = await _pages(
-            self.aws, "ec2", "describe_instances", "NextToken", "NextToken", {"Filters": filters, "MaxResults": 1000}
+        pages = await self.aws.pages(
+            "ec2", "describe_instances", "NextToken", "NextToken", Filters=filters, MaxResults=1000
         )
         return [i for page in pages for r in page.get("Reservations", ()) for i in r.get("Instances", ())]
 
     async def _groups(self, lineage: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        pages = await _pages(
-            self.aws, "ec2", "describe_security_groups", "NextToken", "NextToken", {"Filters": lineage, "MaxResults": 1000}
+        pages = await self.aws.pages(
+            "ec2", "describe_security_groups", "NextToken", "NextToken", Filters=lineage, MaxResults=1000
         )
         return [dict(g) for page in pages for g in page.get("SecurityGroups", ())]
 
     async def _roles(self) -> dict[str, tuple[dict[str, str], dict[str, Any]]]:
-        pages = await _pages(
-            self.aws, "iam", "get_account_authorization_details", "Marker", "Marker", {"Filter": ["Role"], "MaxItems": 1000}
+        pages = await self.aws.pages(
+            "iam", "get_account_authorization_details", "Marker", "Marker", Filter=["Role"], MaxItems=1000
         )
         return {
             str(role["RoleName"]): (
@@ -184,15 +173,15 @@ class PagedReads:
 
     async def _parameters(self) -> set[str]:
         prefix = [{"Key": "Name", "Option": "BeginsWith", "Values": [f"/scoot/{self.names.digest()}/"]}]
-        pages = await _pages(
-            self.aws, "ssm", "describe_parameters", "NextToken", "NextToken", {"ParameterFilters": prefix, "MaxResults": 50}
+        pages = await self.aws.pages(
+            "ssm", "describe_parameters", "NextToken", "NextToken", ParameterFilters=prefix, MaxResults=50
         )
         return {str(p["Name"]) for page in pages for p in page.get("Parameters", ())}
 
     async def _artifacts(self) -> set[str]:
-        arguments = {"Bucket": self.compute.artifacts.bucket}
+        bucket = self.compute.artifacts.bucket
         try:
-            pages = await _pages(self.aws, "s3", "list_objects_v2", "ContinuationToken", "NextContinuationToken", arguments)
+            pages = await self.aws.pages("s3", "list_objects_v2", "ContinuationToken", "NextContinuationToken", Bucket=bucket)
         except AwsCallError as error:
             if error.code == "NoSuchBucket":
                 return set()
@@ -200,31 +189,27 @@ class PagedReads:
         return {str(o["Key"]) for page in pages for o in page.get("Contents", ())}
 
     async def _buckets(self) -> set[str]:
-        pages = await _pages(
-            self.aws, "s3", "list_buckets", "ContinuationToken", "ContinuationToken", {"MaxBuckets": 10000}
+        pages = await self.aws.pages(
+            "s3", "list_buckets", "ContinuationToken", "ContinuationToken", MaxBuckets=10000
         )
         return {str(b["Name"]) for page in pages for b in page.get("Buckets", ())}
 
     async def _tables(self) -> set[str]:
-        pages = await _pages(
-            self.aws, "dynamodb", "list_tables", "ExclusiveStartTableName", "LastEvaluatedTableName", {"Limit": 100}
+        pages = await self.aws.pages(
+            "dynamodb", "list_tables", "ExclusiveStartTableName", "LastEvaluatedTableName", Limit=100
         )
         return {str(n) for page in pages for n in page.get("TableNames", ())}
 
     async def _tags(self) -> dict[tuple[str, str], dict[str, str]]:
-        arguments = {
-            "TagFilters": [{"Key": LINEAGE_TAG, "Values": [self.names.lineage]}],
-            "ResourceTypeFilters": sorted(TAGGED),
-            "ResourcesPerPage": 100,
-            "TagsPerPage": 500,
-        }
-        pages = await _pages(self.aws, "resourcegroupstaggingapi", "get_resources", "PaginationToken", "PaginationToken", arguments)
+        # The inventory's listing, made just before, holds these types too: taken once.
+        resources, self.tagged = self.tagged, None
+        if resources is None:
+            resources = await tagged(self.aws, self.names, TAGGED)
         tags: dict[tuple[str, str], dict[str, str]] = {}
-        for page in pages:
-            for resource in page.get("ResourceTagMappingList", ()):
-                named = _tagged_name(str(resource.get("ResourceARN", "")))
-                if named is not None:
-                    tags[named] = tag_map(resource.get("Tags"))
+        for arn, found in resources:
+            named = _tagged_name(arn)
+            if named is not None:
+                tags[named] = found
         return tags
 
     # --- the reads -------------------------------------------------------------------
