@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-from moto_server import REGION, Moto, Proxy, leftovers
+from moto_server import REGION, Moto, Proxy
 
 from bench.aws_calls import BOUND, figures, report
 from scoot_runtime.conformance import context_for, make_spec, record
@@ -23,14 +22,6 @@ WEB = Address("api", "web")
 FILES = Address("api", "files")
 ROWS = Address("api", "rows")
 LINK = Address("api", "web_files")
-
-
-@pytest.fixture
-def driver(tmp_path: Path, moto_server: Moto) -> Iterator[AwsDriver]:
-    made = AwsDriver(context_for(tmp_path, region=REGION, endpoint_url=moto_server.endpoint_url))
-    yield made
-    asyncio.run(made.close())
-    assert leftovers(moto_server, made.context.lineage) == []
 
 
 def per_object(driver: AwsDriver, reads: Sequence[tuple[ObjectSpec, Recorded | None]]) -> dict[Address, Any]:
