@@ -93,13 +93,20 @@ def validate(path: str | None, params: tuple[str, ...], output: str) -> None:
 def fmt(path: str | None, check: bool, diff: bool, output: str) -> None:
     """Format .sct files in the canonical style (a file, or a folder's .sct files).
     Default: the architecture of the application the current folder is in."""
-    from scoot_lang.compiler import SCT_SUFFIX, read_source
+    from scoot_lang.compiler import JSON_NAME, SCT_SUFFIX, read_source
     from scoot_lang.format import format_text
     from scoot_lang.source import SourceFile
     from scoot_runtime.files import write_atomic
 
     root = Path(architecture_path(path))
     files = sorted(p for p in root.iterdir() if p.suffix == SCT_SUFFIX) if root.is_dir() else [root]
+    json_form = [p for p in files if p.suffix == ".json"] or ([] if files or not root.is_dir() else [root / JSON_NAME])
+    if json_form and json_form[0].exists():
+        raise click.UsageError(
+            f"fmt formats .sct files; {json_form[0]} is the JSON form, written by `scoot compile` "
+            "and already in its canonical form: check it with `scoot validate`, or turn it into "
+            ".sct with `scoot decompile`"
+        )
     unformatted = False
     failed = False
     for file in files:

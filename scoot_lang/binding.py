@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import diagnostic
@@ -36,10 +36,22 @@ class ObjectInfo:
     model: type[SctObject] | None  # None: its kind is unknown (already reported)
     name: str = ""  # its name in the application (`web-server`); its block's name if ""
     scope: str = ""  # the module instance that made it ("": the application's own text)
+    # The loop variables its attributes see (its component's `for`, its own).
+    variables: dict[str, Any] = field(default_factory=dict)
 
     @property
     def real(self) -> str:
         return self.name or self.block.name.text
+
+
+# A block with a `for` or an `if`, waiting for its instances (`scoot_lang.repetition`):
+# the block, its file, its component (for an object) and the loop variables around it.
+@dataclass
+class Pending:
+    block: s.ComponentBlock | s.ObjectBlock
+    file: s.File
+    component: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,6 +99,13 @@ class Declarations:
         default_factory=dict
     )  # a module's components: its instance
     place: Place | None = None
+    # The loop variables of each component made by a `for`.
+    component_variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)  # blocks with `for` or `if`, components first
+    # Why a block's own name names nothing, by (component or "", name): it has a `for`
+    # (its instances are named), or its `if` does not hold. A message adds it. None: its
+    # `for` was already reported wrong, and a reference to it or its instances is not.
+    unmade: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     def object_info(self, component: str, name: str) -> ObjectInfo:
         """An object of the application, by real names."""
@@ -98,20 +117,29 @@ class Declarations:
 
 
 def declare(files: list[s.File], findings: Findings) -> Declarations:
-    """Bind every name of the unit, reporting what is wrong with the names themselves."""
-    return _Binder(findings).declare(files)
+    """Bind every name of the unit, reporting what is wrong with the names themselves.
+
+    Blocks with a `for` or an `if` are left in `pending`: their instances are bound
+    once lets and params can be evaluated (`scoot_lang.repetition`).
+    """
+    return Binder(findings).declare(files)
+
+
+def binder(declared: Declarations, findings: Findings) -> Binder:
+    """A binder that goes on adding to `declared` (the instances of `for` and `if`)."""
+    return Binder(findings, declared, {name.lower(): name for name in declared.components})
 
 
 def declare_module(
     files: list[s.File], findings: Findings, root: Declarations, place: Place
 ) -> Declarations:
     """Bind the names of one module instance (its own scope) and add what it makes to `root`."""
-    binder = _Binder(findings, Declarations(index=root.objects, place=place), root=root)
+    binder = Binder(findings, Declarations(index=root.objects, place=place), root=root)
     return binder.declare(files)
 
 
 @dataclass
-class _Binder:
+class Binder:
     findings: Findings
     found: Declarations = field(default_factory=Declarations)
     lower_components: dict[str, str] = field(default_factory=dict)
@@ -204,6 +232,9 @@ class _Binder:
             )
             self.findings.error("SCT706", where, file, obj.name)
             return
+        if obj.repetition is not None:
+            self.not_in_module(obj.repetition, file)
+            return
         objects = self.found.objects.setdefault(place.component, {})
         self.object(obj, place.component, file, objects, {})
 
@@ -260,9 +291,24 @@ class _Binder:
         place = self.found.place
         return f"{place.instance}-{name}" if place is not None else name
 
-    def component(self, block: s.ComponentBlock, file: s.File) -> None:
-        local = block.name.text
+    def component(
+        self,
+        block: s.ComponentBlock,
+        file: s.File,
+        instance: str | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
+        """Bind a component, or (`instance`) one instance of a component with a `for` or `if`."""
+        local = instance or block.name.text
         if block.name.missing:
+            return
+        if block.repetition is not None and instance is None:
+            if self.found.place is not None:
+                self.not_in_module(block.repetition, file)
+                return
+            self.found.pending.insert(
+                sum(isinstance(p.block, s.ComponentBlock) for p in self.found.pending), Pending(block, file)
+            )
             return
         name = self.real_component(local)
         everything = self.root.components if self.root is not None else self.found.components
@@ -277,7 +323,8 @@ class _Binder:
                 "the first declaration",
             )
             return
-        self.check_name(block.name, file, "component", name)
+        if instance is None:
+            self.check_name(block.name, file, "component", name)
         if name.lower() in self.lower_components:
             self.findings.error(
                 "SCT105",
@@ -288,6 +335,8 @@ class _Binder:
             )
         self.lower_components[name.lower()] = name
         everything[name] = (block, file)
+        if variables:
+            self.found.component_variables[name] = variables
         if self.root is not None and self.found.place is not None:
             self.found.components[name] = (block, file)
             self.found.aliases[local] = name
@@ -302,7 +351,10 @@ class _Binder:
         objects: dict[str, ObjectInfo] = {}
         lower_objects: dict[str, str] = {}
         for obj in block.objects:
-            self.object(obj, name, file, objects, lower_objects)
+            if obj.repetition is not None:
+                self.found.pending.append(Pending(obj, file, name, dict(variables or {})))
+            else:
+                self.object(obj, name, file, objects, lower_objects, variables=dict(variables or {}))
         self.found.objects[name] = objects
         for module in block.modules:
             self.use(module, file, name)
@@ -314,8 +366,11 @@ class _Binder:
         file: s.File,
         objects: dict[str, ObjectInfo],
         lower_objects: dict[str, str],
+        instance: str | None = None,
+        variables: dict[str, Any] | None = None,
     ) -> None:
-        local = obj.name.text
+        """Bind an object of `component`, or (`instance`) one instance of an object with a `for` or `if`."""
+        local = instance or obj.name.text
         if obj.name.missing:
             return
         place = self.found.place
@@ -339,7 +394,8 @@ class _Binder:
                 "the first object",
             )
             return
-        self.check_name(obj.name, file, "object", name)
+        if instance is None:
+            self.check_name(obj.name, file, "object", name)
         if name.lower() in lower_objects:
             self.findings.error(
                 "SCT105",
@@ -361,7 +417,7 @@ class _Binder:
                 obj.kind,
                 match,
             )
-        info = ObjectInfo(obj, component, file, model, name, place.scope if place else "")
+        info = ObjectInfo(obj, component, file, model, name, place.scope if place else "", variables or {})
         objects[local] = info
         if everything is not objects:
             everything[name] = info
@@ -390,6 +446,15 @@ class _Binder:
         symbol = self.found.decl_id(what, name)
         self.findings.semantic.add(
             Symbol(symbol, what, name, span(file, decl), span(file, decl.name))
+        )
+
+    def not_in_module(self, repetition: s.Repetition, file: s.File) -> None:
+        self.findings.error(
+            "SCT811",
+            "`for` and `if` are not supported in a module's files yet; repeat the module's use, "
+            "or give it a param",
+            file,
+            repetition,
         )
 
     def check_name(self, ident: s.Ident, file: s.File, what: str, real: str | None = None) -> None:

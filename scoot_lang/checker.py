@@ -5,6 +5,8 @@
 3. `validation`: each block evaluated and validated against the model of its kind;
 4. `cycles`: references between objects that no order could satisfy;
 5. `moves`: the `moved` blocks' addresses and the model's rules of moves;
+between binding and evaluation, the blocks with `for` or `if` become their instances
+(`repetition`);
 then what is declared and never used. Module instances (`modules`) are bound after
 the application's own names, each with an evaluator and a validator of its own.
 
@@ -19,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from scoot_lang import syntax as s
-from scoot_lang.binding import declare
+from scoot_lang.binding import binder, declare
 from scoot_lang.cycles import reference_cycles
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
@@ -27,6 +29,7 @@ from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
 from scoot_lang.modules import ModuleLoader, Modules, ModuleSourceError, ModuleTexts
 from scoot_lang.moves import check_moves
+from scoot_lang.repetition import expand
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
 from scoot_model.objects import Architecture, Component
@@ -60,6 +63,9 @@ def check(
     given = {name: (origins or {}).get(name, PARAM_OPTION) for name in params}
     findings = Findings()
     declared = declare(files, findings)
+    evaluator = Evaluator(findings, declared, Budget(findings), params, given)
+    # The instances of `for` and `if` first: a component made by a `for` may use modules.
+    expand(binder(declared, findings), evaluator)
     modules = Modules(loader, findings, declared)
     modules.bind()
     params_declared = [name for name, (decl, _) in declared.decls.items() if isinstance(decl, s.ParamDecl)]
@@ -74,7 +80,6 @@ def check(
                     "there, or declare the param in the architecture"
                 )
             findings.add(diagnostic("SCT504", message, None))
-    evaluator = Evaluator(findings, declared, Budget(findings), params, given)
     instances = modules.evaluators(evaluator.budget, evaluator, evaluator.deps)
     evaluator.evaluate_decls()
     for instance in instances:
@@ -98,6 +103,8 @@ def check(
             what = "param" if isinstance(decl, s.ParamDecl) else "let"
             findings.error("SCT901", f"{what} `{name}` is never used; remove it or refer to it", file, decl.name)
     findings.diagnostics.extend(modules.unused())
+    # The instances of a `for` share their text: what is wrong in it once is said once.
+    findings.diagnostics[:] = list(dict.fromkeys(findings.diagnostics))
     architecture = None
     if application is not None and not findings.has_errors:
         architecture = Architecture.model_construct(application=application, components=components, moved=moved)

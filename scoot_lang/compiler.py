@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import gc
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,10 @@ JSON_NAME = "architecture.json"
 # string, but a few hundred a byte of text made only of names (`[a, a, a, ...]`: a
 # reference a name, each with its node and its record for the editor tools).
 MAX_SOURCE_BYTES = 4 * MIB
+SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
+UNSURE_AFTER_SYNTAX_ERRORS = frozenset({"SCT301", "SCT901"})
+# A file's last parse, by path: its text, its tree and its syntax errors.
+Parsed = MutableMapping[str, tuple[str, s.File, list[Diagnostic]]]
 
 
 @dataclass
@@ -159,13 +163,17 @@ def compile_sources(
     params: Mapping[str, str] | None = None,
     *,
     origins: Mapping[str, str] | None = None,
+    parsed: Parsed | None = None,
     modules: ModuleLoader | None = None,
 ) -> Compilation:
     """Compile a unit given as `{path: text}`; a path ending in `.json` is the JSON form.
 
     `origins` says where each of `params` was given, for the messages about it
     (`scoot.toml [params]`); `--param` when it does not say. `modules` reads the
-    modules it uses: by default, from folders inside the folder of its first file."""
+    modules it uses: by default, from folders inside the folder of its first file.
+    `parsed`, kept by a caller that compiles the same unit again and again (the
+    language server), holds each `.sct` file's last parse: a file whose text did not
+    change is not parsed again (the checker never changes a tree)."""
     if modules is None:
         first = next(iter(texts), "architecture.sct")
         modules = folder_modules(Path(first).parent)
@@ -174,7 +182,7 @@ def compile_sources(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compile(texts, params, origins, modules)
+        return _compile(texts, params, origins, modules, parsed)
     finally:
         if collecting:
             gc.enable()
@@ -185,6 +193,7 @@ def _compile(
     params: Mapping[str, str] | None,
     origins: Mapping[str, str] | None,
     modules: ModuleLoader,
+    parsed: Parsed | None = None,
 ) -> Compilation:
     sources = {path: SourceFile(path, text) for path, text in texts.items()}
     files: list[s.File] = []
@@ -195,7 +204,13 @@ def _compile(
         if path.endswith(".json"):
             tree, errors = read_json(text, path)
         else:
-            tree, errors = parse(text, path)
+            known = parsed.get(path) if parsed is not None else None
+            if known is not None and known[0] == text:
+                tree, errors = known[1], known[2]
+            else:
+                tree, errors = parse(text, path)
+                if parsed is not None:
+                    parsed[path] = (text, tree, errors)
         diagnostics.extend(errors)
         if tree is None:
             unreadable = True  # not JSON at all: checking nothing would only add noise
@@ -207,7 +222,10 @@ def _compile(
         )
     result = check([] if unreadable else files, dict(params or {}), origins, modules)
     if not unreadable:
-        diagnostics.extend(result.diagnostics)
+        # Recovery may have skipped a declaration or a use: with syntax errors, "not
+        # defined" and "never used" would be guesses (docs/diagnostics.md, SCT001).
+        guesses = UNSURE_AFTER_SYNTAX_ERRORS if any(d.code in SYNTAX_CODES for d in diagnostics) else ()
+        diagnostics.extend(d for d in result.diagnostics if d.code not in guesses)
     for path, text in result.module_texts.items():
         sources.setdefault(path, SourceFile(path, text))
     diagnostics = _unique(diagnostics)

@@ -83,6 +83,15 @@ CODES = _table(
     Code("SCT704", "a value given for a param the module does not declare"),
     Code("SCT705", "a module param with no value"),
     Code("SCT706", "a block where it cannot be: in a module, or meant for one"),
+    # expressions, repetition and conditions
+    Code("SCT801", "an operator applied to values of the wrong type"),
+    Code("SCT802", "division by zero"),
+    Code("SCT803", "an operator or function applied to a value known only at apply time"),
+    Code("SCT804", "an index out of range, a missing key, or indexing what is not a list or map"),
+    Code("SCT811", "a `for` over something not a list or map, or loop variables that do not fit it"),
+    Code("SCT812", "a `for` or `if` whose value is known only at apply time"),
+    Code("SCT813", "an element of a `for` that does not make an instance name"),
+    Code("SCT814", "two elements of a `for` that make the same instance name"),
     # hints
     Code("SCT901", "unused let or param", Severity.WARNING),
 )

@@ -17,13 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from scoot_lang import operators
 from scoot_lang import syntax as s
 from scoot_lang.binding import Decl, Declarations
+from scoot_lang.builtins import IMPLEMENTATIONS, type_ok
 from scoot_lang.findings import Findings, span
 from scoot_lang.functions import FUNCTIONS
 from scoot_lang.limits import MAX_FILE_BYTES, Budget
+from scoot_lang.operators import OperationError
 from scoot_lang.parser import MAX_NESTING
-from scoot_lang.references import Failure, resolve
+from scoot_lang.references import Failure, resolve, walk_value
 from scoot_lang.semantic import ReferenceUse
 from scoot_lang.source import Span, decode_text
 from scoot_lang.values import (
@@ -59,12 +62,14 @@ class Context:
     object: str | None = None
     constant: bool = False  # a param default: no runtime values
     allow_object: bool = False
+    # The loop variables of the `for`s around the expression (a component's and an object's).
+    variables: Mapping[str, Value] = field(default_factory=dict)
 
     def nested(self) -> Context:
         """The context of a value inside this one: only a key's own value may be an object."""
         if not self.allow_object:
             return self
-        return Context(self.file, self.component, self.object, self.constant)
+        return Context(self.file, self.component, self.object, self.constant, variables=self.variables)
 
 
 # Where a param's value was given, unless the caller says otherwise (scoot.toml, a file).
@@ -244,7 +249,71 @@ class Evaluator:
             return self.eval_map(expr, ctx)
         if isinstance(expr, s.Call):
             return self.eval_call(expr, ctx)
+        if isinstance(expr, s.Paren):
+            return self.eval(expr.inner, ctx)
+        if isinstance(expr, s.Binary | s.Unary | s.Conditional | s.Index | s.GetAttr):
+            return self.eval_operation(expr, ctx)
         return INVALID
+
+    # operators ---------------------------------------------------------------------
+
+    def eval_operation(self, expr: s.Binary | s.Unary | s.Conditional | s.Index | s.GetAttr, ctx: Context) -> Value:
+        """An operator, folded: its operands must be known when compiling (SCT803)."""
+        inner = ctx.nested()
+        try:
+            if isinstance(expr, s.Conditional):
+                # Only the branch taken is evaluated: `length(xs) > 0 ? xs[0] : ""` is safe.
+                condition = self.operand(expr.condition, inner, "`? :`")
+                if condition is INVALID:
+                    return INVALID
+                taken = operators.truth(condition, "the condition of `? :`")
+                return self.eval(expr.then if taken else expr.otherwise, ctx)
+            if isinstance(expr, s.Unary):
+                operand = self.operand(expr.operand, inner, f"`{expr.op}`")
+                return INVALID if operand is INVALID else operators.unary(expr.op, operand)
+            if isinstance(expr, s.Binary):
+                left = self.operand(expr.left, inner, f"`{expr.op}`")
+                if left is INVALID:
+                    return INVALID
+                # `&&` and `||` stop at the left side when it decides.
+                if expr.op in ("&&", "||") and isinstance(left, bool) and left == (expr.op == "||"):
+                    return left
+                right = self.operand(expr.right, inner, f"`{expr.op}`")
+                return INVALID if right is INVALID else operators.binary(expr.op, left, right)
+            target = self.operand(expr.target, inner, "indexing")
+            if target is INVALID:
+                return INVALID
+            if isinstance(expr, s.GetAttr):
+                return operators.index(target, expr.name.text)
+            key = self.operand(expr.index, inner, "indexing")
+            return INVALID if key is INVALID else operators.index(target, key)
+        except OperationError as error:
+            self.findings.error(error.code, error.message, ctx.file, expr)
+            return INVALID
+
+    def operand(self, expr: s.Expr, ctx: Context, what: str) -> Value:
+        """An operand's value: INVALID (reported) if it is only known at apply time."""
+        value = self.eval(expr, ctx)
+        if value is INVALID:
+            return INVALID
+        summary = summarize(value, self.budget.measured)
+        if summary.refs or summary.secret or isinstance(value, Template | ComponentRef):
+            self.findings.error("SCT803", self.runtime_operand(value, expr, what), ctx.file, expr)
+            return INVALID
+        return value
+
+    @staticmethod
+    def runtime_operand(value: Value, expr: s.Expr, what: str) -> str:
+        refs = summarize(value, {}).refs
+        if refs and refs[0].output is not None:
+            named = f"`{refs[0].component}.{refs[0].object}.{refs[0].output}`"
+            return (
+                f"{what} needs values known when compiling, and the output {named} is only known "
+                f'at apply time; use it whole (`= {refs[0].object}.{refs[0].output}`) or inside a string ("${{...}}")'
+            )
+        if summarize(value, {}).secret:
+            return f"{what} needs values known when compiling, and a secret is only read at apply time"
+        return f"{what} needs values known when compiling, not {describe_value(value)}"
 
     def eval_map(self, expr: s.MapExpr, ctx: Context) -> Value:
         inner = ctx.nested()
@@ -334,27 +403,51 @@ class Evaluator:
                 match,
             )
             return INVALID
-        args = [self.eval(arg, ctx.nested()) for arg in call.args]
+        function = FUNCTIONS[name]
+        fewest, most = function.arity
+        if len(call.args) < fewest or (most is not None and len(call.args) > most):
+            self.findings.error("SCT402", f"`{name}` takes {_count(fewest, most)}: {function.signature}", ctx.file, call)
+            return INVALID
+        args = [self.operand(arg, ctx.nested(), f"`{name}`") for arg in call.args]
         if INVALID in args:
             return INVALID
-        if len(args) != 1 or not isinstance(args[0], str):
-            self.findings.error("SCT402", f'`{name}` takes one string, such as {name}("{FUNCTIONS[name].example}")', ctx.file, call)
-            return INVALID
-        arg = args[0]
-        if name == "secret":
-            if ctx.constant:
-                self.findings.error("SCT306", "a secret is read at apply time; it cannot be a param's default", ctx.file, call)
-                return INVALID
-            if not SECRET_NAME.match(arg):
+        for index, (arg, node) in enumerate(zip(args, call.args, strict=True)):
+            parameter = function.parameters[min(index, len(function.parameters) - 1)]
+            if not type_ok(parameter.type, arg):
                 self.findings.error(
                     "SCT402",
-                    f"secret names are letters, digits and `_`, such as SHOP_TOKEN; `{arg}` is not one",
+                    f"`{name}`'s {parameter.name} must be {_types(parameter.type)}, not {describe_value(arg)}; "
+                    f"such as {function.example}",
                     ctx.file,
-                    call.args[0],
+                    node,
                 )
                 return INVALID
-            return Secret(arg)
-        return self.read_file(arg, call, ctx)
+        if name == "secret":
+            return self.secret(cast(str, args[0]), call, ctx)
+        if name == "file":
+            return self.read_file(cast(str, args[0]), call, ctx)
+        try:
+            result = IMPLEMENTATIONS[name](*args)
+        except OperationError as error:
+            self.findings.error(error.code, error.message, ctx.file, call)
+            return INVALID
+        if isinstance(result, str) and self.budget.too_large(len(result), ctx.file, call, "the strings built by functions"):
+            return INVALID
+        return result
+
+    def secret(self, arg: str, call: s.Call, ctx: Context) -> Value:
+        if ctx.constant:
+            self.findings.error("SCT306", "a secret is read at apply time; it cannot be a param's default", ctx.file, call)
+            return INVALID
+        if not SECRET_NAME.match(arg):
+            self.findings.error(
+                "SCT402",
+                f"secret names are letters, digits and `_`, such as SHOP_TOKEN; `{arg}` is not one",
+                ctx.file,
+                call.args[0],
+            )
+            return INVALID
+        return Secret(arg)
 
     def read_file(self, relative: str, call: s.Call, ctx: Context) -> Value:
         argument = call.args[0]
@@ -396,6 +489,13 @@ class Evaluator:
         parts = [p.text for p in ref.parts]
         if any(not p for p in parts):
             return INVALID
+        if parts[0] in ctx.variables:  # a loop variable hides any other meaning of its name
+            failures: list[Failure] = []
+            walked = walk_value(ctx.variables[parts[0]], ref, failures)
+            if walked is None:
+                self.findings.error(failures[0].code, failures[0].message, ctx.file, failures[0].node, failures[0].suggestion)
+                return INVALID
+            return walked
         meanings, failures = resolve(ref, ctx.file, ctx.component, self.declared, self.value_of)
         part_starts = tuple(p.start for p in ref.parts)
         references = self.findings.semantic.references
@@ -408,7 +508,10 @@ class Evaluator:
                 )
             else:
                 failure = failures[0] if failures else Failure("SCT301", f"`{parts[0]}` is not defined", ref)
-                self.findings.error(failure.code, failure.message, ctx.file, failure.node, failure.suggestion)
+                why = self.unmade(parts, ctx.component) if failure.code == "SCT301" else ""
+                if why is not None:
+                    message = f"{failure.message} ({why})" if why else failure.message
+                    self.findings.error(failure.code, message, ctx.file, failure.node, failure.suggestion)
             return INVALID
         meaning = meanings[0]
         target, value = meaning.target, meaning.value
@@ -438,12 +541,40 @@ class Evaluator:
                 edges.setdefault((r.component, r.object), span(ctx.file, ref))
         return value
 
+    def unmade(self, parts: list[str], component: str | None) -> str | None:
+        """Why a reference names a block with a `for` or `if` that made nothing of that name
+        ("" if it does not; None if that block's `for` was reported wrong already)."""
+        candidates = [(component or "", parts[0]), ("", parts[0])]
+        if len(parts) > 1:
+            candidates.append((parts[0], parts[1]))
+        for (where, name), why in self.declared.unmade.items():
+            for candidate_where, written in candidates:
+                if where == candidate_where and (written == name or (why is None and written.startswith(name + "-"))):
+                    return why
+        return ""
+
     def object_not_value(self, ref: s.Reference, refs: tuple[ObjectRef, ...]) -> str:
         target = next(r for r in refs if r.output is None)
         info = self.declared.object_info(target.component, target.object)
         outputs = list(info.model.outputs) if info.model else []
         choices = ", ".join(f"`{ref.dotted}.{o}`" for o in outputs) or "its outputs"
         return f"`{ref.dotted}` is an object, not a value; use one of its outputs: {choices}"
+
+
+def _count(fewest: int, most: int | None) -> str:
+    """How many arguments a function takes, in words."""
+    if most == fewest:
+        return f"{fewest} argument{'s' if fewest != 1 else ''}"
+    if most is None:
+        return f"at least {fewest} argument{'s' if fewest != 1 else ''}"
+    return f"{fewest} to {most} arguments"
+
+
+def _types(wanted: str) -> str:
+    """A parameter's type in words: `a list or a map`."""
+    words = {"string": "a string", "number": "a number", "bool": "a boolean", "list": "a list", "map": "a map",
+             "any": "any value", "scalar": "a string, a number or a boolean"}
+    return " or ".join(words[kind] for kind in wanted.split("|"))
 
 
 def _names_used(decl: Decl, decls: dict[str, Any]) -> set[str]:

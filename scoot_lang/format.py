@@ -69,7 +69,32 @@ def format_expr(expr: s.Expr) -> str:
                 + ", ".join(f"{_key(entry)} = {format_expr(entry.value)}" for entry in entries)
                 + " }"
             )
+        case s.Binary(op=op, left=left, right=right):
+            return f"{format_expr(left)} {op} {format_expr(right)}"
+        case s.Unary(op=op, operand=operand):
+            return f"{op}{format_expr(operand)}"
+        case s.Conditional(condition=condition, then=then, otherwise=otherwise):
+            return f"{format_expr(condition)} ? {format_expr(then)} : {format_expr(otherwise)}"
+        case s.Index(target=target, index=index):
+            return f"{format_expr(target)}[{format_expr(index)}]"
+        case s.GetAttr(target=target, name=name):
+            return f"{format_expr(target)}.{name.text}"
+        case s.Paren(inner=inner):
+            return f"({format_expr(inner)})"
     raise ValueError("cannot print a tree with syntax errors; parse the file without errors first")
+
+
+def format_repetition(repetition: s.Repetition | None) -> str:
+    """What follows a block's name: ` for x in xs if c`, ` if c`, or nothing."""
+    if repetition is None:
+        return ""
+    text = ""
+    if repetition.iterable is not None:
+        names = ", ".join(v.text for v in repetition.variables)
+        text = f" for {names} in {format_expr(repetition.iterable)}"
+    if repetition.condition is not None:
+        text += f" if {format_expr(repetition.condition)}"
+    return text
 
 
 def string_raw(parts: Sequence[str | s.Expr]) -> str:
@@ -161,7 +186,8 @@ class _Printer:
             case s.ApplicationBlock(name=name, attributes=attributes):
                 return self._block(f"application {name.text}", item, attributes, "", one_line=True)
             case s.ComponentBlock(name=name, members=members):
-                return self._block(f"component {name.text}", item, members, "", one_line=False)
+                head = f"component {name.text}{format_repetition(item.repetition)}"
+                return self._block(head, item, members, "", one_line=False)
             case s.ParamDecl(name=name, type=type_, default=default):
                 head = f"param {name.text}: {type_.text}"
                 return head if default is None else self._after(head + " = ", default)
@@ -199,7 +225,7 @@ class _Printer:
         def render(member: s.Attribute | s.ObjectBlock) -> tuple[str | None, str]:
             if isinstance(member, s.Attribute):
                 return self._keyed(member.key.text, member.value, inner)
-            head = f"{member.kind.text} {member.name.text}"
+            head = f"{member.kind.text} {member.name.text}{format_repetition(member.repetition)}"
             return None, self._block(head, member, member.attributes, inner, one_line=True)
 
         lines = self._lines(

@@ -177,9 +177,10 @@ class _Arguments(Mapping[str, Value]):
         attr = self.given[name]
         value: Value = INVALID
         if self.caller is not None and self.findings is not None and self.instance is not None:
-            value = self.caller.eval(
-                attr.value, Context(self.instance.use.file, self.instance.use.component)
-            )
+            use = self.instance.use
+            # In a component made by a `for`, its loop variables too (`name = lang`).
+            variables = self.caller.declared.component_variables.get(use.component or "", {})
+            value = self.caller.eval(attr.value, Context(use.file, use.component, variables=variables))
             kind = self.params[name].type.text
             if value is not INVALID and not _fits(kind, value):
                 module = self.instance.use.block.name.text

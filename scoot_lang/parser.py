@@ -8,12 +8,12 @@ token it could not use, so that one mistake does not hide the next.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import threading
 from collections.abc import Callable
 from copy import copy
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,12 @@ def _same(index: int) -> int:
 # --- building the tree -------------------------------------------------------
 
 
+# The nodes whose depth the builder counts (`_Builder._nested`).
+_Nested = (
+    s.StringLit | s.ListExpr | s.MapExpr | s.Call | s.Binary | s.Unary | s.Conditional | s.Index | s.GetAttr | s.Paren
+)
+
+
 class _Builder(Transformer[Any, Any]):
     """Lark's inline transformer: each method builds one node from its children."""
 
@@ -193,14 +199,36 @@ class _Builder(Transformer[Any, Any]):
         )
 
     def component(self, c: list[Any]) -> s.ComponentBlock:
+        repetition = c[2] if isinstance(c[2], s.Repetition) else None
+        brace = 3 if repetition else 2
         return s.ComponentBlock(
-            self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+            self._ident(c[1]), c[brace + 1 : -1], c[0].start_pos, c[-1].end_pos, c[brace].start_pos, repetition
         )
 
     def object(self, c: list[Any]) -> s.ObjectBlock:
+        repetition = c[2] if isinstance(c[2], s.Repetition) else None
+        brace = 3 if repetition else 2
         return s.ObjectBlock(
-            self._ident(c[0]), self._ident(c[1]), c[3:-1], c[0].start_pos, c[-1].end_pos, c[2].start_pos
+            self._ident(c[0]),
+            self._ident(c[1]),
+            c[brace + 1 : -1],
+            c[0].start_pos,
+            c[-1].end_pos,
+            c[brace].start_pos,
+            repetition,
         )
+
+    def for_clause(self, c: list[Any]) -> s.Repetition:
+        # FOR NAME ("," NAME)? IN expr (IF expr)?: the names are the tokens before `in`.
+        at_in = next(i for i, child in enumerate(c) if isinstance(child, Token | _Tok) and child.type == "IN")
+        variables = [self._ident(t) for t in c[1:at_in]]
+        iterable = c[at_in + 1]
+        condition = c[at_in + 3] if len(c) > at_in + 3 else None
+        end = (condition or iterable).end
+        return s.Repetition(variables, iterable, condition, c[0].start_pos, end)
+
+    def if_clause(self, c: list[Any]) -> s.Repetition:
+        return s.Repetition([], None, c[1], c[0].start_pos, c[1].end)
 
     def module(self, c: list[Any]) -> s.ModuleBlock:
         keyword = s.Ident(c[0].value, c[0].start_pos, c[0].end_pos)
@@ -225,14 +253,54 @@ class _Builder(Transformer[Any, Any]):
     def attribute(self, c: list[Any]) -> s.Attribute:
         return s.Attribute(self._ident(c[0]), c[2], c[0].start_pos, c[2].end)
 
-    def string(self, c: list[Any]) -> s.StringLit:
+    def string(self, c: list[Any]) -> s.Expr:
         token = c[0]
-        return self.make_string(token.value, token.start_pos, token.end_pos)
+        string = self.make_string(token.value, token.start_pos, token.end_pos)
+        inner = [part for part in string.parts if not isinstance(part, str)]
+        return self._nested(string, *inner) if inner else string
 
     def number(self, c: list[Any]) -> s.NumberLit:
         raw = c[0].value
-        value: int | float = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        value: int | float = int(raw) if raw.isdigit() else float(raw)
         return s.NumberLit(raw, value, c[0].start_pos, c[0].end_pos)
+
+    def _nested(self, node: _Nested, *children: Any) -> s.Expr:
+        """`node`, one level deeper than the deepest of its children; past `MAX_NESTING`
+        (`1 + 1 + ...` a thousand times: the later stages recurse), an ErrorExpr."""
+        node.depth = 1 + max(getattr(child, "depth", 0) for child in children)
+        if node.depth <= MAX_NESTING:
+            return node
+        self._error(
+            "SCT009",
+            f"this expression nests deeper than {MAX_NESTING} levels of operators and brackets; "
+            "split it with `let`s",
+            node.start,
+            node.end,
+        )
+        return s.ErrorExpr(node.start, node.end)
+
+    def binary(self, c: list[Any]) -> s.Expr:
+        left, op, right = c
+        return self._nested(s.Binary(op.value, left, right, left.start, right.end), left, right)
+
+    def unary(self, c: list[Any]) -> s.Expr:
+        op, operand = c
+        if op.value == "-" and isinstance(operand, s.NumberLit) and not operand.raw.startswith("-"):
+            # `-1` is a negative number, as it was before `-` was an operator.
+            return s.NumberLit("-" + operand.raw, -operand.value, op.start_pos, operand.end)
+        return self._nested(s.Unary(op.value, operand, op.start_pos, operand.end), operand)
+
+    def conditional(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.Conditional(c[0], c[2], c[4], c[0].start, c[4].end), c[0], c[2], c[4])
+
+    def index(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.Index(c[0], c[2], c[0].start, c[3].end_pos), c[0], c[2])
+
+    def get_attr(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.GetAttr(c[0], self._ident(c[-1]), c[0].start, c[-1].end_pos), c[0])
+
+    def group(self, c: list[Any]) -> s.Expr:
+        return self._nested(s.Paren(c[1], c[0].start_pos, c[2].end_pos), c[1])
 
     def true(self, c: list[Any]) -> s.BoolLit:
         return s.BoolLit(True, c[0].start_pos, c[0].end_pos)
@@ -246,11 +314,13 @@ class _Builder(Transformer[Any, Any]):
             return s.ErrorExpr(token.start_pos, token.end_pos)
         return s.NullLit(token.start_pos, token.end_pos)
 
-    def list_expr(self, c: list[Any]) -> s.ListExpr:
-        return s.ListExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+    def list_expr(self, c: list[Any]) -> s.Expr:
+        node = s.ListExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+        return self._nested(node, *node.items) if node.items else node
 
-    def map_expr(self, c: list[Any]) -> s.MapExpr:
-        return s.MapExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+    def map_expr(self, c: list[Any]) -> s.Expr:
+        node = s.MapExpr(c[1:-1], self._spans_lines(c[0], c[-1]), c[0].start_pos, c[-1].end_pos)
+        return self._nested(node, *(entry.value for entry in node.entries)) if node.entries else node
 
     def _spans_lines(self, opening: Any, closing: Any) -> bool:
         """Whether a list or map was written over several lines (the formatter keeps that)."""
@@ -276,8 +346,9 @@ class _Builder(Transformer[Any, Any]):
     def reference(self, c: list[Any]) -> s.Reference:
         return s.Reference([self._ident(t) for t in c], c[0].start_pos, c[-1].end_pos)
 
-    def call(self, c: list[Any]) -> s.Call:
-        return s.Call(self._ident(c[0]), c[1:-1], c[0].start_pos, c[-1].end_pos)
+    def call(self, c: list[Any]) -> s.Expr:
+        node = s.Call(self._ident(c[0]), c[1:-1], c[0].start_pos, c[-1].end_pos)
+        return self._nested(node, *node.args) if node.args else node
 
     # strings ---------------------------------------------------------------
 
@@ -427,6 +498,24 @@ _DISPLAY = {
     "RBRACKET": "`]`",
     "RPAREN": "`)`",
     "LPAR": "`(`",
+    "QMARK": "`?`",
+    "OROR": "`||`",
+    "ANDAND": "`&&`",
+    "EQEQ": "`==`",
+    "NOTEQ": "`!=`",
+    "LT": "`<`",
+    "LE": "`<=`",
+    "GT": "`>`",
+    "GE": "`>=`",
+    "PLUS": "`+`",
+    "MINUS": "`-`",
+    "STAR": "`*`",
+    "SLASH": "`/`",
+    "PERCENT": "`%`",
+    "BANG": "`!`",
+    "FOR": "`for`",
+    "IN": "`in`",
+    "IF": "`if`",
     "COMMA": "`,`",
     "COLON": "`:`",
     "DOT": "`.`",
@@ -446,7 +535,14 @@ _DISPLAY = {
     "NULL": "`null`",
     "$END": "the end of the file",
 }
-_VALUE_STARTS = {"STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME"}
+_VALUE_STARTS = {
+    "STRING", "MSTRING", "NUMBER", "TRUE", "FALSE", "NULL", "LBRACKET", "LBRACE", "NAME", "LPAR", "MINUS", "BANG"
+}
+# What may follow a complete value: an operator, an index. Named together in a message.
+_OPERATORS = {
+    "QMARK", "OROR", "ANDAND", "EQEQ", "NOTEQ", "LT", "LE", "GT", "GE", "PLUS", "MINUS", "STAR", "SLASH", "PERCENT",
+    "LBRACKET",
+}
 _CLOSERS = ("RBRACE", "RBRACKET", "RPAREN")
 _RESYNC = {
     "$END",
@@ -463,10 +559,13 @@ _GAP = re.compile(r"(?:\s+|(?://|#)[^\n]*|/\*[\s\S]*?\*/)*")
 
 
 def _expected(accepts: set[str]) -> str:
+    operator = ["an operator"] if accepts >= _OPERATORS - {"LBRACKET"} else []
+    if operator:
+        accepts = accepts - _OPERATORS
     if accepts >= _VALUE_STARTS:
-        names = ["a value", *sorted({_DISPLAY.get(a, a) for a in accepts - _VALUE_STARTS})]
+        names = ["a value", *sorted({_DISPLAY.get(a, a) for a in accepts - _VALUE_STARTS}), *operator]
     else:
-        names = sorted({_DISPLAY.get(a, f"`{a}`") for a in accepts})
+        names = sorted({_DISPLAY.get(a, f"`{a}`") for a in accepts}) + operator
     if len(names) > 1:
         return ", ".join(names[:-1]) + " or " + names[-1]
     return names[0] if names else "nothing more"
@@ -545,6 +644,11 @@ class _Recovery:
     def _token(self, error: Any) -> bool:
         token = error.token
         parser = error.interactive_parser
+        if token.type == "SLASH" and self.text.startswith("/*", token.start_pos):
+            # A comment never closed: its `/` lexed as division. The rest of the text is the comment.
+            self._report("SCT002", "this comment is not closed; end it with `*/`", token.start_pos, token.start_pos + 2)
+            parser.lexer_thread.state.line_ctr.feed(self.text[token.end_pos :])
+            return True
         at_end = token.type == "$END"
         start = len(self.text) if at_end else token.start_pos
         end = len(self.text) if at_end else token.end_pos
@@ -711,7 +815,7 @@ class _Tok:
         self.end_pos = end
 
 
-_POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "COLON": ":", "DOT": ".", "LPAR": "("}
+_POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "DOT": "."}
 
 
 class _NotClean(Exception):
@@ -755,12 +859,20 @@ class _FastPath:
         self.states = parser.parse_table.states
         self.start_states = parser.parse_table.start_states
         self.end_states = parser.parse_table.end_states
-        # Per rule: how many values it takes, what it reduces to, and its tree builder.
+        # Per rule: how many values it takes, what it reduces to, and its tree builder;
+        # None for a `?rule` of one symbol, which hands its value on (an expression goes
+        # through one a precedence level: calling a builder for each would cost).
         self.rules = {
-            rule: (len(rule.expansion), rule.origin.name, callback)
+            rule: (
+                len(rule.expansion),
+                rule.origin.name,
+                None if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1 else callback,
+            )
             for rule, callback in parser.callbacks.items()
         }
         self.shift = Shift
+        # (state below, top state, token) → the state a chain of one-value reductions ends in.
+        self.handed: dict[tuple[int, int, str], int] = {}
         self.builder = builder
         self.comments = comments
 
@@ -781,12 +893,6 @@ class _FastPath:
             kind = str(found.lastgroup)  # every alternative is a named group
             start, pos = found.span(kind)
             if kind in shared:
-                if kind == "LPAR":
-                    depth += 1
-                    if depth > MAX_NESTING:
-                        pos = self._cut(text, kind, start, pos, out)
-                        depth -= 1
-                        continue
                 append(shared[kind])
             elif kind in comment_types:
                 comments.append(s.Comment(text[start:pos], start, pos))
@@ -828,6 +934,21 @@ class _FastPath:
         out.extend(_Tok(k, v, a, b) for k, v, a, b in _stand_in(kind, start, pos))
         return pos
 
+    def _hand_on(self, below: int, origin: str, kind: str, end_state: int) -> int:
+        """The state a chain of one-value reductions ends in, before `kind` is read.
+
+        Each such reduction (`?add_expr: mul_expr`) replaces the top state only, so
+        where the chain ends depends on the state below, the top and the token: an
+        expression's value goes up its ten precedence levels in one step."""
+        states, rules = self.states, self.rules
+        top: int = states[below][origin][1]
+        while not (kind == "$END" and top == end_state):
+            action, arg = states[top].get(kind, (None, None))
+            if action is None or action is self.shift or rules[arg][2] is not None:
+                break
+            top = states[below][rules[arg][1]][1]
+        return top
+
     def parse(self, text: str, start: str) -> Any:
         states, shift, rules = self.states, self.shift, self.rules
         state_stack = [self.start_states[start]]
@@ -835,6 +956,7 @@ class _FastPath:
         tokens = self.tokens(text)
         tokens.append(_Tok("$END", "", len(text), len(text)))
         end_state = self.end_states[start]
+        handed = self.handed
         for token in tokens:
             kind = token.type
             while True:
@@ -846,14 +968,21 @@ class _FastPath:
                 if action is None:
                     raise _NotClean
                 size, origin, callback = rules[arg]
-                if size:
-                    children = value_stack[-size:]
-                    del state_stack[-size:]
-                    del value_stack[-size:]
+                if callback is None:  # one value, handed on as it is: the chain is remembered
+                    key = (state_stack[-2], state_stack[-1], kind)
+                    top = handed.get(key)
+                    if top is None:
+                        top = handed[key] = self._hand_on(state_stack[-2], origin, kind, end_state)
+                    state_stack[-1] = top
                 else:
-                    children = []
-                value_stack.append(callback(children))
-                state_stack.append(states[state_stack[-1]][origin][1])
+                    if size:
+                        children = value_stack[-size:]
+                        del state_stack[-size:]
+                        del value_stack[-size:]
+                    else:
+                        children = []
+                    value_stack.append(callback(children))
+                    state_stack.append(states[state_stack[-1]][origin][1])
                 if kind == "$END" and state_stack[-1] == end_state:
                     return value_stack[-1]
         raise _NotClean
@@ -861,11 +990,22 @@ class _FastPath:
 
 # --- the parser --------------------------------------------------------------
 
-_lock = threading.RLock()
+# Each thread has a parser of its own (`cached_parser`): the language server's event
+# loop parses the cursor's block while its compile thread parses the unit, and neither
+# waits for the other. No parser is shared between threads: there is nothing to lock.
+_lock = contextlib.nullcontext()
+_parsers = threading.local()
 
 
-@cache
 def cached_parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
+    """This thread's parser, built on its first use."""
+    made: tuple[Lark, _Builder, list[s.Comment], _FastPath] | None = getattr(_parsers, "made", None)
+    if made is None:
+        made = _parsers.made = _build_parser()
+    return made
+
+
+def _build_parser() -> tuple[Lark, _Builder, list[s.Comment], _FastPath]:
     builder = _Builder()
     comments: list[s.Comment] = []
 

@@ -50,7 +50,7 @@ def resolve(
     if not file.from_json:
         if first in declared.decls:
             value = value_of(first, ref.parts[0], file)
-            walked = _walk_value(value, ref, failures)
+            walked = walk_value(value, ref, failures)
             kind = "param" if isinstance(declared.decls[first][0], s.ParamDecl) else "let"
             if walked is not None or value is INVALID:
                 symbol = declared.decl_id(kind, first)
@@ -204,7 +204,7 @@ def _resolve_output(
         )
         return
     value = cast(Value, use.output(output, ref.parts[1], file))
-    walked = _walk_value(value, s.Reference(ref.parts[1:], ref.start, ref.end), failures)
+    walked = walk_value(value, s.Reference(ref.parts[1:], ref.start, ref.end), failures)
     if walked is not None or value is INVALID:
         label = f"the output `{name}.{output}`"
         meanings.append(
@@ -217,7 +217,7 @@ def _resolve_output(
         )
 
 
-def _walk_value(value: Value, ref: s.Reference, failures: list[Failure]) -> Value | None:
+def walk_value(value: Value, ref: s.Reference, failures: list[Failure]) -> Value | None:
     """Follow `.key` parts into a let's map value."""
     for part in ref.parts[1:]:
         if value is INVALID:

@@ -34,6 +34,7 @@ class StringLit:
     parts: list[str | Expr]
     start: int = -1
     end: int = -1
+    depth: int = 0  # how deep brackets and operators nest in it (`parser.MAX_NESTING`)
 
     @property
     def is_plain(self) -> bool:
@@ -72,6 +73,7 @@ class ListExpr:
     multiline: bool = False
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -89,6 +91,7 @@ class MapExpr:
     multiline: bool = False
     start: int = -1
     end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -110,6 +113,74 @@ class Call:
     args: list[Expr]
     start: int = -1
     end: int = -1
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class Binary:
+    """`left OP right`: `op` is the operator's text (`+`, `==`, `&&`...)."""
+
+    op: str
+    left: Expr
+    right: Expr
+    start: int = -1
+    end: int = -1
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class Unary:
+    """`-x` or `!x`."""
+
+    op: str
+    operand: Expr
+    start: int = -1
+    end: int = -1
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class Conditional:
+    """`condition ? then : otherwise`."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    start: int = -1
+    end: int = -1
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class Index:
+    """`target[index]`: an item of a list, or a key of a map."""
+
+    target: Expr
+    index: Expr
+    start: int = -1
+    end: int = -1
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class GetAttr:
+    """`target.name` after an index (`xs[0].name`); `a.b` alone is a `Reference`."""
+
+    target: Expr
+    name: Ident
+    start: int = -1
+    end: int = -1
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class Paren:
+    """`(inner)`: kept, so that the formatter prints the parentheses the user wrote."""
+
+    inner: Expr
+    start: int = -1
+    end: int = -1
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -120,7 +191,24 @@ class ErrorExpr:
     end: int = -1
 
 
-Expr = StringLit | NumberLit | BoolLit | NullLit | ListExpr | MapExpr | Reference | Call | ErrorExpr
+Expr = (
+    StringLit | NumberLit | BoolLit | NullLit | ListExpr | MapExpr | Reference | Call
+    | Binary | Unary | Conditional | Index | GetAttr | Paren | ErrorExpr
+)
+
+
+@dataclass(slots=True)
+class Repetition:
+    """What follows a block's name: `for x in xs`, `for k, v in m`, `if c`, `for x in xs if c`.
+
+    `variables` is empty for a bare `if`; `iterable` is None then.
+    """
+
+    variables: list[Ident]
+    iterable: Expr | None
+    condition: Expr | None
+    start: int = -1
+    end: int = -1
 
 
 # --- declarations ----------------------------------------------------------
@@ -142,6 +230,7 @@ class ObjectBlock:
     start: int = -1
     end: int = -1
     open_brace: int = -1
+    repetition: Repetition | None = None
 
 
 @dataclass(slots=True)
@@ -168,6 +257,7 @@ class ComponentBlock:
     start: int = -1
     end: int = -1
     open_brace: int = -1
+    repetition: Repetition | None = None
 
     @property
     def attributes(self) -> list[Attribute]:
@@ -251,3 +341,13 @@ def walk(expr: Expr) -> Iterator[Expr]:
             stack.extend(node.args)
         elif isinstance(node, StringLit):
             stack.extend(part for part in node.parts if not isinstance(part, str))
+        elif isinstance(node, Binary):
+            stack.extend((node.right, node.left))
+        elif isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, Conditional):
+            stack.extend((node.otherwise, node.then, node.condition))
+        elif isinstance(node, Index):
+            stack.extend((node.index, node.target))
+        elif isinstance(node, GetAttr | Paren):
+            stack.append(node.target if isinstance(node, GetAttr) else node.inner)

@@ -57,7 +57,10 @@ class Validator:
     def component(self, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
         path = ("components", name)
         allowed = {k.name for k in reference.keys(Component)}  # not `objects`: blocks
-        values, broken = self.attributes(block.attributes, Component, Context(file, name), path, allowed)
+        variables = self.evaluator.declared.component_variables.get(name, {})
+        values, broken = self.attributes(
+            block.attributes, Component, Context(file, name, variables=variables), path, allowed
+        )
         objects: dict[str, SctObject] = {}
         declared = self.evaluator.declared
         everything = declared.objects if declared.index is None else declared.index
@@ -78,7 +81,7 @@ class Validator:
         if info.model is None:
             return None
         path = ("components", component, "objects", name)
-        ctx = Context(info.file, component, name)
+        ctx = Context(info.file, component, name, variables=info.variables)
         values, broken = self.attributes(info.block.attributes, info.model, ctx, path)
         data = {key: lower(value) for key, value in values.items()}
         data["kind"] = info.model.kind_name
@@ -126,7 +129,9 @@ class Validator:
                 broken.add(key)
                 continue
             wants_object = schema.get("pattern") == OBJECT_REF_PATTERN
-            value = self.evaluator.eval(attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object))
+            value = self.evaluator.eval(
+                attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object, variables=ctx.variables)
+            )
             if value is not INVALID and not budget.output_fits(value, ctx.file, attr.value, f"`{key}`"):
                 value = INVALID
             if value is INVALID or not self.output_type_ok(value, schema, key, attr, ctx):

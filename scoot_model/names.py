@@ -14,7 +14,9 @@ import re
 from scoot_model.errors import RuleError
 
 # The language's keywords: never names (a test keeps this in step with the grammar).
-KEYWORDS = frozenset({"application", "component", "param", "let", "moved", "module", "output", "true", "false", "null"})
+KEYWORDS = frozenset(
+    {"application", "component", "param", "let", "moved", "module", "output", "for", "in", "if", "true", "false", "null"}
+)
 
 # A name of the language: it is also a key of the JSON form and part of repository and file names.
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"

@@ -195,6 +195,14 @@ class Compute(SctObject):
     replicas: Annotated[int, Field(ge=1, le=1000)] | Ref = Field(
         default=1, description="How many copies of the process run."
     )
+    max_unavailable: Annotated[int, Field(ge=1, le=1000)] | Ref = Field(
+        default=1,
+        description=(
+            "How many replicas a roll replaces at a time (at most `replicas`): each batch's new "
+            "copies are healthy before the old ones stop, so at least `replicas - max_unavailable` "
+            "stay healthy."
+        ),
+    )
     env: dict[str, EnvValue | Ref] = Field(
         default_factory=dict,
         description="Environment variables given to the process; values may be references and secrets.",
@@ -233,6 +241,14 @@ class Compute(SctObject):
         command = info.data.get("command")
         if value is True and isinstance(command, list) and len(command) != 1:
             raise ValueError("with `shell = true`, `command` holds one string: the shell script")
+        return value
+
+    @field_validator("max_unavailable")
+    @classmethod
+    def _at_most_replicas(cls, value: int | str, info: ValidationInfo) -> int | str:
+        replicas = info.data.get("replicas")
+        if isinstance(value, int) and isinstance(replicas, int) and value > replicas:
+            raise ValueError(f"`max_unavailable` is at most `replicas` ({replicas}): a roll replaces {replicas} at most")
         return value
 
     @field_validator("env")

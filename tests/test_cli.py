@@ -432,6 +432,18 @@ def test_fmt_folder(workdir: Path) -> None:
     assert run("fmt", "--check", str(folder)).exit_code == 0
 
 
+def test_fmt_says_plainly_that_it_formats_sct_not_the_json_form(tmp_path: Path) -> None:
+    file = tmp_path / "architecture.json"
+    assert run("compile", str(SAMPLES / "json_shop" / "architecture.json"), "-o", str(file)).exit_code == 0
+    before = file.read_bytes()
+    for target in (file, tmp_path):  # the file, or a folder whose unit is its JSON form
+        result = run("fmt", str(target))
+        assert result.exit_code == 2
+        assert "fmt formats .sct files" in result.stderr and "written by `scoot compile`" in result.stderr
+        assert "SCT001" not in result.stderr
+    assert file.read_bytes() == before
+
+
 def test_fmt_check_lists_unformatted_files_and_changes_nothing(tmp_path: Path) -> None:
     file = tmp_path / "architecture.sct"
     file.write_text(UNFORMATTED, encoding="utf-8")

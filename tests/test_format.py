@@ -966,3 +966,42 @@ def test_module_uses_and_outputs_round_trip() -> None:
         compute server { port = port }
         """,
     )
+
+
+# --- expressions, for and if ----------------------------------------------------
+
+
+def test_operators_get_one_blank_each_side_and_keep_their_parentheses() -> None:
+    expect(
+        "let a = (b+1)*2 >= c?!d:e[0] % 3 - -1\nlet b = xs[0].name\nlet c = web-api\n",
+        """
+        let a = (b + 1) * 2 >= c ? !d : e[0] % 3 - -1
+        let b = xs[0].name
+        let c = web-api
+        """,
+    )
+
+
+def test_for_and_if_clauses_are_printed_in_the_header() -> None:
+    expect(
+        """
+        component api   for zone   in ["a","b"] if zone!="x"{
+          // the caches
+          storage cache for k,v in {a=1} { engine = k } // one a key
+          compute debug if debug { command = ["x"] }
+        }
+        """,
+        """
+        component api for zone in ["a", "b"] if zone != "x" {
+          // the caches
+          storage cache for k, v in { a = 1 } { engine = k } // one a key
+
+          compute debug if debug { command = ["x"] }
+        }
+        """,
+    )
+
+
+def test_a_comment_in_a_header_is_kept() -> None:
+    out = formatted('component api for zone /* where */ in zones {\n  compute web {}\n}\n')
+    assert "/* where */" in out and "component api for zone in zones {" in out

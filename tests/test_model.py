@@ -188,6 +188,14 @@ def test_a_reference_is_only_checked_for_type_at_compile_time() -> None:
     assert _errors_at('command = ["a"], shell = true, health = "/h", port = 8080') == []
 
 
+def test_max_unavailable_is_at_most_replicas_where_both_are_known() -> None:
+    errors = _errors_at('command = ["a"], replicas = 2, max_unavailable = 3')
+    assert [(code, at) for code, at, _ in errors] == [("SCT204", "3")]
+    assert "`max_unavailable` is at most `replicas` (2)" in errors[0][2]
+    assert _errors_at('command = ["a"], replicas = 3, max_unavailable = 3') == []
+    assert _errors_at('command = ["a"], replicas = v.port, max_unavailable = 3') == []
+
+
 def test_the_drivers_ask_the_model_and_keep_their_own_rules(tmp_path: Path) -> None:
     from scoot_runtime.drivers.base import Address, DriverContext, ObjectSpec
     from scoot_runtime.drivers.local import LocalDriver
@@ -202,6 +210,8 @@ def test_the_drivers_ask_the_model_and_keep_their_own_rules(tmp_path: Path) -> N
     # The local driver's own: replica i on port + i, its marker variables.
     assert keys({"command": ["a"], "port": 65535, "replicas": 2}) == {"port"}
     assert keys({"command": ["a"], "env": {"SCOOT_OBJECT": "x"}}) == {"env"}
+    # A reference resolved at apply time is judged by the model there.
+    assert keys({"command": ["a"], "replicas": 2, "max_unavailable": 3}) == {"max_unavailable"}
 
 
 def test_no_driver_imports_another() -> None:

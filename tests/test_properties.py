@@ -34,7 +34,7 @@ SAMPLES = sorted(
     if p.is_file()
 )
 
-KEYWORDS = {"application", "component", "param", "let", "moved", "true", "false", "null"}
+KEYWORDS = {"application", "component", "param", "let", "moved", "for", "in", "if", "true", "false", "null"}
 # Object names that are also output names could make `component.object` mean an
 # output of a same-named object in the enclosing component; see docs/decisions.md.
 OUTPUT_NAMES = {"url", "host", "port", "path", "env"}

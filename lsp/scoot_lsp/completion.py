@@ -1,8 +1,9 @@
 """Completion: keywords and kinds where a block may start, the keys of the enclosing kind,
 enum-like values, reference targets after a dot, snippets for new blocks.
 
-The text just before the cursor (the current buffer) says what is being typed;
-the last semantic model and its tree say where the cursor is and what exists.
+The text just before the cursor (the current buffer) says what is being typed; a
+parse of the cursor's block in the current buffer says where the cursor is
+(`model.current_place`), and the last semantic model says what exists.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ _PARAM_TYPE = re.compile(rf"^\s*param\s+{_NAME}\s*:\s*([A-Za-z]*)$")
 Items = list[lsp.CompletionItem]
 
 
-def complete(snapshot: Snapshot, path: str, model_offset: int, line_prefix: str) -> lsp.CompletionList:
-    """Completions at a cursor: `line_prefix` is the current line's text before it."""
-    file = model.tree(snapshot.compilation, path)
-    where = model.place(file, model_offset)
+def complete(snapshot: Snapshot, where: model.Place, line_prefix: str) -> lsp.CompletionList:
+    """Completions at a cursor (`where`, in the current text): `line_prefix` is the
+    current line's text before it."""
     items: Items
     if (match := _PARAM_TYPE.match(line_prefix)) is not None:
         items = [lsp.CompletionItem(label=t, kind=lsp.CompletionItemKind.TypeParameter) for t in PARAM_TYPES]

@@ -26,11 +26,10 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
-from scoot_lang.compiler import SCT_SUFFIX, Compilation, compile_sources
+from scoot_lang.compiler import SCT_SUFFIX, SYNTAX_CODES, Compilation, Parsed, compile_sources
 from scoot_lsp import disk
 from scoot_lsp.positions import UTF16, LineIndex
 
-SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
 log = logging.getLogger("scoot_lsp")
 
 
@@ -97,6 +96,8 @@ class Unit:
     good: Snapshot | None = None  # the last one without syntax errors
     published: set[str] = field(default_factory=set)  # paths that were sent diagnostics
     pending: asyncio.Task[Any] | None = None
+    compiling: asyncio.Lock = field(default_factory=asyncio.Lock)
+    parsed: Parsed = field(default_factory=dict)  # each file's last parse (compile thread only)
 
     def keep(self, snapshot: Snapshot) -> None:
         if self.latest is None or snapshot.generation >= self.latest.generation:
@@ -253,7 +254,7 @@ class Documents:
         """Compile the unit's current texts on this thread (tests, benchmarks)."""
         generation = unit.generation
         texts = self.texts(unit)
-        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit)), texts, self.encoding)
+        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit), parsed=unit.parsed), texts, self.encoding)
         unit.keep(snapshot)
         return snapshot
 
@@ -273,11 +274,19 @@ class Documents:
 
     def _compile(self, unit: Unit, buffers: dict[str, str]) -> tuple[dict[str, str], Compilation]:
         texts = self._with_disk(unit.folder, buffers)
-        return texts, compile_sources(texts, self.params(unit))
+        for gone in unit.parsed.keys() - texts.keys():
+            del unit.parsed[gone]
+        return texts, compile_sources(texts, self.params(unit), parsed=unit.parsed)
 
     async def current(self, unit: Unit) -> Snapshot:
-        """A compilation of the unit as it is now (compiling it if needed)."""
-        latest = unit.latest
-        if latest is not None and latest.generation == unit.generation:
-            return latest
-        return await self.compile(unit)
+        """A compilation of the unit as it is now: the latest, or the one scheduled for
+        this generation (waited for: compiling again would queue behind it and take
+        twice as long), or one compiled now."""
+        while True:
+            latest = unit.latest
+            if latest is not None and latest.generation == unit.generation:
+                return latest
+            pending = unit.pending
+            if pending is None or pending.done():
+                return await self.compile(unit)
+            await asyncio.shield(pending)

@@ -1,7 +1,9 @@
 """Questions about a compilation the features share: which tree, which block, which key.
 
 Everything here reads the compiler's results (syntax trees with offsets, the
-semantic model); nothing parses.
+semantic model); only `current_place` parses: the one top-level item of the
+current text that holds the cursor, so that completion sees what the user has
+now while the semantic model of the last compile may lag behind.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from scoot_lang import syntax as s
 from scoot_lang.compiler import Compilation
+from scoot_lang.parser import parse
 
 
 def tree(compilation: Compilation, path: str) -> s.File | None:
@@ -126,19 +129,59 @@ def expressions(file: s.File) -> Iterator[s.Expr]:
             yield item.default
     for attr in attributes(file):
         yield attr.value
+    for block in blocks(file):  # `for x in LIST if CONDITION` on a block
+        if isinstance(block, s.ComponentBlock | s.ObjectBlock) and block.repetition is not None:
+            yield from (e for e in (block.repetition.iterable, block.repetition.condition) if e is not None)
 
 
-def map_offset(old: str, new: str, offset: int) -> int:
-    """An offset of `new` as an offset of `old`, the text before an edit.
+def current_place(file: s.File | None, old: str, new: str, offset: int) -> Place:
+    """Where an offset of the current text `new` is, `file` being the tree of `old`.
 
-    Outside the edited region the texts agree; inside it, the start of the edit.
-    Found with binary searches on slices (compared in C): fast on large texts.
+    The top-level items of `old` that an edit did not touch keep their text in
+    `new`; the cursor's item (or the stretch between untouched items that holds it)
+    is parsed again, alone, so that the answer is the current text's. No tree (the
+    file is not compiled yet): the whole text is parsed; the JSON form: no place.
     """
-    if old is new or old == new:
-        return min(offset, len(old))
+    if file is not None and (file.from_json or old is new or old == new):
+        return place(file, offset) if not file.from_json else Place()
+    start, end = 0, len(new)
+    if file is not None:
+        prefix, suffix = _common_ends(old, new)
+        delta = len(new) - len(old)
+        for item in file.items:
+            if item.end <= prefix:  # before the edit: the same offsets
+                first, last = item.start, item.end
+            elif item.start >= len(old) - suffix:  # after the edit: shifted
+                first, last = item.start + delta, item.end + delta
+            else:
+                continue
+            if first <= offset <= last:
+                start, end = first, last
+                break
+            if last < offset:
+                start = last
+            else:
+                end = first
+                break
+    return _parsed_place(new, start, end, offset)
+
+
+def prepare() -> None:
+    """Build the parser of this thread (the event loop's) now, not on the first completion."""
+    parse("", "prepare")
+
+
+def _parsed_place(text: str, start: int, end: int, offset: int) -> Place:
+    fragment, _ = parse(text[start:end], "fragment")
+    return place(fragment, offset - start)
+
+
+def _common_ends(old: str, new: str) -> tuple[int, int]:
+    """The lengths of the longest common prefix and the longest common suffix that
+    does not overlap it. Binary searches on slices (compared in C): fast on large texts."""
     shortest = min(len(old), len(new))
     low, high = 0, shortest
-    while low < high:  # the longest common prefix
+    while low < high:
         mid = (low + high + 1) // 2
         if old[:mid] == new[:mid]:
             low = mid
@@ -146,15 +189,10 @@ def map_offset(old: str, new: str, offset: int) -> int:
             high = mid - 1
     prefix = low
     low, high = 0, shortest - prefix
-    while low < high:  # the longest common suffix not overlapping the prefix
+    while low < high:
         mid = (low + high + 1) // 2
         if old[len(old) - mid :] == new[len(new) - mid :]:
             low = mid
         else:
             high = mid - 1
-    suffix = low
-    if offset <= prefix:
-        return offset
-    if offset >= len(new) - suffix:
-        return offset - (len(new) - len(old))
-    return prefix
+    return prefix, low

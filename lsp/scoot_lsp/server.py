@@ -1,11 +1,14 @@
 """The Scoot language server: pygls handlers over the compiler's results.
 
-Compiling happens off the event loop (one worker thread), a short while after
-the last change (the debounce); a compilation whose unit changed again
-meanwhile is kept as the latest model but its diagnostics are not published.
-Completion and hover answer from the last model at once; the features that
-edit or navigate (definition, rename, formatting...) wait for a model of the
-current text. A handler that fails returns an LSP error; the server goes on.
+Compiling happens off the event loop (one worker thread), at once after a change
+(no debounce by default: compiles of a unit are coalesced instead); a
+compilation whose unit changed again meanwhile is kept as the latest model but
+its diagnostics are not published.
+Completion answers at once: where the cursor is comes from a parse of its
+block in the current text (`model.current_place`), what exists from the last
+model. Hover and the features that edit or navigate (definition, rename,
+formatting...) wait for a model of the current text: the compile already
+scheduled for it, not a second one. A handler that fails returns an LSP error; the server goes on.
 
 Frames are read by `transport` (bounded, resynchronised after a bad one) and
 checked by `protocol` (every request is answered), not by pygls' own loop; the
@@ -45,7 +48,11 @@ from scoot_lsp.positions import UTF16
 from scoot_lsp.protocol import ScootProtocol, strict_converter
 
 __version__ = "0.1.0"
-DEFAULT_DEBOUNCE = 0.015  # seconds after the last change before compiling
+# Seconds after a change before compiling: none, since the compiles of a unit are
+# coalesced (one at a time, then the newest text once): a burst of keystrokes costs at
+# most one compile more than it needs, and one change is answered without waiting.
+DEFAULT_DEBOUNCE = 0.0
+SWITCH_INTERVAL = 0.001  # seconds (see `run`)
 log = logging.getLogger("scoot_lsp")
 
 
@@ -135,9 +142,12 @@ class ScootLanguageServer(LanguageServer):
         try:
             if self.debounce > 0:
                 await asyncio.sleep(self.debounce)
-            if unit.generation != generation:
-                return  # superseded before it started
-            snapshot = await self.scoot.compile(unit)
+            # One compile of a unit at a time: the changes made while it runs are
+            # compiled next, once, by the newest of the tasks waiting here.
+            async with unit.compiling:
+                if unit.generation != generation:
+                    return  # superseded before it started
+                snapshot = await self.scoot.compile(unit)
             if unit.generation != generation:
                 return  # superseded while compiling: keep the model, drop the diagnostics
             self.publish(unit, snapshot)
@@ -194,6 +204,7 @@ server = ScootLanguageServer()
 def initialized(ls: ScootLanguageServer, params: lsp.InitializedParams) -> None:
     encoding = ls.workspace.position_encoding
     ls.scoot.encoding = str(encoding.value if isinstance(encoding, lsp.PositionEncodingKind) else encoding or UTF16)
+    model.prepare()
 
 
 @server.feature(lsp.INITIALIZE)
@@ -253,7 +264,7 @@ async def pull_diagnostics(ls: ScootLanguageServer, params: lsp.DocumentDiagnost
     return lsp.RelatedFullDocumentDiagnosticReport(items=found.get(path, []), related_documents=related or None)
 
 
-# --- completion and hover: the last model -----------------------------------------------
+# --- completion: the current text's place, the last model's names; hover: the current model
 
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", '"', " "]))
@@ -262,21 +273,17 @@ async def complete(ls: ScootLanguageServer, params: lsp.CompletionParams) -> lsp
     index = document.index
     offset = index.offset(params.position)
     line_prefix = document.text[index.line_start(params.position.line) : offset]
-    model_offset = model.map_offset(snapshot.texts.get(path, ""), document.text, offset)
-    return completion.complete(snapshot, path, model_offset, line_prefix)
+    where = model.current_place(model.tree(snapshot.compilation, path), snapshot.texts.get(path, ""), document.text, offset)
+    return completion.complete(snapshot, where, line_prefix)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 async def on_hover(ls: ScootLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    snapshot, path, document, unit = await ls.last_model(params.text_document.uri)
-    offset = model.map_offset(snapshot.texts.get(path, ""), document.text, document.index.offset(params.position))
-    folder = unit.folder
+    snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
+    folder = ls.scoot.unit_of(params.text_document.uri).folder
     recorded = (lambda address: lens.recorded(folder, address)) if folder is not None else None
     # In a thread: a hover on an object reads its state in `scoot.lock`.
-    result = await asyncio.get_running_loop().run_in_executor(None, hover.hover, snapshot, path, offset, recorded)
-    if result is not None and snapshot.texts.get(path) is not document.text and snapshot.texts.get(path) != document.text:
-        result.range = None  # the model's range may not match the text any more
-    return result
+    return await asyncio.get_running_loop().run_in_executor(None, hover.hover, snapshot, path, offset, recorded)
 
 
 # --- navigation and edits: a model of the current text ---------------------------------
@@ -391,6 +398,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(tcp: bool = False, host: str = "127.0.0.1", port: int = 2087) -> None:
     logging.basicConfig(level=logging.WARNING)
+    # The compile thread holds the GIL for up to this long before the event loop may
+    # answer a request: 1 ms instead of Python's 5, so that a completion sent while a
+    # compile runs is answered in a few milliseconds, not after several slices of 5.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if tcp:
         server.start_tcp(host, port)
     else:

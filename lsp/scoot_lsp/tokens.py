@@ -58,6 +58,20 @@ def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], snap
         _ident(tokens, expr.name, "function", LIBRARY)
         for arg in expr.args:
             _expr(tokens, arg, refs, snapshot)
+    elif isinstance(expr, s.Binary):
+        _expr(tokens, expr.left, refs, snapshot)
+        _expr(tokens, expr.right, refs, snapshot)
+    elif isinstance(expr, s.Conditional):
+        for part in (expr.condition, expr.then, expr.otherwise):
+            _expr(tokens, part, refs, snapshot)
+    elif isinstance(expr, s.Index):
+        _expr(tokens, expr.target, refs, snapshot)
+        _expr(tokens, expr.index, refs, snapshot)
+    elif isinstance(expr, s.GetAttr):
+        _expr(tokens, expr.target, refs, snapshot)
+        _ident(tokens, expr.name, "property")
+    elif isinstance(expr, s.Unary | s.Paren):
+        _expr(tokens, expr.operand if isinstance(expr, s.Unary) else expr.inner, refs, snapshot)
     elif isinstance(expr, s.Reference):
         ref = refs.get(expr.start)
         for index, name in enumerate(expr.parts):
@@ -72,6 +86,21 @@ def _expr(tokens: list[Token], expr: s.Expr, refs: dict[int, ReferenceUse], snap
             _ident(tokens, name, kind, modifiers)
 
 
+def _repetition(
+    tokens: list[Token], repetition: s.Repetition | None, refs: dict[int, ReferenceUse], snapshot: Snapshot
+) -> None:
+    """`for x in xs if c`: its first keyword, its variables, its list and its condition."""
+    if repetition is None:
+        return
+    keyword = "for" if repetition.iterable is not None else "if"
+    tokens.append((repetition.start, repetition.start + len(keyword), _TYPE["keyword"], 0))
+    for variable in repetition.variables:
+        _ident(tokens, variable, "variable", DECLARATION | READONLY)
+    for expr in (repetition.iterable, repetition.condition):
+        if expr is not None:
+            _expr(tokens, expr, refs, snapshot)
+
+
 def _raw(snapshot: Snapshot, path: str) -> list[Token]:
     file = model.tree(snapshot.compilation, path)
     if file is None:
@@ -83,10 +112,13 @@ def _raw(snapshot: Snapshot, path: str) -> list[Token]:
             keyword = "application" if isinstance(item, s.ApplicationBlock) else "component"
             tokens.append((item.start, item.start + len(keyword), _TYPE["keyword"], 0))
             _ident(tokens, item.name, "namespace", DECLARATION)
+            if isinstance(item, s.ComponentBlock):
+                _repetition(tokens, item.repetition, refs, snapshot)
             for member in item.members if isinstance(item, s.ComponentBlock) else item.attributes:
                 if isinstance(member, s.ObjectBlock):
                     _ident(tokens, member.kind, "type")
                     _ident(tokens, member.name, "variable", DECLARATION)
+                    _repetition(tokens, member.repetition, refs, snapshot)
                     for attr in member.attributes:
                         _ident(tokens, attr.key, "property")
                         _expr(tokens, attr.value, refs, snapshot)

@@ -124,6 +124,13 @@ def leftovers(moto: Moto, lineage: str) -> list[str]:
     for profile in (p for page in profiles for p in page["InstanceProfiles"]):
         if {"Key": "scoot:lineage", "Value": lineage} in profile.get("Tags", []):
             found.append(f"instance profile {profile['InstanceProfileName']}")
+    elbv2 = moto.client("elbv2")
+    balancers = [(b["LoadBalancerArn"], "load balancer") for b in elbv2.describe_load_balancers()["LoadBalancers"]]
+    groups = [(g["TargetGroupArn"], "target group") for g in elbv2.describe_target_groups()["TargetGroups"]]
+    for arn, what in balancers + groups:
+        tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
+        if {"Key": "scoot:lineage", "Value": lineage} in tags:
+            found.append(f"{what} {arn}")
     ours = [{"Key": "Name", "Option": "BeginsWith", "Values": ["/scoot/"]}]
     for page in ssm.get_paginator("describe_parameters").paginate(ParameterFilters=ours):
         for parameter in page["Parameters"]:

@@ -377,7 +377,7 @@ def test_a_changed_instance_type_is_planned_by_name_and_rolls(
         assert instance_types(moto_server, created.identity["instances"]) == ["t3.micro"]
         diff = larger.diff(spec, record(spec, created))
         assert diff.changed == ("instance_type",) and diff.replace == ()
-        assert diff.outputs == ("host", "url")  # new instances; the port stays
+        assert diff.outputs == ("host",)  # new instances; the port, and the balancer's url, stay
         rolled = await larger.update(spec, record(spec, created))
         assert not set(rolled.identity["instances"]) & set(created.identity["instances"])
         assert instance_types(moto_server, rolled.identity["instances"]) == ["t3.large"]
@@ -458,8 +458,9 @@ def test_a_rule_edited_by_hand_on_the_security_group_is_drift_and_repaired(
         observed = await driver.read(spec, record(spec, created))
         assert observed is not None
         assert observed.drift == (
-            f"its security group {group} lets in tcp 22 from 0.0.0.0/0; tcp 8080 from 0.0.0.0/0, "
-            "not tcp 8080 from 0.0.0.0/0",
+            # 8080 from the group itself too: its load balancer is in it.
+            f"its security group {group} lets in tcp 22 from 0.0.0.0/0; tcp 8080 from 0.0.0.0/0, {group}, "
+            f"not tcp 8080 from 0.0.0.0/0, {group}",
         )
         repaired = await driver.update(spec, record(spec, created))
         assert repaired.identity["instances"] == created.identity["instances"]
@@ -510,6 +511,14 @@ def test_only_a_change_that_rolls_the_instances_changes_their_outputs(driver: Aw
     assert env.changed == ("env",) and env.outputs == ("host", "url")
     port = driver.diff(compute(source, replicas=2, health="/healthz", port=9090), recorded)
     assert port.changed == ("port",) and port.outputs == ("host", "port", "url")
+    batch = driver.diff(compute(source, replicas=2, health="/healthz", max_unavailable=2), recorded)
+    assert batch.changed == ("max_unavailable",) and batch.outputs == ()
+    # Behind its load balancer, a roll keeps `url` (the balancer's); a new port changes it.
+    behind = record(applied, Created({**made.identity, "load_balancer": "arn:lb"}, made.outputs))
+    env = driver.diff(compute(source, replicas=2, health="/healthz", env={"A": "1"}), behind)
+    assert env.changed == ("env",) and env.outputs == ("host",)
+    port = driver.diff(compute(source, replicas=2, health="/healthz", port=9090), behind)
+    assert port.outputs == ("host", "port", "url")
 
 
 # -- storage and artifacts after a crash --------------------------------------------------------

@@ -60,3 +60,12 @@ def test_the_neovim_syntax_names_the_languages_words() -> None:
     assert words("scootType") == set(PARAM_TYPES)
     [builtins] = re.findall(r"^syn match\s+scootBuiltin .*?\\%\(([a-z\\|]+)\\\)", text, re.M)
     assert set(builtins.split("\\|")) == set(FUNCTIONS)
+
+
+def test_the_vscode_snippets_of_functions_are_the_tables() -> None:
+    """Each built-in function has a snippet that inserts what completion inserts."""
+    snippets = json.loads((EDITORS / "vscode" / "snippets" / "scoot.json").read_text(encoding="utf-8"))
+    for function in FUNCTIONS.values():
+        snippet = snippets[function.name]
+        assert snippet["prefix"] == function.name
+        assert snippet["body"] == [function.snippet + "$0"]

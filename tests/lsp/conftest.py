@@ -40,8 +40,11 @@ component api {
 """
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "scoot_cli", "lsp"]))
-async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "scoot_cli", "lsp"])
+
+
+async def start_session(lsp_client: LanguageClient, debounce: float = 0.0) -> None:
+    """Initialize as VS Code does, counting the code lens refreshes the server asks for."""
     lsp_client.lens_refreshes = 0  # type: ignore[attr-defined]
 
     @lsp_client.feature(lsp.WORKSPACE_CODE_LENS_REFRESH)
@@ -50,9 +53,14 @@ async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
 
     params = lsp.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
-        initialization_options={"debounce": 0.0},
+        initialization_options={"debounce": debounce},
     )
     await lsp_client.initialize_session(params)
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
+    await start_session(lsp_client)
     yield
     await lsp_client.shutdown_session()
 
@@ -71,6 +79,13 @@ def open_file(client: LanguageClient, path: Path, text: str | None = None, versi
         )
     )
     return uri(path)
+
+
+async def opened(client: LanguageClient, tmp_path: Path, text: str = SHOP) -> str:
+    """Open `architecture.sct` in `tmp_path` and wait for its first diagnostics."""
+    doc = open_file(client, tmp_path / "architecture.sct", text)
+    await until(lambda: doc in client.diagnostics)
+    return doc
 
 
 def change(client: LanguageClient, doc: str, version: int, text: str, rng: lsp.Range | None = None) -> None:

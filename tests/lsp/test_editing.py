@@ -12,19 +12,13 @@ from scoot_lsp.tokens import TOKEN_TYPES
 from scoot_lang.format import format_text
 from scoot_lang.functions import FUNCTIONS
 from scoot_model.objects import Compute
-from tests.lsp.conftest import SHOP, change, find, open_file, pos, until
+from tests.lsp.conftest import SHOP, change, find, opened, pos, until
 
 pytestmark = pytest.mark.asyncio
 
 
 def doc_id(uri: str) -> lsp.TextDocumentIdentifier:
     return lsp.TextDocumentIdentifier(uri=uri)
-
-
-async def opened(client: LanguageClient, tmp_path: Path, text: str = SHOP) -> str:
-    doc = open_file(client, tmp_path / "architecture.sct", text)
-    await until(lambda: doc in client.diagnostics)
-    return doc
 
 
 async def hover_text(client: LanguageClient, doc: str, position: lsp.Position) -> str:

@@ -70,3 +70,22 @@ def test_the_sites_apply_and_serve_each_site_the_module_made(sites: Path) -> Non
     assert (
         "modules/site/main.sct:15" in plan.output and "0 to create, 1 to update" in plan.output
     ), plan.output
+
+
+def test_the_sites_for_makes_a_cache_a_region_and_the_if_follows_a_param(sites: Path) -> None:
+    ports = {name: free_port() for name in ("en", "fr", "de", "index", "debug")}
+    params = [arg for name, port in ports.items() for arg in ("--param", f"{name}_port={port}")]
+    applied = scoot("apply", "--yes", *params, str(sites))
+    assert applied.exit_code == 0, applied.output
+    for name in ("cache-eu", "cache-us"):
+        assert f"web.{name}: create done" in applied.output, applied.output
+    assert "web.debug" not in applied.output
+
+    debug = scoot("apply", "--yes", *params, "--param", "debug=true", str(sites))
+    assert debug.exit_code == 0, debug.output
+    assert "web.debug: create done" in debug.output and "1 to create" in debug.output, debug.output
+    answer = get(f"http://127.0.0.1:{ports['debug']}/")
+    # The two caches' paths, outputs known at apply time, interpolated into the greeting.
+    assert isinstance(answer, dict) and answer["greeting"].startswith("2 caches: ")
+    eu, us = answer["greeting"].removeprefix("2 caches: ").split(" ")
+    assert eu != us and Path(eu).is_dir() and Path(us).is_dir()

@@ -7,7 +7,8 @@ Per compute the driver makes:
 - an SSM SecureString parameter with the command and the environment (see `launch`);
 - the source archive in the application's artifact bucket (see `artifacts`);
 - `replicas` instances, each booting with user data that fetches the archive and
-  starts the command under systemd.
+  starts the command under systemd;
+- with a `port`, an Application Load Balancer in front of them (see `balancer`).
 
 Identity: `{"instances": [ids, by replica], "security_group", "role", "options", "named"}`,
 `named` the naming address its role, group, parameter and archives are named after
@@ -16,7 +17,7 @@ Identity: `{"instances": [ids, by replica], "security_group", "role", "options",
 `diff` names the ones changed since (`instance_type`, `ingress_cidr`, ...), and
 `read` reports as drift instances or a security group that no longer match them.
 Outputs: `host` (replica 0's public address, else its private one), and with a
-`port`, `port` and `url` (`http://host:port`).
+`port`, `port` and `url` (the load balancer's, `http://dns:port`).
 
 Instances carry a `scoot:generation` tag: a digest of what they run (the
 configuration's digests but `replicas` and `health`, the source revision, the
@@ -24,9 +25,11 @@ image, the instance type, the subnet, the key pair). An update keeps the
 instances of the current generation (that still are what the options say) and
 launches only the replicas missing (a change of `replicas`, or a replica
 terminated behind scoot's back, touches nothing else); any other change rolls
-them: the new instances are launched and running before the old ones are
-terminated. A roll that fails terminates the new ones and gives the old ones
-back their launch parameter and port (`PreviousVersionKept`). A change of `ingress_cidr` (or `health`) rolls nothing: the security
+them, `max_unavailable` replicas at a time: a batch's new instances are running
+and healthy in the load balancer before the old ones of those replicas leave it
+(drained); the old ones are terminated once every batch is healthy. A roll that
+fails takes the new ones out and terminates them, puts the drained old ones back,
+and gives the old ones their launch parameter and port (`PreviousVersionKept`). A change of `ingress_cidr` (or `health`) rolls nothing: the security
 group's rule is replaced in place.
 """
 
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scoot_runtime.drivers.aws.artifacts import Artifacts
+from scoot_runtime.drivers.aws.balancer import Balancers, Found
 from scoot_runtime.drivers.aws.errors import AwsDriverError, error_code
 from scoot_runtime.drivers.aws.iam import Roles, launch_statements
 from scoot_runtime.drivers.aws.launch import launch_spec, user_data
@@ -78,7 +82,7 @@ LIVE_STATES = ("pending", "running")
 # Everything but `terminated`: what a delete must terminate and wait for.
 NOT_GONE = ("pending", "running", "stopping", "stopped", "shutting-down")
 # What does not change what an instance runs.
-_NOT_IN_GENERATION = frozenset({"replicas", "health"})
+_NOT_IN_GENERATION = frozenset({"replicas", "health", "max_unavailable"})
 # The target options a compute's identity records, and those of them that make new
 # instances (in the generation); `ingress_cidr` only changes the security group.
 TARGET_OPTIONS = ("instance_type", "ami", "subnet_id", "key_name", "ingress_cidr")
@@ -111,13 +115,15 @@ def recorded_options(recorded: Recorded | None) -> dict[str, str | None] | None:
 @dataclass(frozen=True)
 class Facts:
     """What `read` found of a compute: its naming address, its live instances, its security
-    group (as EC2 describes it), and whether its role and launch parameter are there."""
+    group (as EC2 describes it), whether its role and launch parameter are there, and its
+    load balancer (None: not both of balancer and target group are there)."""
 
     named: Address
     instances: Sequence[Instance]
     group: Mapping[str, Any] | None
     role: bool
     parameter: bool
+    balancer: Found | None
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,7 @@ class ComputeObjects:
         self.artifacts = artifacts
         self.roles = roles
         self.network = Network(aws, names, options)
+        self.balancers = Balancers(aws, names, options)
         self._ami: str | None = options.ami
 
     # --- the operations --------------------------------------------------------------
@@ -221,21 +228,23 @@ class ComputeObjects:
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         address = spec.address
         named = await self._named(address, recorded)
-        instances, group, role, parameter = await asyncio.gather(
+        instances, group, role, parameter, balancer = await asyncio.gather(
             self.instances(address, LIVE_STATES),
             self.network.find_group(address, named),
             self.roles.exists(address, named),
             self.parameter_exists(address, named),
+            self.balancers.find(address, named),
         )
-        return await self.observe(spec, recorded, Facts(named, instances, group, role, parameter), self.artifacts.exists)
+        facts = Facts(named, instances, group, role, parameter, balancer)
+        return await self.observe(spec, recorded, facts, self.artifacts.exists)
 
     async def observe(
         self, spec: ObjectSpec, recorded: Recorded | None, facts: Facts, artifact_exists: Callable[[str], Awaitable[bool]]
     ) -> Observed | None:
         """What `read` says of the compute, from what was found of it (by its own calls, or
         by a refresh in pages: `refresh`)."""
-        named, instances, group, role, parameter = (
-            facts.named, list(facts.instances), facts.group, facts.role, facts.parameter
+        named, instances, group, role, parameter, balancer = (
+            facts.named, list(facts.instances), facts.group, facts.role, facts.parameter, facts.balancer
         )
         if not instances and group is None and not role and not parameter:
             return None
@@ -277,7 +286,7 @@ class ComputeObjects:
             drift += [f"instance {instance.id} (replica {instance.replica}) {d}" for d in instance.differences(options)]
         if group is not None:
             port = _port(spec.config.get("port"), recorded, instances)
-            wanted = wanted_ingress(port, str(options["ingress_cidr"] or self.options.ingress_cidr))
+            wanted = wanted_ingress(port, str(options["ingress_cidr"] or self.options.ingress_cidr), group_id)
             current = list(group.get("IpPermissions", ()))
             if not same_ingress(current, wanted):
                 drift.append(
@@ -288,15 +297,18 @@ class ComputeObjects:
         if artifact and not await artifact_exists(artifact):
             drift.append(f"its source archive {artifact} is gone")
         port = instances[0].port if instances else None
+        if port is not None and balancer is None:
+            drift.append("its load balancer or target group is gone")
         return Observed(
-            self.identity(instances, group_id, self.names.role(named) if role else None, options, named),
-            self.outputs(instances, port),
+            self.identity(instances, group_id, self.names.role(named) if role else None, options, named, balancer),
+            self.outputs(instances, port, balancer),
             tuple(drift),
         )
 
     async def delete(self, spec: ObjectSpec, recorded: Recorded) -> None:
         address = spec.address
         named = await self._named(address, recorded)
+        await self.balancers.delete(address, named)
         instances = await self.instances(address, NOT_GONE)
         await self._terminate([i.id for i in instances], address)
         group = await self.network.find_group(address, named)
@@ -331,6 +343,7 @@ class ComputeObjects:
             raise AwsDriverError(f"{address}: a compute needs its component's source to run")
         port = config.get("port") if isinstance(config.get("port"), int) else None
         replicas = int(config.get("replicas", 1))
+        batch = int(config.get("max_unavailable", 1))
         generation = self._generation(spec)
         named = await self._named(address, recorded) if recorded is not None else await self._free_name(address)
         parameter = self.names.parameter(named)
@@ -338,6 +351,8 @@ class ComputeObjects:
         existing = _ordered(await self.instances(address, LIVE_STATES))
         previous = await self._previous(named, recorded, existing)
         launched: list[str] = []
+        drained: list[str] = []
+        balancer: Found | None = None
         try:
             role, group_id, key, ami, _ = await asyncio.gather(
                 self.roles.ensure(address, named, launch),
@@ -346,6 +361,13 @@ class ComputeObjects:
                 self._image(),
                 self._put_parameter(address, named, launch_spec(config)),
             )
+            if port is not None:
+                balancer = await self.balancers.ensure(
+                    address, named, port, config.get("health"), group_id, await self.network.vpc()
+                )
+                # What serves now serves through the balancer (a balancer made anew, or lost).
+                serving = [i for i in existing if i.state == "running" and i.port in (None, port)]
+                await self.balancers.join(balancer, [i.id for i in serving], port)
             options = target_options(self.options)
             kept: dict[int, Instance] = {}
             for instance in existing:
@@ -354,19 +376,32 @@ class ComputeObjects:
                 if same and not anew and instance.replica < replicas:
                     kept.setdefault(instance.replica, instance)
             missing = [r for r in range(replicas) if r not in kept]
-            results = await asyncio.gather(
-                *(self._launch(address, named, r, role, group_id, ami, key, generation, port) for r in missing),
-                return_exceptions=True,
-            )
-            launched = [r for r in results if isinstance(r, str)]
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
-            # The roll's health: every instance running (the driver does not probe `health`).
+            # `max_unavailable` replicas at a time: each batch's new instances are running and
+            # healthy in the balancer before the old ones of those replicas leave it (drained).
+            # The old ones are terminated once the whole roll is healthy, so a batch that fails
+            # puts every old one back in the balancer.
+            for first in range(0, len(missing), batch):
+                wave = missing[first : first + batch]
+                results = await asyncio.gather(
+                    *(self._launch(address, named, r, role, group_id, ami, key, generation, port) for r in wave),
+                    return_exceptions=True,
+                )
+                ids = [r for r in results if isinstance(r, str)]
+                launched += ids
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
+                await self._wait_running(ids, address)
+                if balancer is not None and port is not None:
+                    await self.balancers.register(balancer, ids, port)
+                    await self.balancers.wait_healthy(address, balancer, ids, config.get("health"), port)
+                    old = [i.id for i in existing if i.replica in wave and kept.get(i.replica) is not i]
+                    drained += old
+                    await self.balancers.drain(address, balancer, old)
             current = await self._wait_running([*(i.id for i in kept.values()), *launched], address)
         except Exception as error:
-            # The old instances were not touched: the new ones go, and what they run is put back.
-            undone = await self._undo(address, named, launched, previous, port)
+            # The old instances were not terminated: the new ones go, the old ones serve again.
+            undone = await self._undo(address, named, launched, previous, port, balancer, drained)
             if previous is None or undone:
                 if undone:
                     raise AwsDriverError(
@@ -375,9 +410,14 @@ class ComputeObjects:
                 raise
             raise PreviousVersionKept(address, str(error)) from None
         keep = {i.id for i in current}
-        await self._terminate([i.id for i in existing if i.id not in keep], address, wait=False)
+        leaving = [i.id for i in existing if i.id not in keep]
+        if balancer is not None:
+            await self.balancers.drain(address, balancer, [i for i in leaving if i not in drained])
+        await self._terminate(leaving, address, wait=False)
         await self.artifacts.remove(named, keep=key)
-        return Created(self.identity(current, group_id, role, options, named), self.outputs(current, port))
+        return Created(
+            self.identity(current, group_id, role, options, named, balancer), self.outputs(current, port, balancer)
+        )
 
     async def _previous(
         self, named: Address, recorded: Recorded | None, existing: Sequence[Instance]
@@ -395,13 +435,28 @@ class ComputeObjects:
         return _Previous(value if isinstance(value, str) else None, serving[0].port)
 
     async def _undo(
-        self, address: Address, named: Address, launched: Sequence[str], previous: _Previous | None, port: int | None
+        self,
+        address: Address,
+        named: Address,
+        launched: Sequence[str],
+        previous: _Previous | None,
+        port: int | None,
+        balancer: Found | None,
+        drained: Sequence[str],
     ) -> list[str]:
-        """Terminate the instances a failed roll launched and, if the previous version
-        serves, give it back its launch parameter (read at each start of its command)
-        and its port; what could not be undone."""
+        """Take the instances a failed roll launched out of the balancer and terminate them,
+        put back in it the old ones a batch drained, and, if the previous version serves,
+        give it back its launch parameter (read at each start of its command) and its
+        port; what could not be undone."""
         failed: list[str] = []
-        steps: list[tuple[str, Awaitable[Any]]] = [("terminating the new instances", self._terminate(launched, address))]
+        steps: list[tuple[str, Awaitable[Any]]] = []
+        if balancer is not None:
+            steps.append(("taking the new instances out of the load balancer", self.balancers.drain(address, balancer, launched)))
+            if previous is not None and previous.port is not None:
+                steps.append(("putting the old instances back in the load balancer", self.balancers.register(balancer, drained, previous.port)))
+                if previous.port != port:
+                    steps.append(("moving its listener back", self.balancers.listen(balancer, previous.port)))
+        steps.append(("terminating the new instances", self._terminate(launched, address)))
         if previous is not None and previous.parameter is not None:
             steps.append(("restoring its launch parameter", self._put_parameter(address, named, previous.parameter)))
         if previous is not None and previous.port != port:
@@ -618,20 +673,26 @@ class ComputeObjects:
         role: str | None,
         options: Mapping[str, str | None],
         named: Address,
+        balancer: Found | None = None,
     ) -> dict[str, Any]:
-        return {
+        found = {
             "instances": [i.id for i in instances],
             "security_group": group_id,
             "role": role,
             "options": dict(options),
             "named": str(named),
         }
+        if balancer is not None:
+            found["load_balancer"] = balancer.balancer
+        return found
 
     @staticmethod
-    def outputs(instances: Sequence[Instance], port: int | None) -> dict[str, Any]:
+    def outputs(instances: Sequence[Instance], port: int | None, balancer: Found | None = None) -> dict[str, Any]:
+        """`host` (replica 0's address) and, with a port, `port` and `url`: the load
+        balancer's, else (a compute made before it had one) replica 0's."""
         host = instances[0].host if instances else None
         if host is None:
             return {}
         if port is None:
             return {"host": host}
-        return {"host": host, "port": port, "url": f"http://{host}:{port}"}
+        return {"host": host, "port": port, "url": balancer.url(port) if balancer else f"http://{host}:{port}"}

@@ -122,8 +122,10 @@ class AwsDriver(CloudDriver):
             # `replicas` keeps replica 0 (whose address is `host`); `health` and
             # `ingress_cidr` change no instance.
             return DiffResult(changed)
-        # A roll: new instances, so a new `host` (and `url`); `port` only if it changed.
-        outputs = ("host", "port", "url") if "port" in changed else ("host", "url")
+        # A roll: new instances, so a new `host`; `port` and `url` only if the port changed,
+        # or `url` if it is not yet its load balancer's (a compute made before it had one).
+        behind = "load_balancer" in recorded.identity
+        outputs = ("host", "port", "url") if "port" in changed else ("host",) if behind else ("host", "url")
         return DiffResult(changed, outputs=outputs)
 
     async def create(self, spec: ObjectSpec) -> Created:

@@ -70,6 +70,10 @@ class Names:
     def security_group(self, address: Address) -> str:
         return self._name((address.component, address.object), 255, False, r"[^A-Za-z0-9_.-]")
 
+    def balancer(self, address: Address) -> str:
+        """A compute's load balancer and its target group (at most 32 letters, digits, `-`)."""
+        return self._name((address.component, address.object), 32, False, r"[^A-Za-z0-9-]")
+
     def parameter(self, address: Address) -> str:
         """The SSM parameter holding a compute's command and environment (secrets included)."""
         return f"/scoot/{self.digest()}/{address.component}/{address.object}/launch"

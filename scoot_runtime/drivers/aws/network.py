@@ -32,11 +32,14 @@ def _rule(permission: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def wanted_ingress(port: int | None, cidr: str) -> list[dict[str, Any]]:
-    """The ingress a compute's group should have: `port` (TCP) from `cidr`, or nothing."""
+def wanted_ingress(port: int | None, cidr: str, group_id: str | None = None) -> list[dict[str, Any]]:
+    """The ingress a compute's group should have: `port` (TCP) from `cidr` and from the
+    group itself (its load balancer is in it: see `balancer`), or nothing."""
     if port is None:
         return []
     rule: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
+    if group_id is not None:
+        rule["UserIdGroupPairs"] = [{"GroupId": group_id}]
     if ipaddress.ip_network(cidr).version == 6:
         rule["Ipv6Ranges"] = [{"CidrIpv6": cidr}]
     else:
@@ -157,7 +160,7 @@ class Network:
                 raise
             group = {"GroupId": made["GroupId"], "IpPermissions": []}
         group_id = str(group["GroupId"])
-        wanted = wanted_ingress(port, self.options.ingress_cidr)
+        wanted = wanted_ingress(port, self.options.ingress_cidr, group_id)
         current = list(group.get("IpPermissions", ()))
         if not same_ingress(current, wanted):
             if current:

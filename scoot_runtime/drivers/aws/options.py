@@ -11,6 +11,8 @@
     ingress_cidr  = "0.0.0.0/0"            # who may reach a compute's `port`
     key_name      = "my-key"               # an EC2 key pair, for ssh
     boot_timeout  = 300                    # seconds an instance has to reach `running`
+    health_timeout = 300                   # seconds a new target has to be healthy in its balancer
+    drain_seconds = 30                     # the balancer's deregistration delay (draining)
     max_attempts  = 10                     # attempts per call when AWS throttles
     lock_bucket   = "acme-scoot-locks"     # the bucket of the apply lock (see `lock`); else
                                            # scoot-locks-<account>-<region>, made on first use
@@ -40,6 +42,8 @@ OPTION_NAMES = frozenset(
         "ingress_cidr",
         "key_name",
         "boot_timeout",
+        "health_timeout",
+        "drain_seconds",
         "max_attempts",
         "lock_bucket",
     }
@@ -61,6 +65,8 @@ class AwsOptions:
     ingress_cidr: str = "0.0.0.0/0"
     key_name: str | None = None
     boot_timeout: float = 300.0
+    health_timeout: float = 300.0
+    drain_seconds: int = 30
     max_attempts: int = 10
     lock_bucket: str | None = None
 
@@ -110,5 +116,7 @@ class AwsOptions:
             ingress_cidr=cidr,
             key_name=text("key_name"),
             boot_timeout=number("boot_timeout", 300, 1, 3600),
+            health_timeout=number("health_timeout", 300, 1, 3600),
+            drain_seconds=int(number("drain_seconds", 30, 0, 3600)),
             max_attempts=int(number("max_attempts", 10, 1, 50)),
         )

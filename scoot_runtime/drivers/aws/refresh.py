@@ -1,6 +1,6 @@
 """A refresh in pages: what the reads of a whole plan need, listed once per service.
 
-`read` asks AWS about one object at a time (a compute: six calls; a store: two; a
+`read` asks AWS about one object at a time (a compute: ten calls; a store: two; a
 connection: one), so a plan of 2,000 objects would make thousands of calls. The
 refresh (`AwsDriver.read_many`) lists instead, each listing paginated, filtered
 to this state where the API can filter:
@@ -11,15 +11,16 @@ to this state where the API can filter:
 | security groups | `ec2 DescribeSecurityGroups`, by the lineage tag | 1,000 |
 | roles and their inline policies | `iam GetAccountAuthorizationDetails` (roles only) | 1,000 |
 | launch parameters | `ssm DescribeParameters`, by this state's name prefix | 50 |
+| load balancers, target groups | `elbv2 DescribeLoadBalancers`, `DescribeTargetGroups` | 400 |
 | source archives | `s3 ListObjectsV2` of the artifact bucket | 1,000 |
 | buckets | `s3 ListBuckets` | 10,000 |
 | tables | `dynamodb ListTables` | 100 |
-| the tags of buckets, tables, parameters | `tag GetResources`, by the lineage tag | 100 |
+| the tags of buckets, tables, parameters, balancers, target groups | `tag GetResources`, by the lineage tag | 100 |
 
 Existence comes from each service's own listing (the Tagging API may list a
 resource for a while after it is deleted); tags from the Tagging API. What a
-listing cannot settle is asked per object, as `read` asks: a store or a
-parameter that exists but is not listed with this state's tags (untagged, its
+listing cannot settle is asked per object, as `read` asks: a store, a parameter,
+a balancer or a target group that exists but is not listed with this state's tags (untagged, its
 tags lost, or another state's). A listing AWS refuses (a policy without
 `iam:GetAccountAuthorizationDetails`, say) falls back to the per-object calls for
 what it would have listed. The observing itself is `read`'s own code, given
@@ -33,6 +34,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from scoot_runtime.drivers.aws.balancer import Found
 from scoot_runtime.drivers.aws.compute import (
     LIVE_STATES,
     ComputeObjects,
@@ -50,7 +52,13 @@ from scoot_runtime.drivers.base import Address, ObjectSpec, Observed, ReadResult
 
 T = TypeVar("T")
 # The Tagging API's resource types whose tags the refresh reads, and what each is to it.
-TAGGED = {"s3:bucket": "bucket", "dynamodb:table": "table", "ssm:parameter": "parameter"}
+TAGGED = {
+    "s3:bucket": "bucket",
+    "dynamodb:table": "table",
+    "ssm:parameter": "parameter",
+    "elasticloadbalancing:loadbalancer": "arn",
+    "elasticloadbalancing:targetgroup": "arn",
+}
 
 
 async def _listed(listing: Awaitable[T]) -> T | None:
@@ -66,6 +74,8 @@ def _tagged_name(arn: str) -> tuple[str, str] | None:
     _, _, service, _, _, resource = arn.split(":", 5)
     if service == "s3":
         return "bucket", resource
+    if service == "elasticloadbalancing":
+        return "arn", arn  # a balancer or target group is found by its ARN
     kind, _, name = resource.partition("/")
     what = TAGGED.get(f"{service}:{kind}")
     if what is None or not name:
@@ -81,6 +91,8 @@ class Listing:
         self.groups: list[dict[str, Any]] | None = None
         self.roles: dict[str, tuple[dict[str, str], dict[str, Any]]] | None = None  # name → (tags, policies)
         self.parameters: set[str] | None = None
+        self.balancers: dict[str, dict[str, Any]] | None = None  # by name
+        self.target_groups: dict[str, dict[str, Any]] | None = None  # by name
         self.artifacts: set[str] | None = None
         self.buckets: set[str] | None = None
         self.tables: set[str] | None = None
@@ -135,6 +147,8 @@ class PagedReads:
             steps.append(keep("instances", self._instances(lineage)))
             steps.append(keep("parameters", self._parameters()))
             steps.append(keep("artifacts", self._artifacts()))
+            steps.append(keep("balancers", self._elb("describe_load_balancers", "LoadBalancers", "LoadBalancerName")))
+            steps.append(keep("target_groups", self._elb("describe_target_groups", "TargetGroups", "TargetGroupName")))
         if "storage" in kinds:
             steps.append(keep("buckets", self._buckets()))
             steps.append(keep("tables", self._tables()))
@@ -170,6 +184,11 @@ class PagedReads:
             for page in pages
             for role in page.get("RoleDetailList", ())
         }
+
+    async def _elb(self, operation: str, key: str, name: str) -> dict[str, dict[str, Any]]:
+        """The account's load balancers or target groups, by name (ELB filters nothing by tag)."""
+        pages = await self.aws.pages("elbv2", operation, "Marker", "NextMarker", PageSize=400)
+        return {str(item[name]): dict(item) for page in pages for item in page.get(key, ())}
 
     async def _parameters(self) -> set[str]:
         prefix = [{"Key": "Name", "Option": "BeginsWith", "Values": [f"/scoot/{self.names.digest()}/"]}]
@@ -243,11 +262,12 @@ class PagedReads:
             group = next(owned, None)
         role = await self._role_exists(found, address, named)
         parameter = await self._parameter_exists(found, address, named)
+        balancer = await self._balancer(found, address, named)
         artifacts = found.artifacts
         exists: Callable[[str], Awaitable[bool]] = self.compute.artifacts.exists
         if artifacts is not None:
             exists = _member(artifacts)
-        return await self.compute.observe(spec, recorded, Facts(named, instances, group, role, parameter), exists)
+        return await self.compute.observe(spec, recorded, Facts(named, instances, group, role, parameter, balancer), exists)
 
     async def _named_after(self, found: Listing, address: Address) -> Address | None:
         """As `Network.named_after`: the naming address its security group's tags say."""
@@ -273,6 +293,21 @@ class PagedReads:
             # Not listed with this state's tags (untagged, or another's): asked as `read` asks.
             return await self.compute.parameter_exists(address, named)
         return name in found.parameters and tags is not None and self.names.owns(tags, address)
+
+    async def _balancer(self, found: Listing, address: Address, named: Address) -> Found | None:
+        """As `Balancers.find`: the balancer and target group named after `named`, if both are there."""
+        if found.balancers is None or found.target_groups is None or found.tags is None:
+            return await self.compute.balancers.find(address, named)
+        name = self.names.balancer(named)
+        balancer, group = found.balancers.get(name), found.target_groups.get(name)
+        arns = [str(g["TargetGroupArn"]) for g in (group,) if g is not None]
+        arns += [str(b["LoadBalancerArn"]) for b in (balancer,) if b is not None]
+        if any(("arn", arn) not in found.tags for arn in arns):
+            # Not listed with this state's tags (untagged, or another's): asked, and refused, as `read` does.
+            return await self.compute.balancers.find(address, named)
+        if balancer is None or group is None:
+            return None
+        return Found(str(balancer["LoadBalancerArn"]), str(balancer["DNSName"]), str(group["TargetGroupArn"]))
 
     async def _store_tags(self, found: Listing, engine: str, name: str) -> dict[str, str] | None:
         names = found.buckets if engine == "bucket" else found.tables

@@ -1,0 +1,120 @@
+"""What the language server computes from part of the text equals what the whole gives:
+its compiles reuse the parse of each unchanged file, and completion parses only the
+cursor's top-level item of the current text."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from lsprotocol import types as lsp
+from scoot_lsp import model
+from scoot_lsp.documents import Documents
+
+from scoot_lang.compiler import compile_sources
+from scoot_lang.parser import parse
+from tests.lsp.conftest import SHOP
+
+STORAGE = 'component data {\n  source = "./data"\n  storage cache { engine = "directory" }\n}\n'
+PIECES = [
+    "}",
+    "{",
+    "=",
+    "port",
+    "orders",
+    "greeting",
+    '"',
+    "\n",
+    " 1",
+    "let x = 2\n",
+    "compute w {",
+    "api.orders.path",
+]
+
+
+def whole(text: str) -> lsp.TextDocumentContentChangeWholeDocument:
+    return lsp.TextDocumentContentChangeWholeDocument(text=text)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["shop", "data"]),
+            st.integers(0, 10_000),
+            st.integers(0, 3),
+            st.sampled_from(PIECES),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_compiles_with_reused_parses_equal_compiles_from_scratch(
+    tmp_path: Path, edits: list[tuple[str, int, int, str]]
+) -> None:
+    documents = Documents()
+    texts = {"shop": SHOP, "data": STORAGE}
+    uris = {name: (tmp_path / f"{name}.sct").as_uri() for name in texts}
+    for name, text in texts.items():
+        documents.open(uris[name], text, 1)
+    unit = documents.unit_of(uris["shop"])
+    for version, (name, at, removed, piece) in enumerate(edits, start=2):
+        text = texts[name]
+        at %= len(text) + 1
+        texts[name] = text[:at] + piece + text[at + removed :]
+        documents.change(uris[name], [whole(texts[name])], version)
+        snapshot = asyncio.run(documents.compile(unit))
+        fresh = compile_sources(snapshot.texts)
+        assert snapshot.compilation.diagnostics == fresh.diagnostics
+        got, want = snapshot.compilation.architecture, fresh.architecture
+        assert (got.to_json() if got else None) == (want.to_json() if want else None)
+    assert set(unit.parsed) == set(snapshot.texts)  # one parse kept per file
+
+
+def _described(where: model.Place) -> tuple[object, ...]:
+    """A place by what it names (its nodes' offsets differ: a part is parsed alone)."""
+    item = where.item
+    return (
+        type(item).__name__ if item is not None else None,
+        getattr(getattr(item, "name", None), "text", None),
+        where.object.name.text if where.object else None,
+        where.attribute.key.text if where.attribute else None,
+        where.map_keys,
+        type(where.attribute.value).__name__ if where.attribute else None,
+    )
+
+
+LINES = SHOP.splitlines(keepends=True)
+LINE_PIECES = [
+    "",
+    "\n",
+    "    \n",
+    "    replicas = 2\n",
+    "  storage s {\n  }\n",
+    "let z = 1\n",
+    "      K = 1\n",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    line=st.integers(0, len(LINES)),
+    removed=st.integers(0, 2),
+    piece=st.sampled_from(LINE_PIECES),
+    cursor=st.integers(0, 10_000),
+)
+def test_the_current_place_is_where_a_parse_of_the_whole_current_text_puts_the_cursor(
+    line: int, removed: int, piece: str, cursor: int
+) -> None:
+    old_tree, _ = parse(SHOP, "architecture.sct")
+    new = "".join([*LINES[:line], piece, *LINES[line + removed :]])
+    new_tree, errors = parse(new, "architecture.sct")
+    assume(not errors)  # with errors, recovery of a part may differ from that of the whole
+    offset = cursor % (len(new) + 1)
+    assert _described(model.current_place(old_tree, SHOP, new, offset)) == _described(
+        model.place(new_tree, offset)
+    )
