@@ -13,7 +13,7 @@ to this state where the API can filter:
 | launch parameters | `ssm DescribeParameters`, by this state's name prefix | 50 |
 | load balancers, target groups | `elbv2 DescribeLoadBalancers`, `DescribeTargetGroups` | 400 |
 | source archives | `s3 ListObjectsV2` of the artifact bucket | 1,000 |
-| buckets | `s3 ListBuckets` | 10,000 |
+| buckets | `s3 ListBuckets` | all at once |
 | tables | `dynamodb ListTables` | 100 |
 | the tags of buckets, tables, parameters, balancers, target groups | `tag GetResources`, by the lineage tag | 100 |
 
@@ -208,9 +208,9 @@ class PagedReads:
         return {str(o["Key"]) for page in pages for o in page.get("Contents", ())}
 
     async def _buckets(self) -> set[str]:
-        pages = await self.aws.pages(
-            "s3", "list_buckets", "ContinuationToken", "ContinuationToken", MaxBuckets=10000
-        )
+        # No MaxBuckets: S3 then answers every bucket at once (botocore before 1.35 knows no
+        # MaxBuckets); a ContinuationToken, where an answer has one, is followed.
+        pages = await self.aws.pages("s3", "list_buckets", "ContinuationToken", "ContinuationToken")
         return {str(b["Name"]) for page in pages for b in page.get("Buckets", ())}
 
     async def _tables(self) -> set[str]:
