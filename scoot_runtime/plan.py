@@ -16,7 +16,6 @@ driver can see in a configuration is reported here, before anything is touched.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -280,18 +279,11 @@ def _check(wanted: dict[str, DesiredObject], driver: CloudDriver, secrets: Secre
 async def _refresh(
     plan: Plan, wanted: dict[str, DesiredObject], state: TargetState, driver: CloudDriver, parallelism: int
 ) -> None:
-    limit = asyncio.Semaphore(min(parallelism, driver.parallelism or parallelism))
-
     problems: list[PlanProblem] = []
-
-    async def read(address: str, spec: ObjectSpec, record: Recorded | None) -> None:
-        async with limit:
-            try:
-                plan.observed[address] = await driver.read(spec, record)
-            except Exception as error:  # the driver could not look: no plan can be made on a guess
-                problems.append(PlanProblem(address, f"the {driver.name} driver could not read it: {error}"))
-
-    reads = [read(a, recorded_spec(a, s), recorded(s)) for a, s in state.objects.items()]
+    # One batch of reads (`CloudDriver.read_many`): a driver that can lists many objects per call.
+    reads: dict[str, tuple[ObjectSpec, Recorded | None]] = {
+        a: (recorded_spec(a, s), recorded(s)) for a, s in state.objects.items()
+    }
     # An interrupted run's operation: look for what it made by its deterministic name.
     for address, pending in state.pending.items():
         if address not in state.objects and pending.operation in ("create", "replace", "move"):
@@ -299,7 +291,7 @@ async def _refresh(
                 spec = spec_of(wanted[address], wanted[address].config)
             else:
                 spec = ObjectSpec(Address.parse(address), pending.kind, {})
-            reads.append(read(address, spec, None))
+            reads[address] = (spec, None)
     # What the driver finds of this target that nothing records. Wanted, it is adopted (a lost
     # scoot.lock), not made twice; unwanted, it is left alone: another branch or clone may
     # have applied it, and its scoot.lock, not this one, manages it.
@@ -315,8 +307,17 @@ async def _refresh(
             plan.left_alone[address] = kind
             continue
         plan.unrecorded[address] = kind
-        reads.append(read(address, spec_of(wanted[address], wanted[address].config), None))
-    await asyncio.gather(*reads)
+        reads[address] = (spec_of(wanted[address], wanted[address].config), None)
+    try:
+        results = await driver.read_many(list(reads.values()), min(parallelism, driver.parallelism or parallelism))
+    except Exception as error:  # the driver could not look: no plan can be made on a guess
+        results = dict.fromkeys((spec.address for spec, _ in reads.values()), error)
+    for address, (spec, _) in reads.items():
+        result = results.get(spec.address, ScootError(f"the {driver.name} driver returned nothing for it"))
+        if isinstance(result, Exception):
+            problems.append(PlanProblem(address, f"the {driver.name} driver could not read it: {result}"))
+        else:
+            plan.observed[address] = result
     if problems:
         raise PlanError(sorted(problems, key=lambda p: p.address))
     for address in [*state.pending, *plan.unrecorded]:

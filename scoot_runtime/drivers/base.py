@@ -9,6 +9,8 @@ A driver turns objects into infrastructure. The runtime calls, per object:
 - `create`, `update`, `delete`: change the world, returning what was made;
 - `read`: what exists now, found by the recorded identity or, after a crash
   left no record, by the object's deterministic name;
+- `read_many`: the reads of a whole refresh at once; by default `read` per object,
+  concurrently; a driver whose cloud lists many objects in one call overrides it;
 - `move` (optional): make what was recorded at one address the object of
   another (a `moved` block), keeping its identity and data;
 - `replace` (optional, for the kinds in `replaceable`): a replacement made
@@ -37,8 +39,9 @@ Drivers are plugins: a class registered under the entry-point group
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -137,6 +140,10 @@ class Observed:
     outputs: Mapping[str, Any]
     drift: tuple[str, ...] = ()
     applied: Applied | None = None
+
+
+# What `read_many` found of one object: what `read` returns, or the exception it raised.
+ReadResult = Observed | None | Exception
 
 
 @dataclass(frozen=True)
@@ -317,6 +324,28 @@ class CloudDriver(ABC):
     @abstractmethod
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         """What exists now (None: nothing). With no record, look it up by its deterministic name."""
+
+    async def read_many(
+        self, reads: Sequence[tuple[ObjectSpec, Recorded | None]], parallelism: int | None = None
+    ) -> dict[Address, ReadResult]:
+        """What `read` says of each of `reads` (one per address), by address; an object that
+        could not be read maps to the exception, so that the others are still reported.
+
+        The refresh calls this once. By default it is `read` per object, at most
+        `parallelism` (else the driver's own) at once; a driver whose cloud lists many
+        objects in one call overrides it, and must find exactly what `read` would."""
+        limit = asyncio.Semaphore(parallelism or self.parallelism or max(len(reads), 1))
+        results: dict[Address, ReadResult] = {}
+
+        async def one(spec: ObjectSpec, recorded: Recorded | None) -> None:
+            async with limit:
+                try:
+                    results[spec.address] = await self.read(spec, recorded)
+                except Exception as error:  # reported against its object; the others go on
+                    results[spec.address] = error
+
+        await asyncio.gather(*(one(spec, recorded) for spec, recorded in reads))
+        return results
 
     async def inventory(self) -> Mapping[str, str]:
         """What of this target the driver can list by name alone, address → kind.

@@ -1,4 +1,5 @@
-"""moto's server on 127.0.0.1, the AWS settings to reach it, what to list on it, and a proxy.
+"""moto's server on 127.0.0.1, the AWS settings to reach it, what to list on it, and a proxy
+(which also counts the calls it forwards, by service and operation).
 
 A real HTTP server in a separate process (`python -m moto.server`): the driver talks
 to it through boto3 exactly as to AWS, with `endpoint_url` pointing at it and dummy
@@ -7,8 +8,10 @@ credentials in the environment. Nothing here patches boto3.
 
 from __future__ import annotations
 
+import collections
 import http.server
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,6 +140,28 @@ def leftovers(moto: Moto, lineage: str) -> list[str]:
     return found
 
 
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+
+
+def operation(method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
+    """(service, operation) of a request to AWS, as the server sees it: the service from the
+    signature's scope, the operation from `X-Amz-Target` (JSON APIs), `Action=` (query
+    APIs), or for S3 the method and what the path names (`GET bucket?tagging`)."""
+    signed = _SCOPE.search(headers.get("Authorization", ""))
+    service = signed.group(1) if signed else "?"
+    target = headers.get("X-Amz-Target")
+    if target:
+        return service, target.rpartition(".")[2]
+    action = re.search(rb"(?:^|&)Action=([A-Za-z0-9]+)", body)
+    if action:
+        return service, action.group(1).decode()
+    where, _, query = path.partition("?")
+    parts = [p for p in where.split("/") if p]
+    what = ("service", "bucket", "object")[min(len(parts), 2)]
+    subresource = query.split("&")[0].split("=")[0]
+    return service, f"{method} {what}" + (f"?{subresource}" if subresource else "")
+
+
 class Proxy(http.server.ThreadingHTTPServer):
     """A proxy in front of moto on 127.0.0.1 that can misbehave as AWS sometimes does.
 
@@ -144,7 +169,10 @@ class Proxy(http.server.ThreadingHTTPServer):
     - `hang_on`: a request whose body holds these bytes is forwarded, then its answer
       held back until `release()` (the call happened; the caller never hears of it);
     - `rewrite`: `rewrite(request body, answer body)` is the answer body the caller gets
-      (what AWS answers and moto does not, such as a console that changes).
+      (what AWS answers and moto does not, such as a console that changes);
+    - `refused`: operations (`operation`'s names) answered `AccessDenied`, as to a
+      policy that does not allow them;
+    - `calls`: how many requests it forwarded, by (service, operation) (`operation`).
     """
 
     daemon_threads = True
@@ -155,9 +183,13 @@ class Proxy(http.server.ThreadingHTTPServer):
         throttled: int = 0,
         hang_on: bytes | None = None,
         rewrite: Callable[[bytes, bytes], bytes] | None = None,
+        refused: frozenset[str] = frozenset(),
     ) -> None:
         self.upstream, self.throttled, self.hang_on, self.seen = upstream, throttled, hang_on, 0
         self.rewrite = rewrite
+        self.refused = refused
+        self.calls: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._counting = threading.Lock()
         self.hung = threading.Event()
         self._released = threading.Event()
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
@@ -189,6 +221,17 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             error = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
             self._answer(503, {"Content-Type": "application/xml"}, error)
             return
+        _, called = operation(self.command, self.path, dict(self.headers.items()), body)
+        if called in self.server.refused:
+            if self.headers.get("X-Amz-Target"):
+                denied = b'{"__type": "AccessDeniedException", "message": "not allowed by the test"}'
+                self._answer(400, {"Content-Type": "application/x-amz-json-1.1"}, denied)
+            else:
+                denied = b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>not allowed</Message></Error></ErrorResponse>"
+                self._answer(403, {"Content-Type": "text/xml"}, denied)
+            return
+        with self.server._counting:
+            self.server.calls[operation(self.command, self.path, dict(self.headers.items()), body)] += 1
         headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "expect"}}
         # Else urllib says the body is a form, and moto's server reads it as one.
         headers.setdefault("Content-Type", "application/octet-stream")

@@ -9,12 +9,11 @@ import dataclasses
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto_server import REGION, Moto, Proxy, leftovers
+from moto_server import REGION, Moto, Proxy
 
 from scoot_runtime import drivers
 from scoot_runtime.conformance import context_for, make_spec, record
@@ -26,14 +25,6 @@ from scoot_runtime.drivers.base import Address, Created, ObjectSpec
 
 WEB = Address("api", "web")
 FILES = Address("api", "files")
-
-
-@pytest.fixture
-def driver(tmp_path: Path, moto_server: Moto) -> Iterator[AwsDriver]:
-    made = AwsDriver(context_for(tmp_path, region=REGION, endpoint_url=moto_server.endpoint_url))
-    yield made
-    asyncio.run(made.close())
-    assert leftovers(moto_server, made.context.lineage) == []
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ import base64
 import binascii
 import hashlib
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,20 @@ def recorded_options(recorded: Recorded | None) -> dict[str, str | None] | None:
     if not isinstance(found, Mapping):
         return None
     return {name: None if found.get(name) is None else str(found.get(name)) for name in TARGET_OPTIONS}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What `read` found of a compute: its naming address, its live instances, its security
+    group (as EC2 describes it), whether its role and launch parameter are there, and its
+    load balancer (None: not both of balancer and target group are there)."""
+
+    named: Address
+    instances: Sequence[Instance]
+    group: Mapping[str, Any] | None
+    role: bool
+    parameter: bool
+    balancer: Found | None
 
 
 @dataclass(frozen=True)
@@ -218,8 +232,19 @@ class ComputeObjects:
             self.instances(address, LIVE_STATES),
             self.network.find_group(address, named),
             self.roles.exists(address, named),
-            self._parameter_exists(address, named),
+            self.parameter_exists(address, named),
             self.balancers.find(address, named),
+        )
+        facts = Facts(named, instances, group, role, parameter, balancer)
+        return await self.observe(spec, recorded, facts, self.artifacts.exists)
+
+    async def observe(
+        self, spec: ObjectSpec, recorded: Recorded | None, facts: Facts, artifact_exists: Callable[[str], Awaitable[bool]]
+    ) -> Observed | None:
+        """What `read` says of the compute, from what was found of it (by its own calls, or
+        by a refresh in pages: `refresh`)."""
+        named, instances, group, role, parameter, balancer = (
+            facts.named, list(facts.instances), facts.group, facts.role, facts.parameter, facts.balancer
         )
         if not instances and group is None and not role and not parameter:
             return None
@@ -269,7 +294,7 @@ class ComputeObjects:
                     f"not {describe_ingress(wanted)}"
                 )
         artifact = instances[0].artifact if instances else None
-        if artifact and not await self.artifacts.exists(artifact):
+        if artifact and not await artifact_exists(artifact):
             drift.append(f"its source archive {artifact} is gone")
         port = instances[0].port if instances else None
         if port is not None and balancer is None:
@@ -290,7 +315,7 @@ class ComputeObjects:
         if group is not None:
             await self._delete_group(str(group["GroupId"]), address)
         await self.roles.delete(address, named)
-        if await self._parameter_exists(address, named):
+        if await self.parameter_exists(address, named):
             await self.aws.maybe("ssm", "delete_parameter", Name=self.names.parameter(named))
         await self.artifacts.remove(named)
 
@@ -481,7 +506,7 @@ class ComputeObjects:
             Tags=tag_list(self.names.owner_tags(address, named)),
         )
 
-    async def _parameter_exists(self, address: Address, named: Address) -> bool:
+    async def parameter_exists(self, address: Address, named: Address) -> bool:
         """Whether the launch parameter named after `named` is there as `address`'s (untagged:
         a put of ours interrupted before it tagged it; its name is this state's own)."""
         name = self.names.parameter(named)

@@ -22,7 +22,7 @@ grant, and the instances are not touched.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,7 +135,19 @@ class ConnectionObjects:
             await self._delete(old)
         return created
 
-    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+    async def policy(self, role: str, policy: str) -> dict[str, Any] | None:
+        """The inline policy `policy` of `role` as IAM's GetRolePolicy answers; None if not there."""
+        return await self.aws.maybe("iam", "get_role_policy", RoleName=role, PolicyName=policy)
+
+    async def read(
+        self,
+        spec: ObjectSpec,
+        recorded: Recorded | None,
+        policy_of: Callable[[str, str], Awaitable[dict[str, Any] | None]] | None = None,
+        named_of: Callable[[Address], Awaitable[Address | None]] | None = None,
+    ) -> Observed | None:
+        """`policy_of` and `named_of`: where a refresh in pages finds the policy and the
+        compute's naming address; else `policy` and the compute's security group."""
         if recorded is not None and not recorded.identity:
             # Nothing to grant: nothing on AWS; it is there as long as it is recorded.
             return Observed({}, dict(recorded.outputs))
@@ -145,8 +157,9 @@ class ConnectionObjects:
             compute = referenced(spec.config.get("from"))
             if compute is None:
                 return None
-            role, policy = self.names.role(await self._named(compute)), self.policy_name(spec.address)
-        found = await self.aws.maybe("iam", "get_role_policy", RoleName=role, PolicyName=policy)
+            named = await (named_of or self.network.named_after)(compute) or compute
+            role, policy = self.names.role(named), self.policy_name(spec.address)
+        found = await (policy_of or self.policy)(role, policy)
         if found is None:
             return None
         identity = {"role": role, "policy": policy, "grants": digest(found.get("PolicyDocument"))}

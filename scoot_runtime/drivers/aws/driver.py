@@ -14,17 +14,18 @@ Target options: see `options`. The guide is docs/drivers/aws.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 from scoot_runtime.drivers.aws import compute, compute_moves, connection, storage
 from scoot_runtime.drivers.aws.artifacts import Artifacts
 from scoot_runtime.drivers.aws.errors import AwsDriverError
 from scoot_runtime.drivers.aws.iam import Roles
-from scoot_runtime.drivers.aws.inventory import inventory
+from scoot_runtime.drivers.aws.inventory import KINDS, listed, tagged
 from scoot_runtime.drivers.aws.lock import S3Lock
 from scoot_runtime.drivers.aws.naming import Names
 from scoot_runtime.drivers.aws.options import OPTION_NAMES, AwsOptions
+from scoot_runtime.drivers.aws.refresh import TAGGED, PagedReads
 from scoot_runtime.drivers.aws.session import Aws
 from scoot_runtime.drivers.base import (
     Address,
@@ -37,6 +38,7 @@ from scoot_runtime.drivers.base import (
     LogLine,
     ObjectSpec,
     Observed,
+    ReadResult,
     Recorded,
     SharedLock,
 )
@@ -94,6 +96,7 @@ class AwsDriver(CloudDriver):
         self._compute = compute.ComputeObjects(self.aws, names, self.options, self.artifacts, roles)
         self._storage = storage.StorageObjects(self.aws, names)
         self._connection = connection.ConnectionObjects(self.aws, names, roles, self._compute.network)
+        self._paged = PagedReads(self.aws, names, self._compute, self._storage, self._connection)
 
     def check(self, spec: ObjectSpec) -> list[CheckFailure]:
         failures = super().check(spec)
@@ -141,8 +144,18 @@ class AwsDriver(CloudDriver):
         self._kind(spec)
         return await self._connection.read(spec, recorded)
 
+    async def read_many(
+        self, reads: Sequence[tuple[ObjectSpec, Recorded | None]], parallelism: int | None = None
+    ) -> dict[Address, ReadResult]:
+        """The refresh in pages: one listing per service for all the reads (see `refresh`)."""
+        return await self._paged.read_many(reads, parallelism or self.parallelism or 16)
+
     async def inventory(self) -> Mapping[str, str]:
-        return await inventory(self.aws, self.names)
+        """What the Tagging API lists of this state; the listing (of the types the refresh
+        reads tags of too) also serves the refresh that follows (see `refresh`)."""
+        resources = await tagged(self.aws, self.names, {*KINDS, *TAGGED})
+        self._paged.tagged = resources
+        return listed(resources, self.names)
 
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         if spec.kind == "compute":

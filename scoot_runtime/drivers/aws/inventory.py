@@ -5,10 +5,13 @@ resources that say which object they are and live exactly as long as it: a store
 bucket or table, a compute's security group (made before its instances, deleted after
 them; an instance, listed for a while after it terminated, would name a compute long
 gone). A connection is an IAM role policy, which carries no tags: it is not listed. What
-the plan does with the listing (adopt what is wanted, leave the rest alone) is its own.
+the plan does with the listing (adopt what is wanted, leave the rest alone) is its own. The same listing,
+of the types it reads tags of too, serves the refresh that follows (`refresh`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 from scoot_runtime.drivers.aws.naming import COMPONENT_TAG, LINEAGE_TAG, OBJECT_TAG, Names, tag_map
 from scoot_runtime.drivers.aws.session import Aws
@@ -23,23 +26,32 @@ def _kind(arn: str) -> str:
     return KINDS.get("s3:bucket" if service == "s3" else f"{service}:{resource.split('/')[0]}", "")
 
 
-async def inventory(aws: Aws, names: Names) -> dict[str, str]:
-    """address → kind of every object of this state that AWS lists by its tags."""
+async def tagged(aws: Aws, names: Names, types: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
+    """(ARN, tags) of every resource of `types` (as the Tagging API names them) that
+    carries this state's lineage tag."""
+    pages = await aws.pages(
+        "resourcegroupstaggingapi",
+        "get_resources",
+        "PaginationToken",
+        "PaginationToken",
+        TagFilters=[{"Key": LINEAGE_TAG, "Values": [names.lineage]}],
+        ResourceTypeFilters=sorted(types),
+        # The largest pages the API gives: the calls grow by one per 100 objects.
+        ResourcesPerPage=100,
+        TagsPerPage=500,
+    )
+    return [
+        (str(resource.get("ResourceARN", "")), tag_map(resource.get("Tags")))
+        for page in pages
+        for resource in page.get("ResourceTagMappingList", ())
+    ]
+
+
+def listed(resources: Iterable[tuple[str, Mapping[str, str]]], names: Names) -> dict[str, str]:
+    """address → kind of the objects that `resources` (`tagged`'s) are part of."""
     found: dict[str, str] = {}
-    token = ""
-    while True:
-        page = await aws.call(
-            "resourcegroupstaggingapi",
-            "get_resources",
-            TagFilters=[{"Key": LINEAGE_TAG, "Values": [names.lineage]}],
-            ResourceTypeFilters=sorted(KINDS),
-            **({"PaginationToken": token} if token else {}),
-        )
-        for resource in page.get("ResourceTagMappingList", ()):
-            tags = tag_map(resource.get("Tags"))
-            kind = _kind(str(resource.get("ResourceARN", "")))
-            if kind and names.owns(tags) and COMPONENT_TAG in tags and OBJECT_TAG in tags:
-                found[f"{tags[COMPONENT_TAG]}.{tags[OBJECT_TAG]}"] = kind
-        token = str(page.get("PaginationToken") or "")
-        if not token:
-            return found
+    for arn, tags in resources:
+        kind = _kind(arn)
+        if kind and names.owns(tags) and COMPONENT_TAG in tags and OBJECT_TAG in tags:
+            found[f"{tags[COMPONENT_TAG]}.{tags[OBJECT_TAG]}"] = kind
+    return found

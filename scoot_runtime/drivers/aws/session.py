@@ -106,6 +106,19 @@ class Aws:
             ) from None
         return result
 
+    async def pages(
+        self, service: str, operation: str, token_in: str, token_out: str, **arguments: Any
+    ) -> list[dict[str, Any]]:
+        """Every page of a listing, in order: `token_out` of one page is `token_in` of the next."""
+        pages: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = await self.call(service, operation, **arguments, **({token_in: token} if token else {}))
+            pages.append(page)
+            token = page.get(token_out) or None
+            if not token:
+                return pages
+
     async def maybe(self, service: str, operation: str, **arguments: Any) -> dict[str, Any] | None:
         """Like `call`, but None when AWS says the thing asked about does not exist."""
         try:

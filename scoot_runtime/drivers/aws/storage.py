@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from scoot_model import template
@@ -32,6 +32,8 @@ from scoot_runtime.drivers.base import (
 )
 
 ENGINES = ("bucket", "table")
+# A store's tags by engine and name: {} for none, None when there is no such store.
+TagsOf = Callable[[str, str], Awaitable[dict[str, str] | None]]
 TABLE_KEY = "id"
 _TABLE_WAIT = 300.0
 
@@ -106,15 +108,18 @@ class StorageObjects:
             raise self._refuse(f"the {what} {name}", spec.address)
         return Created({"engine": engine, "name": name}, {"url": bucket_url(name) if engine == "bucket" else table_url(name)})
 
-    async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+    async def tags(self, engine: str, name: str) -> dict[str, str] | None:
+        """The tags of the bucket or table `name`, {} for none, None when it is not there."""
+        return await bucket_tags(self.aws, name) if engine == "bucket" else await self._table_tags(name)
+
+    async def read(
+        self, spec: ObjectSpec, recorded: Recorded | None, tags_of: TagsOf | None = None
+    ) -> Observed | None:
+        """`tags_of` (engine, name): where the tags come from (a refresh in pages), else `tags`."""
         for engine in self._candidates(spec, recorded):
             name = self._name(engine, spec.address, recorded)
-            if engine == "bucket":
-                tags = await bucket_tags(self.aws, name)
-                url = bucket_url(name)
-            else:
-                tags = await self._table_tags(name)
-                url = table_url(name)
+            tags = await (tags_of or self.tags)(engine, name)
+            url = bucket_url(name) if engine == "bucket" else table_url(name)
             if tags is None:
                 continue
             if self.names.owns(tags, spec.address):
