@@ -90,7 +90,7 @@ class PlanError(ScootError):
         self.problems = problems
 
 
-@dataclass
+@dataclass(repr=False)
 class Plan:
     target: str
     changes: list[Change]
@@ -116,6 +116,12 @@ class Plan:
     only: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Short: asyncio.run() formats the repr of its task's result (a plan of 10,000
+        # changes took 0.2 s) when it puts back the SIGINT handler.
+        counts = {action: n for action, n in self.counts().items() if n}
+        return f"Plan(target={self.target!r}, destroy={self.destroy}, changes={counts})"
 
     @property
     def has_changes(self) -> bool:

@@ -7,6 +7,7 @@ write (or an `rm -r`) outside the workspace.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from pathlib import Path
 
@@ -24,13 +25,33 @@ class LocalDriverError(ScootError, RuntimeError):
 
 
 def inside(root: Path, *names: str) -> Path:
-    """`root / names...`, refused unless it resolves to somewhere inside `root`."""
-    base = root.resolve()
+    """`root / names...`, refused unless it resolves to somewhere inside `root`.
+
+    Called for every store at every refresh, so a path of plain names (no `/`, `.` or
+    `..`) is resolved by its folder, each folder once a process (`_resolved`), and its
+    last name: a link there is followed. The cost: a folder of the workspace swapped for
+    a link while one command runs is not seen by that command.
+    """
+    base = _resolved(root)
     path = base.joinpath(*names)
-    resolved = path.resolve()
+    if names and all(plain_name(name) for name in names):
+        last = _resolved(path.parent) / names[-1]
+        resolved = last.resolve() if last.is_symlink() else last
+    else:
+        resolved = path.resolve()
     if resolved == base or not resolved.is_relative_to(base):
         raise LocalDriverError(f"refusing the path {path}: it is not inside {base}")
     return path
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(folder: Path) -> Path:
+    return folder.resolve()
+
+
+def plain_name(name: str) -> bool:
+    """A name that stays in its folder: no `/`, not `.` or `..`."""
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name
 
 
 # The target whose logs and stores are where they were before targets had folders.
@@ -57,7 +78,12 @@ def data_path(workspace: Path, target: str, address: Address, engine: str) -> Pa
     """`<target folder>/data/<component>/<object>.sqlite` for SQLite, `.../<object>/` for a
     folder, `<object>.bucket/` for a bucket (a folder), `<object>.table.sqlite` for a table."""
     folder = target_folder(workspace, target)
-    return inside(folder, "data", address.component, address.object + _DATA_SUFFIXES.get(engine, ""))
+    return inside(folder, "data", address.component, store_name(address, engine))
+
+
+def store_name(address: Address, engine: str) -> str:
+    """The file or folder name of a store in its component's folder."""
+    return address.object + _DATA_SUFFIXES.get(engine, "")
 
 
 def owner(workspace: Path) -> str:

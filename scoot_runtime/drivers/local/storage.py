@@ -30,6 +30,7 @@ import functools
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,7 +46,14 @@ from scoot_runtime.drivers.base import (
     Observed,
     Recorded,
 )
-from scoot_runtime.drivers.local.paths import LocalDriverError, data_path
+from scoot_runtime.drivers.local.paths import (
+    LocalDriverError,
+    data_path,
+    inside,
+    plain_name,
+    store_name,
+    target_folder,
+)
 from scoot_runtime.files import errors_naming, fsync_folder
 
 ENGINES = ("sqlite", "directory", "bucket", "table")
@@ -72,6 +80,9 @@ def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
 class StorageObjects:
     def __init__(self, context: DriverContext) -> None:
         self.context = context
+        # By component: its stores' folder, checked (`inside`) once, and as the
+        # application folder names it.
+        self._folders: dict[str, tuple[str, str]] = {}
 
     def _path(self, spec: ObjectSpec) -> tuple[str, Path]:
         failures = problems(spec.config)
@@ -115,6 +126,19 @@ class StorageObjects:
         return self._created(engine, path)
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        engine = recorded.identity.get("engine") if recorded is not None else None
+        name = store_name(spec.address, str(engine))
+        if engine in ENGINES and engine in FOLDERS and plain_name(name):
+            # Every store at every refresh: one lstat, no Path made. A link, or anything
+            # but a folder, is looked at below, as any other.
+            folder, named = self._folder(spec.address.component)
+            try:
+                found = os.lstat(os.path.join(folder, name))
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            if stat.S_ISDIR(found.st_mode):
+                made = self._made(str(engine), f"{named}/{name}")
+                return Observed(made.identity, made.outputs)
         engine, path = self._recorded(spec, recorded)
         if not path.exists():
             return None
@@ -215,10 +239,23 @@ class StorageObjects:
         workspace = self.context.workspace
         return workspace.resolve(), workspace.relative_to(self.context.root)
 
+    def _folder(self, component: str) -> tuple[str, str]:
+        """A component's stores' folder (inside the workspace), and as the application folder names it."""
+        found = self._folders.get(component)
+        if found is None:
+            folder = inside(target_folder(self.context.workspace, self.context.target), "data", component)
+            resolved, named = self._workspace
+            found = (str(folder), (named / folder.relative_to(resolved)).as_posix())
+            self._folders[component] = found
+        return found
+
     def _created(self, engine: str, path: Path) -> Created:
         """A store's identity and outputs: its path relative to the application folder."""
         resolved, named = self._workspace
-        relative = (named / path.relative_to(resolved)).as_posix()
+        return self._made(engine, (named / path.relative_to(resolved)).as_posix())
+
+    @staticmethod
+    def _made(engine: str, relative: str) -> Created:
         outputs = {"path": relative}
         if engine == "bucket":
             outputs["url"] = "file:" + quote(relative)
