@@ -244,6 +244,11 @@ class Runtime:
         """
         if self.repositories is None:
             return
+        if all(located.repository is None for located in self.repositories.located.values()):
+            # Nothing fetched from a repository, nothing to prune: scoot.lock is not read
+            # again (0.5 s at 10,000 objects).
+            self.repositories.close()
+            return
         try:
             # Best effort: a folder left behind costs disk, never correctness.
             with contextlib.suppress(Exception):

@@ -308,22 +308,23 @@ class Reconciler:
 
     @contextlib.asynccontextmanager
     async def _ticking(self, address: str, action: Action, started: float, kind: str, config: Any) -> AsyncIterator[None]:
-        """While the operation inside runs, tell a "running" event every `progress_every` seconds."""
+        """While the operation inside runs, tell a "running" event every `progress_every` seconds.
+
+        A timer, not a task: at 10,000 operations a task each cost more than the operations."""
         waiting_for = self.secrets.redact(awaited(kind, config))
+        loop = asyncio.get_running_loop()
+        timer: asyncio.TimerHandle | None = None
 
-        async def tick() -> None:
-            while True:
-                await asyncio.sleep(self.progress_every)
-                seconds = time.monotonic() - started
-                self.on_event(Event(address, action, "running", seconds, waiting_for, kind))
+        def tick() -> None:
+            nonlocal timer
+            timer = loop.call_later(self.progress_every, tick)
+            self.on_event(Event(address, action, "running", time.monotonic() - started, waiting_for, kind))
 
-        ticker = asyncio.create_task(tick())
+        timer = loop.call_later(self.progress_every, tick)
         try:
             yield
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            timer.cancel()
 
     def _state(self, desired: DesiredObject, digests: dict[str, str], identity: Any, outputs: Any) -> ObjectState:
         return ObjectState(
