@@ -117,14 +117,14 @@ class StorageObjects:
             # A folder, made with no Path (a Path costs more than the mkdir). Anything
             # found in its place but a folder is looked at below, as any other.
             folder, named = self._folder(spec.address.component)
-            path = os.path.join(folder, name)
-            with contextlib.suppress(FileExistsError), errors_naming(path):
+            made = os.path.join(folder, name)
+            with contextlib.suppress(FileExistsError), errors_naming(made):
                 try:
-                    os.mkdir(path)
+                    os.mkdir(made)
                 except FileNotFoundError:  # the component's first store
                     os.makedirs(folder, exist_ok=True)
-                    os.mkdir(path)
-            if stat.S_ISDIR(os.lstat(path).st_mode):
+                    os.mkdir(made)
+            if stat.S_ISDIR(os.lstat(made).st_mode):
                 return self._made(str(engine), f"{named}/{name}")
         engine, path = self._path(spec)
         path.parent.mkdir(parents=True, exist_ok=True)
