@@ -75,13 +75,14 @@ def application(parent: Path, name: str, n: int) -> Path:
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu: float  # user + system seconds of the process
     peak_mib: float
     code: int
     output: str
 
 
 def run(argv: list[str], cwd: Path) -> Run:
-    """One whole process: its wall time, its own peak memory, its exit code and output."""
+    """One whole process: its wall time, its CPU time, its own peak memory, its exit code and output."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env["NO_COLOR"] = "1"
@@ -93,7 +94,7 @@ def run(argv: list[str], cwd: Path) -> Run:
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         output = out.read().decode(errors="replace")
-    return Run(seconds, usage.ru_maxrss / 1024, process.returncode, output)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, output)
 
 
 def scoot(*args: str, cwd: Path) -> Run:
@@ -116,6 +117,8 @@ class Whole:
     plan: float
     apply: float
     bare: float
+    plan_cpu: float
+    apply_cpu: float
     plan_peak: float
     apply_peak: float
     engine_plan: float | None
@@ -150,6 +153,8 @@ def measure_size(tmp: Path, n: int, reps: int) -> Whole:
         plan=median([r.seconds for r in plans]),
         apply=median([r.seconds for r in applies]),
         bare=median([r.seconds for r in bares]),
+        plan_cpu=median([r.cpu for r in plans]),
+        apply_cpu=median([r.cpu for r in applies]),
         plan_peak=max(r.peak_mib for r in plans),
         apply_peak=max(r.peak_mib for r in applies),
         engine_plan=None,
@@ -201,9 +206,17 @@ def row(label: str, seconds: float | None, note: str) -> None:
 def report_size(whole: Whole) -> None:
     n = whole.n
     print(f"\n   {n:,} objects")
-    row("plan (no-op), whole", whole.plan, f"peak {whole.plan_peak:.0f} MiB; {whole.plan / whole.bare:.0f}x a bare start")
+    row(
+        "plan (no-op), whole",
+        whole.plan,
+        f"cpu {whole.plan_cpu:.3f} s, peak {whole.plan_peak:.0f} MiB; {whole.plan / whole.bare:.0f}x a bare start",
+    )
     row("plan, engine only", whole.engine_plan, "bench/apply.py's driver, reads of 0 s; opening excluded")
-    row("apply (new), whole", whole.apply, f"peak {whole.apply_peak:.0f} MiB; {whole.apply / whole.bare:.0f}x a bare start")
+    row(
+        "apply (new), whole",
+        whole.apply,
+        f"cpu {whole.apply_cpu:.3f} s, peak {whole.apply_peak:.0f} MiB; {whole.apply / whole.bare:.0f}x a bare start",
+    )
     row("apply, engine only", whole.engine_apply, "plan + apply, bench/apply.py's driver, calls of 0 s")
     row("python -c pass", whole.bare, "a bare interpreter start")
     if whole.engine_plan is not None and whole.engine_apply is not None:
