@@ -168,7 +168,13 @@ def recorded_spec(address: str, state: ObjectState) -> ObjectSpec:
 
 
 def secret_names(config: Any) -> set[str]:
+    if isinstance(config, dict) and not any(_may_hold_template(value) for value in config.values()):
+        return set()  # most objects: asked three times an object a plan, at 10,000 objects 0.1 s
     return set(template.secrets_in(config))
+
+
+def _may_hold_template(value: Any) -> bool:
+    return isinstance(value, dict | list) or (isinstance(value, str) and "$" in value)
 
 
 async def make_plan(

@@ -117,7 +117,7 @@ class StorageObjects:
             # A folder, made with no Path (a Path costs more than the mkdir). Anything
             # found in its place but a folder is looked at below, as any other.
             folder, named = self._folder(spec.address.component)
-            made = os.path.join(folder, name)
+            made = f"{folder}/{name}"
             with contextlib.suppress(FileExistsError), errors_naming(made):
                 try:
                     os.mkdir(made)
@@ -148,7 +148,7 @@ class StorageObjects:
             # but a folder, is looked at below, as any other.
             folder, named = self._folder(spec.address.component)
             try:
-                found = os.lstat(os.path.join(folder, name))
+                found = os.lstat(f"{folder}/{name}")
             except (FileNotFoundError, NotADirectoryError):
                 return None
             if stat.S_ISDIR(found.st_mode):
