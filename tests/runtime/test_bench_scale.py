@@ -55,6 +55,7 @@ def test_each_size_prints_the_whole_command_beside_its_references(report: str) -
 
 
 def test_the_targets_name_their_figures(report: str) -> None:
+    assert re.search(r"^   an object more costs: plan -?\d+ µs, apply -?\d+ µs", report, re.MULTILINE), report
     assert re.search(rf"^  no-op plan of 1,000 <= 1\.0 s\s+(PASS|MISS)  {SECONDS}", report, re.MULTILINE), report
     assert re.search(rf"^  apply of 1,000 new <= 4\.0 s\s+(PASS|MISS)  {SECONDS}", report, re.MULTILINE), report
     for name in ("plan", "apply"):

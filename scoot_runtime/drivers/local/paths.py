@@ -7,7 +7,6 @@ write (or an `rm -r`) outside the workspace.
 
 from __future__ import annotations
 
-import functools
 import secrets
 from pathlib import Path
 
@@ -25,28 +24,13 @@ class LocalDriverError(ScootError, RuntimeError):
 
 
 def inside(root: Path, *names: str) -> Path:
-    """`root / names...`, refused unless it resolves to somewhere inside `root`.
-
-    Called for every store at every refresh, so a path of plain names (no `/`, `.` or
-    `..`) is resolved by its folder, each folder once a process (`_resolved`), and its
-    last name: a link there is followed. The cost: a folder of the workspace swapped for
-    a link while one command runs is not seen by that command.
-    """
-    base = _resolved(root)
+    """`root / names...`, refused unless it resolves to somewhere inside `root`."""
+    base = root.resolve()
     path = base.joinpath(*names)
-    if names and all(plain_name(name) for name in names):
-        last = _resolved(path.parent) / names[-1]
-        resolved = last.resolve() if last.is_symlink() else last
-    else:
-        resolved = path.resolve()
+    resolved = path.resolve()
     if resolved == base or not resolved.is_relative_to(base):
         raise LocalDriverError(f"refusing the path {path}: it is not inside {base}")
     return path
-
-
-@functools.lru_cache(maxsize=4096)
-def _resolved(folder: Path) -> Path:
-    return folder.resolve()
 
 
 def plain_name(name: str) -> bool:

@@ -26,6 +26,7 @@ first, the database last: the database's rename is the move).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import shutil
@@ -60,6 +61,8 @@ ENGINES = ("sqlite", "directory", "bucket", "table")
 # The engines kept as a folder; the others are SQLite files.
 FOLDERS = ("directory", "bucket")
 SQLITE_HEADER = b"SQLite format 3\0"
+# What `Path.exists()` takes for "not there".
+_NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 # The files SQLite keeps beside a database while it is in use.
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 
@@ -143,14 +146,17 @@ class StorageObjects:
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         engine = recorded.identity.get("engine") if recorded is not None else None
         name = store_name(spec.address, str(engine))
-        if engine in ENGINES and engine in FOLDERS and plain_name(name):
-            # Every store at every refresh: one lstat, no Path made. A link, or anything
-            # but a folder, is looked at below, as any other.
+        if engine in FOLDERS and plain_name(name):
+            # Every store at every refresh: one lstat, no Path made (its component's
+            # folder is checked once a run). A link, or anything but a folder, is looked
+            # at below, as any other.
             folder, named = self._folder(spec.address.component)
             try:
                 found = os.lstat(f"{folder}/{name}")
-            except (FileNotFoundError, NotADirectoryError):
-                return None
+            except OSError as error:
+                if error.errno in _NOT_THERE:
+                    return None
+                raise
             if stat.S_ISDIR(found.st_mode):
                 made = self._made(str(engine), f"{named}/{name}")
                 return Observed(made.identity, made.outputs)
@@ -255,7 +261,8 @@ class StorageObjects:
         return workspace.resolve(), workspace.relative_to(self.context.root)
 
     def _folder(self, component: str) -> tuple[str, str]:
-        """A component's stores' folder (inside the workspace), and as the application folder names it."""
+        """A component's stores' folder (inside the workspace: checked once a run, that is
+        once a driver), and as the application folder names it."""
         found = self._folders.get(component)
         if found is None:
             folder = inside(target_folder(self.context.workspace, self.context.target), "data", component)
