@@ -7,13 +7,12 @@ only that each measurement ran (no NOT MEASURED, no traceback) and printed its f
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.runtime.test_bench_apply import quick_report
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BENCH = ROOT / "bench" / "scale.py"
@@ -25,19 +24,7 @@ SECONDS = r"\d+\.\d{3} s"
 
 @pytest.fixture(scope="module")
 def report() -> str:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr
-    return done.stdout
+    return quick_report(BENCH, 300)
 
 
 def test_every_target_is_measured(report: str) -> None:
