@@ -89,7 +89,7 @@ class PlanError(ScootError):
         self.problems = problems
 
 
-@dataclass
+@dataclass(repr=False)
 class Plan:
     target: str
     changes: list[Change]
@@ -115,6 +115,12 @@ class Plan:
     only: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Short: asyncio.run() formats the repr of its task's result (a plan of 10,000
+        # changes took 0.2 s) when it puts back the SIGINT handler.
+        counts = {action: n for action, n in self.counts().items() if n}
+        return f"Plan(target={self.target!r}, destroy={self.destroy}, changes={counts})"
 
     @property
     def has_changes(self) -> bool:
@@ -161,7 +167,13 @@ def recorded_spec(address: str, state: ObjectState) -> ObjectSpec:
 
 
 def secret_names(config: Any) -> set[str]:
+    if isinstance(config, dict) and not any(_may_hold_template(value) for value in config.values()):
+        return set()  # most objects: asked three times an object a plan, at 10,000 objects 0.1 s
     return set(template.secrets_in(config))
+
+
+def _may_hold_template(value: Any) -> bool:
+    return isinstance(value, dict | list) or (isinstance(value, str) and "$" in value)
 
 
 async def make_plan(

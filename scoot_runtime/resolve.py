@@ -14,6 +14,7 @@ folder, or a clone of it, has nothing to change.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ class Resolver:
                 continue
             # The secrets aside, a plain digest; the secrets in a keyed one, so that the
             # lock file cannot confirm a guess at them (see `Secrets.digest`).
-            digest = "sha256:" + hashlib.sha256(_canonical(masked[key]).encode()).hexdigest()
+            digest = _digest(masked[key])
             if key in holding:
                 digest += "+" + self.secrets.digest(_canonical(recorded[key]))
             result.digests[key] = digest
@@ -189,6 +190,20 @@ class Resolver:
         if output not in outputs:
             raise ResolveError(f"`{address}` has no output `{output}` (it has {', '.join(sorted(outputs)) or 'none'})")
         return outputs[output]
+
+
+def _digest(value: Any) -> str:
+    """The plain digest of a value (its secrets masked already)."""
+    if value is None or isinstance(value, str | int | float):
+        return _scalar_digest(type(value).__name__, value)
+    return "sha256:" + hashlib.sha256(_canonical(value).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _scalar_digest(kind: str, value: Any) -> str:
+    # Most objects share their values (`engine = "directory"`): each digested once a run.
+    # `kind` keeps 1, 1.0 and True apart, which are equal keys to the cache.
+    return "sha256:" + hashlib.sha256(_canonical(value).encode()).hexdigest()
 
 
 def _canonical(value: Any) -> str:

@@ -22,6 +22,7 @@ driver looks for by its deterministic name.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import fcntl
 import hashlib
@@ -193,11 +194,52 @@ def _header(target: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_state_file(model: StateFileModel) -> str:
-    """The canonical text of `scoot.lock`: sorted keys, two-space indent, each record's checksum."""
-    data = model.model_dump(mode="json")
-    for record, where in _records(data):
-        record["checksum"] = _checksum(_header(record) if len(where) == 1 else record, *where)
-    return dumps(data)
+    """The canonical text of `scoot.lock`: sorted keys, two-space indent, each record's checksum.
+
+    The text `dumps` makes of the whole file, made a record at a time into one list of
+    pieces, joined once: at 10,000 objects the whole file dumped at once was the peak
+    of an apply's memory."""
+    out = ['{\n  "targets": ']
+    for index, (name, target) in enumerate(sorted(model.targets.items())):
+        out.append(",\n" if index else "{\n")
+        out.append(f"    {_key(name)}: ")
+        _render_target(out, name, target)
+    out.append("\n  }" if model.targets else "{}")
+    out.append(f',\n  "version": {_nested(model.version, 1)}\n}}\n')
+    return "".join(out)
+
+
+def _render_target(out: list[str], name: str, target: TargetState) -> None:
+    """A target's record, two objects deep: its header's fields and its two sections."""
+    header = target.model_dump(mode="json", exclude={"objects", "pending"})
+    header["checksum"] = _checksum(header, name)
+    sections: dict[str, dict[str, ObjectState] | dict[str, PendingOperation]] = {
+        "objects": target.objects,
+        "pending": target.pending,
+    }
+    for index, key in enumerate(sorted([*header, *sections])):
+        out.append(",\n" if index else "{\n")
+        out.append(f"      {_key(key)}: ")
+        if key not in sections:
+            out.append(_nested(header[key], 3))
+            continue
+        records = sections[key]
+        for number, (address, state) in enumerate(sorted(records.items())):
+            record = state.model_dump(mode="json")
+            record["checksum"] = _checksum(record, name, key, address)
+            out.append(",\n" if number else "{\n")
+            out.append(f"        {_key(address)}: {_nested(record, 4)}")
+        out.append("\n      }" if records else "{}")
+    out.append("\n    }")
+
+
+def _key(key: str) -> str:
+    return orjson.dumps(key).decode()
+
+
+def _nested(value: Any, depth: int) -> str:
+    """`value` as `dumps` writes it `depth` objects deep (no trailing newline)."""
+    return dumps(value)[:-1].replace("\n", "\n" + "  " * depth)
 
 
 def read_state_file(path: Path) -> StateFileModel:
@@ -321,10 +363,18 @@ class JournalHeader:
 class Journal:
     """The write-ahead log of one run on one target: `.scoots/journal/<target>.jsonl`.
 
-    One JSON line per record, appended with a single write and fsynced before the call
-    returns, so recording costs O(1) per record and a crash loses at most the line being
-    written. The first line is a header naming the lineage. Only lines ending in a newline
-    count; whatever follows the last newline is a torn write and is ignored.
+    One JSON line per record, appended with a single write as the record arrives, so
+    recording costs O(1) per record and a crash of the process loses at most the line
+    being written. An intent is also on the disk (fsynced) before the call it announces
+    starts: `intent()` fsyncs at once; with `sync=False`, `synced()` waits for a shared
+    fsync that runs in a thread, off the event loop, and covers every line written before
+    it started (a group commit: one fsync for the intents of all the calls starting at
+    that moment; `StateStore.intend`). A result or a move needs no fsync of its own: it reaches the disk with
+    the next fsync (every later intent's, and the one at `close()`); were the machine to
+    lose it first, its intent is pending, and the next plan looks the object up by its
+    name, as after a crash during the call. The first line is a header naming the
+    lineage. Only lines ending in a newline count; whatever follows the last newline is a
+    torn write and is ignored.
 
     Use it from one thread (the reconciler's event loop).
     """
@@ -334,6 +384,8 @@ class Journal:
         self.bytes_written = 0
         self._fd: int | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of what was opened
+        self._synced = 0  # of `bytes_written`, how many an fsync has made durable
+        self._syncing: asyncio.Future[None] | None = None  # the fsync in flight, if any
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -367,10 +419,15 @@ class Journal:
         if created:
             fsync_folder(self.path.parent)
 
-    def intent(self, address: str, operation: Operation, kind: str, *, time: str | None = None) -> None:
-        """Record that `operation` on `address` is about to start."""
+    def intent(
+        self, address: str, operation: Operation, kind: str, *, time: str | None = None, sync: bool = True
+    ) -> None:
+        """Record that `operation` on `address` is about to start: on the disk when this
+        returns, or, with `sync=False`, once `synced()` returns."""
         record = {"type": "intent", "address": address, "operation": operation, "kind": kind}
         self._append({**record, "time": time or utc_now()})
+        if sync:
+            self.sync()
 
     def result(self, address: str, state: ObjectState | None) -> None:
         """Record what `address` is now; None: it is gone (after a delete, or a failed create)."""
@@ -383,11 +440,45 @@ class Journal:
         record = {"type": "moved", "from": source, "address": address}
         self._append({**record, "state": state.model_dump(mode="json")})
 
+    def sync(self) -> None:
+        """Make every line written so far durable, now."""
+        if self._fd is not None and self._synced < self.bytes_written:
+            written = self.bytes_written
+            with errors_naming(self.path):
+                os.fsync(self._fd)
+            self._synced = max(self._synced, written)
+
+    async def synced(self) -> None:
+        """Wait until every line written so far is durable. One fsync runs at a time, in a
+        thread; whoever needs more than it covers waits for the next, which covers them all."""
+        wanted = self.bytes_written
+        while self._synced < wanted:
+            if self._syncing is None:
+                self._syncing = asyncio.ensure_future(self._sync_in_thread())
+            # Shielded: a cancelled waiter leaves the others' fsync running.
+            await asyncio.shield(self._syncing)
+
+    async def _sync_in_thread(self) -> None:
+        if self._fd is None:
+            raise RuntimeError("the journal is not open: call begin() first")
+        written = self.bytes_written
+        # Its own descriptor: `close()` may close the journal's while the thread still runs.
+        fd = os.dup(self._fd)
+        try:
+            await asyncio.to_thread(_fsync_naming, fd, self.path)
+            self._synced = max(self._synced, written)
+        finally:
+            self._syncing = None
+            os.close(fd)
+
     def close(self) -> None:
-        """Stop appending; the file stays, for the next run to recover from."""
+        """Stop appending, what was written made durable; the file stays, for the next run to recover from."""
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            try:
+                self.sync()
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def remove(self) -> None:
         """Delete the journal, once its records are in `scoot.lock`."""
@@ -453,7 +544,6 @@ class Journal:
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
-            os.fsync(self._fd)
         self.bytes_written += len(line)
 
     def _records(self, limit: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -503,6 +593,11 @@ class Journal:
             state = record["state"]
             return {**record, "state": None if state is None else ObjectState.model_validate(state)}
         raise ValueError(f"unknown record type {kind!r}")
+
+
+def _fsync_naming(fd: int, path: Path) -> None:
+    with errors_naming(path):
+        os.fsync(fd)
 
 
 def moved_objects(
@@ -616,6 +711,15 @@ class StateStore:
         self._touched.add(address)
         self.journal.intent(address, operation, kind, time=started)
         self.state.pending[address] = PendingOperation(operation=operation, kind=kind, started=started)
+
+    async def intend(self, address: str, operation: Operation, kind: str) -> None:
+        """`intent()` from the event loop: its fsync runs in a thread, shared with the
+        intents of the calls starting at the same moment (`Journal.synced`)."""
+        started = utc_now()
+        self._touched.add(address)
+        self.journal.intent(address, operation, kind, time=started, sync=False)
+        self.state.pending[address] = PendingOperation(operation=operation, kind=kind, started=started)
+        await self.journal.synced()
 
     def result(self, address: str, state: ObjectState | None) -> None:
         """Record what `address` is after a driver call (None: gone), and clear its pending entry.

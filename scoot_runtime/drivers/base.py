@@ -122,6 +122,8 @@ class Applied:
 
     def changed(self, digests: Mapping[str, str], revision: str | None) -> tuple[str, ...]:
         """The keys (and `revision`) in which `digests` and `revision` differ from this."""
+        if revision == self.revision and self.digests == digests:
+            return ()  # the no-op plan's case, 10,000 times at 10,000 objects
         keys = sorted(set(self.digests) | set(digests))
         changed = tuple(k for k in keys if not same_digest(self.digests.get(k), digests.get(k)))
         return (*changed, "revision") if revision != self.revision else changed

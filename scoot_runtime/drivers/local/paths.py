@@ -33,6 +33,11 @@ def inside(root: Path, *names: str) -> Path:
     return path
 
 
+def plain_name(name: str) -> bool:
+    """A name that stays in its folder: no `/`, not `.` or `..`."""
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name
+
+
 # The target whose logs and stores are where they were before targets had folders.
 DEFAULT_TARGET = "local"
 
@@ -57,7 +62,12 @@ def data_path(workspace: Path, target: str, address: Address, engine: str) -> Pa
     """`<target folder>/data/<component>/<object>.sqlite` for SQLite, `.../<object>/` for a
     folder, `<object>.bucket/` for a bucket (a folder), `<object>.table.sqlite` for a table."""
     folder = target_folder(workspace, target)
-    return inside(folder, "data", address.component, address.object + _DATA_SUFFIXES.get(engine, ""))
+    return inside(folder, "data", address.component, store_name(address, engine))
+
+
+def store_name(address: Address, engine: str) -> str:
+    """The file or folder name of a store in its component's folder."""
+    return address.object + _DATA_SUFFIXES.get(engine, "")
 
 
 def owner(workspace: Path) -> str:

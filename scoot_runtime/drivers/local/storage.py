@@ -26,10 +26,12 @@ first, the database last: the database's rename is the move).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,13 +47,22 @@ from scoot_runtime.drivers.base import (
     Observed,
     Recorded,
 )
-from scoot_runtime.drivers.local.paths import LocalDriverError, data_path
+from scoot_runtime.drivers.local.paths import (
+    LocalDriverError,
+    data_path,
+    inside,
+    plain_name,
+    store_name,
+    target_folder,
+)
 from scoot_runtime.files import errors_naming, fsync_folder
 
 ENGINES = ("sqlite", "directory", "bucket", "table")
 # The engines kept as a folder; the others are SQLite files.
 FOLDERS = ("directory", "bucket")
 SQLITE_HEADER = b"SQLite format 3\0"
+# What `Path.exists()` takes for "not there".
+_NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 # The files SQLite keeps beside a database while it is in use.
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 
@@ -72,6 +83,9 @@ def problems(config: Mapping[str, Any]) -> list[CheckFailure]:
 class StorageObjects:
     def __init__(self, context: DriverContext) -> None:
         self.context = context
+        # By component: its stores' folder, checked (`inside`) once, and as the
+        # application folder names it.
+        self._folders: dict[str, tuple[str, str]] = {}
 
     def _path(self, spec: ObjectSpec) -> tuple[str, Path]:
         failures = problems(spec.config)
@@ -100,6 +114,21 @@ class StorageObjects:
         return self._path(spec)
 
     async def create(self, spec: ObjectSpec) -> Created:
+        engine = spec.config.get("engine")
+        name = store_name(spec.address, str(engine))
+        if engine in FOLDERS and plain_name(name):
+            # A folder, made with no Path (a Path costs more than the mkdir). Anything
+            # found in its place but a folder is looked at below, as any other.
+            folder, named = self._folder(spec.address.component)
+            made = f"{folder}/{name}"
+            with contextlib.suppress(FileExistsError), errors_naming(made):
+                try:
+                    os.mkdir(made)
+                except FileNotFoundError:  # the component's first store
+                    os.makedirs(folder, exist_ok=True)
+                    os.mkdir(made)
+            if stat.S_ISDIR(os.lstat(made).st_mode):
+                return self._made(str(engine), f"{named}/{name}")
         engine, path = self._path(spec)
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
@@ -115,6 +144,22 @@ class StorageObjects:
         return self._created(engine, path)
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
+        engine = recorded.identity.get("engine") if recorded is not None else None
+        name = store_name(spec.address, str(engine))
+        if engine in FOLDERS and plain_name(name):
+            # Every store at every refresh: one lstat, no Path made (its component's
+            # folder is checked once a run). A link, or anything but a folder, is looked
+            # at below, as any other.
+            folder, named = self._folder(spec.address.component)
+            try:
+                found = os.lstat(f"{folder}/{name}")
+            except OSError as error:
+                if error.errno in _NOT_THERE:
+                    return None
+                raise
+            if stat.S_ISDIR(found.st_mode):
+                made = self._made(str(engine), f"{named}/{name}")
+                return Observed(made.identity, made.outputs)
         engine, path = self._recorded(spec, recorded)
         if not path.exists():
             return None
@@ -215,10 +260,24 @@ class StorageObjects:
         workspace = self.context.workspace
         return workspace.resolve(), workspace.relative_to(self.context.root)
 
+    def _folder(self, component: str) -> tuple[str, str]:
+        """A component's stores' folder (inside the workspace: checked once a run, that is
+        once a driver), and as the application folder names it."""
+        found = self._folders.get(component)
+        if found is None:
+            folder = inside(target_folder(self.context.workspace, self.context.target), "data", component)
+            resolved, named = self._workspace
+            found = (str(folder), (named / folder.relative_to(resolved)).as_posix())
+            self._folders[component] = found
+        return found
+
     def _created(self, engine: str, path: Path) -> Created:
         """A store's identity and outputs: its path relative to the application folder."""
         resolved, named = self._workspace
-        relative = (named / path.relative_to(resolved)).as_posix()
+        return self._made(engine, (named / path.relative_to(resolved)).as_posix())
+
+    @staticmethod
+    def _made(engine: str, relative: str) -> Created:
         outputs = {"path": relative}
         if engine == "bucket":
             outputs["url"] = "file:" + quote(relative)
