@@ -295,8 +295,13 @@ def _prepare_clone(root: Path) -> None:
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--name", help="The application's name. Default: the folder's name.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist (a .gitignore or .gitattributes only gets its line).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="The port the starter web server listens on (its `param port`'s default). Default: 8080.",
+)
 @exits_on_error
-def init(directory: str, name: str | None, force: bool) -> None:
+def init(directory: str, name: str | None, force: bool, port: int | None) -> None:
     """Start an application in DIRECTORY (default: here): scoot.toml, architecture.sct, a
     small web server in app/, a .gitignore and a .gitattributes; inside a git repository,
     register git's merge driver for scoot.lock. Nothing is overwritten without --force.
@@ -315,7 +320,7 @@ def init(directory: str, name: str | None, force: bool) -> None:
     problem = starter.name_problem(chosen)
     if problem is None and chosen in KEYWORDS:
         problem = f"`{chosen}` is a keyword of the language"
-    files = starter.starter_files(chosen) if problem is None else {}
+    files = starter.starter_files(chosen, port or starter.DEFAULT_PORT) if problem is None else {}
     if problem is None:
         checked = compile_source(files["architecture.sct"], "architecture.sct")
         if checked.errors:
