@@ -259,6 +259,18 @@ def test_init_refuses_a_folder_name_that_is_not_a_name(tmp_path: Path) -> None:
     assert keyword.exit_code == 1 and "keyword" in keyword.output
 
 
+def test_init_port_is_the_starters_port(tmp_path: Path) -> None:
+    folder = tmp_path / "hello"
+    result = scoot("init", "--port", "9123", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "param port: number = 9123" in (folder / "architecture.sct").read_text()
+    assert 'os.environ.get("PORT", "9123")' in (folder / "app" / "server.py").read_text()
+    assert scoot("validate", str(folder)).exit_code == 0
+    refused = scoot("init", "--port", "0", str(tmp_path / "other"))
+    assert refused.exit_code == 2 and "--port" in refused.output
+    assert not (tmp_path / "other").exists()
+
+
 @pytest.mark.slow
 def test_the_starter_application_runs(tmp_path: Path) -> None:
     folder = tmp_path / "hello"

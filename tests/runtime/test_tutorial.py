@@ -17,7 +17,8 @@ What varies from one run to another is normalised, and nothing else:
 
 - the page's folder `/home/you` is the test's temporary folder, and its ports 8080 and 8081
   are two free ports the test picks (so `scoot init hello --port 8080` runs with the test's
-  port, and `port + 1` in the architecture is the second one): in commands, files and output;
+  port, and `port + 1` in the architecture is the second one): written so into commands and
+  files, and written back as the page has them in what commands print;
 - `…` in an output line stands for any text within that line (how long an operation took,
   when a process started, a revision that depends on the port);
 - operations that run at the same time print their progress lines (`app.web: delete
@@ -114,6 +115,15 @@ def localise(text: str, home: Path, ports: tuple[int, int]) -> str:
     for shown, port in zip(PORTS, ports, strict=True):
         text = re.sub(rf"\b{shown}\b", str(port), text)
     return text
+
+
+def as_the_page_writes(printed: str, home: Path, ports: tuple[int, int]) -> str:
+    """What a command printed, with the test's folder and ports written as the page writes
+    them: compared so, a difference reads as a line to put on the page."""
+    printed = printed.replace(str(home), HOME)
+    for shown, port in zip(PORTS, ports, strict=True):
+        printed = re.sub(rf"\b{port}\b", shown, printed)
+    return printed
 
 
 def write_file(folder: Path, step: File) -> None:
@@ -227,7 +237,7 @@ def run_tutorial(page: str, home: Path) -> None:
                 continue
             printed, folder = run_command(step, localise(step.text, home, ports), folder, home.parent)
             pids = list({*pids, *app_processes(app)})
-            check_output(step, localise("\n".join(step.output), home, ports).splitlines(), printed)
+            check_output(step, step.output, as_the_page_writes(printed, home, ports))
     finally:
         pids = list({*pids, *app_processes(app)})
         if (app / "scoot.lock").exists():
