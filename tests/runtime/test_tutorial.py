@@ -47,8 +47,6 @@ import pytest
 from tests.ports import free_port
 from tests.runtime.test_cli_runtime import app_processes, kill_leftovers, wait_until_gone
 
-pytestmark = pytest.mark.slow
-
 TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 HOME = "/home/you"
 PORTS = ("8080", "8081")
@@ -68,7 +66,7 @@ class Command:
 
 @dataclass(frozen=True)
 class File:
-    line: int
+    line: int  # where its block opens
     path: str
     text: str
     how: str  # "write", "append" or "edit"
@@ -88,8 +86,9 @@ def read_steps(page: str) -> list[Step]:
         if opening is None:
             continue
         start = number
-        while not lines[number].startswith("```"):
+        while number < len(lines) and not lines[number].startswith("```"):
             number += 1
+        assert number < len(lines), f"docs/tutorial.md:{start}: a fenced block is never closed"
         body, number = lines[start:number], number + 1
         language, info = opening.groups()
         title = TITLE.search(info)
@@ -255,6 +254,7 @@ def home(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_the_tutorial_runs_as_it_reads(home: Path) -> None:
     steps = read_steps(TUTORIAL.read_text(encoding="utf-8"))
     shown = {step.text.split()[1] for step in steps if isinstance(step, Command) and step.text.startswith("scoot ")}
@@ -262,6 +262,7 @@ def test_the_tutorial_runs_as_it_reads(home: Path) -> None:
     run_tutorial(TUTORIAL.read_text(encoding="utf-8"), home)
 
 
+@pytest.mark.slow
 def test_a_stale_line_fails(home: Path) -> None:
     """A line of output the page shows that Scoot no longer prints: the test says where."""
     page = TUTORIAL.read_text(encoding="utf-8")
@@ -271,3 +272,35 @@ def test_a_stale_line_fails(home: Path) -> None:
         run_tutorial(stale, home)
     assert "-Plan: 3 to create, 1 to update" in str(failure.value)
     assert "+Plan: 3 to create, 0 to update" in str(failure.value)
+
+
+def test_progress_lines_compare_in_any_order_and_all_of_them() -> None:
+    page = ["Plan: 2 to delete.", "", "a.x: delete started", "a.x: delete done (…s)", "b.y: delete started",
+            "b.y: delete done (…s)", "", "Destroy complete in …s."]
+    printed = ["Plan: 2 to delete.", "", "b.y: delete started", "a.x: delete started", "a.x: delete done (0.1s)",
+               "b.y: delete done (0.0s)", "", "Destroy complete in 0.1s."]
+    assert compared(page, printed) == page
+    assert compared(page, [line for line in printed if line != "b.y: delete done (0.0s)"]) != page
+    assert compared(page, [*printed[:6], "c.z: delete done (0.0s)", *printed[6:]]) != page
+    # `…` stands for text within a line, never for a line.
+    assert compared(["a", "…", "b"], ["a", "b"]) != ["a", "…", "b"]
+    assert compared(["Destroy complete in …s."], ["Destroy complete in 0.1s, 1 failed."]) != ["Destroy complete in …s."]
+
+
+def test_the_page_is_read_as_commands_and_files() -> None:
+    page = "\n".join([
+        "```console", "$ scoot init hello --port 8080", "Scoot application", "$ cd hello", "```",
+        "```python title=\"front/front.py\"", "print(1)", "```",
+        "```sct title=\"architecture.sct\" append", "", "component front {}", "```",
+        "```diff title=\"architecture.sct\"", " a", "-b", "+c", "```",
+        "```sct", "not a file", "```",
+    ])
+    assert read_steps(page) == [
+        Command(2, "scoot init hello --port 8080", ["Scoot application"]),
+        Command(4, "cd hello", []),
+        File(6, "front/front.py", "print(1)\n", "write"),
+        File(9, "architecture.sct", "\ncomponent front {}\n", "append"),
+        File(13, "architecture.sct", " a\n-b\n+c\n", "edit"),
+    ]
+    edit = read_steps(page)[-1]
+    assert isinstance(edit, File) and apply_edit("a\nb\nd\n", edit) == "a\nc\nd\n"
