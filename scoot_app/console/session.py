@@ -130,9 +130,10 @@ class Session:
             return self._version, self._picture
 
     def wait_for_change(self, version: int, timeout: float) -> tuple[int, str]:
-        """The picture once its version is past `version`, or as it is after `timeout`."""
+        """The picture once its version is past `version` (and there is one), or as it is
+        after `timeout`."""
         with self._changed:
-            self._changed.wait_for(lambda: self._version != version or self._stop.is_set(), timeout)
+            self._changed.wait_for(lambda: 0 != self._version != version or self._stop.is_set(), timeout)
             return self._version, self._picture
 
     def start_polling(self, every: float = POLL_SECONDS) -> threading.Thread:
