@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.ports import free_port
 from tests.runtime.test_cli_runtime import (
@@ -36,11 +37,9 @@ SECRET = "shop-admin-" + secrets.token_hex(12)
 SCREENSHOTS = ROOT / "docs" / "console"
 ENV = {"SHOP_ADMIN_TOKEN": SECRET}
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (`apt-get install chromium`)"),
-]
+# Never skipped: without Debian's chromium (`.ci/run` installs it) or playwright (the
+# test extras) these tests fail, saying which is missing.
+pytestmark = pytest.mark.slow
 
 
 def pid_of(app: Path, address: str) -> int:
@@ -122,7 +121,8 @@ def test_the_console_shows_the_shop_live_streams_its_log_and_applies_its_plan(
     app, _ = shop
     base, token = console.split("/?token=")
     bodies: list[tuple[str, bytes]] = []
-    with playwright_api.sync_playwright() as driver:
+    assert CHROMIUM.exists(), "Debian's chromium is not installed: `apt-get install chromium` (.ci/run does)"
+    with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         page = browser.new_page(viewport={"width": 1200, "height": 640})
         responses: list[object] = []
