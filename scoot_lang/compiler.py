@@ -26,7 +26,7 @@ from scoot_lang.modules import (
     ModuleTexts,
     no_git,
 )
-from scoot_lang.parser import parse
+from scoot_lang.parser import parse, parse_edit
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.source import SourceFile, Span, decode_text
 from scoot_model.objects import Architecture
@@ -207,6 +207,8 @@ def _compile(
             known = parsed.get(path) if parsed is not None else None
             if known is not None and known[0] == text:
                 tree, errors = known[1], known[2]
+            elif known is not None and not known[2]:
+                tree, errors = parse_edit(known[0], known[1], text)
             else:
                 tree, errors = parse(text, path)
                 if parsed is not None:

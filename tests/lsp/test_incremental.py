@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
@@ -14,7 +15,7 @@ from scoot_lsp import model
 from scoot_lsp.documents import Documents
 
 from scoot_lang.compiler import compile_sources
-from scoot_lang.parser import parse
+from scoot_lang.parser import parse, parse_edit
 from tests.lsp.conftest import SHOP
 
 STORAGE = 'component data {\n  source = "./data"\n  storage cache { engine = "directory" }\n}\n'
@@ -118,3 +119,64 @@ def test_the_current_place_is_where_a_parse_of_the_whole_current_text_puts_the_c
     assert _described(model.current_place(old_tree, SHOP, new, offset)) == _described(
         model.place(new_tree, offset)
     )
+
+
+EDGE_PIECES = [
+    *PIECES,
+    "//",
+    "/*",
+    "*/",
+    '"""',
+    "x",
+    " ",
+    '["k"]',
+    " + 1",
+    ".b",
+    "${",
+    "let y = api\n",
+    "storage s {}",
+    "component c {}\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 12), st.sampled_from(EDGE_PIECES)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_parse_of_an_edit_reusing_untouched_items_equals_a_parse_of_the_whole(
+    edits: list[tuple[int, int, str]]
+) -> None:
+    text = SHOP + "let tail = greeting\n" + STORAGE
+    tree, errors = parse(text, "architecture.sct")
+    for at, removed, piece in edits:
+        at %= len(text) + 1
+        new = text[:at] + piece + text[at + removed :]
+        whole_tree, whole_errors = parse(new, "architecture.sct")
+        if not errors:
+            edited, edited_errors = parse_edit(text, tree, new)
+            assert (edited, edited_errors) == (whole_tree, whole_errors)
+        text, tree, errors = new, whole_tree, whole_errors
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("let a = b\n", "let a = bx y {}\n"),  # a name going on into the new item
+        ("let a = b\n", "let a = b// c\n"),
+        ("let a = {}\ncomponent c {}\n", "let a = {}\n[1]\ncomponent c {}\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = 3 //x\nlet b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = 3 //x let b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = {}let b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = d\nlet b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\n/*\nlet b = 2\n"),
+        ("let a = 1\n\nlet b = 2\n", "let a = 1\n\"\"\"\nlet b = 2\n"),
+    ],
+)
+def test_a_parse_of_an_edit_at_an_items_end_equals_a_parse_of_the_whole(old: str, new: str) -> None:
+    tree, errors = parse(old, "architecture.sct")
+    assert not errors
+    assert parse_edit(old, tree, new) == parse(new, "architecture.sct")
