@@ -168,10 +168,10 @@ def test_a_parse_of_an_edit_reusing_untouched_items_equals_a_parse_of_the_whole(
         ("let a = b\n", "let a = bx y {}\n"),  # a name going on into the new item
         ("let a = b\n", "let a = b// c\n"),
         ("let a = {}\ncomponent c {}\n", "let a = {}\n[1]\ncomponent c {}\n"),
-        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = 3 //x\nlet b = 2\n"),
-        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = 3 //x let b = 2\n"),
-        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = {}let b = 2\n"),
-        ("let a = 1\nlet b = 2\n", "let a = 1\nlet c = d\nlet b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: number = 3 //x\nlet b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: number = 3 //x let b = 2\n"),  # a comment to the line's end
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: map = {}let b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: string = dlet b = 2\n"),
         ("let a = 1\nlet b = 2\n", "let a = 1\n/*\nlet b = 2\n"),
         ("let a = 1\n\nlet b = 2\n", "let a = 1\n\"\"\"\nlet b = 2\n"),
     ],
