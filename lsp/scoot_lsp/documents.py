@@ -27,6 +27,7 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
 from scoot_lang.compiler import SCT_SUFFIX, SYNTAX_CODES, Compilation, Parsed, compile_sources
+from scoot_lang.reuse import Checks
 from scoot_lsp import disk
 from scoot_lsp.positions import UTF16, LineIndex
 
@@ -98,6 +99,7 @@ class Unit:
     pending: asyncio.Task[Any] | None = None
     compiling: asyncio.Lock = field(default_factory=asyncio.Lock)
     parsed: Parsed = field(default_factory=dict)  # each file's last parse (compile thread only)
+    checks: Checks = field(default_factory=Checks)  # each component's last check (likewise)
 
     def keep(self, snapshot: Snapshot) -> None:
         if self.latest is None or snapshot.generation >= self.latest.generation:
@@ -254,7 +256,7 @@ class Documents:
         """Compile the unit's current texts on this thread (tests, benchmarks)."""
         generation = unit.generation
         texts = self.texts(unit)
-        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit), parsed=unit.parsed), texts, self.encoding)
+        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit), parsed=unit.parsed, checks=unit.checks), texts, self.encoding)
         unit.keep(snapshot)
         return snapshot
 
@@ -276,7 +278,7 @@ class Documents:
         texts = self._with_disk(unit.folder, buffers)
         for gone in unit.parsed.keys() - texts.keys():
             del unit.parsed[gone]
-        return texts, compile_sources(texts, self.params(unit), parsed=unit.parsed)
+        return texts, compile_sources(texts, self.params(unit), parsed=unit.parsed, checks=unit.checks)
 
     async def current(self, unit: Unit) -> Snapshot:
         """A compilation of the unit as it is now: the latest, or the one scheduled for

@@ -14,8 +14,11 @@ from lsprotocol import types as lsp
 from scoot_lsp import model
 from scoot_lsp.documents import Documents
 
+from scoot_lang import syntax as s
 from scoot_lang.compiler import compile_sources
+from scoot_lang.diagnostics import Diagnostic
 from scoot_lang.parser import parse, parse_edit
+from scoot_lang.reuse import Checks
 from tests.lsp.conftest import SHOP
 
 STORAGE = 'component data {\n  source = "./data"\n  storage cache { engine = "directory" }\n}\n'
@@ -180,3 +183,75 @@ def test_a_parse_of_an_edit_at_an_items_end_equals_a_parse_of_the_whole(old: str
     tree, errors = parse(old, "architecture.sct")
     assert not errors
     assert parse_edit(old, tree, new) == parse(new, "architecture.sct")
+
+
+MANY = (
+    SHOP
+    + 'let tail = greeting\n\ncomponent worker {\n  source = "./worker"\n  compute job {\n'
+    + '    command = ["python3", "job.py"]\n    env = { ORDERS = api.orders.path, T = "${tail}!" }\n  }\n}\n\n'
+    + 'component audit {\n  source = "./audit"\n  storage log { engine = "sqlite" }\n}\n'
+)
+CHECK_PIECES = [
+    "1",
+    "9",
+    "x",
+    "\n",
+    " ",
+    "}",
+    "orders",
+    "log",
+    "api.orders.path",
+    "worker.job",
+    "let z = 1\n",
+    "let tail = 2\n",
+    "storage s {}\n",
+    "component c {}\n",
+    "component audit {}\n",
+    'param greeting: string = "hi"\n',
+    '  port = "80"\n',
+    "  replicas = 0\n",
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 3), st.sampled_from(CHECK_PIECES)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_from_scratch(
+    edits: list[tuple[int, int, str]]
+) -> None:
+    path = "/unit/architecture.sct"
+    text = MANY
+    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
+    checks = Checks()
+    compile_sources({path: text}, parsed=parsed, checks=checks)
+    for at, removed, piece in edits:
+        at %= len(text) + 1
+        text = text[:at] + piece + text[at + removed :]
+        got = compile_sources({path: text}, parsed=parsed, checks=checks)
+        want = compile_sources({path: text})
+        assert got.diagnostics == want.diagnostics
+        assert (got.architecture.to_json() if got.architecture else None) == (
+            want.architecture.to_json() if want.architecture else None
+        )
+        assert got.files == want.files
+        assert got.semantic == want.semantic
+        assert got.source_map == want.source_map
+
+
+def test_a_change_to_one_component_replays_the_check_of_the_others() -> None:
+    path = "/unit/architecture.sct"
+    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
+    checks = Checks()
+    compile_sources({path: MANY}, parsed=parsed, checks=checks)
+    before = dict(checks.components)
+    compile_sources({path: MANY.replace("8080", "8081")}, parsed=parsed, checks=checks)
+    assert checks.components["api"] is not before["api"]  # checked again
+    assert checks.components["worker"] is before["worker"]  # replayed
+    assert checks.components["audit"] is before["audit"]
+    compile_sources({path: MANY.replace("8080", "8081").replace('"hello"', '"hi"')}, parsed=parsed, checks=checks)
+    assert checks.components["audit"] is not before["audit"]  # a param's value changed: all again
