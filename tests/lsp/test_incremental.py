@@ -213,24 +213,32 @@ CHECK_PIECES = [
 ]
 
 
-@settings(max_examples=80, deadline=None)
+# Where edits go besides anywhere: the values and names that other components read.
+ANCHORS = ["hello", "8080", "orders {", "tail =", "log {", "sqlite", "greeting\n", "web {", "job {"]
+
+
+@settings(max_examples=120, deadline=None)
 @given(
     edits=st.lists(
-        st.tuples(st.integers(0, 10_000), st.integers(0, 3), st.sampled_from(CHECK_PIECES)),
+        st.tuples(
+            st.one_of(st.integers(0, 10_000), st.sampled_from(ANCHORS)),
+            st.integers(0, 3),
+            st.sampled_from(CHECK_PIECES),
+        ),
         min_size=1,
         max_size=8,
     )
 )
 def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_from_scratch(
-    edits: list[tuple[int, int, str]]
+    edits: list[tuple[int | str, int, str]]
 ) -> None:
     path = "/unit/architecture.sct"
     text = MANY
     parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
     checks = Checks()
     compile_sources({path: text}, parsed=parsed, checks=checks)
-    for at, removed, piece in edits:
-        at %= len(text) + 1
+    for where, removed, piece in edits:
+        at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
         text = text[:at] + piece + text[at + removed :]
         got = compile_sources({path: text}, parsed=parsed, checks=checks)
         want = compile_sources({path: text})
