@@ -30,7 +30,7 @@ from scoot_lang.limits import Budget
 from scoot_lang.modules import ModuleLoader, Modules, ModuleSourceError, ModuleTexts
 from scoot_lang.moves import check_moves
 from scoot_lang.repetition import expand
-from scoot_lang.reuse import Checked, Checks, Recorder, environment, replay, replayable
+from scoot_lang.reuse import Checked, Checks, Recorder, environment, moved, replay, replayable
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
 from scoot_model.objects import Architecture, Component
@@ -62,15 +62,19 @@ def _component(
     """Check a component, or replay its kept check; keep what checking it found."""
     findings, evaluator = validator.findings, validator.evaluator
     last = kept.get(name)
-    if last is not None and last.block is block and last.path == file.path and replay(last, findings, evaluator):
+    text = checks.texts.get(file.path)
+    if last is not None and last.path == file.path and last.block is not block and text is not None:
+        same_text = last.text == text[block.start : block.end]
+        last = moved(last, block) if same_text else None
+    if last is not None and last.block is block and replay(last, findings, evaluator):
         checks.components[name] = last
         return last.component
-    if checks.environment is None:  # modules, `for` or `if`: checked as without `checks`
+    if checks.environment is None or text is None:  # modules, `for` or `if`; syntax errors
         made_by = evaluator.declared.component_scopes.get(name)
         return (validator.scopes.get(made_by, validator) if made_by else validator).component(name, block, file)
     recorder = Recorder(findings, evaluator)
     component = validator.component(name, block, file)
-    checked = recorder.finish(block, file.path, component)
+    checked = recorder.finish(block, file.path, text[block.start : block.end], component)
     if checked is not None:
         checks.components[name] = checked
     return component

@@ -228,6 +228,9 @@ def _compile(
         diagnostics.append(
             diagnostic("SCT006", "a JSON architecture is a whole unit: compile it alone, not with other files", None)
         )
+    if checks is not None:
+        erring = {d.span.file for d in diagnostics if d.span is not None}
+        checks.texts = {path: text for path, text in texts.items() if path not in erring and not path.endswith(".json")}
     result = check([] if unreadable else files, dict(params or {}), origins, modules, checks)
     if not unreadable:
         # Recovery may have skipped a declaration or a use: with syntax errors, "not

@@ -1160,30 +1160,44 @@ def _moved(node: Any, delta: int) -> Any:
     """A copy of a node (and all it holds) whose offsets are `delta` further on."""
     if not delta:
         return node
-    kind = type(node)
-    copy_ = object.__new__(kind)
-    for name in _fields_of(kind):
-        value = getattr(node, name)
-        if name in _OFFSETS:
-            if value >= 0:
-                value += delta
-        elif type(value) is list:
-            value = [part if type(part) is str else _moved(part, delta) for part in value]
-        elif hasattr(value, "__slots__"):
-            value = _moved(value, delta)
-        setattr(copy_, name, value)
-    return copy_
+    return _MOVERS.get(type(node), _mover)(node, delta)
 
 
 _OFFSETS = frozenset({"start", "end", "open_brace"})
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_MOVERS: dict[type, Callable[[Any, int], Any]] = {}
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _fields_of(kind: type) -> tuple[str, ...]:
-    found = _FIELDS.get(kind)
-    if found is None:
-        found = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
-    return found
+def _mover(node: Any, delta: int) -> Any:
+    """Make the copier of a node's class (a function of its fields, written out once:
+    a copy of a tree after an edit is made of thousands of them), and copy `node`."""
+    kind = type(node)
+    lines = ["def move(node, delta):", "    new = make(kind)"]
+    for f in dataclasses.fields(kind):
+        name = f.name
+        if name in _OFFSETS:
+            lines.append(f"    at = node.{name}")
+            lines.append(f"    new.{name} = at + delta if at >= 0 else at")
+        else:
+            lines.append(f"    value = node.{name}")
+            lines.append(f"    new.{name} = value if type(value) in plain else child(value, delta)")
+    lines.append("    return new")
+    scope: dict[str, Any] = {"make": object.__new__, "kind": kind, "child": _moved_child, "plain": _PLAIN}
+    exec("\n".join(lines), scope)
+    _MOVERS[kind] = scope["move"]
+    return scope["move"](node, delta)
+
+
+def _moved_child(value: Any, delta: int) -> Any:
+    kind = type(value)
+    if kind is list:
+        return [_moved_child(part, delta) for part in value]
+    mover = _MOVERS.get(kind)
+    if mover is not None:
+        return mover(value, delta)
+    if dataclasses.is_dataclass(value):
+        return _mover(value, delta)
+    return value  # a string, a number, None
 
 
 def common_ends(old: str, new: str) -> tuple[int, int]:

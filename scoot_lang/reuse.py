@@ -8,16 +8,18 @@ what they were, what the check found is replayed instead of found again: its
 diagnostics, references, source map entries, the lets and params it used, the
 references between objects (for the cycle check) and what it spent of the budget.
 
-A tree is the same when it is the same object: `parser.parse_edit` keeps the nodes
-of the items an edit did not touch (a moved item is a copy, and is checked again).
-Units with modules, `for` or `if` are always checked whole (their components read
-more than that), and so is a component that reads a file (`file()`: the disk may
-have changed).
+A tree is the same when it is the same object (`parser.parse_edit` keeps the nodes
+of the items an edit did not touch), or when its text is the same, moved by an edit
+before it (a file without syntax errors: an item's tree is made of its text alone):
+then what is replayed is moved by as much, and the source map's values are the new
+tree's. Units with modules, `for` or `if` are always checked whole (their components
+read more than that), and so is a component that reads a file (`file()`: the disk
+may have changed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
@@ -40,6 +42,7 @@ class Checked:
 
     block: s.ComponentBlock
     path: str
+    text: str  # the block's text
     component: Component | None
     diagnostics: list[Diagnostic]
     references: list[ReferenceUse]
@@ -58,6 +61,8 @@ class Checks:
 
     environment: Any = None
     components: dict[str, Checked] = field(default_factory=dict)
+    # The texts of this compile's files that parsed without errors, by path.
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 def replayable(files: list[s.File]) -> bool:
@@ -106,7 +111,7 @@ class Recorder:
         self.used, self.deps = evaluator.used, evaluator.deps
         evaluator.used, evaluator.deps = set(), {}
 
-    def finish(self, block: s.ComponentBlock, path: str, component: Component | None) -> Checked | None:
+    def finish(self, block: s.ComponentBlock, path: str, text: str, component: Component | None) -> Checked | None:
         """Merge what the check added, and return it (None if it may not be replayed)."""
         evaluator, findings = self.evaluator, self.findings
         used, deps = evaluator.used, evaluator.deps
@@ -119,6 +124,7 @@ class Recorder:
         return Checked(
             block,
             path,
+            text,
             component,
             diagnostics,
             findings.semantic.references[self.references :],
@@ -151,6 +157,70 @@ def replay(kept: Checked, findings: Findings, evaluator: Evaluator) -> bool:
             values[path] = value
     _merge(evaluator.used, evaluator.deps, kept.used, kept.deps)
     return True
+
+
+def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
+    """A kept check of a block whose text moved (to `block`, the same text elsewhere),
+    moved likewise; None when something it found is outside the block (not moved)."""
+    delta = block.start - kept.block.start
+    low, high = kept.block.start, kept.block.end
+
+    def inside(span: Span) -> bool:
+        return span.file == kept.path and low <= span.start and span.end <= high
+
+    def move(span: Span) -> Span:
+        return Span(span.file, span.start + delta, span.end + delta)
+
+    diagnostics: list[Diagnostic] = []
+    for found in kept.diagnostics:
+        if (found.span is not None and not inside(found.span)) or not all(inside(r) for r, _ in found.related):
+            return None
+        diagnostics.append(
+            replace(
+                found,
+                span=move(found.span) if found.span is not None else None,
+                related=tuple((move(r), label) for r, label in found.related),
+            )
+        )
+    values: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
+    found = _values_of(block, kept.values[0][0][1]) if kept.values else {}
+    for path, (file, _) in kept.values:
+        value = found.get(path)
+        if value is None:
+            return None
+        values.append((path, (file, value)))
+    references = [
+        ref._replace(span=move(ref.span), part_starts=tuple(start + delta for start in ref.part_starts))
+        for ref in kept.references
+    ]
+    deps = {source: {target: move(span) for target, span in targets.items()} for source, targets in kept.deps.items()}
+    return Checked(
+        block,
+        kept.path,
+        kept.text,
+        kept.component,
+        diagnostics,
+        references,
+        [(path, move(span)) for path, span in kept.spans],
+        values,
+        kept.used,
+        deps,
+        kept.built_bytes,
+        kept.output_bytes,
+    )
+
+
+def _values_of(block: s.ComponentBlock, name: str) -> dict[JsonPath, s.Expr]:
+    """The values of a component's attributes and its objects' by source map path
+    (`components.api.objects.web.port`): the first of each key, as the check records."""
+    found: dict[JsonPath, s.Expr] = {}
+    for member in block.members:
+        if isinstance(member, s.Attribute):
+            found.setdefault(("components", name, member.key.text), member.value)
+        elif not isinstance(member, s.ModuleBlock):
+            for attr in member.attributes:
+                found.setdefault(("components", name, "objects", member.name.text, attr.key.text), attr.value)
+    return found
 
 
 def _merge(used: set[str], deps: Edges, more_used: set[str], more_deps: Edges) -> None:
