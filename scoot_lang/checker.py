@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from scoot_lang import syntax as s
-from scoot_lang.binding import binder, declare
+from scoot_lang.binding import Rebinding, binder, declare
 from scoot_lang.cycles import reference_cycles
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
@@ -100,7 +100,10 @@ def check(
     params = dict(params or {})
     given = {name: (origins or {}).get(name, PARAM_OPTION) for name in params}
     findings = Findings()
-    declared = declare(files, findings)
+    rebinding = Rebinding(checks.bound, checks.texts) if checks is not None and replayable(files) else None
+    declared = declare(files, findings, rebinding)
+    if checks is not None:
+        checks.bound = rebinding.now if rebinding is not None else {}
     evaluator = Evaluator(findings, declared, Budget(findings), params, given)
     # The instances of `for` and `if` first: a component made by a `for` may use modules.
     expand(binder(declared, findings), evaluator)

@@ -24,6 +24,7 @@ from itertools import islice
 from typing import Any
 
 from scoot_lang import syntax as s
+from scoot_lang.binding import Bound
 from scoot_lang.diagnostics import Diagnostic
 from scoot_lang.evaluation import Edges, Evaluator
 from scoot_lang.findings import Findings
@@ -61,6 +62,7 @@ class Checks:
 
     environment: Any = None
     components: dict[str, Checked] = field(default_factory=dict)
+    bound: dict[str, Bound] = field(default_factory=dict)  # the objects bound, by component
     # The texts of this compile's files that parsed without errors, by path.
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -183,9 +185,9 @@ def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
             )
         )
     values: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
-    found = _values_of(block, kept.values[0][0][1]) if kept.values else {}
+    now = _values_of(block, kept.values[0][0][1]) if kept.values else {}
     for path, (file, _) in kept.values:
-        value = found.get(path)
+        value = now.get(path)
         if value is None:
             return None
         values.append((path, (file, value)))
