@@ -412,25 +412,27 @@ class Binder:
         def move(at: Span) -> Span:
             return at if not delta else Span(at.file, at.start + delta, at.end + delta)
 
-        now = {id(old): new for old, new in zip(last.block.objects, block.objects, strict=True)}
-        objects = {
-            local: replace(info, block=now[id(info.block)], file=file) for local, info in last.objects.items()
-        }
-        for found in last.diagnostics:
-            related = tuple((move(r), label) for r, label in found.related)
-            findings.add(replace(found, span=move(found.span) if found.span else None, related=related))
-        for symbol in last.symbols:
-            findings.semantic.add(symbol._replace(span=move(symbol.span), name_span=move(symbol.name_span)))
-        for path, at in last.spans:
-            findings.source_map.add(path, move(at))
-        self.rebinding.now[name] = Bound(
-            block,
-            text,
-            objects,
-            findings.diagnostics[len(findings.diagnostics) - len(last.diagnostics) :],
-            [s_._replace(span=move(s_.span), name_span=move(s_.name_span)) for s_ in last.symbols] if delta else last.symbols,
-            [(path, move(at)) for path, at in last.spans] if delta else last.spans,
-        )
+        if last.block is block:  # the same nodes: the same infos (a file is read for its path)
+            objects = dict(last.objects)
+        else:
+            now = {id(old): new for old, new in zip(last.block.objects, block.objects, strict=True)}
+            objects = {
+                local: ObjectInfo(now[id(i.block)], i.component, file, i.model, i.name, i.scope, i.variables)
+                for local, i in last.objects.items()
+            }
+        diagnostics = [
+            replace(found, span=move(found.span) if found.span else None, related=tuple((move(r), n) for r, n in found.related))
+            for found in last.diagnostics
+        ] if delta else last.diagnostics
+        symbols = [x._replace(span=move(x.span), name_span=move(x.name_span)) for x in last.symbols] if delta else last.symbols
+        spans = [(path, move(at)) for path, at in last.spans] if delta else last.spans
+        for found in diagnostics:
+            findings.add(found)
+        for symbol in symbols:
+            findings.semantic.add(symbol)
+        for path, at in spans:
+            findings.source_map.add(path, at)
+        self.rebinding.now[name] = Bound(block, text, objects, diagnostics, symbols, spans)
         return objects
 
     def object(

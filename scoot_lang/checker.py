@@ -46,11 +46,11 @@ class CheckResult:
     module_texts: dict[str, str] = field(default_factory=dict)  # the modules' files, by path
 
 
-def _kept(checks: Checks, files: list[s.File], evaluator: Evaluator) -> dict[str, Checked]:
+def _kept(checks: Checks, one_by_one: bool, evaluator: Evaluator) -> dict[str, Checked]:
     """The kept checks that may be replayed now (those of the last compile, if the unit
     can be checked a component at a time and what they read is unchanged); `checks`
     starts afresh."""
-    now = environment(evaluator) if replayable(files) else None
+    now = environment(evaluator) if one_by_one else None
     kept = checks.components if now is not None and now == checks.environment else {}
     checks.environment, checks.components = now, {}
     return kept
@@ -100,7 +100,8 @@ def check(
     params = dict(params or {})
     given = {name: (origins or {}).get(name, PARAM_OPTION) for name in params}
     findings = Findings()
-    rebinding = Rebinding(checks.bound, checks.texts) if checks is not None and replayable(files) else None
+    one_by_one = checks is not None and replayable(files)
+    rebinding = Rebinding(checks.bound, checks.texts) if checks is not None and one_by_one else None
     declared = declare(files, findings, rebinding)
     if checks is not None:
         checks.bound = rebinding.now if rebinding is not None else {}
@@ -131,7 +132,7 @@ def check(
             validator.scopes[scope] = Validator(made.findings, made.evaluator, validator.scopes)
     application = validator.application(*declared.application) if declared.application else None
     components: dict[str, Component] = {}
-    kept = _kept(checks, files, evaluator) if checks is not None else {}
+    kept = _kept(checks, one_by_one, evaluator) if checks is not None else {}
     for name, (block, file) in declared.components.items():
         if checks is None:
             made_by = declared.component_scopes.get(name)

@@ -1180,9 +1180,16 @@ def _mover(node: Any, delta: int) -> Any:
             lines.append(f"    new.{name} = at + delta if at >= 0 else at")
         else:
             lines.append(f"    value = node.{name}")
-            lines.append(f"    new.{name} = value if type(value) in plain else child(value, delta)")
+            lines.append("    held = type(value)")
+            lines.append(f"    if held in plain: new.{name} = value")
+            lines.append(
+                f"    elif held is list: new.{name} = [p if type(p) in plain else movers.get(type(p), child)(p, delta) for p in value]"
+            )
+            lines.append(f"    else: new.{name} = movers.get(held, child)(value, delta)")
     lines.append("    return new")
-    scope: dict[str, Any] = {"make": object.__new__, "kind": kind, "child": _moved_child, "plain": _PLAIN}
+    scope: dict[str, Any] = {
+        "make": object.__new__, "kind": kind, "child": _moved_child, "plain": _PLAIN, "movers": _MOVERS
+    }
     exec("\n".join(lines), scope)
     _MOVERS[kind] = scope["move"]
     return scope["move"](node, delta)
