@@ -122,6 +122,7 @@ class Bound:
     """What binding a component's objects found, kept for the next compile (`reuse`)."""
 
     block: s.ComponentBlock
+    path: str  # its file's
     text: str  # the block's text
     objects: dict[str, ObjectInfo]
     diagnostics: list[Diagnostic]
@@ -400,12 +401,12 @@ class Binder:
         assert self.rebinding is not None
         last = self.rebinding.kept.get(name)
         findings = self.findings
-        if last is None or last.text != text:
+        if last is None or last.path != file.path or last.text != text:
             counts = (len(findings.diagnostics), len(findings.semantic.symbols), len(findings.source_map.spans))
             objects = self.objects(name, block, file, None)
             symbols = _last(findings.semantic.symbols.values(), len(findings.semantic.symbols) - counts[1])
             spans = _last(findings.source_map.spans.items(), len(findings.source_map.spans) - counts[2])
-            self.rebinding.now[name] = Bound(block, text, objects, findings.diagnostics[counts[0] :], symbols, spans)
+            self.rebinding.now[name] = Bound(block, file.path, text, objects, findings.diagnostics[counts[0] :], symbols, spans)
             return objects
         delta = block.start - last.block.start
 
@@ -432,7 +433,7 @@ class Binder:
             findings.semantic.add(symbol)
         for path, at in spans:
             findings.source_map.add(path, at)
-        self.rebinding.now[name] = Bound(block, text, objects, diagnostics, symbols, spans)
+        self.rebinding.now[name] = Bound(block, file.path, text, objects, diagnostics, symbols, spans)
         return objects
 
     def object(

@@ -76,6 +76,8 @@ def test_compiles_with_reused_parses_equal_compiles_from_scratch(
         assert snapshot.compilation.diagnostics == fresh.diagnostics
         got, want = snapshot.compilation.architecture, fresh.architecture
         assert (got.to_json() if got else None) == (want.to_json() if want else None)
+        assert snapshot.compilation.semantic == fresh.semantic
+        assert snapshot.compilation.source_map == fresh.source_map
     assert set(unit.parsed) == set(snapshot.texts)  # one parse kept per file
 
 
@@ -263,3 +265,13 @@ def test_a_change_to_one_component_replays_the_check_of_the_others() -> None:
     assert checks.components["audit"] is before["audit"]
     compile_sources({path: MANY.replace("8080", "8081").replace('"hello"', '"hi"')}, parsed=parsed, checks=checks)
     assert checks.components["audit"] is not before["audit"]  # a param's value changed: all again
+
+
+def test_a_component_moved_to_another_file_is_found_there() -> None:
+    app, worker = 'application shop {\n  owner = "acme"\n}\n', 'component worker {\n  storage s {}\n}\n'
+    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
+    checks = Checks()
+    steps = [{"/u/a.sct": app + worker, "/u/b.sct": ""}, {"/u/a.sct": app, "/u/b.sct": worker}]
+    for texts in steps:
+        got, want = compile_sources(texts, parsed=parsed, checks=checks), compile_sources(texts)
+        assert (got.diagnostics, got.semantic, got.source_map) == (want.diagnostics, want.semantic, want.source_map)
