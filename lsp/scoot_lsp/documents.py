@@ -55,6 +55,7 @@ class Document:
             start = index.offset(change.range.start)
             end = max(index.offset(change.range.end), start)
             self.text = self.text[:start] + change.text + self.text[end:]
+            self._index = index.edited(start, end, change.text, self.text)
         else:
             self.text = change.text
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lsprotocol import types as lsp
 from scoot_lsp import model
 from scoot_lsp.documents import Documents
+from scoot_lsp.positions import LineIndex
 
 from scoot_lang import syntax as s
 from scoot_lang.compiler import compile_sources
@@ -275,3 +276,22 @@ def test_a_component_moved_to_another_file_is_found_there() -> None:
     for texts in steps:
         got, want = compile_sources(texts, parsed=parsed, checks=checks), compile_sources(texts)
         assert (got.diagnostics, got.semantic, got.source_map) == (want.diagnostics, want.semantic, want.source_map)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="ab\n\r😀", max_size=30),
+    start=st.integers(0, 40),
+    length=st.integers(0, 5),
+    inserted=st.text(alphabet="xy\n\r", max_size=6),
+)
+def test_the_line_index_of_an_edit_equals_the_index_of_the_new_text(
+    text: str, start: int, length: int, inserted: str
+) -> None:
+    start = min(start, len(text))
+    end = min(start + length, len(text))
+    new = text[:start] + inserted + text[end:]
+    edited, fresh = LineIndex(text).edited(start, end, inserted, new), LineIndex(new)
+    assert [edited.line_start(n) for n in range(fresh.line_count)] == [fresh.line_start(n) for n in range(fresh.line_count)]
+    assert [edited.line_end(n) for n in range(fresh.line_count)] == [fresh.line_end(n) for n in range(fresh.line_count)]
+    assert edited.line_count == fresh.line_count and edited.text == new
