@@ -46,6 +46,12 @@ class CheckResult:
     module_texts: dict[str, str] = field(default_factory=dict)  # the modules' files, by path
 
 
+def _checked(validator: Validator, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
+    """Check a component: in the scope of the module instance that made it, if one did."""
+    made_by = validator.evaluator.declared.component_scopes.get(name)
+    return (validator.scopes.get(made_by, validator) if made_by else validator).component(name, block, file)
+
+
 def _kept(checks: Checks, one_by_one: bool, evaluator: Evaluator) -> dict[str, Checked]:
     """The kept checks that may be replayed now (those of the last compile, if the unit
     can be checked a component at a time and what they read is unchanged); `checks`
@@ -70,8 +76,7 @@ def _component(
         checks.components[name] = last
         return last.component
     if checks.environment is None or text is None:  # modules, `for` or `if`; syntax errors
-        made_by = evaluator.declared.component_scopes.get(name)
-        return (validator.scopes.get(made_by, validator) if made_by else validator).component(name, block, file)
+        return _checked(validator, name, block, file)
     recorder = Recorder(findings, evaluator)
     component = validator.component(name, block, file)
     checked = recorder.finish(block, file.path, text[block.start : block.end], component)
@@ -135,9 +140,7 @@ def check(
     kept = _kept(checks, one_by_one, evaluator) if checks is not None else {}
     for name, (block, file) in declared.components.items():
         if checks is None:
-            made_by = declared.component_scopes.get(name)
-            checker = validator.scopes.get(made_by, validator) if made_by else validator
-            component = checker.component(name, block, file)
+            component = _checked(validator, name, block, file)
         else:
             component = _component(validator, name, block, file, kept, checks)
         if component is not None:

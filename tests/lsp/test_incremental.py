@@ -213,6 +213,8 @@ CHECK_PIECES = [
     'param greeting: string = "hi"\n',
     '  port = "80"\n',
     "  replicas = 0\n",
+    'component r for x in ["a", "b"] {}\n',  # a unit with `for`: checked whole, then again one by one
+    "  storage t if true {}\n",
 ]
 
 
