@@ -12,9 +12,11 @@ A tree is the same when it is the same object (`parser.parse_edit` keeps the nod
 of the items an edit did not touch), or when its text is the same, moved by an edit
 before it (a file without syntax errors: an item's tree is made of its text alone):
 then what is replayed is moved by as much, and the source map's values are the new
-tree's. Units with modules, `for` or `if` are always checked whole (their components
-read more than that), and so is a component that reads a file (`file()`: the disk
-may have changed).
+tree's. The binding of a component's objects is kept likewise (`binding.Bound`).
+Units with modules, `for` or `if` are always checked whole (their components read
+more than that), and so is a component that reads a file (`file()`: the disk may
+have changed). A replayed component is the same `Component` object as the last
+compile's: nothing changes an architecture once it is compiled.
 """
 
 from __future__ import annotations
