@@ -8,6 +8,9 @@ Starts `python -m scoot_lsp` (its default settings), opens one generated
 
 - diagnostics: from sending an incremental change (a port number edited) to
   receiving the `publishDiagnostics` of that version (any debounce included);
+- diag. line +/-: the same for the changes of "completion now" (a line inserted
+  in the first component, then removed): the text after them moves, as it does
+  when a user types;
 - completion: a `textDocument/completion` request in a compute's body;
 - completion now: the same request sent right after a change (a blank line
   inserted in the compute, then removed), before its diagnostics came back;
@@ -128,7 +131,13 @@ async def measure(lines: int, samples: int) -> tuple[dict[str, list[float]], tup
     port_line = next(n for n, line in enumerate(lines_of) if line.strip().startswith("port"))
     port_col = lines_of[port_line].index("=") + 2
     body_line = port_line + 1  # `env = {`: a completion at its start offers the compute's keys
-    results: dict[str, list[float]] = {"diagnostics": [], "completion": [], "completion now": [], "hover": []}
+    results: dict[str, list[float]] = {
+        "diagnostics": [],
+        "diag. line +/-": [],
+        "completion": [],
+        "completion now": [],
+        "hover": [],
+    }
     version = 1
     for sample in range(samples + 1):  # the first is a warm-up
         version += 1
@@ -161,6 +170,7 @@ async def measure(lines: int, samples: int) -> tuple[dict[str, list[float]], tup
         for inserted, removed in (("\n    ", False), ("", True)):
             version += 1
             received[version] = loop.create_future()
+            changed = time.perf_counter()
             at = lsp.Position(line=port_line, character=len(lines_of[port_line]))
             end = lsp.Position(line=port_line + 1, character=4) if removed else at
             client.text_document_did_change(
@@ -179,7 +189,9 @@ async def measure(lines: int, samples: int) -> tuple[dict[str, list[float]], tup
                 items = found.items if isinstance(found, lsp.CompletionList) else found or []
                 if not any(item.label == "replicas" for item in items):
                     raise SystemExit("completion right after a change did not offer the compute's keys")
-            await asyncio.wait_for(received[version], 60)
+            done = await asyncio.wait_for(received[version], 60)
+            if sample:
+                results["diag. line +/-"].append(done - changed)
     assert client._server is not None
     memory = memory_mib(client._server.pid)
     await client.shutdown_async(None)
@@ -191,6 +203,7 @@ async def measure(lines: int, samples: int) -> tuple[dict[str, list[float]], tup
 
 TARGETS = {
     "diagnostics": ((1000, 10_000), 0.050),
+    "diag. line +/-": ((1000, 10_000), 0.050),
     "completion": (None, 0.020),
     "completion now": (None, 0.020),
     "hover": (None, 0.020),
@@ -221,7 +234,7 @@ def main() -> None:
                     ok = median <= limit * 1000
                     verdicts[figure] = verdicts.get(figure, True) and ok
                     note = f"{'PASS' if ok else 'MISS'} (median <= {limit * 1000:.0f} ms)"
-                if figure == "diagnostics":
+                if figure.startswith("diag"):
                     note = f"{statistics.median(values) / full:.2f}x a full compile; {note}".rstrip("; ")
             print(f"{lines:>7} {figure:<15} {median:>10.1f} {p95:>8.1f}  {note}")
         print(f"{lines:>7} {'server memory':<15} {rss:>10.1f} {peak:>8.1f}  MiB resident now / at peak")

@@ -25,6 +25,7 @@ import click
 
 from scoot_cli import (
     application,
+    console,
     converge,
     language,
     modules,
@@ -90,6 +91,7 @@ cli.add_command(statefile.merge_lock)
 cli.add_command(repos.repos)
 cli.add_command(modules.modules)
 cli.add_command(watch.watch)
+cli.add_command(console.console)
 
 
 # The cyclic garbage collector's first threshold (Python's default: 700). A command at

@@ -36,26 +36,9 @@ if TYPE_CHECKING:
 
 
 async def _read_recorded(runtime: Runtime, addresses: list[str]) -> dict[str, Any]:
-    """Read each recorded object through the driver: an Observed, None (gone), or an error's text."""
-    import asyncio
+    from scoot_app.observe import read_recorded
 
-    from scoot_runtime.plan import recorded, recorded_spec
-
-    objects = runtime.store.state.objects
-    limit = asyncio.Semaphore(runtime.driver.parallelism or 64)
-    found: dict[str, Any] = {}
-
-    async def read(address: str) -> None:
-        async with limit:
-            try:
-                found[address] = await runtime.driver.read(
-                    recorded_spec(address, objects[address]), recorded(objects[address])
-                )
-            except Exception as error:
-                found[address] = redact(str(error) or type(error).__name__)
-
-    await asyncio.gather(*(read(address) for address in addresses))
-    return found
+    return await read_recorded(runtime, addresses, redact)
 
 
 @click.command(short_help="Record what the driver observes of each object.")

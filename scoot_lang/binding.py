@@ -13,11 +13,12 @@ the name it takes in the application (`web-server` for `server` of `module web`)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any, Literal, TypeAlias
 
 from scoot_lang import syntax as s
-from scoot_lang.diagnostics import diagnostic
+from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.findings import Findings, span
 from scoot_lang.semantic import Symbol
 from scoot_lang.source import Span
@@ -124,13 +125,37 @@ class Declarations:
         return f"{kind}:{name}{self.place.symbols if self.place else ''}"
 
 
-def declare(files: list[s.File], findings: Findings) -> Declarations:
+@dataclass
+class Bound:
+    """What binding a component's objects found, kept for the next compile (`reuse`)."""
+
+    block: s.ComponentBlock
+    path: str  # its file's
+    text: str  # the block's text
+    objects: dict[str, ObjectInfo]
+    diagnostics: list[Diagnostic]
+    symbols: list[Symbol]
+    spans: list[tuple[tuple[str, ...], Span]]
+
+
+@dataclass
+class Rebinding:
+    """The objects bound in the last compile of a unit without modules, `for` or `if`
+    (by component), to be replayed for a block of the same text; and this compile's."""
+
+    kept: dict[str, Bound]
+    texts: dict[str, str]  # the texts of the files without syntax errors
+    now: dict[str, Bound] = field(default_factory=dict)
+
+
+def declare(files: list[s.File], findings: Findings, rebinding: Rebinding | None = None) -> Declarations:
     """Bind every name of the unit, reporting what is wrong with the names themselves.
 
     Blocks with a `for` or an `if` are left in `pending`: their instances are bound
-    once lets and params can be evaluated (`scoot_lang.repetition`).
+    once lets and params can be evaluated (`scoot_lang.repetition`). `rebinding`:
+    the objects of components bound before (`reuse`).
     """
-    return Binder(findings).declare(files)
+    return Binder(findings, rebinding=rebinding).declare(files)
 
 
 def binder(declared: Declarations, findings: Findings) -> Binder:
@@ -152,6 +177,7 @@ class Binder:
     found: Declarations = field(default_factory=Declarations)
     lower_components: dict[str, str] = field(default_factory=dict)
     root: Declarations | None = None  # in a module: the application's declarations
+    rebinding: Rebinding | None = None
 
     def declare(self, files: list[s.File]) -> Declarations:
         place = self.found.place
@@ -367,6 +393,17 @@ class Binder:
             )
         )
         self.findings.source_map.add(("components", name), span(file, block))
+        text = self.rebinding.texts.get(file.path) if self.rebinding is not None else None
+        if text is not None:
+            self.found.objects[name] = self.objects_again(name, block, file, text[block.start : block.end])
+        else:
+            self.found.objects[name] = self.objects(name, block, file, variables)
+        for module in block.modules:
+            self.use(module, file, name, variables=variables)
+
+    def objects(
+        self, name: str, block: s.ComponentBlock, file: s.File, variables: dict[str, Any] | None
+    ) -> dict[str, ObjectInfo]:
         objects: dict[str, ObjectInfo] = {}
         lower_objects: dict[str, str] = {}
         for obj in block.objects:
@@ -374,9 +411,49 @@ class Binder:
                 self.found.pending.append(Pending(obj, file, name, dict(variables or {})))
             else:
                 self.object(obj, name, file, objects, lower_objects, variables=dict(variables or {}))
-        self.found.objects[name] = objects
-        for module in block.modules:
-            self.use(module, file, name, variables=variables)
+        return objects
+
+    def objects_again(self, name: str, block: s.ComponentBlock, file: s.File, text: str) -> dict[str, ObjectInfo]:
+        """Bind the objects of a component of a unit without modules, `for` or `if`: as
+        the last compile did if the block's text is the same (moved by an edit before
+        it, what it found is moved too), and keep what binding them finds."""
+        assert self.rebinding is not None
+        last = self.rebinding.kept.get(name)
+        findings = self.findings
+        if last is None or last.path != file.path or last.text != text:
+            counts = (len(findings.diagnostics), len(findings.semantic.symbols), len(findings.source_map.spans))
+            objects = self.objects(name, block, file, None)
+            symbols = _last(findings.semantic.symbols.values(), len(findings.semantic.symbols) - counts[1])
+            spans = _last(findings.source_map.spans.items(), len(findings.source_map.spans) - counts[2])
+            self.rebinding.now[name] = Bound(block, file.path, text, objects, findings.diagnostics[counts[0] :], symbols, spans)
+            return objects
+        delta = block.start - last.block.start
+
+        def move(at: Span) -> Span:
+            return at if not delta else Span(at.file, at.start + delta, at.end + delta)
+
+        if last.block is block:  # the same nodes: the same infos (a file is read for its path)
+            objects = dict(last.objects)
+        else:
+            now = {id(old): new for old, new in zip(last.block.objects, block.objects, strict=True)}
+            objects = {
+                local: ObjectInfo(now[id(i.block)], i.component, file, i.model, i.name, i.scope, i.variables)
+                for local, i in last.objects.items()
+            }
+        diagnostics = [
+            replace(found, span=move(found.span) if found.span else None, related=tuple((move(r), n) for r, n in found.related))
+            for found in last.diagnostics
+        ] if delta else last.diagnostics
+        symbols = [x._replace(span=move(x.span), name_span=move(x.name_span)) for x in last.symbols] if delta else last.symbols
+        spans = [(path, move(at)) for path, at in last.spans] if delta else last.spans
+        for found in diagnostics:
+            findings.add(found)
+        for symbol in symbols:
+            findings.semantic.add(symbol)
+        for path, at in spans:
+            findings.source_map.add(path, at)
+        self.rebinding.now[name] = Bound(block, file.path, text, objects, diagnostics, symbols, spans)
+        return objects
 
     def object(
         self,
@@ -478,3 +555,8 @@ class Binder:
             self.findings.error(
                 "SCT104", f"invalid {what} name `{ident.text}`: {problem}; rename it", file, ident
             )
+
+
+def _last(entries: Any, count: int) -> list[Any]:
+    """The last `count` of a dict's values or items, in the order they were added."""
+    return list(islice(reversed(entries), count))[::-1]

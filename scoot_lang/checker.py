@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from scoot_lang import syntax as s
-from scoot_lang.binding import binder, declare
+from scoot_lang.binding import Rebinding, binder, declare
 from scoot_lang.cycles import reference_cycles
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
@@ -29,6 +29,7 @@ from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
 from scoot_lang.modules import ModuleLoader, Modules, ModuleSourceError, ModuleTexts
 from scoot_lang.moves import check_moves
+from scoot_lang.reuse import Checked, Checks, Recorder, environment, moved, replay, replayable
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
 from scoot_model.objects import Architecture, Component
@@ -44,6 +45,45 @@ class CheckResult:
     module_texts: dict[str, str] = field(default_factory=dict)  # the modules' files, by path
 
 
+def _checked(validator: Validator, name: str, block: s.ComponentBlock, file: s.File) -> Component | None:
+    """Check a component: in the scope of the module instance that made it, if one did."""
+    made_by = validator.evaluator.declared.component_scopes.get(name)
+    return (validator.scopes.get(made_by, validator) if made_by else validator).component(name, block, file)
+
+
+def _kept(checks: Checks, one_by_one: bool, evaluator: Evaluator) -> dict[str, Checked]:
+    """The kept checks that may be replayed now (those of the last compile, if the unit
+    can be checked a component at a time and what they read is unchanged); `checks`
+    starts afresh."""
+    now = environment(evaluator) if one_by_one else None
+    kept = checks.components if now is not None and now == checks.environment else {}
+    checks.environment, checks.components = now, {}
+    return kept
+
+
+def _component(
+    validator: Validator, name: str, block: s.ComponentBlock, file: s.File, kept: dict[str, Checked], checks: Checks
+) -> Component | None:
+    """Check a component, or replay its kept check; keep what checking it found."""
+    findings, evaluator = validator.findings, validator.evaluator
+    last = kept.get(name)
+    text = checks.texts.get(file.path)
+    if last is not None and last.path == file.path and last.block is not block and text is not None:
+        same_text = last.text == text[block.start : block.end]
+        last = moved(last, block) if same_text else None
+    if last is not None and last.block is block and replay(last, findings, evaluator):
+        checks.components[name] = last
+        return last.component
+    if checks.environment is None or text is None:  # modules, `for` or `if`; syntax errors
+        return _checked(validator, name, block, file)
+    recorder = Recorder(findings, evaluator)
+    component = validator.component(name, block, file)
+    checked = recorder.finish(block, file.path, text[block.start : block.end], component)
+    if checked is not None:
+        checks.components[name] = checked
+    return component
+
+
 def no_modules(source: str, user: str) -> ModuleTexts:
     raise ModuleSourceError(
         "SCT701", "modules are read from files: compile a file or a folder to use one"
@@ -55,13 +95,20 @@ def check(
     params: dict[str, str] | None = None,
     origins: Mapping[str, str] | None = None,
     loader: ModuleLoader = no_modules,
+    checks: Checks | None = None,
 ) -> CheckResult:
     """`origins`: where each of `params` was given (`scoot.toml [params]`), `--param` if unsaid;
-    `loader`: reads the modules the unit uses."""
+    `loader`: reads the modules the unit uses; `checks`: the checks of components kept
+    from the last compile of this unit, replayed where nothing they read changed, and
+    updated (`reuse`)."""
     params = dict(params or {})
     given = {name: (origins or {}).get(name, PARAM_OPTION) for name in params}
     findings = Findings()
-    declared = declare(files, findings)
+    one_by_one = checks is not None and replayable(files)
+    rebinding = Rebinding(checks.bound, checks.texts) if checks is not None and one_by_one else None
+    declared = declare(files, findings, rebinding)
+    if checks is not None:
+        checks.bound = rebinding.now if rebinding is not None else {}
     evaluator = Evaluator(findings, declared, Budget(findings), params, given)
     # The instances of `for` and `if` first: a component made by a `for` may use modules.
     modules = Modules(loader, findings, declared, evaluator)
@@ -89,10 +136,12 @@ def check(
             validator.scopes[scope] = Validator(made.findings, made.evaluator, validator.scopes)
     application = validator.application(*declared.application) if declared.application else None
     components: dict[str, Component] = {}
+    kept = _kept(checks, one_by_one, evaluator) if checks is not None else {}
     for name, (block, file) in declared.components.items():
-        made_by = declared.component_scopes.get(name)
-        checker = validator.scopes.get(made_by, validator) if made_by else validator
-        component = checker.component(name, block, file)
+        if checks is None:
+            component = _checked(validator, name, block, file)
+        else:
+            component = _component(validator, name, block, file, kept, checks)
         if component is not None:
             components[name] = component
     findings.diagnostics.extend(reference_cycles(evaluator.deps))

@@ -26,7 +26,8 @@ from scoot_lang.modules import (
     ModuleTexts,
     no_git,
 )
-from scoot_lang.parser import parse
+from scoot_lang.parser import parse, parse_edit
+from scoot_lang.reuse import Checks
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.source import SourceFile, Span, decode_text
 from scoot_model.objects import Architecture
@@ -165,6 +166,7 @@ def compile_sources(
     origins: Mapping[str, str] | None = None,
     parsed: Parsed | None = None,
     modules: ModuleLoader | None = None,
+    checks: Checks | None = None,
 ) -> Compilation:
     """Compile a unit given as `{path: text}`; a path ending in `.json` is the JSON form.
 
@@ -173,7 +175,10 @@ def compile_sources(
     modules it uses: by default, from folders inside the folder of its first file.
     `parsed`, kept by a caller that compiles the same unit again and again (the
     language server), holds each `.sct` file's last parse: a file whose text did not
-    change is not parsed again (the checker never changes a tree)."""
+    change is not parsed again (the checker never changes a tree), and a file that did
+    is parsed again only between the top-level items the change did not touch
+    (`parser.parse_edit`); `checks`, kept likewise, holds each component's last check,
+    replayed when neither its tree nor what it reads changed (`scoot_lang.reuse`)."""
     if modules is None:
         first = next(iter(texts), "architecture.sct")
         modules = folder_modules(Path(first).parent)
@@ -182,7 +187,7 @@ def compile_sources(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compile(texts, params, origins, modules, parsed)
+        return _compile(texts, params, origins, modules, parsed, checks)
     finally:
         if collecting:
             gc.enable()
@@ -194,6 +199,7 @@ def _compile(
     origins: Mapping[str, str] | None,
     modules: ModuleLoader,
     parsed: Parsed | None = None,
+    checks: Checks | None = None,
 ) -> Compilation:
     sources = {path: SourceFile(path, text) for path, text in texts.items()}
     files: list[s.File] = []
@@ -207,6 +213,8 @@ def _compile(
             known = parsed.get(path) if parsed is not None else None
             if known is not None and known[0] == text:
                 tree, errors = known[1], known[2]
+            elif known is not None and not known[2]:
+                tree, errors = parse_edit(known[0], known[1], text)
             else:
                 tree, errors = parse(text, path)
                 if parsed is not None:
@@ -220,7 +228,10 @@ def _compile(
         diagnostics.append(
             diagnostic("SCT006", "a JSON architecture is a whole unit: compile it alone, not with other files", None)
         )
-    result = check([] if unreadable else files, dict(params or {}), origins, modules)
+    if checks is not None:
+        erring = {d.span.file for d in diagnostics if d.span is not None}
+        checks.texts = {path: text for path, text in texts.items() if path not in erring and not path.endswith(".json")}
+    result = check([] if unreadable else files, dict(params or {}), origins, modules, checks)
     if not unreadable:
         # Recovery may have skipped a declaration or a use: with syntax errors, "not
         # defined" and "never used" would be guesses (docs/diagnostics.md, SCT001).

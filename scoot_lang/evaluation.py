@@ -95,6 +95,7 @@ class Evaluator:
     file_texts: dict[Path, Value] = field(default_factory=dict)  # what file() read (or INVALID)
     # A module instance's params, as its use gives them (evaluated there, and checked).
     arguments: Mapping[str, Value] = field(default_factory=dict)
+    files_read: int = 0  # calls of file(): what reads the disk is never replayed (`reuse`)
 
     # lets and params ---------------------------------------------------------------
 
@@ -450,6 +451,7 @@ class Evaluator:
         return Secret(arg)
 
     def read_file(self, relative: str, call: s.Call, ctx: Context) -> Value:
+        self.files_read += 1
         argument = call.args[0]
         shown = _shown_path(relative)
         if "\0" in relative:

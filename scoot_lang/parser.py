@@ -1095,3 +1095,133 @@ def parse_expression(
             return expr, builder.diagnostics
         finally:
             builder.file, builder.diagnostics, builder.text = saved
+
+
+# --- parsing an edited text again ---------------------------------------------------
+
+
+def parse_edit(old_text: str, old: s.File, new_text: str) -> tuple[s.File, list[Diagnostic]]:
+    """Parse `new_text`, an edit of `old_text` whose tree (parsed without errors) is `old`.
+
+    The top-level items an edit did not touch keep their text: those before it are
+    kept as they are (the same nodes), those after it are moved by the length the
+    edit added (copies: a tree is never changed, an older compilation may still be
+    read), and only the stretch between them is parsed. The result is the tree a
+    parse of the whole text gives (`tests/lsp/test_incremental.py` checks it): the
+    stretch must parse alone without errors, and no token may cross its ends (each
+    end is a `}` or a blank); else the whole text is parsed.
+    """
+    prefix, suffix = common_ends(old_text, new_text)
+    delta = len(new_text) - len(old_text)
+    before: list[s.Item] = []
+    after: list[s.Item] = []
+    for item in old.items:
+        if item.end <= prefix:
+            before.append(item)
+        elif item.start >= len(old_text) - suffix:
+            after.append(item)
+    start = before[-1].end if before else 0
+    end = after[0].start + delta if after else len(new_text)
+    part, errors = parse(new_text[start:end], old.path) if _separate(new_text, start, end, before) else (None, [])
+    if part is None or errors or not _ends_clean(new_text, start, end, part):
+        return parse(new_text, old.path)
+    items: list[s.Item] = [*before, *(_moved(item, start) for item in part.items)]
+    items.extend(after if not delta else (_moved(item, delta) for item in after))
+    comments = [c for c in old.comments if c.end <= start]
+    comments.extend(_moved(c, start) for c in part.comments)
+    comments.extend(_moved(c, delta) for c in old.comments if c.start >= end - delta)
+    return s.File(old.path, items, comments), []
+
+
+_BLOCKS = (s.ApplicationBlock, s.ComponentBlock, s.ObjectBlock, s.MovedBlock)
+
+
+def _separate(text: str, start: int, end: int, before: list[s.Item]) -> bool:
+    """Whether no token crosses `start`: the item before it ends with a block's `}`,
+    or a blank follows it (an item starts with a name or a keyword, which nothing
+    ending a declaration's value goes on with)."""
+    return not before or isinstance(before[-1], _BLOCKS) or (start < end and text[start].isspace())
+
+
+def _ends_clean(text: str, start: int, end: int, part: s.File) -> bool:
+    """Whether nothing of the stretch `[start, end)` goes on past `end`: the text ends
+    there, or the stretch ends with a line break (a `//` comment ends there too) or with
+    the `}` of its last item."""
+    if end >= len(text) or end == start:
+        return True
+    if text[end - 1] in "\r\n":
+        return True
+    return bool(part.items) and part.items[-1].end == end - start and text[end - 1] == "}"
+
+
+def _moved(node: Any, delta: int) -> Any:
+    """A copy of a node (and all it holds) whose offsets are `delta` further on."""
+    if not delta:
+        return node
+    return _MOVERS.get(type(node), _mover)(node, delta)
+
+
+_OFFSETS = frozenset({"start", "end", "open_brace"})
+_MOVERS: dict[type, Callable[[Any, int], Any]] = {}
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _mover(node: Any, delta: int) -> Any:
+    """Make the copier of a node's class (a function of its fields, written out once:
+    a copy of a tree after an edit is made of thousands of them), and copy `node`."""
+    kind = type(node)
+    lines = ["def move(node, delta):", "    new = make(kind)"]
+    for f in dataclasses.fields(kind):
+        name = f.name
+        if name in _OFFSETS:
+            lines.append(f"    at = node.{name}")
+            lines.append(f"    new.{name} = at + delta if at >= 0 else at")
+        else:
+            lines.append(f"    value = node.{name}")
+            lines.append("    held = type(value)")
+            lines.append(f"    if held in plain: new.{name} = value")
+            lines.append(
+                f"    elif held is list: new.{name} = [p if type(p) in plain else movers.get(type(p), child)(p, delta) for p in value]"
+            )
+            lines.append(f"    else: new.{name} = movers.get(held, child)(value, delta)")
+    lines.append("    return new")
+    scope: dict[str, Any] = {
+        "make": object.__new__, "kind": kind, "child": _moved_child, "plain": _PLAIN, "movers": _MOVERS
+    }
+    exec("\n".join(lines), scope)
+    _MOVERS[kind] = scope["move"]
+    return scope["move"](node, delta)
+
+
+def _moved_child(value: Any, delta: int) -> Any:
+    kind = type(value)
+    if kind is list:
+        return [_moved_child(part, delta) for part in value]
+    mover = _MOVERS.get(kind)
+    if mover is not None:
+        return mover(value, delta)
+    if dataclasses.is_dataclass(value):
+        return _mover(value, delta)
+    return value  # a string, a number, None
+
+
+def common_ends(old: str, new: str) -> tuple[int, int]:
+    """The lengths of the longest common prefix and the longest common suffix that
+    does not overlap it. Binary searches on slices (compared in C): fast on large texts."""
+    shortest = min(len(old), len(new))
+    low, high = 0, shortest
+    while low < high:
+        mid = (low + high + 1) // 2
+        if old[:mid] == new[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    prefix = low
+    low, high = 0, shortest - prefix
+    while low < high:
+        mid = (low + high + 1) // 2
+        if old[len(old) - mid :] == new[len(new) - mid :]:
+            low = mid
+        else:
+            high = mid - 1
+    return prefix, low

@@ -28,6 +28,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from scoot_app.modules import editor_modules
 from scoot_lang.compiler import SCT_SUFFIX, SYNTAX_CODES, Compilation, Parsed, compile_sources
+from scoot_lang.reuse import Checks
 from scoot_lsp import disk
 from scoot_lsp.positions import UTF16, LineIndex
 
@@ -55,6 +56,7 @@ class Document:
             start = index.offset(change.range.start)
             end = max(index.offset(change.range.end), start)
             self.text = self.text[:start] + change.text + self.text[end:]
+            self._index = index.edited(start, end, change.text, self.text)
         else:
             self.text = change.text
 
@@ -99,6 +101,7 @@ class Unit:
     pending: asyncio.Task[Any] | None = None
     compiling: asyncio.Lock = field(default_factory=asyncio.Lock)
     parsed: Parsed = field(default_factory=dict)  # each file's last parse (compile thread only)
+    checks: Checks = field(default_factory=Checks)  # each component's last check (likewise)
 
     def keep(self, snapshot: Snapshot) -> None:
         if self.latest is None or snapshot.generation >= self.latest.generation:
@@ -255,7 +258,10 @@ class Documents:
         """Compile the unit's current texts on this thread (tests, benchmarks)."""
         generation = unit.generation
         texts = self.texts(unit)
-        snapshot = Snapshot(generation, compile_sources(texts, self.params(unit), parsed=unit.parsed, modules=editor_modules(texts)), texts, self.encoding)
+        compilation = compile_sources(
+            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts)
+        )
+        snapshot = Snapshot(generation, compilation, texts, self.encoding)
         unit.keep(snapshot)
         return snapshot
 
@@ -277,7 +283,9 @@ class Documents:
         texts = self._with_disk(unit.folder, buffers)
         for gone in unit.parsed.keys() - texts.keys():
             del unit.parsed[gone]
-        return texts, compile_sources(texts, self.params(unit), parsed=unit.parsed, modules=editor_modules(texts))
+        return texts, compile_sources(
+            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts)
+        )
 
     async def current(self, unit: Unit) -> Snapshot:
         """A compilation of the unit as it is now: the latest, or the one scheduled for

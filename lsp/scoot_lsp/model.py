@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from scoot_lang import syntax as s
 from scoot_lang.compiler import Compilation
-from scoot_lang.parser import parse
+from scoot_lang.parser import common_ends, parse
 
 
 def tree(compilation: Compilation, path: str) -> s.File | None:
@@ -149,7 +149,7 @@ def current_place(file: s.File | None, old: str, new: str, offset: int) -> Place
         return place(file, offset) if not file.from_json else Place()
     start, end = 0, len(new)
     if file is not None:
-        prefix, suffix = _common_ends(old, new)
+        prefix, suffix = common_ends(old, new)
         delta = len(new) - len(old)
         for item in file.items:
             if item.end <= prefix:  # before the edit: the same offsets
@@ -177,25 +177,3 @@ def prepare() -> None:
 def _parsed_place(text: str, start: int, end: int, offset: int) -> Place:
     fragment, _ = parse(text[start:end], "fragment")
     return place(fragment, offset - start)
-
-
-def _common_ends(old: str, new: str) -> tuple[int, int]:
-    """The lengths of the longest common prefix and the longest common suffix that
-    does not overlap it. Binary searches on slices (compared in C): fast on large texts."""
-    shortest = min(len(old), len(new))
-    low, high = 0, shortest
-    while low < high:
-        mid = (low + high + 1) // 2
-        if old[:mid] == new[:mid]:
-            low = mid
-        else:
-            high = mid - 1
-    prefix = low
-    low, high = 0, shortest - prefix
-    while low < high:
-        mid = (low + high + 1) // 2
-        if old[len(old) - mid :] == new[len(new) - mid :]:
-            low = mid
-        else:
-            high = mid - 1
-    return prefix, low

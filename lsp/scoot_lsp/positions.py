@@ -9,7 +9,7 @@ negotiates them, are supported too). LSP ends lines at `\\n`, `\\r\\n` and `\\r`
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from lsprotocol import types as lsp
 
@@ -62,6 +62,27 @@ class LineIndex:
         ends.append(len(text))
         self._starts = starts
         self._ends = ends
+
+    def edited(self, start: int, end: int, inserted: str, text: str) -> LineIndex:
+        """The index of `text`, this index's text with `[start, end)` replaced by `inserted`:
+        the lines before the edit kept, those after it moved (a keystroke in a large
+        file does not look for every line break again). With `\r`, indexed afresh."""
+        if "\r" in inserted or "\r" in self.text:
+            return LineIndex(text, self.encoding)
+        delta = len(inserted) - (end - start)
+        breaks: list[int] = []
+        at = inserted.find("\n")
+        while at >= 0:
+            breaks.append(start + at)
+            at = inserted.find("\n", at + 1)
+        starts, ends = self._starts, self._ends
+        kept, gone = bisect_right(starts, start), bisect_right(starts, end)  # gone: breaks removed
+        index = LineIndex.__new__(LineIndex)
+        index.text, index.encoding = text, self.encoding
+        index._starts = [*starts[:kept], *(b + 1 for b in breaks), *(s + delta for s in starts[gone:])]
+        kept, gone = bisect_left(ends, start), bisect_left(ends, end)
+        index._ends = [*ends[:kept], *breaks, *(e + delta for e in ends[gone:])]
+        return index
 
     @property
     def line_count(self) -> int:

@@ -7,14 +7,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
 from scoot_lsp import model
 from scoot_lsp.documents import Documents
+from scoot_lsp.positions import LineIndex
 
+from scoot_lang import syntax as s
 from scoot_lang.compiler import compile_sources
-from scoot_lang.parser import parse
+from scoot_lang.diagnostics import Diagnostic
+from scoot_lang.parser import parse, parse_edit
+from scoot_lang.reuse import Checks
 from tests.lsp.conftest import SHOP
 
 STORAGE = 'component data {\n  source = "./data"\n  storage cache { engine = "directory" }\n}\n'
@@ -72,6 +77,8 @@ def test_compiles_with_reused_parses_equal_compiles_from_scratch(
         assert snapshot.compilation.diagnostics == fresh.diagnostics
         got, want = snapshot.compilation.architecture, fresh.architecture
         assert (got.to_json() if got else None) == (want.to_json() if want else None)
+        assert snapshot.compilation.semantic == fresh.semantic
+        assert snapshot.compilation.source_map == fresh.source_map
     assert set(unit.parsed) == set(snapshot.texts)  # one parse kept per file
 
 
@@ -118,3 +125,175 @@ def test_the_current_place_is_where_a_parse_of_the_whole_current_text_puts_the_c
     assert _described(model.current_place(old_tree, SHOP, new, offset)) == _described(
         model.place(new_tree, offset)
     )
+
+
+EDGE_PIECES = [
+    *PIECES,
+    "//",
+    "/*",
+    "*/",
+    '"""',
+    "x",
+    " ",
+    '["k"]',
+    " + 1",
+    ".b",
+    "${",
+    "let y = api\n",
+    "storage s {}",
+    "component c {}\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 12), st.sampled_from(EDGE_PIECES)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_parse_of_an_edit_reusing_untouched_items_equals_a_parse_of_the_whole(
+    edits: list[tuple[int, int, str]]
+) -> None:
+    text = SHOP + "let tail = greeting\n" + STORAGE
+    tree, errors = parse(text, "architecture.sct")
+    for at, removed, piece in edits:
+        at %= len(text) + 1
+        new = text[:at] + piece + text[at + removed :]
+        whole_tree, whole_errors = parse(new, "architecture.sct")
+        if not errors:
+            edited, edited_errors = parse_edit(text, tree, new)
+            assert (edited, edited_errors) == (whole_tree, whole_errors)
+        text, tree, errors = new, whole_tree, whole_errors
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("let a = b\n", "let a = bx y {}\n"),  # a name going on into the new item
+        ("let a = b\n", "let a = b// c\n"),
+        ("let a = {}\ncomponent c {}\n", "let a = {}\n[1]\ncomponent c {}\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: number = 3 //x\nlet b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: number = 3 //x let b = 2\n"),  # a comment to the line's end
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: map = {}let b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\nparam c: string = dlet b = 2\n"),
+        ("let a = 1\nlet b = 2\n", "let a = 1\n/*\nlet b = 2\n"),
+        ("let a = 1\n\nlet b = 2\n", "let a = 1\n\"\"\"\nlet b = 2\n"),
+    ],
+)
+def test_a_parse_of_an_edit_at_an_items_end_equals_a_parse_of_the_whole(old: str, new: str) -> None:
+    tree, errors = parse(old, "architecture.sct")
+    assert not errors
+    assert parse_edit(old, tree, new) == parse(new, "architecture.sct")
+
+
+MANY = (
+    SHOP
+    + 'let tail = greeting\n\ncomponent worker {\n  source = "./worker"\n  compute job {\n'
+    + '    command = ["python3", "job.py"]\n    env = { ORDERS = api.orders.path, T = "${tail}!" }\n  }\n}\n\n'
+    + 'component audit {\n  source = "./audit"\n  storage log { engine = "sqlite" }\n}\n'
+)
+CHECK_PIECES = [
+    "1",
+    "9",
+    "x",
+    "\n",
+    " ",
+    "}",
+    "orders",
+    "log",
+    "api.orders.path",
+    "worker.job",
+    "let z = 1\n",
+    "let tail = 2\n",
+    "storage s {}\n",
+    "component c {}\n",
+    "component audit {}\n",
+    'param greeting: string = "hi"\n',
+    '  port = "80"\n',
+    "  replicas = 0\n",
+    'component r for x in ["a", "b"] {}\n',  # a unit with `for`: checked whole, then again one by one
+    "  storage t if true {}\n",
+]
+
+
+# Where edits go besides anywhere: the values and names that other components read.
+ANCHORS = ["hello", "8080", "orders {", "tail =", "log {", "sqlite", "greeting\n", "web {", "job {"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 10_000), st.sampled_from(ANCHORS)),
+            st.integers(0, 3),
+            st.sampled_from(CHECK_PIECES),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_from_scratch(
+    edits: list[tuple[int | str, int, str]]
+) -> None:
+    path = "/unit/architecture.sct"
+    text = MANY
+    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
+    checks = Checks()
+    compile_sources({path: text}, parsed=parsed, checks=checks)
+    for where, removed, piece in edits:
+        at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
+        text = text[:at] + piece + text[at + removed :]
+        got = compile_sources({path: text}, parsed=parsed, checks=checks)
+        want = compile_sources({path: text})
+        assert got.diagnostics == want.diagnostics
+        assert (got.architecture.to_json() if got.architecture else None) == (
+            want.architecture.to_json() if want.architecture else None
+        )
+        assert got.files == want.files
+        assert got.semantic == want.semantic
+        assert got.source_map == want.source_map
+
+
+def test_a_change_to_one_component_replays_the_check_of_the_others() -> None:
+    path = "/unit/architecture.sct"
+    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
+    checks = Checks()
+    compile_sources({path: MANY}, parsed=parsed, checks=checks)
+    before = dict(checks.components)
+    compile_sources({path: MANY.replace("8080", "8081")}, parsed=parsed, checks=checks)
+    assert checks.components["api"] is not before["api"]  # checked again
+    assert checks.components["worker"] is before["worker"]  # replayed
+    assert checks.components["audit"] is before["audit"]
+    compile_sources({path: MANY.replace("8080", "8081").replace('"hello"', '"hi"')}, parsed=parsed, checks=checks)
+    assert checks.components["audit"] is not before["audit"]  # a param's value changed: all again
+
+
+def test_a_component_moved_to_another_file_is_found_there() -> None:
+    app, worker = 'application shop {\n  owner = "acme"\n}\n', 'component worker {\n  storage s {}\n}\n'
+    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
+    checks = Checks()
+    steps = [{"/u/a.sct": app + worker, "/u/b.sct": ""}, {"/u/a.sct": app, "/u/b.sct": worker}]
+    for texts in steps:
+        got, want = compile_sources(texts, parsed=parsed, checks=checks), compile_sources(texts)
+        assert (got.diagnostics, got.semantic, got.source_map) == (want.diagnostics, want.semantic, want.source_map)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="ab\n\r😀", max_size=30),
+    start=st.integers(0, 40),
+    length=st.integers(0, 5),
+    inserted=st.text(alphabet="xy\n\r", max_size=6),
+)
+def test_the_line_index_of_an_edit_equals_the_index_of_the_new_text(
+    text: str, start: int, length: int, inserted: str
+) -> None:
+    start = min(start, len(text))
+    end = min(start + length, len(text))
+    new = text[:start] + inserted + text[end:]
+    edited, fresh = LineIndex(text).edited(start, end, inserted, new), LineIndex(new)
+    assert [edited.line_start(n) for n in range(fresh.line_count)] == [fresh.line_start(n) for n in range(fresh.line_count)]
+    assert [edited.line_end(n) for n in range(fresh.line_count)] == [fresh.line_end(n) for n in range(fresh.line_count)]
+    assert edited.line_count == fresh.line_count and edited.text == new

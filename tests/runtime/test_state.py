@@ -16,6 +16,7 @@ import pytest
 from scoot_model.objects import dumps
 from scoot_runtime.state import (
     Journal,
+    ModulePin,
     ObjectState,
     PendingOperation,
     StateError,
@@ -66,6 +67,8 @@ def checksummed(data: dict[str, Any]) -> str:
         for section in ("objects", "pending"):
             for address, record in target.get(section, {}).items():
                 record["checksum"] = record_checksum(record, name, section, address)
+    for source, pin in data.get("modules", {}).items():
+        pin["checksum"] = record_checksum(pin, "modules", source)
     return dumps(data)
 
 
@@ -209,9 +212,12 @@ def test_schema_mismatch_is_refused(tmp_path: Path) -> None:
     assert "serial" in str(caught.value)
 
 
-def test_render_matches_the_checksum_definition() -> None:
-    model = StateFileModel(targets={"local": target()})
+@pytest.mark.parametrize("with_modules", [False, True])
+def test_render_matches_the_checksum_definition(with_modules: bool) -> None:
+    pins = {"git::file:///m.git//web?ref=v1": ModulePin(commit="a" * 40)} if with_modules else {}
+    model = StateFileModel(targets={"local": target()}, modules=pins)
     assert render_state_file(model) == checksummed(model.model_dump(mode="json"))
+    assert ('"modules"' in render_state_file(model)) is with_modules
 
 
 # -- The store and its journal ------------------------------------------------------------------

@@ -1,0 +1,279 @@
+"""One application's console: the picture kept fresh, plans made and applied, logs followed.
+
+    session = Session(folder, target, params)
+    session.start_polling()              # a look every POLL_SECONDS, in a thread
+    session.latest()                     # (version, the picture as JSON text)
+    session.make_plan()                  # a saved plan (`scoot_app.saved_plan`), its changes
+    session.apply(plan_id)               # that plan exactly, in a thread; `session.job()`
+
+Every text a session hands out has been through the target's secret redaction
+(`Secrets.redact`, which knows every secret the architecture names): JSON answers and
+log lines alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets as random
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from scoot_app.application import (
+    ApplicationError,
+    Failed,
+    Loaded,
+    PlanFailed,
+    diagnostics_text,
+    load,
+    make_plan,
+)
+from scoot_app.console.picture import details, picture
+from scoot_runtime.errors import ScootError
+
+if TYPE_CHECKING:
+    from scoot_app.converge import ConvergeEvent
+    from scoot_runtime.engine import Runtime
+
+POLL_SECONDS = 1.0
+
+
+class Session:
+    def __init__(
+        self,
+        path: str | Path,
+        target: str | None = None,
+        params: Mapping[str, str] | None = None,
+        param_file: str | Path | None = None,
+    ) -> None:
+        self.path, self.target, self.params, self.param_file = Path(path), target, dict(params or {}), param_file
+        self._redactors: list[Callable[[str], str]] = []
+        self._lock = threading.Lock()
+        self._version = 0
+        self._picture = "{}"
+        self._changed = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._plans: dict[str, Path] = {}
+        self._job: dict[str, Any] | None = None
+        self._applying = threading.Lock()
+        first = self.load()  # a folder that is not an application fails here, before serving
+        self.root = first.workspace.root.resolve()
+        self.plans_dir = first.workspace.state_dir / "console"
+
+    # -- redaction ------------------------------------------------------------------------
+
+    def _opened(self, runtime: Runtime) -> None:
+        with self._lock:
+            # The newest runtime's first: it knows the secrets' values now (a few kept,
+            # for a value changed while the console runs).
+            self._redactors = [runtime.secrets.redact, *self._redactors][:4]
+
+    def redact(self, text: str) -> str:
+        for redactor in list(self._redactors):
+            text = redactor(text)
+        return text
+
+    def json(self, data: Any) -> str:
+        return self.redact(orjson.dumps(data, default=str).decode())
+
+    # -- looking --------------------------------------------------------------------------
+
+    def load(self) -> Loaded:
+        loaded = load(self.path, self.target, self.params, param_file=self.param_file)
+        if isinstance(loaded, Failed):
+            problem = loaded.unfetched or diagnostics_text(loaded.compilation.errors, loaded.compilation.sources)
+            raise ApplicationError(f"the architecture does not compile:\n{problem}")
+        return loaded
+
+    def _runtime(self, application: Loaded) -> Runtime:
+        from scoot_app.application import open_runtime
+
+        runtime = open_runtime(application, fetch=True)
+        self._opened(runtime)
+        return runtime
+
+    def look(self) -> dict[str, Any]:
+        """The picture now: the application loaded again, planned with a refresh."""
+        from scoot_app.observe import read_recorded
+
+        try:
+            application = self.load()
+            runtime = self._runtime(application)
+        except ScootError as error:
+            return {"error": str(error), "objects": [], "components": [], "edges": []}
+        with asyncio.Runner() as runner:
+            try:
+                made = runner.run(make_plan(runtime))
+                if isinstance(made, PlanFailed):
+                    observed = runner.run(read_recorded(runtime, sorted(runtime.store.state.objects)))
+                    return picture(runtime, application.compilation, self.root, None, observed, str(made.error))
+                return picture(runtime, application.compilation, self.root, made, made.observed)
+            finally:
+                with contextlib.suppress(Exception):
+                    runner.run(runtime.close())
+
+    def refresh(self) -> None:
+        text = self.json(self.look())
+        with self._changed:
+            if text != self._picture:
+                self._picture = text
+                self._version += 1
+                self._changed.notify_all()
+
+    def latest(self) -> tuple[int, str]:
+        with self._lock:
+            return self._version, self._picture
+
+    def wait_for_change(self, version: int, timeout: float) -> tuple[int, str]:
+        """The picture once its version is past `version` (and there is one), or as it is
+        after `timeout`."""
+        with self._changed:
+            self._changed.wait_for(lambda: 0 != self._version != version or self._stop.is_set(), timeout)
+            return self._version, self._picture
+
+    def start_polling(self, every: float = POLL_SECONDS) -> threading.Thread:
+        def poll() -> None:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.refresh()
+                except Exception as error:  # a look that fails is shown, and tried again
+                    with self._changed:
+                        self._picture = self.json({"error": f"{type(error).__name__}: {error}"})
+                        self._version += 1
+                        self._changed.notify_all()
+                self._stop.wait(max(0.2, every - (time.monotonic() - started)))
+
+        thread = threading.Thread(target=poll, name="scoot-console-poll", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    def object(self, address: str) -> str | None:
+        application = self.load()
+        runtime = self._runtime(application)
+        try:
+            found = details(runtime, application.compilation, self.root, address)
+        finally:
+            with contextlib.suppress(Exception):
+                asyncio.run(runtime.close())
+        return None if found is None else self.json(found)
+
+    async def logs(self, address: str, replica: int | None) -> AsyncIterator[str]:
+        """What compute `address` writes, line by line as JSON (`{"source", "text"}`),
+        following new lines, replaced files and new replicas, until the caller stops."""
+        from scoot_runtime.drivers.base import Address
+        from scoot_runtime.plan import recorded
+
+        runtime = self._runtime(self.load())
+        state = runtime.store.state.objects.get(address)
+        try:
+            async for line in runtime.driver.logs(
+                Address.parse(address), recorded(state) if state else None, replica=replica, follow=True
+            ):
+                yield self.json({"source": line.source, "text": line.text})
+        finally:
+            with contextlib.suppress(Exception):
+                await runtime.close()
+
+    # -- plan and apply -------------------------------------------------------------------
+
+    def make_plan(self) -> str:
+        """A plan, saved as `scoot plan -o FILE` saves one, under `.scoots/console/`: its id
+        and changes. Apply applies exactly it, or refuses it as stale."""
+        from scoot_app import saved_plan
+
+        application = self.load()
+        runtime = self._runtime(application)
+        with asyncio.Runner() as runner:
+            try:
+                made = runner.run(make_plan(runtime))
+            finally:
+                with contextlib.suppress(Exception):
+                    runner.run(runtime.close())
+        if isinstance(made, PlanFailed):
+            return self.json({"error": str(made.error)})
+        saved = saved_plan.make(application, runtime, made, saved_plan.Options())
+        plan_id = random.token_hex(8)
+        self.plans_dir.mkdir(parents=True, exist_ok=True)
+        path = self.plans_dir / f"{plan_id}.plan"
+        saved_plan.write(path, saved)
+        with self._lock:
+            self._plans[plan_id] = path
+        changes = [c.to_dict() for c in made.changes if c.action.value != "no-op"]
+        return self.json({"id": plan_id, "target": made.target, "changes": changes})
+
+    def apply(self, plan_id: str) -> str:
+        """Start applying the saved plan `plan_id` in a thread; `job()` tells how it goes."""
+        from scoot_app import saved_plan
+
+        with self._lock:
+            path = self._plans.pop(plan_id, None)
+        if path is None:
+            return self.json({"error": "no such plan (each plan is applied once): make the plan again"})
+        if not self._applying.acquire(blocking=False):
+            return self.json({"error": "an apply from this console is running: wait for it to end"})
+        saved = saved_plan.read(path)
+        job: dict[str, Any] = {"plan": plan_id, "state": "running", "objects": {}, "message": ""}
+        with self._lock:
+            self._job = job
+
+        def run() -> None:
+            from scoot_app.converge import Applying, Converged, converge
+
+            def told(event: ConvergeEvent) -> None:
+                if isinstance(event, Applying):
+                    with self._lock:
+                        job["objects"][event.event.address] = {
+                            "action": event.event.action.value,
+                            "status": event.event.status,
+                            "message": event.event.message,
+                        }
+
+            try:
+                outcome = converge(self.load(), saved=saved, command="scoot console", on_event=told)
+                ok = isinstance(outcome, Converged) and outcome.ok
+                message = _outcome_words(outcome)
+            except Exception as error:
+                ok, message = False, f"{type(error).__name__}: {error}"
+            finally:
+                path.unlink(missing_ok=True)
+                self._applying.release()
+            with self._lock:
+                job["state"] = "done" if ok else "failed"
+                job["message"] = message
+            self.refresh()
+
+        threading.Thread(target=run, name="scoot-console-apply", daemon=True).start()
+        return self.json({"started": plan_id})
+
+    def job(self) -> str:
+        with self._lock:
+            return self.json(self._job or {})
+
+
+def _outcome_words(outcome: object) -> str:
+    from scoot_app.converge import Converged, Declined, LockBusy, NothingToDo, Stale
+
+    if isinstance(outcome, Stale):
+        return "the plan is stale; nothing was changed: " + "; ".join(outcome.reasons)
+    if isinstance(outcome, LockBusy):
+        return outcome.message
+    if isinstance(outcome, NothingToDo | Declined):
+        return "nothing to do"
+    if isinstance(outcome, Converged):
+        if outcome.ok:
+            return f"applied in {outcome.seconds:.1f} s"
+        return "failed: " + "; ".join(f"{a}: {m}" for a, m in outcome.result.failed.items())
+    if isinstance(outcome, PlanFailed):
+        return f"the plan failed: {outcome.error}"
+    return type(outcome).__name__

@@ -1,0 +1,240 @@
+"""What a compile keeps for the next compile of the same unit: each component's check.
+
+The language server compiles a unit after every change, and a change touches one
+component or two. The check of a component (its attributes and objects evaluated
+and validated) reads its own tree and what the unit declares: the names and kinds
+of the components and objects, the values of the lets and params. When both are
+what they were, what the check found is replayed instead of found again: its
+diagnostics, references, source map entries, the lets and params it used, the
+references between objects (for the cycle check) and what it spent of the budget.
+
+A tree is the same when it is the same object (`parser.parse_edit` keeps the nodes
+of the items an edit did not touch), or when its text is the same, moved by an edit
+before it (a file without syntax errors: an item's tree is made of its text alone):
+then what is replayed is moved by as much, and the source map's values are the new
+tree's. The binding of a component's objects is kept likewise (`binding.Bound`).
+Units with modules, `for` or `if` are always checked whole (their components read
+more than that), and so is a component that reads a file (`file()`: the disk may
+have changed). A replayed component is the same `Component` object as the last
+compile's: nothing changes an architecture once it is compiled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from typing import Any
+
+from scoot_lang import syntax as s
+from scoot_lang.binding import Bound
+from scoot_lang.diagnostics import Diagnostic
+from scoot_lang.evaluation import Edges, Evaluator
+from scoot_lang.findings import Findings
+from scoot_lang.limits import MAX_BUILT_BYTES
+from scoot_lang.semantic import JsonPath, ReferenceUse
+from scoot_lang.source import Span
+from scoot_model.objects import Component
+
+# Diagnostics whose finding depends on what was checked before (the budget's totals).
+_ORDERED = frozenset({"SCT009", "SCT010"})
+
+
+@dataclass
+class Checked:
+    """What checking one component found and changed."""
+
+    block: s.ComponentBlock
+    path: str
+    text: str  # the block's text
+    component: Component | None
+    diagnostics: list[Diagnostic]
+    references: list[ReferenceUse]
+    spans: list[tuple[JsonPath, Span]]
+    values: list[tuple[JsonPath, tuple[str, s.Expr]]]
+    used: set[str]
+    deps: Edges
+    built_bytes: int
+    output_bytes: int
+
+
+@dataclass
+class Checks:
+    """The checks of a unit's components, kept by a caller that compiles it again and
+    again (the language server), and what they read besides their own trees."""
+
+    environment: Any = None
+    components: dict[str, Checked] = field(default_factory=dict)
+    bound: dict[str, Bound] = field(default_factory=dict)  # the objects bound, by component
+    # The texts of this compile's files that parsed without errors, by path.
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+def replayable(files: list[s.File]) -> bool:
+    """Whether the unit's components can be checked one by one: no modules, `for` or `if`."""
+    for file in files:
+        if file.from_json:
+            return False
+        for item in file.items:
+            if isinstance(item, s.ObjectBlock):  # a module's use, or an object of a module's file
+                return False
+            if isinstance(item, s.ComponentBlock):
+                if item.repetition is not None:
+                    return False
+                for member in item.members:
+                    if isinstance(member, s.ObjectBlock) and (
+                        isinstance(member, s.ModuleBlock) or member.repetition is not None
+                    ):
+                        return False
+    return True
+
+
+def environment(evaluator: Evaluator) -> Any:
+    """What a component's check reads besides its own tree (compared with `==`)."""
+    declared = evaluator.declared
+    objects = tuple(
+        (component, tuple((name, info.block.kind.text, info.model) for name, info in found.items()))
+        for component, found in declared.objects.items()
+    )
+    decls = tuple((name, type(decl).__name__) for name, (decl, _) in declared.decls.items())
+    return (tuple(declared.components), objects, decls, dict(evaluator.values), dict(evaluator.params), dict(evaluator.origins))
+
+
+class Recorder:
+    """Records what one component's check adds, to be kept (`Checked`)."""
+
+    def __init__(self, findings: Findings, evaluator: Evaluator) -> None:
+        self.findings, self.evaluator = findings, evaluator
+        self.diagnostics = len(findings.diagnostics)
+        self.references = len(findings.semantic.references)
+        self.spans = len(findings.source_map.spans)
+        self.values = len(findings.source_map.values)
+        self.files_read = evaluator.files_read
+        budget = evaluator.budget
+        self.built_bytes, self.output_bytes = budget.built_bytes, budget.output_bytes
+        # Its own sets, merged after: a name another component used too is recorded.
+        self.used, self.deps = evaluator.used, evaluator.deps
+        evaluator.used, evaluator.deps = set(), {}
+
+    def finish(self, block: s.ComponentBlock, path: str, text: str, component: Component | None) -> Checked | None:
+        """Merge what the check added, and return it (None if it may not be replayed)."""
+        evaluator, findings = self.evaluator, self.findings
+        used, deps = evaluator.used, evaluator.deps
+        evaluator.used, evaluator.deps = self.used, self.deps
+        _merge(self.used, self.deps, used, deps)
+        diagnostics = findings.diagnostics[self.diagnostics :]
+        if evaluator.files_read != self.files_read or any(d.code in _ORDERED for d in diagnostics):
+            return None
+        source_map = findings.source_map
+        return Checked(
+            block,
+            path,
+            text,
+            component,
+            diagnostics,
+            findings.semantic.references[self.references :],
+            _last(source_map.spans, len(source_map.spans) - self.spans),
+            _last(source_map.values, len(source_map.values) - self.values),
+            used,
+            deps,
+            evaluator.budget.built_bytes - self.built_bytes,
+            evaluator.budget.output_bytes - self.output_bytes,
+        )
+
+
+def replay(kept: Checked, findings: Findings, evaluator: Evaluator) -> bool:
+    """Add what a kept check found, as checking the component again would; False (and
+    nothing added) when its values would not fit in what is left of the budget."""
+    budget = evaluator.budget
+    if (
+        budget.built_bytes + kept.built_bytes > MAX_BUILT_BYTES
+        or budget.output_bytes + kept.output_bytes > MAX_BUILT_BYTES
+    ):
+        return False
+    budget.built_bytes += kept.built_bytes
+    budget.output_bytes += kept.output_bytes
+    findings.diagnostics.extend(kept.diagnostics)
+    findings.semantic.references.extend(kept.references)
+    spans, values = findings.source_map.spans, findings.source_map.values
+    added = {path for path, span in kept.spans if spans.setdefault(path, span) is span}
+    for path, value in kept.values:
+        if path in added:
+            values[path] = value
+    _merge(evaluator.used, evaluator.deps, kept.used, kept.deps)
+    return True
+
+
+def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
+    """A kept check of a block whose text moved (to `block`, the same text elsewhere),
+    moved likewise; None when something it found is outside the block (not moved)."""
+    delta = block.start - kept.block.start
+    low, high = kept.block.start, kept.block.end
+
+    def inside(span: Span) -> bool:
+        return span.file == kept.path and low <= span.start and span.end <= high
+
+    def move(span: Span) -> Span:
+        return Span(span.file, span.start + delta, span.end + delta)
+
+    diagnostics: list[Diagnostic] = []
+    for found in kept.diagnostics:
+        if (found.span is not None and not inside(found.span)) or not all(inside(r) for r, _ in found.related):
+            return None
+        diagnostics.append(
+            replace(
+                found,
+                span=move(found.span) if found.span is not None else None,
+                related=tuple((move(r), label) for r, label in found.related),
+            )
+        )
+    values: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
+    now = _values_of(block, kept.values[0][0][1]) if kept.values else {}
+    for path, (file, _) in kept.values:
+        value = now.get(path)
+        if value is None:
+            return None
+        values.append((path, (file, value)))
+    references = [
+        ref._replace(span=move(ref.span), part_starts=tuple(start + delta for start in ref.part_starts))
+        for ref in kept.references
+    ]
+    deps = {source: {target: move(span) for target, span in targets.items()} for source, targets in kept.deps.items()}
+    return Checked(
+        block,
+        kept.path,
+        kept.text,
+        kept.component,
+        diagnostics,
+        references,
+        [(path, move(span)) for path, span in kept.spans],
+        values,
+        kept.used,
+        deps,
+        kept.built_bytes,
+        kept.output_bytes,
+    )
+
+
+def _values_of(block: s.ComponentBlock, name: str) -> dict[JsonPath, s.Expr]:
+    """The values of a component's attributes and its objects' by source map path
+    (`components.api.objects.web.port`): the first of each key, as the check records."""
+    found: dict[JsonPath, s.Expr] = {}
+    for member in block.members:
+        if isinstance(member, s.Attribute):
+            found.setdefault(("components", name, member.key.text), member.value)
+        elif not isinstance(member, s.ModuleBlock):
+            for attr in member.attributes:
+                found.setdefault(("components", name, "objects", member.name.text, attr.key.text), attr.value)
+    return found
+
+
+def _merge(used: set[str], deps: Edges, more_used: set[str], more_deps: Edges) -> None:
+    used |= more_used
+    for source, targets in more_deps.items():
+        edges = deps.setdefault(source, {})
+        for target, span in targets.items():
+            edges.setdefault(target, span)
+
+
+def _last(entries: dict[JsonPath, Any], count: int) -> list[tuple[JsonPath, Any]]:
+    """The last `count` entries added to a dict, in the order they were added."""
+    return list(islice(reversed(entries.items()), count))[::-1]
