@@ -325,7 +325,13 @@ def report_outcome(
     With `where` (`where_options`), what to run next after a converge that changed something."""
     from scoot_app.application import PlanFailed
     from scoot_app.converge import Converged, Declined, NothingToDestroy, NothingToDo
-    from scoot_cli.views.progress import apply_summary, failure_lines, next_steps, output_lines
+    from scoot_cli.views.progress import (
+        aligned,
+        apply_summary,
+        failure_lines,
+        next_steps,
+        output_lines,
+    )
 
     verb = "Destroy" if destroy else "Apply"
     if isinstance(outcome, PlanFailed):
@@ -348,8 +354,8 @@ def report_outcome(
     deleted_storage = outcome.deleted_storage
     if deleted_storage and not delete_data:
         click.echo("Storage data was kept (pass --delete-data to delete it):")
-        for address in sorted(deleted_storage):
-            click.echo(f"  {address}  {deleted_storage[address] or ''}".rstrip())
+        for line in aligned([(address, deleted_storage[address] or "") for address in sorted(deleted_storage)]):
+            click.echo(line)
     elif deleted_storage:
         click.echo(f"Storage data deleted: {', '.join(sorted(deleted_storage))}.")
     # Only what answers: not the record of an object that failed, unless its previous version was kept.

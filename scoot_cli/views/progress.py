@@ -70,8 +70,13 @@ def output_lines(objects: Mapping[str, ObjectState], root: Path) -> list[str]:
             value = outputs.get("path") or outputs.get("url")
             if value:
                 rows.append((address, str(value)))
+    return aligned(rows)
+
+
+def aligned(rows: list[tuple[str, str]]) -> list[str]:
+    """`  address  value` lines, the values in one column."""
     width = max((len(a) for a, _ in rows), default=0)
-    return [f"  {address.ljust(width)}  {value}" for address, value in rows]
+    return [f"  {address.ljust(width)}  {value}".rstrip() for address, value in rows]
 
 
 def next_steps(destroy: bool, where: str, logs_of: str | None) -> list[str]:
