@@ -153,6 +153,7 @@ def load(
     status, refresh), a repository that cannot be fetched is a `Failed` saying why,
     not an error. `modules` makes the loader of git module sources (`scoot_app.modules`).
     """
+    from scoot_app import compile_cache
     from scoot_app.modules import git_modules
     from scoot_lang import compile_path
     from scoot_lang.compiler import Compilation
@@ -172,15 +173,22 @@ def load(
         if not offline_ok:
             raise
         return Failed(loaded, chosen, Compilation(None, []), None, given, unfetched=str(error))
-    result = compile_path(
-        shown_path(loaded.architecture),
-        {name: given.value for name, given in given.items()},
-        origins={name: given.source for name, given in given.items()},
-        git=(modules or git_modules)(loaded, chosen),
-    )
-    # The syntax trees and the editor's symbols are the language server's (which compiles
-    # for itself): let them go, some 8 MiB at 10,000 objects, before the runtime opens.
-    result = dataclasses.replace(result, files=[], semantic=dataclasses.replace(result.semantic, symbols={}, references=[]))
+    shown = shown_path(loaded.architecture)
+    values = {name: given.value for name, given in given.items()}
+    origins = {name: given.source for name, given in given.items()}
+
+    def compiled() -> Compilation:
+        return compile_path(shown, values, origins=origins, git=(modules or git_modules)(loaded, chosen))
+
+    unit = compile_cache.read_unit(shown, values, origins)
+    result = None if unit is None else compile_cache.cached(loaded.state_dir, unit, compiled)
+    if result is None:
+        result = compiled()
+        if unit is not None:
+            compile_cache.store(loaded.state_dir, unit, result)
+        # The syntax trees and the editor's symbols are the language server's (which compiles
+        # for itself): let them go, some 8 MiB at 10,000 objects, before the runtime opens.
+        result = dataclasses.replace(result, files=[], semantic=dataclasses.replace(result.semantic, symbols={}, references=[]))
     if not result.ok or result.architecture is None:
         return Failed(loaded, chosen, result, origin, given)
     return Loaded(loaded, chosen, result, origin, given)
