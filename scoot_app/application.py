@@ -155,8 +155,7 @@ def load(
     """
     from scoot_app import compile_cache
     from scoot_app.modules import git_modules
-    from scoot_lang import compile_path
-    from scoot_lang.compiler import Compilation
+    from scoot_lang.compilation import Compilation
     from scoot_runtime import workspace
 
     loaded = workspace.load(existing_folder(path))
@@ -178,6 +177,8 @@ def load(
     origins = {name: given.source for name, given in given.items()}
 
     def compiled() -> Compilation:
+        from scoot_lang import compile_path
+
         return compile_path(shown, values, origins=origins, git=(modules or git_modules)(loaded, chosen))
 
     unit = compile_cache.read_unit(shown, values, origins)
@@ -201,7 +202,7 @@ def given_params(
     later over the earlier: scoot.toml's [params], its [targets.NAME.params],
     `--param-file`, `--param`. Whether the architecture declares them is the
     compiler's to say (SCT504), as for any value."""
-    from scoot_lang.evaluation import PARAM_OPTION
+    from scoot_lang.compilation import PARAM_OPTION
     from scoot_runtime.workspace import PARAM_FILE_OPTION, ParamValue, read_param_file
 
     values = loaded.params_for(target)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from scoot_lang.semantic import JsonPath, SourceMap
 
 if TYPE_CHECKING:
-    from scoot_lang.compiler import Compilation
+    from scoot_lang.compilation import Compilation
     from scoot_lang.source import Span
 
 CACHE_FOLDER = "cache"
@@ -66,7 +66,7 @@ def read_unit(shown: str, params: Mapping[str, str], origins: Mapping[str, str])
     """The unit at `shown` (a path as `compile_path` is given it) read for its key, or
     None when it cannot be cached (unreadable, too large, a JSON form, a call of file():
     compiling it says what there is to say)."""
-    from scoot_lang.compiler import MAX_SOURCE_BYTES, SCT_SUFFIX, unit_files
+    from scoot_lang.compilation import MAX_SOURCE_BYTES, SCT_SUFFIX, unit_files
     from scoot_model.reading import UnreadableFile, read_regular_file
 
     digest = hashlib.sha256(_compiler_stamp())
@@ -100,7 +100,7 @@ def cached(state_dir: Path, unit: Unit, recompile: Callable[[], Compilation]) ->
     when it is asked for."""
     from pydantic import ValidationError
 
-    from scoot_lang.compiler import Compilation
+    from scoot_lang.compilation import Compilation
     from scoot_lang.source import SourceFile, decode_text
     from scoot_model.objects import Architecture
 
