@@ -249,7 +249,7 @@ def open_runtime(application: Loaded, revisions: Mapping[str, str] | None = None
     hands out, not only those a command resolves: `scoot logs` prints what processes
     wrote, and hands out none itself."""
     from scoot_runtime.engine import Runtime
-    from scoot_runtime.plan import secret_names
+    from scoot_runtime.plan import secret_names_in
 
     runtime = Runtime.open(
         application.workspace,
@@ -260,7 +260,7 @@ def open_runtime(application: Loaded, revisions: Mapping[str, str] | None = None
     )
     configs = [d.config for d in runtime.desired.values()]
     configs += [o.config for o in runtime.store.state.objects.values()]
-    runtime.secrets.hide(sorted(set().union(*map(secret_names, configs))))
+    runtime.secrets.hide(sorted(secret_names_in(configs)))
     return runtime
 
 
