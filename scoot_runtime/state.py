@@ -199,7 +199,15 @@ def render_state_file(model: StateFileModel) -> str:
     The text `dumps` makes of the whole file, made a record at a time into one list of
     pieces, joined once: at 10,000 objects the whole file dumped at once was the peak
     of an apply's memory."""
-    out = ['{\n  "targets": ']
+    out = ["{\n"]
+    if model.modules:  # shared by every target; not written when there is none
+        modules: dict[str, dict[str, Any]] = {}
+        for source, pin in model.modules.items():
+            record = pin.model_dump(mode="json")
+            record["checksum"] = _checksum(record, "modules", source)
+            modules[source] = record
+        out.append(f'  "modules": {_nested(modules, 1)},\n')
+    out.append('  "targets": ')
     for index, (name, target) in enumerate(sorted(model.targets.items())):
         out.append(",\n" if index else "{\n")
         out.append(f"    {_key(name)}: ")

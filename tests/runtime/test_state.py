@@ -16,6 +16,7 @@ import pytest
 from scoot_model.objects import dumps
 from scoot_runtime.state import (
     Journal,
+    ModulePin,
     ObjectState,
     PendingOperation,
     StateError,
@@ -66,6 +67,8 @@ def checksummed(data: dict[str, Any]) -> str:
         for section in ("objects", "pending"):
             for address, record in target.get(section, {}).items():
                 record["checksum"] = record_checksum(record, name, section, address)
+    for source, record in data.get("modules", {}).items():
+        record["checksum"] = record_checksum(record, "modules", source)
     return dumps(data)
 
 
@@ -210,8 +213,13 @@ def test_schema_mismatch_is_refused(tmp_path: Path) -> None:
 
 
 def test_render_matches_the_checksum_definition() -> None:
-    model = StateFileModel(targets={"local": target()})
-    assert render_state_file(model) == checksummed(model.model_dump(mode="json"))
+    pins = {"https://h/m.git?ref=v1": ModulePin(commit="a" * 40), "file:///x.git?ref=main": ModulePin(commit="b" * 40)}
+    for model in (
+        StateFileModel(targets={"local": target()}),
+        StateFileModel(targets={"local": target(), "aws": target()}, modules=pins),  # the git modules' pins
+        StateFileModel(),
+    ):
+        assert render_state_file(model) == checksummed(model.model_dump(mode="json"))
 
 
 # -- The store and its journal ------------------------------------------------------------------
