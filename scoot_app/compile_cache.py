@@ -7,7 +7,8 @@ compiler itself (the size and time of each file of `scoot_lang`, `scoot_model` a
 grammar, so that an upgrade or an edit of the compiler is a new key). Only a compile
 that said nothing is kept (no warning to show again) and only one that read nothing
 else: a unit that uses a module or calls `file()` is compiled every time, since what
-those read is not in the key. The entry is the architecture's JSON form, read back
+those read is not in the key; so is one with an object of a plugin's kind (the
+plugin's package is not in the key either). The entry is the architecture's JSON form, read back
 into the models (their validation included); one that cannot be read is a miss.
 Where the source map is needed (a plan with changes names each change's line), the
 unit is compiled then, once: its text is the one the key was made of.
@@ -121,11 +122,16 @@ def store(state_dir: Path, unit: Unit, compilation: Compilation) -> None:
     a cache that cannot be written is no cache)."""
     import orjson
 
+    from scoot_model.objects import kinds
     from scoot_runtime.files import make_workspace, write_atomic
 
-    if compilation.architecture is None or compilation.diagnostics or set(compilation.sources) != set(unit.files):
+    architecture = compilation.architecture
+    if architecture is None or compilation.diagnostics or set(compilation.sources) != set(unit.files):
         return
-    text = orjson.dumps(compilation.architecture.to_dict()).decode()
+    objects = (obj for component in architecture.components.values() for obj in component.objects.values())
+    if any(kinds.origin(obj.kind) is not None for obj in objects):
+        return  # a plugin's kind: its package (and its version) is not in the key
+    text = orjson.dumps(architecture.to_dict()).decode()
     try:
         folder = make_workspace(state_dir) / CACHE_FOLDER
         folder.mkdir(exist_ok=True)

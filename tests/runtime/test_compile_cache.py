@@ -11,6 +11,10 @@ poisoning, so a stale entry would show.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from scoot_cli import cli
+from scoot_model.objects import KIND_GROUP
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ARCHITECTURE = """\
 application tiny {
@@ -126,3 +133,33 @@ def test_a_module_or_a_file_read_is_compiled_every_time(app: Path) -> None:
     now = changes(plan(app))
     assert "app.box-other" in now and "app.box-inner" not in now
     assert now["app.web"]["values"]["env"]["after"] == {"MOTD": "bonjour\n"}
+
+
+def test_an_object_of_a_plugins_kind_is_compiled_every_time(app: Path, tmp_path: Path) -> None:
+    """A kind from a package (found by importlib.metadata on PYTHONPATH, as an installed one
+    is): its version is not in the key, so nothing is kept. The command is a process of its
+    own, since the kinds are read once a process."""
+    plugin = tmp_path / "plugin"
+    info = plugin / "scoot_bell-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: scoot-bell\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{KIND_GROUP}]\nbell = scoot_bell:Bell\n")
+    (plugin / "scoot_bell.py").write_text(
+        "from typing import ClassVar, Literal\n"
+        "from scoot_model.objects import SctObject\n"
+        "class Bell(SctObject):\n    kind: Literal['bell'] = 'bell'\n    kind_name: ClassVar[str] = 'bell'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+    def plan_process() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "scoot_cli", "plan", str(app)], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert plan_process().returncode == 0
+    assert len(entries(app)) == 1  # the same process, without a plugin's kind: kept
+    (app / "architecture.sct").write_text(ARCHITECTURE.replace("  storage files", "  bell ring {}\n\n  storage files"))
+    shutil.rmtree(app / ".scoots" / "cache")
+    done = plan_process()
+    assert "bell" in done.stdout + done.stderr  # compiled: the local driver says it serves no bell
+    assert entries(app) == []
