@@ -4,7 +4,8 @@ A command at 10,000 objects spent half a second compiling an architecture that h
 changed since the last one. What a compile reads is all in the key: the bytes of the
 unit's files and their paths, the params' values and where each was given, and the
 compiler itself (the size and time of each file of `scoot_lang`, `scoot_model` and the
-grammar, so that an upgrade or an edit of the compiler is a new key). Only a compile
+grammar, so that an upgrade or an edit of the compiler is a new key; Python's and
+pydantic's versions too). Only a compile
 that said nothing is kept (no warning to show again) and only one that read nothing
 else: a unit that uses a module or calls `file()` is compiled every time, since what
 those read is not in the key; so is one with an object of a plugin's kind (the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +49,12 @@ class Unit:
 
 def _compiler_stamp() -> bytes:
     """What identifies the compiler: its files' names, sizes and modification times."""
+    import pydantic
+
     import scoot_lang
     import scoot_model
 
-    stamp = [_FORMAT]
+    stamp = [_FORMAT, f"{sys.version}\0{pydantic.VERSION}\n".encode()]
     language = Path(scoot_lang.__file__).parent
     # The grammar is packaged in scoot_lang, or in the source tree's grammar/ (as
     # `scoot_lang.parser.grammar_path` finds it, which would import the parser).
