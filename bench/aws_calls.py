@@ -55,6 +55,7 @@ NOTES = {
     "resources a component, so 40 components are 3 pages; it grows by a page, not by an object",
 }
 OBJECTS_PER_UNIT = 5
+UNITS, QUICK_UNITS = 4, 2  # components at the smaller size: 20 objects (quick: 10)
 SOURCE = "print('hello')\n"
 
 
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="10 and 100 objects instead of 20 and 200")
     options = parser.parse_args(argv)
-    print(report(figures(2 if options.quick else 4)))
+    print(report(figures(QUICK_UNITS if options.quick else UNITS)))
     return 0
 
 

@@ -14,7 +14,9 @@ engine alone (`bench/apply.py`'s driver that only waits, at 0 s a call: the plan
 apply with neither the compiler, nor the CLI, nor a real driver). The sections:
 
 1. whole commands: a no-op `scoot plan` and `scoot apply --yes` of new objects;
-2. (reserved) the AWS driver's calls per service.
+2. the AWS driver's calls per service of a no-op `scoot plan`, counted at moto's
+   server: `bench/aws_calls.py`'s figures (20 and 200 objects; quick: 10 and 100),
+   skipped with `--no-aws`.
 
 It is a report, not a test: it exits 0 whether the targets are met or not.
 """
@@ -103,6 +105,19 @@ def scoot(*args: str, cwd: Path) -> Run:
 
 def bare(cwd: Path) -> Run:
     return run([sys.executable, "-c", "pass"], cwd)
+
+
+PACKAGES = ("scoot_model", "scoot_lang", "scoot_runtime", "scoot_app", "scoot_cli")
+
+
+def cache_bytecode() -> None:
+    """The packages' bytecode in `__pycache__`, as an installed scoot has it (pip compiles
+    at install, and Python writes it at a first import): with PYTHONDONTWRITEBYTECODE set
+    and none written, every command would compile its modules from source (0.1 s)."""
+    import compileall
+
+    for package in PACKAGES:
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 def median(values: list[float]) -> float:
@@ -276,6 +291,28 @@ def section_whole(tmp: Path, sizes: tuple[int, int], reps: int) -> None:
     )
 
 
+def section_aws(quick: bool) -> None:
+    """`bench/aws_calls.py`'s figures and report, with one verdict for the issue's bound."""
+    print("\n2. AWS calls of a no-op `scoot plan` per service, counted at moto's server (bench/aws_calls.py)")
+    try:
+        import aws_calls  # bench/aws_calls.py, beside this script (moto and boto3: the [test] extra)
+
+        start = time.perf_counter()
+        found = aws_calls.figures(aws_calls.QUICK_UNITS if quick else aws_calls.UNITS)
+        print(f"  measured the AWS calls in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    except Exception as error:  # no moto, no server, a command that failed: said, not raised
+        line("AWS calls", None, f"{type(error).__name__}: {str(error)[-400:]}")
+        return
+    print("\n".join(f"   {text}" if text else "" for text in aws_calls.report(found).splitlines()))
+    small, large = found.objects
+    over = [row.service for row in found.rows if not row.passed]
+    line(
+        f"AWS calls: {large // small}x objects <= {aws_calls.BOUND:g}x calls",
+        found.passed,
+        "every service" if not over else f"over it: {', '.join(over)} (why: under the table)",
+    )
+
+
 def timed(what: str, fn: Callable[[], Whole]) -> Whole:
     """`fn()`, its duration on stderr."""
     start = time.perf_counter()
@@ -288,16 +325,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="100 and 1,000 objects, one repetition")
     ap.add_argument("--reps", type=int, default=0, help="repetitions per figure (default 3, quick 1)")
+    ap.add_argument("--no-aws", action="store_true", help="leave out section 2 (the AWS calls, at moto's server)")
     args = ap.parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
     reps = args.reps or (1 if args.quick else 3)
     sizes = (100, 1_000) if args.quick else (1_000, 10_000)
+    cache_bytecode()
     print(f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; median of {reps} repetition(s), interleaved")
     if args.quick:
         print("quick run: 100 and 1,000 objects; the 10,000-object targets are checked at 1,000")
     with tempfile.TemporaryDirectory(prefix="scoot-bench-scale-") as name:
         section_whole(Path(name), sizes, reps)
+    if not args.no_aws:
+        section_aws(args.quick)
     return 0
 
 

@@ -153,9 +153,9 @@ def load(
     status, refresh), a repository that cannot be fetched is a `Failed` saying why,
     not an error. `modules` makes the loader of git module sources (`scoot_app.modules`).
     """
+    from scoot_app import compile_cache
     from scoot_app.modules import git_modules
-    from scoot_lang import compile_path
-    from scoot_lang.compiler import Compilation
+    from scoot_lang.compilation import Compilation
     from scoot_runtime import workspace
 
     loaded = workspace.load(existing_folder(path))
@@ -172,15 +172,24 @@ def load(
         if not offline_ok:
             raise
         return Failed(loaded, chosen, Compilation(None, []), None, given, unfetched=str(error))
-    result = compile_path(
-        shown_path(loaded.architecture),
-        {name: given.value for name, given in given.items()},
-        origins={name: given.source for name, given in given.items()},
-        git=(modules or git_modules)(loaded, chosen),
-    )
-    # The syntax trees and the editor's symbols are the language server's (which compiles
-    # for itself): let them go, some 8 MiB at 10,000 objects, before the runtime opens.
-    result = dataclasses.replace(result, files=[], semantic=dataclasses.replace(result.semantic, symbols={}, references=[]))
+    shown = shown_path(loaded.architecture)
+    values = {name: given.value for name, given in given.items()}
+    origins = {name: given.source for name, given in given.items()}
+
+    def compiled() -> Compilation:
+        from scoot_lang import compile_path
+
+        return compile_path(shown, values, origins=origins, git=(modules or git_modules)(loaded, chosen))
+
+    unit = compile_cache.read_unit(shown, values, origins)
+    result = None if unit is None else compile_cache.cached(loaded.state_dir, unit, compiled)
+    if result is None:
+        result = compiled()
+        if unit is not None:
+            compile_cache.store(loaded.state_dir, unit, result)
+        # The syntax trees and the editor's symbols are the language server's (which compiles
+        # for itself): let them go, some 8 MiB at 10,000 objects, before the runtime opens.
+        result = dataclasses.replace(result, files=[], semantic=dataclasses.replace(result.semantic, symbols={}, references=[]))
     if not result.ok or result.architecture is None:
         return Failed(loaded, chosen, result, origin, given)
     return Loaded(loaded, chosen, result, origin, given)
@@ -193,7 +202,7 @@ def given_params(
     later over the earlier: scoot.toml's [params], its [targets.NAME.params],
     `--param-file`, `--param`. Whether the architecture declares them is the
     compiler's to say (SCT504), as for any value."""
-    from scoot_lang.evaluation import PARAM_OPTION
+    from scoot_lang.compilation import PARAM_OPTION
     from scoot_runtime.workspace import PARAM_FILE_OPTION, ParamValue, read_param_file
 
     values = loaded.params_for(target)
@@ -240,7 +249,7 @@ def open_runtime(application: Loaded, revisions: Mapping[str, str] | None = None
     hands out, not only those a command resolves: `scoot logs` prints what processes
     wrote, and hands out none itself."""
     from scoot_runtime.engine import Runtime
-    from scoot_runtime.plan import secret_names
+    from scoot_runtime.plan import secret_names_in
 
     runtime = Runtime.open(
         application.workspace,
@@ -251,7 +260,7 @@ def open_runtime(application: Loaded, revisions: Mapping[str, str] | None = None
     )
     configs = [d.config for d in runtime.desired.values()]
     configs += [o.config for o in runtime.store.state.objects.values()]
-    runtime.secrets.hide(sorted(set().union(*map(secret_names, configs))))
+    runtime.secrets.hide(sorted(secret_names_in(configs)))
     return runtime
 
 

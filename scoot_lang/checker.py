@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 from scoot_lang import syntax as s
 from scoot_lang.binding import Rebinding, binder, declare
+from scoot_lang.compilation import PARAM_OPTION
 from scoot_lang.cycles import reference_cycles
 from scoot_lang.diagnostics import Diagnostic, diagnostic
-from scoot_lang.evaluation import PARAM_OPTION, Evaluator, given_as
+from scoot_lang.evaluation import Evaluator, given_as
 from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
 from scoot_lang.modules import ModuleLoader, Modules, ModuleSourceError, ModuleTexts

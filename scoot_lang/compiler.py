@@ -10,12 +10,16 @@ import errno
 import gc
 import os
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from scoot_lang import syntax as s
 from scoot_lang.checker import check
-from scoot_lang.diagnostics import Diagnostic, Located, Severity, diagnostic, locate, sort_key
+from scoot_lang.compilation import JSON_NAME as JSON_NAME  # given here too, as before
+from scoot_lang.compilation import MAX_SOURCE_BYTES as MAX_SOURCE_BYTES
+from scoot_lang.compilation import SCT_SUFFIX as SCT_SUFFIX
+from scoot_lang.compilation import Compilation as Compilation
+from scoot_lang.compilation import unit_files as unit_files
+from scoot_lang.diagnostics import Diagnostic, Severity, diagnostic, sort_key
 from scoot_lang.json_reader import read_json
 from scoot_lang.modules import (
     GIT_FORM,
@@ -28,59 +32,13 @@ from scoot_lang.modules import (
 )
 from scoot_lang.parser import parse, parse_edit
 from scoot_lang.reuse import Checks
-from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.source import SourceFile, Span, decode_text
-from scoot_model.objects import Architecture
 from scoot_model.reading import MIB, UnreadableFile, read_regular_file
 
-SCT_SUFFIX = ".sct"
-JSON_NAME = "architecture.json"
-# The most bytes of source a unit may hold, all its files together (docs/language.md,
-# "Limits"): over twice the 5,000 components `bench/compile.py` compiles (1.7 MB), and a
-# bound on what compiling costs. Compiling takes about 5 bytes of memory a byte of a
-# string, but a few hundred a byte of text made only of names (`[a, a, a, ...]`: a
-# reference a name, each with its node and its record for the editor tools).
-MAX_SOURCE_BYTES = 4 * MIB
 SYNTAX_CODES = frozenset({"SCT001", "SCT002"})
 UNSURE_AFTER_SYNTAX_ERRORS = frozenset({"SCT301", "SCT901"})
 # A file's last parse, by path: its text, its tree and its syntax errors.
 Parsed = MutableMapping[str, tuple[str, s.File, list[Diagnostic]]]
-
-
-@dataclass
-class Compilation:
-    """Everything the compiler knows about one unit."""
-
-    architecture: Architecture | None
-    diagnostics: list[Diagnostic]
-    sources: dict[str, SourceFile] = field(default_factory=dict)
-    files: list[s.File] = field(default_factory=list)
-    semantic: SemanticModel = field(default_factory=SemanticModel)
-    source_map: SourceMap = field(default_factory=SourceMap)
-
-    @property
-    def ok(self) -> bool:
-        return self.architecture is not None and not self.errors
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
-
-    def located(self) -> list[Located]:
-        return [locate(d, self.sources) for d in self.diagnostics]
-
-
-def unit_files(path: Path) -> list[Path]:
-    """The files of the unit at `path`: a file, or a folder's `.sct` files (else its JSON)."""
-    if path.is_dir():
-        # Anything named `.sct` but a folder is part of the unit: a FIFO or a device so
-        # named is reported by `read_source`, not silently left out.
-        files = sorted(p for p in path.iterdir() if p.suffix == SCT_SUFFIX and not p.is_dir())
-        json_file = path / JSON_NAME
-        if not files and json_file.exists() and not json_file.is_dir():
-            files = [json_file]
-        return files
-    return [path]
 
 
 def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, Diagnostic | None]:

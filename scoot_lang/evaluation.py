@@ -21,6 +21,7 @@ from scoot_lang import operators
 from scoot_lang import syntax as s
 from scoot_lang.binding import Decl, Declarations
 from scoot_lang.builtins import IMPLEMENTATIONS, type_ok
+from scoot_lang.compilation import PARAM_OPTION
 from scoot_lang.findings import Findings, span
 from scoot_lang.functions import FUNCTIONS
 from scoot_lang.limits import MAX_FILE_BYTES, Budget
@@ -72,8 +73,6 @@ class Context:
         return Context(self.file, self.component, self.object, self.constant, variables=self.variables)
 
 
-# Where a param's value was given, unless the caller says otherwise (scoot.toml, a file).
-PARAM_OPTION = "--param"
 
 
 def given_as(origin: str, name: str) -> str:

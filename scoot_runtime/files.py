@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 # Not part of a source: tools' caches and Scoot's own workspace.
@@ -60,14 +60,18 @@ def errors_naming(path: str | Path) -> Iterator[None]:
         raise
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file, fsync and rename."""
+def write_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write `text` (or its pieces, written as they come) to `path` through a temporary
+    file, fsync and rename."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with errors_naming(target), os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():

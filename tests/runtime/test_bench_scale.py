@@ -1,5 +1,5 @@
 """`bench/scale.py --quick` keeps working: it runs the real `scoot` commands, and prints
-every figure and a verdict for each target.
+every figure and a verdict for each target, the AWS calls (section 2, at moto's server) too.
 
 A smoke test, not a benchmark: the timings are not asserted (CI machines are noisy);
 only that each measurement ran (no NOT MEASURED, no traceback) and printed its figure.
@@ -17,19 +17,19 @@ from tests.runtime.test_bench_apply import quick_report
 ROOT = Path(__file__).resolve().parent.parent.parent
 BENCH = ROOT / "bench" / "scale.py"
 
-pytestmark = pytest.mark.slow  # whole `scoot apply` and `scoot plan` processes, about 15 s
+pytestmark = pytest.mark.slow  # whole `scoot apply` and `scoot plan` processes, moto: about a minute
 
 SECONDS = r"\d+\.\d{3} s"
 
 
 @pytest.fixture(scope="module")
 def report() -> str:
-    return quick_report(BENCH, 300)
+    return quick_report(BENCH, 600)
 
 
 def test_every_target_is_measured(report: str) -> None:
     verdicts = re.findall(r"^  \S.*?  (PASS|MISS|NOT MEASURED)  ", report, re.MULTILINE)
-    assert len(verdicts) == 5, report
+    assert len(verdicts) == 6, report
     assert "NOT MEASURED" not in verdicts, report
 
 
@@ -48,3 +48,10 @@ def test_the_targets_name_their_figures(report: str) -> None:
     for name in ("plan", "apply"):
         assert re.search(rf"^  {name} linear: 10x objects <= 11x\s+(PASS|MISS)  \d+\.\d\dx the time", report, re.MULTILINE)
     assert re.search(r"^  peak memory at 1,000 <= 100 MiB\s+(PASS|MISS)  plan \d+ MiB, apply \d+ MiB", report, re.MULTILINE)
+
+
+def test_the_aws_calls_are_a_section_with_their_verdict(report: str) -> None:
+    section = report.split("\n2. AWS calls", 1)[1]
+    for service in ("dynamodb", "ec2", "s3", "iam"):
+        assert re.search(rf"^   {service}\s+\d+\s+\d+\s+\d+\.\d\d  (PASS|MISS)$", section, re.MULTILINE), (service, report)
+    assert re.search(r"^  AWS calls: 10x objects <= 2x calls\s+(PASS|MISS)  ", section, re.MULTILINE), report

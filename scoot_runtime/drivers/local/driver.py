@@ -13,7 +13,7 @@ variables to pass on to every process, beyond PATH, HOME, LANG, LC_* and such).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 from scoot_runtime.drivers.base import (
@@ -26,6 +26,7 @@ from scoot_runtime.drivers.base import (
     LogLine,
     ObjectSpec,
     Observed,
+    ReadResult,
     Recorded,
 )
 from scoot_runtime.drivers.local import compute, storage
@@ -95,6 +96,22 @@ class LocalDriver(CloudDriver):
         if recorded is None:
             return None
         return Observed(dict(recorded.identity), dict(recorded.outputs))
+
+    async def read_many(
+        self, reads: Sequence[tuple[ObjectSpec, Recorded | None]], parallelism: int | None = None
+    ) -> dict[Address, ReadResult]:
+        """`read` of each: a store's and a connection's in turn (a look at the disk that
+        never waits: a task each cost more than the look, 0.1 s at 10,000 stores), the
+        computes' as the base class does (their processes are asked)."""
+        computes = [(spec, recorded) for spec, recorded in reads if spec.kind == "compute"]
+        results = await super().read_many(computes, parallelism) if computes else {}
+        for spec, recorded in reads:
+            if spec.kind != "compute":
+                try:
+                    results[spec.address] = await self.read(spec, recorded)
+                except Exception as error:  # reported against its object, as the base class does
+                    results[spec.address] = error
+        return results
 
     async def inventory(self) -> Mapping[str, str]:
         """The compute objects whose processes this folder started for this target."""
