@@ -18,8 +18,8 @@ unit is compiled then, once: its text is the one the key was made of.
 from __future__ import annotations
 
 import hashlib
+import platform
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,7 @@ def _compiler_stamp() -> bytes:
     import scoot_lang
     import scoot_model
 
-    stamp = [_FORMAT, f"{sys.version}\0{pydantic.VERSION}\n".encode()]
+    stamp = [_FORMAT, f"{platform.python_implementation()} {platform.python_version()}\0{pydantic.VERSION}\n".encode()]
     language = Path(scoot_lang.__file__).parent
     # The grammar is packaged in scoot_lang, or in the source tree's grammar/ (as
     # `scoot_lang.parser.grammar_path` finds it, which would import the parser).
