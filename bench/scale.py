@@ -41,6 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import apply as engine  # noqa: E402  (bench/apply.py, beside this script: the engine alone)
+from bytecode import cache_bytecode  # noqa: E402  (bench/bytecode.py)
 
 TARGET_PLAN = 1.0  # seconds, a no-op `scoot plan` of 10,000 objects
 TARGET_APPLY = 4.0  # seconds, `scoot apply --yes` of 10,000 new objects
@@ -105,19 +106,6 @@ def scoot(*args: str, cwd: Path) -> Run:
 
 def bare(cwd: Path) -> Run:
     return run([sys.executable, "-c", "pass"], cwd)
-
-
-PACKAGES = ("scoot_model", "scoot_lang", "scoot_runtime", "scoot_app", "scoot_cli")
-
-
-def cache_bytecode() -> None:
-    """The packages' bytecode in `__pycache__`, as an installed scoot has it (pip compiles
-    at install, and Python writes it at a first import): with PYTHONDONTWRITEBYTECODE set
-    and none written, every command would compile its modules from source (0.1 s)."""
-    import compileall
-
-    for package in PACKAGES:
-        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 def median(values: list[float]) -> float:
@@ -331,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     reps = args.reps or (1 if args.quick else 3)
     sizes = (100, 1_000) if args.quick else (1_000, 10_000)
-    cache_bytecode()
+    cache_bytecode(ROOT)
     print(f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; median of {reps} repetition(s), interleaved")
     if args.quick:
         print("quick run: 100 and 1,000 objects; the 10,000-object targets are checked at 1,000")
