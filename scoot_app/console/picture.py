@@ -127,9 +127,12 @@ def details(runtime: Runtime, compilation: Compilation, root: Path, address: str
 
     wanted = runtime.desired.get(address)
     state = runtime.store.state.objects.get(address)
-    if wanted is None and state is None:
+    if wanted is not None:
+        kind = wanted.kind
+    elif state is not None:
+        kind = state.kind
+    else:
         return None
-    kind = wanted.kind if wanted is not None else state.kind  # type: ignore[union-attr]
     return {
         "address": address,
         "kind": kind,

@@ -4,7 +4,6 @@ there is none yet; it never fetches (real git, a real repository; issue 16)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,7 @@ from tests.lsp.conftest import change, open_file, until, uri
 from tests.runtime.test_cli_runtime import scoot
 from tests.runtime.test_git_sources import Remote, git
 
-pytestmark = [
-    pytest.mark.asyncio,
-    pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program"),
-]
+pytestmark = pytest.mark.asyncio
 
 MODULE = """\
 compute server {

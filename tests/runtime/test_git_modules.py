@@ -5,7 +5,6 @@ tag or branch whose commit scoot.lock records until `scoot modules update` (issu
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,6 @@ from scoot_runtime.state import (
 from scoot_runtime.state_merge import MergeConflict, merge
 from tests.runtime.test_cli_runtime import scoot
 from tests.runtime.test_git_sources import Remote, git
-
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
 
 MODULE = """\
 param port: number
