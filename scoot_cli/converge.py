@@ -50,8 +50,8 @@ def _plan_view(
     delete_data: bool = False,
     params: Mapping[str, ParamValue] | None = None,
 ) -> PlanView:
+    from scoot_app.sct_lines import Locator
     from scoot_cli.views.changes import PlanView
-    from scoot_cli.views.sct_lines import Locator
 
     return PlanView(
         locator=Locator(compilation.source_map, compilation.sources),
@@ -71,7 +71,7 @@ def _plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> N
 
 def _say_plan_failed(error: PlanError, compilation: Compilation, as_json: bool) -> None:
     """Print every problem of a plan that cannot be made, with its object and line."""
-    from scoot_cli.views.sct_lines import Locator
+    from scoot_app.sct_lines import Locator
 
     locator = Locator(compilation.source_map, compilation.sources)
     problems = []

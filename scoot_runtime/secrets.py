@@ -94,6 +94,12 @@ class Secrets:
             with contextlib.suppress(SecretError, OSError, UnicodeDecodeError):
                 self.get(name)
 
+    def remember(self, other: Secrets) -> None:
+        """Hide what `other` hides too, from now on: a long-running reader (the console)
+        keeps hiding a value a secret had before it changed."""
+        for value in sorted(other._values):
+            self._handed_out(value)
+
     def _handed_out(self, value: str) -> str:
         if value and value not in self._values:
             self._values.add(value)

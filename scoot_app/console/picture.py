@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scoot_app.console.editor import DEFAULT, EDITORS, link
 from scoot_app.graph import graph_model
+from scoot_app.sct_lines import Location, Locator
 
 if TYPE_CHECKING:
     from scoot_lang.compiler import Compilation
@@ -54,17 +56,26 @@ def columns(components: list[str], edges: list[tuple[str, str]]) -> dict[str, in
     return column
 
 
-def locate(compilation: Compilation, root: Path, address: str) -> dict[str, Any] | None:
-    """The `.sct` file (absolute) and line that declare the object, from the source map."""
-    component, _, name = address.partition(".")
-    span = compilation.source_map.find(("components", component, "objects", name))
-    if span is None or span.file not in compilation.sources:
+def locate(compilation: Compilation, root: Path, address: str, editor: str = EDITORS[DEFAULT]) -> dict[str, Any] | None:
+    """The `.sct` file (absolute) and line that declare the object, from the source map,
+    with the link that opens `editor` (a URL template, `scoot_app.console.editor`) there."""
+    return placed(Locator(compilation.source_map, compilation.sources).object(address), root, editor)
+
+
+def placed(location: Location | None, root: Path, editor: str) -> dict[str, Any] | None:
+    """A `.sct` location for the page: the file absolute and as shown (relative to the
+    application's folder when inside it), its line, and the editor's link."""
+    if location is None:
         return None
-    position = compilation.sources[span.file].position(span.start)
-    path = Path(span.file)
+    path = Path(location.file)
     absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
     shown = absolute.relative_to(root) if absolute.is_relative_to(root) else absolute
-    return {"file": str(absolute), "shown": str(shown), "line": position.line}
+    return {
+        "file": str(absolute),
+        "shown": str(shown),
+        "line": location.line,
+        "url": link(editor, absolute.as_posix(), location.line),
+    }
 
 
 def picture(
@@ -74,6 +85,7 @@ def picture(
     plan: Plan | None,
     observed: Mapping[str, Any],
     plan_error: str | None = None,
+    editor: str = EDITORS[DEFAULT],
 ) -> dict[str, Any]:
     """Components, objects and edges of what is wanted and what is recorded (objects the
     plan deletes included). `observed`: as `observed_status` takes them, by address."""
@@ -99,7 +111,7 @@ def picture(
                 "status": status,
                 "detail": detail,
                 "action": change.action.value if change is not None else None,
-                "source": locate(compilation, root, node.address),
+                "source": locate(compilation, root, node.address, editor),
             }
         )
     components = sorted({node.component for node in nodes})
@@ -120,7 +132,9 @@ def picture(
     }
 
 
-def details(runtime: Runtime, compilation: Compilation, root: Path, address: str) -> dict[str, Any] | None:
+def details(
+    runtime: Runtime, compilation: Compilation, root: Path, address: str, editor: str = EDITORS[DEFAULT]
+) -> dict[str, Any] | None:
     """One object: its configuration as written (secrets by name, references symbolic),
     its recorded outputs, identity and revision, and the `.sct` line that declares it."""
     from scoot_model.objects import placed_outputs
@@ -145,6 +159,22 @@ def details(runtime: Runtime, compilation: Compilation, root: Path, address: str
             "identity": state.identity,
             "revision": state.revision,
         },
-        "source": locate(compilation, root, address),
+        "source": locate(compilation, root, address, editor),
         "replicas": (wanted.config.get("replicas", 1) if wanted is not None else 1) if kind == "compute" else 0,
     }
+
+
+def changes(plan: Plan, compilation: Compilation, root: Path, editor: str = EDITORS[DEFAULT]) -> list[dict[str, Any]]:
+    """The plan's changes (no-ops left out), each with the `.sct` line `scoot plan` shows
+    beside it (a deletion has none: nothing declares it any more)."""
+    from scoot_runtime.plan import Action
+
+    locator = Locator(compilation.source_map, compilation.sources)
+    return [
+        {
+            **change.to_dict(),
+            "source": None if change.action is Action.DELETE else placed(locator.change(change), root, editor),
+        }
+        for change in plan.changes
+        if change.action is not Action.NOOP
+    ]

@@ -10,8 +10,10 @@ anything is a POST. A request for another Host (a DNS rebinding) is refused as w
     GET  /api/object?address=A       one object's details
     GET  /api/logs?address=A[&replica=N]   a compute's log, followed (text/event-stream)
     GET  /api/job                    how the console's apply goes
-    POST /api/plan                   a plan, saved; its id and changes
-    POST /api/apply  {"id": ID}      apply exactly that saved plan
+    POST /api/plan   {"destroy": B}  a plan (of destruction), saved; its id and changes
+    POST /api/apply  {"id": ID, "confirm": NAME}
+                                     apply exactly that saved plan (a destruction only
+                                     when NAME is the application's)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import hmac
 import secrets as random
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +52,8 @@ class ConsoleServer(ThreadingHTTPServer):
     def __init__(self, session: Session, port: int = 0, token: str | None = None) -> None:
         self.session = session
         self.token = token or random.token_urlsafe(32)
+        self.streams = 0  # log streams open now
+        self.streams_lock = threading.Lock()
         try:
             super().__init__((HOST, port), Handler)
         except OSError as error:
@@ -165,10 +170,12 @@ class Handler(BaseHTTPRequestHandler):
         session = self.server.session
         try:
             body = orjson.loads(raw)
-            if url.path == "/api/plan":
-                self._json(session.make_plan())
-            elif url.path == "/api/apply" and isinstance(body, dict):
-                self._json(session.apply(str(body.get("id", ""))))
+            if not isinstance(body, dict):
+                self._send(HTTPStatus.BAD_REQUEST, b"the body is not a JSON object\n")
+            elif url.path == "/api/plan":
+                self._json(session.make_plan(destroy=body.get("destroy") is True))
+            elif url.path == "/api/apply":
+                self._json(session.apply(str(body.get("id", "")), str(body.get("confirm", ""))))
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found\n")
         except orjson.JSONDecodeError:
@@ -178,17 +185,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def _stream_logs(self, address: str, replica: int | None) -> None:
         """Server-sent events (read by the page with fetch, which can send the token's
-        header): one `data:` line per log line, a comment every few seconds to find a
-        reader that left."""
+        header): one `data:` line per log line, a comment every few seconds. A reader
+        that leaves closes the connection: seen at once (the socket turns readable, and
+        reads nothing), and the stream ends then, not at the next write."""
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.send_header("Connection", "close")
         self.end_headers()
+        self.wfile.flush()
         self.close_connection = True
 
         async def stream() -> None:
             lines: asyncio.Queue[str | None] = asyncio.Queue()
+            gone = asyncio.Event()
 
             async def read() -> None:
                 try:
@@ -199,23 +209,54 @@ class Handler(BaseHTTPRequestHandler):
                 finally:
                     await lines.put(None)
 
+            def readable() -> None:
+                try:
+                    peeked = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    peeked = b""
+                # Nothing to read: the reader closed. Anything else (a request it should not
+                # send here) is left to the keepalive, as before.
+                loop.remove_reader(self.connection.fileno())
+                if not peeked:
+                    gone.set()
+
+            loop = asyncio.get_running_loop()
+            loop.add_reader(self.connection.fileno(), readable)
             reader = asyncio.create_task(read())
+            leaving = asyncio.create_task(gone.wait())
             try:
                 while True:
-                    try:
-                        line = await asyncio.wait_for(lines.get(), KEEPALIVE_SECONDS)
-                    except TimeoutError:
+                    getting = asyncio.create_task(lines.get())
+                    done, _ = await asyncio.wait({getting, leaving}, timeout=KEEPALIVE_SECONDS,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if leaving in done:
+                        getting.cancel()
+                        return
+                    if not done:
+                        getting.cancel()
                         self.wfile.write(b": keepalive\n\n")
                         self.wfile.flush()
                         continue
+                    line = getting.result()
                     if line is None:
                         return
                     self.wfile.write(b"data: " + line.encode() + b"\n\n")
                     self.wfile.flush()
             finally:
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(self.connection.fileno())
+                leaving.cancel()
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await reader
 
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            asyncio.run(stream())
+        with self.server.streams_lock:
+            self.server.streams += 1
+        try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                asyncio.run(stream())
+        finally:
+            with self.server.streams_lock:
+                self.server.streams -= 1

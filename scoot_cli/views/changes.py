@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from scoot_app.sct_lines import Location, Locator
 from scoot_cli.output import counted
 from scoot_cli.views.params import params_json, params_lines
-from scoot_cli.views.sct_lines import Location, Locator
 from scoot_cli.views.written import holds_secret, key_changes, short_revision
 from scoot_model.wording import join_names
 from scoot_runtime.partial import REQUESTED

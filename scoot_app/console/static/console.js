@@ -170,7 +170,7 @@
     if (data.error) { body.appendChild(el("p", {}, data.error)); return; }
     body.appendChild(el("p", {}, data.kind));
     if (data.source) {
-      const link = el("a", { id: "source-link", href: `vscode://file/${data.source.file}:${data.source.line}` }, `${data.source.shown}:${data.source.line}`);
+      const link = el("a", { id: "source-link", href: data.source.url }, `${data.source.shown}:${data.source.line}`);
       const line = el("p", {}, "Declared at ");
       line.appendChild(link);
       body.appendChild(line);
@@ -226,16 +226,21 @@
 
   // -- the plan and its apply ------------------------------------------------------------
 
-  async function showPlan() {
+  // Plan (or, with `destroy`, plan the destruction), show it, and apply exactly it.
+  async function showPlan(destroy) {
     selected = null;
     stopLog();
+    const title = destroy ? "Destroy" : "Plan";
     const panel = document.getElementById("panel"), body = document.getElementById("panel-body");
     panel.hidden = false;
-    body.replaceChildren(el("h2", {}, "Plan"), el("p", {}, "Planning…"));
-    const plan = await api("/api/plan", { method: "POST", body: "{}" });
-    body.replaceChildren(el("h2", {}, "Plan"));
+    body.replaceChildren(el("h2", {}, title), el("p", {}, "Planning…"));
+    const plan = await api("/api/plan", { method: "POST", body: JSON.stringify({ destroy: !!destroy }) });
+    body.replaceChildren(el("h2", {}, title));
     if (plan.error) { body.appendChild(el("p", { class: "plan-error" }, plan.error)); return; }
-    if (!plan.changes.length) { body.appendChild(el("p", { id: "no-changes" }, "No changes: what runs matches the architecture.")); return; }
+    if (!plan.changes.length) {
+      body.appendChild(el("p", { id: "no-changes" }, destroy ? "Nothing to destroy: scoot.lock records no object." : "No changes: what runs matches the architecture."));
+      return;
+    }
     const byComponent = new Map();
     for (const change of plan.changes) {
       const component = change.address.split(".")[0];
@@ -247,22 +252,39 @@
       list.appendChild(el("h3", {}, component));
       for (const change of changes) {
         const why = change.drift.length ? ` (drifted: ${change.drift.join("; ")})` : change.keys.length ? ` (${change.keys.join(", ")})` : "";
-        list.appendChild(el("div", { class: "change", "data-address": change.address, "data-action": change.action }, `${BADGE[change.action] || "?"} ${change.address} (${change.kind}) will be ${change.action === "no-op" ? "left" : change.action + "d"}${why}`));
+        const row = el("div", { class: "change", "data-address": change.address, "data-action": change.action }, `${BADGE[change.action] || "?"} ${change.address} (${change.kind}) will be ${change.action === "no-op" ? "left" : change.action + "d"}${why}`);
+        if (change.source) {
+          row.appendChild(document.createTextNode(" "));
+          row.appendChild(el("a", { class: "change-source", href: change.source.url }, `${change.source.shown}:${change.source.line}`));
+        }
+        list.appendChild(row);
       }
     }
     body.appendChild(list);
-    const apply = el("button", { id: "apply-button", class: "primary", type: "button" }, `Apply these ${plan.changes.length} changes`);
-    apply.addEventListener("click", () => applyPlan(plan, body, apply));
+    const words = destroy ? `Destroy these ${plan.changes.length} objects` : `Apply these ${plan.changes.length} changes`;
+    const apply = el("button", { id: "apply-button", class: destroy ? "danger" : "primary", type: "button" }, words);
+    if (destroy) {
+      // Typed, not clicked: destroying takes the application's name, checked by the server too.
+      const label = el("label", { for: "confirm-name" }, `Type the application's name, ${plan.application}, to destroy it on target ${plan.target}: `);
+      const typed = el("input", { id: "confirm-name", type: "text", autocomplete: "off", spellcheck: "false" });
+      apply.disabled = true;
+      typed.addEventListener("input", () => { apply.disabled = typed.value !== plan.application; });
+      body.appendChild(el("p", {}, "")).append(label, typed);
+      apply.addEventListener("click", () => applyPlan(plan, body, apply, typed.value));
+    } else {
+      apply.addEventListener("click", () => {
+        if (window.confirm(`Apply the plan shown (${plan.changes.length} changes) to target ${plan.target}?`)) applyPlan(plan, body, apply, "");
+      });
+    }
     body.appendChild(apply);
   }
 
-  async function applyPlan(plan, body, button) {
-    if (!window.confirm(`Apply the plan shown (${plan.changes.length} changes) to target ${plan.target}?`)) return;
+  async function applyPlan(plan, body, button, confirm) {
     button.disabled = true;
-    const started = await api("/api/apply", { method: "POST", body: JSON.stringify({ id: plan.id }) });
+    const started = await api("/api/apply", { method: "POST", body: JSON.stringify({ id: plan.id, confirm }) });
     if (started.error) { body.appendChild(el("p", { class: "plan-error" }, started.error)); return; }
     const progress = el("div", { id: "progress" });
-    body.appendChild(el("h3", {}, "Applying"));
+    body.appendChild(el("h3", {}, plan.destroy ? "Destroying" : "Applying"));
     body.appendChild(progress);
     for (;;) {
       const job = await api("/api/job");
@@ -278,7 +300,8 @@
     }
   }
 
-  document.getElementById("plan-button").addEventListener("click", () => showPlan().catch((error) => showError(String(error))));
+  document.getElementById("plan-button").addEventListener("click", () => showPlan(false).catch((error) => showError(String(error))));
+  document.getElementById("destroy-button").addEventListener("click", () => showPlan(true).catch((error) => showError(String(error))));
   document.getElementById("close-panel").addEventListener("click", () => {
     stopLog();
     selected = null;
