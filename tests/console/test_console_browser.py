@@ -164,6 +164,9 @@ def test_the_console_shows_the_shop_live_streams_its_log_and_applies_its_plan(
         # The plan, then its apply, confirmed, with per-object progress: repaired.
         page.click("#plan-button")
         page.wait_for_selector('#changes .change[data-address="api.web"][data-action="create"]', timeout=20_000)
+        # Each change with the `.sct` line `scoot plan` shows beside it, opening the editor there.
+        change_link = page.get_attribute('#changes .change[data-address="api.web"] a.change-source', "href") or ""
+        assert change_link.startswith("vscode://file/") and change_link.endswith("architecture.sct:21"), change_link
         shoot(page, "plan.png")
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#apply-button")

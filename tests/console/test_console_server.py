@@ -4,6 +4,7 @@ streams that end when their reader leaves, secrets' old values kept hidden."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -95,6 +96,7 @@ def test_components_stand_right_of_those_they_use_even_in_a_cycle() -> None:
     assert columns(["a", "b", "c"], [("a", "b"), ("b", "a"), ("c", "a")]) == {"a": 1, "b": 0, "c": 2}
 
 
+@contextlib.contextmanager
 def serve(session: Session) -> Iterator[ConsoleServer]:
     serving = ConsoleServer(session)
     serving.start()
@@ -133,7 +135,7 @@ def test_destroy_shows_the_plan_takes_the_applications_name_and_applies_exactly_
     lock = app / "scoot.lock"
     recorded = lambda: json.loads(lock.read_text())["targets"]["local"]["objects"]  # noqa: E731
     assert "store.notes" in recorded()
-    for server in serve(Session(app)):
+    with serve(Session(app)) as server:
         # POST only, with the token in the header.
         assert post(server, "/api/plan", {"destroy": True}, token=False)[0] == 401
         assert answer(f"http://127.0.0.1:{server.port}/api/plan", {"X-Scoot-Token": server.token})[0] == 404
@@ -231,7 +233,7 @@ def test_looks_fetch_no_source_until_a_plan_or_a_change_of_the_architecture(
     session.refresh()
     first = git_commands(trace)
     assert first >= 1  # the first look fetches: nothing was fetched before
-    version, picture = session.latest()
+    _, picture = session.latest()
     assert [(o["address"], o["action"]) for o in json.loads(picture)["objects"]] == [("web.site", "create")]
     for _ in range(5):
         session.refresh()
