@@ -118,13 +118,15 @@ class Session:
         from scoot_app.saved_plan import architecture_digest, settings_digest
 
         made_for = (architecture_digest(application), settings_digest(application))
-        if not fetch and self._fetched_for is not None and self._fetched_for[:2] == made_for:
+        with self._lock:
+            fetched_for, pins = self._fetched_for, dict(self._pins)
+        if not fetch and fetched_for is not None and fetched_for[:2] == made_for:
             try:
-                runtime = open_runtime(application, self._pins)
+                runtime = open_runtime(application, pins)
             except ScootError:
                 pass  # a checkout gone, say: fetched below
             else:
-                if runtime.store.state.serial == self._fetched_for[2]:
+                if runtime.store.state.serial == fetched_for[2]:
                     self._opened(runtime)
                     return runtime
                 _close(runtime)  # an apply since: its revisions may be newer

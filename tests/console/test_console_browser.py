@@ -6,6 +6,7 @@ With SCOOT_UPDATE_SCREENSHOTS=1 the run writes docs/console/*.png, which docs/co
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -71,14 +72,13 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
         kill_leftovers(app, pids)
 
 
-@pytest.fixture
-def console(shop: tuple[Path, str]) -> Iterator[str]:
-    """`scoot console` running on the shop: the address it printed."""
-    app, param = shop
+@contextlib.contextmanager
+def running_console(app: Path, *options: str) -> Iterator[str]:
+    """`scoot console` running on `app`: the address it printed."""
     environment = {**os.environ, **ENV, "PYTHONUNBUFFERED": "1"}
     environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
     process = subprocess.Popen(
-        [sys.executable, "-m", "scoot_cli", "console", "--port", "0", "--param", param, str(app)],
+        [sys.executable, "-m", "scoot_cli", "console", "--port", "0", *options, str(app)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=environment,
     )
     try:
@@ -98,6 +98,14 @@ def console(shop: tuple[Path, str]) -> Iterator[str]:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def console(shop: tuple[Path, str]) -> Iterator[str]:
+    """`scoot console` running on the shop: the address it printed."""
+    app, param = shop
+    with running_console(app, "--param", param) as url:
+        yield url
 
 
 def status_of(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:

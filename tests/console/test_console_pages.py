@@ -9,66 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.console.test_console_browser import CHROMIUM, shoot
-from tests.runtime.test_cli_runtime import ROOT, scoot
+from tests.console.test_console_browser import CHROMIUM, running_console, shoot
+from tests.console.test_console_server import tiny_app
 
 # Never skipped: without Debian's chromium (`.ci/run` installs it) or playwright (the
 # test extras) these tests fail, saying which is missing.
 pytestmark = pytest.mark.slow
 
-TINY = """\
-application tiny {
-}
-
-component store {
-  storage notes {
-    engine = "sqlite"
-  }
-
-  storage files {
-    engine = "sqlite"
-  }
-}
-"""
-
-
-@contextlib.contextmanager
-def running_console(app: Path, *options: str) -> Iterator[str]:
-    """`scoot console` running on `app`: the address it printed."""
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scoot_cli", "console", "--port", "0", *options, str(app)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=environment,
-    )
-    try:
-        assert process.stdout is not None
-        said = ""
-        for line in process.stdout:  # the command prints the address once it listens
-            said += line
-            found = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
-            if found:
-                yield found.group(0)
-                break
-        else:
-            raise AssertionError(f"scoot console printed no address:\n{said}")
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @contextlib.contextmanager
@@ -83,10 +36,7 @@ def chromium() -> Iterator[Browser]:
 
 
 def test_destroy_from_the_page_shows_the_plan_asks_for_the_name_and_destroys_exactly_it(tmp_path: Path) -> None:
-    app = tmp_path / "tiny"
-    app.mkdir()
-    (app / "architecture.sct").write_text(TINY, encoding="utf-8")
-    assert scoot("apply", "--yes", str(app)).exit_code == 0
+    app = tiny_app(tmp_path / "tiny", ("notes", "files"))
     lock = app / "scoot.lock"
     with running_console(app, "--editor", "cursor") as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 640})
@@ -121,7 +71,7 @@ def test_destroy_from_the_page_shows_the_plan_asks_for_the_name_and_destroys_exa
         page.click("#plan-button")
         page.wait_for_selector('#changes .change[data-address="store.notes"][data-action="create"]', timeout=20_000)
         href = page.get_attribute('#changes .change[data-address="store.notes"] a.change-source', "href") or ""
-        assert href == f"cursor://file{(app / 'architecture.sct').resolve()}:5", href
+        assert href == f"cursor://file{(app / 'architecture.sct').resolve()}:5", href  # `storage notes {`
 
 
 def many_objects(folder: Path) -> Path:

@@ -24,27 +24,11 @@ from scoot_app.console.session import Session
 from tests.runtime.test_cli_runtime import scoot
 from tests.runtime.test_git_sources import Remote
 
-TINY = """\
-application tiny {
-}
 
-component store {
-  storage notes {
-    engine = "sqlite"
-  }
-}
-"""
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ConsoleServer]:
-    """The console of an application just made by `scoot init` (nothing applied)."""
-    folder = tmp_path / "hello"
-    assert scoot("init", str(folder)).exit_code == 0
-    session = Session(folder)
+@contextlib.contextmanager
+def serve(session: Session) -> Iterator[ConsoleServer]:
     serving = ConsoleServer(session)
     serving.start()
-    session.start_polling()
     try:
         yield serving
     finally:
@@ -53,8 +37,20 @@ def server(tmp_path: Path) -> Iterator[ConsoleServer]:
         serving.server_close()
 
 
-def answer(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers=headers or {}, method=method, data=b"{}" if method == "POST" else None)
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ConsoleServer]:
+    """The console of an application just made by `scoot init` (nothing applied)."""
+    folder = tmp_path / "hello"
+    assert scoot("init", str(folder)).exit_code == 0
+    with serve(Session(folder)) as serving:
+        serving.session.start_polling()
+        yield serving
+
+
+def answer(
+    url: str, headers: dict[str, str] | None = None, method: str = "GET", body: bytes = b"{}"
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {}, method=method, data=body if method == "POST" else None)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(response.status), response.read()
@@ -96,18 +92,6 @@ def test_components_stand_right_of_those_they_use_even_in_a_cycle() -> None:
     assert columns(["a", "b", "c"], [("a", "b"), ("b", "a"), ("c", "a")]) == {"a": 1, "b": 0, "c": 2}
 
 
-@contextlib.contextmanager
-def serve(session: Session) -> Iterator[ConsoleServer]:
-    serving = ConsoleServer(session)
-    serving.start()
-    try:
-        yield serving
-    finally:
-        session.stop()
-        serving.shutdown()
-        serving.server_close()
-
-
 def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -116,22 +100,25 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
 
 
 def post(server: ConsoleServer, path: str, body: object, token: bool = True) -> tuple[int, dict[str, object]]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}{path}", method="POST", data=json.dumps(body).encode(),
-        headers={"X-Scoot-Token": server.token} if token else {},
+    status, text = answer(
+        f"http://127.0.0.1:{server.port}{path}", {"X-Scoot-Token": server.token} if token else {}, "POST",
+        json.dumps(body).encode(),
     )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return int(response.status), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return int(error.code), {"text": error.read().decode()}
+    return status, json.loads(text) if status == 200 else {"text": text.decode()}
+
+
+def tiny_app(folder: Path, storages: tuple[str, ...] = ("notes",)) -> Path:
+    """An application of storage objects alone (nothing to run), applied: its folder."""
+    folder.mkdir()
+    blocks = "".join(f'\n  storage {name} {{\n    engine = "sqlite"\n  }}\n' for name in storages)
+    (folder / "architecture.sct").write_text(f"application tiny {{\n}}\n\ncomponent store {{{blocks}}}\n")
+    applied = scoot("apply", "--yes", str(folder))
+    assert applied.exit_code == 0, applied.output
+    return folder
 
 
 def test_destroy_shows_the_plan_takes_the_applications_name_and_applies_exactly_it(tmp_path: Path) -> None:
-    app = tmp_path / "tiny"
-    app.mkdir()
-    (app / "architecture.sct").write_text(TINY, encoding="utf-8")
-    assert scoot("apply", "--yes", str(app)).exit_code == 0
+    app = tiny_app(tmp_path / "tiny")
     lock = app / "scoot.lock"
     recorded = lambda: json.loads(lock.read_text())["targets"]["local"]["objects"]  # noqa: E731
     assert "store.notes" in recorded()
