@@ -1,8 +1,9 @@
 """`scoot console` in a real headless Firefox (Debian's ESR, over WebDriver BiDi): the
 page's essentials, on the example shop applied on the local driver. Chromium runs the
 whole journey (tests/console/test_console_browser.py); this file holds Firefox to the same
-page: it loads with the token, shows every object with its status, opens an object's
-panel and streams its log, follows a killed process without a reload, and logs no error.
+page: refused without the token, it loads with it, shows every object with its status,
+opens an object's panel and streams its log, follows a killed process without a reload,
+and logs no error.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def test_the_console_works_in_firefox(shop: tuple[Path, str], console: str, tmp_
     assert addresses == ["api.orders", "api.web", "worker.jobs"], addresses
 
     with Firefox(tmp_path / "firefox-profile") as firefox:
+        # Without the token, the address shows no page, only what to open instead.
+        firefox.navigate(base + "/")
+        assert "no or wrong token" in firefox.evaluate("document.body.textContent")
+        assert firefox.evaluate("document.getElementById('graph')") is None
+
         # Loaded with the token: every object, with what the driver observes.
         firefox.navigate(console)
         for address in addresses:
