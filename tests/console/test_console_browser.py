@@ -6,121 +6,22 @@ With SCOOT_UPDATE_SCREENSHOTS=1 the run writes docs/console/*.png, which docs/co
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import secrets
-import shutil
 import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.ports import free_port
-from tests.runtime.test_cli_runtime import (
-    ROOT,
-    app_processes,
-    get,
-    kill_leftovers,
-    scoot,
-    url_of,
-    wait_until_gone,
-)
-
-CHROMIUM = Path("/usr/bin/chromium")
-SECRET = "shop-admin-" + secrets.token_hex(12)
-SCREENSHOTS = ROOT / "docs" / "console"
-ENV = {"SHOP_ADMIN_TOKEN": SECRET}
+from tests.console.harness import CHROMIUM, SECRET, pid_of, shoot, status_of
+from tests.runtime.test_cli_runtime import get, url_of
 
 # Never skipped: without Debian's chromium (`.ci/run` installs it) or playwright (the
 # test extras) these tests fail, saying which is missing.
 pytestmark = pytest.mark.slow
-
-
-def pid_of(app: Path, address: str) -> int:
-    """The process the local driver runs for `address`, found by its SCOOT_OBJECT marker."""
-    for pid, _ in app_processes(app):
-        items = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        marker = next((item.decode() for item in items if item.startswith(b"SCOOT_OBJECT=")), "")
-        if marker.split("/")[2:3] == [address]:
-            return pid
-    raise AssertionError(f"no process of {address}")
-
-
-@pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
-    """The example shop applied on the local driver: its folder and its `--param`;
-    destroyed at teardown, and any process left killed."""
-    monkeypatch.setenv("SHOP_ADMIN_TOKEN", SECRET)
-    app = tmp_path / "shop"
-    shutil.copytree(ROOT / "examples" / "shop", app)
-    param = f"api_port={free_port()}"
-    applied = scoot("apply", "--yes", "--param", param, str(app))
-    assert applied.exit_code == 0, applied.output
-    try:
-        yield app, param
-    finally:
-        pids = app_processes(app)
-        scoot("destroy", "--yes", "--param", param, str(app))
-        wait_until_gone(pids, 5)
-        kill_leftovers(app, pids)
-
-
-@contextlib.contextmanager
-def running_console(app: Path, *options: str) -> Iterator[str]:
-    """`scoot console` running on `app`: the address it printed."""
-    environment = {**os.environ, **ENV, "PYTHONUNBUFFERED": "1"}
-    environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scoot_cli", "console", "--port", "0", *options, str(app)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=environment,
-    )
-    try:
-        assert process.stdout is not None
-        said = ""
-        for line in process.stdout:  # the command prints the address once it listens
-            said += line
-            found = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
-            if found:
-                yield found.group(0)
-                break
-        else:
-            raise AssertionError(f"scoot console printed no address:\n{said}")
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-@pytest.fixture
-def console(shop: tuple[Path, str]) -> Iterator[str]:
-    """`scoot console` running on the shop: the address it printed."""
-    app, param = shop
-    with running_console(app, "--param", param) as url:
-        yield url
-
-
-def status_of(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
-    request = urllib.request.Request(url, method=method, headers=headers or {}, data=b"{}" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
-def shoot(page: object, name: str) -> None:
-    if os.environ.get("SCOOT_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name))  # type: ignore[attr-defined]
 
 
 def test_the_console_shows_the_shop_live_streams_its_log_and_applies_its_plan(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.console.test_console_browser import CHROMIUM, running_console, shoot
+from tests.console.harness import CHROMIUM, running_console, shoot
 from tests.console.test_console_server import tiny_app
 
 # Never skipped: without Debian's chromium (`.ci/run` installs it) or playwright (the
