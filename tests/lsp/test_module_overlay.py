@@ -65,6 +65,10 @@ async def test_the_application_sees_a_modules_unsaved_text(client: LanguageClien
     in_module = [r.range.start for r in found if r.uri == module_doc]
     assert in_module == [find(GROWN, "url = server")]
     assert len([r for r in found if r.uri == doc]) == 2  # `web.url`, `admin.url`
+    # In the module's own document, answered from the application's model of the buffer.
+    [to_object] = await definition(client, module_doc, find(GROWN, "server.url", occurrence=1))
+    assert to_object.uri == module_doc and to_object.range.start == find(GROWN, "server {")
+    assert "`./modules/web`" in await hover_text(client, module_doc, find(GROWN, "port: number"))
 
     # Broken again, then closed without saving: the file on disk is read again.
     change(client, module_doc, 4, BROKEN)
