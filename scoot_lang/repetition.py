@@ -45,7 +45,8 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
         holds = _holds(evaluator, repetition, ctx, "the condition of `if`")
         if holds:
             instances.append((block.name.text, dict(item.variables)))
-        _record(evaluator, block, repetition, ctx, holds)
+        if holds is not None:  # else reported: the editor has nothing to explain
+            _record(evaluator, block, repetition, ctx, holds)
     else:
         iterable = _known(evaluator, repetition.iterable, ctx, "the list of a `for`")
         elements = None if iterable is INVALID else _elements(evaluator, repetition, iterable, file)
@@ -158,16 +159,17 @@ def _known(evaluator: Evaluator, expr: s.Expr, ctx: Context, what: str) -> Value
     return value
 
 
-def _holds(evaluator: Evaluator, repetition: s.Repetition, ctx: Context, what: str) -> bool:
+def _holds(evaluator: Evaluator, repetition: s.Repetition, ctx: Context, what: str) -> bool | None:
+    """Whether the condition holds; None when it cannot be known (reported)."""
     assert repetition.condition is not None
     value = _known(evaluator, repetition.condition, ctx, what)
     if value is INVALID:
-        return False
+        return None
     try:
         return truth(value, what)
     except OperationError as error:
         evaluator.findings.error(error.code, error.message, ctx.file, repetition.condition)
-        return False
+        return None
 
 
 def _elements(

@@ -124,3 +124,12 @@ async def test_hover_says_why_a_block_does_not_exist_and_what_a_for_makes(client
     change(client, doc, 2, CONDITIONS + "\n")
     exists = await hover_text(client, doc, find(CONDITIONS, "debug if"))
     assert '`env != "prod"` is true because `env = "dev"`.' in exists
+
+
+async def test_hover_on_an_if_without_a_value_explains_nothing(client: LanguageClient, tmp_path: Path) -> None:
+    text = CONDITIONS.replace('if env != "prod"', "if enviro == 1")
+    doc = open_file(client, tmp_path / "architecture.sct", text)
+    await until(lambda: bool(client.diagnostics.get(doc)))
+    assert any("`enviro` is not defined" in d.message for d in client.diagnostics[doc])
+    absent = await hover_text(client, doc, find(text, "debug if"))
+    assert "it does not hold" in absent and " because " not in absent and "is false" not in absent
