@@ -264,11 +264,7 @@ class Documents:
         generation = unit.generation
         texts = self.texts(unit)
         compilation = compile_sources(
-            texts,
-            self.params(unit),
-            parsed=unit.parsed,
-            checks=unit.checks,
-            modules=editor_modules(texts, self.open_texts()),
+            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts, self.open_texts())
         )
         snapshot = Snapshot(generation, compilation, texts, self.encoding)
         unit.keep(snapshot)
@@ -288,18 +284,12 @@ class Documents:
         unit.keep(snapshot)
         return snapshot
 
-    def _compile(
-        self, unit: Unit, buffers: dict[str, str], open_texts: dict[str, str]
-    ) -> tuple[dict[str, str], Compilation]:
+    def _compile(self, unit: Unit, buffers: dict[str, str], open_texts: dict[str, str]) -> tuple[dict[str, str], Compilation]:
         texts = self._with_disk(unit.folder, buffers)
         for gone in unit.parsed.keys() - texts.keys():
             del unit.parsed[gone]
         return texts, compile_sources(
-            texts,
-            self.params(unit),
-            parsed=unit.parsed,
-            checks=unit.checks,
-            modules=editor_modules(texts, open_texts),
+            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts, open_texts)
         )
 
     async def current(self, unit: Unit) -> Snapshot:
