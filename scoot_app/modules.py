@@ -153,14 +153,17 @@ def git_modules_for(path: str | Path) -> ModuleLoader:
     return load_git
 
 
-def editor_modules(texts: Mapping[str, str]) -> ModuleLoader:
+def editor_modules(texts: Mapping[str, str], open_texts: Mapping[str, str] | None = None) -> ModuleLoader:
     """The loader of a unit's modules for the language server: local folders, and git
     sources from the copies already fetched under `.scoots/repos/` (it never fetches: it
-    answers as the user types), saying plainly when one is not fetched yet."""
+    answers as the user types), saying plainly when one is not fetched yet.
+
+    `open_texts`: the editor's open documents by path; a module's file among them is
+    read from there, so the application sees the module as the user has it, unsaved."""
     from scoot_lang.compiler import folder_modules
 
     folder = Path(next(iter(texts), "architecture.sct")).parent
-    return folder_modules(folder, fetched_git_modules(folder))
+    return folder_modules(folder, fetched_git_modules(folder), open_texts)
 
 
 def fetched_git_modules(folder: Path) -> ModuleLoader:

@@ -63,10 +63,12 @@ def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> tuple[str | None, 
         )
 
 
-def folder_modules(root: Path, git: ModuleLoader = no_git) -> ModuleLoader:
+def folder_modules(root: Path, git: ModuleLoader = no_git, overlay: Mapping[str, str] | None = None) -> ModuleLoader:
     """A loader of modules from folders inside `root`, the application's folder (git
     sources go to `git`): a source is relative to the file that uses it, and may not
-    leave `root` (or, in a module from git, its checkout), by `..` or by a link."""
+    leave `root` (or, in a module from git, its checkout), by `..` or by a link.
+    `overlay`: texts by path that take the place of the files on disk (an editor's
+    unsaved buffers, `module_folder`)."""
     bounds = [root.resolve()]  # the application's folder, then the git checkouts read
 
     def load(source: str, user: str) -> ModuleTexts:
@@ -96,20 +98,33 @@ def folder_modules(root: Path, git: ModuleLoader = no_git) -> ModuleLoader:
                 f"module source `{source}` leads outside {what} (to `{shown}`); a module "
                 f"stays inside it, or comes from git ({GIT_FORM})",
             )
-        return module_folder(Path(shown), str(resolved), shown, source)
+        return module_folder(Path(shown), str(resolved), shown, source, overlay=overlay)
 
     return load
 
 
-def module_folder(folder: Path, key: str, shown: str, source: str, boundary: str = "") -> ModuleTexts:
-    """The `.sct` files of a module's folder (or its one file), or why they cannot be read."""
+def module_folder(
+    folder: Path, key: str, shown: str, source: str, boundary: str = "", overlay: Mapping[str, str] | None = None
+) -> ModuleTexts:
+    """The `.sct` files of a module's folder (or its one file), or why they cannot be read.
+
+    `overlay`: texts by path read in place of the files' (an editor's open documents,
+    saved or not); one of the folder that is not on disk yet is a file of it too."""
+    overlay = overlay or {}
     if not folder.exists():
         raise ModuleSourceError("SCT701", f"module source `{source}` does not exist (no `{shown}`); check the path")
     files = [f for f in unit_files(folder) if f.suffix == SCT_SUFFIX]
+    if folder.is_dir():
+        on_disk = {str(f) for f in files}
+        files += [Path(p) for p in overlay if Path(p).parent == folder and p.endswith(SCT_SUFFIX) and p not in on_disk]
+        files.sort()
     if not files:
         raise ModuleSourceError("SCT701", f"module source `{source}` holds no .sct file (in `{shown}`)")
     texts: dict[str, str] = {}
     for file in files:
+        if str(file) in overlay:
+            texts[str(file)] = overlay[str(file)]
+            continue
         text, problem = read_source(file)
         if problem is not None or text is None:
             raise ModuleSourceError("SCT701", problem.message if problem else f"cannot read `{file}`")

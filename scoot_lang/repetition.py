@@ -12,14 +12,19 @@ their component's loop variables.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from scoot_lang import syntax as s
 from scoot_lang.binding import Binder, Pending
 from scoot_lang.evaluation import Context, Evaluator
+from scoot_lang.findings import span
 from scoot_lang.operators import OperationError, truth
-from scoot_lang.values import INVALID, Value, describe_value, summarize
+from scoot_lang.semantic import Condition
+from scoot_lang.values import INVALID, Value, describe_value, lower, summarize
 from scoot_model import names
+
+MAX_SHOWN = 80  # characters of a value an `if` read, as the editor shows it
 
 
 def expand(binder: Binder, evaluator: Evaluator) -> None:
@@ -37,8 +42,11 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
     ctx = Context(file, item.component, variables=item.variables)
     instances: list[tuple[str, dict[str, Any]]] = []
     if repetition.iterable is None:  # a bare `if`
-        if _holds(evaluator, repetition, ctx, "the condition of `if`"):
+        holds = _holds(evaluator, repetition, ctx, "the condition of `if`")
+        if holds:
             instances.append((block.name.text, dict(item.variables)))
+        if holds is not None:  # else reported: the editor has nothing to explain
+            _record(evaluator, block, repetition, ctx, holds)
     else:
         iterable = _known(evaluator, repetition.iterable, ctx, "the list of a `for`")
         elements = None if iterable is INVALID else _elements(evaluator, repetition, iterable, file)
@@ -99,6 +107,27 @@ def _expand(binder: Binder, evaluator: Evaluator, item: Pending) -> None:
             binder.object(block, item.component, file, objects, lower, name, scope)
 
 
+def _record(
+    evaluator: Evaluator, block: s.ComponentBlock | s.ObjectBlock, repetition: s.Repetition, ctx: Context, holds: bool
+) -> None:
+    """Keep how an `if` came out, with the values of the lets, params and loop variables it
+    read (folded already: looked up, not evaluated again), for the editor's hover."""
+    assert repetition.condition is not None
+    reads: dict[str, str] = {}
+    for node in s.walk(repetition.condition):
+        if not isinstance(node, s.Reference) or node.parts[0].text in reads:
+            continue
+        name = node.parts[0].text
+        value = ctx.variables[name] if name in ctx.variables else evaluator.values.get(name, INVALID)
+        try:
+            shown = json.dumps(lower(value), ensure_ascii=False)
+        except (TypeError, ValueError):  # not a value written as text (a component, INVALID)
+            continue
+        reads[name] = shown if len(shown) <= MAX_SHOWN else shown[: MAX_SHOWN - 1] + "…"
+    conditions = evaluator.findings.semantic.conditions
+    conditions.setdefault(span(ctx.file, block.name), Condition(holds, tuple(reads.items())))
+
+
 def _mark_used(evaluator: Evaluator, block: s.ComponentBlock | s.ObjectBlock) -> None:
     """A block that made nothing uses its lets and params still: a param that only a false
     `if` reads (`debug_port`) is not an unused one (SCT901)."""
@@ -130,16 +159,17 @@ def _known(evaluator: Evaluator, expr: s.Expr, ctx: Context, what: str) -> Value
     return value
 
 
-def _holds(evaluator: Evaluator, repetition: s.Repetition, ctx: Context, what: str) -> bool:
+def _holds(evaluator: Evaluator, repetition: s.Repetition, ctx: Context, what: str) -> bool | None:
+    """Whether the condition holds; None when it cannot be known (reported)."""
     assert repetition.condition is not None
     value = _known(evaluator, repetition.condition, ctx, what)
     if value is INVALID:
-        return False
+        return None
     try:
         return truth(value, what)
     except OperationError as error:
         evaluator.findings.error(error.code, error.message, ctx.file, repetition.condition)
-        return False
+        return None
 
 
 def _elements(

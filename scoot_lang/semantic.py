@@ -67,12 +67,23 @@ class ModuleLink(NamedTuple):
         return f"{kind}:{name}{self.suffix}"
 
 
+class Condition(NamedTuple):
+    """How the `if` of a block (without a `for`) came out: whether it holds, and the
+    values of the names it reads (`("env", '"prod"')`, as written in `.sct`), so that
+    a tool can say why a block does not exist."""
+
+    holds: bool
+    reads: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class SemanticModel:
     symbols: dict[str, Symbol] = field(default_factory=dict)
     references: list[ReferenceUse] = field(default_factory=list)
     modules: dict[str, ModuleLink] = field(default_factory=dict)  # by the use's symbol id
     trees: dict[str, s.File] = field(default_factory=dict)  # the modules' files, by path
+    # By the span of the block's name; a module's block used many times: its first use's.
+    conditions: dict[Span, Condition] = field(default_factory=dict)
 
     def add(self, symbol: Symbol) -> None:
         self.symbols.setdefault(symbol.id, symbol)

@@ -173,6 +173,11 @@ class Documents:
                 return document.text
         return None
 
+    def open_texts(self) -> dict[str, str]:
+        """Every open document's text by path (read on the loop, which changes them): the
+        modules a unit uses are read from here before the disk."""
+        return {document.path: document.text for document in self.documents.values()}
+
     def read(self, path: str) -> str:
         """A file's text on disk (see `disk`: regular files only, bounded); `Unreadable` says why not.
 
@@ -259,7 +264,7 @@ class Documents:
         generation = unit.generation
         texts = self.texts(unit)
         compilation = compile_sources(
-            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts)
+            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts, self.open_texts())
         )
         snapshot = Snapshot(generation, compilation, texts, self.encoding)
         unit.keep(snapshot)
@@ -272,19 +277,19 @@ class Documents:
         a slow disk (or a file that is not what it seems) never stops the loop.
         """
         generation = unit.generation
-        buffers = self._buffers(unit)
+        buffers, open_texts = self._buffers(unit), self.open_texts()
         loop = asyncio.get_running_loop()
-        texts, compilation = await loop.run_in_executor(self.executor, self._compile, unit, buffers)
+        texts, compilation = await loop.run_in_executor(self.executor, self._compile, unit, buffers, open_texts)
         snapshot = Snapshot(generation, compilation, texts, self.encoding)
         unit.keep(snapshot)
         return snapshot
 
-    def _compile(self, unit: Unit, buffers: dict[str, str]) -> tuple[dict[str, str], Compilation]:
+    def _compile(self, unit: Unit, buffers: dict[str, str], open_texts: dict[str, str]) -> tuple[dict[str, str], Compilation]:
         texts = self._with_disk(unit.folder, buffers)
         for gone in unit.parsed.keys() - texts.keys():
             del unit.parsed[gone]
         return texts, compile_sources(
-            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts)
+            texts, self.params(unit), parsed=unit.parsed, checks=unit.checks, modules=editor_modules(texts, open_texts)
         )
 
     async def current(self, unit: Unit) -> Snapshot:

@@ -9,7 +9,7 @@ from lsprotocol import types as lsp
 from scoot_lang import syntax as s
 from scoot_lang.semantic import ReferenceUse, SemanticModel, Symbol
 from scoot_lang.source import Span
-from scoot_lsp import model
+from scoot_lsp import model, vocabulary
 from scoot_lsp.documents import Snapshot, uri_of
 from scoot_model import names
 
@@ -149,20 +149,24 @@ def rename(
     base = _text(snapshot, symbol.name_span)
     if base != symbol.name:  # an instance of a block with a `for`: its name is the block's and an element's
         return _rename_repeated(snapshot, hit.span, symbol, base, new_name, recorded)
-    if new_name != symbol.name and _new_id(symbol, new_name) in semantic.symbols:
+    # In a component with a `for`, a block is declared once and made in each instance
+    # (`api-eu.cache`, `api-us.cache`): each is renamed, and moved if recorded.
+    each = [sym for sym in vocabulary.instances(semantic, symbol) if sym.name == symbol.name]
+    if new_name != symbol.name and any(_new_id(sym, new_name) in semantic.symbols for sym in each):
         raise RenameError(f"there is already a {symbol.kind} named `{new_name}`")
     if symbol.kind in ("param", "let"):
         _check_value_name(semantic, symbol, new_name)
     # What a module's use makes is named after it (`web-server`): renamed with it.
-    renamed = [(made, _made_name(made, symbol.name, new_name)) for made in _made(semantic, symbol)]
+    renamed = [(made, _made_name(made, symbol.name, new_name)) for sym in each for made in _made(semantic, sym)]
     taken = [new for _, new in renamed if new in semantic.symbols and new_name != symbol.name]
     if taken:
         raise RenameError(f"the module would make `{taken[0].split(':', 1)[1]}`, which already exists")
     edits: dict[str, list[lsp.TextEdit]] = {}
-    for span in [symbol.name_span, *uses(semantic, symbol, renaming=True)]:
+    spans = [symbol.name_span, *(span for sym in each for span in uses(semantic, sym, renaming=True))]
+    for span in dict.fromkeys(spans):  # a reference inside the component is each instance's
         _edit(snapshot, edits, span, new_name)
     if new_name != symbol.name:
-        moves = [(symbol, symbol.id, _new_id(symbol, new_name))] + [
+        moves = [(sym, sym.id, _new_id(sym, new_name)) for sym in each] + [
             (semantic.symbols[old], old, new) for old, new in renamed if old in semantic.symbols
         ]
         _add_moves(snapshot, edits, symbol.span.file, moves, recorded)
@@ -214,16 +218,16 @@ def _rename_repeated(
             f"or rename `{base}` at its header"
         )
     semantic = snapshot.compilation.semantic
-    made = [sym for sym in semantic.symbols.values() if sym.name_span == symbol.name_span and sym.kind == symbol.kind]
+    made = vocabulary.instances(semantic, symbol)
     moves = [(sym, sym.id, _new_id(sym, new_base + sym.name[len(base) :])) for sym in made]
     taken = [new for _, _, new in moves if new in semantic.symbols and new_base != base]
     if taken:
         raise RenameError(f"the block would make `{taken[0].split(':', 1)[1]}`, which already exists")
     edits: dict[str, list[lsp.TextEdit]] = {}
     _edit(snapshot, edits, symbol.name_span, new_base)
-    for sym in made:
-        for span in uses(semantic, sym, renaming=True):
-            _edit(snapshot, edits, Span(span.file, span.start, span.start + len(base)), new_base)
+    starts = dict.fromkeys(Span(u.file, u.start, u.start + len(base)) for sym in made for u in uses(semantic, sym, renaming=True))
+    for span in starts:  # a reference inside a component with a `for` is each instance's
+        _edit(snapshot, edits, span, new_base)
     if new_base != base:
         _add_moves(snapshot, edits, symbol.span.file, moves, recorded)
     return lsp.WorkspaceEdit(changes=edits)

@@ -31,6 +31,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
+from scoot_lang.compilation import SCT_SUFFIX
 from scoot_lsp import (
     actions,
     completion,
@@ -223,12 +224,14 @@ def did_open(ls: ScootLanguageServer, params: lsp.DidOpenTextDocumentParams) -> 
     item = params.text_document
     ls.scoot.open(item.uri, item.text, item.version)
     ls.schedule(ls.scoot.unit_of(item.uri))
+    _schedule_users(ls, item.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: ScootLanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
     ls.scoot.change(params.text_document.uri, list(params.content_changes), params.text_document.version)
     ls.schedule(ls.scoot.unit_of(params.text_document.uri))
+    _schedule_users(ls, params.text_document.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
@@ -241,14 +244,25 @@ def did_save(ls: ScootLanguageServer, params: lsp.DidSaveTextDocumentParams) -> 
 def did_close(ls: ScootLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.scoot.close(params.text_document.uri)
     ls.schedule(ls.scoot.unit_of(params.text_document.uri))
+    _schedule_users(ls, params.text_document.uri)  # they read the file on disk again
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched(ls: ScootLanguageServer, params: lsp.DidChangeWatchedFilesParams) -> None:
     ls.lens_cache.clear()
     folders = {str(Path(path_of(change.uri)).parent) for change in params.changes}
+    users = {id(unit): unit for change in params.changes for unit in _module_users(ls, change.uri)}
     for unit in ls.scoot.all_units():
-        if unit.key in folders:
+        if unit.key in folders or id(unit) in users:
+            ls.schedule(unit)
+
+
+def _schedule_users(ls: ScootLanguageServer, uri: str) -> None:
+    """Compile again the units that use the document as a module's file: they read its
+    open text (`Documents.open_texts`), and their diagnostics may change with it."""
+    own = ls.scoot.unit_of(uri)
+    for unit in _module_users(ls, uri):
+        if unit is not own:
             ls.schedule(unit)
 
 
@@ -309,6 +323,23 @@ async def _at(ls: ScootLanguageServer, uri: str, position: lsp.Position) -> tupl
     else:
         snapshot, path, _ = await ls.fresh(uri)
     return snapshot, path, snapshot.index(path).offset(position)
+
+
+def _module_users(ls: ScootLanguageServer, uri: str) -> list[Unit]:
+    """The units whose last model read the document as a module's file, or uses a module
+    in its folder (a new file there joins the module)."""
+    path = path_of(uri)
+    folder = os.path.dirname(path)
+    users = []
+    for unit in ls.scoot.all_units():
+        latest = unit.latest
+        if latest is None or path in latest.texts or not path.endswith(SCT_SUFFIX):
+            continue
+        semantic = latest.compilation.semantic
+        folders = {os.path.dirname(file) for link in semantic.modules.values() for file in link.files}
+        if path in semantic.trees or folder in folders:
+            users.append(unit)
+    return users
 
 
 def _module_user(ls: ScootLanguageServer, uri: str) -> Unit | None:

@@ -14,6 +14,7 @@ from scoot_lang import syntax as s
 from scoot_lang.compiler import Compilation
 from scoot_lang.functions import Function
 from scoot_lang.semantic import ModuleLink, SemanticModel, Symbol
+from scoot_lang.source import Span
 from scoot_lsp import model
 from scoot_model import reference
 from scoot_model.objects import Application, Component, Moved, kinds
@@ -190,7 +191,15 @@ def repetition_markdown(compilation: Compilation, block: s.ComponentBlock | s.Ob
         what = ", ".join(f"`{name}`" for name in made) or "none (its list is empty)"
         return f"**{block.name.text}** `{clause}`\n\nMakes {what}: one for each element, named after it."
     holds = "it holds: the block exists" if made else "it does not hold: the block does not exist"
-    return f"**{block.name.text}** `{clause}`\n\nExists only when its condition holds; now {holds}."
+    lines = [f"**{block.name.text}** `{clause}`", "", f"Exists only when its condition holds; now {holds}."]
+    condition = semantic.conditions.get(Span(path, block.name.start, block.name.end))
+    if condition is not None and repetition.condition is not None:
+        written = source_text(compilation, path, repetition.condition)
+        why = f"`{written}` is {'true' if condition.holds else 'false'}"
+        if condition.reads:
+            why += " because " + ", ".join(f"`{name} = {value}`" for name, value in condition.reads)
+        lines += ["", why + "."]
+    return "\n".join(lines)
 
 
 def loop_variable_markdown(compilation: Compilation, block: s.ComponentBlock | s.ObjectBlock, name: str, path: str) -> str:
