@@ -155,6 +155,45 @@ def test_a_compute_renamed_runs_under_its_new_name(app: Path) -> None:
     assert "No changes" in scoot(app, "plan", "--detailed-exitcode")
 
 
+def test_a_move_whose_old_version_cannot_start_again_records_what_runs(app: Path) -> None:
+    """Moved and updated at once, the program gone since it started: the move's new process
+    fails and the old one does not start again. scoot.lock then records the object at its
+    new address running nothing (nothing at the old), and the next plan creates it."""
+    port = free_port()
+    compute = f'''
+  compute {{name}} {{{{
+    command = ["{sys.executable}", "server.py"]
+    port    = {port}
+    health  = "/"
+    env     = {{{{ GREETING = "{{greeting}}" }}}}
+  }}}}
+'''
+    write(app, compute.format(name="web", greeting="hi"))
+    scoot(app, "apply", "--yes")
+    assert get(f"http://127.0.0.1:{port}/") == "ok hi"
+    moves = "moved {\n  from = api.web\n  to = api.site\n}\n"
+    write(app, compute.format(name="site", greeting="moved"), moves)
+    server = app / "app" / "server.py"
+    server.unlink()
+
+    failed = scoot(app, "apply", "--yes", code=1)
+    assert "did not start again either" in failed and "nothing of api.web runs now" in failed, failed
+    assert not marked_processes(owner(app))
+    assert recorded(app) == {"api.site": recorded(app)["api.site"]}, sorted(recorded(app))
+    assert recorded(app)["api.site"]["identity"] == {"replicas": []}
+    status = json.loads(scoot(app, "status", "--json"))
+    assert {o["address"]: o["observed"] for o in status["objects"]} == {"api.site": "missing"}
+
+    server.write_text(SERVER)
+    plan = scoot(app, "plan")
+    assert "! api.site (compute) is gone: it will be created again" in plan, plan
+    scoot(app, "apply", "--yes")
+    assert get(f"http://127.0.0.1:{port}/") == "ok moved"
+    assert sorted(marked_processes(owner(app)).values()) == [f"{owner(app)}api.site/0"]
+    assert recorded(app)["api.site"]["identity"] == {"replicas": [0]}
+    assert "No changes" in scoot(app, "plan", "--detailed-exitcode")
+
+
 def test_a_move_matching_nothing_is_a_warning_and_a_kind_mismatch_an_error(app: Path) -> None:
     write(app, '  storage orders { engine = "sqlite" }\n', "moved {\n  from = api.gone\n  to = api.orders\n}\n")
     plan = scoot(app, "plan")
