@@ -192,6 +192,9 @@ def test_when_what_uses_it_cannot_switch_over_the_old_one_keeps_serving_it(app: 
 
     # Once the api can start, the next apply switches it over and the old web goes.
     app.write(new_port)
+    plan = scoot("plan", str(app.root))
+    assert "! app.web (compute) has drifted: it will be repaired" in plan.output, plan.output
+    assert "runs twice" in plan.output and "an old version kept for what still used it" in plan.output
     again = scoot("apply", "--yes", str(app.root))
     assert again.exit_code == 0, again.output
     assert f"web stopped on {old_port}" in app.lines()

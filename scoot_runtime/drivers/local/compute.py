@@ -268,9 +268,11 @@ class ComputeObjects:
             drift = []
         drift += [f"replica {r} is not running" for r in sorted(wanted) if r not in running]
         # An update that starts the new version beside the old one, interrupted before the
-        # old one stopped, leaves two processes for a replica: the next update stops both.
+        # old one stopped (or a replacement whose old version was kept for a dependant that
+        # could not switch over), leaves two processes for a replica: the next update stops both.
         drift += [
-            f"replica {r} runs twice (pids {', '.join(map(str, pids))}: an interrupted update)"
+            f"replica {r} runs twice (pids {', '.join(map(str, pids))}: an interrupted update, "
+            "or an old version kept for what still used it)"
             for r, pids in sorted(twice.items())
         ]
         applied = {replica: applied_of(found.config) for replica, found in running.items()}
