@@ -12,6 +12,7 @@ given answers) and when it is asked to stop, so the order is the processes' own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
@@ -23,12 +24,11 @@ from tests.ports import free_port
 from tests.runtime.test_cli_runtime import (
     app_processes,
     get,
-    kill_leftovers,
     recorded,
     scoot,
     url_of,
-    wait_until_gone,
 )
+from tests.runtime.test_saved_plan import cleaned_up
 
 SERVER = """\
 import http.server, os, signal, urllib.request
@@ -123,16 +123,8 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     root = tmp_path / "tiny"
     (root / "app").mkdir(parents=True)
     (root / "app" / "server.py").write_text(SERVER, encoding="utf-8")
-    monkeypatch.chdir(root)
-    made = App(root)
-    pids: list[tuple[int, int | None]] = []
-    try:
-        yield made
-    finally:
-        pids = app_processes(root)
-        scoot("destroy", "--yes", str(root))
-        wait_until_gone(pids, 5)
-        kill_leftovers(root, pids)
+    with contextlib.contextmanager(cleaned_up)(root, monkeypatch) as folder:
+        yield App(folder)
 
 
 def lines_of(output: str, *starts: str) -> list[int]:
