@@ -134,7 +134,9 @@ def lines_of(output: str, *starts: str) -> list[int]:
 
 
 @pytest.mark.slow
-def test_a_replaced_compute_stops_only_after_what_uses_its_url_switched_over(app: App) -> None:
+# With one operation at a time too: the replacement lends its slot to its dependants.
+@pytest.mark.parametrize("parallelism", ["64", "1"])
+def test_a_replaced_compute_stops_only_after_what_uses_its_url_switched_over(app: App, parallelism: str) -> None:
     old_port, new_port = free_port(), free_port()
     app.write(old_port)
     first = scoot("apply", "--yes", str(app.root))
@@ -143,7 +145,7 @@ def test_a_replaced_compute_stops_only_after_what_uses_its_url_switched_over(app
     assert app.lines() == [f"web started on {old_port}", f"api started on {app.api_port} using {old_url}"]
 
     app.write(new_port)
-    result = scoot("apply", "--yes", "--replace", "app.web", str(app.root))
+    result = scoot("apply", "--yes", "--parallelism", parallelism, "--replace", "app.web", str(app.root))
     assert result.exit_code == 0, result.output
     assert "+/- app.web (compute) must be replaced, the new one first" in result.output
     # The event stream: the api is updated while the web's replacement is under way.
