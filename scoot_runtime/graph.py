@@ -49,3 +49,13 @@ def _a_cycle(waiting: Mapping[str, Set[str]]) -> list[str]:
         seen.append(node)
         node = min(waiting[node])
     return [*seen[seen.index(node) :], node]
+
+
+def reverse(depends_on: Mapping[str, Set[str]]) -> dict[str, list[str]]:
+    """What depends on each node, by name: the edges the other way. Nodes outside the mapping are ignored."""
+    dependants: dict[str, list[str]] = {}
+    for node in sorted(depends_on):
+        for dependency in depends_on[node]:
+            if dependency in depends_on and dependency != node:
+                dependants.setdefault(dependency, []).append(node)
+    return dependants

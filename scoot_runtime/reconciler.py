@@ -10,9 +10,11 @@ branches go on, and every failure is reported at the end. Deletions run first,
 dependants before what they depend on. A replacement is made create before destroy
 where the driver can (`replaceable`): the new object serves before the old one is
 deleted, and a failure leaves the old one recorded, as after a failed update; where
-it cannot, the old one is deleted, then the new one created. Either way what depends
-on the object waits until the replacement is done, and is then updated with the new
-object's outputs. An object a `moved` block renames is moved
+it cannot, the old one is deleted, then the new one created. What depends on the
+object waits for the new one and is updated with its outputs; where the driver
+keeps the old one serving meanwhile (`replace_switching`), it is deleted only after
+them (Terraform's create_before_destroy order), and left serving if one of them did
+not apply, since that one still uses it. An object a `moved` block renames is moved
 first (the driver's `move`, recorded in one journal line), then converged as any
 other; what depends on it waits for both.
 """
@@ -34,6 +36,7 @@ from scoot_runtime.drivers.base import (
     PreviousVersionKept,
     PreviousVersionLost,
 )
+from scoot_runtime.graph import reverse
 from scoot_runtime.plan import (
     Action,
     Change,
@@ -121,8 +124,12 @@ class Reconciler:
         self.limit = asyncio.Semaphore(max(1, min(parallelism, driver.parallelism or parallelism)))
         self.result = ApplyResult()
         self.finished = _Finished()
+        # Whose outputs are known: at its end, or a replacement's switch-over before it.
+        self.ready = _Finished()
         self.known: dict[str, Known | None] = {}
         self.dependants: dict[str, list[str]] = {}
+        # What depends on each wanted object, in this run.
+        self.uses: dict[str, list[str]] = {}
 
     async def run(self) -> ApplyResult:
         changes = {c.address: c for c in self.plan.changes}
@@ -137,8 +144,10 @@ class Reconciler:
                     self.dependants.setdefault(dependency, []).append(address)
             await asyncio.gather(*(self._delete(c) for c in deletes))
             self._forget_vanished()
+            self.uses = reverse({a: d.depends_on for a, d in self.desired.items()})
             for address in self.desired:
                 self.finished.expect(address)
+                self.ready.expect(address)
                 record = self.state.objects.get(address)
                 self.known[address] = Known(record.kind, record.identity, record.outputs) if record else None
             await asyncio.gather(*(self._apply(address, changes[address]) for address in self.desired))
@@ -199,7 +208,7 @@ class Reconciler:
         try:
             for dependency in sorted(desired.depends_on):
                 if dependency in self.finished:
-                    await self.finished.wait(dependency)
+                    await self.ready.wait(dependency)
                     if dependency in self.result.failed or dependency in self.result.skipped:
                         self.result.skipped[address] = f"not applied: `{dependency}` did not apply"
                         self._event(address, change.action, "skipped", time.monotonic(), self.result.skipped[address])
@@ -213,6 +222,7 @@ class Reconciler:
             self._fail(address, change.action, time.monotonic(), error)
         finally:
             self.finished.set(address)
+            self.ready.set(address)
 
     async def _move(self, address: str, source: str, desired: DesiredObject) -> bool:
         """Move what `source` records to `address`; whether it moved."""
@@ -225,6 +235,10 @@ class Reconciler:
                 async with self._ticking(address, Action.MOVE, started, record.kind, {}):
                     spec = replace(recorded_spec(address, record), source=desired.source)
                     made = await self.driver.move(spec, recorded(record), Address.parse(source))
+        except PreviousVersionLost as error:
+            await self._lost_in_move(address, source, record.model_copy(update={"identity": error.identity}))
+            self._fail(address, Action.MOVE, started, error)
+            return False
         except Exception as error:
             # `source` stays recorded: the driver left it there. The intent stays pending,
             # so the next plan looks under the new address for what the move may have left.
@@ -235,6 +249,22 @@ class Reconciler:
         self.known[address] = Known(record.kind, made.identity, made.outputs)
         self._event(address, Action.MOVE, "done", started)
         return True
+
+    async def _lost_in_move(self, address: str, source: str, lost: ObjectState) -> None:
+        """Record a move whose object could be put back neither under its new name nor its
+        old one (`PreviousVersionLost`, whose identity `lost` holds): what still runs under
+        the old name stays recorded there, to be moved at the next apply; if nothing does,
+        the record goes to the new address, naming nothing that runs, and the next plan
+        creates it there. Either way scoot.lock claims nothing that does not run."""
+        try:
+            gone = await self.driver.read(recorded_spec(source, lost), recorded(lost)) is None
+        except Exception:  # cannot tell: what the driver said runs stays where it ran
+            gone = False
+        if gone:
+            self.store.moved(source, address, lost)
+            self.known[address] = Known(lost.kind, lost.identity, lost.outputs)
+        else:
+            self.store.result(source, lost)
 
     async def _converge(self, address: str, desired: DesiredObject, change: Change) -> None:
         started = time.monotonic()
@@ -265,6 +295,28 @@ class Reconciler:
         if record is None:
             action = Action.CREATE
         operation: Operation = _OPERATIONS[action]
+        switched: list[ObjectState] = []
+
+        async def switch_over(made: Created) -> bool:
+            """The new object serves: record it, let what depends on it take its outputs
+            (this operation's slot lent meanwhile), and say whether the old one may go."""
+            new = self._state(desired, resolved.digests, made.identity, made.outputs)
+            switched.append(new)
+            self.store.result(address, new)
+            self.known[address] = Known(desired.kind, made.identity, made.outputs)
+            self.ready.set(address)
+            users = self.uses.get(address, [])
+            if not users:
+                return True
+            self.limit.release()
+            try:
+                for user in users:
+                    await self.finished.wait(user)
+            finally:
+                await self.limit.acquire()
+            # One that failed or was skipped may still run as it was, on the old outputs.
+            return all(u not in self.result.failed and u not in self.result.skipped for u in users)
+
         try:
             async with self.limit:
                 self._event(address, action, "started", started)
@@ -274,8 +326,11 @@ class Reconciler:
                     if action is Action.UPDATE and record is not None:
                         made = await self.driver.update(spec, recorded(record))
                     elif record is not None and self._replaces(action, desired.kind):
-                        # Create before destroy: the old one serves until the new one does.
-                        made = await self.driver.replace(spec, recorded(record), self.delete_data)
+                        # Create before destroy: the old one serves until the new one does,
+                        # and what uses it has switched over.
+                        made = await self.driver.replace_switching(
+                            spec, recorded(record), self.delete_data, switch_over
+                        )
                     else:
                         if action is Action.REPLACE and record is not None:
                             await self.driver.delete(spec, recorded(record), self.delete_data)
@@ -283,7 +338,10 @@ class Reconciler:
                             await self.store.intend(address, "create", desired.kind)
                         made = await self.driver.create(spec)
         except Exception as error:
-            if record is not None and (action is Action.UPDATE or self._replaces(action, desired.kind)):
+            if switched:
+                # Past the switch-over the new one serves, and is what is recorded.
+                self.store.result(address, switched[0])
+            elif record is not None and (action is Action.UPDATE or self._replaces(action, desired.kind)):
                 # The record of the previous version stays: with `PreviousVersionKept`,
                 # it is what runs; with `PreviousVersionLost`, with what of it still runs
                 # (nothing, often); otherwise the next refresh finds what does.

@@ -15,7 +15,9 @@ A driver turns objects into infrastructure. The runtime calls, per object:
   another (a `moved` block), keeping its identity and data;
 - `replace` (optional, for the kinds in `replaceable`): a replacement made
   create-before-destroy, the old object kept until the new one serves; for the
-  other kinds the runtime deletes, then creates;
+  other kinds the runtime deletes, then creates. The runtime calls it through
+  `replace_switching`, which a driver overrides to delete the old object only once
+  what depends on it has been updated to the new one's outputs;
 - `inventory` (optional): what of the target exists, listed by name alone;
 - `shared_lock` (optional, a class method): the target's apply lock, kept where
   its resources are, so that every clone of the application shares it.
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -158,6 +160,13 @@ class Recorded:
     identity: Mapping[str, Any]
     outputs: Mapping[str, Any]
     revision: str | None = None
+
+
+# Called by `replace_switching` with the new object once it serves, before the old one
+# is deleted: the runtime updates what depends on the object to the new outputs, then
+# answers whether the old one may go (False: something that depends on it could not be
+# updated and still uses it).
+SwitchOver = Callable[[Created], Awaitable[bool]]
 
 
 class PreviousVersionKept(ScootError):
@@ -391,6 +400,23 @@ class CloudDriver(ABC):
         raise ScootError(
             f"{spec.address}: the {self.name} driver replaces a `{spec.kind}` by deleting it, then creating it"
         )
+
+    async def replace_switching(
+        self, spec: ObjectSpec, recorded: Recorded, delete_data: bool, switch_over: SwitchOver
+    ) -> Created:
+        """`replace`, with the switch-over between its two halves: once the new object serves,
+        `switch_over(new)` is awaited (the runtime updates what depends on the object to its
+        new outputs meanwhile), and the old one is deleted only if it answers True; if it
+        answers False, the old one is left as it is, serving what still uses it. The new
+        object is returned either way. Raises as `replace` does, and only before the
+        switch-over: after it, the new one is what scoot.lock records.
+
+        The default calls `replace`, then `switch_over`: the old object is gone before what
+        depends on it is updated. A driver whose old and new objects can serve side by side
+        overrides it."""
+        made = await self.replace(spec, recorded, delete_data)
+        await switch_over(made)
+        return made
 
     async def adopt(self, spec: ObjectSpec, resource_id: str) -> Created:
         """Take up an existing resource, named by the cloud's own id (`scoot import`), as the

@@ -49,6 +49,16 @@ STORES = '''
 '''
 
 
+COMPUTE = '''
+  compute {name} {{
+    command = ["{python}", "server.py"]
+    port    = {port}
+    health  = "/"
+    env     = {{ GREETING = "{greeting}" }}
+  }}
+'''
+
+
 def recorded(app: Path) -> dict[str, dict[str, object]]:
     objects: dict[str, dict[str, object]] = json.loads((app / "scoot.lock").read_text())["targets"]["local"]["objects"]
     return objects
@@ -129,21 +139,13 @@ def test_a_component_renamed_moves_its_objects_and_what_uses_them_follows(app: P
 
 def test_a_compute_renamed_runs_under_its_new_name(app: Path) -> None:
     port = free_port()
-    compute = '''
-  compute {name} {{
-    command = ["{python}", "server.py"]
-    port    = {port}
-    health  = "/"
-    env     = {{ GREETING = "{greeting}" }}
-  }}
-'''
-    write(app, compute.format(name="web", python=sys.executable, port=port, greeting="hi"))
+    write(app, COMPUTE.format(name="web", python=sys.executable, port=port, greeting="hi"))
     scoot(app, "apply", "--yes")
     (old,) = marked_processes(owner(app))
 
     # Moved and updated at once: shown together, done in that order.
     moves = "moved {\n  from = api.web\n  to = api.site\n}\n"
-    write(app, compute.format(name="site", python=sys.executable, port=port, greeting="moved"), moves)
+    write(app, COMPUTE.format(name="site", python=sys.executable, port=port, greeting="moved"), moves)
     plan = scoot(app, "plan")
     assert "→ api.web (compute) will be moved to api.site and updated in place" in plan, plan
     assert '~ env.GREETING: "hi" → "moved"' in plan or "GREETING" in plan
@@ -152,6 +154,37 @@ def test_a_compute_renamed_runs_under_its_new_name(app: Path) -> None:
     live = marked_processes(owner(app))
     assert old not in live and sorted(live.values()) == [f"{owner(app)}api.site/0"], live
     assert sorted(recorded(app)) == ["api.site"]
+    assert "No changes" in scoot(app, "plan", "--detailed-exitcode")
+
+
+def test_a_move_whose_old_version_cannot_start_again_records_what_runs(app: Path) -> None:
+    """Moved and updated at once, the program gone since it started: the move's new process
+    fails and the old one does not start again. scoot.lock then records the object at its
+    new address running nothing (nothing at the old), and the next plan creates it."""
+    port = free_port()
+    write(app, COMPUTE.format(name="web", python=sys.executable, port=port, greeting="hi"))
+    scoot(app, "apply", "--yes")
+    assert get(f"http://127.0.0.1:{port}/") == "ok hi"
+    moves = "moved {\n  from = api.web\n  to = api.site\n}\n"
+    write(app, COMPUTE.format(name="site", python=sys.executable, port=port, greeting="moved"), moves)
+    server = app / "app" / "server.py"
+    server.unlink()
+
+    failed = scoot(app, "apply", "--yes", code=1)
+    assert "did not start again either" in failed and "nothing of api.web runs now" in failed, failed
+    assert not marked_processes(owner(app))
+    assert recorded(app) == {"api.site": recorded(app)["api.site"]}, sorted(recorded(app))
+    assert recorded(app)["api.site"]["identity"] == {"replicas": []}
+    status = json.loads(scoot(app, "status", "--json"))
+    assert {o["address"]: o["observed"] for o in status["objects"]} == {"api.site": "missing"}
+
+    server.write_text(SERVER)
+    plan = scoot(app, "plan")
+    assert "! api.site (compute) is gone: it will be created again" in plan, plan
+    scoot(app, "apply", "--yes")
+    assert get(f"http://127.0.0.1:{port}/") == "ok moved"
+    assert sorted(marked_processes(owner(app)).values()) == [f"{owner(app)}api.site/0"]
+    assert recorded(app)["api.site"]["identity"] == {"replicas": [0]}
     assert "No changes" in scoot(app, "plan", "--detailed-exitcode")
 
 

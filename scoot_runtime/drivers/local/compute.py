@@ -12,7 +12,9 @@ The environment of a process holds secrets: it is built in memory, handed to
 the process, and never logged, recorded or put into a message.
 
 A replacement is an update (`replace`): the new processes are started, and healthy,
-before the old ones stop, or where they share a port, one replica at a time.
+before the old ones stop, or where they share a port, one replica at a time. Started
+beside them, the old ones stop only after the switch-over (`SwitchOver`: what uses the
+object has its new outputs), and not at all if something could not take them.
 
 A move (a `moved` block) starts each replica again under its new name, exactly as
 it was started (read back from /proc, the marker changed), the way an update
@@ -46,6 +48,7 @@ from scoot_runtime.drivers.base import (
     PreviousVersionKept,
     PreviousVersionLost,
     Recorded,
+    SwitchOver,
     model_problems,
 )
 from scoot_runtime.drivers.local import health, processes
@@ -265,9 +268,11 @@ class ComputeObjects:
             drift = []
         drift += [f"replica {r} is not running" for r in sorted(wanted) if r not in running]
         # An update that starts the new version beside the old one, interrupted before the
-        # old one stopped, leaves two processes for a replica: the next update stops both.
+        # old one stopped (or a replacement whose old version was kept for a dependant that
+        # could not switch over), leaves two processes for a replica: the next update stops both.
         drift += [
-            f"replica {r} runs twice (pids {', '.join(map(str, pids))}: an interrupted update)"
+            f"replica {r} runs twice (pids {', '.join(map(str, pids))}: an interrupted update, "
+            "or an old version kept for what still used it)"
             for r, pids in sorted(twice.items())
         ]
         applied = {replica: applied_of(found.config) for replica, found in running.items()}
@@ -291,7 +296,7 @@ class ComputeObjects:
         self._scanned = None
         return {p.address for p in await self._scan() if p.address is not None}
 
-    async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+    async def update(self, spec: ObjectSpec, recorded: Recorded, switch_over: SwitchOver | None = None) -> Created:
         """Replace the processes, keeping the previous version if the new one fails.
 
         Where the ports allow (no port, or none of the new ports is one the old
@@ -302,10 +307,13 @@ class ComputeObjects:
         started (argv, environment, folder, read back from /proc before they were
         stopped: scoot.lock holds no secret value, the processes do). Either way a
         failure leaves the previous version running, and `PreviousVersionKept` says
-        so when that version is the recorded one.
+        so when that version is the recorded one. With `switch_over`, the old processes
+        stop only once it answers True.
         """
         wanted = settings(spec)
         previous = await self._previous(spec.address)
+        # An old version left beside a new one (a switch-over answered False) holds a port too.
+        taken = await self._ports(spec.address)
         # Every process of the object now, children included (the same walk of /proc).
         before = {p.proc for p in await self._scan() if p.address == str(spec.address)}
         kept = self._recorded_runs(previous, recorded)
@@ -316,21 +324,26 @@ class ComputeObjects:
         ports = {wanted.replica_port(r) for r in range(wanted.replicas)} - {None}
         start = functools.partial(self._start, spec, wanted, cwd)
         try:
-            started = await self._switch(spec.address, spec.address, range(wanted.replicas), start, ports, previous, recorded)
+            started = await self._switch(
+                spec.address, spec.address, range(wanted.replicas), start, ports, previous, recorded, taken
+            )
         except LocalDriverError as error:
             restored = kept and not isinstance(error, NotRestored)
             raise (PreviousVersionKept(spec.address, str(error)) if restored else error) from None
+        made = Created(identity(started), outputs(wanted.port))
+        if switch_over is not None and not await switch_over(made):
+            return made  # what could not take the new outputs still uses the old processes
         # Every new replica is healthy: the old processes (with any replica no longer wanted) stop.
         await self._stop(spec.address, lambda p: p.proc in before)
-        return Created(identity(started), outputs(wanted.port))
+        return made
 
-    async def replace(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, switch_over: SwitchOver | None = None) -> Created:
         """A replacement (`--replace`): new processes, started as `update` starts them,
         beside the old ones where the ports allow (create before destroy), else one
         replica at a time; the old ones stop once every new one is healthy, and come
         back if one fails. Nothing of a local process outlives it but its log and what
         it wrote, so a replacement is an update that starts anew whatever changed."""
-        return await self.update(spec, recorded)
+        return await self.update(spec, recorded, switch_over)
 
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         """Start each replica of `source` again under `spec.address`, as it was started,
@@ -373,12 +386,16 @@ class ComputeObjects:
         ports: set[int | None],
         previous: Mapping[int, tuple[Running, Launch]],
         recorded: Recorded,
+        taken: set[int | None] | None = None,
     ) -> dict[int, Proc]:
         """Start the replicas of `address` in place of those of `source` (the same object,
         or the one it moves from): beside them where the ports allow (none of the new
-        ports is one the old processes were given), else one at a time. The old ones are
-        left for the caller to stop; on failure, they run as before."""
-        if not ports & {_env_port(launch) for _, launch in previous.values()}:
+        ports is one the old processes were given: `taken`, by default `previous`'s),
+        else one at a time. The old ones are left for the caller to stop; on failure,
+        they run as before."""
+        if taken is None:
+            taken = {_env_port(launch) for _, launch in previous.values()}
+        if not ports & taken:
             return await self._start_beside(address, replicas, start)
         return await self._roll(address, source, replicas, start, previous, recorded)
 
@@ -435,6 +452,12 @@ class ComputeObjects:
             if leader.replica is not None and launch is not None:
                 found.setdefault(leader.replica, (leader, launch))
         return found
+
+    async def _ports(self, address: Address) -> set[int | None]:
+        """The ports every process started for the object was given, however many run for a replica."""
+        leaders = await self._leaders(str(address))
+        launches = await asyncio.gather(*(asyncio.to_thread(processes.launch_of, p.proc) for p in leaders))
+        return {_env_port(launch) for launch in launches if launch is not None}
 
     @staticmethod
     def _recorded_runs(previous: Mapping[int, tuple[Running, Launch]], recorded: Recorded) -> bool:

@@ -28,6 +28,7 @@ from scoot_runtime.drivers.base import (
     Observed,
     ReadResult,
     Recorded,
+    SwitchOver,
 )
 from scoot_runtime.drivers.local import compute, storage
 from scoot_runtime.drivers.local.logs import read_logs
@@ -140,6 +141,15 @@ class LocalDriver(CloudDriver):
         if spec.kind == "storage":
             return await self._storage.replace(spec, recorded, delete_data)
         return _connection(spec, self._kind(spec))
+
+    async def replace_switching(
+        self, spec: ObjectSpec, recorded: Recorded, delete_data: bool, switch_over: SwitchOver
+    ) -> Created:
+        """A compute's old processes stop only after the switch-over (what uses it updated);
+        a store and a connection as `replace` makes them, then the switch-over."""
+        if spec.kind == "compute":
+            return await self._compute.replace(spec, recorded, switch_over)
+        return await super().replace_switching(spec, recorded, delete_data, switch_over)
 
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         if spec.kind == "compute":
