@@ -297,7 +297,7 @@ def section_aws(quick: bool) -> None:
     line(
         f"AWS calls: {large // small}x objects <= {aws_calls.BOUND:g}x calls",
         found.passed,
-        "every service" if not over else f"over it: {', '.join(over)} (why: under the table)",
+        "every service" if not over else f"over it: {', '.join(over)} (why: beside its figure)",
     )
 
 

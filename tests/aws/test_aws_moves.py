@@ -105,6 +105,21 @@ def live(moto: Moto, ids: list[str]) -> dict[str, dict[str, str]]:
     }
 
 
+def balancer_owners(moto: Moto, balancer: str) -> dict[str, str]:
+    """What the load balancer `balancer` (an ARN), its listeners and its target groups say
+    they are part of: kind → `component.object` (as their scoot: tags say)."""
+    elbv2 = moto.client("elbv2")
+    arns = {"load balancer": balancer}
+    for listener in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]:
+        arns["listener"] = listener["ListenerArn"]
+        for action in listener["DefaultActions"]:
+            arns["target group"] = action["TargetGroupArn"]
+    assert len(arns) == 3, arns
+    described = elbv2.describe_tags(ResourceArns=list(arns.values()))["TagDescriptions"]
+    tags = {d["ResourceArn"]: {t["Key"]: t["Value"] for t in d["Tags"]} for d in described}
+    return {kind: f"{tags[arn]['scoot:component']}.{tags[arn]['scoot:object']}" for kind, arn in arns.items()}
+
+
 def status_ok(app: Path) -> dict[str, str]:
     status = json.loads(scoot("status", "--target", "aws", "--json", str(app)))
     return {o["address"]: o["observed"] for o in status["objects"]}
@@ -134,6 +149,10 @@ def test_a_moved_compute_keeps_its_instances_and_a_new_one_may_take_its_old_addr
     assert {tags["scoot:object"] for tags in live(moto_server, instances).values()} == {"site"}
     assert after["api.site"]["identity"]["role"] == role
     assert after["api.site"]["outputs"] == before["api.web"]["outputs"]
+    # The same load balancer, its listener and target group tagged with the new address too.
+    balancer = before["api.web"]["identity"]["load_balancer"]
+    assert after["api.site"]["identity"]["load_balancer"] == balancer
+    assert balancer_owners(moto_server, balancer) == dict.fromkeys(["load balancer", "listener", "target group"], "api.site")
     # The connection's policy is renamed on that role, the old name gone.
     assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == ["scoot-connection-api-site_files", "scoot-launch"]
     assert status_ok(app) == {"api.files": "ok", "api.site": "ok", "api.site_files": "ok"}
@@ -161,6 +180,7 @@ def test_a_moved_component_keeps_its_instances(app: Path, moto_server: Moto) -> 
     write_components(app, component("api", WEB))
     scoot("apply", "--target", "aws", "--yes", str(app))
     instances = objects(app)["api.web"]["identity"]["instances"]
+    balancer = objects(app)["api.web"]["identity"]["load_balancer"]
 
     write_components(app, component("shop", WEB), moved="moved {\n  from = api\n  to = shop\n}\n")
     plan = scoot("plan", "--target", "aws", "--json", str(app))
@@ -173,6 +193,8 @@ def test_a_moved_component_keeps_its_instances(app: Path, moto_server: Moto) -> 
     assert sorted(objects(app)) == ["shop.files", "shop.web", "shop.web_files"]
     assert objects(app)["shop.web"]["identity"]["instances"] == instances
     assert {tags["scoot:component"] for tags in live(moto_server, instances).values()} == {"shop"}
+    assert objects(app)["shop.web"]["identity"]["load_balancer"] == balancer
+    assert balancer_owners(moto_server, balancer) == dict.fromkeys(["load balancer", "listener", "target group"], "shop.web")
     assert status_ok(app) == {"shop.files": "ok", "shop.web": "ok", "shop.web_files": "ok"}
     assert "No changes" in scoot("plan", "--target", "aws", "--detailed-exitcode", str(app))
     state = lineage(app)
@@ -213,6 +235,8 @@ def test_an_interrupted_compute_move_converges_at_the_next_apply(app: Path, moto
     scoot("apply", "--target", "aws", "--yes", str(app))
     assert sorted(objects(app)) == ["api.site"]
     assert objects(app)["api.site"]["identity"]["instances"] == instances
+    balancer = objects(app)["api.site"]["identity"]["load_balancer"]
+    assert balancer_owners(moto_server, balancer) == dict.fromkeys(["load balancer", "listener", "target group"], "api.site")
     assert set(live(moto_server, instances)) == set(instances)
     assert status_ok(app) == {"api.site": "ok"}
     assert "No changes" in scoot("plan", "--target", "aws", "--detailed-exitcode", str(app))

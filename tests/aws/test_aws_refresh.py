@@ -113,7 +113,14 @@ def test_the_refresh_in_pages_finds_what_read_finds_drift_included(
 def test_a_no_op_plan_of_ten_times_the_objects_makes_at_most_twice_the_calls(moto_server: Moto) -> None:
     """`scoot plan`, a whole process, at 5 and 50 objects; the calls counted by a proxy in
     front of moto's server (bench/aws_calls.py prints the same at 20 and 200)."""
-    proxy = Proxy(moto_server.endpoint_url)
+    listings: list[dict[str, Any]] = []
+
+    def seen(request: bytes, answer: bytes) -> bytes:
+        if b'"ResourceTypeFilters"' in request and b'"scoot:lineage"' in request:  # the driver's GetResources
+            listings.append(json.loads(request))
+        return answer
+
+    proxy = Proxy(moto_server.endpoint_url, rewrite=seen)
     proxy.start()
     try:
         found = figures(1, proxy)
@@ -122,4 +129,8 @@ def test_a_no_op_plan_of_ten_times_the_objects_makes_at_most_twice_the_calls(mot
     assert found.rows and found.passed, report(found)
     # No call is per object any more: none is made as many times as there are objects.
     assert all(count < 10 for count in found.calls[1].values()), report(found)
+    # The launch parameters come from the Tagging API's listing: SSM is not asked.
+    assert not any(service == "ssm" for calls in found.calls for service, _ in calls), report(found)
+    # Its pages are AWS's largest, by resources only (AWS recommends ResourcesPerPage instead of TagsPerPage).
+    assert listings and all(body["ResourcesPerPage"] == 100 and "TagsPerPage" not in body for body in listings)
     assert BOUND == 2.0

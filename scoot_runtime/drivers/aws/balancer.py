@@ -12,6 +12,8 @@ tagged like everything else:
   process answers); its deregistration delay is the target's `drain_seconds`;
 - an HTTP listener on `port` forwarding to the target group.
 
+A move (`retag`) gives all three the new address's tags and keeps their names.
+
 `ensure` finds each by name before making it, so a create interrupted anywhere
 converges on the next apply. A roll registers new instances, waits until the target
 group says `healthy` (`wait_healthy`, bounded by the target's `health_timeout`), and
@@ -156,6 +158,20 @@ class Balancers:
             await self.aws.call(
                 "elbv2", "modify_listener", ListenerArn=current[0]["ListenerArn"], Port=port, DefaultActions=forward
             )
+
+    async def retag(self, address: Address, named: Address) -> None:
+        """Tag the balancer, its listeners and the target group named after `named` as the
+        compute `address`'s (a move); another state's is refused, what is not there skipped."""
+        balancer = await self._balancer(address, named)
+        group = await self._target_group(address, named)
+        arns = [str(found[arn]) for found, arn in ((balancer, "LoadBalancerArn"), (group, "TargetGroupArn")) if found]
+        if balancer is not None:
+            listeners = await self.aws.call("elbv2", "describe_listeners", LoadBalancerArn=arns[0])
+            arns += [str(listener["ListenerArn"]) for listener in listeners.get("Listeners", ())]
+        if arns:  # AddTags is documented for one ARN (DescribeTags: up to 20), so one call each
+            tags = tag_list(self.names.owner_tags(address, named, Name=self.names.balancer(named)))
+            for arn in arns:
+                await self.aws.call("elbv2", "add_tags", ResourceArns=[arn], Tags=tags)
 
     async def delete(self, address: Address, named: Address) -> None:
         """The balancer (its listeners with it), then the target group it used."""

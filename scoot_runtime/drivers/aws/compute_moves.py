@@ -1,9 +1,10 @@
 """A compute moved to another address (`moved`), or imported from instances made elsewhere.
 
 A move re-tags, and renames nothing: the instances, their volumes, the launch
-parameter, the role and instance profile and the security group get the new
-address's `scoot:component` and `scoot:object` tags and keep their names, which
-stay those of the naming address (see `naming`). No running instance is touched:
+parameter, the role and instance profile, the load balancer with its listener and
+target group, and the security group get the new address's `scoot:component` and
+`scoot:object` tags and keep their names, which stay those of the naming address
+(see `naming`). No running instance is touched:
 what it runs (its user data names the launch parameter and the archive) and what
 lets it in and what it may do (its group, its instance profile) stay as they
 were. The security group is re-tagged last: found re-tagged, the move is done
@@ -74,6 +75,7 @@ async def move(
             Tags=tag_list(owner),
         )
     role = await objects.roles.retag(address, named)
+    await objects.balancers.retag(address, named)
     group = await objects.network.retag(address, named)
     if (
         group is None

@@ -36,9 +36,9 @@ async def tagged(aws: Aws, names: Names, types: Iterable[str]) -> list[tuple[str
         "PaginationToken",
         TagFilters=[{"Key": LINEAGE_TAG, "Values": [names.lineage]}],
         ResourceTypeFilters=sorted(types),
-        # The largest pages the API gives: the calls grow by one per 100 objects.
+        # The largest pages the API gives: the calls grow by one per 100 resources. Not
+        # TagsPerPage too: AWS recommends ResourcesPerPage instead of it (docs/drivers/aws.md).
         ResourcesPerPage=100,
-        TagsPerPage=500,
     )
     return [
         (str(resource.get("ResourceARN", "")), tag_map(resource.get("Tags")))

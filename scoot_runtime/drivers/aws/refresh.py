@@ -10,15 +10,17 @@ to this state where the API can filter:
 | instances | `ec2 DescribeInstances`, by the lineage tag, live | 1,000 |
 | security groups | `ec2 DescribeSecurityGroups`, by the lineage tag | 1,000 |
 | roles and their inline policies | `iam GetAccountAuthorizationDetails` (roles only) | 1,000 |
-| launch parameters | `ssm DescribeParameters`, by this state's name prefix | 50 |
 | load balancers, target groups | `elbv2 DescribeLoadBalancers`, `DescribeTargetGroups` | 400 |
 | source archives | `s3 ListObjectsV2` of the artifact bucket | 1,000 |
 | buckets | `s3 ListBuckets` | all at once |
 | tables | `dynamodb ListTables` | 100 |
-| the tags of buckets, tables, parameters, balancers, target groups | `tag GetResources`, by the lineage tag | 100 |
+| the tags of buckets, tables, balancers, target groups; launch parameters | `tag GetResources`, by the lineage tag | 100 |
 
 Existence comes from each service's own listing (the Tagging API may list a
-resource for a while after it is deleted); tags from the Tagging API. What a
+resource for a while after it is deleted); tags from the Tagging API. A launch
+parameter is the exception: it is there when the Tagging API lists it with this
+state's tags (SSM lists parameters 50 a page at most, moto's server 10, and the
+name and tags are all the refresh needs). What a
 listing cannot settle is asked per object, as `read` asks: a store, a parameter,
 a balancer or a target group that exists but is not listed with this state's tags (untagged, its
 tags lost, or another state's). A listing AWS refuses (a policy without
@@ -90,7 +92,6 @@ class Listing:
         self.instances: list[dict[str, Any]] | None = None
         self.groups: list[dict[str, Any]] | None = None
         self.roles: dict[str, tuple[dict[str, str], dict[str, Any]]] | None = None  # name → (tags, policies)
-        self.parameters: set[str] | None = None
         self.balancers: dict[str, dict[str, Any]] | None = None  # by name
         self.target_groups: dict[str, dict[str, Any]] | None = None  # by name
         self.artifacts: set[str] | None = None
@@ -145,7 +146,6 @@ class PagedReads:
             steps.append(keep("roles", self._roles()))
         if "compute" in kinds:
             steps.append(keep("instances", self._instances(lineage)))
-            steps.append(keep("parameters", self._parameters()))
             steps.append(keep("artifacts", self._artifacts()))
             steps.append(keep("balancers", self._elb("describe_load_balancers", "LoadBalancers", "LoadBalancerName")))
             steps.append(keep("target_groups", self._elb("describe_target_groups", "TargetGroups", "TargetGroupName")))
@@ -189,13 +189,6 @@ class PagedReads:
         """The account's load balancers or target groups, by name (ELB filters nothing by tag)."""
         pages = await self.aws.pages("elbv2", operation, "Marker", "NextMarker", PageSize=400)
         return {str(item[name]): dict(item) for page in pages for item in page.get(key, ())}
-
-    async def _parameters(self) -> set[str]:
-        prefix = [{"Key": "Name", "Option": "BeginsWith", "Values": [f"/scoot/{self.names.digest()}/"]}]
-        pages = await self.aws.pages(
-            "ssm", "describe_parameters", "NextToken", "NextToken", ParameterFilters=prefix, MaxResults=50
-        )
-        return {str(p["Name"]) for page in pages for p in page.get("Parameters", ())}
 
     async def _artifacts(self) -> set[str]:
         bucket = self.compute.artifacts.bucket
@@ -287,12 +280,12 @@ class PagedReads:
         return role is not None and self.names.owns(role[0], address)
 
     async def _parameter_exists(self, found: Listing, address: Address, named: Address) -> bool:
-        name = self.names.parameter(named)
-        tags = found.tags.get(("parameter", name)) if found.tags is not None else None
-        if found.parameters is None or (name in found.parameters and tags is None):
-            # Not listed with this state's tags (untagged, or another's): asked as `read` asks.
+        # Listed with this state's tags: there (no SSM listing: see the module's docstring).
+        # Not listed (gone, untagged, another's, or the listing refused): asked as `read` asks.
+        tags = found.tags.get(("parameter", self.names.parameter(named))) if found.tags is not None else None
+        if tags is None:
             return await self.compute.parameter_exists(address, named)
-        return name in found.parameters and tags is not None and self.names.owns(tags, address)
+        return self.names.owns(tags, address)
 
     async def _balancer(self, found: Listing, address: Address, named: Address) -> Found | None:
         """As `Balancers.find`: the balancer and target group named after `named`, if both are there."""
