@@ -55,6 +55,9 @@ class Checked:
     deps: Edges
     built_bytes: int
     output_bytes: int
+    # Where each of `values` is in `block`: (member, attribute of an object or -1): the
+    # same places hold the values of a block of the same text (`moved`).
+    places: list[tuple[int, int]] | None = None
 
 
 @dataclass
@@ -191,12 +194,14 @@ def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
                 related=tuple((move(r), label) for r, label in found.related),
             )
         )
+    places = kept.places if kept.places is not None else _places(kept)
+    if places is None:
+        return None
+    members = block.members
     values: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
-    now = _values_of(block, kept.values[0][0][1]) if kept.values else {}
-    for path, (file, _) in kept.values:
-        value = now.get(path)
-        if value is None:
-            return None
+    for (path, (file, _)), (member, attribute) in zip(kept.values, places, strict=True):
+        holder = members[member]
+        value = holder.value if attribute < 0 else holder.attributes[attribute].value  # type: ignore[union-attr]
         values.append((path, (file, value)))
     references = [
         make(ReferenceUse, (move(ref[0]), ref[1], tuple([at + delta for at in ref[2]]), *ref[3:]))
@@ -216,20 +221,21 @@ def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
         deps,
         kept.built_bytes,
         kept.output_bytes,
+        places,
     )
 
 
-def _values_of(block: s.ComponentBlock, name: str) -> dict[JsonPath, s.Expr]:
-    """The values of a component's attributes and its objects' by source map path
-    (`components.api.objects.web.port`): the first of each key, as the check records."""
-    found: dict[JsonPath, s.Expr] = {}
-    for member in block.members:
+def _places(kept: Checked) -> list[tuple[int, int]] | None:
+    """Where the values a check recorded are in its block (None if one is not there)."""
+    found: dict[int, tuple[int, int]] = {}
+    for index, member in enumerate(kept.block.members):
         if isinstance(member, s.Attribute):
-            found.setdefault(("components", name, member.key.text), member.value)
+            found.setdefault(id(member.value), (index, -1))
         elif not isinstance(member, s.ModuleBlock):
-            for attr in member.attributes:
-                found.setdefault(("components", name, "objects", member.name.text, attr.key.text), attr.value)
-    return found
+            for number, attr in enumerate(member.attributes):
+                found.setdefault(id(attr.value), (index, number))
+    places = [found.get(id(value)) for _, (_, value) in kept.values]
+    return None if None in places else places  # type: ignore[return-value]
 
 
 def _merge(used: set[str], deps: Edges, more_used: set[str], more_deps: Edges) -> None:
