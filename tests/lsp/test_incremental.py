@@ -240,14 +240,21 @@ ANCHORS = ["hello", "8080", "orders {", "tail =", "log {", "sqlite", "greeting\n
 def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_from_scratch(
     edits: list[tuple[int | str, int, str]]
 ) -> None:
+    texts = [MANY]
+    for where, removed, piece in edits:
+        text = texts[-1]
+        at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
+        texts.append(text[:at] + piece + text[at + removed :])
+    _each_compile_equals_one_from_scratch(texts)
+
+
+def _each_compile_equals_one_from_scratch(texts: list[str]) -> None:
+    """Compile the texts one after the other keeping parses and checks, as the server
+    does; each compile gives what a compile from scratch gives."""
     path = "/unit/architecture.sct"
-    text = MANY
     parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
     checks = Checks()
-    compile_sources({path: text}, parsed=parsed, checks=checks)
-    for where, removed, piece in edits:
-        at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
-        text = text[:at] + piece + text[at + removed :]
+    for text in texts:
         got = compile_sources({path: text}, parsed=parsed, checks=checks)
         want = compile_sources({path: text})
         assert got.diagnostics == want.diagnostics
@@ -283,24 +290,12 @@ LINE_PIECES_CHECKED = [
 def test_compiles_after_lines_added_and_removed_equal_compiles_from_scratch(edits: list[tuple[int, int, str]]) -> None:
     """Whole lines in and out, as a user types: what follows moves (its kept parses,
     bindings and checks are moved), and moves back."""
-    path = "/unit/architecture.sct"
-    text = MANY
-    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
-    checks = Checks()
-    compile_sources({path: text}, parsed=parsed, checks=checks)
+    texts = [MANY]
     for line, removed, piece in edits:
-        lines = text.splitlines(keepends=True)
+        lines = texts[-1].splitlines(keepends=True)
         at = line % (len(lines) + 1)
-        text = "".join([*lines[:at], piece, *lines[at + removed :]])
-        got = compile_sources({path: text}, parsed=parsed, checks=checks)
-        want = compile_sources({path: text})
-        assert got.diagnostics == want.diagnostics
-        assert (got.architecture.to_json() if got.architecture else None) == (
-            want.architecture.to_json() if want.architecture else None
-        )
-        assert got.files == want.files
-        assert got.semantic == want.semantic
-        assert got.source_map == want.source_map
+        texts.append("".join([*lines[:at], piece, *lines[at + removed :]]))
+    _each_compile_equals_one_from_scratch(texts)
 
 
 def test_a_line_added_above_components_moves_their_kept_checks() -> None:
