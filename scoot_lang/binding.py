@@ -428,9 +428,10 @@ class Binder:
             self.rebinding.now[name] = Bound(block, file.path, text, objects, findings.diagnostics[counts[0] :], symbols, spans)
             return objects
         delta = block.start - last.block.start
+        make = tuple.__new__  # `Span` and `Symbol` are named tuples: made directly, at half the cost
 
         def move(at: Span) -> Span:
-            return at if not delta else Span(at.file, at.start + delta, at.end + delta)
+            return make(Span, (at[0], at[1] + delta, at[2] + delta))
 
         if last.block is block:  # the same nodes: the same infos (a file is read for its path)
             objects = dict(last.objects)
@@ -444,14 +445,15 @@ class Binder:
             replace(found, span=move(found.span) if found.span else None, related=tuple((move(r), n) for r, n in found.related))
             for found in last.diagnostics
         ] if delta else last.diagnostics
-        symbols = [x._replace(span=move(x.span), name_span=move(x.name_span)) for x in last.symbols] if delta else last.symbols
+        symbols = [make(Symbol, (x[0], x[1], x[2], move(x[3]), move(x[4]), *x[5:])) for x in last.symbols] if delta else last.symbols
         spans = [(path, move(at)) for path, at in last.spans] if delta else last.spans
         for found in diagnostics:
             findings.add(found)
-        for symbol in symbols:
-            findings.semantic.add(symbol)
+        table, mapped = findings.semantic.symbols, findings.source_map.spans
+        for symbol in symbols:  # as `SemanticModel.add` and `SourceMap.add`, without a call each
+            table.setdefault(symbol[0], symbol)
         for path, at in spans:
-            findings.source_map.add(path, at)
+            mapped.setdefault(path, at)
         self.rebinding.now[name] = Bound(block, file.path, text, objects, diagnostics, symbols, spans)
         return objects
 

@@ -186,11 +186,12 @@ def _compile(
             known = parsed.get(path) if parsed is not None else None
             if known is not None and known[0] == text:
                 tree, errors = known[1], known[2]
-            elif known is not None and not known[2]:
-                tree, errors = parse_edit(known[0], known[1], text)
             else:
-                tree, errors = parse(text, path)
-                if parsed is not None:
+                if known is not None and not known[2]:
+                    tree, errors = parse_edit(known[0], known[1], text)
+                else:
+                    tree, errors = parse(text, path)
+                if parsed is not None:  # the next edit is parsed against this text, not an older one
                     parsed[path] = (text, tree, errors)
         diagnostics.extend(errors)
         if tree is None:

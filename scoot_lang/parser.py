@@ -1166,6 +1166,11 @@ _MOVERS: dict[type, Callable[[Any, int], Any]] = {}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
+# Fields whose declared type holds no offsets (copied as they are), and names, copied
+# in place (a third of a tree's nodes): the declared type is checked, the value's too.
+_PLAIN_FIELDS = frozenset({"str", "int", "bool", "float", "int | float"})
+
+
 def _mover(node: Any, delta: int) -> Any:
     """Make the copier of a node's class (a function of its fields, written out once:
     a copy of a tree after an edit is made of thousands of them), and copy `node`."""
@@ -1176,6 +1181,18 @@ def _mover(node: Any, delta: int) -> Any:
         if name in _OFFSETS:
             lines.append(f"    at = node.{name}")
             lines.append(f"    new.{name} = at + delta if at >= 0 else at")
+        elif f.type in _PLAIN_FIELDS:
+            lines.append(f"    new.{name} = node.{name}")
+        elif f.type == "Ident":
+            lines.append(f"    value = node.{name}")
+            lines.append("    if type(value) is ident:")
+            lines.append(f"        copied = new.{name} = make(ident)")
+            lines.append("        copied.text = value.text")
+            lines.append("        at = value.start")
+            lines.append("        copied.start = at + delta if at >= 0 else at")
+            lines.append("        at = value.end")
+            lines.append("        copied.end = at + delta if at >= 0 else at")
+            lines.append(f"    else: new.{name} = child(value, delta)")
         else:
             lines.append(f"    value = node.{name}")
             lines.append("    held = type(value)")
@@ -1186,7 +1203,12 @@ def _mover(node: Any, delta: int) -> Any:
             lines.append(f"    else: new.{name} = movers.get(held, child)(value, delta)")
     lines.append("    return new")
     scope: dict[str, Any] = {
-        "make": object.__new__, "kind": kind, "child": _moved_child, "plain": _PLAIN, "movers": _MOVERS
+        "make": object.__new__,
+        "kind": kind,
+        "child": _moved_child,
+        "plain": _PLAIN,
+        "movers": _MOVERS,
+        "ident": s.Ident,
     }
     exec("\n".join(lines), scope)
     _MOVERS[kind] = scope["move"]

@@ -55,6 +55,9 @@ class Checked:
     deps: Edges
     built_bytes: int
     output_bytes: int
+    # Where each of `values` is in `block`: (member, attribute of an object or -1): the
+    # same places hold the values of a block of the same text (`moved`).
+    places: list[tuple[int, int]] | None = None
 
 
 @dataclass
@@ -165,7 +168,11 @@ def replay(kept: Checked, findings: Findings, evaluator: Evaluator) -> bool:
 
 def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
     """A kept check of a block whose text moved (to `block`, the same text elsewhere),
-    moved likewise; None when something it found is outside the block (not moved)."""
+    moved likewise; None when something it found is outside the block (not moved).
+
+    A line added above a thousand components moves them all: this runs for each on
+    every such keystroke, so its spans are made as tuples directly (`Span` and
+    `ReferenceUse` are named tuples; their constructors and `_replace` cost twice as much)."""
     delta = block.start - kept.block.start
     low, high = kept.block.start, kept.block.end
 
@@ -173,8 +180,9 @@ def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
         return span.file == kept.path and low <= span.start and span.end <= high
 
     def move(span: Span) -> Span:
-        return Span(span.file, span.start + delta, span.end + delta)
+        return make(Span, (span[0], span[1] + delta, span[2] + delta))
 
+    make = tuple.__new__
     diagnostics: list[Diagnostic] = []
     for found in kept.diagnostics:
         if (found.span is not None and not inside(found.span)) or not all(inside(r) for r, _ in found.related):
@@ -186,18 +194,20 @@ def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
                 related=tuple((move(r), label) for r, label in found.related),
             )
         )
+    places = kept.places if kept.places is not None else _places(kept)
+    if places is None:
+        return None
+    members = block.members
     values: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
-    now = _values_of(block, kept.values[0][0][1]) if kept.values else {}
-    for path, (file, _) in kept.values:
-        value = now.get(path)
-        if value is None:
-            return None
+    for (path, (file, _)), (member, attribute) in zip(kept.values, places, strict=True):
+        holder = members[member]
+        value = holder.value if attribute < 0 else holder.attributes[attribute].value  # type: ignore[union-attr]
         values.append((path, (file, value)))
     references = [
-        ref._replace(span=move(ref.span), part_starts=tuple(start + delta for start in ref.part_starts))
+        make(ReferenceUse, (move(ref[0]), ref[1], tuple([at + delta for at in ref[2]]), *ref[3:]))
         for ref in kept.references
     ]
-    deps = {source: {target: move(span) for target, span in targets.items()} for source, targets in kept.deps.items()}
+    deps = {source: {target: move(at) for target, at in targets.items()} for source, targets in kept.deps.items()}
     return Checked(
         block,
         kept.path,
@@ -205,26 +215,27 @@ def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
         kept.component,
         diagnostics,
         references,
-        [(path, move(span)) for path, span in kept.spans],
+        [(path, make(Span, (at[0], at[1] + delta, at[2] + delta))) for path, at in kept.spans],
         values,
         kept.used,
         deps,
         kept.built_bytes,
         kept.output_bytes,
+        places,
     )
 
 
-def _values_of(block: s.ComponentBlock, name: str) -> dict[JsonPath, s.Expr]:
-    """The values of a component's attributes and its objects' by source map path
-    (`components.api.objects.web.port`): the first of each key, as the check records."""
-    found: dict[JsonPath, s.Expr] = {}
-    for member in block.members:
+def _places(kept: Checked) -> list[tuple[int, int]] | None:
+    """Where the values a check recorded are in its block (None if one is not there)."""
+    found: dict[int, tuple[int, int]] = {}
+    for index, member in enumerate(kept.block.members):
         if isinstance(member, s.Attribute):
-            found.setdefault(("components", name, member.key.text), member.value)
+            found.setdefault(id(member.value), (index, -1))
         elif not isinstance(member, s.ModuleBlock):
-            for attr in member.attributes:
-                found.setdefault(("components", name, "objects", member.name.text, attr.key.text), attr.value)
-    return found
+            for number, attr in enumerate(member.attributes):
+                found.setdefault(id(attr.value), (index, number))
+    places = [found.get(id(value)) for _, (_, value) in kept.values]
+    return None if None in places else places  # type: ignore[return-value]
 
 
 def _merge(used: set[str], deps: Edges, more_used: set[str], more_deps: Edges) -> None:

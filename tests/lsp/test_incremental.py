@@ -5,12 +5,14 @@ cursor's top-level item of the current text."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
+from scoot_lsp import documents as documents_module
 from scoot_lsp import model
 from scoot_lsp.documents import Documents
 from scoot_lsp.positions import LineIndex
@@ -20,6 +22,7 @@ from scoot_lang.compiler import compile_sources
 from scoot_lang.diagnostics import Diagnostic
 from scoot_lang.parser import parse, parse_edit
 from scoot_lang.reuse import Checks
+from scoot_lang.source import Span
 from tests.lsp.conftest import SHOP
 
 STORAGE = 'component data {\n  source = "./data"\n  storage cache { engine = "directory" }\n}\n'
@@ -237,14 +240,21 @@ ANCHORS = ["hello", "8080", "orders {", "tail =", "log {", "sqlite", "greeting\n
 def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_from_scratch(
     edits: list[tuple[int | str, int, str]]
 ) -> None:
+    texts = [MANY]
+    for where, removed, piece in edits:
+        text = texts[-1]
+        at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
+        texts.append(text[:at] + piece + text[at + removed :])
+    _each_compile_equals_one_from_scratch(texts)
+
+
+def _each_compile_equals_one_from_scratch(texts: list[str]) -> None:
+    """Compile the texts one after the other keeping parses and checks, as the server
+    does; each compile gives what a compile from scratch gives."""
     path = "/unit/architecture.sct"
-    text = MANY
     parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
     checks = Checks()
-    compile_sources({path: text}, parsed=parsed, checks=checks)
-    for where, removed, piece in edits:
-        at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
-        text = text[:at] + piece + text[at + removed :]
+    for text in texts:
         got = compile_sources({path: text}, parsed=parsed, checks=checks)
         want = compile_sources({path: text})
         assert got.diagnostics == want.diagnostics
@@ -254,6 +264,55 @@ def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_fr
         assert got.files == want.files
         assert got.semantic == want.semantic
         assert got.source_map == want.source_map
+
+
+LINE_PIECES_CHECKED = [
+    "\n",
+    "    \n",
+    "// a note\n",
+    "let z = 1\n",
+    "  replicas = 2\n",
+    "  storage s {}\n",
+    "component c {}\n",
+    'component r for x in ["a", "b"] {}\n',  # the unit is then checked whole, and one by one again after
+    "  storage t if true {}\n",
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 2), st.sampled_from(["", *LINE_PIECES_CHECKED])),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_compiles_after_lines_added_and_removed_equal_compiles_from_scratch(edits: list[tuple[int, int, str]]) -> None:
+    """Whole lines in and out, as a user types: what follows moves (its kept parses,
+    bindings and checks are moved), and moves back."""
+    texts = [MANY]
+    for line, removed, piece in edits:
+        lines = texts[-1].splitlines(keepends=True)
+        at = line % (len(lines) + 1)
+        texts.append("".join([*lines[:at], piece, *lines[at + removed :]]))
+    _each_compile_equals_one_from_scratch(texts)
+
+
+def test_a_line_added_above_components_moves_their_kept_checks() -> None:
+    path = "/unit/architecture.sct"
+    parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
+    checks = Checks()
+    compile_sources({path: MANY}, parsed=parsed, checks=checks)
+    before = dict(checks.components)
+    added = MANY.replace("component worker", "\n\ncomponent worker", 1)
+    got = compile_sources({path: added}, parsed=parsed, checks=checks)
+    moved = checks.components["audit"]
+    assert moved is not before["audit"] and moved.component is before["audit"].component  # replayed, moved
+    assert moved.spans == [(p, type(at)(at.file, at.start + 2, at.end + 2)) for p, at in before["audit"].spans]
+    assert all(type(at) is Span for _, at in moved.spans)
+    references = checks.components["worker"].references
+    assert references and all(type(ref.span) is Span for ref in references)
+    assert got.semantic == compile_sources({path: added}).semantic
 
 
 def test_a_change_to_one_component_replays_the_check_of_the_others() -> None:
@@ -297,3 +356,19 @@ def test_the_line_index_of_an_edit_equals_the_index_of_the_new_text(
     assert [edited.line_start(n) for n in range(fresh.line_count)] == [fresh.line_start(n) for n in range(fresh.line_count)]
     assert [edited.line_end(n) for n in range(fresh.line_count)] == [fresh.line_end(n) for n in range(fresh.line_count)]
     assert edited.line_count == fresh.line_count and edited.text == new
+
+
+def test_a_compile_of_the_language_server_leaves_its_objects_to_reference_counting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frozen for the cycle collector (`documents._uncollected`), and the collector on again."""
+    monkeypatch.setattr(documents_module, "_compiles", 0)  # not a compile that thaws
+    documents = Documents()
+    uri = (tmp_path / "architecture.sct").as_uri()
+    documents.open(uri, MANY, 1)
+    gc.unfreeze()
+    snapshot = documents.compile_now(documents.unit_of(uri))
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0
+    assert not any(gc.is_tracked(o) and o is snapshot.compilation for o in gc.get_objects())  # frozen: not walked
+    gc.unfreeze()
