@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import change, find, open_file, until
+from tests.lsp.conftest import change, find
 from tests.lsp.test_module_editing import MODULE, hover_text
-from tests.lsp.test_module_overlay import cleared
+from tests.lsp.test_module_rename import using
 
 pytestmark = pytest.mark.asyncio
 
@@ -44,13 +44,7 @@ component tools if debug && length("x") > 0 {
 
 
 async def test_hover_on_what_a_false_if_leaves_out(client: LanguageClient, tmp_path: Path) -> None:
-    module = tmp_path / "modules" / "web" / "main.sct"
-    module.parent.mkdir(parents=True)
-    module.write_text(MODULE, encoding="utf-8")
-    app = tmp_path / "architecture.sct"
-    app.write_text(APP, encoding="utf-8")
-    doc = open_file(client, app)
-    await until(lambda: cleared(client, doc))
+    _, _, doc, module_doc = await using(client, tmp_path, APP)
 
     because = '`tools if debug && length("x") > 0`: `debug && length("x") > 0` is false because `debug = false`.'
     run = await hover_text(client, doc, find(APP, "run {"))
@@ -63,7 +57,6 @@ async def test_hover_on_what_a_false_if_leaves_out(client: LanguageClient, tmp_p
     assert extra.startswith("**tools.extra** — use of a module in component `tools`: it does not exist") and because in extra
 
     # In the module's file: the object, made by `web`, not by the uses whose `if` is false.
-    module_doc = open_file(client, module)
     server = await hover_text(client, module_doc, find(MODULE, "server {"))
     assert server.startswith("**api.web-server** — compute object")
     assert "Not made by the use `api.probe`: `debug` is false because `debug = false`." in server

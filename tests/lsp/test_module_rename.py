@@ -33,16 +33,21 @@ def moved(folder: Path) -> list[tuple[str, str]]:
     return [(m.from_, m.to) for m in compiled.architecture.moved]
 
 
-async def test_rename_of_an_object_in_a_modules_file(client: LanguageClient, tmp_path: Path) -> None:
-    record(tmp_path, "api.web-server")  # `admin` makes `api.admin-server` too: not applied
+async def using(client: LanguageClient, tmp_path: Path, text: str) -> tuple[Path, Path, str, str]:
+    """`modules/web` and an application using it (`text`), open and checked; the module's file open."""
     module = tmp_path / "modules" / "web" / "main.sct"
     module.parent.mkdir(parents=True)
     module.write_text(MODULE, encoding="utf-8")
     app = tmp_path / "architecture.sct"
-    app.write_text(USING, encoding="utf-8")
+    app.write_text(text, encoding="utf-8")
     doc = open_file(client, app)
     await until(lambda: cleared(client, doc))
-    module_doc = open_file(client, module)
+    return app, module, doc, open_file(client, module)
+
+
+async def test_rename_of_an_object_in_a_modules_file(client: LanguageClient, tmp_path: Path) -> None:
+    record(tmp_path, "api.web-server")  # `admin` makes `api.admin-server` too: not applied
+    app, module, doc, module_doc = await using(client, tmp_path, USING)
 
     changes = await rename(client, module_doc, MODULE, "server {", "srv")
     assert set(changes) == {doc, module_doc}
@@ -68,15 +73,7 @@ async def test_rename_of_an_object_in_a_modules_file(client: LanguageClient, tmp
 
 
 async def test_a_name_a_use_would_make_twice_is_refused(client: LanguageClient, tmp_path: Path) -> None:
-    module = tmp_path / "modules" / "web" / "main.sct"
-    module.parent.mkdir(parents=True)
-    module.write_text(MODULE, encoding="utf-8")
-    taken = APP.replace("compute client", "compute web-client")
-    app = tmp_path / "architecture.sct"
-    app.write_text(taken, encoding="utf-8")
-    doc = open_file(client, app)
-    await until(lambda: cleared(client, doc))
-    module_doc = open_file(client, module)
+    _, _, _, module_doc = await using(client, tmp_path, APP.replace("compute client", "compute web-client"))
     with pytest.raises(Exception, match=re.escape("would make `api.web-client`, which already exists")):
         await client.text_document_rename_async(
             lsp.RenameParams(
