@@ -26,6 +26,9 @@ Recorded = Callable[[str], dict[str, dict[str, Any]]]
 def hover(snapshot: Snapshot, path: str, offset: int, recorded: Recorded | None = None) -> lsp.Hover | None:
     file = model.tree(snapshot.compilation, path)
     index = snapshot.index(path)
+    absent = _absent_at(snapshot, file, path, offset)
+    if absent is not None:
+        return _markdown(absent[0], index.range(absent[1].start, absent[1].end))
     repeated = _repetition_at(snapshot, file, path, offset)
     if repeated is not None:
         return _markdown(repeated[0], index.range(repeated[1].start, repeated[1].end))
@@ -93,6 +96,26 @@ MOVED_HELP = (
     "kept (an object, `component.object`, or a whole component). The plan shows a move, not a delete and "
     "a create. An editor's rename of an applied object writes it."
 )
+
+
+def _absent_at(snapshot: Snapshot, file: s.File | None, path: str, offset: int) -> tuple[str, s.Ident] | None:
+    """On the name of a block that no instance makes because what holds it was not made: a
+    component whose `if` is false, or (in a module's file) every use of the module."""
+    where = model.place(file, offset)
+    block = where.object
+    if block is None or not block.name.start <= offset <= block.name.end:
+        return None
+    compilation = snapshot.compilation
+    component = where.item
+    if isinstance(component, s.ComponentBlock) and vocabulary.is_false(compilation, path, component):
+        return vocabulary.absent_markdown(compilation, path, component, block), block.name
+    if path in snapshot.texts or hit_at(snapshot, path, offset) is not None:
+        return None
+    unmade = vocabulary.unmade_uses(compilation, path)
+    if not unmade:
+        return None
+    head = f"**{block.name.text}** — {block.kind.text} of a module: no use makes it, so it does not exist."
+    return "\n\n".join([head, *unmade]), block.name
 
 
 def _repetition_at(snapshot: Snapshot, file: s.File | None, path: str, offset: int) -> tuple[str, s.Ident] | None:
@@ -165,6 +188,8 @@ def _symbol_text(snapshot: Snapshot, hit: Hit, recorded: Recorded | None) -> str
             lines += ["", kind_text.kind_description]
             if kind_text.outputs:
                 lines += ["", "Outputs: " + ", ".join(f"`{n}`" for n in kind_text.outputs)]
+        if sym.name_span.file not in snapshot.texts:  # a module's: the uses that do not make it
+            lines += [line for unmade in vocabulary.unmade_uses(compilation, sym.name_span.file) for line in ("", unmade)]
         if recorded is not None:
             lines += _recorded_text(recorded(f"{sym.component}.{sym.name}"))
         return "\n".join(lines)

@@ -84,7 +84,8 @@ def uses(semantic: SemanticModel, symbol: Symbol, renaming: bool = False) -> lis
         if ref.target is None:
             continue
         for index in range(len(ref.parts)):
-            if ref.parts[index] != symbol.name or (renaming and ref.address == "to" and index == len(ref.parts) - 1):
+            # Inside a module's file, `server` names what a use makes, `web-server`.
+            if not symbol.name.endswith(ref.parts[index]) or (renaming and ref.address == "to" and index == len(ref.parts) - 1):
                 continue
             symbol_id, output = part_meaning(ref, index)
             if symbol_id == symbol.id and output is None:
@@ -173,6 +174,31 @@ def rename(
     return lsp.WorkspaceEdit(changes=edits)
 
 
+def in_module(snapshot: Snapshot, path: str, offset: int, edit: lsp.WorkspaceEdit) -> tuple[str, int, str] | None:
+    """For a rename of what a module's file declares (a param, an output, an object): that
+    file, the offset of the declared name and its new text there (taken from `edit`), so
+    that every other application using the module is renamed alike (`merged`)."""
+    hit = hit_at(snapshot, path, offset)
+    if hit is None or hit.symbol.name_span.file in snapshot.texts:
+        return None
+    span = hit.symbol.name_span
+    declared = snapshot.index(span.file).range(span.start, span.end)
+    for change in (edit.changes or {}).get(uri_of(span.file), []):
+        if change.range == declared:
+            return span.file, span.start, change.new_text
+    return None
+
+
+def merged(first: lsp.WorkspaceEdit, second: lsp.WorkspaceEdit) -> lsp.WorkspaceEdit:
+    """Two applications' edits of one rename: the module's file edited once, each
+    application's own files (and `moved` blocks) as each made them."""
+    changes = {uri: list(edits) for uri, edits in (first.changes or {}).items()}
+    for uri, edits in (second.changes or {}).items():
+        known = changes.setdefault(uri, [])
+        known += [e for e in edits if e not in known]
+    return lsp.WorkspaceEdit(changes=changes)
+
+
 def _edit(snapshot: Snapshot, edits: dict[str, list[lsp.TextEdit]], span: Span, new_text: str) -> None:
     edit = lsp.TextEdit(range=snapshot.index(span.file).range(span.start, span.end), new_text=new_text)
     edits.setdefault(uri_of(span.file), []).append(edit)
@@ -205,32 +231,74 @@ def _made_name(made: str, old: str, new: str) -> str:
 def _rename_repeated(
     snapshot: Snapshot, at: Span, symbol: Symbol, base: str, new_name: str, recorded: frozenset[str]
 ) -> lsp.WorkspaceEdit:
-    """Rename a block with a `for` (`cache` of `cache-eu`, `cache-us`): its header and the
-    names of its instances in every reference; at a reference, `NEW-eu` names the new block."""
-    suffix = symbol.name[len(base) :]
+    """Rename a block whose instances are named after it: one with a `for` (`cache` of
+    `cache-eu`, `cache-us`), or one in a module's file (`server` of `web-server`,
+    `admin-server`). Its header and the names of its instances in every reference are
+    renamed; at a reference, the new name keeps what the reference adds to the block's
+    (`NEW-eu`, `web-NEW`). What `scoot.lock` records moves, in the application's file."""
+    semantic = snapshot.compilation.semantic
+    prefix, suffix = _affixes(semantic, symbol, base)
+    typed = _text(snapshot, at)
+    lead = typed[: len(typed) - len(base) - len(suffix)]  # a reference outside the module: `web-`
     if at == symbol.name_span:
         new_base = new_name
-    elif new_name.endswith(suffix) and len(new_name) > len(suffix):
-        new_base = new_name[: -len(suffix)]
-    else:
+    elif new_name.startswith(lead) and new_name.endswith(suffix) and len(new_name) > len(lead) + len(suffix):
+        new_base = new_name[len(lead) : len(new_name) - len(suffix)]
+    elif not prefix:
         raise RenameError(
             f"`{symbol.name}` is made by the `for` of `{base}`: rename it to `NAME{suffix}`, "
             f"or rename `{base}` at its header"
         )
-    semantic = snapshot.compilation.semantic
+    else:
+        raise RenameError(
+            f"`{typed}` is made by `{base}` of the module `{prefix[:-1]}` uses: rename it to "
+            f"`{lead}NAME{suffix}`, or rename `{base}` in the module's file"
+        )
+    problem = names.name_problem(new_base)
+    if problem is not None:
+        raise RenameError(f"`{new_base}` is not a name here: {problem}")
     made = vocabulary.instances(semantic, symbol)
-    moves = [(sym, sym.id, _new_id(sym, new_base + sym.name[len(base) :])) for sym in made]
+    moves = []
+    for sym in made:
+        first, last = _affixes(semantic, sym, base)
+        moves.append((sym, sym.id, _new_id(sym, first + new_base + last)))
     taken = [new for _, _, new in moves if new in semantic.symbols and new_base != base]
     if taken:
         raise RenameError(f"the block would make `{taken[0].split(':', 1)[1]}`, which already exists")
     edits: dict[str, list[lsp.TextEdit]] = {}
     _edit(snapshot, edits, symbol.name_span, new_base)
-    starts = dict.fromkeys(Span(u.file, u.start, u.start + len(base)) for sym in made for u in uses(semantic, sym, renaming=True))
-    for span in starts:  # a reference inside a component with a `for` is each instance's
+    starts: dict[Span, None] = {}
+    for sym in made:
+        after = len(_affixes(semantic, sym, base)[1])
+        for u in uses(semantic, sym, renaming=True):
+            starts[Span(u.file, u.end - after - len(base), u.end - after)] = None
+    for span in starts:  # a reference inside a component with a `for` (or a module) is each instance's
         _edit(snapshot, edits, span, new_base)
     if new_base != base:
-        _add_moves(snapshot, edits, symbol.span.file, moves, recorded)
+        _add_moves(snapshot, edits, _application_file(snapshot, symbol), moves, recorded)
     return lsp.WorkspaceEdit(changes=edits)
+
+
+def _affixes(semantic: SemanticModel, symbol: Symbol, base: str) -> tuple[str, str]:
+    """What an instance's name adds to its block's: the prefix of the module's use that made
+    it (`web-` of `web-server`, `""` for a block of the application) and the element of a
+    `for` (`-eu` of `cache-eu`)."""
+    prefixes = [
+        link.use.removeprefix("module:").rpartition(".")[2] + "-" for link in semantic.modules.values() if symbol.id in link.made
+    ]
+    for prefix in [*sorted(prefixes, key=len, reverse=True), ""]:
+        if symbol.name.startswith(prefix + base):
+            return prefix, symbol.name[len(prefix) + len(base) :]
+    raise RenameError(f"`{symbol.name}` is not named after `{base}`: rename it where it is declared")
+
+
+def _application_file(snapshot: Snapshot, symbol: Symbol) -> str:
+    """Where a rename's `moved` blocks go: the file declaring what is renamed, or for what a
+    module makes (declared in the module's file), the file declaring the application."""
+    if symbol.span.file in snapshot.texts:
+        return symbol.span.file
+    declared = [sym.span.file for sym in snapshot.compilation.semantic.symbols.values() if sym.kind == "application"]
+    return next((file for file in declared if file in snapshot.texts), next(iter(snapshot.texts)))
 
 
 def _add_moves(

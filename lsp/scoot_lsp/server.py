@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -345,12 +346,15 @@ def _module_users(ls: ScootLanguageServer, uri: str) -> list[Unit]:
 def _module_user(ls: ScootLanguageServer, uri: str) -> Unit | None:
     """A unit that uses the document as a module's file: its model knows the module's uses
     (hover, definition and rename inside a module answer from it; lsp/README.md)."""
-    path = path_of(uri)
+    return next(_module_readers(ls, path_of(uri)), None)
+
+
+def _module_readers(ls: ScootLanguageServer, path: str) -> Iterator[Unit]:
+    """Every unit whose last model read the file as a module's file."""
     for unit in ls.scoot.all_units():
         latest = unit.latest
         if latest is not None and path not in latest.texts and path in latest.compilation.semantic.trees:
-            return unit
-    return None
+            yield unit
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
@@ -378,13 +382,32 @@ async def prepare_rename(ls: ScootLanguageServer, params: lsp.PrepareRenameParam
 async def rename(ls: ScootLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit:
     snapshot, path, offset = await _at(ls, params.text_document.uri, params.position)
     unit = _module_user(ls, params.text_document.uri) or ls.scoot.unit_of(params.text_document.uri)
-    # In a thread: whether the renamed object is recorded is read from `scoot.lock`.
-    loop = asyncio.get_running_loop()
-    held = await loop.run_in_executor(None, lens.recorded_addresses, unit.folder) if unit.folder else frozenset()
     try:
-        return navigation.rename(snapshot, path, offset, params.new_name, held)
+        edit = navigation.rename(snapshot, path, offset, params.new_name, await _recorded(unit))
     except navigation.RenameError as error:
         raise RequestFailed(str(error)) from None
+    # Declared in a module's file: every other application the server knows that uses the
+    # module is renamed alike, each with its own `scoot.lock` (lsp/README.md).
+    declared = navigation.in_module(snapshot, path, offset, edit)
+    if declared is None:
+        return edit
+    module, at, new_text = declared
+    for other in list(_module_readers(ls, module)):
+        if other is unit:
+            continue
+        try:
+            more = navigation.rename(await ls.scoot.current(other), module, at, new_text, await _recorded(other))
+        except navigation.RenameError as error:
+            raise RequestFailed(f"in the application of {other.key}: {error}") from None
+        edit = navigation.merged(edit, more)
+    return edit
+
+
+async def _recorded(unit: Unit) -> frozenset[str]:
+    """The object addresses the unit's `scoot.lock` records, read in a thread."""
+    if unit.folder is None:
+        return frozenset()
+    return await asyncio.get_running_loop().run_in_executor(None, lens.recorded_addresses, unit.folder)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)

@@ -6,6 +6,7 @@ and completion. What a key or kind says is read from the models, what a function
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from scoot_lang import syntax as s
 from scoot_lang.compiler import Compilation
 from scoot_lang.functions import Function
+from scoot_lang.modules import SOURCE_KEY
 from scoot_lang.semantic import ModuleLink, SemanticModel, Symbol
 from scoot_lang.source import Span
 from scoot_lsp import model
@@ -192,14 +194,76 @@ def repetition_markdown(compilation: Compilation, block: s.ComponentBlock | s.Ob
         return f"**{block.name.text}** `{clause}`\n\nMakes {what}: one for each element, named after it."
     holds = "it holds: the block exists" if made else "it does not hold: the block does not exist"
     lines = [f"**{block.name.text}** `{clause}`", "", f"Exists only when its condition holds; now {holds}."]
-    condition = semantic.conditions.get(Span(path, block.name.start, block.name.end))
-    if condition is not None and repetition.condition is not None:
-        written = source_text(compilation, path, repetition.condition)
-        why = f"`{written}` is {'true' if condition.holds else 'false'}"
-        if condition.reads:
-            why += " because " + ", ".join(f"`{name} = {value}`" for name, value in condition.reads)
-        lines += ["", why + "."]
+    why = condition_text(compilation, path, block)
+    if why:
+        lines += ["", why]
     return "\n".join(lines)
+
+
+def condition_text(compilation: Compilation, path: str, block: s.ComponentBlock | s.ObjectBlock) -> str:
+    """How a block's bare `if` came out, and why (`` `env != "prod"` is false because `env =
+    "prod"`. ``); "" when the checker kept nothing (a condition it could not know, or one
+    inside a block that was never made)."""
+    repetition = block.repetition
+    condition = compilation.semantic.conditions.get(Span(path, block.name.start, block.name.end))
+    if condition is None or repetition is None or repetition.condition is None:
+        return ""
+    written = source_text(compilation, path, repetition.condition)
+    why = f"`{written}` is {'true' if condition.holds else 'false'}"
+    if condition.reads:
+        why += " because " + ", ".join(f"`{name} = {value}`" for name, value in condition.reads)
+    return why + "."
+
+
+def is_false(compilation: Compilation, path: str, block: s.ComponentBlock | s.ObjectBlock) -> bool:
+    """Whether a block's bare `if` was found false (so nothing inside it exists)."""
+    condition = compilation.semantic.conditions.get(Span(path, block.name.start, block.name.end))
+    repetition = block.repetition
+    return condition is not None and not condition.holds and repetition is not None and repetition.iterable is None
+
+
+def absent_markdown(compilation: Compilation, path: str, component: s.ComponentBlock, block: s.ObjectBlock) -> str:
+    """A block inside a component whose `if` is false: it does not exist, and why."""
+    assert component.repetition is not None
+    what = "use of a module" if isinstance(block, s.ModuleBlock) else f"{block.kind.text} object"
+    clause = text_of(compilation, path)[component.repetition.start : component.repetition.end]
+    return "\n".join(
+        [
+            f"**{component.name.text}.{block.name.text}** — {what} in component `{component.name.text}`: it does "
+            "not exist, because its component's condition is false.",
+            "",
+            f"`{component.name.text} {clause}`: {condition_text(compilation, path, component)}",
+        ]
+    )
+
+
+def unmade_uses(compilation: Compilation, module: str) -> list[str]:
+    """For a module's file: each use of its module whose `if` is false (or which is inside a
+    component whose `if` is false), and why: what the module's blocks are not made by."""
+    folder = os.path.dirname(module)
+    lines = []
+    for file in (*compilation.files, *compilation.semantic.trees.values()):
+        for outer, use in _module_uses(file):
+            source = next((a.value for a in use.attributes if a.key.text == SOURCE_KEY), None)
+            if not isinstance(source, s.StringLit) or not source.is_plain:
+                continue
+            if os.path.normpath(os.path.join(os.path.dirname(file.path), source.text)) not in (folder, module):
+                continue
+            false = [b for b in (outer, use) if b is not None and is_false(compilation, file.path, b)]
+            if false:
+                where = f"`{outer.name.text}.{use.name.text}`" if outer is not None else f"`{use.name.text}`"
+                lines.append(f"Not made by the use {where}: {condition_text(compilation, file.path, false[0])}")
+    return lines
+
+
+def _module_uses(file: s.File) -> list[tuple[s.ComponentBlock | None, s.ModuleBlock]]:
+    found: list[tuple[s.ComponentBlock | None, s.ModuleBlock]] = []
+    for item in file.items:
+        if isinstance(item, s.ModuleBlock):
+            found.append((None, item))
+        elif isinstance(item, s.ComponentBlock):
+            found += [(item, member) for member in item.members if isinstance(member, s.ModuleBlock)]
+    return found
 
 
 def loop_variable_markdown(compilation: Compilation, block: s.ComponentBlock | s.ObjectBlock, name: str, path: str) -> str:
