@@ -85,6 +85,9 @@ class ApplyResult:
     # Failed updates whose previous version still runs, as scoot.lock records it
     # (the driver raised `PreviousVersionKept`).
     kept: list[str] = field(default_factory=list)
+    # Planned updates left undone: what the plan could only show as "known after apply"
+    # came out as recorded (a missing compute made again on the same port).
+    unneeded: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -291,6 +294,8 @@ class Reconciler:
             elif diff.changed or change.drift:
                 action = Action.UPDATE
             else:
+                if action is Action.UPDATE:
+                    self.result.unneeded.append(address)
                 return
         if record is None:
             action = Action.CREATE

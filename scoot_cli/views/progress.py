@@ -43,8 +43,9 @@ def _continued(message: str, indent: str) -> str:
 def apply_summary(result: ApplyResult, seconds: float, destroy: bool) -> str:
     verb = "Destroy" if destroy else "Apply"
     state = "complete" if result.ok else "failed"
+    unneeded = f"{len(result.unneeded)} unneeded (known after apply, came out unchanged), " if result.unneeded else ""
     return (
-        f"{verb} {state}: {len(result.done)} done, {len(result.failed)} failed, "
+        f"{verb} {state}: {len(result.done)} done, {unneeded}{len(result.failed)} failed, "
         f"{len(result.skipped)} skipped in {seconds:.1f}s."
     )
 

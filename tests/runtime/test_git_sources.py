@@ -28,8 +28,6 @@ from scoot_runtime.repositories.git import GitDriver, safe_name
 from scoot_runtime.repositories.locations import parse
 from tests.ports import free_port
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
-
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test",
     "GIT_AUTHOR_EMAIL": "test@example.com",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -41,8 +40,6 @@ from tests.runtime.test_cli_runtime import (
 )
 from tests.runtime.test_git_sources import Remote
 from tests.runtime.test_webhook import Events
-
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
 
 SECRET = "watch-secret-4b1d0e9f"
 # A look, as `scoot watch` says it with SCOOT_WATCH_TRACE set.
