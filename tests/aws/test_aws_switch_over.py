@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from moto_server import REGION, Moto, Proxy, leftovers
+from test_aws_balancer import balancers, targets
 
 from scoot_cli import cli
 
@@ -106,10 +107,27 @@ def api_env(moto: Moto, app: Path) -> dict[str, str]:
 
 @pytest.fixture
 def app(tmp_path: Path, moto_server: Moto) -> Iterator[Path]:
+    yield from applied(tmp_path, moto_server, ARCHITECTURE)
+
+
+@pytest.fixture
+def balanced_app(tmp_path: Path, moto_server: Moto) -> Iterator[Path]:
+    """The web listens on a port, behind its load balancer; the api reads its host and url."""
+    text = ARCHITECTURE.replace(
+        '    command = ["python3", "server.py"]\n  }',
+        '    command = ["python3", "server.py"]\n    port    = 8080\n    health  = "/healthz"\n  }',
+        1,
+    ).replace("WEB_HOST = web.host", "WEB_HOST = web.host\n      WEB_URL  = web.url")
+    assert "port    = 8080" in text and "WEB_URL" in text
+    yield from applied(tmp_path, moto_server, text)
+
+
+def applied(tmp_path: Path, moto_server: Moto, architecture: str) -> Iterator[Path]:
+    """The application applied on moto; destroyed at the end, leaving nothing."""
     folder = tmp_path / "shop"
     (folder / "app").mkdir(parents=True)
     (folder / "app" / "server.py").write_text("print('hello')\n", encoding="utf-8")
-    (folder / "architecture.sct").write_text(ARCHITECTURE, encoding="utf-8")
+    (folder / "architecture.sct").write_text(architecture, encoding="utf-8")
     target(folder, moto_server.endpoint_url)
     first = scoot("apply", "--target", "aws", "--yes", str(folder))
     assert first.exit_code == 0, first.output
@@ -236,4 +254,56 @@ def test_when_what_uses_it_cannot_switch_over_the_old_instances_keep_running_unt
     assert states(moto_server, old_web) == dict.fromkeys(old_web, "terminated")
     assert api_env(moto_server, app)["WEB_HOST"] == after["app.web"]["outputs"]["host"] != old_host
     assert live(moto_server, lineage(app)) == new_web | set(after["app.api"]["identity"]["instances"])
+    assert scoot("plan", "--target", "aws", "--detailed-exitcode", str(app)).exit_code == 0
+
+
+@pytest.mark.slow
+def test_behind_a_load_balancer_the_old_instances_serve_beside_the_new_ones_until_the_switch_over(
+    balanced_app: Path, moto_server: Moto
+) -> None:
+    """The url is the balancer's and stays; the host is a new instance's. While the api is
+    updated, the old and the new web instances are both healthy in the target group; the
+    old one is deregistered and terminated only after."""
+    app = balanced_app
+    before = objects(app)
+    old_web = set(before["app.web"]["identity"]["instances"])
+    [balancer] = balancers(moto_server, lineage(app))
+    assert targets(moto_server, balancer) == dict.fromkeys(old_web, "healthy")
+
+    during: list[dict[str, str]] = []
+    calls: list[str] = []
+
+    def watch(request: bytes, answer: bytes) -> bytes:
+        if all(part in request for part in API_LAUNCH):
+            during.append(targets(moto_server, balancer))
+        for action in ("RegisterTargets", "DeregisterTargets", "TerminateInstances"):
+            if f"Action={action}&".encode() in request:
+                calls.append(action)
+        if all(part in request for part in API_LAUNCH):
+            calls.append("api launched")
+        return answer
+
+    proxy = Proxy(moto_server.endpoint_url, rewrite=watch)
+    proxy.start()
+    target(app, proxy.url)
+    try:
+        replaced = scoot("apply", "--target", "aws", "--yes", "--replace", "app.web", str(app))
+    finally:
+        proxy.stop()
+        target(app, moto_server.endpoint_url)
+    assert replaced.exit_code == 0, replaced.output
+    after = objects(app)
+    new_web = set(after["app.web"]["identity"]["instances"])
+    assert new_web and not new_web & old_web
+    # The api was updated while both served: registered and healthy, old beside new.
+    assert during == [{**dict.fromkeys(old_web, "healthy"), **dict.fromkeys(new_web, "healthy")}], during
+    # Then (after the api's own roll, which has no balancer) the old web left it and went.
+    assert calls.index("api launched") < calls.index("DeregisterTargets"), calls
+    assert targets(moto_server, balancer) == dict.fromkeys(new_web, "healthy")
+    assert states(moto_server, old_web) == dict.fromkeys(old_web, "terminated")
+    # What the api reads: the same url (the balancer's), a new host.
+    assert after["app.web"]["outputs"]["url"] == before["app.web"]["outputs"]["url"]
+    env = api_env(moto_server, app)
+    assert env["WEB_URL"] == before["app.web"]["outputs"]["url"]
+    assert env["WEB_HOST"] == after["app.web"]["outputs"]["host"] != before["app.web"]["outputs"]["host"]
     assert scoot("plan", "--target", "aws", "--detailed-exitcode", str(app)).exit_code == 0
