@@ -312,7 +312,8 @@ class Reconciler:
             if not users:
                 return True
             # Its health check passed: what it waits for now is its dependants' updates.
-            waiting.what = f"{join_names(users)} to be updated to its new outputs"
+            named = join_names(users) if len(users) <= 3 else f"the {len(users)} objects that depend on it"
+            waiting.what = f"{named} to be updated to its new outputs"
             self.limit.release()
             try:
                 for user in users:
