@@ -8,6 +8,8 @@ instance is launched, then the api's (while the web's old instance still runs, a
 says at that moment), and only then is the web's old instance terminated. If the api
 cannot be updated (its RunInstances refused), its previous version still uses the old
 web instance, which keeps running; the next apply terminates it and updates the api.
+Behind a load balancer (the web with a port), the old and the new instances are both
+registered and healthy while the api is updated, and the `url` stays the balancer's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 from click.testing import CliRunner, Result
 from moto_server import REGION, Moto, Proxy, leftovers
 from test_aws_balancer import balancers, targets
+from test_aws_failed_update import live_instances
 
 from scoot_cli import cli
 
@@ -79,16 +82,6 @@ def lineage(app: Path) -> str:
 def states(moto: Moto, ids: set[str]) -> dict[str, str]:
     found = moto.client("ec2").describe_instances(InstanceIds=sorted(ids))
     return {i["InstanceId"]: i["State"]["Name"] for r in found["Reservations"] for i in r["Instances"]}
-
-
-def live(moto: Moto, of: str) -> set[str]:
-    found = moto.client("ec2").describe_instances(
-        Filters=[
-            {"Name": "tag:scoot:lineage", "Values": [of]},
-            {"Name": "instance-state-name", "Values": ["pending", "running"]},
-        ]
-    )
-    return {i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]}
 
 
 def api_env(moto: Moto, app: Path) -> dict[str, str]:
@@ -208,7 +201,7 @@ def test_a_replaced_compute_is_terminated_only_after_what_uses_its_host_switched
     # The api's configuration really changed: it starts with the new web's address.
     assert new_host != old_host and api_env(moto_server, app)["WEB_HOST"] == new_host
     assert states(moto_server, old_web) == dict.fromkeys(old_web, "terminated")
-    assert live(moto_server, lineage(app)) == new_web | set(after["app.api"]["identity"]["instances"])
+    assert live_instances(moto_server, lineage(app)) == new_web | set(after["app.api"]["identity"]["instances"])
     target(app, moto_server.endpoint_url)
     assert scoot("plan", "--target", "aws", "--detailed-exitcode", str(app)).exit_code == 0
 
@@ -237,7 +230,7 @@ def test_when_what_uses_it_cannot_switch_over_the_old_instances_keep_running_unt
         # scoot.lock records the new web, which the old instances run beside, unrecorded.
         new_web = set(objects(app)["app.web"]["identity"]["instances"])
         assert new_web and not new_web & old_web
-        assert live(moto_server, lineage(app)) == old_web | new_web | set(old_api["identity"]["instances"])
+        assert live_instances(moto_server, lineage(app)) == old_web | new_web | set(old_api["identity"]["instances"])
         plan = scoot("plan", "--target", "aws", str(app))
         assert "! app.web (compute) has drifted: it will be repaired" in plan.output, plan.output
         assert "runs, which the state does not record (an old version kept for what still used it" in plan.output
@@ -253,7 +246,7 @@ def test_when_what_uses_it_cannot_switch_over_the_old_instances_keep_running_unt
     assert set(after["app.web"]["identity"]["instances"]) == new_web
     assert states(moto_server, old_web) == dict.fromkeys(old_web, "terminated")
     assert api_env(moto_server, app)["WEB_HOST"] == after["app.web"]["outputs"]["host"] != old_host
-    assert live(moto_server, lineage(app)) == new_web | set(after["app.api"]["identity"]["instances"])
+    assert live_instances(moto_server, lineage(app)) == new_web | set(after["app.api"]["identity"]["instances"])
     assert scoot("plan", "--target", "aws", "--detailed-exitcode", str(app)).exit_code == 0
 
 
