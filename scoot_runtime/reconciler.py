@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from scoot_model.wording import join_names
 from scoot_runtime.desired import DesiredObject
 from scoot_runtime.drivers.base import (
     Address,
@@ -72,7 +73,8 @@ class Event:
     status: Status
     seconds: float = 0.0
     # Why it failed or was skipped; for "running", what it waits for when that is
-    # known (`GET /healthz`: a compute's health check), else "".
+    # known (`GET /healthz`: a compute's health check; in a replacement's switch-over,
+    # "`app.api` to be updated to its new outputs"), else "".
     message: str = ""
     kind: str = ""  # the object's kind, on "running" events
 
@@ -195,7 +197,7 @@ class Reconciler:
             async with self.limit:
                 self._event(address, Action.DELETE, "started", started)
                 await self.store.intend(address, "delete", record.kind)
-                async with self._ticking(address, Action.DELETE, started, record.kind, {}):
+                async with self._ticking(address, Action.DELETE, started, record.kind, _Waiting("")):
                     await self.driver.delete(recorded_spec(address, record), recorded(record), self.delete_data)
             self.store.result(address, None)
             self.result.done.append(address)
@@ -235,7 +237,7 @@ class Reconciler:
             async with self.limit:
                 self._event(address, Action.MOVE, "started", started)
                 await self.store.intend(address, "move", record.kind)
-                async with self._ticking(address, Action.MOVE, started, record.kind, {}):
+                async with self._ticking(address, Action.MOVE, started, record.kind, _Waiting("")):
                     spec = replace(recorded_spec(address, record), source=desired.source)
                     made = await self.driver.move(spec, recorded(record), Address.parse(source))
         except PreviousVersionLost as error:
@@ -301,6 +303,7 @@ class Reconciler:
             action = Action.CREATE
         operation: Operation = _OPERATIONS[action]
         switched: list[ObjectState] = []
+        waiting = _Waiting(self.secrets.redact(awaited(desired.kind, resolved.config)))
 
         async def switch_over(made: Created) -> bool:
             """The new object serves: record it, let what depends on it take its outputs
@@ -313,6 +316,9 @@ class Reconciler:
             users = self.uses.get(address, [])
             if not users:
                 return True
+            # Its health check passed: what it waits for now is its dependants' updates.
+            named = join_names(users) if len(users) <= 3 else f"the {len(users)} objects that depend on it"
+            waiting.what = f"{named} to be updated to its new outputs"
             self.limit.release()
             try:
                 for user in users:
@@ -327,7 +333,7 @@ class Reconciler:
                 self._event(address, action, "started", started)
                 await self.store.intend(address, operation, desired.kind)
                 made: Created
-                async with self._ticking(address, action, started, desired.kind, resolved.config):
+                async with self._ticking(address, action, started, desired.kind, waiting):
                     if action is Action.UPDATE and record is not None:
                         made = await self.driver.update(spec, recorded(record))
                     elif record is not None and self._replaces(action, desired.kind):
@@ -370,18 +376,20 @@ class Reconciler:
         return action is Action.REPLACE and kind in self.driver.replaceable
 
     @contextlib.asynccontextmanager
-    async def _ticking(self, address: str, action: Action, started: float, kind: str, config: Any) -> AsyncIterator[None]:
-        """While the operation inside runs, tell a "running" event every `progress_every` seconds.
+    async def _ticking(
+        self, address: str, action: Action, started: float, kind: str, waiting: _Waiting
+    ) -> AsyncIterator[None]:
+        """While the operation inside runs, tell a "running" event every `progress_every` seconds,
+        saying what it waits for as `waiting` says at that moment.
 
         A timer, not a task: at 10,000 operations a task each cost more than the operations."""
-        waiting_for = self.secrets.redact(awaited(kind, config))
         loop = asyncio.get_running_loop()
         timer: asyncio.TimerHandle | None = None
 
         def tick() -> None:
             nonlocal timer
             timer = loop.call_later(self.progress_every, tick)
-            self.on_event(Event(address, action, "running", time.monotonic() - started, waiting_for, kind))
+            self.on_event(Event(address, action, "running", time.monotonic() - started, waiting.what, kind))
 
         timer = loop.call_later(self.progress_every, tick)
         try:
@@ -404,6 +412,14 @@ class Reconciler:
         message = self.secrets.redact(str(error) or type(error).__name__)
         self.result.failed[address] = message
         self._event(address, action, "failed", started, message)
+
+
+@dataclass
+class _Waiting:
+    """What an operation in flight waits for, as its "running" events say: a compute's health
+    check, then, in a replacement's switch-over, what depends on it being updated."""
+
+    what: str
 
 
 class _Finished:

@@ -172,6 +172,8 @@ class Proxy(http.server.ThreadingHTTPServer):
       (what AWS answers and moto does not, such as a console that changes);
     - `refused`: operations (`operation`'s names) answered `AccessDenied`, as to a
       policy that does not allow them;
+    - `refused_holding`: a request whose body holds every one of these bytes is answered
+      `AccessDenied` too (one resource's calls refused, not all of an operation);
     - `calls`: how many requests it forwarded, by (service, operation) (`operation`).
     """
 
@@ -184,10 +186,12 @@ class Proxy(http.server.ThreadingHTTPServer):
         hang_on: bytes | None = None,
         rewrite: Callable[[bytes, bytes], bytes] | None = None,
         refused: frozenset[str] = frozenset(),
+        refused_holding: tuple[bytes, ...] = (),
     ) -> None:
         self.upstream, self.throttled, self.hang_on, self.seen = upstream, throttled, hang_on, 0
         self.rewrite = rewrite
         self.refused = refused
+        self.refused_holding = refused_holding
         self.calls: collections.Counter[tuple[str, str]] = collections.Counter()
         self._counting = threading.Lock()
         self.hung = threading.Event()
@@ -222,7 +226,8 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             self._answer(503, {"Content-Type": "application/xml"}, error)
             return
         _, called = operation(self.command, self.path, dict(self.headers.items()), body)
-        if called in self.server.refused:
+        holding = self.server.refused_holding
+        if called in self.server.refused or (holding and all(part in body for part in holding)):
             if self.headers.get("X-Amz-Target"):
                 denied = b'{"__type": "AccessDeniedException", "message": "not allowed by the test"}'
                 self._answer(400, {"Content-Type": "application/x-amz-json-1.1"}, denied)

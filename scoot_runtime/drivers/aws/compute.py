@@ -31,6 +31,13 @@ and healthy in the load balancer before the old ones of those replicas leave it
 fails takes the new ones out and terminates them, puts the drained old ones back,
 and gives the old ones their launch parameter and port (`PreviousVersionKept`). A change of `ingress_cidr` (or `health`) rolls nothing: the security
 group's rule is replaced in place.
+
+A replacement (`--replace`) keeps no instance. Through the runtime's switch-over
+(`replace`'s `switch_over`) every new instance runs, healthy in the balancer, beside
+every old one, which still serves; what depends on the compute is updated to the new
+outputs (a new `host`), and only then are the old instances drained and terminated.
+If one of those could not be updated, the old instances keep running for it,
+unrecorded: `read` reports them as drift, and the next update terminates them.
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ from scoot_runtime.drivers.base import (
     Observed,
     PreviousVersionKept,
     Recorded,
+    SwitchOver,
     model_problems,
 )
 
@@ -220,10 +228,16 @@ class ComputeObjects:
     async def update(self, spec: ObjectSpec, recorded: Recorded) -> Created:
         return await self._converge(spec, recorded)
 
-    async def replace(self, spec: ObjectSpec, recorded: Recorded) -> Created:
+    async def replace(self, spec: ObjectSpec, recorded: Recorded, switch_over: SwitchOver | None = None) -> Created:
         """A replacement (`--replace`): a roll that keeps no instance, new ones running
-        before the old ones go, and the old ones serving if the new ones fail."""
-        return await self._converge(spec, recorded, anew=True)
+        before the old ones go, and the old ones serving if the new ones fail.
+
+        With `switch_over`, every new instance runs (and is healthy in the balancer) beside
+        every old one, which stays in the balancer; `switch_over` is awaited then, and only
+        if it answers True are the old ones drained and terminated. If it answers False (a
+        dependant still uses them), they are left running, unrecorded: `read` says so as
+        drift, and the next update terminates them."""
+        return await self._converge(spec, recorded, anew=True, switch_over=switch_over)
 
     async def read(self, spec: ObjectSpec, recorded: Recorded | None) -> Observed | None:
         address = spec.address
@@ -257,9 +271,18 @@ class ComputeObjects:
         drift: list[str] = []
         if recorded is not None:
             found = {i.id for i in instances}
-            for replica, instance_id in enumerate(recorded.identity.get("instances") or ()):
+            ours = recorded.identity.get("instances") or ()
+            for replica, instance_id in enumerate(ours):
                 if instance_id not in found:
                     drift.append(f"instance {instance_id} (replica {replica}) is not running")
+            # An old version a replacement kept for a dependant that could not switch over
+            # (or an interrupted roll's): the next update terminates it.
+            drift += [
+                f"instance {i.id} (replica {i.replica}) runs, which the state does not record "
+                "(an old version kept for what still used it, or an interrupted roll)"
+                for i in instances
+                if ours and i.id not in ours
+            ]
             if recorded.identity.get("security_group") not in (None, group_id):
                 drift.append(f"security group {recorded.identity.get('security_group')} is gone")
         if not instances:
@@ -333,7 +356,9 @@ class ComputeObjects:
 
     # --- converging ------------------------------------------------------------------
 
-    async def _converge(self, spec: ObjectSpec, recorded: Recorded | None, *, anew: bool = False) -> Created:
+    async def _converge(
+        self, spec: ObjectSpec, recorded: Recorded | None, *, anew: bool = False, switch_over: SwitchOver | None = None
+    ) -> Created:
         address, config = spec.address, spec.config
         # The resolved configuration: a reference's value is judged here, once known.
         failures = model_problems("compute", config)
@@ -370,7 +395,10 @@ class ComputeObjects:
                 await self.balancers.join(balancer, [i.id for i in serving], port)
             options = target_options(self.options)
             kept: dict[int, Instance] = {}
-            for instance in existing:
+            # The recorded instance of a replica first: one left beside it (an old version a
+            # switch-over kept, an interrupted roll) is the one that goes.
+            ours = {str(i) for i in (recorded.identity.get("instances") or ())} if recorded is not None else set()
+            for instance in sorted(existing, key=lambda i: i.id not in ours):
                 # An instance changed behind scoot's back (another type, say) is replaced too.
                 same = instance.generation == generation and not instance.differences(options)
                 if same and not anew and instance.replica < replicas:
@@ -395,9 +423,10 @@ class ComputeObjects:
                 if balancer is not None and port is not None:
                     await self.balancers.register(balancer, ids, port)
                     await self.balancers.wait_healthy(address, balancer, ids, config.get("health"), port)
-                    old = [i.id for i in existing if i.replica in wave and kept.get(i.replica) is not i]
-                    drained += old
-                    await self.balancers.drain(address, balancer, old)
+                    if switch_over is None:  # else the old ones serve beside until the switch-over
+                        old = [i.id for i in existing if i.replica in wave and kept.get(i.replica) is not i]
+                        drained += old
+                        await self.balancers.drain(address, balancer, old)
             current = await self._wait_running([*(i.id for i in kept.values()), *launched], address)
         except Exception as error:
             # The old instances were not terminated: the new ones go, the old ones serve again.
@@ -409,15 +438,20 @@ class ComputeObjects:
                     ) from None
                 raise
             raise PreviousVersionKept(address, str(error)) from None
+        made = Created(
+            self.identity(current, group_id, role, options, named, balancer), self.outputs(current, port, balancer)
+        )
+        if switch_over is not None and not await switch_over(made):
+            # What could not take the new outputs still uses the old instances (and their
+            # archive): they keep running, unrecorded, until the next update.
+            return made
         keep = {i.id for i in current}
         leaving = [i.id for i in existing if i.id not in keep]
         if balancer is not None:
             await self.balancers.drain(address, balancer, [i for i in leaving if i not in drained])
         await self._terminate(leaving, address, wait=False)
         await self.artifacts.remove(named, keep=key)
-        return Created(
-            self.identity(current, group_id, role, options, named, balancer), self.outputs(current, port, balancer)
-        )
+        return made
 
     async def _previous(
         self, named: Address, recorded: Recorded | None, existing: Sequence[Instance]

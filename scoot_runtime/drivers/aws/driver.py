@@ -41,6 +41,7 @@ from scoot_runtime.drivers.base import (
     ReadResult,
     Recorded,
     SharedLock,
+    SwitchOver,
 )
 
 # How often `scoot logs -f` asks EC2 for the consoles again.
@@ -169,6 +170,13 @@ class AwsDriver(CloudDriver):
         """A compute's replacement rolls as its update does, new instances first (the other
         kinds are deleted, then created: see `replaceable`)."""
         return await self._compute.replace(spec, recorded)
+
+    async def replace_switching(
+        self, spec: ObjectSpec, recorded: Recorded, delete_data: bool, switch_over: SwitchOver
+    ) -> Created:
+        """A compute's old instances are drained and terminated only after the switch-over
+        (what uses it updated to the new instances' outputs), and kept if one could not be."""
+        return await self._compute.replace(spec, recorded, switch_over)
 
     async def move(self, spec: ObjectSpec, recorded: Recorded, source: Address) -> Created:
         if spec.kind == "storage":
