@@ -20,9 +20,8 @@ other; what depends on it waits for both.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -306,25 +305,9 @@ class Reconciler:
         """Whether the driver makes this replacement itself, create before destroy."""
         return action is Action.REPLACE and kind in self.driver.replaceable
 
-    @contextlib.asynccontextmanager
-    async def _ticking(self, address: str, action: Action, started: float, kind: str, config: Any) -> AsyncIterator[None]:
-        """While the operation inside runs, tell a "running" event every `progress_every` seconds.
-
-        A timer, not a task: at 10,000 operations a task each cost more than the operations."""
-        waiting_for = self.secrets.redact(awaited(kind, config))
-        loop = asyncio.get_running_loop()
-        timer: asyncio.TimerHandle | None = None
-
-        def tick() -> None:
-            nonlocal timer
-            timer = loop.call_later(self.progress_every, tick)
-            self.on_event(Event(address, action, "running", time.monotonic() - started, waiting_for, kind))
-
-        timer = loop.call_later(self.progress_every, tick)
-        try:
-            yield
-        finally:
-            timer.cancel()
+    def _ticking(self, address: str, action: Action, started: float, kind: str, config: Any) -> _Ticking:
+        """While the operation inside runs, tell a "running" event every `progress_every` seconds."""
+        return _Ticking(self, address, action, started, kind, self.secrets.redact(awaited(kind, config)))
 
     def _state(self, desired: DesiredObject, digests: dict[str, str], identity: Any, outputs: Any) -> ObjectState:
         return ObjectState(
@@ -341,6 +324,35 @@ class Reconciler:
         message = self.secrets.redact(str(error) or type(error).__name__)
         self.result.failed[address] = message
         self._event(address, action, "failed", started, message)
+
+
+class _Ticking:
+    """`Reconciler._ticking`: a timer, not a task (at 10,000 operations a task each cost
+    more than the operations), in an object, not an async generator (a generator and a
+    closure each, left in cycles for the collector: 3.5 MiB at 10,000 operations)."""
+
+    __slots__ = ("action", "address", "kind", "reconciler", "started", "timer", "waiting_for")
+
+    def __init__(
+        self, reconciler: Reconciler, address: str, action: Action, started: float, kind: str, waiting_for: str
+    ) -> None:
+        self.reconciler, self.address, self.action, self.started = reconciler, address, action, started
+        self.kind, self.waiting_for = kind, waiting_for
+        self.timer: asyncio.TimerHandle | None = None
+
+    def _tick(self) -> None:
+        reconciler = self.reconciler
+        self.timer = asyncio.get_running_loop().call_later(reconciler.progress_every, self._tick)
+        seconds = time.monotonic() - self.started
+        reconciler.on_event(Event(self.address, self.action, "running", seconds, self.waiting_for, self.kind))
+
+    async def __aenter__(self) -> None:
+        self.timer = asyncio.get_running_loop().call_later(self.reconciler.progress_every, self._tick)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 class _Finished:
