@@ -22,7 +22,8 @@ from scoot_runtime.drivers.base import Address
 from scoot_runtime.sources import Source
 
 
-@dataclass
+# Slots: no dict an object (2 MiB at 10,000 objects).
+@dataclass(slots=True)
 class DesiredObject:
     address: Address
     kind: str

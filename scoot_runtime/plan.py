@@ -46,7 +46,8 @@ class Action(StrEnum):
     NOOP = "no-op"
 
 
-@dataclass(frozen=True)
+# Slots: no dict a change (1.5 MiB of a plan of 10,000).
+@dataclass(frozen=True, slots=True)
 class Change:
     address: str
     kind: str
