@@ -26,6 +26,7 @@ from tests.runtime.test_cli_runtime import (
     get,
     recorded,
     scoot,
+    scoot_process,
     url_of,
 )
 from tests.runtime.test_saved_plan import cleaned_up
@@ -195,4 +196,40 @@ def test_when_what_uses_it_cannot_switch_over_the_old_one_keeps_serving_it(app: 
     assert f"api started on {app.api_port} using {new_url}" in app.lines()
     assert get(new_url + "/healthz") == "ok\n" and get(api_url + "/healthz") == "ok\n"
     assert len(app_processes(app.root)) == 2
+    assert scoot("plan", "--detailed-exitcode", str(app.root)).exit_code == 0
+
+
+CHAIN = 6  # longer than the operations one slot lets resolve ahead (4 a slot)
+
+
+@pytest.mark.slow
+def test_a_chain_of_replacements_each_waiting_for_the_next_finishes_one_slot_at_a_time(app: App) -> None:
+    # Each compute reads the one before's url; all are replaced at once, one operation at
+    # a time: every replacement waits in its switch-over for the next one, and lends what
+    # it holds meanwhile (else the chain would stop, holding every permit).
+    ports = [free_port() for _ in range(CHAIN)]
+    blocks = [
+        f"""  compute c{i} {{
+    command = [{json.dumps(sys.executable)}, "-u", "server.py"]
+    port    = {port}
+    health  = "/healthz"
+    env = {{
+      NAME     = "c{i}"
+      TIMELINE = {json.dumps(str(app.timeline))}{f'''
+      WEB_URL  = c{i - 1}.url''' if i else ""}
+    }}
+  }}
+"""
+        for i, port in enumerate(ports)
+    ]
+    (app.root / "architecture.sct").write_text(
+        'application tiny {\n  owner = "acme"\n}\n\ncomponent app {\n  source = "./app"\n\n' + "\n".join(blocks) + "}\n",
+        encoding="utf-8",
+    )
+    assert scoot("apply", "--yes", str(app.root)).exit_code == 0
+    replaced = [option for i in range(CHAIN) for option in ("--replace", f"app.c{i}")]
+    result = scoot_process("apply", "--yes", "--parallelism", "1", *replaced, str(app.root), cwd=app.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("replace done") == CHAIN, result.stdout
+    assert len(app_processes(app.root)) == CHAIN
     assert scoot("plan", "--detailed-exitcode", str(app.root)).exit_code == 0
