@@ -868,6 +868,17 @@ class _FastPath:
             )
             for rule, callback in parser.callbacks.items()
         }
+        # The table the loop reads: per state, per symbol, the state a shift (or, for a
+        # rule's name, a goto) leads to, or the reduction as `_reduction` makes it. Lark's
+        # own table names the rule, whose hash is a Python method, and calls the builder
+        # through a wrapper that drops punctuation and splices the `__x_star` lists in.
+        self.table: dict[int, dict[str, Any]] = {
+            state: {
+                kind: arg if action is Shift else self._reduction(arg, builder)
+                for kind, (action, arg) in actions.items()
+            }
+            for state, actions in self.states.items()
+        }
         self.shift = Shift
         # (state below, top state, token) → the state a chain of one-value reductions ends in.
         self.handed: dict[tuple[int, int, str], int] = {}
@@ -932,23 +943,46 @@ class _FastPath:
         out.extend(_Tok(k, v, a, b) for k, v, a, b in _stand_in(kind, start, pos))
         return pos
 
+    def _reduction(self, rule: Any, builder: _Builder) -> tuple[int, str, Any, Any]:
+        """A rule's reduction: (values it takes, its name, its builder or None, which of
+        its values the builder gets: None for all, else (index, splice) pairs).
+
+        The builder is None for a `?rule` of one symbol (its value is handed on, see
+        `_hand_on`) and for Lark's `__x_star` rules of a repetition, whose value is the
+        list of theirs, spliced into the rule that holds them (as Lark's `_` rules)."""
+        size, origin, callback = self.rules[rule]
+        if callback is None:
+            return size, origin, None, None
+        include = [
+            (i, not sym.is_term and sym.name.startswith("_"))
+            for i, sym in enumerate(rule.expansion)
+            if not (sym.is_term and sym.filter_out)
+        ]
+        name = rule.alias or rule.options.template_source or origin
+        method = None if origin.startswith("_") else getattr(builder, name, None)
+        if not origin.startswith("_") and method is None:
+            return size, origin, callback, None  # Lark's own (a tree): no rule has none today
+        if len(include) == size and not any(splice for _, splice in include):
+            return size, origin, method or _as_list, None
+        return size, origin, method or _as_list, tuple(include)
+
     def _hand_on(self, below: int, origin: str, kind: str, end_state: int) -> int:
         """The state a chain of one-value reductions ends in, before `kind` is read.
 
         Each such reduction (`?add_expr: mul_expr`) replaces the top state only, so
         where the chain ends depends on the state below, the top and the token: an
         expression's value goes up its ten precedence levels in one step."""
-        states, rules = self.states, self.rules
-        top: int = states[below][origin][1]
+        table = self.table
+        top: int = table[below][origin]
         while not (kind == "$END" and top == end_state):
-            action, arg = states[top].get(kind, (None, None))
-            if action is None or action is self.shift or rules[arg][2] is not None:
+            action = table[top].get(kind)
+            if action is None or type(action) is int or action[2] is not None:
                 break
-            top = states[below][rules[arg][1]][1]
+            top = table[below][action[1]]
         return top
 
     def parse(self, text: str, start: str) -> Any:
-        states, shift, rules = self.states, self.shift, self.rules
+        table = self.table
         state_stack = [self.start_states[start]]
         value_stack: list[Any] = []
         tokens = self.tokens(text)
@@ -958,15 +992,15 @@ class _FastPath:
         for token in tokens:
             kind = token.type
             while True:
-                action, arg = states[state_stack[-1]].get(kind, (None, None))
-                if action is shift:
-                    state_stack.append(arg)
+                action = table[state_stack[-1]].get(kind)
+                if type(action) is int:
+                    state_stack.append(action)
                     value_stack.append(token)
                     break
                 if action is None:
                     raise _NotClean
-                size, origin, callback = rules[arg]
-                if callback is None:  # one value, handed on as it is: the chain is remembered
+                size, origin, build, include = action
+                if build is None:  # one value, handed on as it is: the chain is remembered
                     key = (state_stack[-2], state_stack[-1], kind)
                     top = handed.get(key)
                     if top is None:
@@ -979,11 +1013,26 @@ class _FastPath:
                         del value_stack[-size:]
                     else:
                         children = []
-                    value_stack.append(callback(children))
-                    state_stack.append(states[state_stack[-1]][origin][1])
+                    if include is not None:
+                        kept: list[Any] = []
+                        for i, splice in include:
+                            if not splice:
+                                kept.append(children[i])
+                            elif kept:
+                                kept += children[i]
+                            else:
+                                kept = children[i]  # a list of its own (LALR shares none)
+                        children = kept
+                    value_stack.append(build(children))
+                    state_stack.append(table[state_stack[-1]][origin])
                 if kind == "$END" and state_stack[-1] == end_state:
                     return value_stack[-1]
         raise _NotClean
+
+
+def _as_list(children: list[Any]) -> list[Any]:
+    """The value of a repetition's `__x_star` rule: its values, spliced in where it is used."""
+    return children
 
 
 # --- the parser --------------------------------------------------------------
