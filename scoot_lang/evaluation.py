@@ -329,6 +329,9 @@ class Evaluator:
         return INVALID if INVALID in result.values() else result
 
     def eval_string(self, expr: s.StringLit, ctx: Context) -> Value:
+        parts = expr.parts
+        if len(parts) == 1 and type(parts[0]) is str:  # most strings: one run of text
+            return parts[0]
         if expr.is_plain:
             return expr.text
         if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):

@@ -814,6 +814,9 @@ class _Tok:
 
 
 _POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "DOT": "."}
+# `_FastPath.kinds` keeps the kinds of tokens this short, this many at most (a thread's
+# parser lives as long as its thread: the language server's).
+_KIND_KEPT_LENGTH, _KINDS_KEPT = 64, 100_000
 
 
 class _NotClean(Exception):
@@ -853,6 +856,20 @@ class _FastPath:
         self.shared = {kind: _Tok(kind, value, -1, -1) for kind, value in _POSITIONLESS.items()}
         # Blanks before a token are part of its match: one regex call a token.
         self.scanner = re.compile(f"(?:{blank})?(?:{'|'.join(alternatives)})")
+        # `tokens`: the same alternatives, in the same order, as one group that `re.split`
+        # cuts the whole text by (in C): tokens at odd indices, what is between at even ones.
+        plain = [re.sub(r"^\(\?P<\w+>", "(?:", alternative) for alternative in alternatives]
+        self.splitter = re.compile(f"({'|'.join(plain)})")
+        self.blanks = re.compile(f"(?:{blank})?")  # one run: what is between is all blanks
+        # A token's text to its kind: the punctuation's and the keywords' from the start,
+        # a name's, a number's and a string's found by `scanner` on first sight (the
+        # same texts come again and again: `web`, `port`, `8080`).
+        self.kinds: dict[str, str] = {
+            terminal.pattern.value: terminal.name
+            for terminal in terminals
+            if isinstance(terminal.pattern, PatternStr)
+        }
+        self.kinds.update(self.keywords)
         parser = lark.parser.parser.parser
         self.states = parser.parse_table.states
         self.start_states = parser.parse_table.start_states
@@ -886,6 +903,61 @@ class _FastPath:
         self.comments = comments
 
     def tokens(self, text: str) -> list[_Tok]:
+        """The tokens of a text, cut by `splitter`; `scanned` does what this does not:
+        a text with anything but blanks between two tokens, or nested too deep."""
+        pieces = self.splitter.split(text)
+        if self.splitter.groups != 1 or not (
+            self.blanks.fullmatch("".join(pieces[0:-1:2])) and (not pieces[-1] or pieces[-1].isspace())
+        ):
+            return self.scanned(text)
+        kinds = self.kinds
+        comment_types, comments, shared = self.comment_types, self.comments, self.shared
+        string_depths = self.builder.string_depths
+        depth = self.builder.depth_base
+        comments_before = len(comments)
+        out: list[_Tok] = []
+        append = out.append
+        pos = 0
+        for index in range(1, len(pieces), 2):
+            value = pieces[index]
+            start = pos + len(pieces[index - 1])
+            pos = start + len(value)
+            kind = kinds.get(value)
+            if kind is None:
+                kind = self._kind(value)
+            if kind in shared:
+                append(shared[kind])
+            elif kind in comment_types:
+                comments.append(s.Comment(value, start, pos))
+            else:
+                if kind in _OPENING:
+                    depth += 1
+                    if depth > MAX_NESTING:  # `scanned` cuts it: start again with it
+                        del comments[comments_before:]
+                        return self.scanned(text)
+                elif kind in _CLOSERS:
+                    depth -= 1
+                elif "$" in value:  # a string that may hold interpolations
+                    string_depths[start] = depth
+                append(_Tok(kind, value, start, pos))
+        return out
+
+    def _kind(self, value: str) -> str:
+        """The kind of a token `splitter` found (the first alternative that matches it, as
+        there), kept for the next time if it is short and no comment."""
+        found = self.scanner.match(value)
+        kind = found.lastgroup if found is not None else None
+        if kind is None:
+            raise _NotClean  # cannot be: `splitter` matched it
+        if kind == "NAME":
+            kind = self.keywords.get(value, "NAME")
+        if len(value) <= _KIND_KEPT_LENGTH and len(self.kinds) < _KINDS_KEPT and kind not in self.comment_types:
+            self.kinds[value] = kind
+        return kind
+
+    def scanned(self, text: str) -> list[_Tok]:
+        """`tokens`, a regex match a token: it cuts what nests too deep, and stops at the
+        first text that is no token."""
         match = self.scanner.match
         keywords, comment_types, comments, shared = self.keywords, self.comment_types, self.comments, self.shared
         string_depths = self.builder.string_depths
@@ -899,7 +971,7 @@ class _FastPath:
                 if text[pos:].isspace():
                     break
                 raise _NotClean
-            kind = str(found.lastgroup)  # every alternative is a named group
+            kind: str = found.lastgroup  # type: ignore[assignment]  # every alternative is a named group
             start, pos = found.span(kind)
             if kind in shared:
                 append(shared[kind])
@@ -983,8 +1055,10 @@ class _FastPath:
 
     def parse(self, text: str, start: str) -> Any:
         table = self.table
-        state_stack = [self.start_states[start]]
-        value_stack: list[Any] = []
+        # The state on top is `state`; `below` holds the states under it.
+        state = self.start_states[start]
+        below: list[int] = []
+        values: list[Any] = []
         tokens = self.tokens(text)
         tokens.append(_Tok("$END", "", len(text), len(text)))
         end_state = self.end_states[start]
@@ -992,27 +1066,30 @@ class _FastPath:
         for token in tokens:
             kind = token.type
             while True:
-                action = table[state_stack[-1]].get(kind)
+                action = table[state].get(kind)
                 if type(action) is int:
-                    state_stack.append(action)
-                    value_stack.append(token)
+                    below.append(state)
+                    state = action
+                    values.append(token)
                     break
                 if action is None:
                     raise _NotClean
                 size, origin, build, include = action
                 if build is None:  # one value, handed on as it is: the chain is remembered
-                    key = (state_stack[-2], state_stack[-1], kind)
+                    key = (below[-1], state, kind)
                     top = handed.get(key)
                     if top is None:
-                        top = handed[key] = self._hand_on(state_stack[-2], origin, kind, end_state)
-                    state_stack[-1] = top
+                        top = handed[key] = self._hand_on(below[-1], origin, kind, end_state)
+                    state = top
                 else:
                     if size:
-                        children = value_stack[-size:]
-                        del state_stack[-size:]
-                        del value_stack[-size:]
+                        children = values[-size:]
+                        del values[-size:]
+                        if size > 1:
+                            del below[1 - size :]
                     else:
                         children = []
+                        below.append(state)
                     if include is not None:
                         kept: list[Any] = []
                         for i, splice in include:
@@ -1023,10 +1100,10 @@ class _FastPath:
                             else:
                                 kept = children[i]  # a list of its own (LALR shares none)
                         children = kept
-                    value_stack.append(build(children))
-                    state_stack.append(table[state_stack[-1]][origin])
-                if kind == "$END" and state_stack[-1] == end_state:
-                    return value_stack[-1]
+                    values.append(build(children))
+                    state = table[below[-1]][origin]
+                if kind == "$END" and state == end_state:
+                    return values[-1]
         raise _NotClean
 
 

@@ -169,6 +169,9 @@ def summarize(value: Value, memory: Measured) -> Summary:
     """
     if not isinstance(value, list | dict):
         return _scalar_summary(value)
+    known = memory.get(id(value))
+    if known is not None:
+        return known[1]
     pending: list[tuple[Any, bool]] = [(value, False)]
     while pending:
         item, children_done = pending.pop()
