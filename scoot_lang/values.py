@@ -138,6 +138,7 @@ class Summary(NamedTuple):
 # around its text, a number, and a list or map around each of its items.
 _OBJECT_SIZE, _LIST_SIZE, _LIST_ITEM_SIZE, _MAP_SIZE, _MAP_ITEM_SIZE = 50, 64, 8, 232, 100
 _SCALAR_SIZE = 32  # a number, a boolean, null
+STRING_SIZE = _OBJECT_SIZE  # a string's size is its length and this
 
 # `summarize`'s memory of the lists and maps it has measured, by id (holding the value,
 # so that the id stays its own).
@@ -146,7 +147,7 @@ Measured: TypeAlias = dict[int, tuple[Value, Summary]]
 
 def _scalar_summary(item: Any) -> Summary:
     if isinstance(item, str):
-        return Summary(0, len(item) + _OBJECT_SIZE, (), False)
+        return Summary(0, len(item) + STRING_SIZE, (), False)
     if isinstance(item, Template):
         size = sum(len(p) if isinstance(p, str) else REFERENCE_SIZE for p in item.parts) + _OBJECT_SIZE
         refs = tuple(dict.fromkeys(p for p in item.parts if isinstance(p, ObjectRef)))
@@ -190,7 +191,7 @@ def summarize(value: Value, memory: Measured) -> Summary:
         for c in children:
             kind = type(c)
             if kind is str:
-                size += len(c) + _OBJECT_SIZE
+                size += len(c) + STRING_SIZE
             elif kind is int or kind is float or kind is bool or c is None:
                 size += _SCALAR_SIZE
             else:
