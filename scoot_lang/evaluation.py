@@ -73,6 +73,8 @@ class Context:
         return Context(self.file, self.component, self.object, self.constant, variables=self.variables)
 
 
+# The types of a folded scalar: no reference, no secret, nothing of an object.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def given_as(origin: str, name: str) -> str:
@@ -327,6 +329,9 @@ class Evaluator:
         return INVALID if INVALID in result.values() else result
 
     def eval_string(self, expr: s.StringLit, ctx: Context) -> Value:
+        parts = expr.parts
+        if len(parts) == 1 and type(parts[0]) is str:  # most strings: one run of text
+            return parts[0]
         if expr.is_plain:
             return expr.text
         if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):
@@ -488,7 +493,7 @@ class Evaluator:
 
     def eval_reference(self, ref: s.Reference, ctx: Context) -> Value:
         parts = [p.text for p in ref.parts]
-        if any(not p for p in parts):
+        if not all(parts):
             return INVALID
         if parts[0] in ctx.variables:  # a loop variable hides any other meaning of its name
             failures: list[Failure] = []
@@ -498,10 +503,11 @@ class Evaluator:
                 return INVALID
             return walked
         meanings, failures = resolve(ref, ctx.file, ctx.component, self.declared, self.value_of)
-        part_starts = tuple(p.start for p in ref.parts)
+        part_starts = tuple([p.start for p in ref.parts])
         references = self.findings.semantic.references
+        where = span(ctx.file, ref)
         if len(meanings) != 1:
-            references.append(ReferenceUse(span(ctx.file, ref), tuple(parts), part_starts, None))
+            references.append(ReferenceUse(where, tuple(parts), part_starts, None))
             if meanings:
                 described = " or ".join(meaning.label for meaning in meanings)
                 self.findings.error(
@@ -517,7 +523,9 @@ class Evaluator:
         meaning = meanings[0]
         target, value = meaning.target, meaning.value
         output = value.output if isinstance(value, ObjectRef) else None
-        references.append(ReferenceUse(span(ctx.file, ref), tuple(parts), part_starts, target, output, meaning.parts))
+        references.append(ReferenceUse(where, tuple(parts), part_starts, target, output, meaning.parts))
+        if type(value) in _PLAIN:  # a folded string or number: nothing below applies
+            return value
         summary = summarize(value, self.budget.measured)
         if ctx.constant and (summary.refs or summary.secret):
             self.findings.error(
@@ -533,13 +541,13 @@ class Evaluator:
             )
             return INVALID
         refs = summary.refs
-        if not ctx.allow_object and any(r.output is None for r in refs):
+        if refs and not ctx.allow_object and any(r.output is None for r in refs):
             self.findings.error("SCT305", self.object_not_value(ref, refs), ctx.file, ref)
             return INVALID
-        if ctx.object is not None and ctx.component is not None:
+        if refs and ctx.object is not None and ctx.component is not None:
             edges = self.deps.setdefault((ctx.component, ctx.object), {})
             for r in refs:
-                edges.setdefault((r.component, r.object), span(ctx.file, ref))
+                edges.setdefault((r.component, r.object), where)
         return value
 
     def unmade(self, parts: list[str], component: str | None) -> str | None:

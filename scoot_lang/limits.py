@@ -15,7 +15,7 @@ from typing import Any
 from scoot_lang import syntax as s
 from scoot_lang.findings import Findings
 from scoot_lang.parser import MAX_NESTING
-from scoot_lang.values import Measured, Value, summarize
+from scoot_lang.values import STRING_SIZE, Measured, Value, summarize
 from scoot_model.reading import MIB
 
 # The most bytes `file()` reads: its text goes into the JSON form, environment
@@ -50,6 +50,8 @@ class Budget:
     def output_fits(self, value: Value, file: s.File, node: Any, what: str) -> bool:
         """Whether an attribute's value is neither too deep nor, added to those checked
         before it, too large for the architecture's values (each reported)."""
+        if type(value) is str:  # most values: no depth, and `summarize`'s size of a string
+            return not self.too_large(len(value) + STRING_SIZE, file, node, "the architecture's values", output=True)
         summary = summarize(value, self.measured)
         return not (
             self._too_deep(summary.depth, file, node, what)

@@ -814,6 +814,9 @@ class _Tok:
 
 
 _POSITIONLESS = {"EQUAL": "=", "COMMA": ",", "DOT": "."}
+# `_FastPath.kinds` keeps the kinds of tokens this short, this many at most (a thread's
+# parser lives as long as its thread: the language server's).
+_KIND_KEPT_LENGTH, _KINDS_KEPT = 64, 100_000
 
 
 class _NotClean(Exception):
@@ -853,6 +856,20 @@ class _FastPath:
         self.shared = {kind: _Tok(kind, value, -1, -1) for kind, value in _POSITIONLESS.items()}
         # Blanks before a token are part of its match: one regex call a token.
         self.scanner = re.compile(f"(?:{blank})?(?:{'|'.join(alternatives)})")
+        # `tokens`: the same alternatives, in the same order, as one group that `re.split`
+        # cuts the whole text by (in C): tokens at odd indices, what is between at even ones.
+        plain = [re.sub(r"^\(\?P<\w+>", "(?:", alternative) for alternative in alternatives]
+        self.splitter = re.compile(f"({'|'.join(plain)})")
+        self.blanks = re.compile(f"(?:{blank})?")  # one run: what is between is all blanks
+        # A token's text to its kind: the punctuation's and the keywords' from the start,
+        # a name's, a number's and a string's found by `scanner` on first sight (the
+        # same texts come again and again: `web`, `port`, `8080`).
+        self.kinds: dict[str, str] = {
+            terminal.pattern.value: terminal.name
+            for terminal in terminals
+            if isinstance(terminal.pattern, PatternStr)
+        }
+        self.kinds.update(self.keywords)
         parser = lark.parser.parser.parser
         self.states = parser.parse_table.states
         self.start_states = parser.parse_table.start_states
@@ -868,6 +885,17 @@ class _FastPath:
             )
             for rule, callback in parser.callbacks.items()
         }
+        # The table the loop reads: per state, per symbol, the state a shift (or, for a
+        # rule's name, a goto) leads to, or the reduction as `_reduction` makes it. Lark's
+        # own table names the rule, whose hash is a Python method, and calls the builder
+        # through a wrapper that drops punctuation and splices the `__x_star` lists in.
+        self.table: dict[int, dict[str, Any]] = {
+            state: {
+                kind: arg if action is Shift else self._reduction(arg, builder)
+                for kind, (action, arg) in actions.items()
+            }
+            for state, actions in self.states.items()
+        }
         self.shift = Shift
         # (state below, top state, token) → the state a chain of one-value reductions ends in.
         self.handed: dict[tuple[int, int, str], int] = {}
@@ -875,6 +903,61 @@ class _FastPath:
         self.comments = comments
 
     def tokens(self, text: str) -> list[_Tok]:
+        """The tokens of a text, cut by `splitter`; `scanned` does what this does not:
+        a text with anything but blanks between two tokens, or nested too deep."""
+        pieces = self.splitter.split(text)
+        if self.splitter.groups != 1 or not (
+            self.blanks.fullmatch("".join(pieces[0:-1:2])) and (not pieces[-1] or pieces[-1].isspace())
+        ):
+            return self.scanned(text)
+        kinds = self.kinds
+        comment_types, comments, shared = self.comment_types, self.comments, self.shared
+        string_depths = self.builder.string_depths
+        depth = self.builder.depth_base
+        comments_before = len(comments)
+        out: list[_Tok] = []
+        append = out.append
+        pos = 0
+        for index in range(1, len(pieces), 2):
+            value = pieces[index]
+            start = pos + len(pieces[index - 1])
+            pos = start + len(value)
+            kind = kinds.get(value)
+            if kind is None:
+                kind = self._kind(value)
+            if kind in shared:
+                append(shared[kind])
+            elif kind in comment_types:
+                comments.append(s.Comment(value, start, pos))
+            else:
+                if kind in _OPENING:
+                    depth += 1
+                    if depth > MAX_NESTING:  # `scanned` cuts it: start again with it
+                        del comments[comments_before:]
+                        return self.scanned(text)
+                elif kind in _CLOSERS:
+                    depth -= 1
+                elif "$" in value:  # a string that may hold interpolations
+                    string_depths[start] = depth
+                append(_Tok(kind, value, start, pos))
+        return out
+
+    def _kind(self, value: str) -> str:
+        """The kind of a token `splitter` found (the first alternative that matches it, as
+        there), kept for the next time if it is short and no comment."""
+        found = self.scanner.match(value)
+        kind = found.lastgroup if found is not None else None
+        if kind is None:
+            raise _NotClean  # cannot be: `splitter` matched it
+        if kind == "NAME":
+            kind = self.keywords.get(value, "NAME")
+        if len(value) <= _KIND_KEPT_LENGTH and len(self.kinds) < _KINDS_KEPT and kind not in self.comment_types:
+            self.kinds[value] = kind
+        return kind
+
+    def scanned(self, text: str) -> list[_Tok]:
+        """`tokens`, a regex match a token: it cuts what nests too deep, and stops at the
+        first text that is no token."""
         match = self.scanner.match
         keywords, comment_types, comments, shared = self.keywords, self.comment_types, self.comments, self.shared
         string_depths = self.builder.string_depths
@@ -888,7 +971,7 @@ class _FastPath:
                 if text[pos:].isspace():
                     break
                 raise _NotClean
-            kind = str(found.lastgroup)  # every alternative is a named group
+            kind: str = found.lastgroup  # type: ignore[assignment]  # every alternative is a named group
             start, pos = found.span(kind)
             if kind in shared:
                 append(shared[kind])
@@ -932,25 +1015,50 @@ class _FastPath:
         out.extend(_Tok(k, v, a, b) for k, v, a, b in _stand_in(kind, start, pos))
         return pos
 
+    def _reduction(self, rule: Any, builder: _Builder) -> tuple[int, str, Any, Any]:
+        """A rule's reduction: (values it takes, its name, its builder or None, which of
+        its values the builder gets: None for all, else (index, splice) pairs).
+
+        The builder is None for a `?rule` of one symbol (its value is handed on, see
+        `_hand_on`) and for Lark's `__x_star` rules of a repetition, whose value is the
+        list of theirs, spliced into the rule that holds them (as Lark's `_` rules)."""
+        size, origin, callback = self.rules[rule]
+        if callback is None:
+            return size, origin, None, None
+        include = [
+            (i, not sym.is_term and sym.name.startswith("_"))
+            for i, sym in enumerate(rule.expansion)
+            if not (sym.is_term and sym.filter_out)
+        ]
+        name = rule.alias or rule.options.template_source or origin
+        method = None if origin.startswith("_") else getattr(builder, name, None)
+        if not origin.startswith("_") and method is None:
+            return size, origin, callback, None  # Lark's own (a tree): no rule has none today
+        if len(include) == size and not any(splice for _, splice in include):
+            return size, origin, method or _as_list, None
+        return size, origin, method or _as_list, tuple(include)
+
     def _hand_on(self, below: int, origin: str, kind: str, end_state: int) -> int:
         """The state a chain of one-value reductions ends in, before `kind` is read.
 
         Each such reduction (`?add_expr: mul_expr`) replaces the top state only, so
         where the chain ends depends on the state below, the top and the token: an
         expression's value goes up its ten precedence levels in one step."""
-        states, rules = self.states, self.rules
-        top: int = states[below][origin][1]
+        table = self.table
+        top: int = table[below][origin]
         while not (kind == "$END" and top == end_state):
-            action, arg = states[top].get(kind, (None, None))
-            if action is None or action is self.shift or rules[arg][2] is not None:
+            action = table[top].get(kind)
+            if action is None or type(action) is int or action[2] is not None:
                 break
-            top = states[below][rules[arg][1]][1]
+            top = table[below][action[1]]
         return top
 
     def parse(self, text: str, start: str) -> Any:
-        states, shift, rules = self.states, self.shift, self.rules
-        state_stack = [self.start_states[start]]
-        value_stack: list[Any] = []
+        table = self.table
+        # The state on top is `state`; `below` holds the states under it.
+        state = self.start_states[start]
+        below: list[int] = []
+        values: list[Any] = []
         tokens = self.tokens(text)
         tokens.append(_Tok("$END", "", len(text), len(text)))
         end_state = self.end_states[start]
@@ -958,32 +1066,50 @@ class _FastPath:
         for token in tokens:
             kind = token.type
             while True:
-                action, arg = states[state_stack[-1]].get(kind, (None, None))
-                if action is shift:
-                    state_stack.append(arg)
-                    value_stack.append(token)
+                action = table[state].get(kind)
+                if type(action) is int:
+                    below.append(state)
+                    state = action
+                    values.append(token)
                     break
                 if action is None:
                     raise _NotClean
-                size, origin, callback = rules[arg]
-                if callback is None:  # one value, handed on as it is: the chain is remembered
-                    key = (state_stack[-2], state_stack[-1], kind)
+                size, origin, build, include = action
+                if build is None:  # one value, handed on as it is: the chain is remembered
+                    key = (below[-1], state, kind)
                     top = handed.get(key)
                     if top is None:
-                        top = handed[key] = self._hand_on(state_stack[-2], origin, kind, end_state)
-                    state_stack[-1] = top
+                        top = handed[key] = self._hand_on(below[-1], origin, kind, end_state)
+                    state = top
                 else:
                     if size:
-                        children = value_stack[-size:]
-                        del state_stack[-size:]
-                        del value_stack[-size:]
+                        children = values[-size:]
+                        del values[-size:]
+                        if size > 1:
+                            del below[1 - size :]
                     else:
                         children = []
-                    value_stack.append(callback(children))
-                    state_stack.append(states[state_stack[-1]][origin][1])
-                if kind == "$END" and state_stack[-1] == end_state:
-                    return value_stack[-1]
+                        below.append(state)
+                    if include is not None:
+                        kept: list[Any] = []
+                        for i, splice in include:
+                            if not splice:
+                                kept.append(children[i])
+                            elif kept:
+                                kept += children[i]
+                            else:
+                                kept = children[i]  # a list of its own (LALR shares none)
+                        children = kept
+                    values.append(build(children))
+                    state = table[below[-1]][origin]
+                if kind == "$END" and state == end_state:
+                    return values[-1]
         raise _NotClean
+
+
+def _as_list(children: list[Any]) -> list[Any]:
+    """The value of a repetition's `__x_star` rule: its values, spliced in where it is used."""
+    return children
 
 
 # --- the parser --------------------------------------------------------------

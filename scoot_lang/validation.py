@@ -102,6 +102,9 @@ class Validator:
         result: dict[str, Value] = {}
         broken: set[str] = set()
         seen: dict[str, s.Attribute] = {}
+        properties: dict[str, Any] = reference.schema(model).get("properties", {})  # as `field_schema`
+        # A value's context, by whether its key takes an object: made once a block.
+        contexts: dict[bool, Context] = {}
         for attr in attributes:
             key = attr.key.text
             if attr.key.missing:
@@ -118,7 +121,7 @@ class Validator:
                 continue
             seen[key] = attr
             self.findings.source_map.add((*path, key), span(ctx.file, attr), attr.value)
-            schema = field_schema(model, key)
+            schema = properties.get(key, {})
             if (allowed is not None and key not in allowed) or not schema or key == "kind":
                 choices = sorted(allowed if allowed is not None else reference.schema(model).get("properties", {}))
                 choices = [c for c in choices if c != "kind"]
@@ -129,9 +132,12 @@ class Validator:
                 broken.add(key)
                 continue
             wants_object = schema.get("pattern") == OBJECT_REF_PATTERN
-            value = self.evaluator.eval(
-                attr.value, Context(ctx.file, ctx.component, ctx.object, allow_object=wants_object, variables=ctx.variables)
-            )
+            value_ctx = contexts.get(wants_object)
+            if value_ctx is None:
+                value_ctx = contexts[wants_object] = Context(
+                    ctx.file, ctx.component, ctx.object, allow_object=wants_object, variables=ctx.variables
+                )
+            value = self.evaluator.eval(attr.value, value_ctx)
             if value is not INVALID and not budget.output_fits(value, ctx.file, attr.value, f"`{key}`"):
                 value = INVALID
             if value is INVALID or not self.output_type_ok(value, schema, key, attr, ctx):

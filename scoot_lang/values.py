@@ -137,6 +137,8 @@ class Summary(NamedTuple):
 # What a lowered value costs, in bytes, about (CPython's objects): a string's object
 # around its text, a number, and a list or map around each of its items.
 _OBJECT_SIZE, _LIST_SIZE, _LIST_ITEM_SIZE, _MAP_SIZE, _MAP_ITEM_SIZE = 50, 64, 8, 232, 100
+_SCALAR_SIZE = 32  # a number, a boolean, null
+STRING_SIZE = _OBJECT_SIZE  # a string's size is its length and this
 
 # `summarize`'s memory of the lists and maps it has measured, by id (holding the value,
 # so that the id stays its own).
@@ -145,7 +147,7 @@ Measured: TypeAlias = dict[int, tuple[Value, Summary]]
 
 def _scalar_summary(item: Any) -> Summary:
     if isinstance(item, str):
-        return Summary(0, len(item) + _OBJECT_SIZE, (), False)
+        return Summary(0, len(item) + STRING_SIZE, (), False)
     if isinstance(item, Template):
         size = sum(len(p) if isinstance(p, str) else REFERENCE_SIZE for p in item.parts) + _OBJECT_SIZE
         refs = tuple(dict.fromkeys(p for p in item.parts if isinstance(p, ObjectRef)))
@@ -154,7 +156,7 @@ def _scalar_summary(item: Any) -> Summary:
         return Summary(0, REFERENCE_SIZE + _OBJECT_SIZE, (item,), False)
     if isinstance(item, Secret | ComponentRef):
         return Summary(0, REFERENCE_SIZE + _OBJECT_SIZE, (), isinstance(item, Secret))
-    return Summary(0, 32, (), False)
+    return Summary(0, _SCALAR_SIZE, (), False)
 
 
 def summarize(value: Value, memory: Measured) -> Summary:
@@ -168,6 +170,9 @@ def summarize(value: Value, memory: Measured) -> Summary:
     """
     if not isinstance(value, list | dict):
         return _scalar_summary(value)
+    known = memory.get(id(value))
+    if known is not None:
+        return known[1]
     pending: list[tuple[Any, bool]] = [(value, False)]
     while pending:
         item, children_done = pending.pop()
@@ -179,8 +184,20 @@ def summarize(value: Value, memory: Measured) -> Summary:
             pending.append((item, True))
             pending.extend((c, False) for c in containers)
             continue
-        parts = [memory[id(c)][1] if isinstance(c, list | dict) else _scalar_summary(c) for c in children]
-        size = sum(part.size for part in parts)
+        # Plain strings and numbers (most of what a value holds) are summed up here, with
+        # no `Summary` of their own: the same sizes `_scalar_summary` gives them.
+        size = 0
+        parts: list[Summary] = []
+        for c in children:
+            kind = type(c)
+            if kind is str:
+                size += len(c) + STRING_SIZE
+            elif kind is int or kind is float or kind is bool or c is None:
+                size += _SCALAR_SIZE
+            else:
+                part = memory[id(c)][1] if isinstance(c, list | dict) else _scalar_summary(c)
+                size += part.size
+                parts.append(part)
         if isinstance(item, dict):
             size += _MAP_SIZE + len(item) * _MAP_ITEM_SIZE + sum(len(key) for key in item)
         else:

@@ -36,6 +36,37 @@ def test_fast_path_builds_the_same_tree_as_lark(path: Path) -> None:
     assert comments == lark_comments
 
 
+def _tokens(text: str, cut: bool) -> tuple[list[tuple[str, str, int, int]], list[s.Comment], dict[int, int]]:
+    _, builder, comments, fast = cached_parser()
+    comments.clear()
+    builder.string_depths, builder.depth_base, builder.diagnostics = {}, 0, []
+    made = fast.tokens(text) if cut else fast.scanned(text)
+    return [(t.type, t.value, t.start_pos, t.end_pos) for t in made], comments[:], builder.string_depths
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(p.read_text(encoding="utf-8") for p in CLEAN_SAMPLES),
+        'let a = """\n  x ${b}\n  """ /* c */ # d\nlet b = [1, -2.5e3, a-b, a - b, "$${x}", !true]\n',
+        "let a = " + "[" * 70 + "]" * 70 + "\n",  # past the nesting limit: cut
+        "let a = 1 @ 2\n",  # no token: the fast path stops where Lark must take over
+        "let a = 1\v\n",
+    ],
+    ids=lambda text: text[:30],
+)
+def test_the_cut_tokens_are_the_scanned_ones(text: str) -> None:
+    """`tokens` cuts the whole text with one `re.split`; `scanned` matches a token at a
+    time. They find the same tokens, comments and strings, or both give up."""
+    outcomes = []
+    for cut in (True, False):
+        try:
+            outcomes.append(_tokens(text, cut))
+        except Exception as error:
+            outcomes.append(type(error).__name__)
+    assert outcomes[0] == outcomes[1]
+
+
 def test_a_clean_file_has_every_offset_right() -> None:
     text = 'application shop {\n  owner = "acme" // who\n}\nlet x = "a ${shop_y} b"\n'
     file, errors = parse(text)
