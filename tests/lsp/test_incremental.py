@@ -18,7 +18,7 @@ from scoot_lsp.documents import Documents
 from scoot_lsp.positions import LineIndex
 
 from scoot_lang import syntax as s
-from scoot_lang.compiler import compile_sources
+from scoot_lang.compiler import Compilation, compile_sources
 from scoot_lang.diagnostics import Diagnostic
 from scoot_lang.parser import parse, parse_edit
 from scoot_lang.reuse import Checks
@@ -248,22 +248,36 @@ def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_fr
     _each_compile_equals_one_from_scratch(texts)
 
 
-def _each_compile_equals_one_from_scratch(texts: list[str]) -> None:
+def _each_compile_equals_one_from_scratch(texts: list[str], reads: list[int] | None = None) -> None:
     """Compile the texts one after the other keeping parses and checks, as the server
-    does; each compile gives what a compile from scratch gives."""
+    does; each compile gives what a compile from scratch gives. What an edit moved is
+    made when first read (`scoot_lang.shifts`): `reads` says, per text, when its
+    compile is read: 0 at once, 1 after all the compiles and the source map first,
+    2 never (what the next compiles moved again was never made)."""
     path = "/unit/architecture.sct"
     parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
     checks = Checks()
-    for text in texts:
+    later: list[tuple[str, Compilation]] = []
+    for number, text in enumerate(texts):
         got = compile_sources({path: text}, parsed=parsed, checks=checks)
         want = compile_sources({path: text})
         assert got.diagnostics == want.diagnostics
         assert (got.architecture.to_json() if got.architecture else None) == (
             want.architecture.to_json() if want.architecture else None
         )
-        assert got.files == want.files
-        assert got.semantic == want.semantic
+        read = reads[number % len(reads)] if reads else 0
+        if read == 1:
+            later.append((text, got))
+        elif read == 0:
+            assert got.files == want.files
+            assert got.semantic == want.semantic
+            assert got.source_map == want.source_map
+    for text, got in later:
+        want = compile_sources({path: text})
         assert got.source_map == want.source_map
+        assert got.files == want.files
+        assert list(got.semantic.symbols.items()) == list(want.semantic.symbols.items())  # in the same order
+        assert got.semantic == want.semantic
 
 
 LINE_PIECES_CHECKED = [
@@ -285,34 +299,46 @@ LINE_PIECES_CHECKED = [
         st.tuples(st.integers(0, 10_000), st.integers(0, 2), st.sampled_from(["", *LINE_PIECES_CHECKED])),
         min_size=1,
         max_size=10,
-    )
+    ),
+    reads=st.lists(st.integers(0, 2), min_size=1, max_size=4),
 )
-def test_compiles_after_lines_added_and_removed_equal_compiles_from_scratch(edits: list[tuple[int, int, str]]) -> None:
+def test_compiles_after_lines_added_and_removed_equal_compiles_from_scratch(
+    edits: list[tuple[int, int, str]], reads: list[int]
+) -> None:
     """Whole lines in and out, as a user types: what follows moves (its kept parses,
-    bindings and checks are moved), and moves back."""
+    bindings and checks are moved when first read), and moves back."""
     texts = [MANY]
     for line, removed, piece in edits:
         lines = texts[-1].splitlines(keepends=True)
         at = line % (len(lines) + 1)
         texts.append("".join([*lines[:at], piece, *lines[at + removed :]]))
-    _each_compile_equals_one_from_scratch(texts)
+    _each_compile_equals_one_from_scratch(texts, reads)
 
 
-def test_a_line_added_above_components_moves_their_kept_checks() -> None:
+def test_a_line_added_above_components_moves_them_when_first_read() -> None:
     path = "/unit/architecture.sct"
     parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
     checks = Checks()
-    compile_sources({path: MANY}, parsed=parsed, checks=checks)
+    first = compile_sources({path: MANY}, parsed=parsed, checks=checks)
     before = dict(checks.components)
+    audit = next(i for i in first.files[0].items if isinstance(i, s.ComponentBlock) and i.name.text == "audit")
     added = MANY.replace("component worker", "\n\ncomponent worker", 1)
     got = compile_sources({path: added}, parsed=parsed, checks=checks)
-    moved = checks.components["audit"]
-    assert moved is not before["audit"] and moved.component is before["audit"].component  # replayed, moved
-    assert moved.spans == [(p, type(at)(at.file, at.start + 2, at.end + 2)) for p, at in before["audit"].spans]
-    assert all(type(at) is Span for _, at in moved.spans)
-    references = checks.components["worker"].references
-    assert references and all(type(ref.span) is Span for ref in references)
-    assert got.semantic == compile_sources({path: added}).semantic
+    assert checks.components["audit"] is before["audit"]  # replayed as it was: not copied
+    moved = next(i for i in got.files[0].items if isinstance(i, s.ComponentBlock) and i.name.text == "audit")
+    assert (moved.start, moved.name.start) == (audit.start + 2, audit.name.start + 2)
+    assert moved.shifted is not None  # its members are not copied yet
+    assert "_later" in vars(got.semantic) and "_later" in vars(got.source_map)
+    fresh = compile_sources({path: added})
+    assert got.semantic == fresh.semantic  # made when read
+    assert all(type(ref.span) is Span for ref in got.semantic.references)
+    assert moved.shifted is not None  # the semantic model reads no member
+    assert got.source_map == fresh.source_map and moved.shifted is None
+    assert got.files == fresh.files
+    longer = compile_sources({path: added.replace("./worker", "./workers", 1)}, parsed=parsed, checks=checks)
+    back = compile_sources({path: added}, parsed=parsed, checks=checks)  # `longer` not read: moved back, not copied
+    assert any(item is moved for item in back.files[0].items)
+    assert longer.source_map == compile_sources({path: added.replace("./worker", "./workers", 1)}).source_map  # read late
 
 
 def test_a_change_to_one_component_replays_the_check_of_the_others() -> None:
