@@ -11,8 +11,10 @@ references between objects (for the cycle check) and what it spent of the budget
 A tree is the same when it is the same object (`parser.parse_edit` keeps the nodes
 of the items an edit did not touch), or when its text is the same, moved by an edit
 before it (a file without syntax errors: an item's tree is made of its text alone):
-then what is replayed is moved by as much, and the source map's values are the new
-tree's. The binding of a component's objects is kept likewise (`binding.Bound`).
+then what is replayed is moved by as much (its diagnostics at once, the rest when
+first read: `scoot_lang.shifts`), and the source map's values are the new tree's.
+A kept check stays in its own block's offsets. The binding of a component's
+objects is kept likewise (`binding.Bound`).
 Units with modules, `for` or `if` are always checked whole (their components read
 more than that), and so is a component that reads a file (`file()`: the disk may
 have changed). A replayed component is the same `Component` object as the last
@@ -57,7 +59,7 @@ class Checked:
     built_bytes: int
     output_bytes: int
     # Where each of `values` is in `block`: (member, attribute of an object or -1): the
-    # same places hold the values of a block of the same text (`moved`).
+    # same places hold the values of a block of the same text (`replay_moved`).
     places: list[tuple[int, int]] | None = None
 
 
