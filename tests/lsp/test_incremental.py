@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
 from scoot_lsp import documents as documents_module
 from scoot_lsp import model
 from scoot_lsp.documents import Documents
@@ -23,7 +24,7 @@ from scoot_lang.diagnostics import Diagnostic
 from scoot_lang.parser import parse, parse_edit
 from scoot_lang.reuse import Checks
 from scoot_lang.source import Span
-from tests.lsp.conftest import SHOP
+from tests.lsp.conftest import SHOP, change, find, opened
 
 STORAGE = 'component data {\n  source = "./data"\n  storage cache { engine = "directory" }\n}\n'
 PIECES = [
@@ -235,17 +236,18 @@ ANCHORS = ["hello", "8080", "orders {", "tail =", "log {", "sqlite", "greeting\n
         ),
         min_size=1,
         max_size=8,
-    )
+    ),
+    reads=st.lists(st.integers(0, 2), min_size=1, max_size=4),
 )
 def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_from_scratch(
-    edits: list[tuple[int | str, int, str]]
+    edits: list[tuple[int | str, int, str]], reads: list[int]
 ) -> None:
     texts = [MANY]
     for where, removed, piece in edits:
         text = texts[-1]
         at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
         texts.append(text[:at] + piece + text[at + removed :])
-    _each_compile_equals_one_from_scratch(texts)
+    _each_compile_equals_one_from_scratch(texts, reads)
 
 
 def _each_compile_equals_one_from_scratch(texts: list[str], reads: list[int] | None = None) -> None:
@@ -398,3 +400,32 @@ def test_a_compile_of_the_language_server_leaves_its_objects_to_reference_counti
     assert gc.get_freeze_count() > 0
     assert not any(gc.is_tracked(o) and o is snapshot.compilation for o in gc.get_objects())  # frozen: not walked
     gc.unfreeze()
+
+
+@pytest.mark.asyncio
+async def test_after_a_line_added_above_them_the_server_finds_moved_components_where_they_are(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """What a line added moves is made when a request first reads it: definition and
+    references in and to moved components answer at their new places."""
+    doc = await opened(client, tmp_path, MANY)
+    at = find(MANY, "component api")
+    change(client, doc, 2, "\n", lsp.Range(start=at, end=at))
+    added = MANY.replace("component api", "\ncomponent api", 1)
+    identifier = lsp.TextDocumentIdentifier(uri=doc)
+    found = await client.text_document_definition_async(
+        lsp.DefinitionParams(text_document=identifier, position=find(added, "api.orders.path", delta=4))
+    )
+    assert isinstance(found, list) and [r.range.start for r in found] == [find(added, "orders {")]
+    refs = await client.text_document_references_async(
+        lsp.ReferenceParams(
+            text_document=identifier,
+            position=find(added, "orders {"),
+            context=lsp.ReferenceContext(include_declaration=False),
+        )
+    )
+    assert refs is not None
+    assert sorted((r.range.start.line, r.range.start.character) for r in refs) == sorted(
+        (p.line, p.character)
+        for p in (find(added, "orders.path"), find(added, "to = orders", delta=5), find(added, "orders.path", 1))
+    )
