@@ -13,14 +13,15 @@ the name it takes in the application (`web-server` for `server` of `module web`)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
 from scoot_lang.findings import Findings, span
 from scoot_lang.semantic import Symbol
+from scoot_lang.shifts import moved_diagnostic
 from scoot_lang.source import Span
 from scoot_model import names
 from scoot_model.objects import SctObject, kinds
@@ -43,6 +44,32 @@ class ObjectInfo:
     @property
     def real(self) -> str:
         return self.name or self.block.name.text
+
+    @property
+    def kind(self) -> str:
+        """Its block's kind, read without copying a moved block's members (`moved_to`)."""
+        later = self.__dict__.get("later")
+        return later[1].kind.text if later is not None else self.block.kind.text
+
+    if not TYPE_CHECKING:  # (a `__getattr__` would hide every misspelt attribute from mypy)
+
+        def __getattr__(self, name: str) -> Any:
+            later = self.__dict__.get("later") if name == "block" else None
+            if later is None:
+                raise AttributeError(name)
+            component, _, index = later
+            self.__dict__.setdefault("block", component.objects[index])
+            return self.__dict__["block"]
+
+    def moved_to(self, component: s.ComponentBlock, index: int, file: s.File) -> ObjectInfo:
+        """This info for the same object in `component`, its component moved by an edit
+        (`index`: its place among the objects): its block is found there when first read."""
+        info = object.__new__(ObjectInfo)
+        info.__dict__.update(self.__dict__)
+        info.__dict__.pop("block", None)
+        info.file = file
+        info.__dict__["later"] = (component, self.block, index)
+        return info
 
 
 # A block with a `for` or an `if`, waiting for its instances (`scoot_lang.repetition`):
@@ -394,10 +421,10 @@ class Binder:
         )
         self.findings.source_map.add(("components", name), span(file, block))
         text = self.rebinding.texts.get(file.path) if self.rebinding is not None else None
-        if text is not None:
+        if text is not None:  # a unit without modules (`reuse.replayable`): a moved block's members are not read
             self.found.objects[name] = self.objects_again(name, block, file, text[block.start : block.end])
-        else:
-            self.found.objects[name] = self.objects(name, block, file, variables)
+            return
+        self.found.objects[name] = self.objects(name, block, file, variables)
         for module in block.modules:
             self.use(module, file, name, variables=variables)
 
@@ -428,33 +455,23 @@ class Binder:
             self.rebinding.now[name] = Bound(block, file.path, text, objects, findings.diagnostics[counts[0] :], symbols, spans)
             return objects
         delta = block.start - last.block.start
-        make = tuple.__new__  # `Span` and `Symbol` are named tuples: made directly, at half the cost
-
-        def move(at: Span) -> Span:
-            return make(Span, (at[0], at[1] + delta, at[2] + delta))
-
         if last.block is block:  # the same nodes: the same infos (a file is read for its path)
             objects = dict(last.objects)
+        else:  # moved by an edit: read from the moved block when first read
+            index = {id(obj): n for n, obj in enumerate(last.block.objects)}
+            objects = {local: i.moved_to(block, index[id(i.block)], file) for local, i in last.objects.items()}
+        for found in last.diagnostics:
+            findings.add(moved_diagnostic(found, delta) if delta else found)
+        if delta:  # their symbols and spans are moved when first read
+            findings.shift(delta, symbols=last.symbols, spans=last.spans)
         else:
-            now = {id(old): new for old, new in zip(last.block.objects, block.objects, strict=True)}
-            objects = {
-                local: ObjectInfo(now[id(i.block)], i.component, file, i.model, i.name, i.scope, i.variables)
-                for local, i in last.objects.items()
-            }
-        diagnostics = [
-            replace(found, span=move(found.span) if found.span else None, related=tuple((move(r), n) for r, n in found.related))
-            for found in last.diagnostics
-        ] if delta else last.diagnostics
-        symbols = [make(Symbol, (x[0], x[1], x[2], move(x[3]), move(x[4]), *x[5:])) for x in last.symbols] if delta else last.symbols
-        spans = [(path, move(at)) for path, at in last.spans] if delta else last.spans
-        for found in diagnostics:
-            findings.add(found)
-        table, mapped = findings.semantic.symbols, findings.source_map.spans
-        for symbol in symbols:  # as `SemanticModel.add` and `SourceMap.add`, without a call each
-            table.setdefault(symbol[0], symbol)
-        for path, at in spans:
-            mapped.setdefault(path, at)
-        self.rebinding.now[name] = Bound(block, file.path, text, objects, diagnostics, symbols, spans)
+            table, mapped = findings.semantic.symbols, findings.source_map.spans
+            for symbol in last.symbols:  # as `SemanticModel.add` and `SourceMap.add`, without a call each
+                table.setdefault(symbol[0], symbol)
+            for path, at in last.spans:
+                mapped.setdefault(path, at)
+        # The record stays in its block's offsets: the next compile moves from there.
+        self.rebinding.now[name] = last
         return objects
 
     def object(

@@ -30,7 +30,15 @@ from scoot_lang.findings import Findings
 from scoot_lang.limits import Budget
 from scoot_lang.modules import ModuleLoader, Modules, ModuleSourceError, ModuleTexts
 from scoot_lang.moves import check_moves
-from scoot_lang.reuse import Checked, Checks, Recorder, environment, moved, replay, replayable
+from scoot_lang.reuse import (
+    Checked,
+    Checks,
+    Recorder,
+    environment,
+    replay,
+    replay_moved,
+    replayable,
+)
 from scoot_lang.semantic import SemanticModel, SourceMap
 from scoot_lang.validation import Validator
 from scoot_model.objects import Architecture, Component
@@ -70,8 +78,10 @@ def _component(
     last = kept.get(name)
     text = checks.texts.get(file.path)
     if last is not None and last.path == file.path and last.block is not block and text is not None:
-        same_text = last.text == text[block.start : block.end]
-        last = moved(last, block) if same_text else None
+        if last.text == text[block.start : block.end] and replay_moved(last, block, findings, evaluator):
+            checks.components[name] = last
+            return last.component
+        last = None
     if last is not None and last.block is block and replay(last, findings, evaluator):
         checks.components[name] = last
         return last.component
@@ -158,4 +168,5 @@ def check(
     architecture = None
     if application is not None and not findings.has_errors:
         architecture = Architecture.model_construct(application=application, components=components, moved=moved)
+    findings.seal()
     return CheckResult(architecture, findings.diagnostics, findings.semantic, findings.source_map, modules.texts)

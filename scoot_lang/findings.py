@@ -3,12 +3,14 @@ the semantic model, the source map, and the diagnostics (each reported once)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scoot_lang import syntax as s
 from scoot_lang.diagnostics import Diagnostic, diagnostic
-from scoot_lang.semantic import SemanticModel, SourceMap
+from scoot_lang.semantic import JsonPath, ReferenceUse, SemanticModel, SourceMap, Symbol
+from scoot_lang.shifts import Shift, defer, marks
 from scoot_lang.source import Span
 
 
@@ -25,6 +27,8 @@ class Findings:
     # Inside a module instance: the uses that led here, innermost first, added to
     # each diagnostic as related locations (`in module `web`, used here`).
     context: tuple[tuple[Span, str], ...] = ()
+    # What replayed components add, moved by an edit: made when first read (`shifts`).
+    shifts: list[Shift] = field(default_factory=list)
 
     def inside(self, use: Span, label: str) -> Findings:
         """The findings of a module instance used at `use`: the same lists, and one more context."""
@@ -49,6 +53,22 @@ class Findings:
     ) -> None:
         """Report `code` on a second declaration of something, pointing at the first (`label`)."""
         self.add(diagnostic(code, message, span(file, node), ((span(*first), label),)))
+
+    def shift(
+        self,
+        delta: int,
+        symbols: Sequence[Symbol] = (),
+        references: Sequence[ReferenceUse] = (),
+        spans: Sequence[tuple[JsonPath, Span]] = (),
+        values: Callable[[], Iterable[tuple[JsonPath, tuple[str, s.Expr]]]] | None = None,
+    ) -> None:
+        """Add what a replayed component found `delta` before where it is now, moved
+        when the semantic model or the source map is first read (after `seal`)."""
+        self.shifts.append(Shift(marks(self.semantic, self.source_map), symbols, references, spans, values, delta))
+
+    def seal(self) -> None:
+        """The compile is done: leave what `shift` added to be made when first read."""
+        defer(self.semantic, self.source_map, self.shifts)
 
     def add(self, found: Diagnostic) -> None:
         if self.context:

@@ -11,8 +11,10 @@ references between objects (for the cycle check) and what it spent of the budget
 A tree is the same when it is the same object (`parser.parse_edit` keeps the nodes
 of the items an edit did not touch), or when its text is the same, moved by an edit
 before it (a file without syntax errors: an item's tree is made of its text alone):
-then what is replayed is moved by as much, and the source map's values are the new
-tree's. The binding of a component's objects is kept likewise (`binding.Bound`).
+then what is replayed is moved by as much (its diagnostics at once, the rest when
+first read: `scoot_lang.shifts`), and the source map's values are the new tree's.
+A kept check stays in its own block's offsets. The binding of a component's
+objects is kept likewise (`binding.Bound`).
 Units with modules, `for` or `if` are always checked whole (their components read
 more than that), and so is a component that reads a file (`file()`: the disk may
 have changed). A replayed component is the same `Component` object as the last
@@ -21,7 +23,7 @@ compile's: nothing changes an architecture once it is compiled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -32,6 +34,7 @@ from scoot_lang.evaluation import Edges, Evaluator
 from scoot_lang.findings import Findings
 from scoot_lang.limits import MAX_BUILT_BYTES
 from scoot_lang.semantic import JsonPath, ReferenceUse
+from scoot_lang.shifts import moved_diagnostic, moved_span
 from scoot_lang.source import Span
 from scoot_model.objects import Component
 
@@ -56,7 +59,7 @@ class Checked:
     built_bytes: int
     output_bytes: int
     # Where each of `values` is in `block`: (member, attribute of an object or -1): the
-    # same places hold the values of a block of the same text (`moved`).
+    # same places hold the values of a block of the same text (`replay_moved`).
     places: list[tuple[int, int]] | None = None
 
 
@@ -83,7 +86,7 @@ def replayable(files: list[s.File]) -> bool:
             if isinstance(item, s.ComponentBlock):
                 if item.repetition is not None:
                     return False
-                for member in item.members:
+                for member in s.unshifted(item).members:  # (kinds only: a moved block is not copied)
                     if isinstance(member, s.ObjectBlock) and (
                         isinstance(member, s.ModuleBlock) or member.repetition is not None
                     ):
@@ -95,7 +98,7 @@ def environment(evaluator: Evaluator) -> Any:
     """What a component's check reads besides its own tree (compared with `==`)."""
     declared = evaluator.declared
     objects = tuple(
-        (component, tuple((name, info.block.kind.text, info.model) for name, info in found.items()))
+        (component, tuple((name, info.kind, info.model) for name, info in found.items()))
         for component, found in declared.objects.items()
     )
     decls = tuple((name, type(decl).__name__) for name, (decl, _) in declared.decls.items())
@@ -166,63 +169,50 @@ def replay(kept: Checked, findings: Findings, evaluator: Evaluator) -> bool:
     return True
 
 
-def moved(kept: Checked, block: s.ComponentBlock) -> Checked | None:
-    """A kept check of a block whose text moved (to `block`, the same text elsewhere),
-    moved likewise; None when something it found is outside the block (not moved).
-
-    A line added above a thousand components moves them all: this runs for each on
-    every such keystroke, so its spans are made as tuples directly (`Span` and
-    `ReferenceUse` are named tuples; their constructors and `_replace` cost twice as much)."""
+def replay_moved(kept: Checked, block: s.ComponentBlock, findings: Findings, evaluator: Evaluator) -> bool:
+    """Replay a kept check of a block whose text moved (to `block`, the same text
+    elsewhere), as `replay`: its diagnostics and the references between objects moved
+    now, the rest when first read (`Findings.shift`: a line added above a thousand
+    components moves them all, on every such keystroke). False (and nothing added)
+    when something it found is outside the block (not moved), or its values would not
+    fit in the budget. `kept` stays as it is, in its own block's offsets."""
     delta = block.start - kept.block.start
     low, high = kept.block.start, kept.block.end
 
     def inside(span: Span) -> bool:
         return span.file == kept.path and low <= span.start and span.end <= high
 
-    def move(span: Span) -> Span:
-        return make(Span, (span[0], span[1] + delta, span[2] + delta))
+    if not all(
+        (found.span is None or inside(found.span)) and all(inside(r) for r, _ in found.related)
+        for found in kept.diagnostics
+    ):
+        return False
+    if kept.places is None:
+        kept.places = _places(kept)  # the same for every block of its text
+    places = kept.places
+    budget = evaluator.budget
+    if (
+        places is None
+        or budget.built_bytes + kept.built_bytes > MAX_BUILT_BYTES
+        or budget.output_bytes + kept.output_bytes > MAX_BUILT_BYTES
+    ):
+        return False
+    budget.built_bytes += kept.built_bytes
+    budget.output_bytes += kept.output_bytes
+    findings.diagnostics.extend(moved_diagnostic(found, delta) for found in kept.diagnostics)
 
-    make = tuple.__new__
-    diagnostics: list[Diagnostic] = []
-    for found in kept.diagnostics:
-        if (found.span is not None and not inside(found.span)) or not all(inside(r) for r, _ in found.related):
-            return None
-        diagnostics.append(
-            replace(
-                found,
-                span=move(found.span) if found.span is not None else None,
-                related=tuple((move(r), label) for r, label in found.related),
-            )
-        )
-    places = kept.places if kept.places is not None else _places(kept)
-    if places is None:
-        return None
-    members = block.members
-    values: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
-    for (path, (file, _)), (member, attribute) in zip(kept.values, places, strict=True):
-        holder = members[member]
-        value = holder.value if attribute < 0 else holder.attributes[attribute].value  # type: ignore[union-attr]
-        values.append((path, (file, value)))
-    references = [
-        make(ReferenceUse, (move(ref[0]), ref[1], tuple([at + delta for at in ref[2]]), *ref[3:]))
-        for ref in kept.references
-    ]
-    deps = {source: {target: move(at) for target, at in targets.items()} for source, targets in kept.deps.items()}
-    return Checked(
-        block,
-        kept.path,
-        kept.text,
-        kept.component,
-        diagnostics,
-        references,
-        [(path, make(Span, (at[0], at[1] + delta, at[2] + delta))) for path, at in kept.spans],
-        values,
-        kept.used,
-        deps,
-        kept.built_bytes,
-        kept.output_bytes,
-        places,
-    )
+    def values() -> list[tuple[JsonPath, tuple[str, s.Expr]]]:
+        members = block.members
+        found: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
+        for (path, (file, _)), (member, attribute) in zip(kept.values, places, strict=True):
+            holder = members[member]
+            found.append((path, (file, holder.value if attribute < 0 else holder.attributes[attribute].value)))  # type: ignore[union-attr]
+        return found
+
+    findings.shift(delta, references=kept.references, spans=kept.spans, values=values)
+    deps = {source: {target: moved_span(at, delta) for target, at in targets.items()} for source, targets in kept.deps.items()}
+    _merge(evaluator.used, evaluator.deps, kept.used, deps)
+    return True
 
 
 def _places(kept: Checked) -> list[tuple[int, int]] | None:

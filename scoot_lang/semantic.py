@@ -9,7 +9,7 @@ these instead of walking the syntax tree or parsing again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from scoot_lang import syntax as s
 from scoot_lang.source import Span
@@ -85,6 +85,11 @@ class SemanticModel:
     # By the span of the block's name; a module's block used many times: its first use's.
     conditions: dict[Span, Condition] = field(default_factory=dict)
 
+    if not TYPE_CHECKING:  # (a `__getattr__` would hide every misspelt attribute from mypy)
+
+        def __getattr__(self, name: str) -> Any:
+            return later(self, name)
+
     def add(self, symbol: Symbol) -> None:
         self.symbols.setdefault(symbol.id, symbol)
 
@@ -117,6 +122,11 @@ class SourceMap:
 
     spans: dict[JsonPath, Span] = field(default_factory=dict)
     values: dict[JsonPath, tuple[str, s.Expr]] = field(default_factory=dict)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            return later(self, name)
 
     def add(self, path: JsonPath, span: Span, value: s.Expr | None = None) -> None:
         if path not in self.spans:
@@ -153,6 +163,19 @@ class SourceMap:
             if span is not None:
                 return span
         return None
+
+
+def later(model: Any, name: str) -> Any:
+    """A field a compile left to be made when first read (`scoot_lang.shifts`)."""
+    fields = model.__dict__
+    left = fields.get("_later")
+    if left is None or name not in left[1]:  # not left, or made meanwhile by another thread
+        return object.__getattribute__(model, name)
+    make, eager, shifts = left
+    for key, value in make(eager, shifts).items():
+        fields.setdefault(key, value)
+    fields.pop("_later", None)
+    return fields[name]
 
 
 def _descend(file: str, expr: s.Expr, rest: JsonPath, value: bool = False) -> Span | None:

@@ -7,8 +7,9 @@ offsets of -1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 
 @dataclass(slots=True)
@@ -258,6 +259,24 @@ class ComponentBlock:
     end: int = -1
     open_brace: int = -1
     repetition: Repetition | None = None
+    # A block moved by an edit (`parser.parse_edit`): the block whose members it has,
+    # the distance to them, and the copier; its members are copied on first read.
+    shifted: tuple[ComponentBlock, int, Callable[[Any, int], Any]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    if not TYPE_CHECKING:  # (a `__getattr__` would hide every misspelt attribute from mypy)
+
+        def __getattr__(self, name: str) -> Any:
+            if name != "members":
+                raise AttributeError(name)
+            shifted = self.shifted
+            if shifted is None:  # copied meanwhile, by another thread
+                return object.__getattribute__(self, name)
+            source, delta, move = shifted
+            self.members = [move(member, delta) for member in source.members]
+            self.shifted = None
+            return self.members
 
     @property
     def attributes(self) -> list[Attribute]:
@@ -325,6 +344,13 @@ class File:
     comments: list[Comment] = field(default_factory=list)
     # Read from the JSON form: references there are always fully qualified.
     from_json: bool = False
+
+
+def unshifted(block: ComponentBlock) -> ComponentBlock:
+    """The block whose members a moved block has (`ComponentBlock.shifted`), or itself:
+    for what reads no offsets (names, kinds), without copying them."""
+    shifted = block.shifted
+    return block if shifted is None else shifted[0]
 
 
 def walk(expr: Expr) -> Iterator[Expr]:

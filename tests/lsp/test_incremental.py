@@ -12,18 +12,19 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
 from scoot_lsp import documents as documents_module
 from scoot_lsp import model
 from scoot_lsp.documents import Documents
 from scoot_lsp.positions import LineIndex
 
 from scoot_lang import syntax as s
-from scoot_lang.compiler import compile_sources
+from scoot_lang.compiler import Compilation, compile_sources
 from scoot_lang.diagnostics import Diagnostic
 from scoot_lang.parser import parse, parse_edit
 from scoot_lang.reuse import Checks
 from scoot_lang.source import Span
-from tests.lsp.conftest import SHOP
+from tests.lsp.conftest import SHOP, change, find, opened
 
 STORAGE = 'component data {\n  source = "./data"\n  storage cache { engine = "directory" }\n}\n'
 PIECES = [
@@ -235,35 +236,50 @@ ANCHORS = ["hello", "8080", "orders {", "tail =", "log {", "sqlite", "greeting\n
         ),
         min_size=1,
         max_size=8,
-    )
+    ),
+    reads=st.lists(st.integers(0, 2), min_size=1, max_size=4),
 )
 def test_compiles_replaying_the_checks_of_untouched_components_equal_compiles_from_scratch(
-    edits: list[tuple[int | str, int, str]]
+    edits: list[tuple[int | str, int, str]], reads: list[int]
 ) -> None:
     texts = [MANY]
     for where, removed, piece in edits:
         text = texts[-1]
         at = max(text.find(where), 0) if isinstance(where, str) else where % (len(text) + 1)
         texts.append(text[:at] + piece + text[at + removed :])
-    _each_compile_equals_one_from_scratch(texts)
+    _each_compile_equals_one_from_scratch(texts, reads)
 
 
-def _each_compile_equals_one_from_scratch(texts: list[str]) -> None:
+def _each_compile_equals_one_from_scratch(texts: list[str], reads: list[int] | None = None) -> None:
     """Compile the texts one after the other keeping parses and checks, as the server
-    does; each compile gives what a compile from scratch gives."""
+    does; each compile gives what a compile from scratch gives. What an edit moved is
+    made when first read (`scoot_lang.shifts`): `reads` says, per text, when its
+    compile is read: 0 at once, 1 after all the compiles and the source map first,
+    2 never (what the next compiles moved again was never made)."""
     path = "/unit/architecture.sct"
     parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
     checks = Checks()
-    for text in texts:
+    later: list[tuple[str, Compilation]] = []
+    for number, text in enumerate(texts):
         got = compile_sources({path: text}, parsed=parsed, checks=checks)
         want = compile_sources({path: text})
         assert got.diagnostics == want.diagnostics
         assert (got.architecture.to_json() if got.architecture else None) == (
             want.architecture.to_json() if want.architecture else None
         )
-        assert got.files == want.files
-        assert got.semantic == want.semantic
+        read = reads[number % len(reads)] if reads else 0
+        if read == 1:
+            later.append((text, got))
+        elif read == 0:
+            assert got.files == want.files
+            assert got.semantic == want.semantic
+            assert got.source_map == want.source_map
+    for text, got in later:
+        want = compile_sources({path: text})
         assert got.source_map == want.source_map
+        assert got.files == want.files
+        assert list(got.semantic.symbols.items()) == list(want.semantic.symbols.items())  # in the same order
+        assert got.semantic == want.semantic
 
 
 LINE_PIECES_CHECKED = [
@@ -285,34 +301,46 @@ LINE_PIECES_CHECKED = [
         st.tuples(st.integers(0, 10_000), st.integers(0, 2), st.sampled_from(["", *LINE_PIECES_CHECKED])),
         min_size=1,
         max_size=10,
-    )
+    ),
+    reads=st.lists(st.integers(0, 2), min_size=1, max_size=4),
 )
-def test_compiles_after_lines_added_and_removed_equal_compiles_from_scratch(edits: list[tuple[int, int, str]]) -> None:
+def test_compiles_after_lines_added_and_removed_equal_compiles_from_scratch(
+    edits: list[tuple[int, int, str]], reads: list[int]
+) -> None:
     """Whole lines in and out, as a user types: what follows moves (its kept parses,
-    bindings and checks are moved), and moves back."""
+    bindings and checks are moved when first read), and moves back."""
     texts = [MANY]
     for line, removed, piece in edits:
         lines = texts[-1].splitlines(keepends=True)
         at = line % (len(lines) + 1)
         texts.append("".join([*lines[:at], piece, *lines[at + removed :]]))
-    _each_compile_equals_one_from_scratch(texts)
+    _each_compile_equals_one_from_scratch(texts, reads)
 
 
-def test_a_line_added_above_components_moves_their_kept_checks() -> None:
+def test_a_line_added_above_components_moves_them_when_first_read() -> None:
     path = "/unit/architecture.sct"
     parsed: dict[str, tuple[str, s.File, list[Diagnostic]]] = {}
     checks = Checks()
-    compile_sources({path: MANY}, parsed=parsed, checks=checks)
+    first = compile_sources({path: MANY}, parsed=parsed, checks=checks)
     before = dict(checks.components)
+    audit = next(i for i in first.files[0].items if isinstance(i, s.ComponentBlock) and i.name.text == "audit")
     added = MANY.replace("component worker", "\n\ncomponent worker", 1)
     got = compile_sources({path: added}, parsed=parsed, checks=checks)
-    moved = checks.components["audit"]
-    assert moved is not before["audit"] and moved.component is before["audit"].component  # replayed, moved
-    assert moved.spans == [(p, type(at)(at.file, at.start + 2, at.end + 2)) for p, at in before["audit"].spans]
-    assert all(type(at) is Span for _, at in moved.spans)
-    references = checks.components["worker"].references
-    assert references and all(type(ref.span) is Span for ref in references)
-    assert got.semantic == compile_sources({path: added}).semantic
+    assert checks.components["audit"] is before["audit"]  # replayed as it was: not copied
+    moved = next(i for i in got.files[0].items if isinstance(i, s.ComponentBlock) and i.name.text == "audit")
+    assert (moved.start, moved.name.start) == (audit.start + 2, audit.name.start + 2)
+    assert moved.shifted is not None  # its members are not copied yet
+    assert "_later" in vars(got.semantic) and "_later" in vars(got.source_map)
+    fresh = compile_sources({path: added})
+    assert got.semantic == fresh.semantic  # made when read
+    assert all(type(ref.span) is Span for ref in got.semantic.references)
+    assert moved.shifted is not None  # the semantic model reads no member
+    assert got.source_map == fresh.source_map and moved.shifted is None
+    assert got.files == fresh.files
+    longer = compile_sources({path: added.replace("./worker", "./workers", 1)}, parsed=parsed, checks=checks)
+    back = compile_sources({path: added}, parsed=parsed, checks=checks)  # `longer` not read: moved back, not copied
+    assert any(item is moved for item in back.files[0].items)
+    assert longer.source_map == compile_sources({path: added.replace("./worker", "./workers", 1)}).source_map  # read late
 
 
 def test_a_change_to_one_component_replays_the_check_of_the_others() -> None:
@@ -372,3 +400,32 @@ def test_a_compile_of_the_language_server_leaves_its_objects_to_reference_counti
     assert gc.get_freeze_count() > 0
     assert not any(gc.is_tracked(o) and o is snapshot.compilation for o in gc.get_objects())  # frozen: not walked
     gc.unfreeze()
+
+
+@pytest.mark.asyncio
+async def test_after_a_line_added_above_them_the_server_finds_moved_components_where_they_are(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """What a line added moves is made when a request first reads it: definition and
+    references in and to moved components answer at their new places."""
+    doc = await opened(client, tmp_path, MANY)
+    at = find(MANY, "component api")
+    change(client, doc, 2, "\n", lsp.Range(start=at, end=at))
+    added = MANY.replace("component api", "\ncomponent api", 1)
+    identifier = lsp.TextDocumentIdentifier(uri=doc)
+    found = await client.text_document_definition_async(
+        lsp.DefinitionParams(text_document=identifier, position=find(added, "api.orders.path", delta=4))
+    )
+    assert isinstance(found, list) and [r.range.start for r in found] == [find(added, "orders {")]
+    refs = await client.text_document_references_async(
+        lsp.ReferenceParams(
+            text_document=identifier,
+            position=find(added, "orders {"),
+            context=lsp.ReferenceContext(include_declaration=False),
+        )
+    )
+    assert refs is not None
+    assert sorted((r.range.start.line, r.range.start.character) for r in refs) == sorted(
+        (p.line, p.character)
+        for p in (find(added, "orders.path"), find(added, "to = orders", delta=5), find(added, "orders.path", 1))
+    )
