@@ -502,10 +502,10 @@ class Evaluator:
                 self.findings.error(failures[0].code, failures[0].message, ctx.file, failures[0].node, failures[0].suggestion)
                 return INVALID
             return walked
-        meanings, failures = resolve(ref, ctx.file, ctx.component, self.declared, self.value_of)
+        meanings, failures = resolve(ref, ctx.file, ctx.component, self.declared, self.value_of, parts)
         part_starts = tuple([p.start for p in ref.parts])
         references = self.findings.semantic.references
-        where = span(ctx.file, ref)
+        where = Span(ctx.file.path, ref.start, ref.end)
         if len(meanings) != 1:
             references.append(ReferenceUse(where, tuple(parts), part_starts, None))
             if meanings:
@@ -525,6 +525,12 @@ class Evaluator:
         output = value.output if isinstance(value, ObjectRef) else None
         references.append(ReferenceUse(where, tuple(parts), part_starts, target, output, meaning.parts))
         if type(value) in _PLAIN:  # a folded string or number: nothing below applies
+            return value
+        if type(value) is ObjectRef and not ctx.constant and (value.output is not None or ctx.allow_object):
+            # An object's output, or an object where one may be (most references): what
+            # `summarize` would find is the reference itself, and nothing below objects.
+            if ctx.object is not None and ctx.component is not None:
+                self.deps.setdefault((ctx.component, ctx.object), {}).setdefault((value.component, value.object), where)
             return value
         summary = summarize(value, self.budget.measured)
         if ctx.constant and (summary.refs or summary.secret):
