@@ -22,7 +22,7 @@ from scoot_lang import syntax as s
 from scoot_lang.binding import Decl, Declarations
 from scoot_lang.builtins import IMPLEMENTATIONS, type_ok
 from scoot_lang.compilation import PARAM_OPTION
-from scoot_lang.findings import Findings, span
+from scoot_lang.findings import Findings
 from scoot_lang.functions import FUNCTIONS
 from scoot_lang.limits import MAX_FILE_BYTES, Budget
 from scoot_lang.operators import OperationError

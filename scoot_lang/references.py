@@ -82,10 +82,10 @@ def resolve(
                 )
         if component is not None and first in objects.get(component, _NONE):
             _resolve_object(declared, component, ref.parts, 0, meanings, failures)
-        uses = declared.uses
-        if uses:  # most units use no module
+        module_uses = declared.uses
+        if module_uses:  # most units use no module
             for place in (component, None) if component is not None else (None,):
-                use = uses.get(place, _NONE).get(first)
+                use = module_uses.get(place, _NONE).get(first)
                 if use is not None:
                     _resolve_output(use, ref, file, meanings, failures)
                     break
