@@ -353,6 +353,11 @@ class Evaluator:
         ]
         if INVALID in values:  # each part was checked, and reported, on its own
             return INVALID
+        if all(type(value) is str for value in values):  # text and strings only: one string
+            texts = cast(list[str], values)
+            if self.budget.too_large(sum(map(len, texts)), ctx.file, expr, "the strings built by interpolation"):
+                return INVALID
+            return "".join(texts)
         for part, value in zip(expr.parts, values, strict=True):
             if isinstance(part, str):
                 parts.append(part)

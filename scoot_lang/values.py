@@ -169,8 +169,9 @@ def _scalar_summary(item: Any) -> Summary:
 
 
 def flat_size(value: Value) -> int | None:
-    """`summarize`'s size of a list or map that holds no list or map (most values: a
-    command, an env), found without a `Summary` or a memory; None for any other value."""
+    """`summarize`'s size of a value with no list or map below its top (most values: a
+    port, a reference, a command, an env), found without a `Summary` or a memory; None
+    for any other value."""
     kind = type(value)
     if kind is dict:
         children: Any = value.values()  # type: ignore[union-attr]
@@ -179,7 +180,7 @@ def flat_size(value: Value) -> int | None:
         children = value
         size = _LIST_SIZE + len(value) * _LIST_ITEM_SIZE  # type: ignore[arg-type]
     else:
-        return None
+        children, size = (value,), 0
     for c in children:
         kind = type(c)
         if kind is str:

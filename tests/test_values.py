@@ -7,6 +7,13 @@ import pytest
 from scoot_lang.values import ComponentRef, ObjectRef, Secret, Template, Value, flat_size, summarize
 
 FLAT: list[Value] = [
+    "text",
+    3,
+    2.5,
+    False,
+    None,
+    ObjectRef("a", "b"),
+    Template(("a", ObjectRef("a", "b", "url"))),
     [],
     {},
     ["python", "-m", "svc", "--port", "8080"],
@@ -23,7 +30,7 @@ def test_flat_size_is_summarize_size(value: Value) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["text", 3, None, ObjectRef("a", "b"), [["nested"]], {"a": {"b": 1}}, [Secret("s")], [ComponentRef("c")]]
+    "value", [[["nested"]], {"a": {"b": 1}}, [Secret("s")], [ComponentRef("c")], Secret("s"), ComponentRef("c")]
 )
 def test_flat_size_leaves_the_rest_to_summarize(value: Value) -> None:
     assert flat_size(value) is None
