@@ -73,6 +73,8 @@ class Context:
         return Context(self.file, self.component, self.object, self.constant, variables=self.variables)
 
 
+_new = tuple.__new__  # a named tuple made directly (`Span`, `ReferenceUse`)
+
 # The types of a folded scalar: no reference, no secret, nothing of an object.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
@@ -233,6 +235,20 @@ class Evaluator:
     # expressions -------------------------------------------------------------------
 
     def eval(self, expr: s.Expr, ctx: Context) -> Value:
+        kind = type(expr)  # the usual nodes first, by identity (an expression compiled is a call)
+        node: Any = expr  # of the type `kind` is
+        if kind is s.StringLit:
+            parts = node.parts
+            if len(parts) == 1 and type(parts[0]) is str:  # most strings: one run of text
+                return parts[0]
+            return self.eval_string(node, ctx)
+        if kind is s.Reference:
+            return self.eval_reference(node, ctx)
+        if kind is s.NumberLit:
+            number: Value = node.value
+            return number
+        if kind is s.MapExpr:
+            return self.eval_map(node, ctx)
         if isinstance(expr, s.StringLit):
             return self.eval_string(expr, ctx)
         if isinstance(expr, s.NumberLit):
@@ -510,7 +526,7 @@ class Evaluator:
         meanings, failures = resolve(ref, ctx.file, ctx.component, self.declared, self.value_of, parts)
         part_starts = tuple([p.start for p in ref.parts])
         references = self.findings.semantic.references
-        where = Span(ctx.file.path, ref.start, ref.end)
+        where = _new(Span, (ctx.file.path, ref.start, ref.end))
         if len(meanings) != 1:
             references.append(ReferenceUse(where, tuple(parts), part_starts, None))
             if meanings:
@@ -528,7 +544,8 @@ class Evaluator:
         meaning = meanings[0]
         target, value = meaning.target, meaning.value
         output = value.output if isinstance(value, ObjectRef) else None
-        references.append(ReferenceUse(where, tuple(parts), part_starts, target, output, meaning.parts))
+        # As `ReferenceUse(...)`, without its `__new__`'s Python call (a reference compiled is one).
+        references.append(_new(ReferenceUse, (where, tuple(parts), part_starts, target, output, meaning.parts, None)))
         if type(value) in _PLAIN:  # a folded string or number: nothing below applies
             return value
         if type(value) is ObjectRef and not ctx.constant and (value.output is not None or ctx.allow_object):
