@@ -872,6 +872,12 @@ class _FastPath:
             if isinstance(terminal.pattern, PatternStr)
         }
         self.kinds.update(self.keywords)
+        # The kinds `tokens` only makes a token of (most tokens): no bracket to count, no
+        # comment, no string that may hold an interpolation.
+        self.plain = frozenset(
+            {"NAME", "NUMBER", *self.keywords.values()}
+            | {t.name for t in terminals if isinstance(t.pattern, PatternStr) and "$" not in t.pattern.value}
+        ) - {*self.shared, *_OPENING, *_CLOSERS, *self.comment_types}
         parser = lark.parser.parser.parser
         self.states = parser.parse_table.states
         self.start_states = parser.parse_table.start_states
@@ -912,7 +918,7 @@ class _FastPath:
             self.blanks.fullmatch("".join(pieces[0:-1:2])) and (not pieces[-1] or pieces[-1].isspace())
         ):
             return self.scanned(text)
-        kinds = self.kinds
+        kinds, plain = self.kinds, self.plain
         comment_types, comments, shared = self.comment_types, self.comments, self.shared
         string_depths = self.builder.string_depths
         depth = self.builder.depth_base
@@ -927,7 +933,9 @@ class _FastPath:
             kind = kinds.get(value)
             if kind is None:
                 kind = self._kind(value)
-            if kind in shared:
+            if kind in plain:
+                append(_Tok(kind, value, start, pos))
+            elif kind in shared:
                 append(shared[kind])
             elif kind in comment_types:
                 comments.append(s.Comment(value, start, pos))
