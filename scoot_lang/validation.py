@@ -104,8 +104,9 @@ class Validator:
         broken: set[str] = set()
         seen: dict[str, s.Attribute] = {}
         properties: dict[str, Any] = reference.schema(model).get("properties", {})  # as `field_schema`
-        # A value's context, by whether its key takes an object: made once a block.
-        contexts: dict[bool, Context] = {}
+        # A value's context, by whether its key takes an object: made once a block (the
+        # block's own serves a key that takes none, when it is one already).
+        contexts: dict[bool, Context] = {} if ctx.allow_object or ctx.constant else {False: ctx}
         for attr in attributes:
             key = attr.key.text
             if attr.key.missing:
