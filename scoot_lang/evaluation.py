@@ -22,7 +22,7 @@ from scoot_lang import syntax as s
 from scoot_lang.binding import Decl, Declarations
 from scoot_lang.builtins import IMPLEMENTATIONS, type_ok
 from scoot_lang.compilation import PARAM_OPTION
-from scoot_lang.findings import Findings, span
+from scoot_lang.findings import Findings
 from scoot_lang.functions import FUNCTIONS
 from scoot_lang.limits import MAX_FILE_BYTES, Budget
 from scoot_lang.operators import OperationError
@@ -72,6 +72,8 @@ class Context:
             return self
         return Context(self.file, self.component, self.object, self.constant, variables=self.variables)
 
+
+_new = tuple.__new__  # a named tuple made directly (`Span`, `ReferenceUse`)
 
 # The types of a folded scalar: no reference, no secret, nothing of an object.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -233,6 +235,20 @@ class Evaluator:
     # expressions -------------------------------------------------------------------
 
     def eval(self, expr: s.Expr, ctx: Context) -> Value:
+        kind = type(expr)  # the usual nodes first, by identity (an expression compiled is a call)
+        node: Any = expr  # of the type `kind` is
+        if kind is s.StringLit:
+            parts = node.parts
+            if len(parts) == 1 and type(parts[0]) is str:  # most strings: one run of text
+                return parts[0]
+            return self.eval_string(node, ctx)
+        if kind is s.Reference:
+            return self.eval_reference(node, ctx)
+        if kind is s.NumberLit:
+            number: Value = node.value
+            return number
+        if kind is s.MapExpr:
+            return self.eval_map(node, ctx)
         if isinstance(expr, s.StringLit):
             return self.eval_string(expr, ctx)
         if isinstance(expr, s.NumberLit):
@@ -353,6 +369,11 @@ class Evaluator:
         ]
         if INVALID in values:  # each part was checked, and reported, on its own
             return INVALID
+        if all(type(value) is str for value in values):  # text and strings only: one string
+            texts = cast(list[str], values)
+            if self.budget.too_large(sum(map(len, texts)), ctx.file, expr, "the strings built by interpolation"):
+                return INVALID
+            return "".join(texts)
         for part, value in zip(expr.parts, values, strict=True):
             if isinstance(part, str):
                 parts.append(part)
@@ -502,10 +523,10 @@ class Evaluator:
                 self.findings.error(failures[0].code, failures[0].message, ctx.file, failures[0].node, failures[0].suggestion)
                 return INVALID
             return walked
-        meanings, failures = resolve(ref, ctx.file, ctx.component, self.declared, self.value_of)
+        meanings, failures = resolve(ref, ctx.file, ctx.component, self.declared, self.value_of, parts)
         part_starts = tuple([p.start for p in ref.parts])
         references = self.findings.semantic.references
-        where = span(ctx.file, ref)
+        where = _new(Span, (ctx.file.path, ref.start, ref.end))
         if len(meanings) != 1:
             references.append(ReferenceUse(where, tuple(parts), part_starts, None))
             if meanings:
@@ -523,8 +544,15 @@ class Evaluator:
         meaning = meanings[0]
         target, value = meaning.target, meaning.value
         output = value.output if isinstance(value, ObjectRef) else None
-        references.append(ReferenceUse(where, tuple(parts), part_starts, target, output, meaning.parts))
+        # As `ReferenceUse(...)`, without its `__new__`'s Python call (a reference compiled is one).
+        references.append(_new(ReferenceUse, (where, tuple(parts), part_starts, target, output, meaning.parts, None)))
         if type(value) in _PLAIN:  # a folded string or number: nothing below applies
+            return value
+        if type(value) is ObjectRef and not ctx.constant and (value.output is not None or ctx.allow_object):
+            # An object's output, or an object where one may be (most references): what
+            # `summarize` would find is the reference itself, and nothing below objects.
+            if ctx.object is not None and ctx.component is not None:
+                self.deps.setdefault((ctx.component, ctx.object), {}).setdefault((value.component, value.object), where)
             return value
         summary = summarize(value, self.budget.measured)
         if ctx.constant and (summary.refs or summary.secret):

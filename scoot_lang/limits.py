@@ -15,7 +15,7 @@ from typing import Any
 from scoot_lang import syntax as s
 from scoot_lang.findings import Findings
 from scoot_lang.parser import MAX_NESTING
-from scoot_lang.values import STRING_SIZE, Measured, Value, summarize
+from scoot_lang.values import STRING_SIZE, Measured, Value, flat_size, summarize
 from scoot_model.reading import MIB
 
 # The most bytes `file()` reads: its text goes into the JSON form, environment
@@ -52,6 +52,9 @@ class Budget:
         before it, too large for the architecture's values (each reported)."""
         if type(value) is str:  # most values: no depth, and `summarize`'s size of a string
             return not self.too_large(len(value) + STRING_SIZE, file, node, "the architecture's values", output=True)
+        size = flat_size(value)
+        if size is not None:  # one level deep: never too deep
+            return not self.too_large(size, file, node, "the architecture's values", output=True)
         summary = summarize(value, self.measured)
         return not (
             self._too_deep(summary.depth, file, node, what)

@@ -53,7 +53,6 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SIMPLE_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_-]*)*\s*")
 # The grammar's keywords: never names (a test keeps this in step with the grammar).
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
-_ESCAPE_OR_DOLLAR = re.compile(r"[\\$]")
 # What decoding a string stops at: an escape, `$${` (a literal `${`) or `${`; any other
 # `$` is text like the rest of its run.
 _ESCAPE_OR_INTERPOLATION = re.compile(r"\\|\$\$\{|\$\{")
@@ -254,7 +253,10 @@ class _Builder(Transformer[Any, Any]):
     def string(self, c: list[Any]) -> s.Expr:
         token = c[0]
         string = self.make_string(token.value, token.start_pos, token.end_pos)
-        inner = [part for part in string.parts if not isinstance(part, str)]
+        parts = string.parts
+        if not parts or (len(parts) == 1 and type(parts[0]) is str):  # most strings: text alone
+            return string
+        inner = [part for part in parts if not isinstance(part, str)]
         return self._nested(string, *inner) if inner else string
 
     def number(self, c: list[Any]) -> s.NumberLit:
@@ -357,7 +359,7 @@ class _Builder(Transformer[Any, Any]):
         else:
             body, old = raw[1:-1], _same
             base = start + 1
-        if not _ESCAPE_OR_DOLLAR.search(body):
+        if "$" not in body and "\\" not in body:  # no escape, no interpolation: text alone
             return s.StringLit(raw, [body] if body else [], start, end)
         # Its interpolations nest one level deeper than the string itself.
         depth = self.string_depths.get(start, self.depth_base) + 1
@@ -870,6 +872,12 @@ class _FastPath:
             if isinstance(terminal.pattern, PatternStr)
         }
         self.kinds.update(self.keywords)
+        # The kinds `tokens` only makes a token of (most tokens): no bracket to count, no
+        # comment, no string that may hold an interpolation.
+        self.plain = frozenset(
+            {"NAME", "NUMBER", *self.keywords.values()}
+            | {t.name for t in terminals if isinstance(t.pattern, PatternStr) and "$" not in t.pattern.value}
+        ) - {*self.shared, *_OPENING, *_CLOSERS, *self.comment_types}
         parser = lark.parser.parser.parser
         self.states = parser.parse_table.states
         self.start_states = parser.parse_table.start_states
@@ -910,7 +918,7 @@ class _FastPath:
             self.blanks.fullmatch("".join(pieces[0:-1:2])) and (not pieces[-1] or pieces[-1].isspace())
         ):
             return self.scanned(text)
-        kinds = self.kinds
+        kinds, plain = self.kinds, self.plain
         comment_types, comments, shared = self.comment_types, self.comments, self.shared
         string_depths = self.builder.string_depths
         depth = self.builder.depth_base
@@ -925,7 +933,9 @@ class _FastPath:
             kind = kinds.get(value)
             if kind is None:
                 kind = self._kind(value)
-            if kind in shared:
+            if kind in plain:
+                append(_Tok(kind, value, start, pos))
+            elif kind in shared:
                 append(shared[kind])
             elif kind in comment_types:
                 comments.append(s.Comment(value, start, pos))

@@ -18,15 +18,24 @@ from scoot_model.wording import closest, did_you_mean, join_names
 
 # The folded value of a let or param, given its name and the use that needs it.
 ValueOf = Callable[[str, s.Ident, s.File], Value]
+_NONE: dict[str, Any] = {}  # what an absent scope holds (never written)
 
 
 class Meaning(NamedTuple):
-    """One thing a reference may mean: described, its symbol, its value, and what each part names."""
+    """One thing a reference may mean: what it is (`object`) and its name (the parts of
+    `api.web`), its symbol, its value, and what each part names."""
 
-    label: str
+    what: str
+    named: tuple[str, ...]
     target: str
     value: Value
     parts: tuple[str | None, ...]
+
+    @property
+    def label(self) -> str:
+        """The meaning in words, `the object `api.web``: made only for a message (most
+        references resolve once, and are never described)."""
+        return f"the {self.what} `{'.'.join(self.named)}`"
 
 
 class Failure(NamedTuple):
@@ -39,10 +48,17 @@ class Failure(NamedTuple):
 
 
 def resolve(
-    ref: s.Reference, file: s.File, component: str | None, declared: Declarations, value_of: ValueOf
+    ref: s.Reference,
+    file: s.File,
+    component: str | None,
+    declared: Declarations,
+    value_of: ValueOf,
+    parts: list[str] | None = None,
 ) -> tuple[list[Meaning], list[Failure]]:
-    """Every meaning of a reference written in `file` (inside `component`, if any)."""
-    parts = [p.text for p in ref.parts]
+    """Every meaning of a reference written in `file` (inside `component`, if any);
+    `parts`: the texts of its names, if the caller has them."""
+    if parts is None:
+        parts = [p.text for p in ref.parts]
     first = parts[0]
     objects = declared.objects
     meanings: list[Meaning] = []
@@ -57,19 +73,22 @@ def resolve(
                 targets = (symbol,) + (None,) * (len(parts) - 1)  # map keys are no symbols
                 meanings.append(
                     Meaning(
-                        f"the {kind} `{first}`",
+                        kind,
+                        (first,),
                         symbol,
                         INVALID if walked is None else walked,
                         targets,
                     )
                 )
-        if component is not None and first in objects.get(component, {}):
+        if component is not None and first in objects.get(component, _NONE):
             _resolve_object(declared, component, ref.parts, 0, meanings, failures)
-        for place in (component, None) if component is not None else (None,):
-            use = declared.uses.get(place, {}).get(first)
-            if use is not None:
-                _resolve_output(use, ref, file, meanings, failures)
-                break
+        module_uses = declared.uses
+        if module_uses:  # most units use no module
+            for place in (component, None) if component is not None else (None,):
+                use = module_uses.get(place, _NONE).get(first)
+                if use is not None:
+                    _resolve_output(use, ref, file, meanings, failures)
+                    break
     real = declared.aliases.get(first, first)  # a module's component, by its name in the module
     if real in objects:
         if len(parts) == 1:
@@ -77,7 +96,8 @@ def resolve(
             if not meanings:
                 meanings.append(
                     Meaning(
-                        f"the component `{real}`",
+                        "component",
+                        (real,),
                         f"component:{real}",
                         ComponentRef(real),
                         (f"component:{real}",),
@@ -137,20 +157,25 @@ def _resolve_object(
     info = declared.objects[component][parts[index].text]
     name = info.real  # its name in the application (a module's objects are renamed)
     target = f"object:{component}.{name}"
-    label = f"the object `{component}.{name}`"
     rest = parts[index + 1 :]
     # What each name of the reference names: the component (if spelled), the object,
     # and an output (no symbol: `output` says which).
-    targets = (f"component:{component}",) * index + (target,) + (None,) * len(rest)
+    targets = (target,) + (None,) * len(rest)
+    if index:
+        targets = (f"component:{component}",) * index + targets
     if not rest:
-        meanings.append(Meaning(label, target, ObjectRef(component, name), targets))
+        meanings.append(Meaning("object", (component, name), target, ObjectRef(component, name), targets))
         return
     output = rest[0].text
-    outputs = info.model.outputs if info.model else {}
-    if info.model is None:
-        meanings.append(Meaning(label, target, INVALID, targets))  # its kind is unknown: already reported
-    elif len(rest) == 1 and output in outputs:
-        meanings.append(Meaning(f"the output `{component}.{name}.{output}`", target, ObjectRef(component, name, output), targets))
+    model = info.model
+    if model is None:  # its kind is unknown: already reported
+        meanings.append(Meaning("object", (component, name), target, INVALID, targets))
+        return
+    outputs = model.outputs
+    if len(rest) == 1 and output in outputs:
+        meanings.append(
+            Meaning("output", (component, name, output), target, ObjectRef(component, name, output), targets)
+        )
     elif output not in outputs:
         match = closest(output, outputs)
         failures.append(
@@ -210,7 +235,7 @@ def _resolve_output(
         failures.append(Failure("SCT812", too_early(use, output), ref.parts[1]))
         return
     if use.output is None:  # not instantiated: its source could not be read (reported)
-        meanings.append(Meaning(f"the module `{name}`", target, INVALID, (*lead, target, None)))
+        meanings.append(Meaning("module", (name,), target, INVALID, (*lead, target, None)))
         return
     if output not in use.outputs:
         match = closest(output, use.outputs)
@@ -226,10 +251,10 @@ def _resolve_output(
     value = cast(Value, use.output(output, ref.parts[1], file))
     walked = walk_value(value, s.Reference(ref.parts[1:], ref.start, ref.end), failures)
     if walked is not None or value is INVALID:
-        label = f"the output `{name}.{output}`"
         meanings.append(
             Meaning(
-                label,
+                "output",
+                (name, output),
                 target,
                 INVALID if walked is None else walked,
                 # The output is a symbol of the module's text; map keys after it are none.

@@ -98,13 +98,15 @@ class Validator:
         allowed: set[str] | None = None,
     ) -> tuple[dict[str, Value], set[str]]:
         """Evaluate a block's attributes: the good values, and the keys already reported."""
-        budget = self.evaluator.budget
+        budget, evaluate = self.evaluator.budget, self.evaluator.eval
+        mapped, file = self.findings.source_map.add, ctx.file
         result: dict[str, Value] = {}
         broken: set[str] = set()
         seen: dict[str, s.Attribute] = {}
         properties: dict[str, Any] = reference.schema(model).get("properties", {})  # as `field_schema`
-        # A value's context, by whether its key takes an object: made once a block.
-        contexts: dict[bool, Context] = {}
+        # A value's context, by whether its key takes an object: made once a block (the
+        # block's own serves a key that takes none, when it is one already).
+        contexts: dict[bool, Context] = {} if ctx.allow_object or ctx.constant else {False: ctx}
         for attr in attributes:
             key = attr.key.text
             if attr.key.missing:
@@ -120,7 +122,7 @@ class Validator:
                 )
                 continue
             seen[key] = attr
-            self.findings.source_map.add((*path, key), span(ctx.file, attr), attr.value)
+            mapped((*path, key), span(file, attr), attr.value)
             schema = properties.get(key, {})
             if (allowed is not None and key not in allowed) or not schema or key == "kind":
                 choices = sorted(allowed if allowed is not None else reference.schema(model).get("properties", {}))
@@ -137,10 +139,12 @@ class Validator:
                 value_ctx = contexts[wants_object] = Context(
                     ctx.file, ctx.component, ctx.object, allow_object=wants_object, variables=ctx.variables
                 )
-            value = self.evaluator.eval(attr.value, value_ctx)
+            value = evaluate(attr.value, value_ctx)
             if value is not INVALID and not budget.output_fits(value, ctx.file, attr.value, f"`{key}`"):
                 value = INVALID
-            if value is INVALID or not self.output_type_ok(value, schema, key, attr, ctx):
+            if value is INVALID or (
+                isinstance(value, ObjectRef) and not self.output_type_ok(value, schema, key, attr, ctx)
+            ):
                 broken.add(key)
                 continue
             result[key] = value

@@ -60,6 +60,15 @@ Value: TypeAlias = (
 
 def lower(value: Value) -> Any:
     """A checked value in the JSON form: references as `${...}`, literal text escaped."""
+    kind = type(value)  # the usual types first, by identity (a check per value compiled)
+    if kind is str:
+        return template.escape(value) if "$" in value else value  # type: ignore[arg-type, operator]
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k: lower(v) for k, v in value.items()}  # type: ignore[union-attr]
+    if kind is ObjectRef:
+        return value.text()  # type: ignore[union-attr]
     if isinstance(value, str):
         return template.escape(value)
     if isinstance(value, ObjectRef | Secret):
@@ -157,6 +166,34 @@ def _scalar_summary(item: Any) -> Summary:
     if isinstance(item, Secret | ComponentRef):
         return Summary(0, REFERENCE_SIZE + _OBJECT_SIZE, (), isinstance(item, Secret))
     return Summary(0, _SCALAR_SIZE, (), False)
+
+
+def flat_size(value: Value) -> int | None:
+    """`summarize`'s size of a value with no list or map below its top (most values: a
+    port, a reference, a command, an env), found without a `Summary` or a memory; None
+    for any other value."""
+    kind = type(value)
+    if kind is dict:
+        children: Any = value.values()  # type: ignore[union-attr]
+        size = _MAP_SIZE + len(value) * _MAP_ITEM_SIZE + sum(map(len, value))  # type: ignore[arg-type]
+    elif kind is list:
+        children = value
+        size = _LIST_SIZE + len(value) * _LIST_ITEM_SIZE  # type: ignore[arg-type]
+    else:
+        children, size = (value,), 0
+    for c in children:
+        kind = type(c)
+        if kind is str:
+            size += len(c) + STRING_SIZE
+        elif kind is ObjectRef:
+            size += REFERENCE_SIZE + _OBJECT_SIZE
+        elif kind is int or kind is float or kind is bool or c is None:
+            size += _SCALAR_SIZE
+        elif kind is Template:
+            size += sum(len(p) if type(p) is str else REFERENCE_SIZE for p in c.parts) + _OBJECT_SIZE
+        else:
+            return None
+    return size
 
 
 def summarize(value: Value, memory: Measured) -> Summary:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -43,6 +44,9 @@ def is_git_url(text: str) -> bool:
     return match is not None or _SCP.fullmatch(text.partition("#")[0]) is not None
 
 
+# Every component of an architecture has a `source`, checked each compile: the same few
+# strings, read once (a `Location` is frozen; an error is raised anew each time).
+@lru_cache(maxsize=16_384)  # more than the components of a large architecture
 def parse(source: str) -> Location:
     """`source` read as a folder or a git URL, or a `RuleError` saying what to write."""
     if not source.strip() or source != source.strip() or any(ord(c) < 32 for c in source):
