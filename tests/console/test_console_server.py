@@ -8,10 +8,9 @@ import contextlib
 import json
 import socket
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from scoot_app.console.server import ConsoleServer
 from scoot_app.console.session import Session
 from tests.runtime.test_cli_runtime import scoot
 from tests.runtime.test_git_sources import Remote
+from tests.waiting import wait_for
 
 
 @contextlib.contextmanager
@@ -91,12 +91,6 @@ def test_components_stand_right_of_those_they_use_even_in_a_cycle() -> None:
     # The cycle is cut where it closes: b, reached from a, stands left of a.
     assert columns(["a", "b", "c"], [("a", "b"), ("b", "a"), ("c", "a")]) == {"a": 1, "b": 0, "c": 2}
 
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def post(server: ConsoleServer, path: str, body: object, token: bool = True) -> tuple[int, dict[str, object]]:

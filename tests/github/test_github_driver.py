@@ -24,7 +24,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from scoot_cli import cli
 from scoot_runtime.repositories import available, load
 from scoot_runtime.repositories.base import Repository, RepositoryError
 from scoot_runtime.repositories.github import GitHubDriver
+from tests.waiting import wait_for
 
 RATE_LIMITED = "API rate limit exceeded for user ID 1."
 
@@ -668,14 +668,14 @@ def test_scoot_finds_creates_and_runs_components_from_github(
     assert f"alice/shop-api  github  yes     {first[:12]}" in scoot("repos")
     try:
         scoot("apply", "--yes")
-        assert wait_for(lambda: len(lines()) == 1)
+        wait_for(lambda: len(lines()) == 1, 15)
         folder = root / ".scoots" / "repos" / "github" / "alice" / "shop-api"
         assert lines() == [f"{folder / first} v1"]
 
         second = github.commit("alice/shop-api", {"main.py": MAIN.format(version="v2")})
         assert "api.web (compute) will be updated" in scoot("plan")
         scoot("apply", "--yes")
-        assert wait_for(lambda: len(lines()) == 2)
+        wait_for(lambda: len(lines()) == 2, 15)
         assert lines()[1] == f"{folder / second} v2"
     finally:
         scoot("destroy", "--yes")
@@ -716,12 +716,3 @@ def test_the_architecture_read_from_its_github_repository(
     assert configured.exit_code == 0, configured.output
     assert f"Architecture from alice/shop at revision {commit[:12]}" in configured.output
     assert "api.web (compute) will be created" in configured.output
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True

@@ -27,6 +27,7 @@ from scoot_runtime.drivers.local import processes as local_processes
 from scoot_runtime.drivers.local.paths import inside, log_path, owner
 from scoot_runtime.plugins import MissingDependency
 from tests.ports import free_port
+from tests.waiting import wait_for
 
 T = TypeVar("T")
 
@@ -42,12 +43,6 @@ SECRET = "s3cret-value-that-must-not-leak"
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
-
-def wait_for(predicate: Any, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def alive(pid: int) -> bool:
