@@ -111,7 +111,8 @@ def test_sixty_objects_are_drawn_without_overlapping(tmp_path: Path) -> None:
     with running_console(app) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
-        page.wait_for_function("document.querySelectorAll('.node').length === 60", timeout=30_000)
+        # Waited for by selector, not wait_for_function: the page's CSP forbids the eval it polls with.
+        page.locator(".node").nth(59).wait_for(timeout=30_000)
         nodes = page.evaluate(BOXES, ".node rect.body")
         groups = page.evaluate(BOXES, ".component rect.group")
         assert len(nodes) == 60 and len(groups) == 6
