@@ -479,6 +479,26 @@ def problems(kind_name: str, config: Mapping[str, Any]) -> list[tuple[str | None
     if model is None:
         return []
     try:
+        # Many objects share a configuration (`engine = "directory"`): each validated once a
+        # run. Only plain JSON values are keyed (the rest, a dataclass, a date, is not cached).
+        key = orjson.dumps(config, option=_PLAIN_JSON)
+    except TypeError:
+        return _problems(model, kind_name, config)
+    cache = _problem_cache.setdefault(model, {})
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= 4096:  # a bound: a long-lived language server sees many configurations
+            cache.clear()
+        found = cache[key] = tuple(_problems(model, kind_name, config))
+    return list(found)
+
+
+_PLAIN_JSON = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+_problem_cache: dict[type[SctObject], dict[bytes, tuple[tuple[str | None, str], ...]]] = {}
+
+
+def _problems(model: type[SctObject], kind_name: str, config: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    try:
         model.model_validate({**config, "kind": kind_name})
     except ValidationError as error:
         found: dict[str | None, str] = {}

@@ -190,6 +190,12 @@ def interpolations(value: Any) -> Iterator[Part]:
             yield from interpolations(item)
 
 
+def may_hold_template(value: Any) -> bool:
+    """Whether a configuration's value may hold a template: a string with `$`, or a list or map
+    (looked into by whoever needs more). Most values are plain: one look instead of a walk."""
+    return isinstance(value, dict | list) or (isinstance(value, str) and "$" in value)
+
+
 def references_in(value: Any) -> Iterator[str]:
     """The references (`api.web.url`) inside a dumped value, secrets and other calls aside."""
     for part in interpolations(value):

@@ -58,6 +58,8 @@ def destination(address: str, moved: Sequence[Move]) -> tuple[str, set[int]]:
 
 def match_moves(moved: Sequence[Move], wanted: Mapping[str, Wanted], state: TargetState) -> Matched:
     matched = Matched()
+    if not moved:
+        return matched  # nothing to look for (most plans: 10,000 records looked at for nothing)
     used: set[int] = set()
     for source in sorted(state.objects):
         address, steps = destination(source, moved)

@@ -165,12 +165,14 @@ def resolve(resolver: Resolver, desired: DesiredObject) -> Resolved:
     return resolver.resolve(desired.config, desired.connected, desired.connection)
 
 
-def recorded_spec(address: str, state: ObjectState) -> ObjectSpec:
-    return ObjectSpec(Address.parse(address), state.kind, state.config, state.digests, None, state.revision)
+def recorded_spec(address: str, state: ObjectState, parsed: Address | None = None) -> ObjectSpec:
+    """`parsed`: the `Address` of `address`, if one is at hand (a refresh of 10,000 made each again)."""
+    at = parsed if parsed is not None else Address.parse(address)
+    return ObjectSpec(at, state.kind, state.config, state.digests, None, state.revision)
 
 
 def secret_names(config: Any) -> set[str]:
-    if isinstance(config, dict) and not any(_may_hold_template(value) for value in config.values()):
+    if isinstance(config, dict) and not any(map(template.may_hold_template, config.values())):
         return set()  # most objects: asked three times an object a plan, at 10,000 objects 0.1 s
     return set(template.secrets_in(config))
 
@@ -184,10 +186,6 @@ def secret_names_in(configs: Iterable[Any]) -> set[str]:
     except TypeError:  # not JSON: asked one by one
         plain = False
     return set() if plain else set().union(*map(secret_names, configs))
-
-
-def _may_hold_template(value: Any) -> bool:
-    return isinstance(value, dict | list) or (isinstance(value, str) and "$" in value)
 
 
 async def make_plan(
@@ -306,7 +304,7 @@ async def _refresh(
     problems: list[PlanProblem] = []
     # One batch of reads (`CloudDriver.read_many`): a driver that can lists many objects per call.
     reads: dict[str, tuple[ObjectSpec, Recorded | None]] = {
-        a: (recorded_spec(a, s), recorded(s)) for a, s in state.objects.items()
+        a: (recorded_spec(a, s, wanted[a].address if a in wanted else None), recorded(s)) for a, s in state.objects.items()
     }
     # An interrupted run's operation: look for what it made by its deterministic name.
     for address, pending in state.pending.items():

@@ -78,8 +78,11 @@ class Resolver:
         """Resolve a configuration. `connected`: objects whose outputs a compute gets as
         environment variables; `connection`: a connection's (source env, target), to
         name what it injects."""
-        holding: dict[str, set[str]] = {}
         self._placed = False
+        if not connected and connection is None and not any(map(template.may_hold_template, config.values())):
+            # Plain values only (most objects): resolved as written, each digested (cached).
+            return Resolved(dict(config), {key: _digest(value) for key, value in config.items()})
+        holding: dict[str, set[str]] = {}
         values = self._build(config, connected, connection, holding, mask=False, place=True)
         result = Resolved(values, {}, secrets=set().union(*holding.values()) if holding else set())
         # Digested: local outputs as recorded (relative), and secrets masked.

@@ -258,3 +258,16 @@ def test_moved_blocks_round_trip_through_json() -> None:
 def test_moved_blocks_that_cannot_be(moves: list[dict[str, str]], says: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(says)):
         Architecture.model_validate({**MOVED_BASE, "moved": moves})
+
+
+def test_a_configuration_checked_again_gets_the_same_problems() -> None:
+    # `problems` keeps its answer for a configuration (a plan asks it of 10,000 alike).
+    from scoot_model.objects import problems
+
+    bad = {"engine": "directory", "size": 1}
+    first = problems("storage", bad)
+    assert first == [("size", "`size`: Input should be a valid string")]
+    first.clear()  # the caller's list: not the one kept
+    assert problems("storage", bad) == [("size", "`size`: Input should be a valid string")]
+    assert problems("storage", {"engine": "directory", "size": "1GiB"}) == []
+    assert problems("storage", {"engine": "directory", "size": 1.0}) != []  # a float: its own key
