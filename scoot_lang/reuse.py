@@ -206,7 +206,8 @@ def replay_moved(kept: Checked, block: s.ComponentBlock, findings: Findings, eva
         found: list[tuple[JsonPath, tuple[str, s.Expr]]] = []
         for (path, (file, _)), (member, attribute) in zip(kept.values, places, strict=True):
             holder = members[member]
-            found.append((path, (file, holder.value if attribute < 0 else holder.attributes[attribute].value)))  # type: ignore[union-attr]
+            value = holder.value if isinstance(holder, s.Attribute) else holder.attributes[attribute].value
+            found.append((path, (file, value)))
         return found
 
     findings.shift(delta, references=kept.references, spans=kept.spans, values=values)
@@ -224,8 +225,13 @@ def _places(kept: Checked) -> list[tuple[int, int]] | None:
         elif not isinstance(member, s.ModuleBlock):
             for number, attr in enumerate(member.attributes):
                 found.setdefault(id(attr.value), (index, number))
-    places = [found.get(id(value)) for _, (_, value) in kept.values]
-    return None if None in places else places  # type: ignore[return-value]
+    places: list[tuple[int, int]] = []
+    for _, (_, value) in kept.values:
+        place = found.get(id(value))
+        if place is None:
+            return None
+        places.append(place)
+    return places
 
 
 def _merge(used: set[str], deps: Edges, more_used: set[str], more_deps: Edges) -> None:

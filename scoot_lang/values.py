@@ -60,15 +60,15 @@ Value: TypeAlias = (
 
 def lower(value: Value) -> Any:
     """A checked value in the JSON form: references as `${...}`, literal text escaped."""
-    kind = type(value)  # the usual types first, by identity (a check per value compiled)
-    if kind is str:
-        return template.escape(value) if "$" in value else value  # type: ignore[arg-type, operator]
-    if kind is int or kind is bool or value is None:
+    # The usual types first, by identity (a check per value compiled).
+    if type(value) is str:
+        return template.escape(value) if "$" in value else value
+    if type(value) is int or type(value) is bool or value is None:
         return value
-    if kind is dict:
-        return {k: lower(v) for k, v in value.items()}  # type: ignore[union-attr]
-    if kind is ObjectRef:
-        return value.text()  # type: ignore[union-attr]
+    if type(value) is dict:
+        return {k: lower(v) for k, v in value.items()}
+    if type(value) is ObjectRef:
+        return value.text()
     if isinstance(value, str):
         return template.escape(value)
     if isinstance(value, ObjectRef | Secret):
@@ -172,13 +172,13 @@ def flat_size(value: Value) -> int | None:
     """`summarize`'s size of a value with no list or map below its top (most values: a
     port, a reference, a command, an env), found without a `Summary` or a memory; None
     for any other value."""
-    kind = type(value)
-    if kind is dict:
-        children: Any = value.values()  # type: ignore[union-attr]
-        size = _MAP_SIZE + len(value) * _MAP_ITEM_SIZE + sum(map(len, value))  # type: ignore[arg-type]
-    elif kind is list:
+    children: Any
+    if type(value) is dict:
+        children = value.values()
+        size = _MAP_SIZE + len(value) * _MAP_ITEM_SIZE + sum(map(len, value))
+    elif type(value) is list:
         children = value
-        size = _LIST_SIZE + len(value) * _LIST_ITEM_SIZE  # type: ignore[arg-type]
+        size = _LIST_SIZE + len(value) * _LIST_ITEM_SIZE
     else:
         children, size = (value,), 0
     for c in children:

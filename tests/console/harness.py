@@ -15,6 +15,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from playwright.sync_api import Page
+
 from tests.runtime.test_cli_runtime import ROOT, app_processes
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,7 +72,7 @@ def status_of(url: str, method: str = "GET", headers: dict[str, str] | None = No
         return int(error.code)
 
 
-def shoot(page: object, name: str) -> None:
+def shoot(page: Page, name: str) -> None:
     if os.environ.get("SCOOT_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name))  # type: ignore[attr-defined]
+        page.screenshot(path=str(SCREENSHOTS / name))

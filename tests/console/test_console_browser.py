@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Response, sync_playwright
 
 from tests.console.harness import CHROMIUM, SECRET, pid_of, shoot, status_of
 from tests.runtime.test_cli_runtime import get, url_of
@@ -34,7 +34,7 @@ def test_the_console_shows_the_shop_live_streams_its_log_and_applies_its_plan(
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         page = browser.new_page(viewport={"width": 1200, "height": 640})
-        responses: list[object] = []
+        responses: list[Response] = []
         page.on("response", lambda response: responses.append(response))
         page.goto(console)
 
@@ -85,9 +85,9 @@ def test_the_console_shows_the_shop_live_streams_its_log_and_applies_its_plan(
         assert get(url_of(app, "api.web") + "/healthz")
 
         for response in responses:
-            kind = response.headers.get("content-type", "")  # type: ignore[attr-defined]
+            kind = response.headers.get("content-type", "")
             if "event-stream" not in kind:
-                bodies.append((response.url, response.body()))  # type: ignore[attr-defined]
+                bodies.append((response.url, response.body()))
         bodies.append(("#log", log.encode()))
         browser.close()
 
